@@ -1,0 +1,16 @@
+"""symloss: derive, prove, stabilize and certify machine-learning losses."""
+
+from symloss.catalog import Catalog, CatalogError, load_catalog
+from symloss.loss import Claim, ClaimKind, Definition, Example, Likelihood, Loss
+
+__all__ = [
+    "Catalog",
+    "CatalogError",
+    "Claim",
+    "ClaimKind",
+    "Definition",
+    "Example",
+    "Likelihood",
+    "Loss",
+    "load_catalog",
+]

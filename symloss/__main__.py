@@ -1,0 +1,7 @@
+"""``python -m symloss``: the same as the ``symloss`` command."""
+
+import sys
+
+from symloss.cli import main
+
+sys.exit(main())

@@ -1,0 +1,140 @@
+"""The ``symloss`` command: a thin layer over the Python API.
+
+Exit codes follow one rule across commands: 0 when everything is as
+expected, 1 when something is wrong (a refuted claim, a wrong number, a
+failed certificate), 2 for bad input, 3 when the only shortfall is an
+unknown verdict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from symloss.catalog import Catalog, CatalogError, load_catalog
+from symloss.tables import format_table
+
+EXIT_OK, EXIT_WRONG, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except CatalogError as error:
+        print(f"symloss: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="symloss",
+        description="Derive, prove, stabilize and certify machine-learning loss functions.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str, run: object) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(run=run)
+        return sub
+
+    def catalog_option(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--catalog", type=Path, default=None, metavar="DIR",
+                         help="folder of loss declarations (default: the bundled catalog)")
+
+    def quiet_option(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
+    sub = command("list", "list the losses of a catalog", run_list)
+    catalog_option(sub)
+
+    sub = command("show", "show a loss's derivation, gradient and Hessian", run_show)
+    sub.add_argument("name", help="catalog name of the loss")
+    sub.add_argument("--latex", action="store_true", help="print LaTeX instead of pretty text")
+    catalog_option(sub)
+
+    sub = command("prove", "prove the claims of some or all losses", run_prove)
+    sub.add_argument("names", nargs="*", metavar="NAME", help="losses to prove (default: all)")
+    sub.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    sub.add_argument("--budget", type=float, default=20.0, metavar="S", help="seconds per claim (default 20)")
+    catalog_option(sub)
+    quiet_option(sub)
+
+    sub = command("verify", "verify an identity LHS = RHS of your own", run_verify)
+    sub.add_argument("lhs", help="left-hand side, plain text (or LaTeX with --latex)")
+    sub.add_argument("rhs", help="right-hand side")
+    sub.add_argument("--assume", action="append", default=[], metavar="A",
+                     help="an assumption such as 'x > 0', '0 < p < 1', 'y in {0, 1}', 'K integer >= 2' (repeatable)")
+    sub.add_argument("--latex", action="store_true", help="read LHS and RHS as LaTeX")
+    sub.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    sub.add_argument("--timeout", type=float, default=20.0, metavar="S", help="seconds for the proof (default 20)")
+    catalog_option(sub)
+
+    sub = command("audit", "check a TOML file of claims taken from a text", run_audit)
+    sub.add_argument("file", type=Path, metavar="FILE.toml")
+    sub.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    catalog_option(sub)
+
+    sub = command("codegen", "write certified NumPy kernels for a catalog", run_codegen)
+    sub.add_argument("--out", type=Path, default=Path("generated/symloss_kernels"), metavar="DIR",
+                     help="output package folder (default generated/symloss_kernels)")
+    catalog_option(sub)
+    quiet_option(sub)
+
+    sub = command("report", "write the LaTeX report (and PDF) of some or all losses", run_report)
+    sub.add_argument("names", nargs="*", metavar="NAME", help="losses to report (default: all)")
+    sub.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    sub.add_argument("--pdf", action="store_true", help="also build the book's PDF with latexmk")
+    catalog_option(sub)
+    quiet_option(sub)
+
+    sub = command("build", "regenerate everything under generated/ (kernels, .tex, PDF when TeX is installed)",
+                  run_build)
+    sub.add_argument("--out", type=Path, default=Path("generated"), metavar="DIR",
+                     help="output folder (default generated)")
+    catalog_option(sub)
+    quiet_option(sub)
+    return parser
+
+
+def _catalog(args: argparse.Namespace) -> Catalog:
+    return load_catalog(args.catalog)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    catalog = _catalog(args)
+    rows = [
+        (
+            loss.name,
+            loss.family,
+            getattr(loss.origin, "distribution", "definition"),
+            ", ".join(v.name for v in (loss.output, loss.target, *loss.inputs)),
+            ", ".join(v.name for v in loss.params) or "-",
+        )
+        for loss in catalog
+    ]
+    print(format_table(["name", "family", "origin", "inputs", "parameters"], rows))
+    return EXIT_OK
+
+
+def run_prove(args: argparse.Namespace) -> int:
+    from symloss.proofs import prove_catalog, summary_exit_code
+
+    losses = _catalog(args).select(args.names)
+    results = prove_catalog(losses, budget=args.budget, progress=None if args.quiet else _progress)
+    if args.json:
+        print(json.dumps([r.to_json() for r in results], indent=2))
+    else:
+        rows = [(r.loss, r.claim, r.kind, r.verdict.status, r.verdict.method, f"{r.verdict.seconds:.2f}")
+                for r in results]
+        print(format_table(["loss", "claim", "kind", "verdict", "method", "seconds"], rows))
+    return summary_exit_code(results)
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
