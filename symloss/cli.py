@@ -80,25 +80,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     catalog_option(sub)
 
-    sub = command("codegen", "write certified NumPy kernels for a catalog", run_codegen)
-    sub.add_argument("--out", type=Path, default=Path("generated/symloss_kernels"), metavar="DIR",
-                     help="output package folder (default generated/symloss_kernels)")
-    catalog_option(sub)
-    quiet_option(sub)
-
-    sub = command("report", "write the LaTeX report (and PDF) of some or all losses", run_report)
-    sub.add_argument("names", nargs="*", metavar="NAME", help="losses to report (default: all)")
-    sub.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
-    sub.add_argument("--pdf", action="store_true", help="also build the book's PDF with latexmk")
-    catalog_option(sub)
-    quiet_option(sub)
-
-    sub = command("build", "regenerate everything under generated/ (kernels, .tex, PDF when TeX is installed)",
-                  run_build)
-    sub.add_argument("--out", type=Path, default=Path("generated"), metavar="DIR",
-                     help="output folder (default generated)")
-    catalog_option(sub)
-    quiet_option(sub)
     return parser
 
 
@@ -120,6 +101,38 @@ def run_list(args: argparse.Namespace) -> int:
     ]
     print(format_table(["name", "family", "origin", "inputs", "parameters"], rows))
     return EXIT_OK
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from symloss.derive import derive
+    from symloss.display import derivation_text
+
+    loss = _catalog(args).get(args.name)
+    print(derivation_text(derive(loss), latex=args.latex))
+    return EXIT_OK
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from symloss.audit import run_verify as verify
+
+    catalog = load_catalog(args.catalog)
+    result = verify(args.lhs, args.rhs, args.assume, latex=args.latex, timeout=args.timeout, catalog=catalog)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        print(result.to_text(), file=sys.stderr if result.exit_code == EXIT_BAD_INPUT else sys.stdout)
+    return result.exit_code
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    from symloss.audit import run_audit as audit
+
+    result = audit(args.file, _catalog(args))
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        print(result.to_text())
+    return result.exit_code
 
 
 def run_prove(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from symloss.loss import Claim, Loss
-from symloss.prove import Verdict, prove_many
+from symloss.prove import Verdict, iter_prove
 
 
 @dataclass(frozen=True)
@@ -51,14 +51,19 @@ def prove_catalog(
     workers: int = 2,
     progress: Callable[[str], None] | None = None,
 ) -> list[ClaimResult]:
-    """Prove the claims of ``losses``, loss by loss, claims in parallel."""
+    """Prove the claims of ``losses``, all claims sharing one pool of workers.
+
+    ``progress`` receives one line per loss as soon as its claims are decided.
+    """
+    owners = [(loss, claim) for loss in losses for claim in loss.claims]
+    verdicts = iter_prove([claim for _, claim in owners], budget=budget, workers=workers)
     results: list[ClaimResult] = []
-    for loss in losses:
-        verdicts = prove_many(loss.claims, budget=budget, workers=workers)
-        results.extend(ClaimResult(loss.name, c, v) for c, v in zip(loss.claims, verdicts, strict=True))
-        if progress is not None:
-            tally = sum(v.status == c.expected for c, v in zip(loss.claims, verdicts, strict=True))
-            progress(f"{loss.name}: {tally}/{len(loss.claims)} claims as expected")
+    for (loss, claim), verdict in zip(owners, verdicts, strict=True):
+        results.append(ClaimResult(loss.name, claim, verdict))
+        last_of_its_loss = len(results) == len(owners) or owners[len(results)][0] is not loss
+        if progress is not None and last_of_its_loss:
+            mine = [r for r in results if r.loss == loss.name]
+            progress(f"{loss.name}: {sum(r.as_expected for r in mine)}/{len(mine)} claims as expected")
     return results
 
 
