@@ -1,0 +1,574 @@
+"""Verify one claim of a user's; audit a file of claims taken from a text.
+
+Two entry points do all the work for the command line and return plain
+data with an exit code: :func:`run_verify` (``symloss verify LHS RHS``) and
+:func:`run_audit` (``symloss audit FILE.toml``).
+
+An audit file lists claims as TOML tables::
+
+    [[claim]]
+    id = "churn-cost"                 # unique
+    source = "Classification Loss Functions, Computing BCE"
+    kind = "value"                    # or "identity"
+    loss = "bce"                      # a catalog loss ...
+    inputs = [[0.541, 0.823], [0, 1]] # positional: model output first; a list per argument for several samples
+    params = {}                       # the loss's parameters by name
+    reduction = "mean"                # "mean" | "sum" | "none" (then stated is a list)
+    stated = 0.439                    # the number the text printed (or "inf")
+    digits = 3                        # decimal places it printed
+
+    # ... or any expression at a point:  expr = "diff(bce_with_logits(z, y), z)", at = {z = "log(99)", y = 0}
+
+    [[claim]]
+    id = "bce-sigmoid-gradient"
+    source = "16-04 — Loss Functions, section 3"
+    kind = "identity"
+    lhs = "diff(bce_with_logits(z, y), z)"
+    rhs = "sigmoid(z) - y"
+    assume = ["y in {0, 1}"]          # optional; latex = true reads lhs/rhs as LaTeX
+
+A value is computed at 50 digits from the declared expression (never a
+float kernel) and compared with the stated number after rounding to the
+stated digits; an identity goes to the prover.
+"""
+
+from __future__ import annotations
+
+import time
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from fractions import Fraction
+from pathlib import Path
+
+import mpmath
+import sympy as sp
+
+from symloss.assume import implied_equalities, parse_assumptions
+from symloss.catalog import Catalog
+from symloss.functions import to_elementary
+from symloss.loss import Claim, identity
+from symloss.numeric import class_counts, evaluate
+from symloss.parse import ParseError, parse, parse_many
+from symloss.prove import Verdict, prove
+from symloss.tables import format_table
+
+EXIT_OK, EXIT_WRONG, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
+DIGITS = 50  # working precision of value claims
+DEFAULT_BUDGET = 20.0  # seconds per identity claim of an audit
+MAX_DIGITS = 30  # most decimal places a value claim may state
+REDUCTIONS = ("mean", "sum", "none")
+
+
+# --------------------------------------------------------------------------- claims from text
+
+
+def evaluate_derivatives(expr: sp.Expr) -> sp.Expr:
+    """Carry out every ``diff`` of a parsed formula on the elementary form
+    (exp/log), so no derivative of a named function is taken on trust."""
+    return expr.replace(
+        lambda e: isinstance(e, sp.Derivative),
+        lambda d: sp.diff(to_elementary(d.expr), *d.variable_count),
+    )
+
+
+@dataclass(frozen=True)
+class ParsedClaim:
+    """A user's identity, parsed: both sides as written and the claim to prove."""
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    claim: Claim
+
+
+def parse_identity(
+    lhs: str, rhs: str, assumptions: Sequence[str] = (), *, latex: bool = False, catalog: Catalog | None = None
+) -> ParsedClaim:
+    """Read ``lhs = rhs`` under the assumptions; raises :class:`ParseError`."""
+    declared = parse_assumptions(assumptions)
+    parsed = parse_many([lhs, rhs], declared, catalog, latex=latex)
+    left, right = parsed.exprs
+    given = tuple(dict.fromkeys(parsed.given + implied_equalities(parsed.scope)))
+    claim = identity(
+        f"{lhs} = {rhs}",
+        evaluate_derivatives(left),
+        evaluate_derivatives(right),
+        scope=parsed.scope,
+        given=given,
+    )
+    return ParsedClaim(left, right, claim)
+
+
+# --------------------------------------------------------------------------- verify
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The outcome of ``symloss verify``: the parsed claim and its verdict, or
+    why the input could not be read."""
+
+    lhs_text: str
+    rhs_text: str
+    assumptions: tuple[str, ...]
+    lhs: sp.Expr | None = None
+    rhs: sp.Expr | None = None
+    verdict: Verdict | None = None
+    error: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        """0 proved, 1 refuted, 3 unknown, 2 bad input."""
+        if self.verdict is None:
+            return EXIT_BAD_INPUT
+        return {"proved": EXIT_OK, "refuted": EXIT_WRONG}.get(self.verdict.status, EXIT_UNKNOWN)
+
+    def to_text(self) -> str:
+        """The claim pretty-printed, the verdict, its method or counterexample, the time."""
+        if self.verdict is None or self.lhs is None or self.rhs is None:
+            return f"symloss verify: {self.error}"
+        verdict = self.verdict
+        lines = [sp.pretty(sp.Eq(self.lhs, self.rhs, evaluate=False), use_unicode=True), ""]
+        if self.assumptions:
+            lines.append(f"assuming:  {'; '.join(self.assumptions)}")
+        lines.append(f"verdict:   {verdict.status}")
+        lines.append(f"method:    {verdict.method}")
+        if verdict.counterexample:
+            point = ", ".join(f"{name} = {value}" for name, value in verdict.counterexample.items())
+            lines.append(f"counterexample: {point}")
+        if verdict.detail:
+            lines.append(f"detail:    {verdict.detail}")
+        if verdict.scope:
+            lines.append(f"scope:     {verdict.scope}")
+        lines.append(f"time:      {verdict.seconds:.2f} s")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, object]:
+        """{"verdict", "method", "counterexample", "seconds", "lhs", "rhs"} (and
+        "message" when the input could not be read)."""
+        if self.verdict is None:
+            return {
+                "verdict": "error",
+                "method": "",
+                "counterexample": None,
+                "seconds": 0.0,
+                "lhs": None,
+                "rhs": None,
+                "message": self.error,
+            }
+        return {
+            "verdict": self.verdict.status,
+            "method": self.verdict.method,
+            "counterexample": dict(self.verdict.counterexample) if self.verdict.counterexample else None,
+            "seconds": round(self.verdict.seconds, 3),
+            "lhs": str(self.lhs),
+            "rhs": str(self.rhs),
+        }
+
+
+def run_verify(
+    lhs: str,
+    rhs: str,
+    assumptions: Sequence[str] = (),
+    *,
+    latex: bool = False,
+    timeout: float = 20.0,
+    catalog: Catalog | None = None,
+) -> VerifyResult:
+    """Parse ``lhs = rhs`` (plain text, or LaTeX) under the assumptions and prove it."""
+    stated = tuple(assumptions)
+    try:
+        parsed = parse_identity(lhs, rhs, stated, latex=latex, catalog=catalog)
+    except ParseError as error:
+        return VerifyResult(lhs, rhs, stated, error=_where(error, lhs, rhs, stated))
+    verdict = prove(parsed.claim, budget=timeout)
+    return VerifyResult(lhs, rhs, stated, parsed.lhs, parsed.rhs, verdict)
+
+
+def _where(error: ParseError, lhs: str, rhs: str, assumptions: Sequence[str]) -> str:
+    """Say which input the error is in: lhs, rhs or an assumption."""
+    if error.text in assumptions:
+        return f"in the assumption {error.text!r}: {error}"
+    part = "LHS" if error.text == lhs else "RHS" if error.text == rhs else "input"
+    return f"in the {part}: {error}"
+
+
+# --------------------------------------------------------------------------- audit
+
+
+class AuditFileError(ValueError):
+    """A malformed audit file; the message names the claim id and the field."""
+
+
+@dataclass(frozen=True)
+class ClaimOutcome:
+    """The verdict on one claim of an audit file."""
+
+    id: str
+    source: str
+    kind: str
+    verdict: str  # "correct" | "wrong" | "unknown"
+    stated: str
+    computed: str | None = None
+    counterexample: Mapping[str, str] | None = None
+    message: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "verdict": self.verdict,
+            "stated": self.stated,
+            "computed": self.computed,
+            "counterexample": dict(self.counterexample) if self.counterexample else None,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """The outcome of ``symloss audit``: one row per claim, or why the file is malformed."""
+
+    path: str
+    outcomes: tuple[ClaimOutcome, ...] = ()
+    error: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        """2 for a malformed file, 1 if any claim is wrong, else 0."""
+        if self.error:
+            return EXIT_BAD_INPUT
+        return EXIT_WRONG if any(o.verdict == "wrong" for o in self.outcomes) else EXIT_OK
+
+    def to_text(self) -> str:
+        if self.error:
+            return f"symloss audit: {self.path}: {self.error}"
+        rows = [(o.id, o.kind, o.verdict, _clipped(o.stated), o.computed or "", _note(o)) for o in self.outcomes]
+        table = format_table(["id", "kind", "verdict", "stated", "computed", "note"], rows)
+        tally = {v: sum(o.verdict == v for o in self.outcomes) for v in ("correct", "wrong", "unknown")}
+        summary = ", ".join(f"{n} {v}" for v, n in tally.items())
+        return f"{table}\n\n{len(self.outcomes)} claims: {summary}"
+
+    def to_json(self) -> list[dict[str, object]] | dict[str, object]:
+        """A list of {"id", "verdict", "stated", "computed", "counterexample",
+        "message"}; {"error": ...} for a malformed file."""
+        if self.error:
+            return {"error": self.error}
+        return [o.to_json() for o in self.outcomes]
+
+
+def _clipped(text: str, width: int = 48) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _note(outcome: ClaimOutcome) -> str:
+    if outcome.counterexample:
+        return "counterexample: " + ", ".join(f"{k} = {v}" for k, v in outcome.counterexample.items())
+    return outcome.message
+
+
+def run_audit(path: Path | str, catalog: Catalog) -> AuditResult:
+    """Check every claim of an audit file (see the module docstring)."""
+    try:
+        entries = load_audit(path, catalog)
+    except AuditFileError as error:
+        return AuditResult(str(path), error=str(error))
+    return AuditResult(str(path), tuple(entry.judge() for entry in entries))
+
+
+# -- reading the file
+
+_COMMON = {"id", "source", "kind"}
+_VALUE_LOSS = _COMMON | {"loss", "inputs", "params", "reduction", "stated", "digits"}
+_VALUE_EXPR = _COMMON | {"expr", "at", "latex", "stated", "digits"}
+_IDENTITY = _COMMON | {"lhs", "rhs", "assume", "latex", "budget"}
+
+
+def load_audit(path: Path | str, catalog: Catalog) -> list[_Entry]:
+    """The claims of an audit file, checked and parsed; raises AuditFileError."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise AuditFileError(f"cannot read the file: {error.strerror or error}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise AuditFileError(f"not valid TOML: {error}") from None
+    extra = sorted(set(data) - {"claim", "title"})
+    if extra:
+        raise AuditFileError(f"unknown top-level key {extra[0]!r} (expected [[claim]] tables)")
+    tables = data.get("claim")
+    if not isinstance(tables, list) or not tables or not all(isinstance(t, dict) for t in tables):
+        raise AuditFileError("no [[claim]] tables")
+    entries: list[_Entry] = []
+    seen: set[str] = set()
+    for number, table in enumerate(tables, start=1):
+        ident = table.get("id")
+        if not isinstance(ident, str) or not ident.strip():
+            raise AuditFileError(f"claim #{number}: field 'id': missing or not a non-empty string")
+        if ident in seen:
+            raise AuditFileError(f"claim {ident!r}: field 'id': used twice")
+        seen.add(ident)
+        entries.append(_entry(ident, table, catalog))
+    return entries
+
+
+def _bad(ident: str, field_name: str, problem: str) -> AuditFileError:
+    return AuditFileError(f"claim {ident!r}: field {field_name!r}: {problem}")
+
+
+def _entry(ident: str, table: Mapping[str, object], catalog: Catalog) -> _Entry:
+    source = _text(ident, table, "source")
+    kind = table.get("kind")
+    if kind == "identity":
+        allowed = _IDENTITY
+    elif kind == "value":
+        allowed = _VALUE_LOSS if "loss" in table else _VALUE_EXPR
+    else:
+        raise _bad(ident, "kind", f"must be 'value' or 'identity', not {kind!r}")
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise _bad(ident, unknown[0], f"not a field of a {kind} claim (fields: {', '.join(sorted(allowed))})")
+    if kind == "identity":
+        return _identity_entry(ident, source, table, catalog)
+    stated, digits = _stated(ident, table)
+    if "loss" in table:
+        return _loss_entry(ident, source, table, catalog, stated, digits)
+    return _expr_entry(ident, source, table, catalog, stated, digits)
+
+
+def _text(ident: str, table: Mapping[str, object], name: str) -> str:
+    value = table.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise _bad(ident, name, "missing or not a non-empty string")
+    return value
+
+
+def _flag(ident: str, table: Mapping[str, object], name: str) -> bool:
+    value = table.get(name, False)
+    if not isinstance(value, bool):
+        raise _bad(ident, name, "must be true or false")
+    return value
+
+
+def _identity_entry(ident: str, source: str, table: Mapping[str, object], catalog: Catalog) -> _Entry:
+    lhs, rhs = _text(ident, table, "lhs"), _text(ident, table, "rhs")
+    assume = table.get("assume", [])
+    if not isinstance(assume, list) or not all(isinstance(a, str) for a in assume):
+        raise _bad(ident, "assume", "must be a list of strings")
+    budget = table.get("budget", DEFAULT_BUDGET)
+    if isinstance(budget, bool) or not isinstance(budget, int | float) or not 0 < budget <= 600:
+        raise _bad(ident, "budget", "must be a number of seconds in (0, 600]")
+    try:
+        parsed = parse_identity(lhs, rhs, assume, latex=_flag(ident, table, "latex"), catalog=catalog)
+    except ParseError as error:
+        name = "assume" if error.text in assume else "lhs" if error.text == lhs else "rhs"
+        raise _bad(ident, name, str(error)) from None
+    return _IdentityEntry(ident, source, f"{lhs} = {rhs}", parsed.claim, float(budget))
+
+
+def _stated(ident: str, table: Mapping[str, object]) -> tuple[object, int]:
+    digits = table.get("digits")
+    if isinstance(digits, bool) or not isinstance(digits, int) or not 0 <= digits <= MAX_DIGITS:
+        raise _bad(ident, "digits", f"must be a whole number of decimal places, 0..{MAX_DIGITS}")
+    stated = table.get("stated")
+    values = stated if isinstance(stated, list) else [stated]
+    if not values or not all(_is_stated_number(v) for v in values):
+        raise _bad(ident, "stated", "must be a number, \"inf\" or \"-inf\" (a list of them for reduction 'none')")
+    return stated, digits
+
+
+def _is_stated_number(value: object) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)) or value in ("inf", "-inf")
+
+
+def _number(ident: str, field_name: str, value: object) -> object:
+    """An exact input value: a TOML number as written, or a constant formula ("log(99)")."""
+    if isinstance(value, bool):
+        raise _bad(ident, field_name, "a truth value is not a number")
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, float):
+        return Fraction(repr(value))
+    if isinstance(value, str):
+        try:
+            expr = parse(value).expr
+        except ParseError as error:
+            raise _bad(ident, field_name, str(error)) from None
+        if expr.free_symbols:
+            raise _bad(ident, field_name, f"{value!r} is not a constant")
+        return expr
+    raise _bad(ident, field_name, f"expected a number, got {value!r}")
+
+
+def _loss_entry(
+    ident: str, source: str, table: Mapping[str, object], catalog: Catalog, stated: object, digits: int
+) -> _Entry:
+    name = _text(ident, table, "loss")
+    if name not in catalog.names:
+        raise _bad(ident, "loss", f"no loss named {name!r} in the catalog")
+    loss = catalog.get(name)
+    slots = (loss.output, loss.target, *loss.inputs)
+    inputs = table.get("inputs")
+    if not isinstance(inputs, list) or len(inputs) != len(slots):
+        raise _bad(ident, "inputs", f"{name} takes {len(slots)} inputs ({', '.join(v.name for v in slots)})")
+    columns = [_samples(ident, v.is_vector, value) for v, value in zip(slots, inputs, strict=True)]
+    counts = {len(c) for c in columns if len(c) > 1}
+    if len(counts) > 1:
+        raise _bad(ident, "inputs", f"arguments with different numbers of samples {sorted(counts)}")
+    size = counts.pop() if counts else 1
+    samples = [
+        {v.symbol: column[n if len(column) > 1 else 0] for v, column in zip(slots, columns, strict=True)}
+        for n in range(size)
+    ]
+    params = table.get("params", {})
+    if not isinstance(params, dict):
+        raise _bad(ident, "params", "must be a table of parameter values")
+    known = {v.name: v for v in loss.params}
+    for key in params:
+        if key not in known:
+            raise _bad(ident, "params", f"{name} has no parameter {key!r} (has: {', '.join(known) or 'none'})")
+    missing = [v.name for v in loss.params if v.name not in params and v.symbol in loss.formula.free_symbols]
+    if missing:
+        raise _bad(ident, "params", f"no value for {', '.join(missing)}")
+    fixed = {known[key].symbol: _number(ident, "params", value) for key, value in params.items()}
+    reduction = table.get("reduction", "mean")
+    if reduction not in REDUCTIONS:
+        raise _bad(ident, "reduction", f"must be one of {', '.join(REDUCTIONS)}")
+    if (reduction == "none") != isinstance(stated, list) and size > 1:
+        raise _bad(ident, "stated", "a list of values goes with reduction 'none', one value otherwise")
+    if isinstance(stated, list) and len(stated) != size:
+        raise _bad(ident, "stated", f"{len(stated)} values for {size} samples")
+    points = [{**sample, **fixed} for sample in samples]
+    return _ValueEntry(ident, source, loss.formula, tuple(points), str(reduction), stated, digits)
+
+
+def _samples(ident: str, is_vector: bool, value: object) -> list[object]:
+    """The values of one argument, one per sample."""
+    if is_vector:
+        if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
+            return [tuple(_number(ident, "inputs", x) for x in v) for v in value]
+        if isinstance(value, list) and value:
+            return [tuple(_number(ident, "inputs", x) for x in value)]
+        raise _bad(ident, "inputs", "a vector argument takes a list of numbers (or a list of such lists)")
+    if isinstance(value, list):
+        if not value:
+            raise _bad(ident, "inputs", "an empty list of samples")
+        return [_number(ident, "inputs", x) for x in value]
+    return [_number(ident, "inputs", value)]
+
+
+def _expr_entry(
+    ident: str, source: str, table: Mapping[str, object], catalog: Catalog, stated: object, digits: int
+) -> _Entry:
+    text = _text(ident, table, "expr")
+    if isinstance(stated, list):
+        raise _bad(ident, "stated", "an expression claim states one value")
+    try:
+        formula = parse(text, catalog=catalog, latex=_flag(ident, table, "latex"))
+    except ParseError as error:
+        raise _bad(ident, "expr", str(error)) from None
+    at = table.get("at", {})
+    if not isinstance(at, dict):
+        raise _bad(ident, "at", "must be a table of values")
+    point: dict[sp.Basic, object] = {}
+    by_name = {v.name: v for v in formula.scope.variables}
+    for key, value in at.items():
+        if key not in by_name:
+            raise _bad(ident, "at", f"{key!r} does not occur in the expression")
+        v = by_name[key]
+        point[v.symbol] = _samples(ident, True, value)[0] if v.is_vector else _number(ident, "at", value)
+    expr = evaluate_derivatives(formula.expr)
+    inferred = class_counts(expr) if any(isinstance(s, sp.IndexedBase) for s in point) else set()
+    missing = [v.name for v in formula.scope.variables if v.symbol not in point and v.symbol not in inferred]
+    if missing:
+        raise _bad(ident, "at", f"no value for {', '.join(missing)}")
+    return _ValueEntry(ident, source, expr, (point,), "mean", stated, digits)
+
+
+# -- judging
+
+
+@dataclass(frozen=True)
+class _IdentityEntry:
+    ident: str
+    source: str
+    statement: str
+    claim: Claim
+    budget: float
+
+    def judge(self) -> ClaimOutcome:
+        verdict = prove(self.claim, budget=self.budget)
+        outcome = {"proved": "correct", "refuted": "wrong"}.get(verdict.status, "unknown")
+        message = f"{verdict.status} by {verdict.method} in {verdict.seconds:.2f} s"
+        if verdict.detail:
+            message += f"; {verdict.detail}"
+        return ClaimOutcome(
+            self.ident, self.source, "identity", outcome, self.statement, None, verdict.counterexample, message
+        )
+
+
+@dataclass(frozen=True)
+class _ValueEntry:
+    ident: str
+    source: str
+    expr: sp.Expr
+    points: tuple[Mapping[sp.Basic, object], ...]
+    reduction: str
+    stated: object
+    digits: int
+
+    def judge(self) -> ClaimOutcome:
+        stated_text = _show_stated(self.stated, self.digits)
+        started = time.perf_counter()
+        try:
+            values = [evaluate(self.expr, point, digits=DIGITS) for point in self.points]
+        except (ValueError, ZeroDivisionError, TypeError, KeyError) as error:
+            return ClaimOutcome(self.ident, self.source, "value", "unknown", stated_text, None, None,
+                                f"cannot evaluate: {error}")
+        if any(isinstance(v, mpmath.mpc) or mpmath.isnan(v) for v in values):
+            return ClaimOutcome(self.ident, self.source, "value", "unknown", stated_text, None, None,
+                                "the expression is undefined or complex here")
+        if self.reduction == "none":
+            computed = [_rounded(v, self.digits) for v in values]
+            stated = self.stated if isinstance(self.stated, list) else [self.stated]
+            agrees = all(c == _rounded_stated(s, self.digits) for c, s in zip(computed, stated, strict=True))
+            computed_text = "[" + ", ".join(computed) + "]"
+        else:
+            with mpmath.workdps(DIGITS):
+                total = mpmath.fsum(values)
+                value = total / len(values) if self.reduction == "mean" else total
+            computed_text = _rounded(value, self.digits)
+            agrees = computed_text == _rounded_stated(self.stated, self.digits)
+        seconds = time.perf_counter() - started
+        message = f"{len(values)} sample(s), reduction {self.reduction}, {DIGITS} digits, {seconds:.2f} s"
+        verdict = "correct" if agrees else "wrong"
+        if not agrees:
+            message = f"the text printed {stated_text}; the value is {computed_text}"
+        return ClaimOutcome(self.ident, self.source, "value", verdict, stated_text, computed_text, None, message)
+
+
+def _rounded(value: mpmath.mpf, digits: int) -> str:
+    """``value`` to ``digits`` decimal places, half away from zero ("inf" for infinity)."""
+    if mpmath.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    with mpmath.workdps(DIGITS + 10):
+        exact = Decimal(mpmath.nstr(value, DIGITS, strip_zeros=False))
+    text = str(exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+    return "0" + text[2:] if text.startswith("-0") and not any(c in "123456789" for c in text) else text
+
+
+def _rounded_stated(stated: object, digits: int) -> str:
+    if stated in ("inf", "-inf"):
+        return str(stated)
+    try:
+        exact = Decimal(repr(stated))
+    except InvalidOperation:
+        return str(stated)
+    return str(exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+
+
+def _show_stated(stated: object, digits: int) -> str:
+    if isinstance(stated, list):
+        return "[" + ", ".join(_rounded_stated(s, digits) for s in stated) + "]"
+    return _rounded_stated(stated, digits)
+
+
+_Entry = _IdentityEntry | _ValueEntry
