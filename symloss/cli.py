@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from symloss.catalog import Catalog, CatalogError, load_catalog
@@ -80,6 +80,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     catalog_option(sub)
 
+    sub = command("report", "write the LaTeX report (and PDF) of some or all losses", run_report)
+    sub.add_argument("names", nargs="*", metavar="NAME", help="losses to report (default: all)")
+    sub.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    sub.add_argument("--pdf", action="store_true", help="also build the book's PDF with latexmk")
+    catalog_option(sub)
+    quiet_option(sub)
+
+    sub = command("build", "regenerate everything under generated/ (kernels, .tex, PDF when TeX is installed)",
+                  run_build)
+    sub.add_argument("--out", type=Path, default=Path("generated"), metavar="DIR",
+                     help="output folder (default generated)")
+    catalog_option(sub)
+    quiet_option(sub)
     return parser
 
 
@@ -139,7 +152,7 @@ def run_prove(args: argparse.Namespace) -> int:
     from symloss.proofs import prove_catalog, summary_exit_code
 
     losses = _catalog(args).select(args.names)
-    results = prove_catalog(losses, budget=args.budget, progress=None if args.quiet else _progress)
+    results = prove_catalog(losses, budget=args.budget, progress=_progress_unless(args.quiet))
     if args.json:
         print(json.dumps([r.to_json() for r in results], indent=2))
     else:
@@ -151,3 +164,34 @@ def run_prove(args: argparse.Namespace) -> int:
 
 def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from symloss.pipeline import analyse, write_report
+    from symloss.report import INSTALL_HINT, tex_available
+
+    if args.pdf and not tex_available():
+        print(f"symloss report: --pdf needs latexmk and pdflatex; install them with: {INSTALL_HINT}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    losses = _catalog(args).select(args.names)
+    analyses = analyse(losses, progress=_progress_unless(args.quiet))
+    for path in write_report(analyses, args.out, show_times=True, pdf=args.pdf):
+        print(path)
+    return EXIT_OK
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from symloss.pipeline import analyse, write_report
+    from symloss.report import INSTALL_HINT, tex_available
+
+    progress = _progress_unless(args.quiet)
+    analyses = analyse(_catalog(args).losses, progress=progress)
+    pdf = tex_available()
+    write_report(analyses, args.out / "tex", show_times=False, pdf=pdf)
+    if not pdf:
+        print(f"symloss build: no PDF (latexmk not found); for the PDF install: {INSTALL_HINT}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _progress_unless(quiet: bool) -> Callable[[str], None] | None:
+    return None if quiet else _progress

@@ -39,8 +39,8 @@ class sigmoid(sp.Function):  # noqa: N801 - named as in the texts
     def _eval_is_positive(self) -> bool | None:
         return True if self.args[0].is_real else None
 
-    def _latex(self, printer: sp.printing.latex.LatexPrinter) -> str:
-        return rf"\sigma\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer: sp.printing.latex.LatexPrinter, exp: str | None = None) -> str:
+        return _with_power(rf"\sigma\left({printer._print(self.args[0])}\right)", exp)
 
 
 class softplus(sp.Function):  # noqa: N801
@@ -62,8 +62,13 @@ class softplus(sp.Function):  # noqa: N801
     def _eval_is_positive(self) -> bool | None:
         return True if self.args[0].is_real else None
 
-    def _latex(self, printer: sp.printing.latex.LatexPrinter) -> str:
-        return rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer: sp.printing.latex.LatexPrinter, exp: str | None = None) -> str:
+        return _with_power(rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)", exp)
+
+
+def _with_power(call: str, exp: str | None) -> str:
+    """``f(x)`` raised to ``exp`` when SymPy's printer passes one (as for ``σ(z)**2``)."""
+    return call if exp is None else f"{call}^{{{exp}}}"
 
 
 NAMED_FUNCTIONS: tuple[type[sp.Function], ...] = (sigmoid, softplus)

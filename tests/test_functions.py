@@ -36,3 +36,8 @@ def test_latex_names() -> None:
 def test_sign_facts() -> None:
     assert sigmoid(z).is_positive and softplus(z).is_positive
     assert sigmoid(sp.Symbol("w")).is_positive is None
+
+
+def test_latex_of_a_power_of_a_named_function() -> None:
+    assert sp.latex(sigmoid(z) ** 2) == r"\sigma\left(z\right)^{2}"
+    assert sp.latex(softplus(z) ** 3) == r"\operatorname{softplus}\left(z\right)^{3}"
