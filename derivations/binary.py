@@ -38,9 +38,9 @@ s_var = var("y", SIGNED, "y", "label in {-1, +1}")
 q_var = var("q", UNIT_OPEN, "q", "true probability of the positive class")
 t_var = var("t", NONNEGATIVE, "t", "how far inside a region")
 u_var = var("u", POSITIVE, "u", "how far inside an open region")
-gamma_var = var("gamma", NONNEGATIVE, r"\gamma", "focusing parameter")
-alpha_var = var("alpha", UNIT_CLOSED, r"\alpha", "weight of the positive class")
-pos_weight_var = var("pos_weight", POSITIVE, r"w_{+}", "weight of the positive term")
+gamma_var = var("gamma", NONNEGATIVE, r"\gamma", "focusing parameter", default=2.0)
+alpha_var = var("alpha", UNIT_CLOSED, r"\alpha", "weight of the positive class", default=0.25)
+pos_weight_var = var("pos_weight", POSITIVE, r"w_{+}", "weight of the positive term", default=1.0)
 
 p, z, f, y, ys, q, t, u = (v.symbol for v in (p_var, z_var, f_var, y_var, s_var, q_var, t_var, u_var))
 gamma, alpha, pos_weight = gamma_var.symbol, alpha_var.symbol, pos_weight_var.symbol

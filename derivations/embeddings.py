@@ -17,7 +17,7 @@ t_var = var("t", NONNEGATIVE, "t", "how far inside a region")
 u_var = var("u", POSITIVE, "u", "how far outside a region")
 t, u = t_var.symbol, u_var.symbol
 regions = Scope((t_var, u_var))
-margin_var = var("margin", POSITIVE, "m", "margin")
+margin_var = var("margin", POSITIVE, "m", "margin", default=1.0)
 margin = margin_var.symbol
 
 # ---------------------------------------------------------------------------- contrastive
@@ -98,7 +98,7 @@ triplet = Loss(
 
 similarity_var = vector("s", REAL_VECTOR, "s", "similarities of the anchor to the other samples (self excluded)")
 target_var = vector("y", ONE_HOT, "y", "marks the positive sample")
-temperature_var = var("temperature", POSITIVE, r"\tau", "temperature")
+temperature_var = var("temperature", POSITIVE, r"\tau", "temperature", default=0.5)
 sim, tgt, tau = similarity_var.symbol, target_var.symbol, temperature_var.symbol
 scaled = entrywise(softmax(sim, k, K), sim, lambda n: sim[n] / tau)
 nt_xent_formula = -sp.Sum(tgt[k] * sp.log(scaled), (k, 1, K))

@@ -45,11 +45,11 @@ y_var = vector("y", ONE_HOT, "y", "one-hot label (or an integer class index)")
 soft_var = vector("y", DISTRIBUTION, "y", "one-hot or soft label (or an integer class index)")
 v_var = vector("v", REAL_VECTOR, "v", "a direction in logit space")
 m_var = var("m", REAL, "m", "a shift of every logit")
-gamma_var = var("gamma", NONNEGATIVE, r"\gamma", "focusing parameter")
-smoothing_var = var("label_smoothing", UNIT_HALF_OPEN, r"\varepsilon", "label smoothing")
+gamma_var = var("gamma", NONNEGATIVE, r"\gamma", "focusing parameter", default=2.0)
+smoothing_var = var("label_smoothing", UNIT_HALF_OPEN, r"\varepsilon", "label smoothing", default=0.0)
 epsilon_var = var("epsilon", interval("epsilon >= -1", -1, None, low_open=False), r"\varepsilon",
-                  "weight of the first polynomial term")
-margin_var = var("margin", POSITIVE, "m", "margin")
+                  "weight of the first polynomial term", default=1.0)
+margin_var = var("margin", POSITIVE, "m", "margin", default=1.0)
 
 K, k, i, j, c = (v.symbol for v in (classes_var, k_var, i_var, j_var, c_var))
 p, z, y, v = p_var.symbol, z_var.symbol, y_var.symbol, v_var.symbol

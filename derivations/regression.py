@@ -22,8 +22,9 @@ y_var = var("y", REAL, "y", "target")
 r_var = var("r", REAL, "r", "residual")
 sigma_var = var("sigma", POSITIVE, r"\sigma", "fixed noise standard deviation")
 b_var = var("b", POSITIVE, "b", "fixed Laplace scale")
-delta_var = var("delta", POSITIVE, r"\delta", "threshold between the quadratic and linear parts")
-beta_var = var("beta", POSITIVE, r"\beta", "threshold of smooth L1")
+delta_var = var("delta", POSITIVE, r"\delta", "threshold between the quadratic and linear parts",
+                default=1.0)
+beta_var = var("beta", POSITIVE, r"\beta", "threshold of smooth L1", default=1.0)
 
 yhat, y, r, sigma, b = (v.symbol for v in (yhat_var, y_var, r_var, sigma_var, b_var))
 t, u = t_var.symbol, u_var.symbol

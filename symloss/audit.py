@@ -520,9 +520,12 @@ class _ValueEntry:
         started = time.perf_counter()
         try:
             values = [evaluate(self.expr, point, digits=DIGITS) for point in self.points]
-        except (ValueError, ZeroDivisionError, TypeError, KeyError) as error:
+        except (ValueError, ZeroDivisionError, TypeError, KeyError, ArithmeticError) as error:
             return ClaimOutcome(self.ident, self.source, "value", "unknown", stated_text, None, None,
                                 f"cannot evaluate: {error}")
+        except (MemoryError, RecursionError) as error:  # e.g. exp(exp(exp(30))): beyond reach, not undefined
+            return ClaimOutcome(self.ident, self.source, "value", "unknown", stated_text, None, None,
+                                f"cannot evaluate: {type(error).__name__}")
         if any(isinstance(v, mpmath.mpc) or mpmath.isnan(v) for v in values):
             return ClaimOutcome(self.ident, self.source, "value", "unknown", stated_text, None, None,
                                 "the expression is undefined or complex here")

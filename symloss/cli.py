@@ -87,6 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     catalog_option(sub)
     quiet_option(sub)
 
+    sub = command("codegen", "write the NumPy kernels of some or all losses", run_codegen)
+    sub.add_argument("names", nargs="*", metavar="NAME", help="losses to generate (default: all)")
+    sub.add_argument("--out", type=Path, default=Path("generated") / "symloss_kernels", metavar="DIR",
+                     help="package folder to write (default generated/symloss_kernels)")
+    catalog_option(sub)
+    quiet_option(sub)
+
     sub = command("build", "regenerate everything under generated/ (kernels, .tex, PDF when TeX is installed)",
                   run_build)
     sub.add_argument("--out", type=Path, default=Path("generated"), metavar="DIR",
@@ -180,12 +187,23 @@ def run_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_codegen(args: argparse.Namespace) -> int:
+    from symloss.pipeline import derive_all, write_kernels
+
+    progress = _progress_unless(args.quiet)
+    derivations = derive_all(_catalog(args).select(args.names))
+    for path in write_kernels(derivations, args.out, prune=not args.names, progress=progress):
+        print(path)
+    return EXIT_OK
+
+
 def run_build(args: argparse.Namespace) -> int:
-    from symloss.pipeline import analyse, write_report
+    from symloss.pipeline import analyse, write_kernels, write_report
     from symloss.report import INSTALL_HINT, tex_available
 
     progress = _progress_unless(args.quiet)
     analyses = analyse(_catalog(args).losses, progress=progress)
+    write_kernels([a.derivation for a in analyses], args.out / "symloss_kernels", progress=progress)
     pdf = tex_available()
     write_report(analyses, args.out / "tex", show_times=False, pdf=pdf)
     if not pdf:

@@ -42,6 +42,7 @@ from symloss.notation import NONNEGATIVE, POSITIVE, REAL, Domain, Scope, Var
 from symloss.prove import Verdict, prove, run_with_budget
 
 SIMPLIFY_SHARE = 0.25  # of the budget, for one bounded sp.simplify
+SIMPLIFY_MAX_OPS = 80  # larger expressions are not given to simplify: its result would depend on the clock
 SUMS_TO_ONE = ("simplex", "distribution", "onehot")  # vector domains whose entries sum to 1
 
 
@@ -206,7 +207,8 @@ def tidy(expr: sp.Expr, given: Sequence[sp.Eq] = (), *, budget: float = 5.0) -> 
             candidates.append(transform(expr))
         except (sp.PolynomialError, TypeError, ValueError):
             continue
-    simplified = run_with_budget(lambda: sp.simplify(expr), budget) if budget > 0 else None
+    small = sp.count_ops(expr) <= SIMPLIFY_MAX_OPS
+    simplified = run_with_budget(lambda: sp.simplify(expr), budget) if budget > 0 and small else None
     if isinstance(simplified, sp.Basic):
         candidates.append(simplified)
     return min(candidates, key=lambda e: (sp.count_ops(e), sp.default_sort_key(e)))

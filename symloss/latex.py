@@ -279,6 +279,56 @@ def _group(latex: str, position: int) -> tuple[str, int]:
     raise ValueError(f"unbalanced braces in {latex!r}")
 
 
+@dataclass(frozen=True)
+class Compact:
+    """An expression written with named common subexpressions (SymPy's ``cse``), not simplified.
+
+    ``expr`` uses the symbols of ``definitions``; substituting each definition back, last to first,
+    gives an expression equal to the original.  ``operations`` counts the operations of the original.
+    """
+
+    expr: sp.Expr
+    definitions: tuple[tuple[sp.Symbol, sp.Expr], ...]
+    operations: int
+
+
+def compact(expr: sp.Expr, prefix: str = "_cse") -> Compact:
+    r"""``expr`` with its repeated subexpressions named ``{prefix}1, {prefix}2, …`` in order of use.
+
+    Subexpressions that use a summation index are left inside their sum, and a name whose definition
+    is a bare symbol, a number or a single operation on names (``-u_3``, ``\gamma + 1``) is written
+    out again: such names cost the reader more than they save.
+
+    >>> x = sp.Symbol("x")
+    >>> c = compact(sp.exp(x) * sp.log(sp.exp(x) + 1) / (sp.exp(x) + 1))
+    >>> [(str(s), str(v)) for s, v in c.definitions], c.expr
+    ([('_cse1', 'exp(x)')], _cse1*log(_cse1 + 1)/(_cse1 + 1))
+    """
+    bound = tuple(sorted({v for s in expr.atoms(sp.Sum) for v in s.variables}, key=str))
+    replacements, (reduced,) = sp.cse(expr, symbols=sp.numbered_symbols("_tmp"), ignore=bound)
+    kept: list[tuple[sp.Symbol, sp.Expr]] = []
+    inline: dict[sp.Symbol, sp.Expr] = {}
+    for symbol, value in replacements:
+        value = value.xreplace(inline)
+        if _worth_naming(value, {s for s, _ in kept}):
+            kept.append((symbol, value))
+        else:
+            inline[symbol] = value
+    renamed = {symbol: sp.Symbol(f"{prefix}{number}") for number, (symbol, _) in enumerate(kept, start=1)}
+    definitions = tuple((renamed[s], v.xreplace(renamed)) for s, v in kept)
+    return Compact(reduced.xreplace(inline).xreplace(renamed), definitions, int(sp.count_ops(expr)))
+
+
+def _worth_naming(value: sp.Expr, names: set[sp.Symbol]) -> bool:
+    """Whether a subexpression deserves a name: a function call, or more than one operation on names."""
+    if value.is_Atom:
+        return False
+    if isinstance(value, sp.Function | sp.Sum):
+        return True
+    operations = sp.count_ops(value.xreplace({n: sp.Symbol("t") for n in names}))
+    return operations > 1 or any(isinstance(a, sp.Function | sp.Sum) for a in value.args)
+
+
 def decimal_text(value: float, digits: int) -> str:
     """``value`` with ``digits`` significant digits, in plain decimal or e-notation pgfplots reads.
 

@@ -239,15 +239,17 @@ class Loss:
 
     def apply(self, arguments: Sequence[sp.Expr]) -> sp.Expr:
         """The formula with the inputs (output, target, inputs, params, in
-        that order) replaced by ``arguments``; missing trailing params keep
-        their symbols."""
+        that order) replaced by ``arguments``; a missing trailing param takes
+        its declared default, or keeps its symbol when it has none."""
         slots = (self.output, self.target, *self.inputs, *self.params)
         if len(arguments) > len(slots):
             raise ValueError(f"{self.name} takes at most {len(slots)} arguments, got {len(arguments)}")
         if len(arguments) < 2 + len(self.inputs):
             raise ValueError(f"{self.name} needs at least {2 + len(self.inputs)} arguments, got {len(arguments)}")
         mapping = {slot.symbol: sp.sympify(arg) for slot, arg in zip(slots, arguments, strict=False)}
-        return self.formula.xreplace(mapping)
+        defaults = {p.symbol: sp.nsimplify(p.default) for p in self.params
+                    if p.symbol not in mapping and p.default is not None}
+        return self.formula.xreplace({**defaults, **mapping})
 
 
 def domains_of(claim: Claim) -> Mapping[sp.Basic, Domain]:

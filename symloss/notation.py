@@ -169,6 +169,7 @@ class Var:
     domain: Domain
     latex: str
     description: str = ""
+    default: float | None = None  # a hyper-parameter's default in the generated kernels
 
     @property
     def name(self) -> str:
@@ -179,10 +180,13 @@ class Var:
         return isinstance(self.symbol, sp.IndexedBase)
 
 
-def var(name: str, domain: Domain = REAL, latex: str | None = None, description: str = "") -> Var:
-    """A scalar variable whose SymPy assumptions come from its domain."""
+def var(
+    name: str, domain: Domain = REAL, latex: str | None = None, description: str = "", default: float | None = None
+) -> Var:
+    """A scalar variable whose SymPy assumptions come from its domain (``default``: for a
+    hyper-parameter, its value when a kernel's caller does not give one)."""
     symbol = sp.Symbol(name, **domain.assumptions())
-    return Var(symbol, domain, latex or sp.latex(sp.Symbol(name)), description)
+    return Var(symbol, domain, latex or sp.latex(sp.Symbol(name)), description, default)
 
 
 def index(name: str = "k", latex: str | None = None) -> Var:

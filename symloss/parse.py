@@ -369,7 +369,11 @@ def _call(name: str, arguments: Sequence[sp.Expr], position: int) -> sp.Expr:
         return _checked(UNARY_FUNCTIONS[name](arguments[0]), position)
     if len(arguments) < 2:
         raise ParseError(f"{name} takes at least two arguments", position)
-    return _checked(VARIADIC_FUNCTIONS[name](*arguments), position)
+    try:
+        result = VARIADIC_FUNCTIONS[name](*arguments)
+    except (ValueError, TypeError) as error:  # SymPy: "The argument 'softplus(2)' is not comparable"
+        raise ParseError(f"{name} of arguments SymPy cannot compare: {error}", position) from None
+    return _checked(result, position)
 
 
 def _derivative(expr: sp.Expr, variables: Sequence[tuple[sp.Basic, int]], position: int) -> sp.Expr:
@@ -393,9 +397,21 @@ def _sum(body: sp.Expr, k: sp.Symbol, low: sp.Expr, high: sp.Expr, position: int
             raise ParseError("sum bounds must be integers or class counts", position)
         if not bound.free_symbols and not bound.is_integer:
             raise ParseError("sum bounds must be integers", position)
-    if not (high - low).free_symbols and abs(int(high - low)) > MAX_SUM_TERMS:
+    result = _checked(sp.Sum(body, (k, low, high)), position)
+    if _terms(result) > MAX_SUM_TERMS:
         raise ParseError(f"sum of more than {MAX_SUM_TERMS} terms", position)
-    return _checked(sp.Sum(body, (k, low, high)), position)
+    return result
+
+
+def _terms(expr: sp.Basic) -> int:
+    """How many terms the numeric sums of ``expr`` expand to (nested sums multiply)."""
+    if isinstance(expr, sp.Sum):
+        inner = _terms(expr.function)
+        for _, low, high in expr.limits:
+            difference = high - low
+            inner *= 1 if difference.free_symbols else max(int(difference) + 1, 1)
+        return inner
+    return max((_terms(a) for a in expr.args), default=1)
 
 
 def _bound(name: str) -> sp.Symbol:
@@ -1070,9 +1086,40 @@ class _LatexReader:
     def fraction(self, position: int) -> sp.Expr:
         if self.token.text == "{" and self.tokens[self.index + 1].text == r"\partial":
             return self.partial(position)
+        if self.total_derivative_ahead():
+            return self.partial(position, total=True)
         numerator = self.braced()
         denominator = self.braced()
         return _checked(numerator / denominator, position)
+
+    def is_d(self, offset: int = 0) -> bool:
+        """Whether the token at ``offset`` is the differential d (``d`` or ``\\mathrm{d}``)."""
+        token = self.tokens[min(self.index + offset, len(self.tokens) - 1)]
+        return token.kind in ("letter", "word") and token.text == "d"
+
+    def accept_d(self) -> bool:
+        if self.is_d():
+            self.index += 1
+            return True
+        return False
+
+    def total_derivative_ahead(self) -> bool:
+        r"""``\frac{d}{dz}``, ``\frac{d^2}{dz^2}``, ``\frac{dL}{dz}``: a numerator of
+        d, an optional order and an optional name; a denominator starting with d
+        and a variable.  Anything else is an ordinary fraction."""
+        start = self.index
+        try:
+            if not (self.accept("{") and self.accept_d()):
+                return False
+            if self.token.text == "^":
+                self.partial_order()
+            if not self.accept("}") and (self.defined_name() is None or not self.accept("}")):
+                return False
+            return self.accept("{") and self.accept_d() and self.token.kind in ("letter", "command", "word")
+        except ParseError:
+            return False
+        finally:
+            self.index = start
 
     def braced(self) -> sp.Expr:
         if self.accept("{"):
@@ -1081,10 +1128,16 @@ class _LatexReader:
             return value
         return self.single()
 
-    def partial(self, position: int) -> sp.Expr:
-        r"""``\frac{\partial^n L}{\partial z^n}`` or ``\frac{\partial}{\partial z} f``."""
+    def partial(self, position: int, total: bool = False) -> sp.Expr:
+        r"""``\frac{\partial^n L}{\partial z^n}`` or ``\frac{\partial}{\partial z} f``;
+        with ``total``, the same with d for ∂ (``\frac{d}{dz} f``)."""
+
+        def differential() -> bool:
+            return self.accept_d() if total else self.accept(r"\partial")
+
         self.expect("{")
-        self.expect(r"\partial")
+        if not differential():
+            raise ParseError("expected ∂ or d", self.token.position)
         order = self.partial_order()
         target: sp.Expr | None = None
         if not self.accept("}"):
@@ -1096,7 +1149,7 @@ class _LatexReader:
             self.expect("}")
         self.expect("{")
         variables: list[tuple[sp.Basic, int]] = []
-        while self.accept(r"\partial"):
+        while differential():
             variable = self.atom()
             variables.append((variable, self.partial_order()))
         self.expect("}")
@@ -1220,9 +1273,11 @@ class _Printer:
         if isinstance(expr, sp.Derivative):
             variables = [self.show(v) for v, n in expr.variable_count for _ in range(n)]
             return f"diff({', '.join([self.show(expr.expr), *variables])})"
-        if isinstance(expr, sp.Sum) and len(expr.limits) == 1:
-            k, low, high = expr.limits[0]
-            return f"sum({self.show(expr.function)}, {k.name}, {self.show(low)}, {self.show(high)})"
+        if isinstance(expr, sp.Sum):  # Sum(f, (j, ...), (k, ...)): j inner, k outer
+            text = self.show(expr.function)
+            for k, low, high in expr.limits:
+                text = f"sum({text}, {k.name}, {self.show(low)}, {self.show(high)})"
+            return text
         for kind, name in self._FUNCTIONS:
             if isinstance(expr, kind):
                 return f"{name}({', '.join(self.show(a) for a in expr.args)})"

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from symloss.codegen import Kernel, kernel_for, render_module, render_package, write_package
 from symloss.derive import Derivation, derive
 from symloss.examples import Reproduction, reproduce
 from symloss.loss import Loss
 from symloss.proofs import ClaimResult, prove_catalog
 from symloss.report import LossReport, build_pdf, render_reports
+from symloss.stable import ProvedRule, prove_rules
 
 Progress = Callable[[str], None] | None
 
@@ -75,3 +77,26 @@ def write_report(
     if pdf:
         paths.append(build_pdf(paths[-1]))
     return paths
+
+
+def kernels(derivations: Sequence[Derivation], rules: Sequence[ProvedRule] | None = None) -> list[Kernel]:
+    """The stable forms and code of each derived loss (rules proved here unless given)."""
+    proved = prove_rules() if rules is None else rules
+    return [kernel_for(d, proved) for d in derivations]
+
+
+def write_kernels(
+    derivations: Sequence[Derivation], out_dir: Path, *, prune: bool = True, progress: Progress = None
+) -> list[Path]:
+    """Write the kernel package ``out_dir`` (one module per loss, sorted, deterministic); with
+    ``prune`` the package holds exactly these losses, else they are added to what is there."""
+    built = kernels(derivations)
+    files = {f"{k.loss.name}.py": render_module(k, UNCERTIFIED) for k in built}
+    present = [] if prune else [p.stem for p in out_dir.glob("*.py") if not p.stem.startswith("_")]
+    files.update(render_package(sorted({*(k.loss.name for k in built), *present})))
+    if progress is not None:
+        progress(f"kernels: {len(built)} modules in {out_dir}")
+    return write_package(files, out_dir, prune=prune)
+
+
+UNCERTIFIED = "not certified by this build (symloss.certify is not part of it yet)."

@@ -47,6 +47,7 @@ EXPLICIT_K = (2, 3, 4, 5)
 MAX_CASES = 64
 PIECEWISE_FUNCTIONS = (sp.Max, sp.Min, sp.Abs, sp.Heaviside, sp.sign, sp.Piecewise)
 NUMERIC_ERRORS = (ValueError, TypeError, ZeroDivisionError, ArithmeticError, KeyError, IndexError)
+RESOURCE_ERRORS = (MemoryError, RecursionError)  # the point is beyond reach, not outside the domain
 
 
 @dataclass(frozen=True)
@@ -682,11 +683,23 @@ class NumericCheck:
     disagreement: Disagreement | None = None
 
 
+@dataclass(frozen=True)
+class Unevaluable:
+    """A value too large to compute here (e.g. exp(exp(exp(30))) exhausts memory).
+
+    Not an undefined value: a point where either side is unevaluable judges
+    nothing (neither agreement nor disagreement)."""
+
+    reason: str
+
+
 def _value(expr: sp.Expr, point: Mapping[sp.Basic, object], digits: int) -> object:
     try:
         return evaluate(expr, point, digits=digits)
     except NUMERIC_ERRORS as error:
         return error
+    except RESOURCE_ERRORS as error:
+        return Unevaluable(type(error).__name__)
 
 
 def _finite_real(value: object) -> bool:
@@ -701,7 +714,9 @@ def _real(value: object) -> mpmath.mpf:
 
 def _violated(left: object, right: object, relation: str, digits: int) -> bool | None:
     """True if ``left (relation) right`` fails beyond 10^(-digits/2)·max(1, |left|, |right|);
-    None if the point cannot judge (neither side finite and real)."""
+    None if the point cannot judge (neither side finite and real, or a side unevaluable)."""
+    if isinstance(left, Unevaluable) or isinstance(right, Unevaluable):
+        return None
     finite = _finite_real(left), _finite_real(right)
     if not all(finite):
         return True if any(finite) else None
@@ -807,7 +822,12 @@ def prove(claim: Claim, *, budget: float = 20.0) -> Verdict:
     if claim.kind is ClaimKind.LIMIT:
         return _prove_limit(claim, budget, start)
     c = comparison(claim)
-    check = numeric_check(claim, c)
+    # The numeric check runs under the budget too: one evaluation can take
+    # unbounded time or memory (nested sums, towers of exponentials).
+    check = run_with_budget(partial(numeric_check, claim, c), budget)
+    if not isinstance(check, NumericCheck):
+        return Verdict("unknown", "numeric check did not finish within the budget", time.perf_counter() - start,
+                       detail="not evaluated")
     if check.disagreement is not None:
         return _refuted(check.disagreement, c, start)
     outcome = run_with_budget(partial(_guarded, partial(_symbolic, claim)), budget - (time.perf_counter() - start))

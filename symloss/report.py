@@ -25,19 +25,22 @@ import shutil
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal, localcontext
 from fractions import Fraction
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
 import jinja2
+import mpmath
 import numpy as np
 import sympy as sp
 from markupsafe import Markup
 
 from symloss.derive import Derivation
 from symloss.examples import Reproduction
-from symloss.latex import decimal_text, math_lines, scientific, tex, tex_escape, visible_width
+from symloss.functions import to_elementary
+from symloss.latex import compact, decimal_text, math_lines, scientific, tex, tex_escape, visible_width
 from symloss.loss import Claim, ClaimKind, Likelihood, Loss
 from symloss.notation import Domain, Var
 from symloss.proofs import ClaimResult
@@ -49,7 +52,9 @@ if TYPE_CHECKING:
 PLOT_DIGITS = 5  # significant digits of plotted coordinates: stable bytes, invisible in a figure
 PLOT_POINTS = 121
 EQUATION_WIDTH = 62  # typeset characters on the right of "lhs &="
-SUMMARY_WIDTH = 24  # typeset characters of a gradient in the summary table (else: a reference to its chapter)
+MAX_DISPLAY_LINES = 6  # a longer gradient or Hessian is shown with named common subexpressions
+NAME_LETTERS = ("u", "v", "w", r"\xi")  # letters for those names; the first the loss does not use
+SUMMARY_WIDTH = 40  # typeset characters of a gradient in the summary table (else: a reference to its chapter)
 BOOK_NAME = "book"
 INSTALL_HINT = "apt-get install latexmk texlive-latex-recommended texlive-latex-extra texlive-pictures"
 RELATIONS = {">=": r"\geq", ">": ">", "<=": r"\leq", "<": "<"}
@@ -89,6 +94,8 @@ class Plot:
     ylabel: str
     curves: tuple[Curve, ...]
     note: str = ""  # LaTeX math: the values of the inputs and parameters held fixed
+    source: str = "the generated kernels"  # plain text: what the curves were sampled from
+    at: str = ""  # LaTeX math: the label value the curves are drawn at, e.g. "y = 1"
 
 
 @dataclass(frozen=True)
@@ -163,8 +170,58 @@ def comparison_plots(
             for loss, kernel in ((m, getattr(load_kernels(kernels_dir, m.name), f"{m.name}_grad")) for m in members)
         )
         output = _math_name(first.wrt, first)
-        plots.append(Plot(f"{comparison.title} (at ${label}$)", output, rf"\partial L / \partial {output}", curves))
+        plots.append(Plot(comparison.title, output, rf"\partial L / \partial {output}", curves, at=label))
     return tuple(plots)
+
+
+def derived_comparison_plots(reports: Sequence[LossReport]) -> tuple[Plot, ...]:
+    """For each group of :func:`shared_output_comparisons`: the derived gradients (the formulas each chapter
+    proves) against a shared output axis, at the highest label, parameters held at typical values.
+
+    This needs no generated kernel; :func:`comparison_plots` draws the same figures from the kernels.
+    """
+    derivations = {r.loss.name: r.derivation for r in reports}
+    plots = []
+    for comparison in shared_output_comparisons([r.loss for r in reports]):
+        members = [derivations[name] for name in comparison.losses]
+        first = members[0].loss
+        label, target = _plot_targets(first.target)[-1]
+        xs = _grid(first.output.domain)
+        curves = tuple(
+            Curve(f"{d.loss.title} ({d.loss.name})", _finite_points(xs, _sample_expr(d.gradient, d.loss, xs, target)))
+            for d in members
+        )
+        notes = [_fixed_note(d.loss) for d in members if d.loss.params]
+        output = _math_name(first.wrt, first)
+        plots.append(Plot(comparison.title, output, rf"\partial L / \partial {output}", curves, ", ".join(notes),
+                          "the derived gradients (the formulas proved in each chapter)", label))
+    return tuple(plots)
+
+
+def _fixed_note(loss: Loss) -> str:
+    """LaTeX math: the typical values at which a loss's parameters are held in a comparison."""
+    names = loss.scope.latex_names()
+    return ", ".join(tex(sp.Eq(v.symbol, sp.nsimplify(_typical(v.domain)), evaluate=False), names)
+                     for v in loss.params)
+
+
+def _sample_expr(expr: sp.Expr, loss: Loss, xs: np.ndarray, target: object) -> np.ndarray:
+    """A scalar loss's ``expr`` at every x of ``xs`` (30-digit mpmath, so the rounded bytes are the same on
+    every machine), the label at ``target`` and the parameters at typical values; NaN where undefined."""
+    fixed = {loss.target.symbol: sp.nsimplify(target)}
+    fixed.update({v.symbol: sp.nsimplify(_typical(v.domain)) for v in loss.params})
+    step = lambda a, *_: sp.Piecewise((1, a > 0), (0, True))  # noqa: E731 - Heaviside(0) taken as 0
+    concrete = to_elementary(expr.xreplace(fixed)).replace(sp.Heaviside, step)
+    function = sp.lambdify(loss.output.symbol, concrete, modules="mpmath")
+    values = []
+    with mpmath.workdps(30):
+        for x in xs:
+            try:
+                value = complex(function(mpmath.mpf(float(x))))
+            except (ArithmeticError, TypeError, ValueError):
+                value = complex("nan")
+            values.append(value.real if value.imag == 0 else float("nan"))
+    return np.asarray(values, dtype=float)
 
 
 def shared_output_comparisons(losses: Sequence[Loss]) -> tuple[Comparison, ...]:
@@ -176,9 +233,9 @@ def shared_output_comparisons(losses: Sequence[Loss]) -> tuple[Comparison, ...]:
             key = (loss.output.domain.name, loss.target.domain.name, loss.link)
             groups.setdefault(key, []).append(loss)
     return tuple(
-        Comparison(f"Gradients with output {members[0].output.description or members[0].output.name} "
-                   f"({domain}), labels in {labels}, link {link}", tuple(m.name for m in members))
-        for (domain, labels, link), members in groups.items()
+        Comparison(f"Gradients with respect to the {members[0].output.description or members[0].output.name}, "
+                   f"labels in {labels}, link {link}", tuple(m.name for m in members))
+        for (_, labels, link), members in groups.items()
         if len(members) >= 2
     )
 
@@ -260,16 +317,44 @@ def _math_name(symbol: sp.Basic, loss: Loss) -> str:
 
 @dataclass(frozen=True)
 class Row:
-    """One line group of an aligned display: its role, right side cut into lines, the reason and its check."""
+    """One line group of an aligned display: its role, right side cut into lines, the reason and its check.
+
+    ``where`` holds the named subexpressions of a long result (name, its definition cut into lines);
+    ``operations`` is then the size of the result written out in full.
+    """
 
     role: str  # which left side the template writes: "likelihood", "nll", "loss", or "" (continued)
     lines: tuple[Markup, ...]
     justification: str = ""
     verdict: Verdict | None = None
+    where: tuple[tuple[Markup, tuple[Markup, ...]], ...] = ()
+    operations: int = 0
 
 
 def _rows(expr: sp.Expr, names: Mapping[sp.Basic, str]) -> tuple[Markup, ...]:
     return tuple(Markup(line) for line in math_lines(expr, names, EQUATION_WIDTH))
+
+
+def _result_row(expr: sp.Expr, names: Mapping[sp.Basic, str], verdict: Verdict | None) -> Row:
+    """A gradient or Hessian: written out when it fits in :data:`MAX_DISPLAY_LINES` lines, else
+    with its common subexpressions named (the same expression, not a simplification of it)."""
+    lines = _rows(expr, names)
+    if len(lines) <= MAX_DISPLAY_LINES:
+        return Row("", lines, "", verdict)
+    short = compact(expr)
+    letter = _free_letter(names)
+    named = {**names, **{s: f"{letter}_{{{n}}}" for n, (s, _) in enumerate(short.definitions, start=1)}}
+    where = tuple((Markup(named[s]), _rows(v, named)) for s, v in short.definitions)
+    return Row("", _rows(short.expr, named), "", verdict, where, short.operations)
+
+
+def _free_letter(names: Mapping[sp.Basic, str]) -> str:
+    """The first of :data:`NAME_LETTERS` that no typeset variable name of the loss uses."""
+    used = " ".join(names.values())
+    for letter in NAME_LETTERS:
+        if not re.search(rf"(?<![\\a-zA-Z]){re.escape(letter)}(?![a-zA-Z])", used):
+            return letter
+    return r"\zeta"
 
 
 def chapter_view(report: LossReport) -> dict[str, object]:
@@ -285,8 +370,8 @@ def chapter_view(report: LossReport) -> dict[str, object]:
         "wrt": Markup(tex(loss.wrt, names)),
         "variables": [(Markup(v.latex), v.description, v.domain.name) for v in loss.variables],
         "chain": _chain_rows(derivation, names),
-        "gradient": Row("", _rows(derivation.gradient, names), "", derivation.gradient_check),
-        "hessian": Row("", _rows(derivation.hessian, names), "", derivation.hessian_check),
+        "gradient": _result_row(derivation.gradient, names, derivation.gradient_check),
+        "hessian": _result_row(derivation.hessian, names, derivation.hessian_check),
         "claims": [_claim_view(result, names) for result in report.claims],
         "stable": [(s.function, s.rules, _rows(s.expr, names)) for s in report.stable],
         "certificates": report.certificates,
@@ -349,13 +434,37 @@ def _claim_view(result: ClaimResult, names: Mapping[sp.Basic, str]) -> dict[str,
 
 
 def _assignment(name: str, value: str, names: Mapping[sp.Basic, str]) -> Markup:
-    """``name = value`` of a counterexample, typeset (values are numbers printed by the prover)."""
+    """``name = value`` of a counterexample, typeset: decimals as the prover printed them, fractions as fractions."""
     typeset = {str(symbol): latex for symbol, latex in names.items()}
+    lhs = typeset.get(name, tex_escape(name))
+    text = value.strip()
+    if re.fullmatch(r"-?\d+(\.\d+)?", text):
+        return Markup(f"{lhs} = {text}")
     try:
-        number = sp.Rational(value) if "/" in value or "." in value else sp.sympify(value, rational=True)
+        number = sp.sympify(text, rational=True)
     except (sp.SympifyError, TypeError, ValueError):
-        return Markup(f"{typeset.get(name, tex_escape(name))} = \\text{{{tex_escape(value)}}}")
-    return Markup(f"{typeset.get(name, tex_escape(name))} = {tex(number)}")
+        number = None
+    if isinstance(number, sp.Rational) and _terminates(number):
+        return Markup(f"{lhs} = {_exact_decimal(number)}")
+    if isinstance(number, sp.Basic) and number.is_number:
+        return Markup(f"{lhs} = {tex(number)}")
+    return Markup(f"{lhs} = \\text{{{tex_escape(text)}}}")
+
+
+def _terminates(number: sp.Rational) -> bool:
+    """Whether ``number`` has a finite decimal expansion (its denominator divides a power of ten)."""
+    q = int(number.q)
+    for prime in (2, 5):
+        while q % prime == 0:
+            q //= prime
+    return q == 1
+
+
+def _exact_decimal(number: sp.Rational) -> str:
+    """A terminating rational as its exact decimal: 934489/1000000 is 0.934489."""
+    with localcontext() as context:
+        context.prec = 60
+        return format((Decimal(int(number.p)) / Decimal(int(number.q))).normalize(), "f")
 
 
 def _claim_sides(claim: Claim, names: Mapping[sp.Basic, str]) -> tuple[tuple[Markup, ...], str, tuple[Markup, ...]]:
@@ -450,6 +559,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["coordinates"] = _coordinates
     env.filters["label"] = _label
+    env.filters["indefinite"] = _indefinite
     env.filters["sci"] = lambda value: Markup(scientific(float(value)))
     env.filters["seconds"] = lambda value: f"{value:.2f} s"
     return env
@@ -463,6 +573,11 @@ def _finalize(value: object) -> Markup:
     if isinstance(value, Markup):
         return value
     return Markup(tex_escape(str(value)))
+
+
+def _indefinite(noun: str) -> str:
+    """``noun`` with its indefinite article: "a Bernoulli", "an exponential"."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
 def _label(name: str) -> Markup:
@@ -484,10 +599,16 @@ def render_chapter(report: LossReport, *, show_times: bool = True) -> str:
 
 
 def render_book(
-    reports: Sequence[LossReport], *, comparisons: Sequence[Plot] = (), show_times: bool = True,
+    reports: Sequence[LossReport], *, comparisons: Sequence[Plot] | None = None, show_times: bool = True,
     title: str = "Loss functions, derived and verified",
 ) -> str:
-    """The book: front matter, summary tables, one chapter per loss, comparisons, the index of proofs."""
+    """The book: front matter, summary tables, one chapter per loss, comparisons, the index of proofs.
+
+    ``comparisons`` defaults to :func:`derived_comparison_plots` of ``reports``; pass the figures of
+    :func:`comparison_plots` to draw them from the generated kernels instead, or ``()`` for none.
+    """
+    if comparisons is None:
+        comparisons = derived_comparison_plots(reports)
     template = environment().get_template("book.tex.j2")
     return template.render(
         title=title,
@@ -499,8 +620,8 @@ def render_book(
 
 
 def render_reports(
-    reports: Sequence[LossReport], out_dir: Path, *, comparisons: Sequence[Plot] = (), show_times: bool = True,
-    title: str = "Loss functions, derived and verified",
+    reports: Sequence[LossReport], out_dir: Path, *, comparisons: Sequence[Plot] | None = None,
+    show_times: bool = True, title: str = "Loss functions, derived and verified",
 ) -> list[Path]:
     """Write ``NAME.tex`` per loss and ``book.tex`` into ``out_dir``; returns the paths, book last."""
     out_dir = Path(out_dir)

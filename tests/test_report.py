@@ -1,22 +1,23 @@
-"""The report: templates render every part of a chapter, the PDF compiles cleanly, output is deterministic.
+"""The report: templates render every part of a chapter, the book compiles cleanly, output is deterministic.
 
-The PDF tests need TeX Live (latexmk, pdflatex, pdftotext); they fail, loudly, when it is missing —
-CI installs it.  A user's own catalog folder (tests/fixtures/user_catalog) must give its own report.
+One module-scoped fixture analyses the whole bundled catalog and builds the book's PDF (and one standalone
+chapter's) once; every other test reads it or renders .tex only.  The PDF tests need TeX Live (latexmk,
+pdflatex, pdftotext); they fail, loudly, when it is missing — CI installs it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-import sympy as sp
 
 from symloss.catalog import load_catalog
-from symloss.latex import math_lines, tex_escape, visible_width
 from symloss.pipeline import analyse
 from symloss.report import (
     INSTALL_HINT,
@@ -24,7 +25,9 @@ from symloss.report import (
     LossReport,
     TexError,
     build_pdf,
+    chapter_view,
     comparison_plots,
+    derived_comparison_plots,
     kernel_plots,
     load_kernels,
     render_book,
@@ -34,9 +37,10 @@ from symloss.report import (
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
-BUNDLED = ("bce_with_logits", "mse_sigmoid", "hinge")
+OWN_CATALOG = FIXTURES / "report_catalog"  # one new loss from a likelihood, its text full of _ % & #
+KEY_NUMBERS = ("0.439", "2.1269", "-0.8808", "0.7000")
 
-# The fixture loss's kernels, as codegen would write them: -y log(1 - sigma(z)) - log sigma(z), stably.
+# The geometric fixture loss's kernels, as codegen would write them: -y log(1 - sigma(z)) - log sigma(z), stably.
 USER_KERNEL = textwrap.dedent('''
     import numpy as np
 
@@ -50,34 +54,29 @@ USER_KERNEL = textwrap.dedent('''
 ''')
 
 
-def _reports(folder: Path | None, names: tuple[str, ...] = (), kernels: Path | None = None) -> list[LossReport]:
+def _reports(folder: Path | None, names: tuple[str, ...] = ()) -> list[LossReport]:
     losses = load_catalog(folder).select(list(names))
-    return [
-        LossReport(a.derivation, a.claims, a.reproductions,
-                   plots=kernel_plots(a.loss, load_kernels(kernels, a.loss.name)) if kernels else ())
-        for a in analyse(losses, budget=10.0, workers=2)
-    ]
+    return [LossReport(a.derivation, a.claims, a.reproductions) for a in analyse(losses, workers=2)]
+
+
+@dataclasses.dataclass(frozen=True)
+class Book:
+    reports: list[LossReport]
+    folder: Path
+    pdf: Path
+    text: str
+    standalone: Path
 
 
 @pytest.fixture(scope="module")
-def user_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[LossReport], Path, Path]:
-    """The fixture catalog's report, with plots from its kernels, built to PDF."""
-    root = tmp_path_factory.mktemp("user")
-    kernels = root / "kernels"
-    kernels.mkdir()
-    (kernels / "geometric_nll.py").write_text(USER_KERNEL)
-    reports = _reports(FIXTURES / "user_catalog", kernels=kernels)
-    paths = render_reports(reports, root / "tex")
-    return reports, paths[-1], build_pdf(paths[-1])
-
-
-@pytest.fixture(scope="module")
-def bundled_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[LossReport], Path, Path]:
-    """A few bundled losses (a likelihood, a cautionary definition, a text's wrong number) built to PDF."""
-    root = tmp_path_factory.mktemp("bundled")
-    reports = _reports(None, BUNDLED)
-    paths = render_reports(reports, root, show_times=False)
-    return reports, paths[-1], build_pdf(paths[-1])
+def book(tmp_path_factory: pytest.TempPathFactory) -> Book:
+    """The whole bundled catalog, rendered without times (as `symloss build` does) and built to PDF, once."""
+    folder = tmp_path_factory.mktemp("book")
+    reports = _reports(None)
+    paths = render_reports(reports, folder, show_times=False)
+    pdf = build_pdf(paths[-1])
+    standalone = build_pdf(folder / "hinge.tex")
+    return Book(reports, folder, pdf, _text(pdf), standalone)
 
 
 def _text(pdf: Path) -> str:
@@ -93,71 +92,114 @@ def _assert_clean_log(pdf: Path) -> None:
     assert all(w <= 10 for w in widths), f"overfull boxes wider than 10 pt: {widths}"
 
 
-# ----------------------------------------------------------------------------- escaping and splitting
+def _symloss(*args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it (optionally with another PATH)."""
+    env = dict(os.environ)
+    if path is not None:
+        env["PATH"] = path
+    return subprocess.run([sys.executable, "-m", "symloss", *args], capture_output=True, text=True, env=env,
+                          check=False)
 
 
-def test_declared_text_is_escaped() -> None:
-    assert tex_escape("a_b 50% R&D #1 $x {y} ~ ^ \\") == (
-        r"a\_b 50\% R\&D \#1 \$x \{y\} \textasciitilde{} \textasciicircum{} \textbackslash{}"
-    )
-
-
-def test_chapter_escapes_titles_but_not_sympy_latex(user_build: tuple[list[LossReport], Path, Path]) -> None:
-    reports, _, _ = user_build
-    loss = reports[0].loss
-    odd = dataclasses.replace(loss, title="Odd_title: 50% & #2")
-    report = dataclasses.replace(reports[0], derivation=dataclasses.replace(reports[0].derivation, loss=odd))
-    chapter = render_chapter(report)
-    assert r"\chapter{Odd\_title: 50\% \& \#2}" in chapter
-    assert r"\sigma\left(z\right)" in chapter  # SymPy's LaTeX passes unescaped
-
-
-def test_long_sum_is_split_into_lines_that_fit() -> None:
-    x = sp.symbols("x1:30", positive=True)
-    lines = math_lines(sum(sp.log(1 + s**2) for s in x), {}, width=60)
-    assert len(lines) > 1
-    assert all(visible_width(line) <= 60 for line in lines)
-    assert all(line.startswith(("+", "-")) for line in lines[1:])
-
-
-# ----------------------------------------------------------------------------- PDF
+# ----------------------------------------------------------------------------- the book's PDF
 
 
 def test_tex_is_installed() -> None:
     assert tex_available(), f"TeX Live is needed for the report tests: {INSTALL_HINT}"
 
 
-def test_user_catalog_gives_its_own_report(user_build: tuple[list[LossReport], Path, Path]) -> None:
-    reports, book, pdf = user_build
-    assert [r.loss.name for r in reports] == ["geometric_nll"]
-    assert (book.parent / "geometric_nll.tex").is_file()
-    _assert_clean_log(pdf)
-    text = _text(pdf)
-    for expected in ("geometric_nll", "Geometric NLL: waiting times & retries", "retries_until_ok", "100%",
-                     "2.0794", "(#3)"):
-        assert expected in text
-    assert r"\addplot" in book.read_text()
+def test_book_compiles_without_errors_undefined_references_or_wide_boxes(book: Book) -> None:
+    _assert_clean_log(book.pdf)
+    _assert_clean_log(book.standalone)
+    assert "Hinge loss" in _text(book.standalone)
 
 
-def test_bundled_book_compiles_cleanly_with_every_name_and_number(
-    bundled_build: tuple[list[LossReport], Path, Path],
-) -> None:
-    _, _, pdf = bundled_build
-    _assert_clean_log(pdf)
-    text = _text(pdf)
-    for name in BUNDLED:
-        assert name in text
-    assert "2.1269" in text and "-0.8808" in text  # the lesson's Example 1, reproduced
-    hinge_row = next(line for line in text.splitlines() if "code listing, printed hinge" in line)
-    assert "0.2500" in hinge_row and "0.7000" in hinge_row  # the printed number beside the true one
-    assert "Index of proofs" in text and "Choosing a loss" in text
+def test_book_has_a_chapter_and_a_tex_file_per_catalog_loss(book: Book) -> None:
+    names = load_catalog(None).names
+    assert len(names) == 26
+    for name in names:
+        assert name in book.text, name
+        assert (book.folder / f"{name}.tex").is_file(), name
+    assert len(re.findall(r"^\\chapter\{", (book.folder / "book.tex").read_text(), re.MULTILINE)) >= 26 + 2
 
 
-def test_standalone_chapter_compiles(bundled_build: tuple[list[LossReport], Path, Path]) -> None:
-    _, book, _ = bundled_build
-    pdf = build_pdf(book.parent / "hinge.tex")
-    _assert_clean_log(pdf)
-    assert "Hinge loss" in _text(pdf)
+def test_book_reproduces_the_key_worked_numbers(book: Book) -> None:
+    for number in KEY_NUMBERS:
+        assert number in book.text, number
+    hinge_row = next(line for line in book.text.splitlines() if "code listing, printed hinge" in line)
+    assert "0.2500" in hinge_row and "0.7000" in hinge_row and "✗" in hinge_row  # the text's wrong number, flagged
+    assert "✓" in book.text
+
+
+def test_book_has_its_front_and_back_matter(book: Book) -> None:
+    for heading in ("Loss functions, derived and verified", "Contents", "The losses at a glance",
+                    "Gradients at a glance", "Choosing a loss", "Comparisons", "Index of proofs"):
+        assert heading in book.text, heading
+    index = book.text[book.text.rindex("Index of proofs"):]
+    assert "proved" in index and "refuted" in index
+
+
+def test_the_saturation_figure_shows_mse_on_a_sigmoid_going_flat(book: Book) -> None:
+    plot = next(p for p in derived_comparison_plots(book.reports)
+                if any("(mse_sigmoid)" in c.label for c in p.curves))
+    curves = {c.label.rsplit("(", 1)[1].rstrip(")"): c.points for c in plot.curves}
+    assert plot.at == "y = 1"
+    (x, bce), (_, mse) = curves["bce_with_logits"][0], curves["mse_sigmoid"][0]
+    assert x == -6.0 and bce < -0.99 and abs(mse) < 0.01  # confidently wrong: BCE pushes, MSE has stopped
+    tex = (book.folder / "book.tex").read_text()
+    assert r"Squared error on a sigmoid output (mse\_sigmoid)" in tex and "xlabel={$z$}" in tex
+
+
+def test_a_huge_hessian_is_shown_with_named_subexpressions(book: Book) -> None:
+    report = next(r for r in book.reports if r.loss.name == "focal_with_logits")
+    hessian = chapter_view(report)["hessian"]
+    assert hessian.where and hessian.operations > 100
+    assert len(hessian.lines) <= 6 and all(name.startswith("u_{") for name, _ in hessian.where)
+    assert "common-subexpression elimination" in (book.folder / "focal_with_logits.tex").read_text()
+    small = chapter_view(next(r for r in book.reports if r.loss.name == "bce_with_logits"))["hessian"]
+    assert not small.where
+
+
+def test_counterexamples_print_decimals_as_the_prover_gave_them(book: Book) -> None:
+    report = next(r for r in book.reports if r.loss.name == "hinge")
+    views = [c for c in chapter_view(report)["claims"] if c["counterexample"]]
+    assert views, "the hinge's improper-scoring claim is refuted with a counterexample"
+    for view in views:
+        assert not any(r"\frac" in item for item in view["counterexample"])
+
+
+# ----------------------------------------------------------------------------- a user's own catalog, the CLI
+
+
+def test_a_users_own_catalog_gives_its_own_report(tmp_path: Path) -> None:
+    result = _symloss("report", "--catalog", str(OWN_CATALOG), "--out", str(tmp_path), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.glob("*.tex")) == ["book.tex", "exponential_nll.tex"]
+    book = (tmp_path / "book.tex").read_text()
+    assert r"\chapter{Exponential NLL: time\_to\_event \& 100\% uncensored \#1}" in book
+    assert r"survival \& waiting\_times" in book and r"R\&D \#7" in book  # escaped by the templates
+    assert "an exponential model" in book
+    assert r"y e^{\eta} - 1" in book  # its gradient, derived
+    assert book.count("& \\disagrees\\\\") == 1 and "0.3591 & 0.3591 & \\agrees" in book
+
+
+def test_report_pdf_without_tex_exits_2_with_an_install_hint(tmp_path: Path) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    result = _symloss("report", "--catalog", str(OWN_CATALOG), "--out", str(tmp_path / "out"), "--pdf",
+                      path=str(empty))
+    assert result.returncode == 2
+    assert INSTALL_HINT in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_declared_text_is_escaped_but_sympy_latex_is_not(book: Book) -> None:
+    report = next(r for r in book.reports if r.loss.name == "bce")
+    odd = dataclasses.replace(report.loss, title="Odd_title: 50% & #2", use_case="R&D_team ~ 100%")
+    chapter = render_chapter(dataclasses.replace(report, derivation=dataclasses.replace(report.derivation, loss=odd)))
+    assert r"\chapter{Odd\_title: 50\% \& \#2}" in chapter
+    assert r"R\&D\_team \textasciitilde{} 100\%" in chapter
+    assert r"\log{\left(\hat{p} \right)}" in chapter  # SymPy's LaTeX passes unescaped
 
 
 def test_build_pdf_reports_latex_errors(tmp_path: Path) -> None:
@@ -170,16 +212,16 @@ def test_build_pdf_reports_latex_errors(tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------- determinism
 
 
-def test_same_results_give_the_same_bytes(bundled_build: tuple[list[LossReport], Path, Path],
-                                          tmp_path: Path) -> None:
-    reports, book, _ = bundled_build
-    again = render_reports(reports, tmp_path, show_times=False)
+def test_the_same_results_give_the_same_bytes(book: Book, tmp_path: Path) -> None:
+    again = render_reports(book.reports, tmp_path, show_times=False)
     for path in again:
-        assert path.read_bytes() == (book.parent / path.name).read_bytes()
+        text = path.read_bytes()
+        assert text == (book.folder / path.name).read_bytes(), path.name
+        assert str(tmp_path).encode() not in text and b"\\today" not in text
 
 
-def test_times_are_left_out_when_asked(bundled_build: tuple[list[LossReport], Path, Path]) -> None:
-    reports, _, _ = bundled_build
+def test_times_are_left_out_when_asked(book: Book) -> None:
+    reports = book.reports[:3]
     slower = [
         dataclasses.replace(r, claims=tuple(dataclasses.replace(c, verdict=dataclasses.replace(
             c.verdict, seconds=c.verdict.seconds + 1.234)) for c in r.claims))
@@ -189,11 +231,25 @@ def test_times_are_left_out_when_asked(bundled_build: tuple[list[LossReport], Pa
     assert render_book(slower, show_times=True) != render_book(reports, show_times=True)
 
 
-def test_comparison_needs_no_names_in_the_engine(user_build: tuple[list[LossReport], Path, Path]) -> None:
-    reports, book, _ = user_build
-    loss = reports[0].loss
-    kernels = book.parent.parent / "kernels"
-    (plot,) = comparison_plots([Comparison("one loss", (loss.name,))], {loss.name: loss}, kernels)
-    assert plot.curves[0].label.endswith("(geometric_nll)")
+# ----------------------------------------------------------------------------- hooks for the kernels
+
+
+def test_plots_and_comparisons_from_kernels_need_no_names_in_the_engine(tmp_path: Path) -> None:
+    (tmp_path / "geometric_nll.py").write_text(USER_KERNEL)
+    (report,) = _reports(FIXTURES / "user_catalog")
+    loss = report.loss
+    plots = kernel_plots(loss, load_kernels(tmp_path, loss.name))
+    chapter = render_chapter(dataclasses.replace(report, plots=plots))
+    assert r"\addplot" in chapter and r"\section{Plots}" in chapter
+    (plot,) = comparison_plots([Comparison("one loss", (loss.name,))], {loss.name: loss}, tmp_path)
+    assert plot.curves[0].label.endswith("(geometric_nll)") and plot.source == "the generated kernels"
     ys = [y for _, y in plot.curves[0].points]
     assert min(ys) < -0.9 and max(ys) > 0.9  # (y + 1) sigma(z) - 1 at y = 1 runs from -1 to 1
+
+
+def test_stable_form_and_certificate_sections_are_empty_until_the_kernels_fill_them(book: Book) -> None:
+    report = book.reports[0]
+    assert report.stable == () and report.certificates == ()
+    chapter = render_chapter(report)
+    assert r"\section{Stable form}" not in chapter and r"\section{Accuracy certificate}" not in chapter
+    assert r"\section{Gradient and Hessian}" in chapter

@@ -1,0 +1,443 @@
+r"""NumPy kernels from derivations: stable forms printed as readable Python modules.
+
+For a loss the generator takes the declared formula, the proved gradient and
+the proved Hessian (:mod:`symloss.derive`), splits them over a finite label
+set (one branch per label value, joined by ``np.where``), rewrites each branch
+with the proved stability rules (:mod:`symloss.stable`) and prints it.
+
+Class vectors are printed with *array semantics*: every entry ``z[k]`` (bound
+or free index) is the array ``z`` with the class axis last, a sum over the
+class index is ``np.sum(…, axis=-1, keepdims=True)``, so a per-sample
+quantity has shape ``(…, 1)`` and an entry-wise one ``(…, K)``.  That reading
+is exact when no summand mentions the free index of the gradient, which is
+checked.
+
+The module text comes from ``templates/kernel.py.j2`` and is deterministic:
+the same catalog gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+
+from symloss.derive import Derivation
+from symloss.functions import sigmoid, softplus
+from symloss.likelihood import ClassMax
+from symloss.loss import Loss
+from symloss.notation import Domain, Var
+from symloss.primitives import ClassAxisPrimitive, LogSoftmax, LogSumExp, Softmax, SoftmaxComplement, logcosh
+from symloss.stable import ProvedRule, stabilize
+
+LABEL_DOMAINS = ("onehot", "distribution")  # vector targets that also accept integer class indices
+HELPERS = {Softmax: "_softmax", LogSoftmax: "_log_softmax", SoftmaxComplement: "_softmax_complement",
+           LogSumExp: "_logsumexp"}
+
+
+class UnsupportedExpressionError(ValueError):
+    """An expression the array printer cannot read exactly."""
+
+
+@dataclass(frozen=True)
+class Branch:
+    """One stable form, valid where the label equals ``label`` (None: everywhere)."""
+
+    label: object | None
+    expr: sp.Expr
+    rules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Form:
+    """A quantity (loss, gradient or Hessian) as branches over the label values."""
+
+    textbook: sp.Expr
+    branches: tuple[Branch, ...]
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(name for b in self.branches for name in b.rules))
+
+
+@dataclass(frozen=True)
+class Argument:
+    """One argument of a kernel: its name, whether it is a class vector, and its check."""
+
+    name: str
+    vector: bool
+    check: str  # a call of the numerics module that validates it, or "" for none
+    labels: bool = False  # a one-hot/soft target that also takes integer class indices
+
+
+@dataclass(frozen=True)
+class Option:
+    """A keyword-only hyper-parameter of a kernel."""
+
+    name: str
+    default: float | None
+    check: str
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """Everything the template needs to write one loss's module."""
+
+    loss: Loss
+    value: Form
+    gradient: Form
+    hessian: Form
+    arguments: tuple[Argument, ...]
+    options: tuple[Option, ...]
+    code: Mapping[str, str]  # "value", "gradient", "hessian", "value_and_gradient" → function bodies
+
+    @property
+    def vector(self) -> bool:
+        return self.loss.output.is_vector
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*self.value.rules, *self.gradient.rules, *self.hessian.rules)))
+
+
+# --------------------------------------------------------------------------- forms
+
+
+def stable_form(expr: sp.Expr, label: Var, rules: Sequence[ProvedRule]) -> Form:
+    """``expr`` split over ``label``'s finite set (if it has one), each branch stabilized."""
+    values = label.domain.values if not label.is_vector and label.symbol in expr.free_symbols else ()
+    if not values:
+        return Form(expr, (_branch(None, expr, rules),))
+    return Form(expr, tuple(_branch(v, expr.subs(label.symbol, v), rules) for v in values))
+
+
+def _branch(label: object | None, expr: sp.Expr, rules: Sequence[ProvedRule]) -> Branch:
+    """The shorter stabilized candidate of the expression and its factored form."""
+    candidates = [expr]
+    if not expr.has(sp.Sum, ClassMax, sp.Piecewise):
+        # factoring exposes the 1 - σ, p - 1 … that the rules rewrite; expanding would hide them
+        with contextlib.suppress(sp.PolynomialError, TypeError, ValueError):
+            candidates.append(sp.factor(expr))
+    stabilized = [stabilize(c, rules) for c in candidates]
+    best = min(stabilized, key=lambda s: (sp.count_ops(s.expr), -len(s.rules), sp.default_sort_key(s.expr)))
+    return Branch(label, best.expr, best.rules)
+
+
+# --------------------------------------------------------------------------- printing
+
+
+class KernelPrinter(NumPyPrinter):
+    """NumPy code with ``np.`` names, array semantics for class vectors and the kernels' helpers."""
+
+    def __init__(self, names: Mapping[sp.Basic, str], labels: sp.Basic | None = None) -> None:
+        super().__init__({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False})
+        self._names = names
+        self._labels = labels  # the target's IndexedBase: its zero entries weight a masked class by 0
+
+    def _print_Mul(self, expr: sp.Mul) -> str:  # noqa: N802
+        """A label-weighted log-probability prints as ``_zero_weighted``: 0 · (−∞) is 0 there."""
+        if self._labels is None or not expr.has(LogSoftmax):
+            return super()._print_Mul(expr)
+        weights = [f for f in expr.args if f.has(self._labels) and not f.has(LogSoftmax)]
+        if not weights:
+            return super()._print_Mul(expr)
+        rest = [f for f in expr.args if f not in weights]
+        return f"_zero_weighted({self._print(sp.Mul(*weights))}, {self._print(sp.Mul(*rest))})"
+
+    def _module_format(self, fqn: str, register: bool = True) -> str:
+        return fqn.replace("numpy.", "np.", 1)
+
+    def _print_Symbol(self, expr: sp.Symbol) -> str:  # noqa: N802 - SymPy's dispatch names
+        return self._names.get(expr, expr.name)
+
+    _print_Dummy = _print_Symbol  # noqa: N815 - SymPy's dispatch name
+
+    def _print_Indexed(self, expr: sp.Indexed) -> str:  # noqa: N802
+        return self._names.get(expr.base, str(expr.base))
+
+    def _print_Sum(self, expr: sp.Sum) -> str:  # noqa: N802
+        return f"np.sum({self._print(expr.function)}, axis=-1, keepdims=True)"
+
+    def _print_ClassMax(self, expr: ClassMax) -> str:  # noqa: N802
+        return f"np.max({self._print(expr.function)}, axis=-1, keepdims=True)"
+
+    def _print_sigmoid(self, expr: sigmoid) -> str:
+        return f"_sigmoid({self._print(expr.args[0])})"
+
+    def _print_softplus(self, expr: softplus) -> str:
+        return f"np.logaddexp(0.0, {self._print(expr.args[0])})"
+
+    def _print_logcosh(self, expr: logcosh) -> str:
+        return f"_logcosh({self._print(expr.args[0])})"
+
+    def _print_Primitive(self, expr: ClassAxisPrimitive) -> str:  # noqa: N802
+        return f"{HELPERS[type(expr)]}({self._print(expr.entry)})"
+
+    # SymPy's dispatch names
+    _print_Softmax = _print_LogSoftmax = _print_Primitive  # noqa: N815
+    _print_SoftmaxComplement = _print_LogSumExp = _print_Primitive  # noqa: N815
+
+    def _print_Heaviside(self, expr: sp.Heaviside) -> str:  # noqa: N802
+        at_zero = self._print(sp.Float(expr.args[1] if len(expr.args) > 1 else sp.S.Half))
+        return f"np.heaviside({self._print(expr.args[0])}, {at_zero})"
+
+    def _print_AtMax(self, expr: AtMax) -> str:  # noqa: N802
+        return f"_at_max({self._print(expr.args[0])}, {self._print(sp.Float(expr.args[1]))})"
+
+    def _print_Max(self, expr: sp.Max) -> str:  # noqa: N802
+        *rest, last = expr.args
+        text = self._print(last)
+        for arg in reversed(rest):
+            text = f"np.maximum({self._print(arg)}, {text})"
+        return text
+
+    def _print_Rational(self, expr: sp.Rational) -> str:  # noqa: N802
+        return f"{expr.p}/{expr.q}" if expr.q != 1 else str(expr.p)
+
+    def _print_Half(self, expr: sp.Rational) -> str:  # noqa: N802
+        return "0.5"
+
+
+class AtMax(sp.Function):
+    r""":math:`H(f_k - \max_j f_j)` with its value at 0: the indicator of the largest entry,
+    printed so that ``f`` is computed once and the largest entry gives exactly 0."""
+
+    nargs = 2
+
+
+def mark_argmax(expr: sp.Expr) -> sp.Expr:
+    """Every H(f − max f) as ``AtMax(f, H(0))``, before common subexpressions are taken apart."""
+
+    def is_argmax(e: sp.Basic) -> bool:
+        return isinstance(e, sp.Heaviside) and any(
+            sp.expand(e.args[0] + m - m.function) == 0 for m in e.args[0].atoms(ClassMax))
+
+    def rewrite(e: sp.Heaviside) -> sp.Expr:
+        largest = next(m for m in e.args[0].atoms(ClassMax) if sp.expand(e.args[0] + m - m.function) == 0)
+        return AtMax(largest.function, e.args[1] if len(e.args) > 1 else sp.S.Half)
+
+    return expr.replace(is_argmax, rewrite)
+
+
+def flatten_indices(expr: sp.Expr, index: sp.Symbol) -> sp.Expr:
+    """Every class index (free or bound) renamed to ``index``; Kronecker deltas of two
+    indices summed out.  Under array semantics this changes nothing but lets common
+    subexpressions of sums and entries be shared."""
+
+    expr = sum_out_deltas(expr)
+    mapping = {}
+    for e in expr.atoms(sp.Indexed):
+        for i in e.indices:
+            if isinstance(i, sp.Symbol):
+                mapping[i] = index
+    for e in expr.atoms(sp.Sum, ClassMax):
+        for limit in e.limits:
+            mapping[limit[0]] = index
+    for e in expr.atoms(ClassAxisPrimitive):
+        mapping[e.index] = index
+    return mark_argmax(expr.xreplace(mapping))
+
+
+def sum_out_deltas(expr: sp.Expr) -> sp.Expr:
+    """Σ_k (f(k) δ_{ik} + g(k)) → f(i) + Σ_k g(k): every Kronecker delta of the summation index
+    summed out (the summand expanded first so that each delta is a factor of a term)."""
+
+    def collapse_term(term: sp.Expr, limits: tuple) -> sp.Expr:
+        k = limits[0]
+        for factor in sp.Mul.make_args(term):
+            if isinstance(factor, sp.KroneckerDelta) and k in factor.args:
+                other = factor.args[0] if factor.args[1] == k else factor.args[1]
+                return (term / factor).xreplace({k: other})
+        return sp.Sum(term, limits)
+
+    def collapse(total: sp.Sum) -> sp.Expr:
+        (limits,) = total.limits
+        if not any(k == limits[0] or limits[0] in k.args for k in total.function.atoms(sp.KroneckerDelta)):
+            return total
+        return sp.Add(*(collapse_term(t, limits) for t in sp.Add.make_args(sp.expand(total.function))))
+
+    return expr.replace(lambda e: isinstance(e, sp.Sum) and len(e.limits) == 1, collapse)
+
+
+def check_array_semantics(expr: sp.Expr, free: sp.Symbol | None) -> None:
+    """Raise when a sum's summand mentions the free class index (an outer product)."""
+    expr = sum_out_deltas(expr)
+    if expr.has(sp.KroneckerDelta):
+        raise UnsupportedExpressionError(f"a Kronecker delta outside a sum over its index remains in {expr}")
+    if free is None:
+        return
+    for total in expr.atoms(sp.Sum, ClassMax):
+        bound = total.limits[0][0]
+        if bound != free and free in total.function.free_symbols:
+            raise UnsupportedExpressionError(f"the summand of {total} mentions the free index {free}")
+
+
+def code_of(form: Form, target: str, printer: KernelPrinter, index: sp.Symbol | None, result: str,
+            prefix: str) -> list[str]:
+    """Lines computing ``result`` from the branches, common subexpressions named ``prefix0, …``."""
+    exprs = [flatten_indices(b.expr, index) if index is not None else b.expr for b in form.branches]
+    return _assignments(exprs, [b.label for b in form.branches], target, printer, result, prefix)
+
+
+def _assignments(exprs: list[sp.Expr], labels: list[object], target: str, printer: KernelPrinter, result: str,
+                 prefix: str) -> list[str]:
+    symbols = sp.numbered_symbols(prefix)
+    shared, reduced = sp.cse(exprs, symbols=symbols, optimizations="basic", order="canonical")
+    lines = [f"{printer._print(name)} = {printer.doprint(value)}" for name, value in shared]
+    lines.append(f"{result} = {_select(reduced, labels, target, printer)}")
+    return lines
+
+
+def _select(exprs: Sequence[sp.Expr], labels: Sequence[object], target: str, printer: KernelPrinter) -> str:
+    if labels[0] is None:
+        return printer.doprint(exprs[0])
+    text = printer.doprint(exprs[-1])
+    for expr, label in zip(reversed(exprs[:-1]), reversed(labels[:-1]), strict=True):
+        text = f"np.where({target} == {printer.doprint(sp.sympify(label))}, {printer.doprint(expr)}, {text})"
+    return text
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def argument_check(name: str, domain: Domain, *, output: bool) -> str:
+    """The validation call for an array argument with ``domain`` ("" when any real is fine)."""
+    if domain.values:
+        values = ", ".join(str(v) for v in domain.values)
+        return f"_check_in_set({name!r}, {name}, ({values},))"
+    if domain.vector in ("simplex", "distribution", "onehot"):
+        return f"_check_between({name!r}, {name}, 0.0, 1.0)"
+    if domain.vector is not None or (domain.low is None and domain.high is None):
+        return ""
+    if output and domain.low == 0 and domain.high == 1:  # a probability: 0 and 1 allowed (infinite loss)
+        return f"_check_between({name!r}, {name}, 0.0, 1.0)"
+    return _interval_check(name, domain)
+
+
+def _interval_check(name: str, domain: Domain) -> str:
+    low = "None" if domain.low is None else repr(float(domain.low))
+    high = "None" if domain.high is None else repr(float(domain.high))
+    return (f"_check_interval({name!r}, {name}, {low}, {high}, low_open={domain.low_open}, "
+            f"high_open={domain.high_open}, integer={domain.integer})")
+
+
+def arguments_of(loss: Loss) -> tuple[Argument, ...]:
+    """The kernel's positional arguments: output, target, further inputs."""
+    slots = ((loss.output, True), (loss.target, False), *((v, False) for v in loss.inputs))
+    return tuple(Argument(v.name, v.is_vector, argument_check(v.name, v.domain, output=is_output),
+                          labels=v.is_vector and v.domain.vector in LABEL_DOMAINS and v is loss.target)
+                 for v, is_output in slots)
+
+
+def options_of(loss: Loss) -> tuple[Option, ...]:
+    """The kernel's keyword-only hyper-parameters with their defaults and checks."""
+    return tuple(Option(v.name, v.default, _interval_check(v.name, v.domain) if not v.domain.values else
+                        argument_check(v.name, v.domain, output=False)) for v in loss.params)
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+def kernel_for(derivation: Derivation, rules: Sequence[ProvedRule]) -> Kernel:
+    """The stable forms and printed code of one loss's kernel."""
+    loss = derivation.loss
+    target = loss.target
+    value = stable_form(loss.formula, target, rules)
+    gradient = stable_form(derivation.gradient, target, rules)
+    hessian = stable_form(derivation.hessian, target, rules)
+    index = sp.Symbol("k", integer=True, positive=True) if loss.output.is_vector else None
+    names = {v.symbol: v.name for v in (*loss.variables,) if not isinstance(v.symbol, sp.IndexedBase)}
+    names.update({v.symbol: v.name for v in loss.variables if isinstance(v.symbol, sp.IndexedBase)})
+    printer = KernelPrinter(names, target.symbol if target.is_vector else None)
+    for form in (value, gradient, hessian):
+        for branch in form.branches:
+            check_array_semantics(branch.expr, loss.index.symbol if loss.index is not None else None)
+    label = target.name
+    code = {
+        "value": code_of(value, label, printer, index, "loss", "t"),
+        "gradient": code_of(gradient, label, printer, index, "grad", "t"),
+        "hessian": code_of(hessian, label, printer, index, "hess", "t"),
+        "value_and_gradient": fused_code(value, gradient, label, printer, index),
+    }
+    return Kernel(loss, value, gradient, hessian, arguments_of(loss), options_of(loss),
+                  {k: "\n".join(v) for k, v in code.items()})
+
+
+def uses_class_count(code: str) -> bool:
+    """Whether printed code mentions the class count ``K``."""
+    return re.search(r"\bK\b", code) is not None
+
+
+def fused_code(value: Form, gradient: Form, target: str, printer: KernelPrinter, index: sp.Symbol | None) -> list[str]:
+    """Loss and gradient with their common subexpressions computed once."""
+
+    def flat(form: Form) -> list[sp.Expr]:
+        return [flatten_indices(b.expr, index) if index is not None else b.expr for b in form.branches]
+
+    values, gradients = flat(value), flat(gradient)
+    symbols = sp.numbered_symbols("t")
+    shared, reduced = sp.cse([*values, *gradients], symbols=symbols, optimizations="basic", order="canonical")
+    lines = [f"{printer._print(name)} = {printer.doprint(expr)}" for name, expr in shared]
+    lines.append(f"loss = {_select(reduced[:len(values)], [b.label for b in value.branches], target, printer)}")
+    lines.append(f"grad = {_select(reduced[len(values):], [b.label for b in gradient.branches], target, printer)}")
+    return lines
+
+
+# --------------------------------------------------------------------------- modules
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("symloss", "templates"),
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # Python source, not markup
+    )
+
+
+def render_module(kernel: Kernel, certificate: str) -> str:
+    """The Python source of one loss's kernel module."""
+    loss = kernel.loss
+    origin = getattr(loss.origin, "reference", "") or getattr(loss.origin, "distribution", "")
+    return _environment().get_template("kernel.py.j2").render(
+        kernel=kernel, certificate=certificate, indent=_indent, origin=origin or "definition",
+        uses_class_count=uses_class_count,
+        formula=sp.sstr(loss.formula), gradient=sp.sstr(kernel.gradient.textbook),
+        hessian=sp.sstr(kernel.hessian.textbook))
+
+
+def render_package(names: Sequence[str]) -> Mapping[str, str]:
+    """File name → source of the package's ``__init__`` (re-exporting ``names``) and shared numerics."""
+    env = _environment()
+    return {
+        "__init__.py": env.get_template("kernels_init.py.j2").render(names=names),
+        "_numerics.py": env.get_template("kernels_numerics.py.j2").render(),
+    }
+
+
+def _indent(text: str, spaces: int = 8) -> str:
+    pad = " " * spaces
+    return "\n".join(pad + line if line else line for line in text.splitlines())
+
+
+def write_package(files: Mapping[str, str], out_dir: Path, *, prune: bool) -> list[Path]:
+    """Write the modules (sorted by name) into ``out_dir``; with ``prune``, modules of losses
+    no longer in ``files`` are removed (for a whole catalog, not for a selection)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.glob("*.py") if prune else ():
+        if stale.name not in files:
+            stale.unlink()
+    paths = []
+    for name in sorted(files):
+        path = out_dir / name
+        path.write_text(files[name], encoding="utf-8")
+        paths.append(path)
+    return paths

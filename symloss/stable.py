@@ -1,0 +1,366 @@
+r"""Stability rewrites: named rules, each an identity the prover proves, applied by one engine.
+
+A rule replaces a textbook subexpression that loses accuracy in float64 by
+an equal expression in the primitives of :mod:`symloss.primitives`, whose
+kernel implementations do not.  Rules are data (:data:`RULES`): a name a
+reader can search for (it is written into the kernel's docstring and the
+report), the identity that justifies it as a :class:`~symloss.loss.Claim`,
+and the rewrite.  :func:`prove_rules` proves every claim; :func:`stabilize`
+applies only rules whose claim was proved.
+
+The identities (Goldberg, "What every computer scientist should know about
+floating-point arithmetic", 1991, for log1p/expm1; Blanchard, Higham and
+Higham, "Accurately computing the log-sum-exp and softmax functions", 2021,
+for the shifted sums):
+
+==============================  ==============================================================
+``log_sigmoid_to_softplus``     :math:`\log\sigma(a) = -\operatorname{softplus}(-a)`
+``log1m_sigmoid_to_softplus``   :math:`\log(1-\sigma(a)) = -\operatorname{softplus}(a)`
+``one_minus_sigmoid``           :math:`1 - \sigma(a) = \sigma(-a)`
+``sigmoid_minus_one``           :math:`\sigma(a) - 1 = -\sigma(-a)`
+``log1p``                       :math:`\log(1 + x) = \operatorname{log1p}(x)`
+``expm1``                       :math:`e^{x} - 1 = \operatorname{expm1}(x)`
+``logcosh_near_zero``           :math:`\log\cosh r = \operatorname{log1p}(2\sinh^2(r/2))`
+``logcosh_far_from_zero``       :math:`\log\cosh r = |r| + \operatorname{log1p}(e^{-2|r|}) - \log 2`
+``one_minus_tanh_squared``      :math:`1 - \tanh^2 a = 1/\cosh^2 a`
+``softmax_max_shifted``         :math:`e^{z_k}/\sum_j e^{z_j} = e^{z_k-m}/\sum_j e^{z_j-m}`
+``log_softmax_max_shifted``     :math:`\log\operatorname{softmax}(z)_k = (z_k - m) - \log\sum_j e^{z_j-m}`
+``logsumexp_max_shifted``       :math:`\log\sum_j e^{z_j} = m + \log\sum_j e^{z_j-m}`
+``softmax_complement``          :math:`1 - \operatorname{softmax}(z)_k` summed from the other classes
+``softmax_minus_target``        :math:`s - t = s(1-t) - t(1-s)`, so a confident correct class
+                                gives :math:`-(1-s)` computed without cancellation
+==============================  ==============================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import sympy as sp
+
+from symloss.functions import sigmoid, softplus
+from symloss.loss import Claim, identity
+from symloss.notation import NONNEGATIVE, POSITIVE, REAL, REAL_VECTOR, Scope, index, interval, var, vector
+from symloss.primitives import (
+    ClassAxisPrimitive,
+    LogSoftmax,
+    LogSumExp,
+    Softmax,
+    SoftmaxComplement,
+    expand_primitives,
+    expm1,
+    log1p,
+    logcosh,
+)
+from symloss.prove import Verdict, prove
+
+Rewrite = Callable[[sp.Expr], sp.Expr]
+MAX_PASSES = 8
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One stability rewrite: its searchable name, the identity behind it, the rewrite itself."""
+
+    name: str
+    claims: tuple[Claim, ...]  # each must be proved before the rule may be applied
+    rewrite: Rewrite  # one pass over an expression; returns it unchanged where nothing matches
+
+
+@dataclass(frozen=True)
+class ProvedRule:
+    """A rule with the verdicts of its claims."""
+
+    rule: Rule
+    verdicts: tuple[Verdict, ...]
+
+    @property
+    def proved(self) -> bool:
+        return all(v.status == "proved" for v in self.verdicts)
+
+
+@dataclass(frozen=True)
+class Stabilized:
+    """An expression after the rewrites, and the names of the rules that changed it (in order)."""
+
+    expr: sp.Expr
+    rules: tuple[str, ...]
+
+
+# --------------------------------------------------------------------------- the rules' variables
+
+_a, _x, _r, _t, _m = (var(n, d).symbol for n, d in (("a", REAL), ("x", interval("x > -1", -1)), ("r", REAL),
+                                                       ("t", REAL), ("m", REAL)))
+_s = var("s", interval("(0, 1)", 0, 1)).symbol
+_u = var("u", NONNEGATIVE).symbol
+_w = var("w", POSITIVE).symbol
+_K = var("K", interval("K >= 2", 2, low_open=False)).symbol
+_k_var, _j_var = index("k"), index("j")
+_z_var = vector("z", REAL_VECTOR)
+_k, _j, _z = _k_var.symbol, _j_var.symbol, _z_var.symbol
+_SCALARS = Scope(tuple(var(n, d) for n, d in (("a", REAL), ("x", interval("x > -1", -1)), ("r", REAL),
+                                              ("t", REAL), ("m", REAL), ("s", interval("(0, 1)", 0, 1)),
+                                              ("u", NONNEGATIVE), ("w", POSITIVE))))
+_VECTORS = Scope((_z_var, _k_var, _j_var, var("K", interval("K >= 2", 2, low_open=False)), var("m", REAL),
+                  var("w", POSITIVE)))
+_normalizer = sp.Sum(sp.exp(_z[_j]), (_j, 1, _K))
+_shifted = sp.Sum(sp.exp(_z[_j] - _m), (_j, 1, _K))
+
+
+def _claim(statement: str, lhs: sp.Expr, rhs: sp.Expr, scope: Scope = _SCALARS) -> Claim:
+    return identity(statement, lhs, rhs, scope=scope)
+
+
+# --------------------------------------------------------------------------- pattern rewrites
+
+
+def _pattern(lhs: sp.Expr, rhs: sp.Expr, symbols: Sequence[sp.Symbol]) -> Rewrite:
+    """A rewrite from an identity: its symbols become wildcards (``Wild``), lhs → rhs."""
+    wilds = {s: sp.Wild(f"w_{s.name}") for s in symbols}
+    query, value = lhs.xreplace(wilds), rhs.xreplace(wilds)
+    return lambda expr: expr.replace(query, value)
+
+
+def _scalar_rule(name: str, lhs: sp.Expr, rhs: sp.Expr, symbols: Sequence[sp.Symbol]) -> Rule:
+    """A rule from an identity between scalars; a sum on the left matches inside larger sums."""
+    claim = _claim(f"{name}: {sp.sstr(lhs)} = {sp.sstr(rhs)}", lhs, expand_primitives(rhs))
+    return Rule(name, (claim,), _pattern(lhs, rhs, symbols))
+
+
+def _pattern(lhs: sp.Expr, rhs: sp.Expr, symbols: Sequence[sp.Symbol]) -> Rewrite:
+    """lhs → rhs with ``symbols`` as wildcards, matched by structure, never by algebra.
+
+    SymPy's ``match`` would solve ``log(x) = log(1 + w)`` with ``w = x − 1``; here a
+    sum on the left must meet a sum holding each of its constant terms literally,
+    and its other terms are matched one by one (the sum may hold more terms, which
+    are kept).
+    """
+    wilds = {s: sp.Wild(f"w_{s.name}") for s in symbols}
+    query, value = lhs.xreplace(wilds), rhs.xreplace(wilds)
+
+    def matches(expr: sp.Basic) -> dict | None:
+        return _structural_match(query, expr)
+
+    def rewrite(expr: sp.Basic) -> sp.Basic:
+        found = matches(expr)
+        if found is None:
+            return expr
+        bindings, leftover = found
+        return value.xreplace(bindings) + leftover
+
+    return lambda expr: expr.replace(lambda e: matches(e) is not None, rewrite)
+
+
+def _structural_match(query: sp.Expr, expr: sp.Basic) -> tuple[dict, sp.Expr] | None:
+    """(wild bindings, leftover terms of a larger sum) when ``expr`` has the shape of ``query``."""
+    if isinstance(query, sp.Add):
+        if not isinstance(expr, sp.Add):
+            return None
+        remaining = list(expr.args)
+        bindings: dict = {}
+        for term in query.args:
+            for candidate in remaining:
+                found = _structural_match(term.xreplace(bindings), candidate)
+                if found is not None and found[1] == 0:
+                    bindings.update(found[0])
+                    remaining.remove(candidate)
+                    break
+            else:
+                return None
+        return bindings, sp.Add(*remaining)
+    if isinstance(query, sp.Wild):
+        return {query: expr}, sp.S.Zero
+    if not query.has(sp.Wild):
+        return ({}, sp.S.Zero) if query == expr else None
+    if type(query) is not type(expr) or len(query.args) != len(expr.args):
+        return None
+    if isinstance(query, sp.Mul):  # a product must match factor by factor; SymPy's match suffices there
+        found = expr.match(query)
+        return (found, sp.S.Zero) if found is not None and expr == query.xreplace(found) else None
+    bindings = {}
+    for q, e in zip(query.args, expr.args, strict=True):
+        found = _structural_match(q.xreplace(bindings), e)
+        if found is None or found[1] != 0:
+            return None
+        bindings.update(found[0])
+    return bindings, sp.S.Zero
+
+
+# --------------------------------------------------------------------------- class-axis rewrites
+
+
+def _entry_of(summand: sp.Expr, bound: sp.Symbol, candidate: sp.Expr) -> sp.Symbol | None:
+    """The index k with ``summand`` (in the bound index) equal to ``candidate`` at k, if any."""
+    for indexed in candidate.atoms(sp.Indexed):
+        for k in indexed.indices:
+            if isinstance(k, sp.Symbol) and summand.xreplace({bound: k}) == candidate:
+                return k
+    return None
+
+
+def _normalizer_parts(factor: sp.Expr) -> tuple[sp.Expr, sp.Symbol, sp.Expr, sp.Expr, int] | None:
+    """``factor`` = (Σ_{j=1}^{K} e^{f(j)})^(-n): (f(j), j, K, low, n), else None."""
+    if not (factor.is_Pow and factor.exp.is_Integer and factor.exp < 0 and isinstance(factor.base, sp.Sum)):
+        return None
+    total = factor.base
+    if len(total.limits) != 1 or not isinstance(total.function, sp.exp):
+        return None
+    j, low, high = total.limits[0]
+    return total.function.args[0], j, high, low, int(-factor.exp)
+
+
+def _introduce_softmax(expr: sp.Expr) -> sp.Expr:
+    r"""e^{n f(k)} · (Σ_j e^{f(j)})^{-n} → softmax(f)_k^n inside every product."""
+
+    def rewrite(mul: sp.Mul) -> sp.Expr:
+        factors = list(mul.args)
+        for position, factor in enumerate(factors):
+            parts = _normalizer_parts(factor)
+            if parts is None or parts[3] != 1:
+                continue
+            summand, j, count, _, n = parts
+            for other, candidate in enumerate(factors):
+                if other == position or not isinstance(candidate, sp.exp):
+                    continue
+                k = _entry_of(summand, j, candidate.args[0] / n)
+                if k is None:
+                    continue
+                rest = [f for p, f in enumerate(factors) if p not in (position, other)]
+                return sp.Mul(*rest) * Softmax(candidate.args[0] / n, k, count) ** n
+        return mul
+
+    return expr.replace(lambda e: isinstance(e, sp.Mul), rewrite)
+
+
+def _distribute_normalizer(expr: sp.Expr) -> sp.Expr:
+    r"""(Σ_j e^{f(j)} − e^{f(k)} …) · (Σ_j e^{f(j)})^{-1} → 1 − e^{f(k)}/Σ … : a sum divided by a
+    normalizer it contains is split, so that the softmax entries inside it become visible."""
+
+    def rewrite(mul: sp.Mul) -> sp.Expr:
+        factors = list(mul.args)
+        for position, factor in enumerate(factors):
+            parts = _normalizer_parts(factor)
+            if parts is None:
+                continue
+            for other, candidate in enumerate(factors):
+                if other != position and isinstance(candidate, sp.Add) and factor.base in candidate.args:
+                    rest = [f for p, f in enumerate(factors) if p not in (position, other)]
+                    split = sp.Add(*(term / factor.base for term in candidate.args))
+                    return sp.Mul(*rest, split, factor.base ** (factor.exp + 1))
+        return mul
+
+    return expr.replace(lambda e: isinstance(e, sp.Mul), rewrite)
+
+
+def _softmax_rewrite(expr: sp.Expr) -> sp.Expr:
+    return _introduce_softmax(_distribute_normalizer(expr))
+
+
+def _log_softmax_rewrite(expr: sp.Expr) -> sp.Expr:
+    return expr.replace(lambda e: isinstance(e, sp.log) and isinstance(e.args[0], Softmax),
+                        lambda e: LogSoftmax(*e.args[0].args))
+
+
+def _logsumexp_rewrite(expr: sp.Expr) -> sp.Expr:
+    def is_log_of_sum(e: sp.Basic) -> bool:
+        return (isinstance(e, sp.log) and isinstance(e.args[0], sp.Sum) and len(e.args[0].limits) == 1
+                and isinstance(e.args[0].function, sp.exp) and e.args[0].limits[0][1] == 1)
+
+    def rewrite(e: sp.log) -> sp.Expr:
+        total = e.args[0]
+        k, _, count = total.limits[0]
+        return LogSumExp(total.function.args[0], k, count)
+
+    return expr.replace(is_log_of_sum, rewrite)
+
+
+def _complement_rewrite(expr: sp.Expr) -> sp.Expr:
+    def is_complement(e: sp.Basic) -> bool:
+        return (isinstance(e, sp.Add) and len(e.args) == 2 and sp.S.One in e.args
+                and any(isinstance(-t, Softmax) for t in e.args if t != 1))
+
+    def rewrite(e: sp.Add) -> sp.Expr:
+        term = next(t for t in e.args if t != 1)
+        return SoftmaxComplement(*(-term).args)
+
+    return expr.replace(is_complement, rewrite)
+
+
+def _minus_target_rewrite(expr: sp.Expr) -> sp.Expr:
+    r"""s + r → s(1 + r) + r(1 − s) for a softmax entry s and the rest r of a sum."""
+
+    def is_candidate(e: sp.Basic) -> bool:
+        softmaxes = [t for t in e.args if isinstance(t, Softmax)] if isinstance(e, sp.Add) else []
+        rest = e - softmaxes[0] if len(softmaxes) == 1 else None
+        return rest is not None and rest != 0 and not rest.has(ClassAxisPrimitive) and rest != -1
+
+    def rewrite(e: sp.Add) -> sp.Expr:
+        s = next(t for t in e.args if isinstance(t, Softmax))
+        rest = e - s
+        return s * (1 + rest) + rest * SoftmaxComplement(*s.args)
+
+    return expr.replace(is_candidate, rewrite)
+
+
+# --------------------------------------------------------------------------- the rule list
+
+RULES: tuple[Rule, ...] = (
+    _scalar_rule("log_sigmoid_to_softplus", sp.log(sigmoid(_a)), -softplus(-_a), [_a]),
+    _scalar_rule("log1m_sigmoid_to_softplus", sp.log(1 - sigmoid(_a)), -softplus(_a), [_a]),
+    _scalar_rule("one_minus_sigmoid", 1 - sigmoid(_a), sigmoid(-_a), [_a]),
+    _scalar_rule("sigmoid_minus_one", sigmoid(_a) - 1, -sigmoid(-_a), [_a]),
+    _scalar_rule("log1p", sp.log(1 + _x), log1p(_x), [_x]),
+    _scalar_rule("expm1", sp.exp(_a) - 1, expm1(_a), [_a]),
+    Rule("logcosh",
+         (_claim("logcosh_near_zero: log cosh r = log(1 + 2 sinh(r/2)^2)", sp.log(sp.cosh(_r)),
+                 sp.log(1 + 2 * sp.sinh(_r / 2) ** 2)),
+          _claim("logcosh_is_even: log cosh(-r) = log cosh(r)", sp.log(sp.cosh(-_r)), sp.log(sp.cosh(_r))),
+          _claim("logcosh_far_from_zero, step 1: log cosh u = log(e^u (1 + e^(-2u)) / 2)",
+                 sp.log(sp.cosh(_u)), sp.log(sp.exp(_u) * (1 + sp.exp(-2 * _u)) / 2)),
+          _claim("logcosh_far_from_zero, step 2: log(e^u w / 2) = u + log w - log 2 for w = 1 + e^(-2u) > 0",
+                 sp.log(sp.exp(_u) * _w / 2), _u + sp.log(_w) - sp.log(2))),
+         _pattern(sp.log(sp.cosh(_r)), logcosh(_r), [_r])),
+    _scalar_rule("one_minus_tanh_squared", 1 - sp.tanh(_a) ** 2, 1 / sp.cosh(_a) ** 2, [_a]),
+    Rule("softmax_max_shifted",
+         (_claim("softmax_max_shifted", sp.exp(_z[_k]) / _normalizer, sp.exp(_z[_k] - _m) / _shifted, _VECTORS),),
+         _softmax_rewrite),
+    Rule("log_softmax_max_shifted",
+         (_claim("log_softmax_max_shifted", sp.log(sp.exp(_z[_k]) / _normalizer), _z[_k] - _m - sp.log(_shifted),
+                 _VECTORS),),
+         _log_softmax_rewrite),
+    Rule("logsumexp_max_shifted",
+         (_claim("logsumexp_max_shifted", sp.log(_normalizer), _m + sp.log(_shifted), _VECTORS),),
+         _logsumexp_rewrite),
+    Rule("softmax_complement",
+         (_claim("softmax_complement: 1 - softmax(z)_k = sum over j != k of exp(z_j) / sum_j exp(z_j)",
+                 1 - sp.exp(_z[_k]) / _normalizer,
+                 sp.Sum((1 - sp.KroneckerDelta(_j, _k)) * sp.exp(_z[_j]), (_j, 1, _K)) / _normalizer, _VECTORS),),
+         _complement_rewrite),
+    Rule("softmax_minus_target",
+         (_claim("softmax_minus_target: s - t = s(1 - t) - t(1 - s)", _s - _t, _s * (1 - _t) - _t * (1 - _s)),),
+         _minus_target_rewrite),
+)
+
+
+def prove_rules(rules: Sequence[Rule] = RULES, *, budget: float = 20.0) -> tuple[ProvedRule, ...]:
+    """Every rule with the prover's verdicts on its claims."""
+    return tuple(ProvedRule(rule, tuple(prove(claim, budget=budget) for claim in rule.claims)) for rule in rules)
+
+
+def stabilize(expr: sp.Expr, rules: Sequence[ProvedRule]) -> Stabilized:
+    """``expr`` with the proved rules applied, in order, until nothing changes."""
+    applied: list[str] = []
+    for _ in range(MAX_PASSES):
+        before = expr
+        for proved in rules:
+            if not proved.proved:
+                continue
+            rewritten = proved.rule.rewrite(expr)
+            if rewritten != expr:
+                expr = rewritten
+                if proved.rule.name not in applied:
+                    applied.append(proved.rule.name)
+        if expr == before:
+            break
+    return Stabilized(expr, tuple(applied))

@@ -1,0 +1,226 @@
+"""Generated kernels: the shipped package against mpmath, finite differences and its own contract."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from types import ModuleType
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from symloss import load_catalog
+from symloss.codegen import flatten_indices, render_package
+from symloss.loss import Loss
+from symloss.notation import Domain
+
+CATALOG = load_catalog()
+LOSSES = {loss.name: loss for loss in CATALOG.losses}
+NAMES = sorted(LOSSES)
+SAMPLES, CLASSES = 6, 4
+
+
+def kernels(name: str) -> ModuleType:
+    return importlib.import_module(f"symloss_kernels.{name}")
+
+
+def draw(domain: Domain, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Moderate values of a domain (class vectors: rows of the simplex, one-hot rows, reals)."""
+    if domain.vector in ("simplex", "distribution"):
+        rows = rng.uniform(0.05, 1.0, shape)
+        return rows / rows.sum(axis=-1, keepdims=True)
+    if domain.vector == "onehot":
+        return np.eye(shape[-1])[rng.integers(0, shape[-1], shape[:-1])]
+    if domain.values:
+        return rng.choice(np.array([float(v) for v in domain.values]), shape)
+    if domain.integer:
+        return rng.integers(0, 6, shape).astype(float)
+    low = -3.0 if domain.low is None else float(domain.low)
+    high = 3.0 if domain.high is None else float(domain.high)
+    if domain.low is not None and domain.high is None:
+        high = low + 3.0
+    return rng.uniform(low + 0.05 * (high - low), high - 0.05 * (high - low), shape)
+
+
+def arguments(loss: Loss, rng: np.random.Generator) -> tuple[list[np.ndarray], dict[str, float]]:
+    """Positional arrays (output, target, inputs) and the hyper-parameters at their defaults."""
+    vector_shape, scalar_shape = (SAMPLES, CLASSES), (SAMPLES,)
+    arrays = [draw(v.domain, vector_shape if v.is_vector else scalar_shape, rng)
+              for v in (loss.output, loss.target, *loss.inputs)]
+    return arrays, {v.name: v.default for v in loss.params if v.default is not None}
+
+
+def reference(loss: Loss, arrays: list[np.ndarray], params: dict[str, float]) -> list[mpmath.mpf]:
+    """Each sample's loss from the declared formula at 40 digits."""
+    variables = (loss.output, loss.target, *loss.inputs)
+    formula = loss.formula
+    if loss.classes is not None:
+        formula = formula.xreplace({loss.classes.symbol: CLASSES}).doit()
+    values = []
+    for n in range(SAMPLES):
+        point: dict[sp.Basic, object] = {sp.Symbol(k, **_assumptions(loss, k)): v for k, v in params.items()}
+        point = {s: v for s in loss.formula.free_symbols for k, v in params.items() if s.name == k}
+        for var, array in zip(variables, arrays, strict=True):
+            if var.is_vector:
+                point.update({var.symbol[c + 1]: sp.Float(array[n, c], 30) for c in range(CLASSES)})
+            else:
+                point[var.symbol] = sp.Float(array[n], 30)
+        values.append(mpmath.mpf(str(sp.N(formula.xreplace(point), 40))))
+    return values
+
+
+def _assumptions(loss: Loss, name: str) -> dict[str, bool]:
+    return next(v.domain.assumptions() for v in loss.params if v.name == name)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_catalog_loss_has_four_functions(name: str) -> None:
+    package = importlib.import_module("symloss_kernels")
+    for suffix in ("", "_grad", "_hess", "_value_and_grad"):
+        assert callable(getattr(package, name + suffix))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_kernel_values_match_the_declared_formula(name: str) -> None:
+    loss, module = LOSSES[name], kernels(name)
+    rng = np.random.default_rng(7)
+    arrays, params = arguments(loss, rng)
+    got = getattr(module, name)(*arrays, reduction="none", **params)
+    want = reference(loss, arrays, params)
+    assert got.shape == (SAMPLES,)
+    for computed, true in zip(got, want, strict=True):
+        assert abs(computed - float(true)) <= 1e-12 * max(1.0, abs(float(true))), (name, computed, true)
+
+
+def _loss_of(module: ModuleType, name: str, arrays: list[np.ndarray], params: dict[str, float]) -> Callable:
+    return lambda output: getattr(module, name)(output, *arrays[1:], reduction="sum", **params)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gradient_matches_central_differences(name: str) -> None:
+    loss, module = LOSSES[name], kernels(name)
+    arrays, params = arguments(loss, np.random.default_rng(11))
+    output = arrays[0]
+    grad = getattr(module, f"{name}_grad")(*arrays, reduction="sum", **params)
+    total = _loss_of(module, name, arrays, params)
+    step = 1e-6
+    for position in list(np.ndindex(output.shape))[:8]:
+        up, down = output.copy(), output.copy()
+        up[position] += step
+        down[position] -= step
+        numeric = (total(up) - total(down)) / (2 * step)
+        assert abs(grad[position] - numeric) <= 1e-5 * max(1.0, abs(numeric)), (name, position)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_hessian_matches_differences_of_the_gradient(name: str) -> None:
+    loss, module = LOSSES[name], kernels(name)
+    arrays, params = arguments(loss, np.random.default_rng(13))
+    output = arrays[0]
+    hess = getattr(module, f"{name}_hess")(*arrays, reduction="sum", **params)
+    step = 1e-6
+    for position in list(np.ndindex(output.shape))[:8]:
+        up, down = output.copy(), output.copy()
+        up[position] += step
+        down[position] -= step
+        grad = getattr(module, f"{name}_grad")
+        numeric = (grad(up, *arrays[1:], reduction="sum", **params)[position]
+                   - grad(down, *arrays[1:], reduction="sum", **params)[position]) / (2 * step)
+        assert abs(hess[position] - numeric) <= 1e-4 * max(1.0, abs(numeric)), (name, position)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_value_and_grad_is_the_pair_and_reductions_agree(name: str, reduction: str) -> None:
+    loss, module = LOSSES[name], kernels(name)
+    arrays, params = arguments(loss, np.random.default_rng(17))
+    weight = np.random.default_rng(3).uniform(0.5, 2.0, SAMPLES)
+    value = getattr(module, name)(*arrays, reduction=reduction, weight=weight, **params)
+    grad = getattr(module, f"{name}_grad")(*arrays, reduction=reduction, weight=weight, **params)
+    fused = getattr(module, f"{name}_value_and_grad")(*arrays, reduction=reduction, weight=weight, **params)
+    np.testing.assert_allclose(fused[0], value, rtol=1e-13, atol=0)
+    np.testing.assert_allclose(fused[1], grad, rtol=1e-13, atol=1e-300)
+    per_sample = getattr(module, name)(*arrays, reduction="none", **params)
+    expected = {"none": per_sample * weight, "sum": np.sum(per_sample * weight),
+                "mean": np.sum(per_sample * weight) / SAMPLES}[reduction]
+    np.testing.assert_allclose(value, expected, rtol=1e-13)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bad_inputs_raise_value_errors_naming_the_argument(name: str) -> None:
+    loss, module = LOSSES[name], kernels(name)
+    arrays, params = arguments(loss, np.random.default_rng(19))
+    function = getattr(module, name)
+    with pytest.raises(ValueError, match="reduction"):
+        function(*arrays, reduction="average", **params)
+    with pytest.raises(ValueError, match=loss.target.name):
+        function(arrays[0], arrays[1][:-1], *arrays[2:], **params)
+    for param in loss.params:
+        if param.domain.low is not None:
+            with pytest.raises(ValueError, match=param.name):
+                function(*arrays, **{**params, param.name: float(param.domain.low) - 1.0})
+    if loss.target.domain.values:
+        wrong = arrays[1].copy()
+        wrong[0] = 0.5 if 0.5 not in loss.target.domain.values else 7.0
+        with pytest.raises(ValueError, match=loss.target.name):
+            function(arrays[0], wrong, *arrays[2:], **params)
+
+
+def test_integer_labels_equal_one_hot_labels_and_are_range_checked() -> None:
+    module = kernels("softmax_cross_entropy")
+    z = np.random.default_rng(0).normal(size=(5, 3))
+    labels = np.array([0, 2, 1, 1, 0])
+    np.testing.assert_array_equal(module.softmax_cross_entropy(z, labels, reduction="none"),
+                                  module.softmax_cross_entropy(z, np.eye(3)[labels], reduction="none"))
+    with pytest.raises(ValueError, match="out of range"):
+        module.softmax_cross_entropy(z, np.array([0, 3, 1, 1, 0]))
+
+
+def test_a_masked_logit_is_ignored_while_the_target_is_unmasked() -> None:
+    module = kernels("softmax_cross_entropy")
+    z = np.array([[2.0, -np.inf, 0.5]])
+    loss = module.softmax_cross_entropy(z, np.array([0]), reduction="none")
+    np.testing.assert_allclose(loss, module.softmax_cross_entropy(z[:, [0, 2]], np.array([0]), reduction="none"))
+    grad = module.softmax_cross_entropy_grad(z, np.array([0]), reduction="none")
+    assert np.all(np.isfinite(grad)) and grad[0, 1] == 0.0
+
+
+def test_the_class_axis_can_be_chosen() -> None:
+    module = kernels("softmax_cross_entropy")
+    z = np.random.default_rng(1).normal(size=(4, 3))
+    y = np.eye(3)[[0, 1, 2, 0]]
+    np.testing.assert_allclose(module.softmax_cross_entropy(z.T, y.T, axis=0, reduction="none"),
+                               module.softmax_cross_entropy(z, y, reduction="none"))
+    np.testing.assert_allclose(module.softmax_cross_entropy_grad(z.T, y.T, axis=0),
+                               module.softmax_cross_entropy_grad(z, y).T)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(-1e300, 1e300, allow_nan=False), st.sampled_from([0.0, 1.0]))
+def test_bce_with_logits_is_finite_for_every_finite_logit(z: float, y: float) -> None:
+    module = kernels("bce_with_logits")
+    value, grad = module.bce_with_logits_value_and_grad(np.array([z]), np.array([y]), reduction="none")
+    assert np.isfinite(value).all() and np.isfinite(grad).all()
+    assert value[0] >= 0.0 and -1.0 <= grad[0] <= 1.0
+
+
+def test_extreme_logits_keep_their_tiny_losses() -> None:
+    module = kernels("bce_with_logits")
+    value = module.bce_with_logits(np.array([40.0, -700.0]), np.array([1.0, 0.0]), reduction="none")
+    np.testing.assert_allclose(value, [float(mpmath.log1p(mpmath.exp(-40))), float(mpmath.log1p(mpmath.exp(-700)))],
+                               rtol=1e-15)
+    assert value[1] > 0.0
+
+
+def test_flatten_indices_sums_out_kronecker_deltas() -> None:
+    z, k, i = sp.IndexedBase("z"), sp.Symbol("k", integer=True), sp.Symbol("i", integer=True)
+    count, n = sp.Symbol("K"), sp.Symbol("n", integer=True)
+    assert flatten_indices(sp.Sum(z[k] * sp.KroneckerDelta(i, k), (k, 1, count)), n) == z[n]
+
+
+def test_the_package_files_are_deterministic() -> None:
+    assert render_package(["mse"]) == render_package(["mse"])

@@ -1,0 +1,97 @@
+"""Stability rules: every rule proved, applied only by structure, and only when proved."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import sympy as sp
+
+from symloss.functions import sigmoid, softplus
+from symloss.likelihood import softmax
+from symloss.notation import index
+from symloss.primitives import LogSoftmax, Softmax, SoftmaxComplement, expand_primitives, log1p, logcosh
+from symloss.prove import Verdict
+from symloss.stable import RULES, ProvedRule, prove_rules, stabilize
+
+z, y, p = sp.symbols("z y p", real=True)
+
+
+@pytest.fixture(scope="module")
+def proved() -> tuple[ProvedRule, ...]:
+    return prove_rules()
+
+
+def test_every_rule_is_proved(proved: tuple[ProvedRule, ...]) -> None:
+    assert [r.rule.name for r in proved if not r.proved] == []
+    assert len({r.rule.name for r in proved}) == len(RULES)
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected", "rule"),
+    [
+        (sp.log(sigmoid(z)), -softplus(-z), "log_sigmoid_to_softplus"),
+        (sp.log(1 - sigmoid(z)), -softplus(z), "log1m_sigmoid_to_softplus"),
+        (1 - sigmoid(z), sigmoid(-z), "one_minus_sigmoid"),
+        (y * (sigmoid(z) - 1), -y * sigmoid(-z), "sigmoid_minus_one"),
+        (sp.log(1 - p), log1p(-p), "log1p"),
+        (sp.log(sp.cosh(2 * z)), logcosh(2 * z), "logcosh"),
+        (1 - sp.tanh(z) ** 2, 1 / sp.cosh(z) ** 2, "one_minus_tanh_squared"),
+    ],
+)
+def test_scalar_rules_rewrite(proved: tuple[ProvedRule, ...], expr: sp.Expr, expected: sp.Expr, rule: str) -> None:
+    result = stabilize(expr, proved)
+    assert result.expr == expected
+    assert rule in result.rules
+
+
+def test_rules_match_by_structure_not_by_algebra(proved: tuple[ProvedRule, ...]) -> None:
+    # SymPy's match would read log(p) as log(1 + (p - 1)) and "stabilize" it into log1p(p - 1)
+    assert stabilize(sp.log(p), proved).expr == sp.log(p)
+    assert stabilize(sp.log(sp.cosh(z)), proved).expr == logcosh(z)
+
+
+def test_sums_keep_their_other_terms(proved: tuple[ProvedRule, ...]) -> None:
+    assert stabilize(1 + y - sigmoid(z), proved).expr == y + sigmoid(-z)
+
+
+def test_softmax_rules_on_class_vectors(proved: tuple[ProvedRule, ...]) -> None:
+    zs, ys = sp.IndexedBase("z"), sp.IndexedBase("y")
+    k, i, n = index("k").symbol, index("i").symbol, sp.Symbol("K", integer=True, positive=True)
+    ce = -sp.Sum(ys[k] * sp.log(softmax(zs, k, n)), (k, 1, n))
+    stable = stabilize(ce, proved)
+    assert stable.expr == -sp.Sum(ys[k] * LogSoftmax(zs[k], k, n), (k, 1, n))
+    gradient = stabilize(softmax(zs, i, n) - ys[i], proved).expr
+    assert gradient == (1 - ys[i]) * Softmax(zs[i], i, n) - ys[i] * SoftmaxComplement(zs[i], i, n)
+    hessian = stabilize(softmax(zs, i, n) * (1 - softmax(zs, i, n)), proved).expr
+    assert hessian == Softmax(zs[i], i, n) * SoftmaxComplement(zs[i], i, n)
+
+
+def test_stable_forms_expand_back_to_the_textbook(proved: tuple[ProvedRule, ...]) -> None:
+    zs, k, n = sp.IndexedBase("z"), index("k").symbol, sp.Symbol("K", integer=True, positive=True)
+    textbook = sp.log(softmax(zs, k, n))
+    back = expand_primitives(stabilize(textbook, proved).expr)
+    point = {zs[1]: sp.Rational(1, 3), zs[2]: -2, zs[3]: 5}
+    for entry in (1, 2, 3):
+        got = back.xreplace({k: entry, n: 3}).doit().xreplace(point)
+        want = textbook.xreplace({k: entry, n: 3}).doit().xreplace(point)
+        assert abs(sp.N(got - want, 40)) < sp.Float("1e-35")
+
+
+def test_an_unproved_rule_is_not_applied(proved: tuple[ProvedRule, ...]) -> None:
+    doubted = tuple(
+        replace(r, verdicts=(Verdict("unknown", "not tried", 0.0),)) if r.rule.name == "one_minus_sigmoid" else r
+        for r in proved
+    )
+    assert stabilize(1 - sigmoid(z), doubted).expr == 1 - sigmoid(z)
+
+
+def test_a_false_rule_is_refuted_and_never_applied() -> None:
+    from symloss.loss import identity
+    from symloss.stable import Rule, _pattern
+
+    wrong = Rule("sigmoid_is_odd", (identity("sigma(-a) = -sigma(a)", sigmoid(-z), -sigmoid(z)),),
+                 _pattern(sigmoid(-z), -sigmoid(z), [z]))
+    (checked,) = prove_rules((wrong,))
+    assert not checked.proved and checked.verdicts[0].status == "refuted"
+    assert stabilize(sigmoid(-y), (checked,)).expr == sigmoid(-y)
