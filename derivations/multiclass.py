@@ -213,6 +213,8 @@ pk_var = var("pk", UNIT_OPEN, "p_k", "probability of one class")
 pk = pk_var.symbol
 focal_formula = -total(ys[k] * (1 - prob) ** gamma * sp.log(prob))
 
+
+
 softmax_focal = Loss(
     name="softmax_focal",
     title="Softmax focal loss",
@@ -312,6 +314,12 @@ multi_margin = Loss(
 
 p_true = total(ys[k] * prob)
 poly1_formula = plain_sce + epsilon * (1 - p_true)
+missed = total(ys[k] * (1 - prob))  # 1 - p_t, summed over the classes since Σ_k y_k = 1
+# y_i - p_t as y_i (1 - p_t) - (1 - y_i) p_t: no 1 - p_t is formed by subtraction
+label_gap = ys[i] * missed - (1 - ys[i]) * p_true
+poly1_value = plain_sce + epsilon * missed
+poly1_gradient = prob_i * (1 - ys[i]) - ys[i] * (1 - prob_i) - epsilon * prob_i * label_gap
+poly1_hessian = prob_i * (1 - prob_i) - epsilon * prob_i * label_gap * (1 - 2 * prob_i)
 
 poly1 = Loss(
     name="poly1",
@@ -323,6 +331,9 @@ poly1 = Loss(
     index=i_var,
     classes=classes_var,
     formula=poly1_formula,
+    value_form=poly1_value,
+    gradient_form=poly1_gradient,
+    hessian_form=poly1_hessian,
     origin=Definition("Leng et al. (2022): cross-entropy plus epsilon (1 - p_t)"),
     use_case="classification where re-weighting the leading polynomial term of CE helps",
     link="softmax",

@@ -13,9 +13,13 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from symloss.catalog import Catalog, CatalogError, load_catalog
 from symloss.tables import format_table
+
+if TYPE_CHECKING:
+    from symloss.pipeline import KernelBuild
 
 EXIT_OK, EXIT_WRONG, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
 
@@ -94,10 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     catalog_option(sub)
     quiet_option(sub)
 
+    sub.add_argument("--no-certify", action="store_true", help="skip the accuracy certification (faster)")
+    sub.add_argument("--strict", action="store_true", help="exit 1 when a kernel is over its accuracy budget")
+
     sub = command("build", "regenerate everything under generated/ (kernels, .tex, PDF when TeX is installed)",
                   run_build)
     sub.add_argument("--out", type=Path, default=Path("generated"), metavar="DIR",
                      help="output folder (default generated)")
+    sub.add_argument("--strict", action="store_true", help="exit 1 when a kernel is over its accuracy budget")
     catalog_option(sub)
     quiet_option(sub)
     return parser
@@ -188,27 +196,37 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def run_codegen(args: argparse.Namespace) -> int:
-    from symloss.pipeline import derive_all, write_kernels
+    from symloss.pipeline import build_kernels, derive_all, write_kernels
 
     progress = _progress_unless(args.quiet)
-    derivations = derive_all(_catalog(args).select(args.names))
-    for path in write_kernels(derivations, args.out, prune=not args.names, progress=progress):
+    build = build_kernels(derive_all(_catalog(args).select(args.names)), certify=not args.no_certify,
+                          progress=progress)
+    for path in write_kernels(build, args.out, prune=not args.names):
         print(path)
-    return EXIT_OK
+    return _kernel_verdict(build, args.strict)
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from symloss.pipeline import analyse, write_kernels, write_report
+    from symloss.pipeline import analyse, build_kernels, write_kernels, write_report
     from symloss.report import INSTALL_HINT, tex_available
 
     progress = _progress_unless(args.quiet)
     analyses = analyse(_catalog(args).losses, progress=progress)
-    write_kernels([a.derivation for a in analyses], args.out / "symloss_kernels", progress=progress)
+    kernels = build_kernels([a.derivation for a in analyses], progress=progress)
+    write_kernels(kernels, args.out / "symloss_kernels")
     pdf = tex_available()
-    write_report(analyses, args.out / "tex", show_times=False, pdf=pdf)
+    write_report(analyses, args.out / "tex", show_times=False, pdf=pdf, kernels=kernels,
+                 kernel_dir=args.out / "symloss_kernels")
     if not pdf:
         print(f"symloss build: no PDF (latexmk not found); for the PDF install: {INSTALL_HINT}", file=sys.stderr)
-    return EXIT_OK
+    return _kernel_verdict(kernels, args.strict)
+
+
+def _kernel_verdict(kernels: KernelBuild, strict: bool) -> int:
+    """Report kernels over their accuracy budget on stderr; with ``strict`` they fail the command."""
+    for name in kernels.over_budget:
+        print(f"symloss: kernel {name} is over its accuracy budget: {kernels.summary(name)}", file=sys.stderr)
+    return EXIT_WRONG if strict and kernels.over_budget else EXIT_OK
 
 
 def _progress_unless(quiet: bool) -> Callable[[str], None] | None:

@@ -19,10 +19,14 @@ the same catalog gives the same bytes.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import importlib
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import jinja2
 import sympy as sp
@@ -118,14 +122,15 @@ def stable_form(expr: sp.Expr, label: Var, rules: Sequence[ProvedRule]) -> Form:
 
 
 def _branch(label: object | None, expr: sp.Expr, rules: Sequence[ProvedRule]) -> Branch:
-    """The shorter stabilized candidate of the expression and its factored form."""
+    """The better stabilized candidate of the expression and its factored form."""
     candidates = [expr]
     if not expr.has(sp.Sum, ClassMax, sp.Piecewise):
         # factoring exposes the 1 - σ, p - 1 … that the rules rewrite; expanding would hide them
         with contextlib.suppress(sp.PolynomialError, TypeError, ValueError):
             candidates.append(sp.factor(expr))
     stabilized = [stabilize(c, rules) for c in candidates]
-    best = min(stabilized, key=lambda s: (sp.count_ops(s.expr), -len(s.rules), sp.default_sort_key(s.expr)))
+    # the candidate the most rules could rewrite keeps the most of its stable structure; then the shorter
+    best = min(stabilized, key=lambda s: (-len(s.rules), sp.count_ops(s.expr), sp.default_sort_key(s.expr)))
     return Branch(label, best.expr, best.rules)
 
 
@@ -135,20 +140,9 @@ def _branch(label: object | None, expr: sp.Expr, rules: Sequence[ProvedRule]) ->
 class KernelPrinter(NumPyPrinter):
     """NumPy code with ``np.`` names, array semantics for class vectors and the kernels' helpers."""
 
-    def __init__(self, names: Mapping[sp.Basic, str], labels: sp.Basic | None = None) -> None:
+    def __init__(self, names: Mapping[sp.Basic, str]) -> None:
         super().__init__({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False})
         self._names = names
-        self._labels = labels  # the target's IndexedBase: its zero entries weight a masked class by 0
-
-    def _print_Mul(self, expr: sp.Mul) -> str:  # noqa: N802
-        """A label-weighted log-probability prints as ``_zero_weighted``: 0 · (−∞) is 0 there."""
-        if self._labels is None or not expr.has(LogSoftmax):
-            return super()._print_Mul(expr)
-        weights = [f for f in expr.args if f.has(self._labels) and not f.has(LogSoftmax)]
-        if not weights:
-            return super()._print_Mul(expr)
-        rest = [f for f in expr.args if f not in weights]
-        return f"_zero_weighted({self._print(sp.Mul(*weights))}, {self._print(sp.Mul(*rest))})"
 
     def _module_format(self, fqn: str, register: bool = True) -> str:
         return fqn.replace("numpy.", "np.", 1)
@@ -187,6 +181,9 @@ class KernelPrinter(NumPyPrinter):
         at_zero = self._print(sp.Float(expr.args[1] if len(expr.args) > 1 else sp.S.Half))
         return f"np.heaviside({self._print(expr.args[0])}, {at_zero})"
 
+    def _print_ZeroWeighted(self, expr: ZeroWeighted) -> str:  # noqa: N802
+        return f"_zero_weighted({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
     def _print_AtMax(self, expr: AtMax) -> str:  # noqa: N802
         return f"_at_max({self._print(expr.args[0])}, {self._print(sp.Float(expr.args[1]))})"
 
@@ -223,6 +220,33 @@ def mark_argmax(expr: sp.Expr) -> sp.Expr:
         return AtMax(largest.function, e.args[1] if len(e.args) > 1 else sp.S.Half)
 
     return expr.replace(is_argmax, rewrite)
+
+
+class ZeroWeighted(sp.Function):
+    """``weight · value`` that is 0 wherever the weight is 0, even where the value is infinite or
+    undefined (a masked logit, a probability of 0): a class of label weight 0 contributes nothing."""
+
+    nargs = 2
+
+
+def _unbounded(expr: sp.Expr) -> bool:
+    """Whether ``expr`` may be infinite at the edge of its domain: a log, or a negative power of
+    anything but a single symbol (a class count or a positive hyper-parameter)."""
+    return expr.has(sp.log, LogSoftmax, LogSumExp) or any(
+        p.exp.is_negative and not isinstance(p.base, sp.Symbol) for p in expr.atoms(sp.Pow) if p.exp.is_number)
+
+
+def mark_zero_weighted(expr: sp.Expr, labels: sp.IndexedBase) -> sp.Expr:
+    """Every product of label-weight factors and an unbounded rest as ``ZeroWeighted(weight, rest)``."""
+
+    def rewrite(mul: sp.Mul) -> sp.Expr:
+        weights = [f for f in mul.args if f.has(labels) and not _unbounded(f)]
+        rest = [f for f in mul.args if f not in weights]
+        if not weights or not rest or not _unbounded(sp.Mul(*rest)):
+            return mul
+        return ZeroWeighted(sp.Mul(*weights), sp.Mul(*rest))
+
+    return expr.replace(lambda e: isinstance(e, sp.Mul), rewrite)
 
 
 def flatten_indices(expr: sp.Expr, index: sp.Symbol) -> sp.Expr:
@@ -278,10 +302,17 @@ def check_array_semantics(expr: sp.Expr, free: sp.Symbol | None) -> None:
             raise UnsupportedExpressionError(f"the summand of {total} mentions the free index {free}")
 
 
+def _prepared(expr: sp.Expr, index: sp.Symbol | None, labels: sp.IndexedBase | None) -> sp.Expr:
+    """An expression ready for printing: label weights marked, class indices flattened."""
+    if labels is not None:
+        expr = mark_zero_weighted(expr, labels)
+    return flatten_indices(expr, index) if index is not None else expr
+
+
 def code_of(form: Form, target: str, printer: KernelPrinter, index: sp.Symbol | None, result: str,
-            prefix: str) -> list[str]:
+            prefix: str, labels: sp.IndexedBase | None = None) -> list[str]:
     """Lines computing ``result`` from the branches, common subexpressions named ``prefix0, …``."""
-    exprs = [flatten_indices(b.expr, index) if index is not None else b.expr for b in form.branches]
+    exprs = [_prepared(b.expr, index, labels) for b in form.branches]
     return _assignments(exprs, [b.label for b in form.branches], target, printer, result, prefix)
 
 
@@ -348,22 +379,23 @@ def kernel_for(derivation: Derivation, rules: Sequence[ProvedRule]) -> Kernel:
     """The stable forms and printed code of one loss's kernel."""
     loss = derivation.loss
     target = loss.target
-    value = stable_form(loss.formula, target, rules)
+    value = stable_form(derivation.computed_value, target, rules)
     gradient = stable_form(derivation.gradient, target, rules)
     hessian = stable_form(derivation.hessian, target, rules)
     index = sp.Symbol("k", integer=True, positive=True) if loss.output.is_vector else None
     names = {v.symbol: v.name for v in (*loss.variables,) if not isinstance(v.symbol, sp.IndexedBase)}
     names.update({v.symbol: v.name for v in loss.variables if isinstance(v.symbol, sp.IndexedBase)})
-    printer = KernelPrinter(names, target.symbol if target.is_vector else None)
+    printer = KernelPrinter(names)
     for form in (value, gradient, hessian):
         for branch in form.branches:
             check_array_semantics(branch.expr, loss.index.symbol if loss.index is not None else None)
     label = target.name
+    labels = target.symbol if target.is_vector else None
     code = {
-        "value": code_of(value, label, printer, index, "loss", "t"),
-        "gradient": code_of(gradient, label, printer, index, "grad", "t"),
-        "hessian": code_of(hessian, label, printer, index, "hess", "t"),
-        "value_and_gradient": fused_code(value, gradient, label, printer, index),
+        "value": code_of(value, label, printer, index, "loss", "t", labels),
+        "gradient": code_of(gradient, label, printer, index, "grad", "t", labels),
+        "hessian": code_of(hessian, label, printer, index, "hess", "t", labels),
+        "value_and_gradient": fused_code(value, gradient, label, printer, index, labels),
     }
     return Kernel(loss, value, gradient, hessian, arguments_of(loss), options_of(loss),
                   {k: "\n".join(v) for k, v in code.items()})
@@ -374,11 +406,12 @@ def uses_class_count(code: str) -> bool:
     return re.search(r"\bK\b", code) is not None
 
 
-def fused_code(value: Form, gradient: Form, target: str, printer: KernelPrinter, index: sp.Symbol | None) -> list[str]:
+def fused_code(value: Form, gradient: Form, target: str, printer: KernelPrinter, index: sp.Symbol | None,
+               labels: sp.IndexedBase | None = None) -> list[str]:
     """Loss and gradient with their common subexpressions computed once."""
 
     def flat(form: Form) -> list[sp.Expr]:
-        return [flatten_indices(b.expr, index) if index is not None else b.expr for b in form.branches]
+        return [_prepared(b.expr, index, labels) for b in form.branches]
 
     values, gradients = flat(value), flat(gradient)
     symbols = sp.numbered_symbols("t")
@@ -426,6 +459,17 @@ def render_package(names: Sequence[str]) -> Mapping[str, str]:
 def _indent(text: str, spaces: int = 8) -> str:
     pad = " " * spaces
     return "\n".join(pad + line if line else line for line in text.splitlines())
+
+
+def load_generated(folder: Path, name: str) -> ModuleType:
+    """Module ``name`` of a generated kernel package in ``folder``, imported under a private package
+    name (so that it never shadows an installed ``symloss_kernels``)."""
+    package = f"_symloss_generated_{hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:12]}"
+    if package not in sys.modules:
+        module = ModuleType(package)
+        module.__path__ = [str(folder)]
+        sys.modules[package] = module
+    return importlib.import_module(f"{package}.{name}")
 
 
 def write_package(files: Mapping[str, str], out_dir: Path, *, prune: bool) -> list[Path]:

@@ -65,12 +65,20 @@ class Derivation:
     hessian: sp.Expr
     gradient_check: Verdict
     hessian_check: Verdict
+    value: sp.Expr | None = None  # the loss in the form the kernels compute (the formula unless a form is declared)
+    value_check: Verdict | None = None  # the proof that a declared value form equals the formula
 
     @property
     def checks(self) -> tuple[Verdict, ...]:
         """Every verdict of the derivation, chain first."""
         chain = tuple(step.verdict for step in self.chain if step.verdict is not None)
-        return (*chain, self.gradient_check, self.hessian_check)
+        value = (self.value_check,) if self.value_check is not None else ()
+        return (*chain, *value, self.gradient_check, self.hessian_check)
+
+    @property
+    def computed_value(self) -> sp.Expr:
+        """The loss as the kernels compute it: the declared value form where proved, else the formula."""
+        return self.loss.formula if self.value is None else self.value
 
     @property
     def proved(self) -> bool:
@@ -94,8 +102,8 @@ def derive(loss: Loss, *, budget: float = 20.0) -> Derivation:
         return derivative(f"d{loss.name}/d{wrt} as derived", loss.formula, wrt, candidate)
 
     raw_gradient = sp.diff(loss.formula, wrt)
-    gradient, gradient_check = _checked(tidy(raw_gradient, given, budget=share), raw_gradient, gradient_claim, loss,
-                                        budget)
+    gradient, gradient_check = _declared(loss.gradient_form, gradient_claim, loss, budget) or _checked(
+        tidy(raw_gradient, given, budget=share), raw_gradient, gradient_claim, loss, budget)
 
     # the Hessian is the derivative of the (proved) gradient; where the gradient jumps
     # (Max, Abs, Heaviside) it holds away from the kinks, where the Dirac terms vanish
@@ -108,11 +116,17 @@ def derive(loss: Loss, *, budget: float = 20.0) -> Derivation:
             return identity(f"d2{loss.name}/d{wrt}2 as derived, away from the kinks", smooth_part, candidate)
         return derivative(f"d2{loss.name}/d{wrt}2 as derived", gradient, wrt, candidate)
 
-    hessian, hessian_check = _checked(tidy(smooth_part, given, budget=share), smooth_part, hessian_claim, loss, budget)
+    hessian, hessian_check = _declared(loss.hessian_form, hessian_claim, loss, budget) or _checked(
+        tidy(smooth_part, given, budget=share), smooth_part, hessian_claim, loss, budget)
     if kinks:
         hessian_check = replace(hessian_check, detail=f"{hessian_check.detail}; away from the kinks (Dirac terms "
                                                       "of the second derivative dropped)".lstrip("; "))
-    return Derivation(loss, chain, gradient, hessian, gradient_check, hessian_check)
+    value, value_check = None, None
+    if loss.value_form is not None:
+        value_check = _check(identity(f"{loss.name}: the declared value form equals the formula", loss.value_form,
+                                      loss.formula), loss, budget=budget)
+        value = loss.value_form if value_check.status == "proved" else None
+    return Derivation(loss, chain, gradient, hessian, gradient_check, hessian_check, value, value_check)
 
 
 def equalities(loss: Loss) -> tuple[sp.Eq, ...]:
@@ -274,6 +288,17 @@ def _use_given(expr: sp.Expr, given: Sequence[sp.Eq]) -> sp.Expr:
 
 
 # --------------------------------------------------------------------------- checks
+
+
+def _declared(
+    form: sp.Expr | None, claim_for: Callable[[sp.Expr], Claim], loss: Loss, budget: float
+) -> tuple[sp.Expr, Verdict] | None:
+    """A declared closed form with its verdict, when the prover proves it; else None."""
+    if form is None:
+        return None
+    verdict = _check(claim_for(form), loss, budget=budget)
+    return (form, replace(verdict, detail=f"the declared closed form; {verdict.detail}".strip("; "))) \
+        if verdict.status == "proved" else None
 
 
 def _checked(

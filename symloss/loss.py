@@ -208,9 +208,14 @@ class Loss:
     link: str = "identity"
     label_format: str = ""
     given: tuple[sp.Eq, ...] = ()
+    value_form: sp.Expr | None = None  # an equal form of the formula that computes well (proved before use)
+    gradient_form: sp.Expr | None = None  # a closed form the derivation proves and, if proved, prefers
+    hessian_form: sp.Expr | None = None
 
     def __post_init__(self) -> None:
         # ``given``: equalities every claim of this loss may use (Σ_k y_k = 1).
+        # ``value_form``/``gradient_form``/``hessian_form``: forms a declaration knows (written so
+        # that they compute well); the derivation proves each and uses it only when proved.
         if not self.name.isidentifier() or self.name != self.name.lower():
             raise ValueError(f"loss name {self.name!r} must be a lower-case Python identifier")
         names = [c.statement for c in self.claims]

@@ -9,18 +9,29 @@ parallel worker processes.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from symloss.codegen import Kernel, kernel_for, render_module, render_package, write_package
+from symloss.certify import KernelCertificate
+from symloss.certify import certify as certify_kernel
+from symloss.codegen import Kernel, kernel_for, load_generated, render_module, render_package, write_package
 from symloss.derive import Derivation, derive
 from symloss.examples import Reproduction, reproduce
 from symloss.loss import Loss
 from symloss.proofs import ClaimResult, prove_catalog
-from symloss.report import LossReport, build_pdf, render_reports
+from symloss.report import (
+    LossReport,
+    StableForm,
+    build_pdf,
+    comparison_plots,
+    kernel_plots,
+    render_reports,
+    shared_output_comparisons,
+)
 from symloss.stable import ProvedRule, prove_rules
 
 Progress = Callable[[str], None] | None
@@ -64,16 +75,46 @@ def analyse(
     ]
 
 
-def loss_reports(analyses: Sequence[Analysis]) -> list[LossReport]:
-    """The report input of each analysed loss."""
-    return [LossReport(a.derivation, a.claims, a.reproductions) for a in analyses]
+def loss_reports(analyses: Sequence[Analysis], kernels: KernelBuild | None = None,
+                 kernel_dir: Path | None = None) -> list[LossReport]:
+    """The report input of each analysed loss; with ``kernels`` (written to ``kernel_dir``) also the
+    stable forms, the certificates and the plots drawn from the kernels."""
+    if kernels is None or kernel_dir is None:
+        return [LossReport(a.derivation, a.claims, a.reproductions) for a in analyses]
+    by_name = {k.loss.name: k for k in kernels.kernels}
+    reports = []
+    for a in analyses:
+        kernel, certificate = by_name[a.loss.name], kernels.certificates.get(a.loss.name)
+        reports.append(LossReport(
+            a.derivation, a.claims, a.reproductions,
+            stable=stable_forms(kernel),
+            certificates=certificate.functions if certificate is not None else (),
+            plots=kernel_plots(a.loss, load_generated(kernel_dir, a.loss.name)),
+        ))
+    return reports
+
+
+def stable_forms(kernel: Kernel) -> tuple[StableForm, ...]:
+    """Each generated function's stable form, one per label value where the forms split over the label."""
+    forms = []
+    for suffix, form in (("", kernel.value), ("_grad", kernel.gradient), ("_hess", kernel.hessian)):
+        for branch in form.branches:
+            where = "" if branch.label is None else f" ({kernel.loss.target.name} = {branch.label})"
+            forms.append(StableForm(f"{kernel.loss.name}{suffix}{where}", branch.expr, branch.rules))
+    return tuple(forms)
 
 
 def write_report(
-    analyses: Sequence[Analysis], out_dir: Path, *, show_times: bool, pdf: bool
+    analyses: Sequence[Analysis], out_dir: Path, *, show_times: bool, pdf: bool,
+    kernels: KernelBuild | None = None, kernel_dir: Path | None = None,
 ) -> list[Path]:
     """Write one ``.tex`` per loss and the book (and its PDF when asked)."""
-    paths = render_reports(loss_reports(analyses), out_dir, show_times=show_times)
+    reports = loss_reports(analyses, kernels, kernel_dir)
+    comparisons = None
+    if kernels is not None and kernel_dir is not None:
+        losses = [a.loss for a in analyses]
+        comparisons = comparison_plots(shared_output_comparisons(losses), {x.name: x for x in losses}, kernel_dir)
+    paths = render_reports(reports, out_dir, show_times=show_times, comparisons=comparisons)
     if pdf:
         paths.append(build_pdf(paths[-1]))
     return paths
@@ -85,18 +126,59 @@ def kernels(derivations: Sequence[Derivation], rules: Sequence[ProvedRule] | Non
     return [kernel_for(d, proved) for d in derivations]
 
 
-def write_kernels(
-    derivations: Sequence[Derivation], out_dir: Path, *, prune: bool = True, progress: Progress = None
-) -> list[Path]:
+@dataclass(frozen=True)
+class KernelBuild:
+    """The generated kernels of a catalog with their certificates (None: not certified)."""
+
+    kernels: tuple[Kernel, ...]
+    certificates: Mapping[str, KernelCertificate | None]
+
+    def files(self, names: Sequence[str]) -> dict[str, str]:
+        """File name → source: one module per kernel (its certificate in the docstrings) and the package."""
+        files = {f"{k.loss.name}.py": render_module(k, self.summary(k.loss.name)) for k in self.kernels}
+        files.update(render_package(sorted(names)))
+        return files
+
+    def summary(self, name: str) -> str:
+        certificate = self.certificates.get(name)
+        if certificate is None:
+            return "not certified in this build."
+        verdict = "within budget" if certificate.passed else "OVER BUDGET"
+        return f"{verdict}: {certificate.summary()}"
+
+    @property
+    def over_budget(self) -> list[str]:
+        return [name for name, c in sorted(self.certificates.items()) if c is not None and not c.passed]
+
+
+def build_kernels(derivations: Sequence[Derivation], *, certify: bool = True, workers: int = 2,
+                  progress: Progress = None) -> KernelBuild:
+    """Generate every loss's kernel and (with ``certify``) certify it against its declared expression."""
+    built = tuple(kernels(derivations))
+    if not certify:
+        return KernelBuild(built, {k.loss.name: None for k in built})
+    with tempfile.TemporaryDirectory(prefix="symloss-kernels-") as scratch:
+        folder = Path(scratch) / "candidate"
+        write_package(KernelBuild(built, {}).files([k.loss.name for k in built]), folder, prune=True)
+        job = partial(_certify_one, folder=str(folder))
+        if workers <= 1 or len(derivations) <= 1:
+            results = [job(d) for d in derivations]
+        else:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                results = list(pool.map(job, derivations))
+    for certificate in results if progress is not None else ():
+        progress(f"certified {certificate.loss}: {'passed' if certificate.passed else 'OVER BUDGET'}; "
+                 f"{certificate.summary()}")
+    return KernelBuild(built, {c.loss: c for c in results})
+
+
+def _certify_one(derivation: Derivation, folder: str) -> KernelCertificate:
+    return certify_kernel(derivation, load_generated(Path(folder), derivation.loss.name))
+
+
+def write_kernels(build: KernelBuild, out_dir: Path, *, prune: bool = True) -> list[Path]:
     """Write the kernel package ``out_dir`` (one module per loss, sorted, deterministic); with
     ``prune`` the package holds exactly these losses, else they are added to what is there."""
-    built = kernels(derivations)
-    files = {f"{k.loss.name}.py": render_module(k, UNCERTIFIED) for k in built}
     present = [] if prune else [p.stem for p in out_dir.glob("*.py") if not p.stem.startswith("_")]
-    files.update(render_package(sorted({*(k.loss.name for k in built), *present})))
-    if progress is not None:
-        progress(f"kernels: {len(built)} modules in {out_dir}")
-    return write_package(files, out_dir, prune=prune)
-
-
-UNCERTIFIED = "not certified by this build (symloss.certify is not part of it yet)."
+    names = {*(k.loss.name for k in build.kernels), *present}
+    return write_package(build.files(sorted(names)), out_dir, prune=prune)

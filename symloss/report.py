@@ -18,7 +18,6 @@ committed ``generated/tex`` is rendered without them (``symloss build``).
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import re
 import shutil
@@ -37,6 +36,7 @@ import numpy as np
 import sympy as sp
 from markupsafe import Markup
 
+from symloss.codegen import load_generated
 from symloss.derive import Derivation
 from symloss.examples import Reproduction
 from symloss.functions import to_elementary
@@ -47,7 +47,7 @@ from symloss.proofs import ClaimResult
 from symloss.prove import Verdict
 
 if TYPE_CHECKING:
-    from symloss.certify import Certificate
+    from symloss.certify import FunctionCertificate
 
 PLOT_DIGITS = 5  # significant digits of plotted coordinates: stable bytes, invisible in a figure
 PLOT_POINTS = 121
@@ -114,7 +114,7 @@ class LossReport:
     claims: tuple[ClaimResult, ...]
     reproductions: tuple[Reproduction, ...] = ()
     stable: tuple[StableForm, ...] = ()
-    certificates: tuple[Certificate, ...] = ()
+    certificates: tuple[FunctionCertificate, ...] = ()
     plots: tuple[Plot, ...] = ()
 
     @property
@@ -125,15 +125,15 @@ class LossReport:
 # ----------------------------------------------------------------------------- plots from kernels
 
 
+SIMPLICES = ("simplex", "distribution")
+PLOT_CLASSES = 3
+
+
 def load_kernels(folder: Path, name: str) -> ModuleType:
-    """The generated kernel module ``folder/name.py``, loaded under a private name (no sys.path change)."""
-    path = Path(folder) / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"_symloss_report_kernel_{name}", path)
-    if spec is None or spec.loader is None or not path.is_file():
-        raise FileNotFoundError(f"no generated kernel {path}; run `symloss codegen` first")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The generated kernel module ``name`` of the package in ``folder``."""
+    if not (Path(folder) / f"{name}.py").is_file():
+        raise FileNotFoundError(f"no generated kernel {Path(folder) / name}.py; run `symloss codegen` first")
+    return load_generated(Path(folder), name)
 
 
 def kernel_plots(loss: Loss, kernels: ModuleType) -> tuple[Plot, ...]:
@@ -241,7 +241,10 @@ def shared_output_comparisons(losses: Sequence[Loss]) -> tuple[Comparison, ...]:
 
 
 def _grid(domain: Domain) -> np.ndarray:
-    """Plotted range of the model output: ±6 for the reals, the inside of a bounded interval."""
+    """Plotted range of the model output: ±6 for the reals, the inside of a bounded interval
+    (for probability vectors, of (0, 1): the probability of class 0)."""
+    if domain.vector in SIMPLICES:
+        return np.linspace(0.01, 0.99, PLOT_POINTS)
     low = None if domain.low is None else float(domain.low)
     high = None if domain.high is None else float(domain.high)
     if low is not None and high is not None:
@@ -292,16 +295,32 @@ def _sample(function: Callable[..., np.ndarray], loss: Loss, xs: np.ndarray, tar
     """``function`` at every x of ``xs``, the label and the other arguments held at ``fixed``."""
     keywords = {p.name: fixed[p.name] for p in loss.params}
     if loss.output.is_vector:
-        classes = 3
-        logits = np.zeros((xs.size, classes))
-        logits[:, 0] = xs
-        labels = np.zeros((xs.size, classes))
-        labels[:, 0] = 1.0
-        values = np.asarray(function(logits, labels, reduction="none", **keywords), dtype=float)
-        return values[:, 0] if values.ndim == 2 and values.shape[1] == classes else values.reshape(xs.size)
+        output = np.zeros((xs.size, PLOT_CLASSES))
+        output[:, 0] = xs
+        if loss.output.domain.vector in SIMPLICES:  # the other classes share what class 0 leaves
+            output[:, 1:] = ((1.0 - xs) / (PLOT_CLASSES - 1))[:, None]
+        others = [_held_vector(v, xs.size, role) for v, role in ((loss.target, "target"),
+                                                                 *((v, "input") for v in loss.inputs))]
+        values = np.asarray(function(output, *others, reduction="none", **keywords), dtype=float)
+        return values[:, 0] if values.ndim == 2 and values.shape[1] == PLOT_CLASSES else values.reshape(xs.size)
     inputs = [np.full_like(xs, fixed[v.name]) for v in loss.inputs]
     values = function(xs, np.full_like(xs, float(target)), *inputs, reduction="none", **keywords)
     return np.asarray(values, dtype=float).reshape(xs.size)
+
+
+def _held_vector(variable: Var, samples: int, role: str) -> np.ndarray:
+    """The value a plot holds a further argument of a class-vector loss at: class 0 for labels, an even
+    spread for probabilities, 0 for a real target and 1 for a real input; 0 for a per-sample scalar."""
+    if not variable.is_vector:
+        return np.zeros(samples)
+    kind = variable.domain.vector
+    if kind in ("onehot", "distribution"):
+        row = np.eye(PLOT_CLASSES)[0]
+    elif kind == "simplex":
+        row = np.full(PLOT_CLASSES, 1.0 / PLOT_CLASSES)
+    else:
+        row = np.full(PLOT_CLASSES, 0.0 if role == "target" else 1.0)
+    return np.tile(row, (samples, 1))
 
 
 def _finite_points(xs: np.ndarray, ys: np.ndarray) -> tuple[tuple[float, float], ...]:

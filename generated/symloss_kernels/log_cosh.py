@@ -8,7 +8,7 @@ Loss (textbook form, per sample)::
 
 Origin: log of the hyperbolic cosine of the residual
 Stability rules applied: logcosh, one_minus_tanh_squared.
-Accuracy certificate: not certified by this build (symloss.certify is not part of it yet).
+Accuracy certificate: OVER BUDGET: max 3.2e+02 ulp, max rel. error 4.3e-14 over 708 points; no inf/NaN where the truth is finite
 """
 
 import numpy as np
@@ -82,7 +82,7 @@ def log_cosh(yhat, y, *, reduction="mean", weight=None):
 
     Formula: log(cosh(y - yhat))
     Stable form: logcosh.
-    Certificate: not certified by this build (symloss.certify is not part of it yet).
+    Certificate: OVER BUDGET: max 3.2e+02 ulp, max rel. error 4.3e-14 over 708 points; no inf/NaN where the truth is finite
     """
     yhat, y, weight, sample_shape = _inputs(yhat, y, reduction=reduction, weight=weight)
     return _reduce(_value(yhat, y), weight, reduction)

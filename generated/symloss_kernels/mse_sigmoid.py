@@ -8,7 +8,7 @@ Loss (textbook form, per sample)::
 
 Origin: squared error between sigma(z) and the label; kept to show gradient saturation
 Stability rules applied: sigmoid_minus_one, one_minus_sigmoid.
-Accuracy certificate: not certified by this build (symloss.certify is not part of it yet).
+Accuracy certificate: OVER BUDGET: max 7.3 ulp, max rel. error 1.3e-15 over 84 points; no inf/NaN where the truth is finite
 """
 
 import numpy as np
@@ -91,7 +91,7 @@ def mse_sigmoid(z, y, *, reduction="mean", weight=None):
 
     Formula: (-y + sigmoid(z))**2
     Stable form: sigmoid_minus_one.
-    Certificate: not certified by this build (symloss.certify is not part of it yet).
+    Certificate: OVER BUDGET: max 7.3 ulp, max rel. error 1.3e-15 over 84 points; no inf/NaN where the truth is finite
     """
     z, y, weight, sample_shape = _inputs(z, y, reduction=reduction, weight=weight)
     return _reduce(_value(z, y), weight, reduction)

@@ -8,7 +8,7 @@ Loss (textbook form, per sample)::
 
 Origin: Poisson with rate exp(z)
 Stability rules applied: none needed.
-Accuracy certificate: not certified by this build (symloss.certify is not part of it yet).
+Accuracy certificate: OVER BUDGET: max 6e+15 ulp, max rel. error 1 over 214 points; no inf/NaN where the truth is finite
 """
 
 import numpy as np
@@ -83,7 +83,7 @@ def poisson_nll(z, y, *, reduction="mean", weight=None):
 
     Formula: -y*z + exp(z)
     Stable form: the formula as it is.
-    Certificate: not certified by this build (symloss.certify is not part of it yet).
+    Certificate: OVER BUDGET: max 6e+15 ulp, max rel. error 1 over 214 points; no inf/NaN where the truth is finite
     """
     z, y, weight, sample_shape = _inputs(z, y, reduction=reduction, weight=weight)
     return _reduce(_value(z, y), weight, reduction)

@@ -7,8 +7,8 @@ Loss (textbook form, per sample)::
     epsilon*(1 - Sum(exp(z[k])*y[k]/Sum(exp(z[j]), (j, 1, K)), (k, 1, K))) - Sum(log(exp(z[k])/Sum(exp(z[j]), (j, 1, K)))*y[k], (k, 1, K))
 
 Origin: Leng et al. (2022): cross-entropy plus epsilon (1 - p_t)
-Stability rules applied: softmax_max_shifted, log_softmax_max_shifted.
-Accuracy certificate: not certified by this build (symloss.certify is not part of it yet).
+Stability rules applied: softmax_max_shifted, log_softmax_max_shifted, softmax_complement.
+Accuracy certificate: OVER BUDGET: max 7.9e+16 ulp, max rel. error 14 over 202 points; no inf/NaN where the truth is finite
 """
 
 import numpy as np
@@ -53,35 +53,35 @@ def _inputs(z, y, *, epsilon=1.0, axis=-1, reduction="mean", weight=None):
 
 def _value(z, y, epsilon):
     with np.errstate(all="ignore"):
-        loss = -epsilon*(np.sum(_softmax(z)*y, axis=-1, keepdims=True) - 1) - np.sum(_zero_weighted(y, _log_softmax(z)), axis=-1, keepdims=True)
+        loss = epsilon*np.sum(_softmax_complement(z)*y, axis=-1, keepdims=True) - np.sum(_zero_weighted(y, _log_softmax(z)), axis=-1, keepdims=True)
     return np.broadcast_to(loss, z.shape[:-1] + (1,))[..., 0]
 
 
 def _gradient(z, y, epsilon):
     with np.errstate(all="ignore"):
-        t0 = _softmax(z)
-        t1 = np.exp(z)
-        grad = -epsilon*t0*y + epsilon*t1*np.sum(t1*y, axis=-1, keepdims=True)/np.sum(t1, axis=-1, keepdims=True)**2 + t0 - y
+        t0 = _softmax_complement(z)*y
+        t1 = y - 1
+        t2 = _softmax(z)
+        grad = epsilon*t2*(-t1*np.sum(t2*y, axis=-1, keepdims=True) - y*np.sum(t0, axis=-1, keepdims=True)) - t0 - t1*t2
     return np.broadcast_to(grad, z.shape) * 1.0
 
 
 def _hessian(z, y, epsilon):
     with np.errstate(all="ignore"):
         t0 = _softmax(z)
-        t1 = epsilon*y
-        t2 = 2*t0
-        t3 = np.exp(z)
-        hess = -t0*(epsilon*(t2 - 1)*np.sum(t3*y, axis=-1, keepdims=True)/np.sum(t3, axis=-1, keepdims=True) + t0 - t1*t2 + t1 - 1)
+        t1 = _softmax_complement(z)
+        hess = t0*(-epsilon*(2*t0 - 1)*((1 - y)*np.sum(t0*y, axis=-1, keepdims=True) - y*np.sum(t1*y, axis=-1, keepdims=True)) + t1)
     return np.broadcast_to(hess, z.shape) * 1.0
 
 
 def _value_and_gradient(z, y, epsilon):
     with np.errstate(all="ignore"):
-        t0 = _softmax(z)
-        t1 = t0*y
-        t2 = np.exp(z)
-        loss = -epsilon*(np.sum(t1, axis=-1, keepdims=True) - 1) - np.sum(_zero_weighted(y, _log_softmax(z)), axis=-1, keepdims=True)
-        grad = -epsilon*t1 + epsilon*t2*np.sum(t2*y, axis=-1, keepdims=True)/np.sum(t2, axis=-1, keepdims=True)**2 + t0 - y
+        t0 = _softmax_complement(z)*y
+        t1 = np.sum(t0, axis=-1, keepdims=True)
+        t2 = y - 1
+        t3 = _softmax(z)
+        loss = epsilon*t1 - np.sum(_zero_weighted(y, _log_softmax(z)), axis=-1, keepdims=True)
+        grad = epsilon*t3*(-t1*y - t2*np.sum(t3*y, axis=-1, keepdims=True)) - t0 - t2*t3
     loss = np.broadcast_to(loss, z.shape[:-1] + (1,))[..., 0]
     return loss, np.broadcast_to(grad, z.shape) * 1.0
 
@@ -93,8 +93,8 @@ def poly1(z, y, *, epsilon=1.0, axis=-1, reduction="mean", weight=None):
     each sample's loss before the reduction.
 
     Formula: epsilon*(1 - Sum(exp(z[k])*y[k]/Sum(exp(z[j]), (j, 1, K)), (k, 1, K))) - Sum(log(exp(z[k])/Sum(exp(z[j]), (j, 1, K)))*y[k], (k, 1, K))
-    Stable form: softmax_max_shifted, log_softmax_max_shifted.
-    Certificate: not certified by this build (symloss.certify is not part of it yet).
+    Stable form: softmax_max_shifted, log_softmax_max_shifted, softmax_complement.
+    Certificate: OVER BUDGET: max 7.9e+16 ulp, max rel. error 14 over 202 points; no inf/NaN where the truth is finite
     """
     z, y, weight, sample_shape = _inputs(z, y, epsilon=epsilon, axis=axis, reduction=reduction, weight=weight)
     return _reduce(_value(z, y, epsilon), weight, reduction)
@@ -103,8 +103,8 @@ def poly1(z, y, *, epsilon=1.0, axis=-1, reduction="mean", weight=None):
 def poly1_grad(z, y, *, epsilon=1.0, axis=-1, reduction="mean", weight=None):
     """The derivative of what ``poly1`` returns with respect to ``z`` (same shape as ``z``).
 
-    Per entry: -epsilon*exp(z[i])*y[i]/Sum(exp(z[j]), (j, 1, K)) + epsilon*exp(z[i])*Sum(exp(z[k])*y[k], (k, 1, K))/Sum(exp(z[j]), (j, 1, K))**2 + exp(z[i])/Sum(exp(z[j]), (j, 1, K)) - y[i]
-    Stable form: softmax_max_shifted.
+    Per entry: -epsilon*(-(1 - y[i])*Sum(exp(z[k])*y[k]/Sum(exp(z[j]), (j, 1, K)), (k, 1, K)) + y[i]*Sum((-exp(z[k])/Sum(exp(z[j]), (j, 1, K)) + 1)*y[k], (k, 1, K)))*exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + (1 - y[i])*exp(z[i])/Sum(exp(z[j]), (j, 1, K)) - (-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)*y[i]
+    Stable form: softmax_max_shifted, softmax_complement.
     """
     z, y, weight, sample_shape = _inputs(z, y, epsilon=epsilon, axis=axis, reduction=reduction, weight=weight)
     grad = _reduce_gradient(_gradient(z, y, epsilon), sample_shape, weight, reduction)
@@ -114,8 +114,8 @@ def poly1_grad(z, y, *, epsilon=1.0, axis=-1, reduction="mean", weight=None):
 def poly1_hess(z, y, *, epsilon=1.0, axis=-1, reduction="mean", weight=None):
     """The diagonal second derivative of what ``poly1`` returns with respect to ``z``.
 
-    Per entry: (epsilon*(-2*exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)*Sum(exp(z[k])*y[k], (k, 1, K))/Sum(exp(z[j]), (j, 1, K)) + 2*epsilon*exp(z[i])*y[i]/Sum(exp(z[j]), (j, 1, K)) - epsilon*y[i] - exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)*exp(z[i])/Sum(exp(z[j]), (j, 1, K))
-    Stable form: softmax_max_shifted.
+    Per entry: -epsilon*(-(1 - y[i])*Sum(exp(z[k])*y[k]/Sum(exp(z[j]), (j, 1, K)), (k, 1, K)) + y[i]*Sum((-exp(z[k])/Sum(exp(z[j]), (j, 1, K)) + 1)*y[k], (k, 1, K)))*(-2*exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)*exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + (-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)*exp(z[i])/Sum(exp(z[j]), (j, 1, K))
+    Stable form: softmax_max_shifted, softmax_complement.
     """
     z, y, weight, sample_shape = _inputs(z, y, epsilon=epsilon, axis=axis, reduction=reduction, weight=weight)
     hess = _reduce_gradient(_hessian(z, y, epsilon), sample_shape, weight, reduction)

