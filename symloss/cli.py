@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -182,15 +183,20 @@ def _progress(message: str) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from symloss.pipeline import analyse, write_report
+    from symloss.pipeline import analyse, build_kernels, write_kernels, write_report
     from symloss.report import INSTALL_HINT, tex_available
 
     if args.pdf and not tex_available():
         print(f"symloss report: --pdf needs latexmk and pdflatex; install them with: {INSTALL_HINT}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    losses = _catalog(args).select(args.names)
-    analyses = analyse(losses, progress=_progress_unless(args.quiet))
-    for path in write_report(analyses, args.out, show_times=True, pdf=args.pdf):
+    progress = _progress_unless(args.quiet)
+    analyses = analyse(_catalog(args).select(args.names), progress=progress)
+    kernels = build_kernels([a.derivation for a in analyses], progress=progress)
+    with tempfile.TemporaryDirectory(prefix="symloss-report-kernels-") as scratch:
+        folder = Path(scratch) / "kernels"
+        write_kernels(kernels, folder)
+        paths = write_report(analyses, args.out, show_times=True, pdf=args.pdf, kernels=kernels, kernel_dir=folder)
+    for path in paths:
         print(path)
     return EXIT_OK
 

@@ -165,7 +165,7 @@ class KernelPrinter(NumPyPrinter):
         return f"_sigmoid({self._print(expr.args[0])})"
 
     def _print_softplus(self, expr: softplus) -> str:
-        return f"np.logaddexp(0.0, {self._print(expr.args[0])})"
+        return f"_softplus({self._print(expr.args[0])})"
 
     def _print_logcosh(self, expr: logcosh) -> str:
         return f"_logcosh({self._print(expr.args[0])})"

@@ -16,6 +16,7 @@ lines).  Widths are estimated in characters of typeset output.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -348,11 +349,15 @@ def decimal_text(value: float, digits: int) -> str:
 def scientific(value: float, digits: int = 2) -> str:
     r"""A number for a table cell in math mode: ``2.3\times10^{-16}``, or plain when moderate.
 
-    >>> scientific(2.34e-16), scientific(3.0), scientific(0.0)
-    ('2.3\\times10^{-16}', '3', '0')
+    >>> scientific(2.34e-16), scientific(3.0), scientific(0.0), scientific(float("inf"))
+    ('2.3\\times10^{-16}', '3', '0', '\\infty')
     """
     if value == 0:
         return "0"
+    if math.isinf(value):
+        return r"\infty" if value > 0 else r"-\infty"
+    if math.isnan(value):
+        return r"\text{NaN}"
     text = decimal_text(value, digits)
     if "e" not in text:
         return text

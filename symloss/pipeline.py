@@ -18,7 +18,15 @@ from pathlib import Path
 
 from symloss.certify import KernelCertificate
 from symloss.certify import certify as certify_kernel
-from symloss.codegen import Kernel, kernel_for, load_generated, render_module, render_package, write_package
+from symloss.codegen import (
+    Kernel,
+    UnsupportedExpressionError,
+    kernel_for,
+    load_generated,
+    render_module,
+    render_package,
+    write_package,
+)
 from symloss.derive import Derivation, derive
 from symloss.examples import Reproduction, reproduce
 from symloss.loss import Loss
@@ -84,7 +92,10 @@ def loss_reports(analyses: Sequence[Analysis], kernels: KernelBuild | None = Non
     by_name = {k.loss.name: k for k in kernels.kernels}
     reports = []
     for a in analyses:
-        kernel, certificate = by_name[a.loss.name], kernels.certificates.get(a.loss.name)
+        kernel, certificate = by_name.get(a.loss.name), kernels.certificates.get(a.loss.name)
+        if kernel is None:
+            reports.append(LossReport(a.derivation, a.claims, a.reproductions))
+            continue
         reports.append(LossReport(
             a.derivation, a.claims, a.reproductions,
             stable=stable_forms(kernel),
@@ -112,7 +123,7 @@ def write_report(
     reports = loss_reports(analyses, kernels, kernel_dir)
     comparisons = None
     if kernels is not None and kernel_dir is not None:
-        losses = [a.loss for a in analyses]
+        losses = [a.loss for a in analyses if a.loss.name in {k.loss.name for k in kernels.kernels}]
         comparisons = comparison_plots(shared_output_comparisons(losses), {x.name: x for x in losses}, kernel_dir)
     paths = render_reports(reports, out_dir, show_times=show_times, comparisons=comparisons)
     if pdf:
@@ -120,10 +131,20 @@ def write_report(
     return paths
 
 
-def kernels(derivations: Sequence[Derivation], rules: Sequence[ProvedRule] | None = None) -> list[Kernel]:
-    """The stable forms and code of each derived loss (rules proved here unless given)."""
+def kernels(
+    derivations: Sequence[Derivation], rules: Sequence[ProvedRule] | None = None, progress: Progress = None
+) -> list[Kernel]:
+    """The stable forms and code of each derived loss (rules proved here unless given); a loss whose
+    expressions the generator cannot print exactly gets no kernel, and ``progress`` says why."""
     proved = prove_rules() if rules is None else rules
-    return [kernel_for(d, proved) for d in derivations]
+    built = []
+    for derivation in derivations:
+        try:
+            built.append(kernel_for(derivation, proved))
+        except UnsupportedExpressionError as error:
+            if progress is not None:
+                progress(f"no kernel for {derivation.loss.name}: {error}")
+    return built
 
 
 @dataclass(frozen=True)
@@ -154,26 +175,34 @@ class KernelBuild:
 def build_kernels(derivations: Sequence[Derivation], *, certify: bool = True, workers: int = 2,
                   progress: Progress = None) -> KernelBuild:
     """Generate every loss's kernel and (with ``certify``) certify it against its declared expression."""
-    built = tuple(kernels(derivations))
+    built = tuple(kernels(derivations, progress=progress))
     if not certify:
         return KernelBuild(built, {k.loss.name: None for k in built})
+    generated = [d for d in derivations if d.loss.name in {k.loss.name for k in built}]
     with tempfile.TemporaryDirectory(prefix="symloss-kernels-") as scratch:
         folder = Path(scratch) / "candidate"
         write_package(KernelBuild(built, {}).files([k.loss.name for k in built]), folder, prune=True)
         job = partial(_certify_one, folder=str(folder))
-        if workers <= 1 or len(derivations) <= 1:
-            results = [job(d) for d in derivations]
+        if workers <= 1 or len(generated) <= 1:
+            results = [job(d) for d in generated]
         else:
             with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                results = list(pool.map(job, derivations))
-    for certificate in results if progress is not None else ():
-        progress(f"certified {certificate.loss}: {'passed' if certificate.passed else 'OVER BUDGET'}; "
-                 f"{certificate.summary()}")
-    return KernelBuild(built, {c.loss: c for c in results})
+                results = list(pool.map(job, generated))
+    for derivation, (certificate, failure) in zip(generated, results, strict=True) if progress is not None else ():
+        if certificate is None:
+            progress(f"could not certify {derivation.loss.name}: {failure}")
+        else:
+            progress(f"certified {certificate.loss}: {'passed' if certificate.passed else 'OVER BUDGET'}; "
+                     f"{certificate.summary()}")
+    return KernelBuild(built, {d.loss.name: c for d, (c, _) in zip(generated, results, strict=True)})
 
 
-def _certify_one(derivation: Derivation, folder: str) -> KernelCertificate:
-    return certify_kernel(derivation, load_generated(Path(folder), derivation.loss.name))
+def _certify_one(derivation: Derivation, folder: str) -> tuple[KernelCertificate | None, str]:
+    """The certificate of one generated kernel, or None and why the certifier could not run."""
+    try:
+        return certify_kernel(derivation, load_generated(Path(folder), derivation.loss.name)), ""
+    except Exception as error:  # a user's loss the certifier cannot evaluate: say so, never certify it
+        return None, f"{type(error).__name__}: {error}"[:300]
 
 
 def write_kernels(build: KernelBuild, out_dir: Path, *, prune: bool = True) -> list[Path]:

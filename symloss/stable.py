@@ -18,6 +18,7 @@ for the shifted sums):
 ``log1m_sigmoid_to_softplus``   :math:`\log(1-\sigma(a)) = -\operatorname{softplus}(a)`
 ``one_minus_sigmoid``           :math:`1 - \sigma(a) = \sigma(-a)`
 ``sigmoid_minus_one``           :math:`\sigma(a) - 1 = -\sigma(-a)`
+``scaled_one_minus_sigmoid``    :math:`c - c\,\sigma(a) = c\,\sigma(-a)` for two terms of a longer sum
 ``log1p``                       :math:`\log(1 + x) = \operatorname{log1p}(x)`
 ``expm1``                       :math:`e^{x} - 1 = \operatorname{expm1}(x)`
 ``logcosh_near_zero``           :math:`\log\cosh r = \operatorname{log1p}(2\sinh^2(r/2))`
@@ -66,6 +67,12 @@ class Rule:
     name: str
     claims: tuple[Claim, ...]  # each must be proved before the rule may be applied
     rewrite: Rewrite  # one pass over an expression; returns it unchanged where nothing matches
+    example: sp.Expr | None = None  # an expression the rewrite changes (default: the first claim's left side)
+
+    @property
+    def sample(self) -> sp.Expr:
+        """An expression this rule rewrites, for its tests."""
+        return self.claims[0].lhs if self.example is None else self.example
 
 
 @dataclass(frozen=True)
@@ -303,6 +310,28 @@ def _minus_target_rewrite(expr: sp.Expr) -> sp.Expr:
     return expr.replace(is_candidate, rewrite)
 
 
+def _scaled_complement_rewrite(expr: sp.Expr) -> sp.Expr:
+    r"""c − c·σ(a) → c·σ(−a) and c·σ(a) − c → −c·σ(−a) for two terms of one sum."""
+
+    def pair(add: sp.Add) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:
+        terms = add.args
+        for term in terms:
+            sigmoids = [f for f in sp.Mul.make_args(term) if isinstance(f, sigmoid)]
+            if len(sigmoids) != 1:
+                continue
+            scale = term / sigmoids[0]
+            if scale != 1 and -scale in terms:
+                return term, -scale, sigmoids[0]
+        return None
+
+    def rewrite(add: sp.Add) -> sp.Expr:
+        term, constant, s = pair(add)
+        rest = sp.Add(*(t for t in add.args if t not in (term, constant)))
+        return rest + constant * sigmoid(-s.args[0])  # (−c)σ(a) + c = c(1 − σ(a)) = c σ(−a)
+
+    return expr.replace(lambda e: isinstance(e, sp.Add) and pair(e) is not None, rewrite)
+
+
 # --------------------------------------------------------------------------- the rule list
 
 RULES: tuple[Rule, ...] = (
@@ -310,6 +339,9 @@ RULES: tuple[Rule, ...] = (
     _scalar_rule("log1m_sigmoid_to_softplus", sp.log(1 - sigmoid(_a)), -softplus(_a), [_a]),
     _scalar_rule("one_minus_sigmoid", 1 - sigmoid(_a), sigmoid(-_a), [_a]),
     _scalar_rule("sigmoid_minus_one", sigmoid(_a) - 1, -sigmoid(-_a), [_a]),
+    Rule("scaled_one_minus_sigmoid",
+         (_claim("scaled_one_minus_sigmoid: c - c sigma(a) = c sigma(-a)", _t - _t * sigmoid(_a), _t * sigmoid(-_a)),),
+         _scaled_complement_rewrite),
     _scalar_rule("log1p", sp.log(1 + _x), log1p(_x), [_x]),
     _scalar_rule("expm1", sp.exp(_a) - 1, expm1(_a), [_a]),
     Rule("logcosh",
@@ -328,7 +360,7 @@ RULES: tuple[Rule, ...] = (
     Rule("log_softmax_max_shifted",
          (_claim("log_softmax_max_shifted", sp.log(sp.exp(_z[_k]) / _normalizer), _z[_k] - _m - sp.log(_shifted),
                  _VECTORS),),
-         _log_softmax_rewrite),
+         _log_softmax_rewrite, sp.log(Softmax(_z[_k], _k, _K))),
     Rule("logsumexp_max_shifted",
          (_claim("logsumexp_max_shifted", sp.log(_normalizer), _m + sp.log(_shifted), _VECTORS),),
          _logsumexp_rewrite),
@@ -336,10 +368,10 @@ RULES: tuple[Rule, ...] = (
          (_claim("softmax_complement: 1 - softmax(z)_k = sum over j != k of exp(z_j) / sum_j exp(z_j)",
                  1 - sp.exp(_z[_k]) / _normalizer,
                  sp.Sum((1 - sp.KroneckerDelta(_j, _k)) * sp.exp(_z[_j]), (_j, 1, _K)) / _normalizer, _VECTORS),),
-         _complement_rewrite),
+         _complement_rewrite, 1 - Softmax(_z[_k], _k, _K)),
     Rule("softmax_minus_target",
          (_claim("softmax_minus_target: s - t = s(1 - t) - t(1 - s)", _s - _t, _s * (1 - _t) - _t * (1 - _s)),),
-         _minus_target_rewrite),
+         _minus_target_rewrite, Softmax(_z[_k], _k, _K) - _t),
 )
 
 

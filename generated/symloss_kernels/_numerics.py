@@ -101,6 +101,17 @@ def _reduce_gradient(grad, sample_shape, weight, reduction):
     return grad
 
 
+def _softplus(x):
+    """log(1 + e^x) = max(x, 0) + log1p(e^{-|x|}): no overflow, and the tail e^x kept for x << 0."""
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def _full(values, shape):
+    """``values`` as an array of ``shape``: itself when it has that shape, else broadcast into a new array."""
+    values = np.asarray(values, dtype=np.float64)
+    return values if values.shape == shape else np.broadcast_to(values, shape).copy()
+
+
 def _sigmoid(x):
     """1/(1 + e^-x) for x >= 0 and e^x/(1 + e^x) for x < 0: no overflow, no lost tail."""
     e = np.exp(-np.abs(x))

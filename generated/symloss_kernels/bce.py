@@ -22,6 +22,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _check_reduction,
     _check_shape,
     _class_labels,
+    _full,
     _log_softmax,
     _logcosh,
     _logsumexp,
@@ -30,6 +31,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _sigmoid,
     _softmax,
     _softmax_complement,
+    _softplus,
     _weights,
     _zero_weighted,
 )
@@ -52,27 +54,27 @@ def _inputs(p, y, *, reduction="mean", weight=None):
 def _value(p, y):
     with np.errstate(all="ignore"):
         loss = np.where(y == 0, -np.log1p(-p), -np.log(p))
-    return np.broadcast_to(loss, p.shape) * 1.0
+    return _full(loss, p.shape)
 
 
 def _gradient(p, y):
     with np.errstate(all="ignore"):
         grad = np.where(y == 0, -1/(p - 1), -1/p)
-    return np.broadcast_to(grad, p.shape) * 1.0
+    return _full(grad, p.shape)
 
 
 def _hessian(p, y):
     with np.errstate(all="ignore"):
         hess = np.where(y == 0, (p - 1)**(-2.0), p**(-2.0))
-    return np.broadcast_to(hess, p.shape) * 1.0
+    return _full(hess, p.shape)
 
 
 def _value_and_gradient(p, y):
     with np.errstate(all="ignore"):
         loss = np.where(y == 0, -np.log1p(-p), -np.log(p))
         grad = np.where(y == 0, -1/(p - 1), -1/p)
-    loss = np.broadcast_to(loss, p.shape) * 1.0
-    return loss, np.broadcast_to(grad, p.shape) * 1.0
+    loss = _full(loss, p.shape)
+    return loss, _full(grad, p.shape)
 
 
 def bce(p, y, *, reduction="mean", weight=None):

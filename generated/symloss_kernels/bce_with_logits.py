@@ -22,6 +22,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _check_reduction,
     _check_shape,
     _class_labels,
+    _full,
     _log_softmax,
     _logcosh,
     _logsumexp,
@@ -30,6 +31,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _sigmoid,
     _softmax,
     _softmax_complement,
+    _softplus,
     _weights,
     _zero_weighted,
 )
@@ -51,30 +53,30 @@ def _inputs(z, y, *, pos_weight=1.0, reduction="mean", weight=None):
 
 def _value(z, y, pos_weight):
     with np.errstate(all="ignore"):
-        loss = np.where(y == 0, np.logaddexp(0.0, z), pos_weight*np.logaddexp(0.0, -z))
-    return np.broadcast_to(loss, z.shape) * 1.0
+        loss = np.where(y == 0, _softplus(z), pos_weight*_softplus(-z))
+    return _full(loss, z.shape)
 
 
 def _gradient(z, y, pos_weight):
     with np.errstate(all="ignore"):
         grad = np.where(y == 0, _sigmoid(z), -pos_weight*_sigmoid(-z))
-    return np.broadcast_to(grad, z.shape) * 1.0
+    return _full(grad, z.shape)
 
 
 def _hessian(z, y, pos_weight):
     with np.errstate(all="ignore"):
         t0 = _sigmoid(-z)*_sigmoid(z)
         hess = np.where(y == 0, t0, pos_weight*t0)
-    return np.broadcast_to(hess, z.shape) * 1.0
+    return _full(hess, z.shape)
 
 
 def _value_and_gradient(z, y, pos_weight):
     with np.errstate(all="ignore"):
         t0 = -z
-        loss = np.where(y == 0, np.logaddexp(0.0, z), pos_weight*np.logaddexp(0.0, t0))
+        loss = np.where(y == 0, _softplus(z), pos_weight*_softplus(t0))
         grad = np.where(y == 0, _sigmoid(z), -pos_weight*_sigmoid(t0))
-    loss = np.broadcast_to(loss, z.shape) * 1.0
-    return loss, np.broadcast_to(grad, z.shape) * 1.0
+    loss = _full(loss, z.shape)
+    return loss, _full(grad, z.shape)
 
 
 def bce_with_logits(z, y, *, pos_weight=1.0, reduction="mean", weight=None):

@@ -22,6 +22,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _check_reduction,
     _check_shape,
     _class_labels,
+    _full,
     _log_softmax,
     _logcosh,
     _logsumexp,
@@ -30,6 +31,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _sigmoid,
     _softmax,
     _softmax_complement,
+    _softplus,
     _weights,
     _zero_weighted,
 )
@@ -53,20 +55,20 @@ def _inputs(d, y, *, margin=1.0, reduction="mean", weight=None):
 def _value(d, y, margin):
     with np.errstate(all="ignore"):
         loss = np.where(y == 0, np.maximum(0, -d + margin)**2, d**2)
-    return np.broadcast_to(loss, d.shape) * 1.0
+    return _full(loss, d.shape)
 
 
 def _gradient(d, y, margin):
     with np.errstate(all="ignore"):
         t0 = -d + margin
         grad = np.where(y == 0, -2*np.heaviside(t0, 0.5)*np.maximum(0, t0), 2*d)
-    return np.broadcast_to(grad, d.shape) * 1.0
+    return _full(grad, d.shape)
 
 
 def _hessian(d, y, margin):
     with np.errstate(all="ignore"):
         hess = np.where(y == 0, 2*np.heaviside(-d + margin, 0.5)**2, 2)
-    return np.broadcast_to(hess, d.shape) * 1.0
+    return _full(hess, d.shape)
 
 
 def _value_and_gradient(d, y, margin):
@@ -75,8 +77,8 @@ def _value_and_gradient(d, y, margin):
         t1 = np.maximum(0, t0)
         loss = np.where(y == 0, t1**2, d**2)
         grad = np.where(y == 0, -2*t1*np.heaviside(t0, 0.5), 2*d)
-    loss = np.broadcast_to(loss, d.shape) * 1.0
-    return loss, np.broadcast_to(grad, d.shape) * 1.0
+    loss = _full(loss, d.shape)
+    return loss, _full(grad, d.shape)
 
 
 def contrastive(d, y, *, margin=1.0, reduction="mean", weight=None):

@@ -22,6 +22,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _check_reduction,
     _check_shape,
     _class_labels,
+    _full,
     _log_softmax,
     _logcosh,
     _logsumexp,
@@ -30,6 +31,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _sigmoid,
     _softmax,
     _softmax_complement,
+    _softplus,
     _weights,
     _zero_weighted,
 )
@@ -53,7 +55,7 @@ def _inputs(p, y, *, gamma=2.0, reduction="mean", weight=None):
 def _value(p, y, gamma):
     with np.errstate(all="ignore"):
         loss = np.where(y == 0, -p**gamma*np.log1p(-p), -(1 - p)**gamma*np.log(p))
-    return np.broadcast_to(loss, p.shape) * 1.0
+    return _full(loss, p.shape)
 
 
 def _gradient(p, y, gamma):
@@ -62,7 +64,7 @@ def _gradient(p, y, gamma):
         t1 = t0**(-1.0)
         t2 = p**(-1.0)
         grad = np.where(y == 0, -p**gamma*(gamma*t2*np.log1p(-p) + t1), -(-t0)**gamma*(gamma*t1*np.log(p) + t2))
-    return np.broadcast_to(grad, p.shape) * 1.0
+    return _full(grad, p.shape)
 
 
 def _hessian(p, y, gamma):
@@ -77,7 +79,7 @@ def _hessian(p, y, gamma):
         t7 = gamma*t2
         t8 = np.log(p)
         hess = np.where(y == 0, p**gamma*(gamma*t3*t4 - 2*gamma/(p*t0) + t1 - t3*t4*t5), t1*t3*(-t0)**gamma*(gamma*t6 - t2*t5*t8 + t2 - t6 + t7*t8 - 2*t7 + 1))
-    return np.broadcast_to(hess, p.shape) * 1.0
+    return _full(hess, p.shape)
 
 
 def _value_and_gradient(p, y, gamma):
@@ -91,8 +93,8 @@ def _value_and_gradient(p, y, gamma):
         t6 = p**(-1.0)
         loss = np.where(y == 0, -t0*t1, -t2*t4)
         grad = np.where(y == 0, -t0*(gamma*t1*t6 + t5), -t4*(gamma*t2*t5 + t6))
-    loss = np.broadcast_to(loss, p.shape) * 1.0
-    return loss, np.broadcast_to(grad, p.shape) * 1.0
+    loss = _full(loss, p.shape)
+    return loss, _full(grad, p.shape)
 
 
 def focal(p, y, *, gamma=2.0, reduction="mean", weight=None):

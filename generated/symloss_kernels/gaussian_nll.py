@@ -22,6 +22,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _check_reduction,
     _check_shape,
     _class_labels,
+    _full,
     _log_softmax,
     _logcosh,
     _logsumexp,
@@ -30,6 +31,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _sigmoid,
     _softmax,
     _softmax_complement,
+    _softplus,
     _weights,
     _zero_weighted,
 )
@@ -53,19 +55,19 @@ def _inputs(yhat, y, var, *, reduction="mean", weight=None):
 def _value(yhat, y, var):
     with np.errstate(all="ignore"):
         loss = (0.5)*(np.log(var) + (y - yhat)**2/var)
-    return np.broadcast_to(loss, yhat.shape) * 1.0
+    return _full(loss, yhat.shape)
 
 
 def _gradient(yhat, y, var):
     with np.errstate(all="ignore"):
         grad = -(y - yhat)/var
-    return np.broadcast_to(grad, yhat.shape) * 1.0
+    return _full(grad, yhat.shape)
 
 
 def _hessian(yhat, y, var):
     with np.errstate(all="ignore"):
         hess = var**(-1.0)
-    return np.broadcast_to(hess, yhat.shape) * 1.0
+    return _full(hess, yhat.shape)
 
 
 def _value_and_gradient(yhat, y, var):
@@ -74,8 +76,8 @@ def _value_and_gradient(yhat, y, var):
         t1 = y - yhat
         loss = (0.5)*t0*t1**2 + (0.5)*np.log(var)
         grad = -t0*t1
-    loss = np.broadcast_to(loss, yhat.shape) * 1.0
-    return loss, np.broadcast_to(grad, yhat.shape) * 1.0
+    loss = _full(loss, yhat.shape)
+    return loss, _full(grad, yhat.shape)
 
 
 def gaussian_nll(yhat, y, var, *, reduction="mean", weight=None):

@@ -22,6 +22,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _check_reduction,
     _check_shape,
     _class_labels,
+    _full,
     _log_softmax,
     _logcosh,
     _logsumexp,
@@ -30,6 +31,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _sigmoid,
     _softmax,
     _softmax_complement,
+    _softplus,
     _weights,
     _zero_weighted,
 )
@@ -51,19 +53,19 @@ def _inputs(f, y, *, reduction="mean", weight=None):
 def _value(f, y):
     with np.errstate(all="ignore"):
         loss = np.where(y == -1, np.maximum(0, f + 1), np.maximum(0, 1 - f))
-    return np.broadcast_to(loss, f.shape) * 1.0
+    return _full(loss, f.shape)
 
 
 def _gradient(f, y):
     with np.errstate(all="ignore"):
         grad = np.where(y == -1, np.heaviside(f + 1, 0.5), -np.heaviside(1 - f, 0.5))
-    return np.broadcast_to(grad, f.shape) * 1.0
+    return _full(grad, f.shape)
 
 
 def _hessian(f, y):
     with np.errstate(all="ignore"):
         hess = 0
-    return np.broadcast_to(hess, f.shape) * 1.0
+    return _full(hess, f.shape)
 
 
 def _value_and_gradient(f, y):
@@ -72,8 +74,8 @@ def _value_and_gradient(f, y):
         t1 = 1 - f
         loss = np.where(y == -1, np.maximum(0, t0), np.maximum(0, t1))
         grad = np.where(y == -1, np.heaviside(t0, 0.5), -np.heaviside(t1, 0.5))
-    loss = np.broadcast_to(loss, f.shape) * 1.0
-    return loss, np.broadcast_to(grad, f.shape) * 1.0
+    loss = _full(loss, f.shape)
+    return loss, _full(grad, f.shape)
 
 
 def hinge(f, y, *, reduction="mean", weight=None):

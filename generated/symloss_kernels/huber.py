@@ -22,6 +22,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _check_reduction,
     _check_shape,
     _class_labels,
+    _full,
     _log_softmax,
     _logcosh,
     _logsumexp,
@@ -30,6 +31,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _sigmoid,
     _softmax,
     _softmax_complement,
+    _softplus,
     _weights,
     _zero_weighted,
 )
@@ -52,7 +54,7 @@ def _value(yhat, y, delta):
     with np.errstate(all="ignore"):
         t0 = y - yhat
         loss = np.select([np.logical_and.reduce((np.greater_equal(delta, t0),np.greater_equal(delta, -t0))),True], [(0.5)*t0**2,-delta*((0.5)*delta - abs(t0))], default=np.nan)
-    return np.broadcast_to(loss, yhat.shape) * 1.0
+    return _full(loss, yhat.shape)
 
 
 def _gradient(yhat, y, delta):
@@ -60,14 +62,14 @@ def _gradient(yhat, y, delta):
         t0 = y - yhat
         t1 = -t0
         grad = np.select([np.logical_and.reduce((np.greater_equal(delta, t0),np.greater_equal(delta, t1))),True], [t1,-delta*np.sign(t0)], default=np.nan)
-    return np.broadcast_to(grad, yhat.shape) * 1.0
+    return _full(grad, yhat.shape)
 
 
 def _hessian(yhat, y, delta):
     with np.errstate(all="ignore"):
         t0 = y - yhat
         hess = np.select([np.logical_and.reduce((np.greater_equal(delta, t0),np.greater_equal(delta, -t0))),True], [1,0], default=np.nan)
-    return np.broadcast_to(hess, yhat.shape) * 1.0
+    return _full(hess, yhat.shape)
 
 
 def _value_and_gradient(yhat, y, delta):
@@ -77,8 +79,8 @@ def _value_and_gradient(yhat, y, delta):
         t2 = np.logical_and.reduce((np.greater_equal(delta, t0),np.greater_equal(delta, t1)))
         loss = np.select([t2,True], [(0.5)*t0**2,-delta*((0.5)*delta - abs(t0))], default=np.nan)
         grad = np.select([t2,True], [t1,-delta*np.sign(t0)], default=np.nan)
-    loss = np.broadcast_to(loss, yhat.shape) * 1.0
-    return loss, np.broadcast_to(grad, yhat.shape) * 1.0
+    loss = _full(loss, yhat.shape)
+    return loss, _full(grad, yhat.shape)
 
 
 def huber(yhat, y, *, delta=1.0, reduction="mean", weight=None):

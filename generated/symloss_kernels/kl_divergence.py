@@ -22,6 +22,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _check_reduction,
     _check_shape,
     _class_labels,
+    _full,
     _log_softmax,
     _logcosh,
     _logsumexp,
@@ -30,6 +31,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _sigmoid,
     _softmax,
     _softmax_complement,
+    _softplus,
     _weights,
     _zero_weighted,
 )
@@ -55,19 +57,19 @@ def _inputs(q, p, *, axis=-1, reduction="mean", weight=None):
 def _value(q, p):
     with np.errstate(all="ignore"):
         loss = np.sum(_zero_weighted(p, np.log(_zero_weighted(p, q**(-1.0)))), axis=-1, keepdims=True)
-    return np.broadcast_to(loss, q.shape[:-1] + (1,))[..., 0]
+    return _full(loss, q.shape[:-1] + (1,))[..., 0]
 
 
 def _gradient(q, p):
     with np.errstate(all="ignore"):
         grad = _zero_weighted(p, -1/q)
-    return np.broadcast_to(grad, q.shape) * 1.0
+    return _full(grad, q.shape)
 
 
 def _hessian(q, p):
     with np.errstate(all="ignore"):
         hess = _zero_weighted(p, q**(-2.0))
-    return np.broadcast_to(hess, q.shape) * 1.0
+    return _full(hess, q.shape)
 
 
 def _value_and_gradient(q, p):
@@ -75,8 +77,8 @@ def _value_and_gradient(q, p):
         t0 = q**(-1.0)
         loss = np.sum(_zero_weighted(p, np.log(_zero_weighted(p, t0))), axis=-1, keepdims=True)
         grad = _zero_weighted(p, -t0)
-    loss = np.broadcast_to(loss, q.shape[:-1] + (1,))[..., 0]
-    return loss, np.broadcast_to(grad, q.shape) * 1.0
+    loss = _full(loss, q.shape[:-1] + (1,))[..., 0]
+    return loss, _full(grad, q.shape)
 
 
 def kl_divergence(q, p, *, axis=-1, reduction="mean", weight=None):

@@ -22,6 +22,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _check_reduction,
     _check_shape,
     _class_labels,
+    _full,
     _log_softmax,
     _logcosh,
     _logsumexp,
@@ -30,6 +31,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _sigmoid,
     _softmax,
     _softmax_complement,
+    _softplus,
     _weights,
     _zero_weighted,
 )
@@ -50,19 +52,19 @@ def _inputs(yhat, y, *, reduction="mean", weight=None):
 def _value(yhat, y):
     with np.errstate(all="ignore"):
         loss = _logcosh(y - yhat)
-    return np.broadcast_to(loss, yhat.shape) * 1.0
+    return _full(loss, yhat.shape)
 
 
 def _gradient(yhat, y):
     with np.errstate(all="ignore"):
         grad = -np.tanh(y - yhat)
-    return np.broadcast_to(grad, yhat.shape) * 1.0
+    return _full(grad, yhat.shape)
 
 
 def _hessian(yhat, y):
     with np.errstate(all="ignore"):
         hess = np.cosh(y - yhat)**(-2.0)
-    return np.broadcast_to(hess, yhat.shape) * 1.0
+    return _full(hess, yhat.shape)
 
 
 def _value_and_gradient(yhat, y):
@@ -70,8 +72,8 @@ def _value_and_gradient(yhat, y):
         t0 = y - yhat
         loss = _logcosh(t0)
         grad = -np.tanh(t0)
-    loss = np.broadcast_to(loss, yhat.shape) * 1.0
-    return loss, np.broadcast_to(grad, yhat.shape) * 1.0
+    loss = _full(loss, yhat.shape)
+    return loss, _full(grad, yhat.shape)
 
 
 def log_cosh(yhat, y, *, reduction="mean", weight=None):

@@ -22,6 +22,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _check_reduction,
     _check_shape,
     _class_labels,
+    _full,
     _log_softmax,
     _logcosh,
     _logsumexp,
@@ -30,6 +31,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _sigmoid,
     _softmax,
     _softmax_complement,
+    _softplus,
     _weights,
     _zero_weighted,
 )
@@ -51,7 +53,7 @@ def _inputs(z, y, *, reduction="mean", weight=None):
 def _value(z, y):
     with np.errstate(all="ignore"):
         loss = np.where(y == 0, _sigmoid(z)**2, _sigmoid(-z)**2)
-    return np.broadcast_to(loss, z.shape) * 1.0
+    return _full(loss, z.shape)
 
 
 def _gradient(z, y):
@@ -59,7 +61,7 @@ def _gradient(z, y):
         t0 = _sigmoid(-z)
         t1 = _sigmoid(z)
         grad = np.where(y == 0, 2*t0*t1**2, -2*t0**2*t1)
-    return np.broadcast_to(grad, z.shape) * 1.0
+    return _full(grad, z.shape)
 
 
 def _hessian(z, y):
@@ -68,7 +70,7 @@ def _hessian(z, y):
         t1 = _sigmoid(z)
         t2 = 3*t1
         hess = np.where(y == 0, -2*t0*t1**2*(t2 - 2), 2*t0**2*t1*(t2 - 1))
-    return np.broadcast_to(hess, z.shape) * 1.0
+    return _full(hess, z.shape)
 
 
 def _value_and_gradient(z, y):
@@ -79,8 +81,8 @@ def _value_and_gradient(z, y):
         t3 = t2**2
         loss = np.where(y == 0, t1, t3)
         grad = np.where(y == 0, 2*t1*t2, -2*t0*t3)
-    loss = np.broadcast_to(loss, z.shape) * 1.0
-    return loss, np.broadcast_to(grad, z.shape) * 1.0
+    loss = _full(loss, z.shape)
+    return loss, _full(grad, z.shape)
 
 
 def mse_sigmoid(z, y, *, reduction="mean", weight=None):

@@ -22,6 +22,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _check_reduction,
     _check_shape,
     _class_labels,
+    _full,
     _log_softmax,
     _logcosh,
     _logsumexp,
@@ -30,6 +31,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _sigmoid,
     _softmax,
     _softmax_complement,
+    _softplus,
     _weights,
     _zero_weighted,
 )
@@ -55,7 +57,7 @@ def _value(z, y, margin):
     with np.errstate(all="ignore"):
         K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
         loss = -np.sum((y - 1)*np.maximum(0, margin + z - np.sum(y*z, axis=-1, keepdims=True)), axis=-1, keepdims=True)/K
-    return np.broadcast_to(loss, z.shape[:-1] + (1,))[..., 0]
+    return _full(loss, z.shape[:-1] + (1,))[..., 0]
 
 
 def _gradient(z, y, margin):
@@ -63,13 +65,13 @@ def _gradient(z, y, margin):
         K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
         t0 = np.heaviside(margin + z - np.sum(y*z, axis=-1, keepdims=True), 0.5)
         grad = (-t0*y + t0 + y*np.sum(t0*(y - 1), axis=-1, keepdims=True))/K
-    return np.broadcast_to(grad, z.shape) * 1.0
+    return _full(grad, z.shape)
 
 
 def _hessian(z, y, margin):
     with np.errstate(all="ignore"):
         hess = 0
-    return np.broadcast_to(hess, z.shape) * 1.0
+    return _full(hess, z.shape)
 
 
 def _value_and_gradient(z, y, margin):
@@ -81,8 +83,8 @@ def _value_and_gradient(z, y, margin):
         t3 = np.heaviside(t2, 0.5)
         loss = -t0*np.sum(t1*np.maximum(0, t2), axis=-1, keepdims=True)
         grad = t0*(-t3*y + t3 + y*np.sum(t1*t3, axis=-1, keepdims=True))
-    loss = np.broadcast_to(loss, z.shape[:-1] + (1,))[..., 0]
-    return loss, np.broadcast_to(grad, z.shape) * 1.0
+    loss = _full(loss, z.shape[:-1] + (1,))[..., 0]
+    return loss, _full(grad, z.shape)
 
 
 def multi_margin(z, y, *, margin=1.0, axis=-1, reduction="mean", weight=None):

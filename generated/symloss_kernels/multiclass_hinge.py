@@ -22,6 +22,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _check_reduction,
     _check_shape,
     _class_labels,
+    _full,
     _log_softmax,
     _logcosh,
     _logsumexp,
@@ -30,6 +31,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _sigmoid,
     _softmax,
     _softmax_complement,
+    _softplus,
     _weights,
     _zero_weighted,
 )
@@ -53,20 +55,20 @@ def _inputs(z, y, *, axis=-1, reduction="mean", weight=None):
 def _value(z, y):
     with np.errstate(all="ignore"):
         loss = np.max(-y + z + 1, axis=-1, keepdims=True) - np.sum(y*z, axis=-1, keepdims=True)
-    return np.broadcast_to(loss, z.shape[:-1] + (1,))[..., 0]
+    return _full(loss, z.shape[:-1] + (1,))[..., 0]
 
 
 def _gradient(z, y):
     with np.errstate(all="ignore"):
         t0 = -y
         grad = t0 + _at_max(t0 + z + 1, 1.0)
-    return np.broadcast_to(grad, z.shape) * 1.0
+    return _full(grad, z.shape)
 
 
 def _hessian(z, y):
     with np.errstate(all="ignore"):
         hess = 0
-    return np.broadcast_to(hess, z.shape) * 1.0
+    return _full(hess, z.shape)
 
 
 def _value_and_gradient(z, y):
@@ -75,8 +77,8 @@ def _value_and_gradient(z, y):
         t1 = t0 + z + 1
         loss = np.max(t1, axis=-1, keepdims=True) - np.sum(y*z, axis=-1, keepdims=True)
         grad = t0 + _at_max(t1, 1.0)
-    loss = np.broadcast_to(loss, z.shape[:-1] + (1,))[..., 0]
-    return loss, np.broadcast_to(grad, z.shape) * 1.0
+    loss = _full(loss, z.shape[:-1] + (1,))[..., 0]
+    return loss, _full(grad, z.shape)
 
 
 def multiclass_hinge(z, y, *, axis=-1, reduction="mean", weight=None):

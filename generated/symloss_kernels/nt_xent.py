@@ -22,6 +22,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _check_reduction,
     _check_shape,
     _class_labels,
+    _full,
     _log_softmax,
     _logcosh,
     _logsumexp,
@@ -30,6 +31,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _sigmoid,
     _softmax,
     _softmax_complement,
+    _softplus,
     _weights,
     _zero_weighted,
 )
@@ -54,7 +56,7 @@ def _inputs(s, y, *, temperature=0.5, axis=-1, reduction="mean", weight=None):
 def _value(s, y, temperature):
     with np.errstate(all="ignore"):
         loss = -np.sum(_zero_weighted(y, _log_softmax(s/temperature)), axis=-1, keepdims=True)
-    return np.broadcast_to(loss, s.shape[:-1] + (1,))[..., 0]
+    return _full(loss, s.shape[:-1] + (1,))[..., 0]
 
 
 def _gradient(s, y, temperature):
@@ -62,14 +64,14 @@ def _gradient(s, y, temperature):
         t0 = temperature**(-1.0)
         t1 = t0*s
         grad = -t0*((y - 1)*_softmax(t1) + _softmax_complement(t1)*y)
-    return np.broadcast_to(grad, s.shape) * 1.0
+    return _full(grad, s.shape)
 
 
 def _hessian(s, y, temperature):
     with np.errstate(all="ignore"):
         t0 = s/temperature
         hess = _softmax(t0)*_softmax_complement(t0)/temperature**2
-    return np.broadcast_to(hess, s.shape) * 1.0
+    return _full(hess, s.shape)
 
 
 def _value_and_gradient(s, y, temperature):
@@ -78,8 +80,8 @@ def _value_and_gradient(s, y, temperature):
         t1 = t0*s
         loss = -np.sum(_zero_weighted(y, _log_softmax(t1)), axis=-1, keepdims=True)
         grad = -t0*((y - 1)*_softmax(t1) + _softmax_complement(t1)*y)
-    loss = np.broadcast_to(loss, s.shape[:-1] + (1,))[..., 0]
-    return loss, np.broadcast_to(grad, s.shape) * 1.0
+    loss = _full(loss, s.shape[:-1] + (1,))[..., 0]
+    return loss, _full(grad, s.shape)
 
 
 def nt_xent(s, y, *, temperature=0.5, axis=-1, reduction="mean", weight=None):

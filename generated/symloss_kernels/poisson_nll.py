@@ -22,6 +22,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _check_reduction,
     _check_shape,
     _class_labels,
+    _full,
     _log_softmax,
     _logcosh,
     _logsumexp,
@@ -30,6 +31,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _sigmoid,
     _softmax,
     _softmax_complement,
+    _softplus,
     _weights,
     _zero_weighted,
 )
@@ -51,19 +53,19 @@ def _inputs(z, y, *, reduction="mean", weight=None):
 def _value(z, y):
     with np.errstate(all="ignore"):
         loss = -y*z + np.exp(z)
-    return np.broadcast_to(loss, z.shape) * 1.0
+    return _full(loss, z.shape)
 
 
 def _gradient(z, y):
     with np.errstate(all="ignore"):
         grad = -y + np.exp(z)
-    return np.broadcast_to(grad, z.shape) * 1.0
+    return _full(grad, z.shape)
 
 
 def _hessian(z, y):
     with np.errstate(all="ignore"):
         hess = np.exp(z)
-    return np.broadcast_to(hess, z.shape) * 1.0
+    return _full(hess, z.shape)
 
 
 def _value_and_gradient(z, y):
@@ -71,8 +73,8 @@ def _value_and_gradient(z, y):
         t0 = -np.exp(z)
         loss = -t0 - y*z
         grad = -t0 - y
-    loss = np.broadcast_to(loss, z.shape) * 1.0
-    return loss, np.broadcast_to(grad, z.shape) * 1.0
+    loss = _full(loss, z.shape)
+    return loss, _full(grad, z.shape)
 
 
 def poisson_nll(z, y, *, reduction="mean", weight=None):

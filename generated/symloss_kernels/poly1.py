@@ -22,6 +22,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _check_reduction,
     _check_shape,
     _class_labels,
+    _full,
     _log_softmax,
     _logcosh,
     _logsumexp,
@@ -30,6 +31,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _sigmoid,
     _softmax,
     _softmax_complement,
+    _softplus,
     _weights,
     _zero_weighted,
 )
@@ -54,7 +56,7 @@ def _inputs(z, y, *, epsilon=1.0, axis=-1, reduction="mean", weight=None):
 def _value(z, y, epsilon):
     with np.errstate(all="ignore"):
         loss = epsilon*np.sum(_softmax_complement(z)*y, axis=-1, keepdims=True) - np.sum(_zero_weighted(y, _log_softmax(z)), axis=-1, keepdims=True)
-    return np.broadcast_to(loss, z.shape[:-1] + (1,))[..., 0]
+    return _full(loss, z.shape[:-1] + (1,))[..., 0]
 
 
 def _gradient(z, y, epsilon):
@@ -63,7 +65,7 @@ def _gradient(z, y, epsilon):
         t1 = y - 1
         t2 = _softmax(z)
         grad = epsilon*t2*(-t1*np.sum(t2*y, axis=-1, keepdims=True) - y*np.sum(t0, axis=-1, keepdims=True)) - t0 - t1*t2
-    return np.broadcast_to(grad, z.shape) * 1.0
+    return _full(grad, z.shape)
 
 
 def _hessian(z, y, epsilon):
@@ -71,7 +73,7 @@ def _hessian(z, y, epsilon):
         t0 = _softmax(z)
         t1 = _softmax_complement(z)
         hess = t0*(-epsilon*(2*t0 - 1)*((1 - y)*np.sum(t0*y, axis=-1, keepdims=True) - y*np.sum(t1*y, axis=-1, keepdims=True)) + t1)
-    return np.broadcast_to(hess, z.shape) * 1.0
+    return _full(hess, z.shape)
 
 
 def _value_and_gradient(z, y, epsilon):
@@ -82,8 +84,8 @@ def _value_and_gradient(z, y, epsilon):
         t3 = _softmax(z)
         loss = epsilon*t1 - np.sum(_zero_weighted(y, _log_softmax(z)), axis=-1, keepdims=True)
         grad = epsilon*t3*(-t1*y - t2*np.sum(t3*y, axis=-1, keepdims=True)) - t0 - t2*t3
-    loss = np.broadcast_to(loss, z.shape[:-1] + (1,))[..., 0]
-    return loss, np.broadcast_to(grad, z.shape) * 1.0
+    loss = _full(loss, z.shape[:-1] + (1,))[..., 0]
+    return loss, _full(grad, z.shape)
 
 
 def poly1(z, y, *, epsilon=1.0, axis=-1, reduction="mean", weight=None):

@@ -22,6 +22,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _check_reduction,
     _check_shape,
     _class_labels,
+    _full,
     _log_softmax,
     _logcosh,
     _logsumexp,
@@ -30,6 +31,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _sigmoid,
     _softmax,
     _softmax_complement,
+    _softplus,
     _weights,
     _zero_weighted,
 )
@@ -52,21 +54,21 @@ def _value(yhat, y, beta):
     with np.errstate(all="ignore"):
         t0 = y - yhat
         loss = np.select([np.logical_and.reduce((np.greater(beta, t0),np.greater(beta, -t0))),True], [(0.5)*t0**2/beta,-0.5*beta + abs(t0)], default=np.nan)
-    return np.broadcast_to(loss, yhat.shape) * 1.0
+    return _full(loss, yhat.shape)
 
 
 def _gradient(yhat, y, beta):
     with np.errstate(all="ignore"):
         t0 = y - yhat
         grad = np.select([np.logical_and.reduce((np.greater(beta, t0),np.greater(beta, -t0))),True], [-t0/beta,-np.sign(t0)], default=np.nan)
-    return np.broadcast_to(grad, yhat.shape) * 1.0
+    return _full(grad, yhat.shape)
 
 
 def _hessian(yhat, y, beta):
     with np.errstate(all="ignore"):
         t0 = y - yhat
         hess = np.select([np.logical_and.reduce((np.greater(beta, t0),np.greater(beta, -t0))),True], [beta**(-1.0),0], default=np.nan)
-    return np.broadcast_to(hess, yhat.shape) * 1.0
+    return _full(hess, yhat.shape)
 
 
 def _value_and_gradient(yhat, y, beta):
@@ -76,8 +78,8 @@ def _value_and_gradient(yhat, y, beta):
         t2 = np.logical_and.reduce((np.greater(beta, t1),np.greater(beta, -t1)))
         loss = np.select([t2,True], [(0.5)*t0*t1**2,-0.5*beta + abs(t1)], default=np.nan)
         grad = np.select([t2,True], [-t0*t1,-np.sign(t1)], default=np.nan)
-    loss = np.broadcast_to(loss, yhat.shape) * 1.0
-    return loss, np.broadcast_to(grad, yhat.shape) * 1.0
+    loss = _full(loss, yhat.shape)
+    return loss, _full(grad, yhat.shape)
 
 
 def smooth_l1(yhat, y, *, beta=1.0, reduction="mean", weight=None):

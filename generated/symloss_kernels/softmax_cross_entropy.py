@@ -22,6 +22,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _check_reduction,
     _check_shape,
     _class_labels,
+    _full,
     _log_softmax,
     _logcosh,
     _logsumexp,
@@ -30,6 +31,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _sigmoid,
     _softmax,
     _softmax_complement,
+    _softplus,
     _weights,
     _zero_weighted,
 )
@@ -55,7 +57,7 @@ def _value(z, y, label_smoothing):
     with np.errstate(all="ignore"):
         K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
         loss = -np.sum(_zero_weighted(-(label_smoothing - 1)*y + label_smoothing/K, _log_softmax(z)), axis=-1, keepdims=True)
-    return np.broadcast_to(loss, z.shape[:-1] + (1,))[..., 0]
+    return _full(loss, z.shape[:-1] + (1,))[..., 0]
 
 
 def _gradient(z, y, label_smoothing):
@@ -64,13 +66,13 @@ def _gradient(z, y, label_smoothing):
         t0 = label_smoothing/K
         t1 = label_smoothing*y
         grad = -(t0 - t1 + y)*_softmax_complement(z) + (-t0 + t1 - y + 1)*_softmax(z)
-    return np.broadcast_to(grad, z.shape) * 1.0
+    return _full(grad, z.shape)
 
 
 def _hessian(z, y, label_smoothing):
     with np.errstate(all="ignore"):
         hess = _softmax(z)*_softmax_complement(z)
-    return np.broadcast_to(hess, z.shape) * 1.0
+    return _full(hess, z.shape)
 
 
 def _value_and_gradient(z, y, label_smoothing):
@@ -81,8 +83,8 @@ def _value_and_gradient(z, y, label_smoothing):
         t2 = label_smoothing*y
         loss = -np.sum(_zero_weighted(-t1 - (label_smoothing - 1)*y, _log_softmax(z)), axis=-1, keepdims=True)
         grad = -(t0 - t2 + y)*_softmax_complement(z) + (t1 + t2 - y + 1)*_softmax(z)
-    loss = np.broadcast_to(loss, z.shape[:-1] + (1,))[..., 0]
-    return loss, np.broadcast_to(grad, z.shape) * 1.0
+    loss = _full(loss, z.shape[:-1] + (1,))[..., 0]
+    return loss, _full(grad, z.shape)
 
 
 def softmax_cross_entropy(z, y, *, label_smoothing=0.0, axis=-1, reduction="mean", weight=None):

@@ -22,6 +22,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _check_reduction,
     _check_shape,
     _class_labels,
+    _full,
     _log_softmax,
     _logcosh,
     _logsumexp,
@@ -30,6 +31,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _sigmoid,
     _softmax,
     _softmax_complement,
+    _softplus,
     _weights,
     _zero_weighted,
 )
@@ -54,7 +56,7 @@ def _inputs(z, y, *, gamma=2.0, axis=-1, reduction="mean", weight=None):
 def _value(z, y, gamma):
     with np.errstate(all="ignore"):
         loss = -np.sum(_zero_weighted(y, _log_softmax(z)*_softmax_complement(z)**gamma), axis=-1, keepdims=True)
-    return np.broadcast_to(loss, z.shape[:-1] + (1,))[..., 0]
+    return _full(loss, z.shape[:-1] + (1,))[..., 0]
 
 
 def _gradient(z, y, gamma):
@@ -68,7 +70,7 @@ def _gradient(z, y, gamma):
         t6 = _logsumexp(z)
         t7 = gamma*t2
         grad = -t1 + t2*np.sum(t1, axis=-1, keepdims=True) + t6*t7*np.sum(_zero_weighted(y, -t4), axis=-1, keepdims=True) - t7*np.sum(_zero_weighted(y, -t5), axis=-1, keepdims=True) + _zero_weighted(y, -gamma*t5) + _zero_weighted(y, gamma*t4*t6)
-    return np.broadcast_to(grad, z.shape) * 1.0
+    return _full(grad, z.shape)
 
 
 def _hessian(z, y, gamma):
@@ -106,7 +108,7 @@ def _hessian(z, y, gamma):
         t30 = t22*t8
         t31 = t13*t16
         hess = t0*t11*t18 + t0*t2 - t0*t20 - t11*t19 + t11*t29*np.sum(_zero_weighted(y, t23), axis=-1, keepdims=True) - t11*t31*np.sum(_zero_weighted(y, t30), axis=-1, keepdims=True) + 2*t19 - t2*t3 + t20*t3 - t29*np.sum(_zero_weighted(y, t24), axis=-1, keepdims=True) + t31*np.sum(_zero_weighted(y, t30*z), axis=-1, keepdims=True) + _zero_weighted(y, 4*t17) + _zero_weighted(y, -gamma*t10) + _zero_weighted(y, -t11*t17) + _zero_weighted(y, t11*t27) + _zero_weighted(y, t17*z) + _zero_weighted(y, -t21*t24) + _zero_weighted(y, t23*t25) + _zero_weighted(y, -2*t25*t28) + _zero_weighted(y, -t27*z) + _zero_weighted(y, gamma*t11*t9) + _zero_weighted(y, t12*t21*t28) + _zero_weighted(y, -gamma*t1*t6*t7)
-    return np.broadcast_to(hess, z.shape) * 1.0
+    return _full(hess, z.shape)
 
 
 def _value_and_gradient(z, y, gamma):
@@ -121,8 +123,8 @@ def _value_and_gradient(z, y, gamma):
         t7 = gamma*t2
         loss = -np.sum(_zero_weighted(y, t0*_log_softmax(z)), axis=-1, keepdims=True)
         grad = -t1 + t2*np.sum(t1, axis=-1, keepdims=True) + t6*t7*np.sum(_zero_weighted(y, -t4), axis=-1, keepdims=True) - t7*np.sum(_zero_weighted(y, -t5), axis=-1, keepdims=True) + _zero_weighted(y, -gamma*t5) + _zero_weighted(y, gamma*t4*t6)
-    loss = np.broadcast_to(loss, z.shape[:-1] + (1,))[..., 0]
-    return loss, np.broadcast_to(grad, z.shape) * 1.0
+    loss = _full(loss, z.shape[:-1] + (1,))[..., 0]
+    return loss, _full(grad, z.shape)
 
 
 def softmax_focal(z, y, *, gamma=2.0, axis=-1, reduction="mean", weight=None):

@@ -22,6 +22,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _check_reduction,
     _check_shape,
     _class_labels,
+    _full,
     _log_softmax,
     _logcosh,
     _logsumexp,
@@ -30,6 +31,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _sigmoid,
     _softmax,
     _softmax_complement,
+    _softplus,
     _weights,
     _zero_weighted,
 )
@@ -56,19 +58,19 @@ def _inputs(a, pos, neg, *, margin=1.0, axis=-1, reduction="mean", weight=None):
 def _value(a, pos, neg, margin):
     with np.errstate(all="ignore"):
         loss = np.maximum(0, margin - np.sum((a - neg)**2, axis=-1, keepdims=True) + np.sum((a - pos)**2, axis=-1, keepdims=True))
-    return np.broadcast_to(loss, a.shape[:-1] + (1,))[..., 0]
+    return _full(loss, a.shape[:-1] + (1,))[..., 0]
 
 
 def _gradient(a, pos, neg, margin):
     with np.errstate(all="ignore"):
         grad = 2*(neg - pos)*np.heaviside(margin + 2*np.sum(a*neg, axis=-1, keepdims=True) - 2*np.sum(a*pos, axis=-1, keepdims=True) - np.sum(neg**2, axis=-1, keepdims=True) + np.sum(pos**2, axis=-1, keepdims=True), 0.5)
-    return np.broadcast_to(grad, a.shape) * 1.0
+    return _full(grad, a.shape)
 
 
 def _hessian(a, pos, neg, margin):
     with np.errstate(all="ignore"):
         hess = 0
-    return np.broadcast_to(hess, a.shape) * 1.0
+    return _full(hess, a.shape)
 
 
 def _value_and_gradient(a, pos, neg, margin):
@@ -76,8 +78,8 @@ def _value_and_gradient(a, pos, neg, margin):
         t0 = -pos
         loss = np.maximum(0, margin + np.sum((t0 + a)**2, axis=-1, keepdims=True) - np.sum((a - neg)**2, axis=-1, keepdims=True))
         grad = 2*(t0 + neg)*np.heaviside(margin + 2*np.sum(a*neg, axis=-1, keepdims=True) - 2*np.sum(a*pos, axis=-1, keepdims=True) - np.sum(neg**2, axis=-1, keepdims=True) + np.sum(pos**2, axis=-1, keepdims=True), 0.5)
-    loss = np.broadcast_to(loss, a.shape[:-1] + (1,))[..., 0]
-    return loss, np.broadcast_to(grad, a.shape) * 1.0
+    loss = _full(loss, a.shape[:-1] + (1,))[..., 0]
+    return loss, _full(grad, a.shape)
 
 
 def triplet(a, pos, neg, *, margin=1.0, axis=-1, reduction="mean", weight=None):

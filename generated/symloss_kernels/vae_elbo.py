@@ -22,6 +22,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _check_reduction,
     _check_shape,
     _class_labels,
+    _full,
     _log_softmax,
     _logcosh,
     _logsumexp,
@@ -30,6 +31,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _sigmoid,
     _softmax,
     _softmax_complement,
+    _softplus,
     _weights,
     _zero_weighted,
 )
@@ -56,27 +58,27 @@ def _inputs(mu, nll, logvar, *, axis=-1, reduction="mean", weight=None):
 def _value(mu, nll, logvar):
     with np.errstate(all="ignore"):
         loss = nll + (0.5)*np.sum(np.exp(logvar) - logvar + mu**2 - 1, axis=-1, keepdims=True)
-    return np.broadcast_to(loss, mu.shape[:-1] + (1,))[..., 0]
+    return _full(loss, mu.shape[:-1] + (1,))[..., 0]
 
 
 def _gradient(mu, nll, logvar):
     with np.errstate(all="ignore"):
         grad = mu
-    return np.broadcast_to(grad, mu.shape) * 1.0
+    return _full(grad, mu.shape)
 
 
 def _hessian(mu, nll, logvar):
     with np.errstate(all="ignore"):
         hess = 1
-    return np.broadcast_to(hess, mu.shape) * 1.0
+    return _full(hess, mu.shape)
 
 
 def _value_and_gradient(mu, nll, logvar):
     with np.errstate(all="ignore"):
         loss = nll + (0.5)*np.sum(np.exp(logvar) - logvar + mu**2 - 1, axis=-1, keepdims=True)
         grad = mu
-    loss = np.broadcast_to(loss, mu.shape[:-1] + (1,))[..., 0]
-    return loss, np.broadcast_to(grad, mu.shape) * 1.0
+    loss = _full(loss, mu.shape[:-1] + (1,))[..., 0]
+    return loss, _full(grad, mu.shape)
 
 
 def vae_elbo(mu, nll, logvar, *, axis=-1, reduction="mean", weight=None):
