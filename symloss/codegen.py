@@ -170,12 +170,11 @@ class KernelPrinter(NumPyPrinter):
     def _print_logcosh(self, expr: logcosh) -> str:
         return f"_logcosh({self._print(expr.args[0])})"
 
-    def _print_Primitive(self, expr: ClassAxisPrimitive) -> str:  # noqa: N802
-        return f"{HELPERS[type(expr)]}({self._print(expr.entry)})"
+    def _print_SoftmaxParts(self, expr: SoftmaxParts) -> str:  # noqa: N802
+        return f"_shifted({self._print(expr.args[0])})"
 
-    # SymPy's dispatch names
-    _print_Softmax = _print_LogSoftmax = _print_Primitive  # noqa: N815
-    _print_SoftmaxComplement = _print_LogSumExp = _print_Primitive  # noqa: N815
+    def _print_FromParts(self, expr: FromParts) -> str:  # noqa: N802
+        return f"{expr.args[0].name}({self._print(expr.args[1])})"
 
     def _print_Heaviside(self, expr: sp.Heaviside) -> str:  # noqa: N802
         at_zero = self._print(sp.Float(expr.args[1] if len(expr.args) > 1 else sp.S.Half))
@@ -222,6 +221,27 @@ def mark_argmax(expr: sp.Expr) -> sp.Expr:
     return expr.replace(is_argmax, rewrite)
 
 
+class SoftmaxParts(sp.Function):
+    """The max-shifted exponentials of a class vector (``_shifted``): computed once, shared by every
+    softmax primitive of the same entries."""
+
+    nargs = 1
+
+
+class FromParts(sp.Function):
+    """A class-axis primitive computed from shared :class:`SoftmaxParts`; the first argument is a
+    symbol naming the helper (``_softmax``, ``_log_softmax`` …)."""
+
+    nargs = 2
+
+
+def share_softmax_parts(expr: sp.Expr) -> sp.Expr:
+    """Every class-axis primitive as ``FromParts(helper, SoftmaxParts(entry))``, so that common
+    subexpression elimination computes the shifted exponentials of each entry array once."""
+    return expr.replace(lambda e: isinstance(e, ClassAxisPrimitive),
+                        lambda e: FromParts(sp.Symbol(HELPERS[type(e)]), SoftmaxParts(e.entry)))
+
+
 class ZeroWeighted(sp.Function):
     """``weight · value`` that is 0 wherever the weight is 0, even where the value is infinite or
     undefined (a masked logit, a probability of 0): a class of label weight 0 contributes nothing."""
@@ -255,7 +275,7 @@ def flatten_indices(expr: sp.Expr, index: sp.Symbol) -> sp.Expr:
     subexpressions of sums and entries be shared."""
 
     expr = sum_out_deltas(expr)
-    mapping = {}
+    mapping: dict[sp.Basic, sp.Basic] = {}
     for e in expr.atoms(sp.Indexed):
         for i in e.indices:
             if isinstance(i, sp.Symbol):
@@ -265,7 +285,7 @@ def flatten_indices(expr: sp.Expr, index: sp.Symbol) -> sp.Expr:
             mapping[limit[0]] = index
     for e in expr.atoms(ClassAxisPrimitive):
         mapping[e.index] = index
-    return mark_argmax(expr.xreplace(mapping))
+    return share_softmax_parts(mark_argmax(expr.xreplace(mapping)))
 
 
 def sum_out_deltas(expr: sp.Expr) -> sp.Expr:

@@ -224,3 +224,20 @@ def test_flatten_indices_sums_out_kronecker_deltas() -> None:
 
 def test_the_package_files_are_deterministic() -> None:
     assert render_package(["mse"]) == render_package(["mse"])
+
+
+@pytest.mark.parametrize(("name", "shape"), [("bce_with_logits", (50_000,)), ("softmax_cross_entropy", (3_000, 20)),
+                                             ("vae_elbo", (4_000, 10))])
+def test_large_inputs_computed_in_blocks_equal_small_calls(name: str, shape: tuple[int, ...]) -> None:
+    """Inputs larger than a block go through the blockwise path; it must give what row-by-row calls give."""
+    loss, module = LOSSES[name], kernels(name)
+    rng = np.random.default_rng(23)
+    arrays = [draw(v.domain, shape if v.is_vector or not loss.output.is_vector else shape[:-1], rng)
+              for v in (loss.output, loss.target, *loss.inputs)]
+    params = {v.name: v.default for v in loss.params if v.default is not None}
+    value, grad = getattr(module, f"{name}_value_and_grad")(*arrays, reduction="none", **params)
+    pieces = [getattr(module, f"{name}_value_and_grad")(*(a[start:start + 1000] for a in arrays), reduction="none",
+                                                         **params) for start in range(0, shape[0], 1000)]
+    np.testing.assert_array_equal(value, np.concatenate([p[0] for p in pieces]))
+    np.testing.assert_array_equal(grad, np.concatenate([p[1] for p in pieces]))
+    np.testing.assert_array_equal(getattr(module, name)(*arrays, reduction="none", **params), value)

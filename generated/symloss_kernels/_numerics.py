@@ -82,6 +82,32 @@ def _weights(weight, shape):
     return weight
 
 
+BLOCK_ELEMENTS = 1 << 15  # elements per block: the temporaries of one block stay in the cache
+
+
+def _blockwise(compute, arrays, options, vector):
+    """``compute(*arrays, *options)`` over blocks of samples, the results joined in order.
+
+    Elementwise NumPy code makes a temporary the size of its input for every operation; computed
+    block by block the temporaries stay in the cache instead of costing a trip to memory (and a
+    page fault) each.  Inputs no larger than a block are computed in one call.
+    """
+    first = arrays[0]
+    if first.size <= BLOCK_ELEMENTS:
+        return compute(*arrays, *options)
+    flat = [a.reshape(-1, a.shape[-1]) if vector else a.reshape(-1) for a in arrays]
+    step = max(1, BLOCK_ELEMENTS // (first.shape[-1] if vector else 1))
+    pieces = [compute(*(a[start:start + step] for a in flat), *options) for start in range(0, len(flat[0]), step)]
+
+    def joined(parts):
+        whole = np.concatenate(parts)
+        return whole.reshape(first.shape if whole.size == first.size else first.shape[:-1])
+
+    if isinstance(pieces[0], tuple):
+        return tuple(joined([p[i] for p in pieces]) for i in range(len(pieces[0])))
+    return joined(pieces)
+
+
 def _reduce(per_sample, weight, reduction):
     """The weighted per-sample losses, or their sum, or their mean over the sample count."""
     if weight is not None:
@@ -127,36 +153,39 @@ def _logcosh(x):
 
 
 def _shifted(e):
-    """(e - max e, e^(e - max e), sum of e^(e_j - max e) over the classes other than the arg-max)."""
+    """The parts of a max-shifted softmax over the last axis, computed once per array and shared:
+    (m = max e, d = e - m, x = e^d (exactly 1 at the arg-max), rest = sum of x over the other classes)."""
     top = np.max(e, axis=-1, keepdims=True)
     d = e - top
     x = np.exp(d)
-    others = x.copy()
-    np.put_along_axis(others, np.argmax(e, axis=-1)[..., None], 0.0, axis=-1)
-    return top, d, x, np.sum(others, axis=-1, keepdims=True)
+    largest = np.argmax(e, axis=-1)[..., None]
+    np.put_along_axis(x, largest, 0.0, axis=-1)
+    rest = np.sum(x, axis=-1, keepdims=True)
+    np.put_along_axis(x, largest, 1.0, axis=-1)  # e^0, exactly
+    return top, d, x, rest
 
 
-def _logsumexp(e):
+def _logsumexp(parts):
     """log sum_j e^{e_j} = m + log1p(sum over j != arg-max of e^{e_j - m}), m the largest entry."""
-    top, _, _, rest = _shifted(e)
+    top, _, _, rest = parts
     return top + np.log1p(rest)
 
 
-def _log_softmax(e):
+def _log_softmax(parts):
     """log softmax(e)_k = (e_k - m) - log1p(sum over j != arg-max of e^{e_j - m})."""
-    _, d, _, rest = _shifted(e)
+    _, d, _, rest = parts
     return d - np.log1p(rest)
 
 
-def _softmax(e):
+def _softmax(parts):
     """softmax(e)_k = e^{e_k - m} / (1 + sum over j != arg-max of e^{e_j - m})."""
-    _, _, x, rest = _shifted(e)
+    _, _, x, rest = parts
     return x / (1.0 + rest)
 
 
-def _softmax_complement(e):
+def _softmax_complement(parts):
     """1 - softmax(e)_k = ((1 - e^{e_k - m}) + rest) / (1 + rest), the sum of the other classes."""
-    _, _, x, rest = _shifted(e)
+    _, _, x, rest = parts
     return ((1.0 - x) + rest) / (1.0 + rest)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _as_array,
+    _blockwise,
     _at_max,
     _check_between,
     _check_in_set,
@@ -28,6 +29,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _logsumexp,
     _reduce,
     _reduce_gradient,
+    _shifted,
     _sigmoid,
     _softmax,
     _softmax_complement,
@@ -90,7 +92,7 @@ def cross_entropy(p, y, *, axis=-1, reduction="mean", weight=None):
     Certificate: within budget: max 0.54 ulp, max rel. error 1e-16 over 88 points; no inf/NaN where the truth is finite
     """
     p, y, weight, sample_shape = _inputs(p, y, axis=axis, reduction=reduction, weight=weight)
-    return _reduce(_value(p, y), weight, reduction)
+    return _reduce(_blockwise(_value, (p, y,), (), True), weight, reduction)
 
 
 def cross_entropy_grad(p, y, *, axis=-1, reduction="mean", weight=None):
@@ -100,7 +102,7 @@ def cross_entropy_grad(p, y, *, axis=-1, reduction="mean", weight=None):
     Stable form: the derivative as it is.
     """
     p, y, weight, sample_shape = _inputs(p, y, axis=axis, reduction=reduction, weight=weight)
-    grad = _reduce_gradient(_gradient(p, y), sample_shape, weight, reduction)
+    grad = _reduce_gradient(_blockwise(_gradient, (p, y,), (), True), sample_shape, weight, reduction)
     return np.moveaxis(grad, -1, axis)
 
 
@@ -111,13 +113,13 @@ def cross_entropy_hess(p, y, *, axis=-1, reduction="mean", weight=None):
     Stable form: the derivative as it is.
     """
     p, y, weight, sample_shape = _inputs(p, y, axis=axis, reduction=reduction, weight=weight)
-    hess = _reduce_gradient(_hessian(p, y), sample_shape, weight, reduction)
+    hess = _reduce_gradient(_blockwise(_hessian, (p, y,), (), True), sample_shape, weight, reduction)
     return np.moveaxis(hess, -1, axis)
 
 
 def cross_entropy_value_and_grad(p, y, *, axis=-1, reduction="mean", weight=None):
     """``(cross_entropy(...), cross_entropy_grad(...))`` in one pass, common subexpressions computed once."""
     p, y, weight, sample_shape = _inputs(p, y, axis=axis, reduction=reduction, weight=weight)
-    loss, grad = _value_and_gradient(p, y)
+    loss, grad = _blockwise(_value_and_gradient, (p, y,), (), True)
     grad = _reduce_gradient(grad, sample_shape, weight, reduction)
     return _reduce(loss, weight, reduction), np.moveaxis(grad, -1, axis)

@@ -15,6 +15,7 @@ import numpy as np
 
 from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _as_array,
+    _blockwise,
     _at_max,
     _check_between,
     _check_in_set,
@@ -28,6 +29,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _logsumexp,
     _reduce,
     _reduce_gradient,
+    _shifted,
     _sigmoid,
     _softmax,
     _softmax_complement,
@@ -94,7 +96,7 @@ def huber(yhat, y, *, delta=1.0, reduction="mean", weight=None):
     Certificate: within budget: max 1.3 ulp, max rel. error 2.5e-16 over 2060 points; no inf/NaN where the truth is finite
     """
     yhat, y, weight, sample_shape = _inputs(yhat, y, delta=delta, reduction=reduction, weight=weight)
-    return _reduce(_value(yhat, y, delta), weight, reduction)
+    return _reduce(_blockwise(_value, (yhat, y,), (delta,), False), weight, reduction)
 
 
 def huber_grad(yhat, y, *, delta=1.0, reduction="mean", weight=None):
@@ -104,7 +106,7 @@ def huber_grad(yhat, y, *, delta=1.0, reduction="mean", weight=None):
     Stable form: the derivative as it is.
     """
     yhat, y, weight, sample_shape = _inputs(yhat, y, delta=delta, reduction=reduction, weight=weight)
-    grad = _reduce_gradient(_gradient(yhat, y, delta), sample_shape, weight, reduction)
+    grad = _reduce_gradient(_blockwise(_gradient, (yhat, y,), (delta,), False), sample_shape, weight, reduction)
     return grad
 
 
@@ -115,13 +117,13 @@ def huber_hess(yhat, y, *, delta=1.0, reduction="mean", weight=None):
     Stable form: the derivative as it is.
     """
     yhat, y, weight, sample_shape = _inputs(yhat, y, delta=delta, reduction=reduction, weight=weight)
-    hess = _reduce_gradient(_hessian(yhat, y, delta), sample_shape, weight, reduction)
+    hess = _reduce_gradient(_blockwise(_hessian, (yhat, y,), (delta,), False), sample_shape, weight, reduction)
     return hess
 
 
 def huber_value_and_grad(yhat, y, *, delta=1.0, reduction="mean", weight=None):
     """``(huber(...), huber_grad(...))`` in one pass, common subexpressions computed once."""
     yhat, y, weight, sample_shape = _inputs(yhat, y, delta=delta, reduction=reduction, weight=weight)
-    loss, grad = _value_and_gradient(yhat, y, delta)
+    loss, grad = _blockwise(_value_and_gradient, (yhat, y,), (delta,), False)
     grad = _reduce_gradient(grad, sample_shape, weight, reduction)
     return _reduce(loss, weight, reduction), grad

@@ -15,6 +15,7 @@ import numpy as np
 
 from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _as_array,
+    _blockwise,
     _at_max,
     _check_between,
     _check_in_set,
@@ -28,6 +29,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _logsumexp,
     _reduce,
     _reduce_gradient,
+    _shifted,
     _sigmoid,
     _softmax,
     _softmax_complement,
@@ -92,7 +94,7 @@ def multiclass_hinge(z, y, *, axis=-1, reduction="mean", weight=None):
     Certificate: within budget: max 4 ulp, max rel. error 4.5e-16 over 88 points; no inf/NaN where the truth is finite
     """
     z, y, weight, sample_shape = _inputs(z, y, axis=axis, reduction=reduction, weight=weight)
-    return _reduce(_value(z, y), weight, reduction)
+    return _reduce(_blockwise(_value, (z, y,), (), True), weight, reduction)
 
 
 def multiclass_hinge_grad(z, y, *, axis=-1, reduction="mean", weight=None):
@@ -102,7 +104,7 @@ def multiclass_hinge_grad(z, y, *, axis=-1, reduction="mean", weight=None):
     Stable form: the derivative as it is.
     """
     z, y, weight, sample_shape = _inputs(z, y, axis=axis, reduction=reduction, weight=weight)
-    grad = _reduce_gradient(_gradient(z, y), sample_shape, weight, reduction)
+    grad = _reduce_gradient(_blockwise(_gradient, (z, y,), (), True), sample_shape, weight, reduction)
     return np.moveaxis(grad, -1, axis)
 
 
@@ -113,13 +115,13 @@ def multiclass_hinge_hess(z, y, *, axis=-1, reduction="mean", weight=None):
     Stable form: the derivative as it is.
     """
     z, y, weight, sample_shape = _inputs(z, y, axis=axis, reduction=reduction, weight=weight)
-    hess = _reduce_gradient(_hessian(z, y), sample_shape, weight, reduction)
+    hess = _reduce_gradient(_blockwise(_hessian, (z, y,), (), True), sample_shape, weight, reduction)
     return np.moveaxis(hess, -1, axis)
 
 
 def multiclass_hinge_value_and_grad(z, y, *, axis=-1, reduction="mean", weight=None):
     """``(multiclass_hinge(...), multiclass_hinge_grad(...))`` in one pass, common subexpressions computed once."""
     z, y, weight, sample_shape = _inputs(z, y, axis=axis, reduction=reduction, weight=weight)
-    loss, grad = _value_and_gradient(z, y)
+    loss, grad = _blockwise(_value_and_gradient, (z, y,), (), True)
     grad = _reduce_gradient(grad, sample_shape, weight, reduction)
     return _reduce(loss, weight, reduction), np.moveaxis(grad, -1, axis)

@@ -15,6 +15,7 @@ import numpy as np
 
 from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _as_array,
+    _blockwise,
     _at_max,
     _check_between,
     _check_in_set,
@@ -28,6 +29,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _logsumexp,
     _reduce,
     _reduce_gradient,
+    _shifted,
     _sigmoid,
     _softmax,
     _softmax_complement,
@@ -55,35 +57,39 @@ def _inputs(z, y, *, epsilon=1.0, axis=-1, reduction="mean", weight=None):
 
 def _value(z, y, epsilon):
     with np.errstate(all="ignore"):
-        loss = epsilon*np.sum(_softmax_complement(z)*y, axis=-1, keepdims=True) - np.sum(_zero_weighted(y, _log_softmax(z)), axis=-1, keepdims=True)
+        t0 = _shifted(z)
+        loss = epsilon*np.sum(_softmax_complement(t0)*y, axis=-1, keepdims=True) - np.sum(_zero_weighted(y, _log_softmax(t0)), axis=-1, keepdims=True)
     return _full(loss, z.shape[:-1] + (1,))[..., 0]
 
 
 def _gradient(z, y, epsilon):
     with np.errstate(all="ignore"):
-        t0 = _softmax_complement(z)*y
-        t1 = y - 1
-        t2 = _softmax(z)
-        grad = epsilon*t2*(-t1*np.sum(t2*y, axis=-1, keepdims=True) - y*np.sum(t0, axis=-1, keepdims=True)) - t0 - t1*t2
+        t0 = _shifted(z)
+        t1 = _softmax_complement(t0)*y
+        t2 = y - 1
+        t3 = _softmax(t0)
+        grad = epsilon*t3*(-t2*np.sum(t3*y, axis=-1, keepdims=True) - y*np.sum(t1, axis=-1, keepdims=True)) - t1 - t2*t3
     return _full(grad, z.shape)
 
 
 def _hessian(z, y, epsilon):
     with np.errstate(all="ignore"):
-        t0 = _softmax(z)
-        t1 = _softmax_complement(z)
-        hess = t0*(-epsilon*(2*t0 - 1)*((1 - y)*np.sum(t0*y, axis=-1, keepdims=True) - y*np.sum(t1*y, axis=-1, keepdims=True)) + t1)
+        t0 = _shifted(z)
+        t1 = _softmax(t0)
+        t2 = _softmax_complement(t0)
+        hess = t1*(-epsilon*(2*t1 - 1)*((1 - y)*np.sum(t1*y, axis=-1, keepdims=True) - y*np.sum(t2*y, axis=-1, keepdims=True)) + t2)
     return _full(hess, z.shape)
 
 
 def _value_and_gradient(z, y, epsilon):
     with np.errstate(all="ignore"):
-        t0 = _softmax_complement(z)*y
-        t1 = np.sum(t0, axis=-1, keepdims=True)
-        t2 = y - 1
-        t3 = _softmax(z)
-        loss = epsilon*t1 - np.sum(_zero_weighted(y, _log_softmax(z)), axis=-1, keepdims=True)
-        grad = epsilon*t3*(-t1*y - t2*np.sum(t3*y, axis=-1, keepdims=True)) - t0 - t2*t3
+        t0 = _shifted(z)
+        t1 = _softmax_complement(t0)*y
+        t2 = np.sum(t1, axis=-1, keepdims=True)
+        t3 = y - 1
+        t4 = _softmax(t0)
+        loss = epsilon*t2 - np.sum(_zero_weighted(y, _log_softmax(t0)), axis=-1, keepdims=True)
+        grad = epsilon*t4*(-t2*y - t3*np.sum(t4*y, axis=-1, keepdims=True)) - t1 - t3*t4
     loss = _full(loss, z.shape[:-1] + (1,))[..., 0]
     return loss, _full(grad, z.shape)
 
@@ -99,7 +105,7 @@ def poly1(z, y, *, epsilon=1.0, axis=-1, reduction="mean", weight=None):
     Certificate: OVER BUDGET: max 7.9e+16 ulp, max rel. error 14 over 202 points; no inf/NaN where the truth is finite
     """
     z, y, weight, sample_shape = _inputs(z, y, epsilon=epsilon, axis=axis, reduction=reduction, weight=weight)
-    return _reduce(_value(z, y, epsilon), weight, reduction)
+    return _reduce(_blockwise(_value, (z, y,), (epsilon,), True), weight, reduction)
 
 
 def poly1_grad(z, y, *, epsilon=1.0, axis=-1, reduction="mean", weight=None):
@@ -109,7 +115,7 @@ def poly1_grad(z, y, *, epsilon=1.0, axis=-1, reduction="mean", weight=None):
     Stable form: softmax_max_shifted, softmax_complement.
     """
     z, y, weight, sample_shape = _inputs(z, y, epsilon=epsilon, axis=axis, reduction=reduction, weight=weight)
-    grad = _reduce_gradient(_gradient(z, y, epsilon), sample_shape, weight, reduction)
+    grad = _reduce_gradient(_blockwise(_gradient, (z, y,), (epsilon,), True), sample_shape, weight, reduction)
     return np.moveaxis(grad, -1, axis)
 
 
@@ -120,13 +126,13 @@ def poly1_hess(z, y, *, epsilon=1.0, axis=-1, reduction="mean", weight=None):
     Stable form: softmax_max_shifted, softmax_complement.
     """
     z, y, weight, sample_shape = _inputs(z, y, epsilon=epsilon, axis=axis, reduction=reduction, weight=weight)
-    hess = _reduce_gradient(_hessian(z, y, epsilon), sample_shape, weight, reduction)
+    hess = _reduce_gradient(_blockwise(_hessian, (z, y,), (epsilon,), True), sample_shape, weight, reduction)
     return np.moveaxis(hess, -1, axis)
 
 
 def poly1_value_and_grad(z, y, *, epsilon=1.0, axis=-1, reduction="mean", weight=None):
     """``(poly1(...), poly1_grad(...))`` in one pass, common subexpressions computed once."""
     z, y, weight, sample_shape = _inputs(z, y, epsilon=epsilon, axis=axis, reduction=reduction, weight=weight)
-    loss, grad = _value_and_gradient(z, y, epsilon)
+    loss, grad = _blockwise(_value_and_gradient, (z, y,), (epsilon,), True)
     grad = _reduce_gradient(grad, sample_shape, weight, reduction)
     return _reduce(loss, weight, reduction), np.moveaxis(grad, -1, axis)

@@ -15,6 +15,7 @@ import numpy as np
 
 from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _as_array,
+    _blockwise,
     _at_max,
     _check_between,
     _check_in_set,
@@ -28,6 +29,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _logsumexp,
     _reduce,
     _reduce_gradient,
+    _shifted,
     _sigmoid,
     _softmax,
     _softmax_complement,
@@ -56,22 +58,24 @@ def _inputs(z, y, *, label_smoothing=0.0, axis=-1, reduction="mean", weight=None
 def _value(z, y, label_smoothing):
     with np.errstate(all="ignore"):
         K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
-        loss = -np.sum(_zero_weighted(-(label_smoothing - 1)*y + label_smoothing/K, _log_softmax(z)), axis=-1, keepdims=True)
+        loss = -np.sum(_zero_weighted(-(label_smoothing - 1)*y + label_smoothing/K, _log_softmax(_shifted(z))), axis=-1, keepdims=True)
     return _full(loss, z.shape[:-1] + (1,))[..., 0]
 
 
 def _gradient(z, y, label_smoothing):
     with np.errstate(all="ignore"):
         K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
-        t0 = label_smoothing/K
-        t1 = label_smoothing*y
-        grad = -(t0 - t1 + y)*_softmax_complement(z) + (-t0 + t1 - y + 1)*_softmax(z)
+        t0 = _shifted(z)
+        t1 = label_smoothing/K
+        t2 = label_smoothing*y
+        grad = -(t1 - t2 + y)*_softmax_complement(t0) + (-t1 + t2 - y + 1)*_softmax(t0)
     return _full(grad, z.shape)
 
 
 def _hessian(z, y, label_smoothing):
     with np.errstate(all="ignore"):
-        hess = _softmax(z)*_softmax_complement(z)
+        t0 = _shifted(z)
+        hess = _softmax(t0)*_softmax_complement(t0)
     return _full(hess, z.shape)
 
 
@@ -80,9 +84,10 @@ def _value_and_gradient(z, y, label_smoothing):
         K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
         t0 = label_smoothing/K
         t1 = -t0
-        t2 = label_smoothing*y
-        loss = -np.sum(_zero_weighted(-t1 - (label_smoothing - 1)*y, _log_softmax(z)), axis=-1, keepdims=True)
-        grad = -(t0 - t2 + y)*_softmax_complement(z) + (t1 + t2 - y + 1)*_softmax(z)
+        t2 = _shifted(z)
+        t3 = label_smoothing*y
+        loss = -np.sum(_zero_weighted(-t1 - (label_smoothing - 1)*y, _log_softmax(t2)), axis=-1, keepdims=True)
+        grad = -(t0 - t3 + y)*_softmax_complement(t2) + (t1 + t3 - y + 1)*_softmax(t2)
     loss = _full(loss, z.shape[:-1] + (1,))[..., 0]
     return loss, _full(grad, z.shape)
 
@@ -98,7 +103,7 @@ def softmax_cross_entropy(z, y, *, label_smoothing=0.0, axis=-1, reduction="mean
     Certificate: within budget: max 5e+02 ulp, max rel. error 2.8e-14 over 148 points; no inf/NaN where the truth is finite
     """
     z, y, weight, sample_shape = _inputs(z, y, label_smoothing=label_smoothing, axis=axis, reduction=reduction, weight=weight)
-    return _reduce(_value(z, y, label_smoothing), weight, reduction)
+    return _reduce(_blockwise(_value, (z, y,), (label_smoothing,), True), weight, reduction)
 
 
 def softmax_cross_entropy_grad(z, y, *, label_smoothing=0.0, axis=-1, reduction="mean", weight=None):
@@ -108,7 +113,7 @@ def softmax_cross_entropy_grad(z, y, *, label_smoothing=0.0, axis=-1, reduction=
     Stable form: softmax_max_shifted, softmax_minus_target.
     """
     z, y, weight, sample_shape = _inputs(z, y, label_smoothing=label_smoothing, axis=axis, reduction=reduction, weight=weight)
-    grad = _reduce_gradient(_gradient(z, y, label_smoothing), sample_shape, weight, reduction)
+    grad = _reduce_gradient(_blockwise(_gradient, (z, y,), (label_smoothing,), True), sample_shape, weight, reduction)
     return np.moveaxis(grad, -1, axis)
 
 
@@ -119,13 +124,13 @@ def softmax_cross_entropy_hess(z, y, *, label_smoothing=0.0, axis=-1, reduction=
     Stable form: softmax_max_shifted, softmax_complement.
     """
     z, y, weight, sample_shape = _inputs(z, y, label_smoothing=label_smoothing, axis=axis, reduction=reduction, weight=weight)
-    hess = _reduce_gradient(_hessian(z, y, label_smoothing), sample_shape, weight, reduction)
+    hess = _reduce_gradient(_blockwise(_hessian, (z, y,), (label_smoothing,), True), sample_shape, weight, reduction)
     return np.moveaxis(hess, -1, axis)
 
 
 def softmax_cross_entropy_value_and_grad(z, y, *, label_smoothing=0.0, axis=-1, reduction="mean", weight=None):
     """``(softmax_cross_entropy(...), softmax_cross_entropy_grad(...))`` in one pass, common subexpressions computed once."""
     z, y, weight, sample_shape = _inputs(z, y, label_smoothing=label_smoothing, axis=axis, reduction=reduction, weight=weight)
-    loss, grad = _value_and_gradient(z, y, label_smoothing)
+    loss, grad = _blockwise(_value_and_gradient, (z, y,), (label_smoothing,), True)
     grad = _reduce_gradient(grad, sample_shape, weight, reduction)
     return _reduce(loss, weight, reduction), np.moveaxis(grad, -1, axis)

@@ -15,6 +15,7 @@ import numpy as np
 
 from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _as_array,
+    _blockwise,
     _at_max,
     _check_between,
     _check_in_set,
@@ -28,6 +29,7 @@ from ._numerics import (  # noqa: F401 - the kernels below use a subset
     _logsumexp,
     _reduce,
     _reduce_gradient,
+    _shifted,
     _sigmoid,
     _softmax,
     _softmax_complement,
@@ -55,74 +57,78 @@ def _inputs(z, y, *, gamma=2.0, axis=-1, reduction="mean", weight=None):
 
 def _value(z, y, gamma):
     with np.errstate(all="ignore"):
-        loss = -np.sum(_zero_weighted(y, _log_softmax(z)*_softmax_complement(z)**gamma), axis=-1, keepdims=True)
+        t0 = _shifted(z)
+        loss = -np.sum(_zero_weighted(y, _log_softmax(t0)*_softmax_complement(t0)**gamma), axis=-1, keepdims=True)
     return _full(loss, z.shape[:-1] + (1,))[..., 0]
 
 
 def _gradient(z, y, gamma):
     with np.errstate(all="ignore"):
-        t0 = _softmax_complement(z)**gamma
-        t1 = t0*y
-        t2 = _softmax(z)
-        t3 = np.exp(z)
-        t4 = t0*t3/(t3 - np.sum(t3, axis=-1, keepdims=True))
-        t5 = t4*z
-        t6 = _logsumexp(z)
-        t7 = gamma*t2
-        grad = -t1 + t2*np.sum(t1, axis=-1, keepdims=True) + t6*t7*np.sum(_zero_weighted(y, -t4), axis=-1, keepdims=True) - t7*np.sum(_zero_weighted(y, -t5), axis=-1, keepdims=True) + _zero_weighted(y, -gamma*t5) + _zero_weighted(y, gamma*t4*t6)
+        t0 = _shifted(z)
+        t1 = _softmax_complement(t0)**gamma
+        t2 = t1*y
+        t3 = _softmax(t0)
+        t4 = np.exp(z)
+        t5 = t1*t4/(t4 - np.sum(t4, axis=-1, keepdims=True))
+        t6 = t5*z
+        t7 = _logsumexp(t0)
+        t8 = gamma*t3
+        grad = -t2 + t3*np.sum(t2, axis=-1, keepdims=True) + t7*t8*np.sum(_zero_weighted(y, -t5), axis=-1, keepdims=True) - t8*np.sum(_zero_weighted(y, -t6), axis=-1, keepdims=True) + _zero_weighted(y, -gamma*t6) + _zero_weighted(y, gamma*t5*t7)
     return _full(grad, z.shape)
 
 
 def _hessian(z, y, gamma):
     with np.errstate(all="ignore"):
-        t0 = _softmax(z)
-        t1 = _softmax_complement(z)**gamma
-        t2 = np.sum(t1*y, axis=-1, keepdims=True)
-        t3 = t0**2
-        t4 = np.exp(z)
-        t5 = np.sum(t4, axis=-1, keepdims=True)
-        t6 = (t4 - t5)**(-1.0)
-        t7 = 2*t4
-        t8 = t1*t4
-        t9 = t6*t8
-        t10 = t9*z
-        t11 = _logsumexp(z)
-        t12 = 2*z
-        t13 = np.exp(t12)
-        t14 = t1*t13
-        t15 = t5**(-1.0)
-        t16 = gamma*t15
-        t17 = t14*t16*t6
-        t18 = gamma*np.sum(_zero_weighted(y, -t9), axis=-1, keepdims=True)
-        t19 = t18*t3
-        t20 = gamma*np.sum(_zero_weighted(y, -t10), axis=-1, keepdims=True)
-        t21 = gamma**2
-        t22 = (t13 + t5**2 - t5*t7)**(-1.0)
-        t23 = t14*t22
-        t24 = t23*z
-        t25 = t11*t21
-        t26 = t1*t22*np.exp(3*z)
-        t27 = t16*t26
-        t28 = t15*t26
-        t29 = t21*t3
-        t30 = t22*t8
-        t31 = t13*t16
-        hess = t0*t11*t18 + t0*t2 - t0*t20 - t11*t19 + t11*t29*np.sum(_zero_weighted(y, t23), axis=-1, keepdims=True) - t11*t31*np.sum(_zero_weighted(y, t30), axis=-1, keepdims=True) + 2*t19 - t2*t3 + t20*t3 - t29*np.sum(_zero_weighted(y, t24), axis=-1, keepdims=True) + t31*np.sum(_zero_weighted(y, t30*z), axis=-1, keepdims=True) + _zero_weighted(y, 4*t17) + _zero_weighted(y, -gamma*t10) + _zero_weighted(y, -t11*t17) + _zero_weighted(y, t11*t27) + _zero_weighted(y, t17*z) + _zero_weighted(y, -t21*t24) + _zero_weighted(y, t23*t25) + _zero_weighted(y, -2*t25*t28) + _zero_weighted(y, -t27*z) + _zero_weighted(y, gamma*t11*t9) + _zero_weighted(y, t12*t21*t28) + _zero_weighted(y, -gamma*t1*t6*t7)
+        t0 = _shifted(z)
+        t1 = _softmax(t0)
+        t2 = _softmax_complement(t0)**gamma
+        t3 = np.sum(t2*y, axis=-1, keepdims=True)
+        t4 = t1**2
+        t5 = np.exp(z)
+        t6 = np.sum(t5, axis=-1, keepdims=True)
+        t7 = (t5 - t6)**(-1.0)
+        t8 = 2*t5
+        t9 = t2*t5
+        t10 = t7*t9
+        t11 = t10*z
+        t12 = _logsumexp(t0)
+        t13 = 2*z
+        t14 = np.exp(t13)
+        t15 = t14*t2
+        t16 = t6**(-1.0)
+        t17 = gamma*t16
+        t18 = t15*t17*t7
+        t19 = gamma*np.sum(_zero_weighted(y, -t10), axis=-1, keepdims=True)
+        t20 = t19*t4
+        t21 = gamma*np.sum(_zero_weighted(y, -t11), axis=-1, keepdims=True)
+        t22 = gamma**2
+        t23 = (t14 + t6**2 - t6*t8)**(-1.0)
+        t24 = t15*t23
+        t25 = t24*z
+        t26 = t12*t22
+        t27 = t2*t23*np.exp(3*z)
+        t28 = t17*t27
+        t29 = t16*t27
+        t30 = t22*t4
+        t31 = t23*t9
+        t32 = t14*t17
+        hess = t1*t12*t19 - t1*t21 + t1*t3 - t12*t20 + t12*t30*np.sum(_zero_weighted(y, t24), axis=-1, keepdims=True) - t12*t32*np.sum(_zero_weighted(y, t31), axis=-1, keepdims=True) + 2*t20 + t21*t4 - t3*t4 - t30*np.sum(_zero_weighted(y, t25), axis=-1, keepdims=True) + t32*np.sum(_zero_weighted(y, t31*z), axis=-1, keepdims=True) + _zero_weighted(y, 4*t18) + _zero_weighted(y, -gamma*t11) + _zero_weighted(y, -t12*t18) + _zero_weighted(y, t12*t28) + _zero_weighted(y, t18*z) + _zero_weighted(y, -t22*t25) + _zero_weighted(y, t24*t26) + _zero_weighted(y, -2*t26*t29) + _zero_weighted(y, -t28*z) + _zero_weighted(y, gamma*t10*t12) + _zero_weighted(y, t13*t22*t29) + _zero_weighted(y, -gamma*t2*t7*t8)
     return _full(hess, z.shape)
 
 
 def _value_and_gradient(z, y, gamma):
     with np.errstate(all="ignore"):
-        t0 = _softmax_complement(z)**gamma
-        t1 = t0*y
-        t2 = _softmax(z)
-        t3 = np.exp(z)
-        t4 = t0*t3/(t3 - np.sum(t3, axis=-1, keepdims=True))
-        t5 = t4*z
-        t6 = _logsumexp(z)
-        t7 = gamma*t2
-        loss = -np.sum(_zero_weighted(y, t0*_log_softmax(z)), axis=-1, keepdims=True)
-        grad = -t1 + t2*np.sum(t1, axis=-1, keepdims=True) + t6*t7*np.sum(_zero_weighted(y, -t4), axis=-1, keepdims=True) - t7*np.sum(_zero_weighted(y, -t5), axis=-1, keepdims=True) + _zero_weighted(y, -gamma*t5) + _zero_weighted(y, gamma*t4*t6)
+        t0 = _shifted(z)
+        t1 = _softmax_complement(t0)**gamma
+        t2 = t1*y
+        t3 = _softmax(t0)
+        t4 = np.exp(z)
+        t5 = t1*t4/(t4 - np.sum(t4, axis=-1, keepdims=True))
+        t6 = t5*z
+        t7 = _logsumexp(t0)
+        t8 = gamma*t3
+        loss = -np.sum(_zero_weighted(y, t1*_log_softmax(t0)), axis=-1, keepdims=True)
+        grad = -t2 + t3*np.sum(t2, axis=-1, keepdims=True) + t7*t8*np.sum(_zero_weighted(y, -t5), axis=-1, keepdims=True) - t8*np.sum(_zero_weighted(y, -t6), axis=-1, keepdims=True) + _zero_weighted(y, -gamma*t6) + _zero_weighted(y, gamma*t5*t7)
     loss = _full(loss, z.shape[:-1] + (1,))[..., 0]
     return loss, _full(grad, z.shape)
 
@@ -138,7 +144,7 @@ def softmax_focal(z, y, *, gamma=2.0, axis=-1, reduction="mean", weight=None):
     Certificate: OVER BUDGET: max 3e+20 ulp, max rel. error inf over 202 points; 547 inf/NaN where the truth is finite
     """
     z, y, weight, sample_shape = _inputs(z, y, gamma=gamma, axis=axis, reduction=reduction, weight=weight)
-    return _reduce(_value(z, y, gamma), weight, reduction)
+    return _reduce(_blockwise(_value, (z, y,), (gamma,), True), weight, reduction)
 
 
 def softmax_focal_grad(z, y, *, gamma=2.0, axis=-1, reduction="mean", weight=None):
@@ -148,7 +154,7 @@ def softmax_focal_grad(z, y, *, gamma=2.0, axis=-1, reduction="mean", weight=Non
     Stable form: softmax_max_shifted, logsumexp_max_shifted, softmax_complement.
     """
     z, y, weight, sample_shape = _inputs(z, y, gamma=gamma, axis=axis, reduction=reduction, weight=weight)
-    grad = _reduce_gradient(_gradient(z, y, gamma), sample_shape, weight, reduction)
+    grad = _reduce_gradient(_blockwise(_gradient, (z, y,), (gamma,), True), sample_shape, weight, reduction)
     return np.moveaxis(grad, -1, axis)
 
 
@@ -159,13 +165,13 @@ def softmax_focal_hess(z, y, *, gamma=2.0, axis=-1, reduction="mean", weight=Non
     Stable form: softmax_max_shifted, logsumexp_max_shifted, softmax_complement.
     """
     z, y, weight, sample_shape = _inputs(z, y, gamma=gamma, axis=axis, reduction=reduction, weight=weight)
-    hess = _reduce_gradient(_hessian(z, y, gamma), sample_shape, weight, reduction)
+    hess = _reduce_gradient(_blockwise(_hessian, (z, y,), (gamma,), True), sample_shape, weight, reduction)
     return np.moveaxis(hess, -1, axis)
 
 
 def softmax_focal_value_and_grad(z, y, *, gamma=2.0, axis=-1, reduction="mean", weight=None):
     """``(softmax_focal(...), softmax_focal_grad(...))`` in one pass, common subexpressions computed once."""
     z, y, weight, sample_shape = _inputs(z, y, gamma=gamma, axis=axis, reduction=reduction, weight=weight)
-    loss, grad = _value_and_gradient(z, y, gamma)
+    loss, grad = _blockwise(_value_and_gradient, (z, y,), (gamma,), True)
     grad = _reduce_gradient(grad, sample_shape, weight, reduction)
     return _reduce(loss, weight, reduction), np.moveaxis(grad, -1, axis)
