@@ -58,7 +58,7 @@ from mpmath import iv
 from sympy.printing.pycode import MpmathPrinter
 
 from symloss.derive import Derivation
-from symloss.likelihood import ClassMax
+from symloss.likelihood import ClassMax, sum_out_deltas
 from symloss.loss import Loss
 from symloss.notation import Domain, Var
 
@@ -427,26 +427,6 @@ def _marked(expr: sp.Expr) -> sp.Expr:
     )
 
 
-def _delta_sums_collapsed(expr: sp.Expr, entry: sp.Symbol | None) -> sp.Expr:
-    r""":math:`\sum_k \delta_{ik} f(k) = f(i)`, the entry i lying in the summation range."""
-    if entry is None:
-        return expr
-
-    def collapsible(e: sp.Basic) -> bool:
-        if not isinstance(e, sp.Sum) or len(e.limits) != 1:
-            return False
-        k = e.limits[0][0]
-        return any(isinstance(f, sp.KroneckerDelta) and set(f.args) == {entry, k}
-                   for f in sp.Mul.make_args(e.function))
-
-    def collapse(e: sp.Sum) -> sp.Expr:
-        k = e.limits[0][0]
-        return e.function.xreplace({k: entry}).replace(sp.KroneckerDelta, lambda a, b: sp.S.One if a == b else
-                                                       sp.KroneckerDelta(a, b))
-
-    return expr.replace(collapsible, collapse)
-
-
 # --------------------------------------------------------------------------- reference: interval evaluation
 
 
@@ -597,7 +577,7 @@ class _Reference:
         self.entry = loss.index.symbol if loss.output.is_vector and loss.index is not None else None
         if loss.classes is not None and size is not None:
             expr = expr.xreplace({loss.classes.symbol: sp.Integer(size)})
-        expr = _marked(_delta_sums_collapsed(sp.sympify(expr), self.entry))
+        expr = _marked(sum_out_deltas(sp.sympify(expr)))
         self.flags = _Flags()
         body, reductions = _hoisted(expr, self.entry)
         self.reductions = [self._reduction(symbol, r) for symbol, r in reductions]

@@ -231,7 +231,7 @@ def run_build(args: argparse.Namespace) -> int:
 def _kernel_verdict(kernels: KernelBuild, strict: bool) -> int:
     """Report kernels over their accuracy budget on stderr; with ``strict`` they fail the command."""
     for name in kernels.over_budget:
-        print(f"symloss: kernel {name} is over its accuracy budget: {kernels.summary(name)}", file=sys.stderr)
+        print(f"symloss: kernel {name}: {kernels.summary(name)}", file=sys.stderr)
     return EXIT_WRONG if strict and kernels.over_budget else EXIT_OK
 
 

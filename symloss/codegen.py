@@ -34,7 +34,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from symloss.derive import Derivation
 from symloss.functions import sigmoid, softplus
-from symloss.likelihood import ClassMax
+from symloss.likelihood import ClassMax, sum_out_deltas
 from symloss.loss import Loss
 from symloss.notation import Domain, Var
 from symloss.primitives import ClassAxisPrimitive, LogSoftmax, LogSumExp, Softmax, SoftmaxComplement, logcosh
@@ -288,27 +288,6 @@ def flatten_indices(expr: sp.Expr, index: sp.Symbol) -> sp.Expr:
     return share_softmax_parts(mark_argmax(expr.xreplace(mapping)))
 
 
-def sum_out_deltas(expr: sp.Expr) -> sp.Expr:
-    """Σ_k (f(k) δ_{ik} + g(k)) → f(i) + Σ_k g(k): every Kronecker delta of the summation index
-    summed out (the summand expanded first so that each delta is a factor of a term)."""
-
-    def collapse_term(term: sp.Expr, limits: tuple) -> sp.Expr:
-        k = limits[0]
-        for factor in sp.Mul.make_args(term):
-            if isinstance(factor, sp.KroneckerDelta) and k in factor.args:
-                other = factor.args[0] if factor.args[1] == k else factor.args[1]
-                return (term / factor).xreplace({k: other})
-        return sp.Sum(term, limits)
-
-    def collapse(total: sp.Sum) -> sp.Expr:
-        (limits,) = total.limits
-        if not any(k == limits[0] or limits[0] in k.args for k in total.function.atoms(sp.KroneckerDelta)):
-            return total
-        return sp.Add(*(collapse_term(t, limits) for t in sp.Add.make_args(sp.expand(total.function))))
-
-    return expr.replace(lambda e: isinstance(e, sp.Sum) and len(e.limits) == 1, collapse)
-
-
 def check_array_semantics(expr: sp.Expr, free: sp.Symbol | None) -> None:
     """Raise when a sum's summand mentions the free class index (an outer product)."""
     expr = sum_out_deltas(expr)
@@ -460,16 +439,26 @@ def render_module(kernel: Kernel, certificate: str) -> str:
     """The Python source of one loss's kernel module."""
     loss = kernel.loss
     origin = getattr(loss.origin, "reference", "") or getattr(loss.origin, "distribution", "")
-    return _environment().get_template("kernel.py.j2").render(
-        kernel=kernel, certificate=certificate, indent=_indent, origin=origin or "definition",
-        uses_class_count=uses_class_count,
-        formula=sp.sstr(loss.formula), gradient=sp.sstr(kernel.gradient.textbook),
-        hessian=sp.sstr(kernel.hessian.textbook))
+    env = _environment()
+    template = env.get_template("kernel.py.j2")
+    context = dict(kernel=kernel, certificate=certificate, indent=_indent, origin=origin or "definition",
+                   uses_class_count=uses_class_count, formula=sp.sstr(loss.formula),
+                   gradient=sp.sstr(kernel.gradient.textbook), hessian=sp.sstr(kernel.hessian.textbook))
+    # rendered once to see which shared helpers the module calls, then with exactly those imported
+    called = set(re.findall(r"\b(_\w+)\(", template.render(**context, helpers=[])))
+    return template.render(**context, helpers=sorted(called & _numerics_helpers(env)))
+
+
+def _numerics_helpers(env: jinja2.Environment) -> set[str]:
+    """The names the shared numerics module defines."""
+    source, _, _ = env.loader.get_source(env, "kernels_numerics.py.j2")
+    return set(re.findall(r"^def (_\w+)\(", source, flags=re.MULTILINE))
 
 
 def render_package(names: Sequence[str]) -> Mapping[str, str]:
-    """File name → source of the package's ``__init__`` (re-exporting ``names``) and shared numerics."""
+    """File name → source of the package's ``__init__`` (re-exporting ``names``, sorted) and shared numerics."""
     env = _environment()
+    names = sorted(names)
     return {
         "__init__.py": env.get_template("kernels_init.py.j2").render(names=names),
         "_numerics.py": env.get_template("kernels_numerics.py.j2").render(),

@@ -145,3 +145,25 @@ def entrywise(expr: sp.Expr, base: sp.IndexedBase, entry: Callable[[sp.Expr], sp
         lambda e: isinstance(e, sp.Indexed) and e.base == base,
         lambda e: entry(*e.indices),
     )
+
+
+def sum_out_deltas(expr: sp.Expr) -> sp.Expr:
+    r""":math:`\sum_k (f(k)\,\delta_{ik} + g(k)) = f(i) + \sum_k g(k)`: every Kronecker delta of the
+    summation index summed out (the summand expanded first so that each delta is a factor of a term),
+    the other index lying in the summation range as every class index does."""
+
+    def collapse_term(term: sp.Expr, limits: tuple) -> sp.Expr:
+        k = limits[0]
+        for factor in sp.Mul.make_args(term):
+            if isinstance(factor, sp.KroneckerDelta) and k in factor.args:
+                other = factor.args[0] if factor.args[1] == k else factor.args[1]
+                return (term / factor).xreplace({k: other})
+        return sp.Sum(term, limits)
+
+    def collapse(total: sp.Sum) -> sp.Expr:
+        (limits,) = total.limits
+        if not any(limits[0] in delta.args for delta in total.function.atoms(sp.KroneckerDelta)):
+            return total
+        return sp.Add(*(collapse_term(t, limits) for t in sp.Add.make_args(sp.expand(total.function))))
+
+    return expr.replace(lambda e: isinstance(e, sp.Sum) and len(e.limits) == 1, collapse)

@@ -15,6 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from symloss.certify import KernelCertificate
 from symloss.certify import certify as certify_kernel
@@ -43,6 +44,8 @@ from symloss.report import (
 from symloss.stable import ProvedRule, prove_rules
 
 Progress = Callable[[str], None] | None
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -58,13 +61,17 @@ class Analysis:
         return self.derivation.loss
 
 
+def parallel_map(function: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
+    """``[function(x) for x in items]``, in forked worker processes when there are several."""
+    if workers <= 1 or len(items) <= 1:
+        return [function(item) for item in items]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(function, items))
+
+
 def derive_all(losses: Sequence[Loss], *, budget: float = 20.0, workers: int = 2) -> list[Derivation]:
     """Derivations of ``losses`` in order, losses in parallel worker processes."""
-    if workers <= 1 or len(losses) <= 1:
-        return [derive(loss, budget=budget) for loss in losses]
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return list(pool.map(partial(derive, budget=budget), losses))
+    return parallel_map(partial(derive, budget=budget), losses, workers)
 
 
 def analyse(
@@ -157,7 +164,7 @@ class KernelBuild:
     def files(self, names: Sequence[str]) -> dict[str, str]:
         """File name → source: one module per kernel (its certificate in the docstrings) and the package."""
         files = {f"{k.loss.name}.py": render_module(k, self.summary(k.loss.name)) for k in self.kernels}
-        files.update(render_package(sorted(names)))
+        files.update(render_package(names))
         return files
 
     def summary(self, name: str) -> str:
@@ -182,19 +189,13 @@ def build_kernels(derivations: Sequence[Derivation], *, certify: bool = True, wo
     with tempfile.TemporaryDirectory(prefix="symloss-kernels-") as scratch:
         folder = Path(scratch) / "candidate"
         write_package(KernelBuild(built, {}).files([k.loss.name for k in built]), folder, prune=True)
-        job = partial(_certify_one, folder=str(folder))
-        if workers <= 1 or len(generated) <= 1:
-            results = [job(d) for d in generated]
-        else:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                results = list(pool.map(job, generated))
-    for derivation, (certificate, failure) in zip(generated, results, strict=True) if progress is not None else ():
-        if certificate is None:
-            progress(f"could not certify {derivation.loss.name}: {failure}")
-        else:
-            progress(f"certified {certificate.loss}: {'passed' if certificate.passed else 'OVER BUDGET'}; "
-                     f"{certificate.summary()}")
-    return KernelBuild(built, {d.loss.name: c for d, (c, _) in zip(generated, results, strict=True)})
+        results = parallel_map(partial(_certify_one, folder=str(folder)), generated, workers)
+    build = KernelBuild(built, {d.loss.name: c for d, (c, _) in zip(generated, results, strict=True)})
+    for derivation, (_, failure) in zip(generated, results, strict=True):
+        if progress is not None:
+            name = derivation.loss.name
+            progress(f"could not certify {name}: {failure}" if failure else f"{name}: {build.summary(name)}")
+    return build
 
 
 def _certify_one(derivation: Derivation, folder: str) -> tuple[KernelCertificate | None, str]:
@@ -209,5 +210,5 @@ def write_kernels(build: KernelBuild, out_dir: Path, *, prune: bool = True) -> l
     """Write the kernel package ``out_dir`` (one module per loss, sorted, deterministic); with
     ``prune`` the package holds exactly these losses, else they are added to what is there."""
     present = [] if prune else [p.stem for p in out_dir.glob("*.py") if not p.stem.startswith("_")]
-    names = {*(k.loss.name for k in build.kernels), *present}
-    return write_package(build.files(sorted(names)), out_dir, prune=prune)
+    names = sorted({*(k.loss.name for k in build.kernels), *present})
+    return write_package(build.files(names), out_dir, prune=prune)

@@ -21,8 +21,8 @@ for the shifted sums):
 ``scaled_one_minus_sigmoid``    :math:`c - c\,\sigma(a) = c\,\sigma(-a)` for two terms of a longer sum
 ``log1p``                       :math:`\log(1 + x) = \operatorname{log1p}(x)`
 ``expm1``                       :math:`e^{x} - 1 = \operatorname{expm1}(x)`
-``logcosh_near_zero``           :math:`\log\cosh r = \operatorname{log1p}(2\sinh^2(r/2))`
-``logcosh_far_from_zero``       :math:`\log\cosh r = |r| + \operatorname{log1p}(e^{-2|r|}) - \log 2`
+``logcosh``                     :math:`\log\cosh r = \operatorname{log1p}(2\sinh^2(r/2))` near 0
+                                and :math:`|r| + \operatorname{log1p}(e^{-2|r|}) - \log 2` elsewhere
 ``one_minus_tanh_squared``      :math:`1 - \tanh^2 a = 1/\cosh^2 a`
 ``softmax_max_shifted``         :math:`e^{z_k}/\sum_j e^{z_j} = e^{z_k-m}/\sum_j e^{z_j-m}`
 ``log_softmax_max_shifted``     :math:`\log\operatorname{softmax}(z)_k = (z_k - m) - \log\sum_j e^{z_j-m}`

@@ -107,3 +107,13 @@ def test_class_max_derivative_is_the_indicator_of_the_maximum() -> None:
 
 def test_class_max_prints_as_a_max_in_latex() -> None:
     assert sp.latex(ClassMax(z[k], (k, 1, K))).startswith(r"\max_{k=1}^{K}")
+
+
+def test_sum_out_deltas_collapses_a_delta_inside_a_sum_of_terms() -> None:
+    from symloss.likelihood import sum_out_deltas
+
+    z, w = sp.IndexedBase("z"), sp.IndexedBase("w")
+    k, i, n = sp.Symbol("k", integer=True), sp.Symbol("i", integer=True), sp.Symbol("K", integer=True)
+    total = sp.Sum(z[k] * (sp.KroneckerDelta(i, k) + w[k]), (k, 1, n))
+    assert sum_out_deltas(total) == z[i] + sp.Sum(w[k] * z[k], (k, 1, n))
+    assert sum_out_deltas(sp.Sum(z[k], (k, 1, n))) == sp.Sum(z[k], (k, 1, n))

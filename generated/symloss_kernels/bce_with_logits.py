@@ -13,29 +13,19 @@ Accuracy certificate: within budget: max 2 ulp, max rel. error 2.7e-16 over 188 
 
 import numpy as np
 
-from ._numerics import (  # noqa: F401 - the kernels below use a subset
+from ._numerics import (
     _as_array,
     _blockwise,
-    _at_max,
-    _check_between,
     _check_in_set,
     _check_interval,
     _check_reduction,
     _check_shape,
-    _class_labels,
     _full,
-    _log_softmax,
-    _logcosh,
-    _logsumexp,
     _reduce,
     _reduce_gradient,
-    _shifted,
     _sigmoid,
-    _softmax,
-    _softmax_complement,
     _softplus,
     _weights,
-    _zero_weighted,
 )
 
 __all__ = ["bce_with_logits", "bce_with_logits_grad", "bce_with_logits_hess", "bce_with_logits_value_and_grad"]

@@ -13,29 +13,17 @@ Accuracy certificate: within budget: max 1.6 ulp, max rel. error 1.9e-16 over 52
 
 import numpy as np
 
-from ._numerics import (  # noqa: F401 - the kernels below use a subset
+from ._numerics import (
     _as_array,
     _blockwise,
-    _at_max,
     _check_between,
     _check_in_set,
-    _check_interval,
     _check_reduction,
     _check_shape,
-    _class_labels,
     _full,
-    _log_softmax,
-    _logcosh,
-    _logsumexp,
     _reduce,
     _reduce_gradient,
-    _shifted,
-    _sigmoid,
-    _softmax,
-    _softmax_complement,
-    _softplus,
     _weights,
-    _zero_weighted,
 )
 
 __all__ = ["brier", "brier_grad", "brier_hess", "brier_value_and_grad"]

@@ -13,29 +13,16 @@ Accuracy certificate: OVER BUDGET: max 3.2e+02 ulp, max rel. error 4.3e-14 over 
 
 import numpy as np
 
-from ._numerics import (  # noqa: F401 - the kernels below use a subset
+from ._numerics import (
     _as_array,
     _blockwise,
-    _at_max,
-    _check_between,
-    _check_in_set,
-    _check_interval,
     _check_reduction,
     _check_shape,
-    _class_labels,
     _full,
-    _log_softmax,
     _logcosh,
-    _logsumexp,
     _reduce,
     _reduce_gradient,
-    _shifted,
-    _sigmoid,
-    _softmax,
-    _softmax_complement,
-    _softplus,
     _weights,
-    _zero_weighted,
 )
 
 __all__ = ["log_cosh", "log_cosh_grad", "log_cosh_hess", "log_cosh_value_and_grad"]
