@@ -23,7 +23,7 @@ import hashlib
 import importlib
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -38,8 +38,10 @@ from symloss.likelihood import ClassMax, sum_out_deltas
 from symloss.loss import Loss
 from symloss.notation import Domain, Var
 from symloss.primitives import ClassAxisPrimitive, LogSoftmax, LogSumExp, Softmax, SoftmaxComplement, logcosh
+from symloss.program import ENTRY, POOLS, SAMPLE, LabelSelect, Program, Value
 from symloss.stable import ProvedRule, stabilize
 
+RESERVED = frozenset({"np", "scratch", "loss", "grad", "hess", *POOLS.values()})  # names in a kernel's code
 LABEL_DOMAINS = ("onehot", "distribution")  # vector targets that also accept integer class indices
 HELPERS = {Softmax: "_softmax", LogSoftmax: "_log_softmax", SoftmaxComplement: "_softmax_complement",
            LogSumExp: "_logsumexp"}
@@ -249,6 +251,27 @@ class ZeroWeighted(sp.Function):
     nargs = 2
 
 
+def _helper_call(name: str, kind: int | None = None, outputs: int = 1,
+                 work: int = 0) -> Callable[[Program, sp.Expr, int], Value]:
+    """A program step calling the numerics helper ``name`` on the node's arguments, into buffers."""
+
+    def emit(program: Program, expr: sp.Expr, inferred: int) -> Value:
+        arguments = [program.emit(a) for a in expr.args]
+        return program.helper(name, arguments, inferred if kind is None else kind, outputs=outputs, work=work)
+
+    return emit
+
+
+def _from_parts(program: Program, expr: FromParts, kind: int) -> Value:
+    helper, parts = expr.args
+    return program.helper(helper.name, [program.emit(parts)], SAMPLE if helper.name == "_logsumexp" else ENTRY)
+
+
+def _at_max(program: Program, expr: AtMax, kind: int) -> Value:
+    at_tie = program.emit(sp.Float(expr.args[1]))
+    return program.helper("_at_max", [program.emit(expr.args[0]), at_tie], kind)
+
+
 def _unbounded(expr: sp.Expr) -> bool:
     """Whether ``expr`` may be infinite at the edge of its domain: a log, or a negative power of
     anything but a single symbol (a class count or a positive hyper-parameter)."""
@@ -308,29 +331,65 @@ def _prepared(expr: sp.Expr, index: sp.Symbol | None, labels: sp.IndexedBase | N
     return flatten_indices(expr, index) if index is not None else expr
 
 
-def code_of(form: Form, target: str, printer: KernelPrinter, index: sp.Symbol | None, result: str,
-            prefix: str, labels: sp.IndexedBase | None = None) -> list[str]:
-    """Lines computing ``result`` from the branches, common subexpressions named ``prefix0, …``."""
+def selected(form: Form, index: sp.Symbol | None, labels: sp.IndexedBase | None, label: sp.Symbol,
+             output: sp.Symbol | None) -> sp.Expr:
+    """One expression for the whole form: the branches joined by :class:`LabelSelect` on ``label``,
+    or, when they mirror each other in ``output``, one branch evaluated at ±``output``."""
     exprs = [_prepared(b.expr, index, labels) for b in form.branches]
-    return _assignments(exprs, [b.label for b in form.branches], target, printer, result, prefix)
+    if len(exprs) == 1:
+        return exprs[0]
+    values = sp.Tuple(*(b.label for b in form.branches))
+    mirrored = mirror(exprs, output) if output is not None and len(exprs) == 2 else None
+    if mirrored is not None:
+        (c0, c1), inner = mirrored
+        signed = LabelSelect(label, values, sp.Tuple(sp.S.One, sp.S.NegativeOne)) * output
+        return LabelSelect(label, values, sp.Tuple(c0, c1)) * inner.xreplace({output: signed})
+    return LabelSelect(label, values, sp.Tuple(*exprs))
 
 
-def _assignments(exprs: list[sp.Expr], labels: list[object], target: str, printer: KernelPrinter, result: str,
-                 prefix: str) -> list[str]:
-    symbols = sp.numbered_symbols(prefix)
-    shared, reduced = sp.cse(exprs, symbols=symbols, optimizations="basic", order="canonical")
-    lines = [f"{printer._print(name)} = {printer.doprint(value)}" for name, value in shared]
-    lines.append(f"{result} = {_select(reduced, labels, target, printer)}")
-    return lines
+def mirror(exprs: Sequence[sp.Expr], output: sp.Symbol) -> tuple[tuple[sp.Expr, sp.Expr], sp.Expr] | None:
+    r"""``((c_0, c_1), h)`` with ``exprs[0] = c_0 h(x)`` and ``exprs[1] = c_1 h(-x)`` (x the output, the
+    c free of it), or None.  The second branch is then the first at the negated output, so one
+    evaluation at :math:`s x` (:math:`s = \pm 1` by label, an exact negation) gives both: the
+    identity is checked structurally, ``h.subs(x, -x)`` being the second branch's factor."""
+    (c0, h0), (c1, h1) = (e.as_independent(output, as_Add=False) for e in exprs)
+    if not h0.has(output) or h0.subs(output, -output) != h1:
+        return None
+    return (c0, c1), h0
 
 
-def _select(exprs: Sequence[sp.Expr], labels: Sequence[object], target: str, printer: KernelPrinter) -> str:
-    if labels[0] is None:
-        return printer.doprint(exprs[0])
-    text = printer.doprint(exprs[-1])
-    for expr, label in zip(reversed(exprs[:-1]), reversed(labels[:-1]), strict=True):
-        text = f"np.where({target} == {printer.doprint(sp.sympify(label))}, {printer.doprint(expr)}, {text})"
-    return text
+def kernel_code(results: Sequence[tuple[str, sp.Expr]], printer: KernelPrinter, kinds: Mapping[sp.Basic, int],
+                first: str, vector: bool) -> list[str]:
+    """Lines computing each named result, common subexpressions shared (``t0, t1, …``), as a
+    :class:`~symloss.program.Program` writing into the scratch buffers ``entries`` and ``samples``."""
+    shared, reduced = sp.cse([e for _, e in results], symbols=sp.numbered_symbols("t"), optimizations="basic",
+                             order="canonical")
+    program = Program(printer, dict(kinds), HANDLERS, per_sample=_per_sample)
+    for symbol, expr in shared:
+        program.bind(symbol, printer.doprint(symbol), program.emit(expr))
+    values = [program.bind(sp.Symbol(name), name, program.emit(expr))
+              for (name, _), expr in zip(results, reduced, strict=True)]
+    lines, counts = program.lines(values)
+    sample_shape = f"{first}.shape[:-1] + (1,)" if vector else f"{first}.shape"
+    shapes = {ENTRY: f"{first}.shape", SAMPLE: sample_shape}
+    pools = [f'{POOLS[kind]} = _buffers(scratch, "{POOLS[kind]}", {shapes[kind]}, {n})'
+             for kind, n in sorted(counts.items())]
+    return pools + lines
+
+
+def _per_sample(expr: sp.Basic) -> bool:
+    return isinstance(expr, ClassMax) or (isinstance(expr, FromParts) and expr.args[0].name == "_logsumexp")
+
+
+HANDLERS: Mapping[type, Callable[[Program, sp.Expr, int], Value]] = {
+    sigmoid: _helper_call("_sigmoid"),
+    softplus: _helper_call("_softplus", work=1),
+    logcosh: _helper_call("_logcosh"),
+    ZeroWeighted: _helper_call("_zero_weighted"),
+    AtMax: _at_max,
+    SoftmaxParts: _helper_call("_shifted", ENTRY, outputs=2),
+    FromParts: _from_parts,
+}
 
 
 # --------------------------------------------------------------------------- arguments
@@ -360,8 +419,12 @@ def _interval_check(name: str, domain: Domain) -> str:
 def arguments_of(loss: Loss) -> tuple[Argument, ...]:
     """The kernel's positional arguments: output, target, further inputs."""
     slots = ((loss.output, True), (loss.target, False), *((v, False) for v in loss.inputs))
-    return tuple(Argument(v.name, v.is_vector, argument_check(v.name, v.domain, output=is_output),
-                          labels=v.is_vector and v.domain.vector in LABEL_DOMAINS and v is loss.target)
+    def takes_indices(v: Var) -> bool:
+        return v.is_vector and v.domain.vector in LABEL_DOMAINS and v is loss.target
+
+    # class labels are checked where they are read (``_class_labels``), as indices or as rows
+    return tuple(Argument(v.name, v.is_vector, "" if takes_indices(v) else
+                          argument_check(v.name, v.domain, output=is_output), labels=takes_indices(v))
                  for v, is_output in slots)
 
 
@@ -388,37 +451,41 @@ def kernel_for(derivation: Derivation, rules: Sequence[ProvedRule]) -> Kernel:
     for form in (value, gradient, hessian):
         for branch in form.branches:
             check_array_semantics(branch.expr, loss.index.symbol if loss.index is not None else None)
-    label = target.name
+    clashes = sorted(v.name for v in loss.variables if v.name in RESERVED or re.fullmatch(r"[tu]\d+", v.name))
+    if clashes:
+        raise UnsupportedExpressionError(f"{loss.name}: the names {clashes} are taken by the kernel's own code")
     labels = target.symbol if target.is_vector else None
-    code = {
-        "value": code_of(value, label, printer, index, "loss", "t", labels),
-        "gradient": code_of(gradient, label, printer, index, "grad", "t", labels),
-        "hessian": code_of(hessian, label, printer, index, "hess", "t", labels),
-        "value_and_gradient": fused_code(value, gradient, label, printer, index, labels),
-    }
-    return Kernel(loss, value, gradient, hessian, arguments_of(loss), options_of(loss),
-                  {k: "\n".join(v) for k, v in code.items()})
+    output = None if loss.output.is_vector else loss.output.symbol
+
+    def joined(form: Form) -> sp.Expr:
+        return selected(form, index, labels, target.symbol, output)
+
+    kinds = array_kinds(loss)
+    first = loss.output.name
+
+    def code(*results: tuple[str, Form]) -> str:
+        lines = kernel_code([(name, joined(form)) for name, form in results], printer, kinds, first,
+                            loss.output.is_vector)
+        return "\n".join(lines)
+
+    return Kernel(loss, value, gradient, hessian, arguments_of(loss), options_of(loss), {
+        "value": code(("loss", value)),
+        "gradient": code(("grad", gradient)),
+        "hessian": code(("hess", hessian)),
+        "value_and_gradient": code(("loss", value), ("grad", gradient)),
+    })
+
+
+def array_kinds(loss: Loss) -> dict[sp.Basic, int]:
+    """The kind of each array argument: class vectors hold entries; in a class-vector kernel a
+    per-sample input (shape with a class axis of 1) holds samples, in an elementwise one entries."""
+    per_sample = SAMPLE if loss.output.is_vector else ENTRY
+    return {v.symbol: ENTRY if v.is_vector else per_sample for v in (loss.output, loss.target, *loss.inputs)}
 
 
 def uses_class_count(code: str) -> bool:
     """Whether printed code mentions the class count ``K``."""
     return re.search(r"\bK\b", code) is not None
-
-
-def fused_code(value: Form, gradient: Form, target: str, printer: KernelPrinter, index: sp.Symbol | None,
-               labels: sp.IndexedBase | None = None) -> list[str]:
-    """Loss and gradient with their common subexpressions computed once."""
-
-    def flat(form: Form) -> list[sp.Expr]:
-        return [_prepared(b.expr, index, labels) for b in form.branches]
-
-    values, gradients = flat(value), flat(gradient)
-    symbols = sp.numbered_symbols("t")
-    shared, reduced = sp.cse([*values, *gradients], symbols=symbols, optimizations="basic", order="canonical")
-    lines = [f"{printer._print(name)} = {printer.doprint(expr)}" for name, expr in shared]
-    lines.append(f"loss = {_select(reduced[:len(values)], [b.label for b in value.branches], target, printer)}")
-    lines.append(f"grad = {_select(reduced[len(values):], [b.label for b in gradient.branches], target, printer)}")
-    return lines
 
 
 # --------------------------------------------------------------------------- modules

@@ -1,0 +1,107 @@
+"""Straight-line programs: the same values as the expressions, buffers reused but never clobbered."""
+
+from __future__ import annotations
+
+import importlib
+import re
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from symloss.codegen import HANDLERS, KernelPrinter, mirror
+from symloss.functions import sigmoid, softplus
+from symloss.primitives import log1p
+from symloss.program import ENTRY, SAMPLE, LabelSelect, Program
+
+x, w, y = sp.symbols("x w y", real=True)
+a = sp.Symbol("a", positive=True)  # a scalar option
+NUMERICS = importlib.import_module("symloss_kernels._numerics")
+
+
+def run(results: dict[str, sp.Expr], arrays: dict[str, np.ndarray], **scalars: float) -> dict[str, np.ndarray]:
+    """Build the program of ``results`` and execute its lines with numpy buffers."""
+    program = Program(KernelPrinter({}), {x: ENTRY, w: ENTRY, y: ENTRY}, HANDLERS)
+    values = [program.bind(sp.Symbol(name), name, program.emit(expr)) for name, expr in results.items()]
+    lines, counts = program.lines(values)
+    shape = next(iter(arrays.values())).shape
+    namespace = {"np": np, **vars(NUMERICS), **arrays, **scalars,
+                 "entries": [np.full(shape, np.nan) for _ in range(counts.get(ENTRY, 0))],
+                 "samples": [np.full(shape, np.nan) for _ in range(counts.get(SAMPLE, 0))]}
+    with np.errstate(all="ignore"):
+        exec("\n".join(lines), namespace)
+    return {name: np.array(namespace[name]) for name in results}
+
+
+def reference(expr: sp.Expr, arrays: dict[str, np.ndarray], **scalars: float) -> np.ndarray:
+    textbook = expr.replace(lambda e: isinstance(e, sigmoid), lambda e: 1 / (1 + sp.exp(-e.args[0]))).replace(
+        lambda e: isinstance(e, softplus), lambda e: sp.log(1 + sp.exp(e.args[0])))
+    f = sp.lambdify([x, w, y, a], textbook, "numpy")
+    return f(arrays["x"], arrays["w"], arrays["y"], scalars["a"])
+
+
+EXPRESSIONS = [
+    x * w + 3 * y - 2,
+    -x / (1 + w**2) + a * sp.exp(-sp.Abs(x)),
+    log1p(sp.exp(-x)) * w,
+    sp.Max(x, 0) - sp.Min(w, y, a) + (x - w) ** 3,
+    sp.sqrt(w**2 + 1) - 1 / x + x**-2,
+    (x * w) ** 2 + sp.exp(x * w) - x * w,  # a repeated subexpression
+    -x - w - y,  # only negative terms
+    a / w,
+    sigmoid(x) * softplus(-w) + sigmoid(-x),
+]
+
+
+@pytest.mark.parametrize("expr", EXPRESSIONS, ids=str)
+def test_programs_compute_what_their_expressions_compute(expr: sp.Expr) -> None:
+    rng = np.random.default_rng(5)
+    arrays = {name: rng.uniform(0.5, 2.0, 40) for name in ("x", "w", "y")}
+    got = run({"loss": expr, "grad": sp.diff(expr, x)}, arrays, a=1.5)
+    np.testing.assert_allclose(got["loss"], reference(expr, arrays, a=1.5), rtol=1e-13)
+    np.testing.assert_allclose(got["grad"], reference(sp.diff(expr, x), arrays, a=1.5), rtol=1e-13)
+
+
+def test_buffers_are_reused_and_results_survive() -> None:
+    expr = sp.exp(log1p(x**2) * w) - sp.tanh(y) * x
+    program = Program(KernelPrinter({}), {x: ENTRY, w: ENTRY, y: ENTRY}, HANDLERS)
+    values = [program.bind(sp.Symbol(n), n, program.emit(e)) for n, e in (("loss", expr), ("grad", expr.diff(x)))]
+    lines, counts = program.lines(values)
+    assert counts[ENTRY] < len(lines)  # fewer buffers than steps
+    loss_buffer = re.search(r"^loss = .*out=(entries\[\d+\])", "\n".join(lines), re.MULTILINE).group(1)
+    after = "\n".join(lines[next(i for i, line in enumerate(lines) if line.startswith("loss =")) + 1:])
+    assert f"out={loss_buffer}" not in after  # a result's buffer is never written again
+
+
+def test_a_helper_never_writes_over_what_it_reads() -> None:
+    program = Program(KernelPrinter({}), {x: ENTRY}, HANDLERS)
+    value = program.helper("_softplus", [program.emit(-x)], ENTRY, work=1)  # -x dies here: its buffer is free
+    first, last = program.lines([value])[0]
+    argument_buffer = re.search(r"out=(entries\[\d\])", first).group(1)
+    assert re.fullmatch(r"\w+ = _softplus\(\w+, out=entries\[\d\], work=entries\[\d\]\)", last)
+    assert argument_buffer not in last
+
+
+def test_label_selection_is_exact_for_finite_scalar_choices() -> None:
+    labels = np.array([0.0, 1.0, 1.0, 0.0])
+    out = NUMERICS._by_label(labels, (0, 1), (0.1, 0.7), out=np.empty(4), work=np.empty(4))
+    assert out.tolist() == [0.1, 0.7, 0.7, 0.1]
+    out = NUMERICS._by_label(np.array([-1.0, 1.0]), (-1, 1), (0.3, -2.9), out=np.empty(2), work=np.empty(2))
+    assert out.tolist() == [0.3, -2.9]
+    arrays = NUMERICS._by_label(labels, (0, 1), (np.full(4, np.inf), np.arange(4.0)), out=np.empty(4))
+    assert arrays.tolist() == [np.inf, 1.0, 2.0, np.inf]
+
+
+def test_mirrored_branches_are_one_branch_at_the_signed_output() -> None:
+    branches = [softplus(x), a * softplus(-x)]
+    (c0, c1), inner = mirror(branches, x)
+    assert (c0, c1, inner) == (1, a, softplus(x))
+    assert mirror([softplus(x), softplus(x)], x) is None  # not mirrored
+    assert mirror([sp.log(x), sp.log(1 - x)], x) is None  # p-space branches: 1 - x is no negation
+    merged = LabelSelect(y, sp.Tuple(0, 1), sp.Tuple(c0, c1)) * inner.xreplace({x: LabelSelect(
+        y, sp.Tuple(0, 1), sp.Tuple(1, -1)) * x})
+
+    def at(label: int) -> sp.Expr:
+        return merged.replace(lambda e: isinstance(e, LabelSelect), lambda e: e.args[2][e.args[1].index(label)])
+
+    assert at(0) == branches[0] and at(1) == branches[1]
