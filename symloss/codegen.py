@@ -37,7 +37,19 @@ from symloss.functions import sigmoid, softplus
 from symloss.likelihood import ClassMax, sum_out_deltas
 from symloss.loss import Loss
 from symloss.notation import Domain, Var
-from symloss.primitives import ClassAxisPrimitive, LogSoftmax, LogSumExp, Softmax, SoftmaxComplement, logcosh
+from symloss.primitives import (
+    ClassAxisPrimitive,
+    CompensatedSum,
+    LogSoftmax,
+    LogSumExp,
+    OfExactSumBase,
+    Softmax,
+    SoftmaxComplement,
+    kl_div,
+    logcosh,
+    sech2,
+    sigmoid_expm1,
+)
 from symloss.program import ENTRY, POOLS, SAMPLE, LabelSelect, Program, Value
 from symloss.stable import ProvedRule, stabilize
 
@@ -172,6 +184,25 @@ class KernelPrinter(NumPyPrinter):
     def _print_logcosh(self, expr: logcosh) -> str:
         return f"_logcosh({self._print(expr.args[0])})"
 
+    def _print_sech2(self, expr: sech2) -> str:
+        return f"_sech2({self._print(expr.args[0])})"
+
+    def _print_kl_div(self, expr: kl_div) -> str:
+        return f"_kl_div({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_OfExactSumBase(self, expr: OfExactSumBase) -> str:  # noqa: N802
+        """``_f_of_sum(x, y)``; a constant ``y`` in two floats, ``_f_of_sum(x, high, low)``.  (SymPy sends a
+        function to the printer of its own class or of an ancestor named ``…Base``.)"""
+        x, y = expr.args
+        second = _two_floats(y) if y.is_number else self._print(y)
+        return f"{expr.helper}({self._print(x)}, {second})"
+
+    def _print_sigmoid_expm1(self, expr: sigmoid_expm1) -> str:
+        return f"_sigmoid_expm1({self._print(expr.args[0])}, {_two_floats(expr.args[1])})"
+
+    def _print_CompensatedSum(self, expr: CompensatedSum) -> str:  # noqa: N802
+        return f"_compensated_sum({self._print(expr.function)})"
+
     def _print_SoftmaxParts(self, expr: SoftmaxParts) -> str:  # noqa: N802
         return f"_shifted({self._print(expr.args[0])})"
 
@@ -200,6 +231,12 @@ class KernelPrinter(NumPyPrinter):
 
     def _print_Half(self, expr: sp.Rational) -> str:  # noqa: N802
         return "0.5"
+
+
+def _two_floats(constant: sp.Expr) -> str:
+    """A real constant as "high, low": its nearest float and the nearest float to the rest."""
+    high = float(constant)
+    return f"{high!r}, {float(sp.N(constant - sp.Rational(high), 30))!r}"
 
 
 class AtMax(sp.Function):

@@ -8,7 +8,22 @@ comes from how the kernel template implements it (max-shifted sums,
 ``log1p``, the complement of a softmax summed from the other classes).
 
 Scalar primitives: :func:`log1p`, :func:`expm1` (SymPy's C functions, which
-NumPy prints natively) and :class:`logcosh`.
+NumPy prints natively), :class:`logcosh`, :class:`sech2`, :class:`kl_div` and
+:class:`sigmoid_expm1`.
+
+Functions of an exact sum (:class:`OfExactSumBase`): :class:`logcosh_of_sum`,
+:class:`tanh_of_sum`, :class:`sech2_of_sum` and :class:`square_of_sum` take the two
+terms ``x, y`` of their argument separately.  Rounding ``x + y`` to a float costs
+half an ulp of the sum, and a function whose relative condition number is large
+(:math:`\operatorname{sech}^2 r` at :math:`|r| = 300`: :math:`2|r|\tanh r = 600`)
+turns that into hundreds of ulps of the result.  The kernel splits the sum
+exactly instead, :math:`x + y = h + l` with :math:`h = \mathrm{fl}(x + y)` (Knuth's
+TwoSum, exact in binary floating point), and evaluates :math:`f(h + l)` by an addition
+formula proved in :mod:`symloss.stable`.  :class:`sigmoid_expm1` does the same for
+:math:`L - a` with a constant :math:`L` such as :math:`\log 2`, carried in two floats.
+
+:class:`CompensatedSum` is a sum over the class axis whose rounding errors are
+added back (pairwise TwoSum), for a sum whose terms cancel.
 
 Class-axis primitives take the *entry* expression ``e`` of class ``k``
 (``z[k]``, ``s[k]/temperature``) with the index and the class count:
@@ -24,16 +39,27 @@ from __future__ import annotations
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
+from symloss.functions import sigmoid
+
 __all__ = [
+    "CompensatedSum",
     "LogSoftmax",
     "LogSumExp",
+    "OfExactSumBase",
     "Primitive",
     "Softmax",
     "SoftmaxComplement",
     "expand_primitives",
     "expm1",
+    "kl_div",
     "log1p",
     "logcosh",
+    "logcosh_of_sum",
+    "sech2",
+    "sech2_of_sum",
+    "sigmoid_expm1",
+    "square_of_sum",
+    "tanh_of_sum",
 ]
 
 
@@ -56,6 +82,108 @@ class logcosh(Primitive):  # noqa: N801 - named like NumPy functions
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return sp.tanh(self.args[0])
+
+
+class sech2(Primitive):  # noqa: N801 - named like NumPy functions
+    r""":math:`\operatorname{sech}^2 a = 1/\cosh^2 a`, implemented as :math:`1 - \tanh^2 a` for
+    :math:`|a| < 5/8` and :math:`4e/(1 + e(2 + e))` with :math:`e = e^{-2|a|}` elsewhere (both proved in
+    :mod:`symloss.stable`): no :math:`\cosh a` rounded next to 1, no overflow of :math:`\cosh^2 a`."""
+
+    nargs = 1
+
+    def textbook(self) -> sp.Expr:
+        return 1 / sp.cosh(self.args[0]) ** 2
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return -2 * sp.tanh(self.args[0]) * sech2(self.args[0])
+
+
+class kl_div(Primitive):  # noqa: N801 - named as SciPy's scipy.special.kl_div
+    r"""One term of the KL divergence made nonnegative, :math:`p\log(p/q) - p + q \ge 0`, computed as
+    :math:`q\,h(x)` with :math:`x = (p - q)/q` and Bennett's function :math:`h(x) = (1 + x)\log(1 + x) - x`
+    (a series in :math:`s = x/(2 + x)` for small :math:`|x|`, where the direct form cancels); its value
+    at :math:`p = 0` is the limit :math:`q`.  :math:`p - q` is exact for :math:`q/2 \le p \le 2q`
+    (Sterbenz's lemma), so a term of :math:`p \approx q` keeps every digit."""
+
+    nargs = 2
+
+    def textbook(self) -> sp.Expr:
+        p, q = self.args
+        return p * sp.log(p / q) - p + q
+
+
+class OfExactSumBase(Primitive):
+    r""":math:`f(x + y)` with the sum :math:`x + y` carried exactly (see the module docstring):
+    arguments ``(x, y)``; the kernel's helper is named by :attr:`helper`."""
+
+    nargs = 2
+    helper = ""
+
+    def function(self, argument: sp.Expr) -> sp.Expr:
+        """The textbook :math:`f` at ``argument``."""
+        raise NotImplementedError
+
+    def textbook(self) -> sp.Expr:
+        return self.function(self.args[0] + self.args[1])
+
+
+class logcosh_of_sum(OfExactSumBase):  # noqa: N801
+    r""":math:`\log\cosh(h + l) = \log\cosh h + \log\cosh l + \log(1 + \tanh h \tanh l)`."""
+
+    helper = "_logcosh_of_sum"
+
+    def function(self, argument: sp.Expr) -> sp.Expr:
+        return sp.log(sp.cosh(argument))
+
+
+class tanh_of_sum(OfExactSumBase):  # noqa: N801
+    r""":math:`\tanh(h + l) = \tanh h + \tanh l\,(1 - \tanh^2 h)/(1 + \tanh h \tanh l)`."""
+
+    helper = "_tanh_of_sum"
+
+    def function(self, argument: sp.Expr) -> sp.Expr:
+        return sp.tanh(argument)
+
+
+class sech2_of_sum(OfExactSumBase):  # noqa: N801
+    r""":math:`\operatorname{sech}^2(h + l) = \operatorname{sech}^2 h\,(1 + c)` with
+    :math:`c = -(\tanh^2 l + \varepsilon(2 + \varepsilon))/(1 + \varepsilon)^2`,
+    :math:`\varepsilon = \tanh h \tanh l`."""
+
+    helper = "_sech2_of_sum"
+
+    def function(self, argument: sp.Expr) -> sp.Expr:
+        return 1 / sp.cosh(argument) ** 2
+
+
+class square_of_sum(OfExactSumBase):  # noqa: N801
+    r""":math:`(h + l)^2 = h^2 + l(2h + l)`: the square of a residual :math:`y - \hat y` with its
+    rounding error (doubled by the square) added back."""
+
+    helper = "_square_of_sum"
+
+    def function(self, argument: sp.Expr) -> sp.Expr:
+        return argument**2
+
+
+class sigmoid_expm1(Primitive):  # noqa: N801
+    r""":math:`\sigma(a)\,(e^{L - a} - 1)` for a constant :math:`L`, which vanishes at :math:`a = L`:
+    :math:`\sigma(a)\operatorname{expm1}(L - a)` with :math:`L - a` an exact sum (:math:`L` in two floats)
+    from :math:`a > L - 2` on, and :math:`(e^L - e^a)/(1 + e^a)` below, where that cancels little and
+    :math:`e^{L - a}` would overflow as :math:`a \to -\infty`."""
+
+    nargs = 2
+
+    def textbook(self) -> sp.Expr:
+        a, root = self.args
+        return sigmoid(a) * (sp.exp(root - a) - 1)
+
+
+class CompensatedSum(sp.Sum):
+    r""":math:`\sum_k f(k)` over the class axis with the rounding errors of the summation added back
+    (each pairwise addition split by TwoSum, the errors summed; Ogita, Rump and Oishi, "Accurate sum
+    and dot product", SIAM J. Sci. Comput. 26, 2005): as accurate as a sum in twice the precision,
+    for terms that cancel."""
 
 
 class ClassAxisPrimitive(Primitive):
@@ -117,4 +245,5 @@ def expand_primitives(expr: sp.Expr) -> sp.Expr:
     """``expr`` with every primitive replaced by its textbook expression (innermost first)."""
     expr = expr.replace(lambda e: isinstance(e, log1p), lambda e: sp.log(1 + e.args[0]))
     expr = expr.replace(lambda e: isinstance(e, expm1), lambda e: sp.exp(e.args[0]) - 1)
+    expr = expr.replace(lambda e: isinstance(e, CompensatedSum), lambda e: sp.Sum(*e.args))
     return expr.replace(lambda e: isinstance(e, Primitive), lambda e: e.textbook())

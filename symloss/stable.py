@@ -8,6 +8,10 @@ report), the identity that justifies it as a :class:`~symloss.loss.Claim`,
 and the rewrite.  :func:`prove_rules` proves every claim; :func:`stabilize`
 applies only rules whose claim was proved.
 
+The ``*_of_exact_sum`` rules apply where the argument is a sum of two terms that are each
+a float input (or its negation) or a constant: the kernel then carries the sum exactly
+(:class:`~symloss.primitives.OfExactSumBase`) and the rule's addition formula adds the low part.
+
 The identities (Goldberg, "What every computer scientist should know about
 floating-point arithmetic", 1991, for log1p/expm1; Blanchard, Higham and
 Higham, "Accurately computing the log-sum-exp and softmax functions", 2021,
@@ -24,6 +28,21 @@ for the shifted sums):
 ``logcosh``                     :math:`\log\cosh r = \operatorname{log1p}(2\sinh^2(r/2))` near 0
                                 and :math:`|r| + \operatorname{log1p}(e^{-2|r|}) - \log 2` elsewhere
 ``one_minus_tanh_squared``      :math:`1 - \tanh^2 a = 1/\cosh^2 a`
+``sech2``                       :math:`1/\cosh^2 a = 1 - \tanh^2 a` near 0 and
+                                :math:`4e/(1 + e(2 + e))`, :math:`e = e^{-2|a|}`, elsewhere
+``logcosh_of_exact_sum``        :math:`\log\cosh(x + y) = \log\cosh x + \log\cosh y + \log(1 + \tanh x\tanh y)`
+``tanh_of_exact_sum``           :math:`\tanh(x + y) = \tanh x + \tanh y\,(1 - \tanh^2 x)/(1 + \tanh x\tanh y)`
+``sech2_of_exact_sum``          :math:`\operatorname{sech}^2(x + y) = \operatorname{sech}^2 x\,(1 + c)`,
+                                :math:`c = -(\tanh^2 y + \varepsilon(2 + \varepsilon))/(1 + \varepsilon)^2`,
+                                :math:`\varepsilon = \tanh x\tanh y`
+``square_of_exact_sum``         :math:`(x + y)^2 = x^2 + y(2x + y)`
+``sigmoid_minus_constant``      :math:`\sigma(a) - q = -(1 - q)\sigma(a)\,\mathrm{expm1}(\mathrm{logit}\,q - a)`
+                                for a constant :math:`0 < q < 1`: no cancellation at the root
+                                :math:`a = \operatorname{logit} q` (its argument an exact sum:
+                                :math:`e^{x + y} - 1 = (e^x - 1) + e^x(e^y - 1)`)
+``relative_entropy_terms``      :math:`\sum_k p_k\log(p_k/q_k) = \sum_k \operatorname{kl\_div}(p_k, q_k)
+                                + \sum_k (p_k - q_k)`, every term of the first sum :math:`\ge 0`, the
+                                second compensated
 ``softmax_max_shifted``         :math:`e^{z_k}/\sum_j e^{z_j} = e^{z_k-m}/\sum_j e^{z_j-m}`
 ``log_softmax_max_shifted``     :math:`\log\operatorname{softmax}(z)_k = (z_k - m) - \log\sum_j e^{z_j-m}`
 ``logsumexp_max_shifted``       :math:`\log\sum_j e^{z_j} = m + \log\sum_j e^{z_j-m}`
@@ -45,19 +64,29 @@ from symloss.loss import Claim, identity
 from symloss.notation import NONNEGATIVE, POSITIVE, REAL, REAL_VECTOR, Scope, index, interval, var, vector
 from symloss.primitives import (
     ClassAxisPrimitive,
+    CompensatedSum,
     LogSoftmax,
     LogSumExp,
+    OfExactSumBase,
     Softmax,
     SoftmaxComplement,
     expand_primitives,
     expm1,
+    kl_div,
     log1p,
     logcosh,
+    logcosh_of_sum,
+    sech2,
+    sech2_of_sum,
+    sigmoid_expm1,
+    square_of_sum,
+    tanh_of_sum,
 )
 from symloss.prove import Verdict, prove
 
 Rewrite = Callable[[sp.Expr], sp.Expr]
 MAX_PASSES = 8
+CONSTANT_DIGITS = 40
 
 
 @dataclass(frozen=True)
@@ -97,18 +126,20 @@ class Stabilized:
 
 # --------------------------------------------------------------------------- the rules' variables
 
-_a, _x, _r, _t, _m = (var(n, d).symbol for n, d in (("a", REAL), ("x", interval("x > -1", -1)), ("r", REAL),
-                                                       ("t", REAL), ("m", REAL)))
+_a, _x, _r, _t, _m, _b = (var(n, d).symbol for n, d in (("a", REAL), ("x", interval("x > -1", -1)), ("r", REAL),
+                                                           ("t", REAL), ("m", REAL), ("b", REAL)))
 _s = var("s", interval("(0, 1)", 0, 1)).symbol
 _u = var("u", NONNEGATIVE).symbol
 _w = var("w", POSITIVE).symbol
+_P, _Q, _C = (var(n, POSITIVE).symbol for n in ("P", "Q", "C"))
 _K = var("K", interval("K >= 2", 2, low_open=False)).symbol
 _k_var, _j_var = index("k"), index("j")
 _z_var = vector("z", REAL_VECTOR)
 _k, _j, _z = _k_var.symbol, _j_var.symbol, _z_var.symbol
 _SCALARS = Scope(tuple(var(n, d) for n, d in (("a", REAL), ("x", interval("x > -1", -1)), ("r", REAL),
-                                              ("t", REAL), ("m", REAL), ("s", interval("(0, 1)", 0, 1)),
-                                              ("u", NONNEGATIVE), ("w", POSITIVE))))
+                                              ("t", REAL), ("m", REAL), ("b", REAL), ("s", interval("(0, 1)", 0, 1)),
+                                              ("u", NONNEGATIVE), ("w", POSITIVE), ("P", POSITIVE), ("Q", POSITIVE),
+                                              ("C", POSITIVE))))
 _VECTORS = Scope((_z_var, _k_var, _j_var, var("K", interval("K >= 2", 2, low_open=False)), var("m", REAL),
                   var("w", POSITIVE)))
 _normalizer = sp.Sum(sp.exp(_z[_j]), (_j, 1, _K))
@@ -332,6 +363,106 @@ def _scaled_complement_rewrite(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: isinstance(e, sp.Add) and pair(e) is not None, rewrite)
 
 
+# --------------------------------------------------------------------------- exact sums and cancelling terms
+
+
+def _float_term(term: sp.Expr) -> bool:
+    """A float the kernel holds exactly: an input (scalar or class-vector entry) or its negation."""
+    return isinstance(term, sp.Symbol | sp.Indexed) or isinstance(-term, sp.Symbol | sp.Indexed)
+
+
+def _constant(value: sp.Expr) -> sp.Float:
+    """A real constant as a 40-digit float: an atom, which common subexpression elimination leaves
+    in place for the printer to split into two floats (its value exact to 2^-130)."""
+    return sp.Float(sp.N(value, CONSTANT_DIGITS), CONSTANT_DIGITS)
+
+
+def exact_terms(argument: sp.Expr) -> tuple[sp.Expr, sp.Expr] | None:
+    """``(x, y)`` when ``argument`` is ``x + y`` with ``x`` a float input (or its negation) and ``y``
+    another one or a real constant (returned as :func:`_constant`), else None."""
+    if not isinstance(argument, sp.Add) or len(argument.args) != 2:
+        return None
+    x, y = argument.args
+    if _float_term(y) and not _float_term(x):
+        x, y = y, x
+    if _float_term(x) and _float_term(y):
+        return x, y
+    if _float_term(x) and y.is_number and y.is_extended_real and y.is_finite:
+        return x, _constant(y)
+    return None
+
+
+def _of_exact_sum(matches: Callable[[sp.Basic], bool], primitive: type[OfExactSumBase]) -> Rewrite:
+    """f(x + y) → primitive(x, y) for each subexpression ``matches`` accepts whose only argument (the
+    base, for a power) is an exact two-term sum."""
+
+    def argument(e: sp.Basic) -> sp.Expr:
+        return e.base if isinstance(e, sp.Pow) else e.args[0]
+
+    def is_candidate(e: sp.Basic) -> bool:
+        return matches(e) and exact_terms(argument(e)) is not None
+
+    return lambda expr: expr.replace(is_candidate, lambda e: primitive(*exact_terms(argument(e))))
+
+
+def _sigmoid_minus_constant_rewrite(expr: sp.Expr) -> sp.Expr:
+    r"""c·σ(a) + d → −(c + d)·σ(a)·expm1(logit(q) − a) with q = −d/c in (0, 1), for two terms of a sum
+    (:class:`~symloss.primitives.sigmoid_expm1`: logit q − a an exact sum, so that it vanishes where σ(a) = q)."""
+
+    def pair(add: sp.Add) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:
+        constants = [t for t in add.args if t.is_number]
+        for term in add.args:
+            factors = sp.Mul.make_args(term)
+            sigmoids = [f for f in factors if isinstance(f, sigmoid)]
+            scale = term / sigmoids[0] if len(sigmoids) == 1 else None
+            if scale is None or not scale.is_number or not scale.is_nonzero or len(constants) != 1:
+                continue
+            q = -constants[0] / scale
+            if q.is_positive and (1 - q).is_positive:
+                return term, constants[0], sigmoids[0]
+        return None
+
+    def rewrite(add: sp.Add) -> sp.Expr:
+        term, constant, s = pair(add)
+        scale = term / s
+        q = -constant / scale
+        rest = sp.Add(*(t for t in add.args if t not in (term, constant)))
+        return rest - scale * (1 - q) * sigmoid_expm1(s.args[0], _constant(sp.log(q / (1 - q))))
+
+    return expr.replace(lambda e: isinstance(e, sp.Add) and pair(e) is not None, rewrite)
+
+
+def _relative_entropy_rewrite(expr: sp.Expr) -> sp.Expr:
+    r"""Σ_k p_k log(p_k/q_k) → Σ_k kl_div(p_k, q_k) + Σ_k (p_k − q_k), the last sum compensated."""
+    p, q = sp.Wild("p"), sp.Wild("q")
+
+    def parts(total: sp.Basic) -> tuple[sp.Expr, sp.Expr] | None:
+        if not isinstance(total, sp.Sum) or isinstance(total, CompensatedSum) or len(total.limits) != 1:
+            return None
+        found = total.function.match(p * sp.log(p / q))
+        if found is None or total.function != found[p] * sp.log(found[p] / found[q]):
+            return None
+        return found[p], found[q]
+
+    def rewrite(total: sp.Sum) -> sp.Expr:
+        pk, qk = parts(total)
+        return sp.Sum(kl_div(pk, qk), *total.limits) + CompensatedSum(pk - qk, *total.limits)
+
+    return expr.replace(lambda e: parts(e) is not None, rewrite)
+
+
+def _bennett_series_form(x: sp.Expr) -> sp.Expr:
+    """(1 + s) log((1 + s)/(1 - s)) − 2s over 1 − s, s = x/(2 + x): Bennett's function in the variable
+    of the atanh series log((1 + s)/(1 − s)) = 2(s + s³/3 + s⁵/5 + …)."""
+    s = x / (2 + x)
+    return ((1 + s) * sp.log((1 + s) / (1 - s)) - 2 * s) / (1 - s)
+
+
+_tanh_x, _tanh_b = sp.tanh(_a), sp.tanh(_b)
+_eps = _tanh_x * _tanh_b
+_sech2_correction = -(_tanh_b**2 + _eps * (2 + _eps)) / (1 + _eps) ** 2
+
+
 # --------------------------------------------------------------------------- the rule list
 
 RULES: tuple[Rule, ...] = (
@@ -354,6 +485,53 @@ RULES: tuple[Rule, ...] = (
                  sp.log(sp.exp(_u) * _w / 2), _u + sp.log(_w) - sp.log(2))),
          _pattern(sp.log(sp.cosh(_r)), logcosh(_r), [_r])),
     _scalar_rule("one_minus_tanh_squared", 1 - sp.tanh(_a) ** 2, 1 / sp.cosh(_a) ** 2, [_a]),
+    Rule("sech2",
+         (_claim("sech2_near_zero: 1/cosh(a)^2 = 1 - tanh(a)^2", 1 / sp.cosh(_a) ** 2, 1 - sp.tanh(_a) ** 2),
+          _claim("sech2_is_even: 1/cosh(-a)^2 = 1/cosh(a)^2", 1 / sp.cosh(-_a) ** 2, 1 / sp.cosh(_a) ** 2),
+          _claim("sech2_far_from_zero: 1/cosh(u)^2 = 4e/(1 + e(2 + e)) with e = exp(-2u)", 1 / sp.cosh(_u) ** 2,
+                 4 * sp.exp(-2 * _u) / (1 + sp.exp(-2 * _u) * (2 + sp.exp(-2 * _u))))),
+         _pattern(1 / sp.cosh(_a) ** 2, sech2(_a), [_a])),
+    Rule("logcosh_of_exact_sum",
+         (_claim("logcosh_of_exact_sum, step 1: cosh(x + y) = cosh x cosh y (1 + tanh x tanh y)",
+                 sp.cosh(_a + _b), sp.cosh(_a) * sp.cosh(_b) * (1 + _eps)),
+          _claim("logcosh_of_exact_sum, step 2: log(A B C) = log A + log B + log C for A, B, C > 0 (C = 1 + tanh x "
+                 "tanh y = cosh(x + y)/(cosh x cosh y) > 0 by step 1)",
+                 sp.log(_P * _Q * _C), sp.log(_P) + sp.log(_Q) + sp.log(_C))),
+         _of_exact_sum(lambda e: isinstance(e, logcosh), logcosh_of_sum),
+         logcosh(_a - _b)),
+    Rule("tanh_of_exact_sum",
+         (_claim("tanh_of_exact_sum: tanh(x + y) = tanh x + tanh y (1 - tanh(x)^2)/(1 + tanh x tanh y)",
+                 sp.tanh(_a + _b), _tanh_x + _tanh_b * (1 - _tanh_x**2) / (1 + _eps)),),
+         _of_exact_sum(lambda e: isinstance(e, sp.tanh), tanh_of_sum),
+         sp.tanh(_a - _b)),
+    Rule("sech2_of_exact_sum",
+         (_claim("sech2_of_exact_sum: sech(x + y)^2 = sech(x)^2 (1 + c), c = -(tanh(y)^2 + e (2 + e))/(1 + e)^2, "
+                 "e = tanh x tanh y", 1 / sp.cosh(_a + _b) ** 2, (1 + _sech2_correction) / sp.cosh(_a) ** 2),),
+         _of_exact_sum(lambda e: isinstance(e, sech2), sech2_of_sum),
+         sech2(_a - _b)),
+    Rule("square_of_exact_sum",
+         (_claim("square_of_exact_sum: (x + y)^2 = x^2 + y (2x + y)", (_a + _b) ** 2, _a**2 + _b * (2 * _a + _b)),),
+         _of_exact_sum(lambda e: isinstance(e, sp.Pow) and e.exp == 2, square_of_sum),
+         (_a - _b) ** 2),
+    Rule("sigmoid_minus_constant",
+         (_claim("sigmoid_minus_constant: sigma(a) - q = -(1 - q) sigma(a) expm1(log(q/(1 - q)) - a), 0 < q < 1",
+                 sigmoid(_a) - _s, -(1 - _s) * sigmoid(_a) * (sp.exp(sp.log(_s / (1 - _s)) - _a) - 1)),
+          _claim("sigmoid_minus_constant, expm1 of the exact sum: exp(x + y) - 1 = (exp(x) - 1) + exp(x) (exp(y) - 1)",
+                 sp.exp(_a + _b) - 1, (sp.exp(_a) - 1) + sp.exp(_a) * (sp.exp(_b) - 1)),
+          _claim("sigmoid_minus_constant, below the root: sigma(a) (exp(L - a) - 1) = (exp(L) - exp(a))/(1 + exp(a))",
+                 sigmoid(_a) * (sp.exp(_b - _a) - 1), (sp.exp(_b) - sp.exp(_a)) / (1 + sp.exp(_a)))),
+         _sigmoid_minus_constant_rewrite,
+         3 * sigmoid(_a) - 2),
+    Rule("relative_entropy_terms",
+         (_claim("relative_entropy_terms: p log(p/q) = (p log(p/q) - p + q) + (p - q), summed term by term",
+                 _P * sp.log(_P / _Q), expand_primitives(kl_div(_P, _Q)) + (_P - _Q)),
+          _claim("relative_entropy_terms, kl_div: p log(p/q) - p + q = q h((p - q)/q), h(x) = (1 + x) log(1 + x) - x",
+                 expand_primitives(kl_div(_P, _Q)), _Q * ((_P / _Q) * sp.log(_P / _Q) - (_P - _Q) / _Q)),
+          _claim("relative_entropy_terms, Bennett's h in s = x/(2 + x): (1 + x) log(1 + x) - x = "
+                 "((1 + s) log((1 + s)/(1 - s)) - 2s)/(1 - s)", (1 + _x) * sp.log(1 + _x) - _x,
+                 _bennett_series_form(_x))),
+         _relative_entropy_rewrite,
+         sp.Sum(_z[_k] * sp.log(_z[_k] / _m), (_k, 1, _K))),
     Rule("softmax_max_shifted",
          (_claim("softmax_max_shifted", sp.exp(_z[_k]) / _normalizer, sp.exp(_z[_k] - _m) / _shifted, _VECTORS),),
          _softmax_rewrite),

@@ -10,9 +10,24 @@ import sympy as sp
 from symloss.functions import sigmoid, softplus, to_elementary
 from symloss.likelihood import softmax
 from symloss.notation import index
-from symloss.primitives import LogSoftmax, Softmax, SoftmaxComplement, expand_primitives, log1p, logcosh
+from symloss.primitives import (
+    CompensatedSum,
+    LogSoftmax,
+    Softmax,
+    SoftmaxComplement,
+    expand_primitives,
+    kl_div,
+    log1p,
+    logcosh,
+    logcosh_of_sum,
+    sech2,
+    sech2_of_sum,
+    sigmoid_expm1,
+    square_of_sum,
+    tanh_of_sum,
+)
 from symloss.prove import Verdict
-from symloss.stable import RULES, ProvedRule, Rule, prove_rules, stabilize
+from symloss.stable import RULES, ProvedRule, Rule, exact_terms, prove_rules, stabilize
 
 z, y, p = sp.symbols("z y p", real=True)
 
@@ -36,7 +51,8 @@ def test_every_rule_is_proved(proved: tuple[ProvedRule, ...]) -> None:
         (y * (sigmoid(z) - 1), -y * sigmoid(-z), "sigmoid_minus_one"),
         (sp.log(1 - p), log1p(-p), "log1p"),
         (sp.log(sp.cosh(2 * z)), logcosh(2 * z), "logcosh"),
-        (1 - sp.tanh(z) ** 2, 1 / sp.cosh(z) ** 2, "one_minus_tanh_squared"),
+        (1 - sp.tanh(z) ** 2, sech2(z), "one_minus_tanh_squared"),
+        (1 / sp.cosh(z) ** 2, sech2(z), "sech2"),
     ],
 )
 def test_scalar_rules_rewrite(proved: tuple[ProvedRule, ...], expr: sp.Expr, expected: sp.Expr, rule: str) -> None:
@@ -137,3 +153,46 @@ def _points(expr: sp.Expr, seed: int) -> list[dict]:
                 point[base[entry]] = sp.Rational(rng.randint(-300, 300), 100)
         points.append(point)
     return points
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected", "rule"),
+    [
+        (sp.log(sp.cosh(y - z)), logcosh_of_sum(y, -z), "logcosh_of_exact_sum"),
+        (sp.tanh(y - z), tanh_of_sum(y, -z), "tanh_of_exact_sum"),
+        (1 / sp.cosh(y - z) ** 2, sech2_of_sum(y, -z), "sech2_of_exact_sum"),
+        ((z - y) ** 2, square_of_sum(z, -y), "square_of_exact_sum"),
+    ],
+)
+def test_functions_of_a_difference_of_inputs_keep_it_exact(proved: tuple[ProvedRule, ...], expr: sp.Expr,
+                                                           expected: sp.Expr, rule: str) -> None:
+    result = stabilize(expr, proved)
+    assert result.expr in (expected, expected.func(*reversed(expected.args)))
+    assert rule in result.rules
+    assert sp.simplify(expand_primitives(result.expr) - expr) == 0
+
+
+def test_an_exact_sum_needs_float_inputs(proved: tuple[ProvedRule, ...]) -> None:
+    """2z is rounded before the sum: splitting z − y would not make 2z − y exact, so nothing changes."""
+    assert stabilize(sp.tanh(2 * z - y), proved).expr == sp.tanh(2 * z - y)
+    assert stabilize(1 / sp.cosh(2 * z) ** 2, proved).expr == sech2(2 * z)
+    assert exact_terms(z + sp.Rational(1, 3)) == (z, sp.Float(sp.Rational(1, 3), 40))
+    assert exact_terms(z * y + 1) is None and exact_terms(z + y + 1) is None
+
+
+def test_sigmoid_minus_a_constant_vanishes_at_its_root(proved: tuple[ProvedRule, ...]) -> None:
+    """3σ(z) − 2 = −σ(z)(e^{log 2 − z} − 1): zero exactly at z = log 2, no cancellation near it."""
+    result = stabilize(3 * sigmoid(z) - 2, proved)
+    assert "sigmoid_minus_constant" in result.rules
+    (call,) = result.expr.atoms(sigmoid_expm1)
+    assert abs(call.args[1] - sp.log(2)) < sp.Float("1e-39")
+    assert abs(sp.N(expand_primitives(result.expr).subs(z, sp.log(2)), 50)) < sp.Float("1e-38")
+    assert stabilize(3 * sigmoid(z) - 4, proved).expr == 3 * sigmoid(z) - 4  # no root: left alone
+
+
+def test_relative_entropy_splits_into_nonnegative_terms_and_a_compensated_sum(proved: tuple[ProvedRule, ...]) -> None:
+    ps, qs, k = sp.IndexedBase("p"), sp.IndexedBase("q"), index("k").symbol
+    n = sp.Symbol("K", integer=True, positive=True)
+    result = stabilize(sp.Sum(ps[k] * sp.log(ps[k] / qs[k]), (k, 1, n)), proved)
+    assert result.expr == sp.Sum(kl_div(ps[k], qs[k]), (k, 1, n)) + CompensatedSum(ps[k] - qs[k], (k, 1, n))
+    assert "relative_entropy_terms" in result.rules
