@@ -76,6 +76,12 @@ TRANSLATIONS: Mapping[str, Callable[..., object]] = {
 def structural_symbols(expr: sp.Basic) -> set[sp.Symbol]:
     """Symbols that shape an expression rather than enter it as numbers:
     sum limits (the class count K) and indices (class indices i, k)."""
+    return set(_structural_symbols(expr))
+
+
+@lru_cache(maxsize=1024)
+def _structural_symbols(expr: sp.Basic) -> frozenset[sp.Symbol]:
+    """:func:`structural_symbols`, computed once per expression (every evaluation asks)."""
     found: set[sp.Symbol] = set()
     for node in sp.preorder_traversal(expr):
         if isinstance(node, sp.Sum | sp.Product):
@@ -85,18 +91,23 @@ def structural_symbols(expr: sp.Basic) -> set[sp.Symbol]:
             found |= set().union(*(i.free_symbols for i in node.indices))
         elif isinstance(node, sp.KroneckerDelta):
             found |= node.free_symbols
-    return {s for s in found if isinstance(s, sp.Symbol)} & expr.free_symbols
+    return frozenset({s for s in found if isinstance(s, sp.Symbol)} & expr.free_symbols)
 
 
 def class_counts(expr: sp.Basic) -> set[sp.Symbol]:
     """Free symbols used as the upper limit of a sum or product (the class count K)."""
-    return {
+    return set(_class_counts(expr))
+
+
+@lru_cache(maxsize=1024)
+def _class_counts(expr: sp.Basic) -> frozenset[sp.Symbol]:
+    return frozenset({
         limit[2]
         for node in sp.preorder_traversal(expr)
         if isinstance(node, sp.Sum | sp.Product)
         for limit in node.limits
         if isinstance(limit[2], sp.Symbol)
-    } & expr.free_symbols
+    } & expr.free_symbols)
 
 
 def _vector_length(point: Mapping[sp.Basic, object]) -> int | None:
@@ -120,6 +131,20 @@ def _bindings(expr: sp.Expr, point: Mapping[sp.Basic, object]) -> tuple[tuple[sp
     return tuple(values.items())
 
 
+def unrolled(expr: sp.Expr) -> sp.Expr:
+    """Every sum with integer limits written out term by term, innermost first (what ``doit``
+    gives, without its search for a closed form, which costs seconds on nested sums)."""
+
+    def unroll(total: sp.Sum) -> sp.Expr:
+        (k, low, high), = total.limits
+        return sp.Add(*(total.function.xreplace({k: sp.Integer(n)}) for n in range(int(low), int(high) + 1)))
+
+    def concrete(e: sp.Basic) -> bool:
+        return isinstance(e, sp.Sum) and len(e.limits) == 1 and all(b.is_Integer for b in e.limits[0][1:])
+
+    return expr.replace(concrete, unroll)
+
+
 @lru_cache(maxsize=1024)
 def compile_expr(expr: sp.Expr, counts: tuple[tuple[sp.Symbol, int], ...] = ()) -> Compiled:
     """``expr`` with the class counts bound and sums expanded, as an mpmath function.
@@ -128,7 +153,7 @@ def compile_expr(expr: sp.Expr, counts: tuple[tuple[sp.Symbol, int], ...] = ()) 
     indices (passed as ints), class vectors (passed 1-based: a list whose
     item 0 is unused).
     """
-    concrete = expr.xreplace({s: sp.Integer(v) for s, v in counts})
+    concrete = unrolled(expr.xreplace({s: sp.Integer(v) for s, v in counts}))
     if concrete.has(sp.Sum, sp.Product, sp.Derivative):
         concrete = concrete.doit()
     bases = sorted(concrete.atoms(sp.IndexedBase), key=str)
@@ -136,7 +161,7 @@ def compile_expr(expr: sp.Expr, counts: tuple[tuple[sp.Symbol, int], ...] = ()) 
     hidden = {b.label for b in bases} | set(indices)
     scalars = sorted((s for s in concrete.free_symbols if isinstance(s, sp.Symbol) and s not in hidden), key=str)
     arguments = (*scalars, *indices, *bases)
-    function = sp.lambdify(arguments, concrete, modules=[dict(TRANSLATIONS), "mpmath"], dummify=True)
+    function = sp.lambdify(arguments, concrete, modules=[dict(TRANSLATIONS), "mpmath"], dummify=True, cse=True)
     return function, arguments
 
 
