@@ -37,12 +37,21 @@ from symloss.functions import sigmoid, softplus
 from symloss.likelihood import ClassMax, sum_out_deltas
 from symloss.loss import Loss
 from symloss.notation import Domain, Var
-from symloss.primitives import ClassAxisPrimitive, LogSoftmax, LogSumExp, Softmax, SoftmaxComplement, logcosh
+from symloss.primitives import (
+    ClassAxisPrimitive,
+    LogSoftmax,
+    LogSumExp,
+    OtherClassesSum,
+    Softmax,
+    SoftmaxComplement,
+    SoftmaxXLogXRatio,
+    logcosh,
+)
 from symloss.stable import ProvedRule, stabilize
 
 LABEL_DOMAINS = ("onehot", "distribution")  # vector targets that also accept integer class indices
 HELPERS = {Softmax: "_softmax", LogSoftmax: "_log_softmax", SoftmaxComplement: "_softmax_complement",
-           LogSumExp: "_logsumexp"}
+           LogSumExp: "_logsumexp", SoftmaxXLogXRatio: "_softmax_xlogx_ratio"}
 
 
 class UnsupportedExpressionError(ValueError):
@@ -175,6 +184,9 @@ class KernelPrinter(NumPyPrinter):
 
     def _print_FromParts(self, expr: FromParts) -> str:  # noqa: N802
         return f"{expr.args[0].name}({self._print(expr.args[1])})"
+
+    def _print_OtherClassesSum(self, expr: OtherClassesSum) -> str:  # noqa: N802
+        return f"_other_classes_sum({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _print_Heaviside(self, expr: sp.Heaviside) -> str:  # noqa: N802
         at_zero = self._print(sp.Float(expr.args[1] if len(expr.args) > 1 else sp.S.Half))
