@@ -407,8 +407,25 @@ def _merged_sums(expr: sp.Expr) -> tuple[sp.Expr, list[sp.Expr]]:
 
 
 def _zero_normal(expr: sp.Expr) -> sp.Expr:
-    """Logs expanded under the assumptions, x^(a + n) split as x^a x^n, then cancel."""
-    return sp.cancel(sp.expand(sp.expand_log(expr), power_exp=True, power_base=False, mul=True))
+    """Logs expanded under the assumptions; every power b^(a + n) with a symbolic a and an integer
+    n written as t·b^n with one symbol t per (b, a) (SymPy would merge b^a·b^n back into b^(a + n),
+    hiding b^(gamma - 1) = b^gamma / b); then cancel.  Sound as a generalization: an identity for
+    every t holds for t = b^a."""
+    expr = sp.expand_log(expr)
+    symbols: dict[tuple[sp.Expr, sp.Expr], sp.Dummy] = {}
+
+    def symbolic(e: sp.Basic) -> bool:
+        return isinstance(e, sp.Pow) and not e.exp.is_number and e.exp.as_coeff_Add()[0].is_Integer
+
+    def split(power: sp.Pow) -> sp.Expr:
+        n, a = power.exp.as_coeff_Add()
+        key = (sp.expand(power.base), a)
+        if key not in symbols:
+            positive = bool(power.base.is_positive and a.is_real)
+            symbols[key] = sp.Dummy(f"power{len(symbols)}", positive=positive or None)
+        return symbols[key] * power.base ** n
+
+    return sp.cancel(sp.expand(expr.replace(symbolic, split)))
 
 
 def _zero_by_merged_sums(goal: Goal) -> bool:
