@@ -10,7 +10,16 @@ import sympy as sp
 from symloss.functions import sigmoid, softplus, to_elementary
 from symloss.likelihood import softmax
 from symloss.notation import index
-from symloss.primitives import LogSoftmax, Softmax, SoftmaxComplement, expand_primitives, log1p, logcosh
+from symloss.primitives import (
+    LogSoftmax,
+    OtherClassesSum,
+    Softmax,
+    SoftmaxComplement,
+    SoftmaxXLogXRatio,
+    expand_primitives,
+    log1p,
+    logcosh,
+)
 from symloss.prove import Verdict
 from symloss.stable import RULES, ProvedRule, Rule, prove_rules, stabilize
 
@@ -137,3 +146,17 @@ def _points(expr: sp.Expr, seed: int) -> list[dict]:
                 point[base[entry]] = sp.Rational(rng.randint(-300, 300), 100)
         points.append(point)
     return points
+
+
+def test_focal_weight_and_other_classes_sum_rules(proved: tuple[ProvedRule, ...]) -> None:
+    zs, ys = sp.IndexedBase("z"), sp.IndexedBase("y")
+    k, i, n = index("k").symbol, index("i").symbol, sp.Symbol("K", integer=True, positive=True)
+    q = softmax(zs, i, n)
+    ratio = stabilize(q * sp.log(q) / (1 - q), proved)
+    assert ratio.expr == SoftmaxXLogXRatio(zs[i], i, n) and "softmax_xlogx_ratio" in ratio.rules
+    others = stabilize(q ** 2 * (sp.Sum(ys[k] * zs[k], (k, 1, n)) - ys[i] * zs[i]), proved)
+    assert others.expr == OtherClassesSum(Softmax(zs[i], i, n) ** 2, ys[k] * zs[k], k, n, i)
+    # not the own entry of the sum (another class's entry, or the entry of another vector): left alone
+    j = index("j").symbol
+    assert not stabilize(q * (sp.Sum(ys[k], (k, 1, n)) - zs[i]), proved).expr.has(OtherClassesSum)
+    assert not stabilize(q * (sp.Sum(ys[k], (k, 1, n)) - ys[i] * zs[j]), proved).expr.has(OtherClassesSum)
