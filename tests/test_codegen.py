@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symloss import load_catalog
+from symloss.certify import stress_points
 from symloss.codegen import flatten_indices, load_generated, render_package, write_package
 from symloss.derive import derive
 from symloss.loss import Loss
@@ -347,6 +348,24 @@ def test_softmax_focal_against_mpmath_where_the_raw_derivative_failed(focal: Mod
     assert_normwise(focal.softmax_focal(*args, gamma=gamma, reduction="none"), [loss])
     assert_normwise(focal.softmax_focal_grad(*args, gamma=gamma, reduction="none")[0], grad)
     assert_normwise(focal.softmax_focal_hess(*args, gamma=gamma, reduction="none")[0], hess)
+
+
+def _scale_1e4_grid_points() -> list[tuple[list[float], list[float], float]]:
+    """Stress-grid points at logit scale 1e4 whose truth the certifier's interval reference leaves
+    unresolved (1 - p = e^-gap needs gap / ln 10 digits), with gaps up to 1e4 to keep this test quick."""
+    def spread(z: tuple[float, ...]) -> float:
+        finite = [v for v in z if math.isfinite(v)]
+        return max(finite) - min(finite)
+
+    loss = load_catalog(REPO / "derivations").get("softmax_focal")
+    points = [p for p in stress_points(loss) if len(p[0]) <= 10 and 4000 < spread(p[0]) < 10_000]
+    return [(list(z), list(y), gamma) for z, y, gamma in points]
+
+
+@pytest.mark.parametrize(("z", "y", "gamma"), _scale_1e4_grid_points())
+def test_softmax_focal_at_logit_scale_1e4_against_mpmath(focal: ModuleType, z: list[float], y: list[float],
+                                                         gamma: float) -> None:
+    test_softmax_focal_against_mpmath_where_the_raw_derivative_failed(focal, z, y, gamma)
 
 
 def test_softmax_focal_at_a_thousand_classes(focal: ModuleType) -> None:
