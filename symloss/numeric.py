@@ -22,6 +22,7 @@ from functools import lru_cache
 
 import mpmath
 import sympy as sp
+from sympy.concrete.expr_with_limits import ExprWithLimits
 
 from symloss.notation import (
     CLASS_COUNT,
@@ -137,7 +138,10 @@ def unrolled(expr: sp.Expr) -> sp.Expr:
 
     def unroll(total: sp.Sum) -> sp.Expr:
         (k, low, high), = total.limits
-        return sp.Add(*(total.function.xreplace({k: sp.Integer(n)}) for n in range(int(low), int(high) + 1)))
+        function = total.function
+        shadowed = any(k in (limit[0] for limit in e.limits) for e in function.atoms(ExprWithLimits))
+        at = (lambda n: function.subs(k, n)) if shadowed else (lambda n: function.xreplace({k: n}))  # bound k kept
+        return sp.Add(*(at(sp.Integer(n)) for n in range(int(low), int(high) + 1)))
 
     def concrete(e: sp.Basic) -> bool:
         return isinstance(e, sp.Sum) and len(e.limits) == 1 and all(b.is_Integer for b in e.limits[0][1:])
@@ -154,7 +158,7 @@ def compile_expr(expr: sp.Expr, counts: tuple[tuple[sp.Symbol, int], ...] = ()) 
     item 0 is unused).
     """
     concrete = unrolled(expr.xreplace({s: sp.Integer(v) for s, v in counts}))
-    if concrete.has(sp.Sum, sp.Product, sp.Derivative):
+    if concrete.atoms(ExprWithLimits, sp.Derivative):  # a product, a class max, a sum left by unrolled
         concrete = concrete.doit()
     bases = sorted(concrete.atoms(sp.IndexedBase), key=str)
     indices = sorted(structural_symbols(concrete), key=str)
