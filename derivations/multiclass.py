@@ -214,6 +214,30 @@ pk = pk_var.symbol
 focal_formula = -total(ys[k] * (1 - prob) ** gamma * sp.log(prob))
 
 
+def xlogx_ratio(q: sp.Expr) -> sp.Expr:
+    """m(q) = q log q / (1 - q), in [-1, 0] on [0, 1]."""
+    return q * sp.log(q) / (1 - q)
+
+
+def focal_weight(q: sp.Expr) -> sp.Expr:
+    """w(q) = q d/dq [-(1 - q)^gamma log q] = (1 - q)^gamma (gamma m(q) - 1): with p = softmax(z),
+    dFL/dz_i = sum_k y_k w(p_k) (delta_ki - p_i)."""
+    return (1 - q) ** gamma * (gamma * xlogx_ratio(q) - 1)
+
+
+def focal_curvature(q: sp.Expr) -> sp.Expr:
+    """v(q) = q w'(q) = gamma (1 - q)^gamma (2q + (1 - gamma q) m(q)) / (1 - q)."""
+    return gamma * (1 - q) ** gamma * (2 * q + (1 - gamma * q) * xlogx_ratio(q)) / (1 - q)
+
+
+# dp_k/dz_i = p_k (delta_ki - p_i), so dFL/dz_i = y_i w_i - p_i sum_k y_k w_k; written as
+# y_i w_i (1 - p_i) - p_i (sum_k y_k w_k - y_i w_i) so that the labelled class is not 1 - p by cancellation
+focal_weights = total(ys[k] * focal_weight(prob))
+focal_gradient = ys[i] * focal_weight(prob_i) * (1 - prob_i) - prob_i * (focal_weights - ys[i] * focal_weight(prob_i))
+# d2FL/dz_i2 = sum_k y_k [v_k (delta_ki - p_i)^2 - w_k p_i (1 - p_i)]; the own term y_i v_i (1 - p_i)^2 kept whole
+focal_hessian = (ys[i] * focal_curvature(prob_i) * (1 - prob_i) ** 2
+                 + prob_i ** 2 * (total(ys[k] * focal_curvature(prob)) - ys[i] * focal_curvature(prob_i))
+                 - prob_i * (1 - prob_i) * focal_weights)
 
 softmax_focal = Loss(
     name="softmax_focal",
@@ -225,6 +249,8 @@ softmax_focal = Loss(
     index=i_var,
     classes=classes_var,
     formula=focal_formula,
+    gradient_form=focal_gradient,
+    hessian_form=focal_hessian,
     origin=Definition("focal loss of Lin et al. (2017) over softmax probabilities"),
     use_case="multiclass problems with many easy examples",
     link="softmax",

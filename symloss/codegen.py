@@ -43,8 +43,10 @@ from symloss.primitives import (
     LogSoftmax,
     LogSumExp,
     OfExactSumBase,
+    OtherClassesSum,
     Softmax,
     SoftmaxComplement,
+    SoftmaxXLogXRatio,
     kl_div,
     logcosh,
     sech2,
@@ -56,7 +58,7 @@ from symloss.stable import ProvedRule, stabilize
 RESERVED = frozenset({"np", "scratch", "loss", "grad", "hess", *POOLS.values()})  # names in a kernel's code
 LABEL_DOMAINS = ("onehot", "distribution")  # vector targets that also accept integer class indices
 HELPERS = {Softmax: "_softmax", LogSoftmax: "_log_softmax", SoftmaxComplement: "_softmax_complement",
-           LogSumExp: "_logsumexp"}
+           LogSumExp: "_logsumexp", SoftmaxXLogXRatio: "_softmax_xlogx_ratio"}
 
 
 class UnsupportedExpressionError(ValueError):
@@ -208,6 +210,9 @@ class KernelPrinter(NumPyPrinter):
 
     def _print_FromParts(self, expr: FromParts) -> str:  # noqa: N802
         return f"{expr.args[0].name}({self._print(expr.args[1])})"
+
+    def _print_OtherClassesSum(self, expr: OtherClassesSum) -> str:  # noqa: N802
+        return f"_other_classes_sum({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _print_Heaviside(self, expr: sp.Heaviside) -> str:  # noqa: N802
         at_zero = self._print(sp.Float(expr.args[1] if len(expr.args) > 1 else sp.S.Half))

@@ -22,6 +22,7 @@ from functools import lru_cache
 
 import mpmath
 import sympy as sp
+from sympy.concrete.expr_with_limits import ExprWithLimits
 
 from symloss.notation import (
     CLASS_COUNT,
@@ -76,6 +77,12 @@ TRANSLATIONS: Mapping[str, Callable[..., object]] = {
 def structural_symbols(expr: sp.Basic) -> set[sp.Symbol]:
     """Symbols that shape an expression rather than enter it as numbers:
     sum limits (the class count K) and indices (class indices i, k)."""
+    return set(_structural_symbols(expr))
+
+
+@lru_cache(maxsize=1024)
+def _structural_symbols(expr: sp.Basic) -> frozenset[sp.Symbol]:
+    """:func:`structural_symbols`, computed once per expression (every evaluation asks)."""
     found: set[sp.Symbol] = set()
     for node in sp.preorder_traversal(expr):
         if isinstance(node, sp.Sum | sp.Product):
@@ -85,18 +92,23 @@ def structural_symbols(expr: sp.Basic) -> set[sp.Symbol]:
             found |= set().union(*(i.free_symbols for i in node.indices))
         elif isinstance(node, sp.KroneckerDelta):
             found |= node.free_symbols
-    return {s for s in found if isinstance(s, sp.Symbol)} & expr.free_symbols
+    return frozenset({s for s in found if isinstance(s, sp.Symbol)} & expr.free_symbols)
 
 
 def class_counts(expr: sp.Basic) -> set[sp.Symbol]:
     """Free symbols used as the upper limit of a sum or product (the class count K)."""
-    return {
+    return set(_class_counts(expr))
+
+
+@lru_cache(maxsize=1024)
+def _class_counts(expr: sp.Basic) -> frozenset[sp.Symbol]:
+    return frozenset({
         limit[2]
         for node in sp.preorder_traversal(expr)
         if isinstance(node, sp.Sum | sp.Product)
         for limit in node.limits
         if isinstance(limit[2], sp.Symbol)
-    } & expr.free_symbols
+    } & expr.free_symbols)
 
 
 def _vector_length(point: Mapping[sp.Basic, object]) -> int | None:
@@ -120,6 +132,23 @@ def _bindings(expr: sp.Expr, point: Mapping[sp.Basic, object]) -> tuple[tuple[sp
     return tuple(values.items())
 
 
+def unrolled(expr: sp.Expr) -> sp.Expr:
+    """Every sum with integer limits written out term by term, innermost first (what ``doit``
+    gives, without its search for a closed form, which costs seconds on nested sums)."""
+
+    def unroll(total: sp.Sum) -> sp.Expr:
+        (k, low, high), = total.limits
+        function = total.function
+        shadowed = any(k in (limit[0] for limit in e.limits) for e in function.atoms(ExprWithLimits))
+        at = (lambda n: function.subs(k, n)) if shadowed else (lambda n: function.xreplace({k: n}))  # bound k kept
+        return sp.Add(*(at(sp.Integer(n)) for n in range(int(low), int(high) + 1)))
+
+    def concrete(e: sp.Basic) -> bool:
+        return isinstance(e, sp.Sum) and len(e.limits) == 1 and all(b.is_Integer for b in e.limits[0][1:])
+
+    return expr.replace(concrete, unroll)
+
+
 @lru_cache(maxsize=1024)
 def compile_expr(expr: sp.Expr, counts: tuple[tuple[sp.Symbol, int], ...] = ()) -> Compiled:
     """``expr`` with the class counts bound and sums expanded, as an mpmath function.
@@ -128,15 +157,15 @@ def compile_expr(expr: sp.Expr, counts: tuple[tuple[sp.Symbol, int], ...] = ()) 
     indices (passed as ints), class vectors (passed 1-based: a list whose
     item 0 is unused).
     """
-    concrete = expr.xreplace({s: sp.Integer(v) for s, v in counts})
-    if concrete.has(sp.Sum, sp.Product, sp.Derivative):
+    concrete = unrolled(expr.xreplace({s: sp.Integer(v) for s, v in counts}))
+    if concrete.atoms(ExprWithLimits, sp.Derivative):  # a product, a class max, a sum left by unrolled
         concrete = concrete.doit()
     bases = sorted(concrete.atoms(sp.IndexedBase), key=str)
     indices = sorted(structural_symbols(concrete), key=str)
     hidden = {b.label for b in bases} | set(indices)
     scalars = sorted((s for s in concrete.free_symbols if isinstance(s, sp.Symbol) and s not in hidden), key=str)
     arguments = (*scalars, *indices, *bases)
-    function = sp.lambdify(arguments, concrete, modules=[dict(TRANSLATIONS), "mpmath"], dummify=True)
+    function = sp.lambdify(arguments, concrete, modules=[dict(TRANSLATIONS), "mpmath"], dummify=True, cse=True)
     return function, arguments
 
 

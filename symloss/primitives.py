@@ -31,7 +31,11 @@ Class-axis primitives take the *entry* expression ``e`` of class ``k``
 * :class:`Softmax` — :math:`e^{e_k} / \sum_{j} e^{e_j}`
 * :class:`LogSoftmax` — :math:`\log` of it
 * :class:`SoftmaxComplement` — :math:`1 - \operatorname{softmax}(e)_k`
+* :class:`SoftmaxXLogXRatio` — :math:`p_k \log p_k / (1 - p_k)` for :math:`p = \operatorname{softmax}(e)`
 * :class:`LogSumExp` — :math:`\log \sum_k e^{e_k}` (``k`` bound)
+
+:class:`OtherClassesSum` — :math:`c_i \sum_{k \ne i} f(k)` — takes a weight, a summand and the
+indices, and sums over the other classes without subtracting the own entry from the total.
 """
 
 from __future__ import annotations
@@ -46,9 +50,11 @@ __all__ = [
     "LogSoftmax",
     "LogSumExp",
     "OfExactSumBase",
+    "OtherClassesSum",
     "Primitive",
     "Softmax",
     "SoftmaxComplement",
+    "SoftmaxXLogXRatio",
     "expand_primitives",
     "expm1",
     "kl_div",
@@ -234,11 +240,39 @@ class SoftmaxComplement(ClassAxisPrimitive):
         return 1 - sp.exp(self.entry) / self.normalizer()
 
 
+class SoftmaxXLogXRatio(ClassAxisPrimitive):
+    r""":math:`m(p) = p \log p / (1 - p)` for :math:`p = \operatorname{softmax}(e)_k`: the focal
+    weight's ratio, bounded in :math:`[-1, 0]` (:math:`m \to 0` as :math:`p \to 0`, a masked class;
+    :math:`m \to -1` as :math:`p \to 1`).  From the max-shifted parts
+    :math:`x_k = e^{e_k - m}`, :math:`r = \sum_{j \ne \arg\max} x_j`:
+    :math:`m = x_k\,(e_k - m - \log(1 + r)) / ((1 - x_k) + r)`, at the arg-max
+    :math:`-\log(1 + r)/r`, so neither the log nor the complement is formed by cancellation and
+    the limit :math:`-1` is kept when :math:`r` underflows."""
+
+    def textbook(self) -> sp.Expr:
+        p = sp.exp(self.entry) / self.normalizer()
+        return p * sp.log(p) / (1 - p)
+
+
 class LogSumExp(ClassAxisPrimitive):
     r""":math:`\log\sum_k e^{e_k}` (the index is bound), computed max-shifted."""
 
     def textbook(self) -> sp.Expr:
         return sp.log(sp.Sum(sp.exp(self.entry), (self.index, 1, self.count)))
+
+
+class OtherClassesSum(Primitive):
+    r""":math:`c_i \sum_{k \ne i} f(k)` with arguments (c, f(k), k, K, i): the sum over every class but
+    i, computed with the entry of largest magnitude left out of the total and added back for the
+    other classes, so that neither a dominant own entry (:math:`\sum_k f(k) - f(i)` would lose
+    every digit to it) nor a dominant other entry cancels; 0 wherever the weight :math:`c_i` is 0
+    (a class of probability 0 takes nothing from a sum it does not enter)."""
+
+    nargs = 5
+
+    def textbook(self) -> sp.Expr:
+        weight, summand, k, count, i = self.args
+        return weight * sp.Sum((1 - sp.KroneckerDelta(k, i)) * summand, (k, 1, count))
 
 
 def expand_primitives(expr: sp.Expr) -> sp.Expr:

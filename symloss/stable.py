@@ -49,6 +49,10 @@ for the shifted sums):
 ``softmax_complement``          :math:`1 - \operatorname{softmax}(z)_k` summed from the other classes
 ``softmax_minus_target``        :math:`s - t = s(1-t) - t(1-s)`, so a confident correct class
                                 gives :math:`-(1-s)` computed without cancellation
+``softmax_xlogx_ratio``         :math:`p\log p/(1-p)` for :math:`p = \operatorname{softmax}(z)_k` from the
+                                max-shifted parts, bounded in :math:`[-1, 0]` at every logit
+``sum_over_other_classes``      :math:`c\,(\sum_k f(k) - f(i)) = c \sum_k (1 - \delta_{ki}) f(k)`, summed
+                                over the other classes instead of cancelling the own entry
 ==============================  ==============================================================
 """
 
@@ -68,8 +72,10 @@ from symloss.primitives import (
     LogSoftmax,
     LogSumExp,
     OfExactSumBase,
+    OtherClassesSum,
     Softmax,
     SoftmaxComplement,
+    SoftmaxXLogXRatio,
     expand_primitives,
     expm1,
     kl_div,
@@ -144,6 +150,7 @@ _VECTORS = Scope((_z_var, _k_var, _j_var, var("K", interval("K >= 2", 2, low_ope
                   var("w", POSITIVE)))
 _normalizer = sp.Sum(sp.exp(_z[_j]), (_j, 1, _K))
 _shifted = sp.Sum(sp.exp(_z[_j] - _m), (_j, 1, _K))
+_p_k = sp.exp(_z[_k]) / _normalizer
 
 
 def _claim(statement: str, lhs: sp.Expr, rhs: sp.Expr, scope: Scope = _SCALARS) -> Claim:
@@ -339,6 +346,47 @@ def _minus_target_rewrite(expr: sp.Expr) -> sp.Expr:
         return s * (1 + rest) + rest * SoftmaxComplement(*s.args)
 
     return expr.replace(is_candidate, rewrite)
+
+
+def _xlogx_ratio_rewrite(expr: sp.Expr) -> sp.Expr:
+    r"""softmax_k · log softmax_k · (1 − softmax_k)^{-1} → SoftmaxXLogXRatio inside every product."""
+
+    def parts(mul: sp.Mul) -> tuple[sp.Expr, ...] | None:
+        factors = mul.args
+        for f in factors:
+            if isinstance(f, Softmax) and {LogSoftmax(*f.args), SoftmaxComplement(*f.args) ** -1} <= set(factors):
+                return f.args
+        return None
+
+    def rewrite(mul: sp.Mul) -> sp.Expr:
+        args = parts(mul)
+        used = (Softmax(*args), LogSoftmax(*args), SoftmaxComplement(*args) ** -1)
+        return sp.Mul(*(f for f in mul.args if f not in used)) * SoftmaxXLogXRatio(*args)
+
+    return expr.replace(lambda e: isinstance(e, sp.Mul) and parts(e) is not None, rewrite)
+
+
+def _other_classes_rewrite(expr: sp.Expr) -> sp.Expr:
+    r"""c · (Σ_k f(k) − f(i) + r) → OtherClassesSum(c, f(k), k, K, i) + c · r for a class index i."""
+
+    def split(mul: sp.Mul) -> tuple[sp.Expr, sp.Sum, sp.Symbol, sp.Expr] | None:
+        for factor in mul.args:
+            if not isinstance(factor, sp.Add):
+                continue
+            for total in (t for t in factor.args if isinstance(t, sp.Sum) and len(t.limits) == 1):
+                k, low, _ = total.limits[0]
+                own = [(t, i) for t in factor.args for i in t.free_symbols
+                       if low == 1 and i.is_integer and i.is_positive and -t == total.function.xreplace({k: i})]
+                if own:
+                    return mul / factor, total, own[0][1], factor - total - own[0][0]
+        return None
+
+    def rewrite(mul: sp.Mul) -> sp.Expr:
+        weight, total, i, rest = split(mul)
+        k, _, count = total.limits[0]
+        return OtherClassesSum(weight, total.function, k, count, i) + weight * rest
+
+    return expr.replace(lambda e: isinstance(e, sp.Mul) and split(e) is not None, rewrite)
 
 
 def _scaled_complement_rewrite(expr: sp.Expr) -> sp.Expr:
@@ -550,6 +598,19 @@ RULES: tuple[Rule, ...] = (
     Rule("softmax_minus_target",
          (_claim("softmax_minus_target: s - t = s(1 - t) - t(1 - s)", _s - _t, _s * (1 - _t) - _t * (1 - _s)),),
          _minus_target_rewrite, Softmax(_z[_k], _k, _K) - _t),
+    Rule("softmax_xlogx_ratio",
+         (_claim("softmax_xlogx_ratio: p log p / (1 - p) = x (z_k - m - log sum_j x_j) / (sum_j x_j - x), "
+                 "p = softmax(z)_k, x_j = exp(z_j - m)",
+                 _p_k * sp.log(_p_k) / (1 - _p_k),
+                 sp.exp(_z[_k] - _m) * (_z[_k] - _m - sp.log(_shifted)) / (_shifted - sp.exp(_z[_k] - _m)),
+                 _VECTORS),),
+         _xlogx_ratio_rewrite,
+         Softmax(_z[_k], _k, _K) * LogSoftmax(_z[_k], _k, _K) / SoftmaxComplement(_z[_k], _k, _K)),
+    Rule("sum_over_other_classes",
+         (_claim("sum_over_other_classes: w (sum_k z_k - z_j) = w sum_k (1 - delta_kj) z_k",
+                 _w * (sp.Sum(_z[_k], (_k, 1, _K)) - _z[_j]),
+                 _w * sp.Sum((1 - sp.KroneckerDelta(_k, _j)) * _z[_k], (_k, 1, _K)), _VECTORS),),
+         _other_classes_rewrite),
 )
 
 

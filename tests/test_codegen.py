@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib
 import math
+import tempfile
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -18,9 +19,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symloss import load_catalog
-from symloss.codegen import flatten_indices, load_generated, render_package
+from symloss.certify import stress_points
+from symloss.codegen import flatten_indices, load_generated, render_package, write_package
+from symloss.derive import derive
 from symloss.loss import Loss
 from symloss.notation import Domain
+from symloss.pipeline import KernelBuild
+from symloss.pipeline import kernels as build_kernels
 
 CATALOG = load_catalog()
 LOSSES = {loss.name: loss for loss in CATALOG.losses}
@@ -384,3 +389,166 @@ def test_kl_div_terms_against_mpmath(rebuilt: Path) -> None:
                 assert computed == 0.0
             else:
                 assert ulps(computed, true) <= ULP_BUDGET, (a, b, computed, true)
+
+
+# --------------------------------------------------------------------------- softmax focal at the stress points
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def numerics_module(folder: Path) -> ModuleType:
+    """The shared numerics of the kernels, rendered from this checkout's template into ``folder``."""
+    write_package(render_package([]), folder, prune=False)
+    return load_generated(folder, "_numerics")
+
+
+@pytest.fixture(scope="module")
+def focal() -> ModuleType:
+    """The softmax focal kernel generated from this checkout's declaration (not the installed package)."""
+    loss = load_catalog(REPO / "derivations").get("softmax_focal")
+    derivation = derive(loss, budget=30.0)
+    for check in (derivation.gradient_check, derivation.hessian_check):
+        assert check.status == "proved" and check.scope == "symbolic K", check
+        assert "declared closed form" in check.detail, check
+    (kernel,) = build_kernels([derivation])
+    folder = Path(tempfile.mkdtemp(prefix="symloss-focal-"))
+    write_package(KernelBuild((kernel,), {}).files(["softmax_focal"]), folder, prune=False)
+    return load_generated(folder, "softmax_focal")
+
+
+def focal_truth(z: list[float], y: list[float], gamma: float) -> tuple[mpmath.mpf, list[mpmath.mpf], list[mpmath.mpf]]:
+    """Loss, gradient and Hessian diagonal of -sum_k y_k (1 - p_k)^gamma log p_k from first principles:
+    f(q) = -(1 - q)^gamma log q, dp_k/dz_i = p_k (delta_ki - p_i), at enough digits for 1 - p at the
+    largest logit gap (independent of the closed forms the kernel is generated from)."""
+    finite = [v for v in z if math.isfinite(v)]
+    with mpmath.workdps(80 + int((max(finite) - min(finite)) / math.log(10))):
+        g = mpmath.mpf(gamma)
+        top = max(finite)
+        total = mpmath.fsum(mpmath.exp(mpmath.mpf(v) - top) for v in finite)
+        p = [mpmath.exp(mpmath.mpf(v) - top) / total if math.isfinite(v) else mpmath.mpf(0) for v in z]
+        u = [mpmath.fsum(p[j] for j in range(len(z)) if j != k) for k in range(len(z))]  # 1 - p_k, no cancellation
+
+        def d1(k: int) -> mpmath.mpf:  # f'(p_k)
+            return g * u[k] ** (g - 1) * mpmath.log(p[k]) - u[k] ** g / p[k]
+
+        def d2(k: int) -> mpmath.mpf:  # f''(p_k)
+            return (-g * (g - 1) * u[k] ** (g - 2) * mpmath.log(p[k]) + 2 * g * u[k] ** (g - 1) / p[k]
+                    + u[k] ** g / p[k] ** 2)
+
+        labelled = [k for k in range(len(z)) if y[k] != 0]
+        loss = -mpmath.fsum(y[k] * u[k] ** g * mpmath.log(p[k]) for k in labelled)
+        grad, hess = [], []
+        for i in range(len(z)):
+            gap = [(1 if k == i else 0) - p[i] for k in range(len(z))]
+            grad.append(mpmath.fsum(y[k] * d1(k) * p[k] * gap[k] for k in labelled))
+            curvature = [d2(k) * p[k] ** 2 * gap[k] ** 2 + d1(k) * p[k] * (gap[k] ** 2 - p[i] * u[i]) for k in labelled]
+            hess.append(mpmath.fsum(y[k] * c for k, c in zip(labelled, curvature, strict=True)))
+        return loss, grad, hess
+
+
+def assert_normwise(computed: np.ndarray, truth: list[mpmath.mpf]) -> None:
+    """Within the class-vector budget (1e-13 relative, normwise for a vector); a value or vector whose
+    truth is below the normal range must come out below it too; no inf/NaN."""
+    assert np.all(np.isfinite(computed)), computed
+    norm = max(abs(t) for t in truth)
+    error = max(abs(mpmath.mpf(float(c)) - t) for c, t in zip(computed, truth, strict=True))
+    smallest = np.finfo(np.float64).tiny
+    if norm >= smallest:
+        assert error <= 1e-13 * norm, (computed, [mpmath.nstr(t, 8) for t in truth])
+    else:
+        assert np.all(np.abs(computed) <= smallest), computed
+
+
+FOCAL_POINTS = [  # (z, y, gamma): the stress points the raw derivative lost (inf/NaN or every digit)
+    ([40.0, 0.0, -5.0], [1.0, 0.0, 0.0], 0.5),  # 1 - p = e^-40: the own-class curvature cancels naively
+    ([0.0, -3000.0, -4500.0], [1.0, 0.0, 0.0], 0.5),  # 1 - p underflows: v = (1 - p)^(gamma - 1) overflows
+    ([0.0, -3000.0, -4500.0], [1.0, 0.0, 0.0], 0.0),  # gamma = 0 there: 0 * inf
+    ([3000.0, -2000.0, 500.0], [0.25, 0.5, 0.25], 0.5),  # soft labels at logit scale 1e4 (the arg-max labelled)
+    ([3000.0, -2000.0, 500.0], [0.25, 0.5, 0.25], 2.0),
+    ([1.0, -math.inf, 2.5, 0.5], [0.0, 0.0, 1.0, 0.0], 2.0),  # a masked logit
+    ([1.0, -math.inf, 2.5, 0.5], [1.0, 0.0, 0.0, 0.0], 0.5),
+    ([-700.0, 2.0, 1.0, -2.0, 30.0, 29.0, -50.0, 0.0, 3.0, 4.0], [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0],
+     0.5),  # K = 10, the label on the runner-up
+]
+
+
+@pytest.mark.parametrize(("z", "y", "gamma"), FOCAL_POINTS)
+def test_softmax_focal_against_mpmath_where_the_raw_derivative_failed(focal: ModuleType, z: list[float],
+                                                                     y: list[float], gamma: float) -> None:
+    loss, grad, hess = focal_truth(z, y, gamma)
+    args = (np.array([z]), np.array([y]))
+    assert_normwise(focal.softmax_focal(*args, gamma=gamma, reduction="none"), [loss])
+    assert_normwise(focal.softmax_focal_grad(*args, gamma=gamma, reduction="none")[0], grad)
+    assert_normwise(focal.softmax_focal_hess(*args, gamma=gamma, reduction="none")[0], hess)
+
+
+def _scale_1e4_grid_points() -> list[tuple[list[float], list[float], float]]:
+    """Stress-grid points at logit scale 1e4 whose truth the certifier's interval reference leaves
+    unresolved (1 - p = e^-gap needs gap / ln 10 digits), with gaps up to 1e4 to keep this test quick."""
+    def spread(z: tuple[float, ...]) -> float:
+        finite = [v for v in z if math.isfinite(v)]
+        return max(finite) - min(finite)
+
+    loss = load_catalog(REPO / "derivations").get("softmax_focal")
+    points = [p for p in stress_points(loss) if len(p[0]) <= 10 and 4000 < spread(p[0]) < 10_000]
+    return [(list(z), list(y), gamma) for z, y, gamma in points]
+
+
+@pytest.mark.parametrize(("z", "y", "gamma"), _scale_1e4_grid_points())
+def test_softmax_focal_at_logit_scale_1e4_against_mpmath(focal: ModuleType, z: list[float], y: list[float],
+                                                         gamma: float) -> None:
+    test_softmax_focal_against_mpmath_where_the_raw_derivative_failed(focal, z, y, gamma)
+
+
+def test_softmax_focal_at_a_thousand_classes(focal: ModuleType) -> None:
+    rng = np.random.default_rng(5)
+    z = rng.standard_normal(1000) * 30.0
+    y = np.zeros(1000)
+    y[int(np.argmax(z))], y[3] = 0.75, 0.25
+    loss, grad, hess = focal_truth(list(z), list(y), 0.5)
+    assert_normwise(np.array([focal.softmax_focal(z, y, gamma=0.5, reduction="none")]), [loss])
+    assert_normwise(focal.softmax_focal_grad(z, y, gamma=0.5, reduction="none"), grad)
+    assert_normwise(focal.softmax_focal_hess(z, y, gamma=0.5, reduction="none"), hess)
+
+
+@pytest.mark.parametrize("z", [[2.0, 1.0, 0.1], [40.0, 0.0, -5.0], [0.0, -3000.0, -4500.0], [1.0, -math.inf, 2.5]])
+def test_softmax_focal_with_gamma_zero_is_softmax_cross_entropy(focal: ModuleType, z: list[float]) -> None:
+    """gamma = 0 against -log p_c, p - y and p (1 - p) computed in mpmath (not from the focal formula)."""
+    y = [1.0] + [0.0] * (len(z) - 1)
+    finite = [v for v in z if math.isfinite(v)]
+    with mpmath.workdps(80 + int((max(finite) - min(finite)) / math.log(10))):
+        shifted = [mpmath.mpf(v) - max(finite) if math.isfinite(v) else -mpmath.inf for v in z]
+        log_total = mpmath.log(mpmath.fsum(mpmath.exp(s) for s in shifted))
+        p = [mpmath.exp(s - log_total) for s in shifted]
+        others = [mpmath.fsum(p[j] for j in range(len(z)) if j != i) for i in range(len(z))]
+        ce = log_total - shifted[0]
+        ce_grad = [p[i] - y[i] for i in range(len(z))]
+        ce_hess = [p[i] * others[i] for i in range(len(z))]
+    args = (np.array([z]), np.array([0]))
+    assert_normwise(focal.softmax_focal(*args, gamma=0.0, reduction="none"), [ce])
+    assert_normwise(focal.softmax_focal_grad(*args, gamma=0.0, reduction="none")[0], ce_grad)
+    assert_normwise(focal.softmax_focal_hess(*args, gamma=0.0, reduction="none")[0], ce_hess)
+
+
+def test_softmax_xlogx_ratio_keeps_its_limits(tmp_path: Path) -> None:
+    numerics = numerics_module(tmp_path)
+    z = np.array([[0.0, -800.0, -np.inf], [1.0, 0.5, -2.0]])
+    with np.errstate(invalid="ignore"):  # as in the kernels: 0 * -inf at the mask is discarded
+        ratio = numerics._softmax_xlogx_ratio(numerics._shifted(z))
+    assert ratio[0, 0] == -1.0  # p -> 1: 1 - p underflows, the limit is kept
+    assert ratio[0, 2] == 0.0  # a masked class: p log p -> 0
+    with mpmath.workdps(50):
+        for k, v in enumerate(z[1]):
+            q = mpmath.exp(v) / mpmath.fsum(mpmath.exp(x) for x in z[1])
+            assert abs(ratio[1, k] - q * mpmath.log(q) / (1 - q)) <= 4e-16 * abs(q * mpmath.log(q) / (1 - q))
+
+
+def test_other_classes_sum_neither_cancels_nor_spreads_an_infinite_entry(tmp_path: Path) -> None:
+    numerics = numerics_module(tmp_path)
+    a = np.array([[1e20, 1.0, 2.0], [np.inf, 1.0, 2.0], [np.nan, 1.0, 2.0]])
+    weight = np.array([[1.0, 1.0, 1.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    with np.errstate(invalid="ignore"):  # as in the kernels: the NaN of the masked-off entries is discarded
+        got = numerics._other_classes_sum(weight, a)
+    np.testing.assert_array_equal(got[0], [3.0, 1e20 + 2.0, 1e20 + 1.0])  # the 3 is not lost against 1e20
+    np.testing.assert_array_equal(got[1:], [[3.0, 0.0, 0.0], [3.0, 0.0, 0.0]])

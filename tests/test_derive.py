@@ -1,8 +1,11 @@
 """Tests for symloss.derive: chains from a likelihood, checked gradients and Hessians."""
 
+from pathlib import Path
+
 import pytest
 import sympy as sp
 
+from symloss import load_catalog
 from symloss.derive import Derivation, derive, expand_logs, tidy, without_dirac
 from symloss.functions import sigmoid
 from symloss.likelihood import bernoulli, gaussian, softmax
@@ -107,3 +110,12 @@ def test_tidy_and_without_dirac() -> None:
     x = sp.Symbol("x", real=True)
     assert tidy((x**2 - 1) / (x - 1), budget=0) == x + 1
     assert without_dirac(sp.DiracDelta(x) * x + 3) == 3
+
+
+def test_softmax_focal_uses_its_declared_closed_forms_proved_for_symbolic_k() -> None:
+    loss = load_catalog(Path(__file__).resolve().parents[1] / "derivations").get("softmax_focal")
+    derivation = derive(loss, budget=30.0)
+    assert derivation.gradient == loss.gradient_form and derivation.hessian == loss.hessian_form
+    for check in (derivation.gradient_check, derivation.hessian_check):
+        assert check.status == "proved" and check.scope == "symbolic K", check
+        assert check.detail.startswith("the declared closed form")

@@ -10,6 +10,7 @@ import pytest
 import sympy as sp
 
 from symloss.functions import sigmoid, softplus
+from symloss.likelihood import ClassMax
 from symloss.notation import BINARY, CLASS_COUNT, DISTRIBUTION, ONE_HOT, SIMPLEX, UNIT_OPEN, Scope, index, var, vector
 from symloss.numeric import evaluate, sample_points
 
@@ -49,6 +50,21 @@ def test_sums_instantiate_k_from_the_vectors() -> None:
     value = evaluate(sp.exp(z[i]) / total, {z: (0, 0, 0, 0), i: 2}, digits=30)
     assert abs(value - mpmath.mpf(1) / 4) < mpmath.mpf(10) ** -28
     assert evaluate(sp.KroneckerDelta(i, k), {i: 2, k: 2}) == 1
+
+
+def test_nested_sums_and_a_class_max_rebinding_the_index_are_unrolled_exactly() -> None:
+    j = index("j").symbol
+    inner = sp.Sum(sp.exp(z[j]), (j, 1, K))
+    nested = sp.Sum(z[k] * sp.exp(z[k]) / inner + sp.KroneckerDelta(i, k) * z[k], (k, 1, K))
+    point = {z: (Fraction(1, 3), -2, 5), i: 3}
+    with mpmath.workdps(40):
+        entries = (1 / mpmath.mpf(3), mpmath.mpf(-2), mpmath.mpf(5))
+        weights = [mpmath.exp(v) for v in entries]
+        mean = mpmath.fsum(v * w for v, w in zip(entries, weights, strict=True))
+        assert abs(evaluate(nested, point, digits=40) - (mean / mpmath.fsum(weights) + 5)) < mpmath.mpf(10) ** -35
+    rebinding = sp.Sum(ClassMax(z[k], (k, 1, K)) + z[k], (k, 1, K))  # the max binds k again inside the sum over k
+    with mpmath.workdps(30):
+        assert abs(evaluate(rebinding, point, digits=30) - (3 * 5 + mpmath.mpf(1) / 3 - 2 + 5)) < mpmath.mpf(10) ** -25
 
 
 def test_evaluation_is_fast_enough_for_the_prover() -> None:

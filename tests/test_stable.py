@@ -13,8 +13,10 @@ from symloss.notation import index
 from symloss.primitives import (
     CompensatedSum,
     LogSoftmax,
+    OtherClassesSum,
     Softmax,
     SoftmaxComplement,
+    SoftmaxXLogXRatio,
     expand_primitives,
     kl_div,
     log1p,
@@ -196,3 +198,17 @@ def test_relative_entropy_splits_into_nonnegative_terms_and_a_compensated_sum(pr
     result = stabilize(sp.Sum(ps[k] * sp.log(ps[k] / qs[k]), (k, 1, n)), proved)
     assert result.expr == sp.Sum(kl_div(ps[k], qs[k]), (k, 1, n)) + CompensatedSum(ps[k] - qs[k], (k, 1, n))
     assert "relative_entropy_terms" in result.rules
+
+
+def test_focal_weight_and_other_classes_sum_rules(proved: tuple[ProvedRule, ...]) -> None:
+    zs, ys = sp.IndexedBase("z"), sp.IndexedBase("y")
+    k, i, n = index("k").symbol, index("i").symbol, sp.Symbol("K", integer=True, positive=True)
+    q = softmax(zs, i, n)
+    ratio = stabilize(q * sp.log(q) / (1 - q), proved)
+    assert ratio.expr == SoftmaxXLogXRatio(zs[i], i, n) and "softmax_xlogx_ratio" in ratio.rules
+    others = stabilize(q ** 2 * (sp.Sum(ys[k] * zs[k], (k, 1, n)) - ys[i] * zs[i]), proved)
+    assert others.expr == OtherClassesSum(Softmax(zs[i], i, n) ** 2, ys[k] * zs[k], k, n, i)
+    # not the own entry of the sum (another class's entry, or the entry of another vector): left alone
+    j = index("j").symbol
+    assert not stabilize(q * (sp.Sum(ys[k], (k, 1, n)) - zs[i]), proved).expr.has(OtherClassesSum)
+    assert not stabilize(q * (sp.Sum(ys[k], (k, 1, n)) - ys[i] * zs[j]), proved).expr.has(OtherClassesSum)
