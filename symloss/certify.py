@@ -119,7 +119,8 @@ class FunctionCertificate:
 
     def summary(self) -> str:
         """One line: the errors, the point count, the non-finite count."""
-        return _summary_line(self.max_ulp, self.max_relative_error, self.points, self.nonfinite, self.range_errors)
+        return _summary_line(self.max_ulp, self.max_relative_error, self.points, self.nonfinite, self.range_errors,
+                             self.unresolved)
 
     def to_json(self) -> dict[str, object]:
         """The certificate as JSON-able data (non-finite floats as strings)."""
@@ -157,6 +158,7 @@ class KernelCertificate:
             self.points,
             sum(f.nonfinite for f in self.functions),
             sum(f.range_errors for f in self.functions),
+            sum(f.unresolved for f in self.functions),
         )
 
     def to_json(self) -> dict[str, object]:
@@ -170,11 +172,14 @@ class KernelCertificate:
         }
 
 
-def _summary_line(max_ulp: float, max_relative: float, points: int, nonfinite: int, range_errors: int) -> str:
+def _summary_line(max_ulp: float, max_relative: float, points: int, nonfinite: int, range_errors: int,
+                  unresolved: int = 0) -> str:
     line = f"max {max_ulp:.2g} ulp, max rel. error {max_relative:.2g} over {points} points; "
     line += f"{nonfinite} inf/NaN where the truth is finite" if nonfinite else "no inf/NaN where the truth is finite"
     if range_errors:
         line += f"; {range_errors} zero/subnormal/overflow results missed"
+    if unresolved:
+        line += f"; {unresolved} function values not compared (the reference could not resolve them)"
     return line
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from functools import cache
 
 import kernels_for_certify as kernels
@@ -191,3 +192,11 @@ def test_certificate_is_deterministic_and_json() -> None:
     assert {f["function"] for f in data["functions"]} == {
         "mse", "mse_grad", "mse_hess", "mse_value_and_grad[value]", "mse_value_and_grad[grad]"}
     assert first.summary().startswith("max ") and f"over {first.points} points" in first.summary()
+
+
+def test_values_the_reference_could_not_resolve_are_counted_in_the_summary() -> None:
+    cert = certificate("mse", "mse_module")
+    assert "not compared" not in cert.summary()  # every mse value resolves
+    partial = replace(cert, functions=(replace(cert.functions[0], unresolved=3), *cert.functions[1:]))
+    assert "; 3 function values not compared (the reference could not resolve them)" in partial.summary()
+    assert "3 function values not compared" in partial.functions[0].summary()
