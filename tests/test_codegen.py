@@ -552,3 +552,60 @@ def test_other_classes_sum_neither_cancels_nor_spreads_an_infinite_entry(tmp_pat
         got = numerics._other_classes_sum(weight, a)
     np.testing.assert_array_equal(got[0], [3.0, 1e20 + 2.0, 1e20 + 1.0])  # the 3 is not lost against 1e20
     np.testing.assert_array_equal(got[1:], [[3.0, 0.0, 0.0], [3.0, 0.0, 0.0]])
+
+
+# --------------------------------------------------------------------------- PyTorch, when installed
+
+
+def _torch_cases(torch: ModuleType) -> dict[str, tuple[Callable, dict, Callable]]:
+    """Loss name → (how to draw its inputs, its options, the same loss in PyTorch with reduction "mean")."""
+    functional = torch.nn.functional
+    rng = np.random.default_rng(31)
+    shape, classes = (7, 5), 5
+
+    def logits_and_bits() -> tuple[np.ndarray, ...]:
+        return rng.normal(0.0, 3.0, shape), rng.integers(0, 2, shape).astype(float)
+
+    def regression() -> tuple[np.ndarray, ...]:
+        return rng.normal(0.0, 2.0, shape), rng.normal(0.0, 2.0, shape)
+
+    def simplex(rows: int) -> np.ndarray:
+        e = np.exp(rng.normal(0.0, 1.0, (rows, classes)))
+        return e / e.sum(axis=-1, keepdims=True)
+
+    def per_sample_kl(q: object, p: object) -> object:
+        return functional.kl_div(torch.log(q), p, reduction="none").sum(dim=-1).mean()
+
+    return {
+        "bce_with_logits": (logits_and_bits, {"pos_weight": 2.5},
+                            lambda z, y: functional.binary_cross_entropy_with_logits(
+                                z, y, pos_weight=torch.tensor(2.5, dtype=torch.float64))),
+        "bce": (lambda: (rng.uniform(0.05, 0.95, shape), logits_and_bits()[1]), {}, functional.binary_cross_entropy),
+        "softmax_cross_entropy": (lambda: (rng.normal(0.0, 3.0, (9, classes)), rng.integers(0, classes, 9)),
+                                  {"label_smoothing": 0.1},
+                                  lambda z, y: functional.cross_entropy(z, y, label_smoothing=0.1)),
+        "mse": (regression, {}, functional.mse_loss),
+        "huber": (regression, {"delta": 1.5}, lambda a, b: functional.huber_loss(a, b, delta=1.5)),
+        "smooth_l1": (regression, {"beta": 0.7}, lambda a, b: functional.smooth_l1_loss(a, b, beta=0.7)),
+        "poisson_nll": (lambda: (rng.normal(0.0, 1.0, shape), rng.integers(0, 6, shape).astype(float)), {},
+                        lambda z, y: functional.poisson_nll_loss(z, y, log_input=True, full=False)),
+        "gaussian_nll": (lambda: (*regression(), rng.uniform(0.2, 3.0, shape)), {},
+                         lambda a, b, v: functional.gaussian_nll_loss(a, b, v, full=False)),
+        "kl_divergence": (lambda: (simplex(6), simplex(6)), {}, per_sample_kl),
+    }
+
+
+@pytest.mark.parametrize("name", ["bce_with_logits", "bce", "softmax_cross_entropy", "mse", "huber", "smooth_l1",
+                                  "poisson_nll", "gaussian_nll", "kl_divergence"])
+def test_kernels_agree_with_pytorch_at_moderate_inputs(name: str) -> None:
+    torch = pytest.importorskip("torch")
+    draw_inputs, options, reference = _torch_cases(torch)[name]
+    arrays = draw_inputs()
+    module = kernels(name)
+    value, grad = getattr(module, f"{name}_value_and_grad")(*arrays, **options)
+    tensors = [torch.tensor(a) for a in arrays]
+    tensors[0].requires_grad_(True)
+    expected = reference(*tensors)
+    expected.backward()
+    np.testing.assert_allclose(value, expected.item(), rtol=1e-12)
+    np.testing.assert_allclose(grad, tensors[0].grad.numpy(), rtol=1e-10, atol=1e-15)
