@@ -137,7 +137,13 @@ bce_with_logits = Loss(
 # ----------------------------------------------------------------------------------------- focal
 
 p_true = y * p + (1 - y) * (1 - p)  # probability given to the true class
+q_true = y * (1 - p) + (1 - y) * p  # 1 - p_t, written so that neither label value forms it by cancellation
 focal_formula = -((1 - p_true) ** gamma) * sp.log(p_true)
+# d2FL/dp2 = q_t^(gamma-1) (gamma (gamma-1) (-log p_t)/q_t + 2 gamma/p_t) + q_t^gamma/p_t^2: every term is >= 0
+# for gamma >= 1, and for gamma < 1 the negative one is at most half the 2 gamma/p_t beside it (-log p_t <= q_t/p_t),
+# so no digit is lost; (-log p_t)/q_t -> 1 as q_t -> 0, so gamma = 0 and a tiny q_t give no 0 * inf
+focal_hessian = (q_true ** (gamma - 1) * (gamma * (gamma - 1) * (-sp.log(p_true)) / q_true + 2 * gamma / p_true)
+                 + q_true**gamma / p_true**2)
 
 focal = Loss(
     name="focal",
@@ -147,6 +153,7 @@ focal = Loss(
     target=y_var,
     params=(gamma_var,),
     formula=focal_formula,
+    hessian_form=focal_hessian,
     origin=Definition("cross-entropy of the true class, down-weighted by (1 - p_t)^gamma"),
     use_case="class imbalance: easy examples contribute little",
     link="identity (probabilities)",
