@@ -37,7 +37,15 @@ from symloss.functions import sigmoid, softplus
 from symloss.likelihood import ClassMax, sum_out_deltas
 from symloss.loss import Loss
 from symloss.notation import Domain, Var
-from symloss.primitives import ClassAxisPrimitive, LogSoftmax, LogSumExp, Softmax, SoftmaxComplement, logcosh
+from symloss.primitives import (
+    ClassAxisPrimitive,
+    LogSoftmax,
+    LogSumExp,
+    Softmax,
+    SoftmaxComplement,
+    exp_minus,
+    logcosh,
+)
 from symloss.stable import ProvedRule, stabilize
 
 LABEL_DOMAINS = ("onehot", "distribution")  # vector targets that also accept integer class indices
@@ -169,6 +177,9 @@ class KernelPrinter(NumPyPrinter):
 
     def _print_logcosh(self, expr: logcosh) -> str:
         return f"_logcosh({self._print(expr.args[0])})"
+
+    def _print_exp_minus(self, expr: exp_minus) -> str:
+        return f"_exp_minus({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _print_SoftmaxParts(self, expr: SoftmaxParts) -> str:  # noqa: N802
         return f"_shifted({self._print(expr.args[0])})"

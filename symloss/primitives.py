@@ -8,7 +8,7 @@ comes from how the kernel template implements it (max-shifted sums,
 ``log1p``, the complement of a softmax summed from the other classes).
 
 Scalar primitives: :func:`log1p`, :func:`expm1` (SymPy's C functions, which
-NumPy prints natively) and :class:`logcosh`.
+NumPy prints natively), :class:`logcosh` and :class:`exp_minus`.
 
 Class-axis primitives take the *entry* expression ``e`` of class ``k``
 (``z[k]``, ``s[k]/temperature``) with the index and the class count:
@@ -30,6 +30,7 @@ __all__ = [
     "Primitive",
     "Softmax",
     "SoftmaxComplement",
+    "exp_minus",
     "expand_primitives",
     "expm1",
     "log1p",
@@ -56,6 +57,28 @@ class logcosh(Primitive):  # noqa: N801 - named like NumPy functions
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return sp.tanh(self.args[0])
+
+
+class exp_minus(Primitive):  # noqa: N801 - named like NumPy functions
+    r""":math:`e^{a} - t` for a variable :math:`t` (a count, a target), implemented as
+    :math:`\operatorname{expm1}(a) - (t - 1)` where :math:`\tfrac12 \le t \le 2` and as
+    :math:`e^{a} - t` elsewhere (the identity is proved in :mod:`symloss.stable`).
+
+    Near :math:`t = 1` the textbook difference keeps only the absolute accuracy of
+    :math:`e^{a} \approx 1`: at :math:`t = 1`, :math:`a = 10^{-300}` it gives 0.  There
+    :math:`t - 1` is exact (Sterbenz's lemma: :math:`t` and 1 within a factor 2 of each other)
+    and :math:`\operatorname{expm1}(a)` is accurate to its own magnitude, so only their final
+    difference rounds.  Away from :math:`[\tfrac12, 2]` the textbook form is as good: where
+    :math:`e^{a} \approx t` the difference is then ill-conditioned in :math:`a` itself.
+    """
+
+    nargs = 2
+
+    def textbook(self) -> sp.Expr:
+        return sp.exp(self.args[0]) - self.args[1]
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.exp(self.args[0]) if argindex == 1 else sp.S.NegativeOne
 
 
 class ClassAxisPrimitive(Primitive):

@@ -21,6 +21,8 @@ for the shifted sums):
 ``scaled_one_minus_sigmoid``    :math:`c - c\,\sigma(a) = c\,\sigma(-a)` for two terms of a longer sum
 ``log1p``                       :math:`\log(1 + x) = \operatorname{log1p}(x)`
 ``expm1``                       :math:`e^{x} - 1 = \operatorname{expm1}(x)`
+``exp_minus_variable``          :math:`e^{a} - t = \operatorname{expm1}(a) - (t - 1)` for a variable t,
+                                used where :math:`t - 1` is exact (:math:`\tfrac12 \le t \le 2`)
 ``logcosh``                     :math:`\log\cosh r = \operatorname{log1p}(2\sinh^2(r/2))` near 0
                                 and :math:`|r| + \operatorname{log1p}(e^{-2|r|}) - \log 2` elsewhere
 ``one_minus_tanh_squared``      :math:`1 - \tanh^2 a = 1/\cosh^2 a`
@@ -49,6 +51,7 @@ from symloss.primitives import (
     LogSumExp,
     Softmax,
     SoftmaxComplement,
+    exp_minus,
     expand_primitives,
     expm1,
     log1p,
@@ -332,6 +335,18 @@ def _scaled_complement_rewrite(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: isinstance(e, sp.Add) and pair(e) is not None, rewrite)
 
 
+def _exp_minus_rewrite(expr: sp.Expr) -> sp.Expr:
+    r"""e^a − t → exp_minus(a, t) for a variable t (a symbol), inside any sum."""
+    query = sp.exp(sp.Wild("w_a")) - sp.Wild("w_t", properties=[lambda e: isinstance(e, sp.Symbol)])
+
+    def rewrite(e: sp.Add) -> sp.Expr:
+        bindings, leftover = _structural_match(query, e)
+        found = {w.name: v for w, v in bindings.items()}
+        return exp_minus(found["w_a"], found["w_t"]) + leftover
+
+    return expr.replace(lambda e: _structural_match(query, e) is not None, rewrite)
+
+
 # --------------------------------------------------------------------------- the rule list
 
 RULES: tuple[Rule, ...] = (
@@ -344,6 +359,10 @@ RULES: tuple[Rule, ...] = (
          _scaled_complement_rewrite),
     _scalar_rule("log1p", sp.log(1 + _x), log1p(_x), [_x]),
     _scalar_rule("expm1", sp.exp(_a) - 1, expm1(_a), [_a]),
+    Rule("exp_minus_variable",
+         (_claim("exp_minus_variable: e^a - t = expm1(a) - (t - 1)", sp.exp(_a) - _t,
+                 expand_primitives(expm1(_a) - (_t - 1))),),
+         _exp_minus_rewrite),
     Rule("logcosh",
          (_claim("logcosh_near_zero: log cosh r = log(1 + 2 sinh(r/2)^2)", sp.log(sp.cosh(_r)),
                  sp.log(1 + 2 * sp.sinh(_r / 2) ** 2)),

@@ -10,7 +10,16 @@ import sympy as sp
 from symloss.functions import sigmoid, softplus, to_elementary
 from symloss.likelihood import softmax
 from symloss.notation import index
-from symloss.primitives import LogSoftmax, Softmax, SoftmaxComplement, expand_primitives, log1p, logcosh
+from symloss.primitives import (
+    LogSoftmax,
+    Softmax,
+    SoftmaxComplement,
+    exp_minus,
+    expand_primitives,
+    expm1,
+    log1p,
+    logcosh,
+)
 from symloss.prove import Verdict
 from symloss.stable import RULES, ProvedRule, Rule, prove_rules, stabilize
 
@@ -43,6 +52,15 @@ def test_scalar_rules_rewrite(proved: tuple[ProvedRule, ...], expr: sp.Expr, exp
     result = stabilize(expr, proved)
     assert result.expr == expected
     assert rule in result.rules
+
+
+def test_exp_minus_a_variable(proved: tuple[ProvedRule, ...]) -> None:
+    result = stabilize(sp.exp(z) - y, proved)
+    assert result.expr == exp_minus(z, y)
+    assert result.rules == ("exp_minus_variable",)
+    assert stabilize(sp.exp(z) - 1, proved).expr == expm1(z)  # a constant 1 is the expm1 rule's
+    assert stabilize(sp.exp(z) - y * z, proved).expr == sp.exp(z) - y * z  # y z is no variable: e^z wins there
+    assert stabilize(2 + sp.exp(z) - y, proved).expr == 2 + exp_minus(z, y)
 
 
 def test_rules_match_by_structure_not_by_algebra(proved: tuple[ProvedRule, ...]) -> None:
