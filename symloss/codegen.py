@@ -40,9 +40,11 @@ from symloss.notation import Domain, Var
 from symloss.primitives import (
     ClassAxisPrimitive,
     LogSoftmax,
+    LogSoftmaxRemainder,
     LogSumExp,
     Softmax,
     SoftmaxComplement,
+    SumOthers,
     exp_minus,
     logcosh,
 )
@@ -50,7 +52,7 @@ from symloss.stable import ProvedRule, stabilize
 
 LABEL_DOMAINS = ("onehot", "distribution")  # vector targets that also accept integer class indices
 HELPERS = {Softmax: "_softmax", LogSoftmax: "_log_softmax", SoftmaxComplement: "_softmax_complement",
-           LogSumExp: "_logsumexp"}
+           LogSumExp: "_logsumexp", LogSoftmaxRemainder: "_log_softmax_remainder"}
 
 
 class UnsupportedExpressionError(ValueError):
@@ -181,6 +183,9 @@ class KernelPrinter(NumPyPrinter):
     def _print_exp_minus(self, expr: exp_minus) -> str:
         return f"_exp_minus({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
+    def _print_SumOthers(self, expr: SumOthers) -> str:  # noqa: N802
+        return f"_sum_others({self._print(expr.args[0])})"
+
     def _print_SoftmaxParts(self, expr: SoftmaxParts) -> str:  # noqa: N802
         return f"_shifted({self._print(expr.args[0])})"
 
@@ -263,7 +268,7 @@ class ZeroWeighted(sp.Function):
 def _unbounded(expr: sp.Expr) -> bool:
     """Whether ``expr`` may be infinite at the edge of its domain: a log, or a negative power of
     anything but a single symbol (a class count or a positive hyper-parameter)."""
-    return expr.has(sp.log, LogSoftmax, LogSumExp) or any(
+    return expr.has(sp.log, LogSoftmax, LogSumExp, LogSoftmaxRemainder) or any(
         p.exp.is_negative and not isinstance(p.base, sp.Symbol) for p in expr.atoms(sp.Pow) if p.exp.is_number)
 
 

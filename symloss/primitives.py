@@ -8,7 +8,8 @@ comes from how the kernel template implements it (max-shifted sums,
 ``log1p``, the complement of a softmax summed from the other classes).
 
 Scalar primitives: :func:`log1p`, :func:`expm1` (SymPy's C functions, which
-NumPy prints natively), :class:`logcosh` and :class:`exp_minus`.
+NumPy prints natively), :class:`logcosh` and :class:`exp_minus`; over the class axis,
+:class:`SumOthers` (the sum of the other classes' entries, for every class).
 
 Class-axis primitives take the *entry* expression ``e`` of class ``k``
 (``z[k]``, ``s[k]/temperature``) with the index and the class count:
@@ -17,6 +18,7 @@ Class-axis primitives take the *entry* expression ``e`` of class ``k``
 * :class:`LogSoftmax` — :math:`\log` of it
 * :class:`SoftmaxComplement` — :math:`1 - \operatorname{softmax}(e)_k`
 * :class:`LogSumExp` — :math:`\log \sum_k e^{e_k}` (``k`` bound)
+* :class:`LogSoftmaxRemainder` — :math:`\log\operatorname{softmax}(e)_k + 1 - \operatorname{softmax}(e)_k`
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 __all__ = [
     "LogSoftmax",
+    "LogSoftmaxRemainder",
     "LogSumExp",
     "Primitive",
     "Softmax",
     "SoftmaxComplement",
+    "SumOthers",
     "exp_minus",
     "expand_primitives",
     "expm1",
@@ -81,6 +85,23 @@ class exp_minus(Primitive):  # noqa: N801 - named like NumPy functions
         return sp.exp(self.args[0]) if argindex == 1 else sp.S.NegativeOne
 
 
+class SumOthers(Primitive):
+    r""":math:`\sum_{j \ne k} f_j` for every class k: arguments (entry :math:`f_k`, index k, count K).
+
+    Computed as the sum of the entries before k plus the sum of those after it (cumulative sums
+    from both ends), never as :math:`\sum_j f_j - f_k`, which keeps only the absolute accuracy of
+    the total when :math:`f_k` dominates it (a soft label's weight on a class of probability
+    :math:`1 - 10^{-40}`).
+    """
+
+    nargs = 3
+
+    def textbook(self) -> sp.Expr:
+        entry, k, count = self.args
+        j = sp.Dummy("j", integer=True, positive=True)
+        return sp.Sum((1 - sp.KroneckerDelta(j, k)) * entry.xreplace({k: j}), (j, 1, count))
+
+
 class ClassAxisPrimitive(Primitive):
     """A primitive over the class axis: arguments (entry, index, count)."""
 
@@ -127,6 +148,25 @@ class SoftmaxComplement(ClassAxisPrimitive):
 
     def textbook(self) -> sp.Expr:
         return 1 - sp.exp(self.entry) / self.normalizer()
+
+
+class LogSoftmaxRemainder(ClassAxisPrimitive):
+    r""":math:`\log p_k + 1 - p_k = \log(1 - q) + q` for :math:`p = \operatorname{softmax}(e)` and
+    :math:`q = 1 - p_k` (summed from the other classes): the log beyond its first-order term,
+    :math:`-q^2/2 - q^3/3 - \dots`, which ``log(p) + q`` loses to cancellation as :math:`p_k \to 1`.
+
+    For :math:`q \le 1/2` it is the series of :math:`\log(1 + x) - x` at :math:`x = -q`:
+    :math:`-x^2/(2 + x) + 2\sum_{n \ge 1} u^{2n+1}/(2n+1)` with :math:`u = x/(2 + x)`
+    (Abramowitz and Stegun, *Handbook of Mathematical Functions*, 4.1.27, for
+    :math:`\log(1 + x) = \log((1 + u)/(1 - u))`), whose terms all have the sign of x; seventeen
+    terms leave a relative remainder below :math:`|u|^{35}/(37(1 + u)) < 10^{-18}` (:math:`|u| \le 1/3`).
+    For larger q, where :math:`-\log p_k > \log 2` and ``log_softmax + q`` loses at most a factor
+    6.2 to cancellation, that sum.
+    """
+
+    def textbook(self) -> sp.Expr:
+        p = sp.exp(self.entry) / self.normalizer()
+        return sp.log(p) + 1 - p
 
 
 class LogSumExp(ClassAxisPrimitive):

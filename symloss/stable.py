@@ -32,6 +32,9 @@ for the shifted sums):
 ``softmax_complement``          :math:`1 - \operatorname{softmax}(z)_k` summed from the other classes
 ``softmax_minus_target``        :math:`s - t = s(1-t) - t(1-s)`, so a confident correct class
                                 gives :math:`-(1-s)` computed without cancellation
+``log_softmax_remainder``       :math:`\log p_k + (1 - p_k) = \log(1+x) - x` at :math:`x = -(1 - p_k)`,
+                                a series in :math:`u = x/(2+x)` where :math:`1 - p_k` is small
+``sum_over_the_others``         :math:`\sum_j f_j - f_k = \sum_{j<k} f_j + \sum_{j>k} f_j`
 ==============================  ==============================================================
 """
 
@@ -48,9 +51,11 @@ from symloss.notation import NONNEGATIVE, POSITIVE, REAL, REAL_VECTOR, Scope, in
 from symloss.primitives import (
     ClassAxisPrimitive,
     LogSoftmax,
+    LogSoftmaxRemainder,
     LogSumExp,
     Softmax,
     SoftmaxComplement,
+    SumOthers,
     exp_minus,
     expand_primitives,
     expm1,
@@ -209,6 +214,15 @@ def _entry_of(summand: sp.Expr, bound: sp.Symbol, candidate: sp.Expr) -> sp.Symb
     return None
 
 
+def _term_of(summand: sp.Expr, bound: sp.Symbol, candidate: sp.Expr) -> sp.Symbol | None:
+    """The index k with ``summand`` at k equal to ``candidate`` up to expansion (−(y − 1)p is (1 − y)p)."""
+    for indexed in candidate.atoms(sp.Indexed):
+        for k in indexed.indices:
+            if isinstance(k, sp.Symbol) and sp.expand(summand.xreplace({bound: k}) - candidate) == 0:
+                return k
+    return None
+
+
 def _normalizer_parts(factor: sp.Expr) -> tuple[sp.Expr, sp.Symbol, sp.Expr, sp.Expr, int] | None:
     """``factor`` = (Σ_{j=1}^{K} e^{f(j)})^(-n): (f(j), j, K, low, n), else None."""
     if not (factor.is_Pow and factor.exp.is_Integer and factor.exp < 0 and isinstance(factor.base, sp.Sum)):
@@ -286,13 +300,15 @@ def _logsumexp_rewrite(expr: sp.Expr) -> sp.Expr:
 
 
 def _complement_rewrite(expr: sp.Expr) -> sp.Expr:
+    r"""1 − softmax(e)_k → SoftmaxComplement(e)_k, also as two terms of a longer sum (the others kept)."""
+
     def is_complement(e: sp.Basic) -> bool:
-        return (isinstance(e, sp.Add) and len(e.args) == 2 and sp.S.One in e.args
+        return (isinstance(e, sp.Add) and sp.S.One in e.args
                 and any(isinstance(-t, Softmax) for t in e.args if t != 1))
 
     def rewrite(e: sp.Add) -> sp.Expr:
-        term = next(t for t in e.args if t != 1)
-        return SoftmaxComplement(*(-term).args)
+        term = next(t for t in e.args if t != 1 and isinstance(-t, Softmax))
+        return e - 1 - term + SoftmaxComplement(*(-term).args)
 
     return expr.replace(is_complement, rewrite)
 
@@ -347,6 +363,54 @@ def _exp_minus_rewrite(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: _structural_match(query, e) is not None, rewrite)
 
 
+def _remainder_rewrite(expr: sp.Expr) -> sp.Expr:
+    r"""LogSoftmax(e)_k + SoftmaxComplement(e)_k (or + 1 − Softmax(e)_k) → LogSoftmaxRemainder(e)_k,
+    the other terms of the sum kept."""
+
+    def parts(add: sp.Basic) -> tuple[sp.Expr, tuple[sp.Expr, ...]] | None:
+        if not isinstance(add, sp.Add):
+            return None
+        for log_term in add.args:
+            if not isinstance(log_term, LogSoftmax):
+                continue
+            complement = SoftmaxComplement(*log_term.args)
+            if complement in add.args:
+                return add - log_term - complement, log_term.args
+            if sp.S.One in add.args and -Softmax(*log_term.args) in add.args:
+                return add - log_term - 1 + Softmax(*log_term.args), log_term.args
+        return None
+
+    def rewrite(add: sp.Add) -> sp.Expr:
+        rest, args = parts(add)
+        return rest + LogSoftmaxRemainder(*args)
+
+    return expr.replace(lambda e: parts(e) is not None, rewrite)
+
+
+def _others_rewrite(expr: sp.Expr) -> sp.Expr:
+    r"""c Σ_{j=1}^{K} f(j) − c f(k) → c SumOthers(f(k), k, K) for two terms of one sum (the others kept)."""
+
+    def parts(add: sp.Basic) -> tuple[sp.Expr, sp.Expr] | None:
+        if not isinstance(add, sp.Add):
+            return None
+        for scaled in add.args:
+            scale, total = scaled.as_independent(sp.Sum, as_Add=False)
+            if not isinstance(total, sp.Sum) or len(total.limits) != 1 or total.limits[0][1] != 1:
+                continue
+            j, _, count = total.limits[0]
+            for term in add.args:
+                k = _term_of(total.function, j, -term / scale) if term is not scaled else None
+                if k is not None:
+                    return add - scaled - term, scale * SumOthers(total.function.xreplace({j: k}), k, count)
+        return None
+
+    def rewrite(add: sp.Add) -> sp.Expr:
+        rest, others = parts(add)
+        return rest + others
+
+    return expr.replace(lambda e: parts(e) is not None, rewrite)
+
+
 # --------------------------------------------------------------------------- the rule list
 
 RULES: tuple[Rule, ...] = (
@@ -388,6 +452,20 @@ RULES: tuple[Rule, ...] = (
                  1 - sp.exp(_z[_k]) / _normalizer,
                  sp.Sum((1 - sp.KroneckerDelta(_j, _k)) * sp.exp(_z[_j]), (_j, 1, _K)) / _normalizer, _VECTORS),),
          _complement_rewrite, 1 - Softmax(_z[_k], _k, _K)),
+    Rule("log_softmax_remainder",
+         (_claim("log_softmax_remainder: log softmax(z)_k + 1 - softmax(z)_k is the textbook of the primitive",
+                 sp.log(sp.exp(_z[_k]) / _normalizer) + 1 - sp.exp(_z[_k]) / _normalizer,
+                 expand_primitives(LogSoftmaxRemainder(_z[_k], _k, _K)), _VECTORS),
+          _claim("log_softmax_remainder, its series: log(1 + x) = log((1 + u)/(1 - u)) for u = x/(2 + x)",
+                 sp.log(1 + _x), sp.log((1 + _x / (2 + _x)) / (1 - _x / (2 + _x)))),
+          _claim("log_softmax_remainder, its leading term: 2u - x = -x^2/(2 + x) for u = x/(2 + x)",
+                 2 * _x / (2 + _x) - _x, -(_x**2) / (2 + _x))),
+         _remainder_rewrite, LogSoftmax(_z[_k], _k, _K) + 1 - Softmax(_z[_k], _k, _K)),
+    Rule("sum_over_the_others",
+         (_claim("sum_over_the_others: sum_j f_j - f_k = sum_{j<k} f_j + sum_{j>k} f_j",
+                 sp.Sum(sp.exp(_z[_j]), (_j, 1, _K)) - sp.exp(_z[_k]),
+                 sp.Sum(sp.exp(_z[_j]), (_j, 1, _k - 1)) + sp.Sum(sp.exp(_z[_j]), (_j, _k + 1, _K)), _VECTORS),),
+         _others_rewrite),
     Rule("softmax_minus_target",
          (_claim("softmax_minus_target: s - t = s(1 - t) - t(1 - s)", _s - _t, _s * (1 - _t) - _t * (1 - _s)),),
          _minus_target_rewrite, Softmax(_z[_k], _k, _K) - _t),

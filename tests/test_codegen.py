@@ -323,7 +323,80 @@ def test_poisson_gradient_within_4_ulp_at_small_log_rates(z: float, y: float) ->
     assert ulps(got, true) <= 4.0, (z, y, got, float(true))
 
 
-@pytest.mark.parametrize("name", ["focal", "poisson_nll"])
+@cache
+def numerics() -> ModuleType:
+    """The shared numerics module as this checkout renders it."""
+    folder = Path(tempfile.mkdtemp(prefix="symloss-test-numerics-"))
+    write_package(render_package([]), folder, prune=False)
+    return load_generated(folder, "_numerics")
+
+
+def shifted_parts(z: list[float]) -> tuple[np.ndarray, ...]:
+    return numerics()._shifted(np.array([z]))
+
+
+@pytest.mark.parametrize("gap", [0.0, 1e-3, 0.5, 1.0, 1.1, 2.0, 5.0, 20.0, 40.0, 300.0, 700.0, -0.1, -1.0])
+def test_log_softmax_remainder_against_mpmath(gap: float) -> None:
+    """log p + 1 - p for the two entries of softmax([gap, 0]): one with 1 - p from 1e-304 to 1/2, one with p tiny."""
+    got = numerics()._log_softmax_remainder(shifted_parts([gap, 0.0]))[0]
+    with mpmath.workdps(1000):
+        logits = [mpmath.mpf(gap), mpmath.mpf(0)]
+        total = sum(mpmath.exp(v) for v in logits)
+        for entry, value in zip(logits, got, strict=True):
+            p = mpmath.exp(entry) / total
+            true = mpmath.log(p) + 1 - p
+            assert abs(value - true) <= 16 * 2.0**-53 * abs(true) + 2.0**-1022, (gap, float(true), value)
+
+
+def test_sum_over_the_others_never_subtracts_the_entry() -> None:
+    x = np.array([[1.0, 1e-30, 2e-30, 3.0], [5.0, 0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(numerics()._sum_others(x), [[3.0 + 3e-30, 4.0 + 2e-30, 4.0 + 1e-30, 1.0 + 3e-30],
+                                                             [0.0, 5.0, 5.0, 5.0]])
+    assert numerics()._sum_others(np.array([[1.0, 1e-300]]))[0, 0] == 1e-300  # sum(x) - x_0 would give 0
+
+
+def poly1_truth(z: list[float], y: list[float], epsilon: float) -> tuple[mpmath.mpf, list, list]:
+    """Poly-1's value, gradient p_i - y_i - eps p_i (y_i - p_t) and Hessian diagonal at 1000 digits."""
+    with mpmath.workdps(1000):
+        logits = [mpmath.mpf(v) for v in z]
+        top = max(logits)
+        weights = [mpmath.exp(v - top) for v in logits]
+        p = [w / sum(weights) for w in weights]
+        labels = [mpmath.mpf(v) for v in y]
+        p_t = sum(a * b for a, b in zip(labels, p, strict=True))
+        value = -sum(a * mpmath.log(b) for a, b in zip(labels, p, strict=True) if a) + epsilon * (1 - p_t)
+        grad = [pi - yi - epsilon * pi * (yi - p_t) for pi, yi in zip(p, labels, strict=True)]
+        hess = [pi * (1 - pi) - epsilon * pi * (yi - p_t) * (1 - 2 * pi) for pi, yi in zip(p, labels, strict=True)]
+        return +value, [+g for g in grad], [+h for h in hess]
+
+
+def normwise(got: np.ndarray, true: list) -> float:
+    return float(max(abs(g - t) for g, t in zip(got, true, strict=True)) / max(abs(t) for t in true))
+
+
+@pytest.mark.parametrize(("z", "y", "epsilon"), [
+    ([299.5545866879917, -0.4454133120083229], [1.0, 0.0], -1.0),  # value, gradient, Hessian ~1e-261 came out 0
+    ([380.6139358515022, 80.61393585150219, -47.637674740116196], [1.0, 0.0, 0.0], -1.0),
+    ([-10.245389838734422, 85.24997077635643], [0.9661092758178711, 0.033890724182128906], 1.0),  # was 14x off
+    ([-20.00416934024425, -61.50119142208297, 267.54459196867566],
+     [0.8515243530273438, 0.12725353240966797, 0.02122211456298828], 1.0),
+    ([134.58754237823044, 78.13114007004275], [0.9020957946777344, 0.09790420532226562], -1.0),
+    ([-386.76167643217025, 306.60367390488966, -7.734505972421603], [1.0, 0.0, 0.0], 1.0),
+    ([20.0, 0.0, -3.0], [1.0, 0.0, 0.0], -0.5),
+    ([0.3, -0.2, 0.1], [0.25, 0.5, 0.25], -1.0),
+])
+def test_poly1_within_1e_13_where_it_cancelled(z: list[float], y: list[float], epsilon: float) -> None:
+    _, module = built("poly1")
+    logits, labels = np.array([z]), np.array([y])
+    value, grad, hess = (getattr(module, f"poly1{suffix}")(logits, labels, epsilon=epsilon, reduction="none")[0]
+                         for suffix in ("", "_grad", "_hess"))
+    true_value, true_grad, true_hess = poly1_truth(z, y, epsilon)
+    assert abs(value - true_value) <= 1e-13 * abs(true_value), (float(true_value), value)
+    assert normwise(grad, true_grad) <= 1e-13, ([float(t) for t in true_grad], grad)
+    assert normwise(hess, true_hess) <= 1e-13, ([float(t) for t in true_hess], hess)
+
+
+@pytest.mark.parametrize("name", ["focal", "poisson_nll", "poly1"])
 def test_rebuilt_kernel_is_certified_within_its_budget(name: str) -> None:
     derivation, module = built(name)
     certificate = certify(derivation, module)

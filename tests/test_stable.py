@@ -12,8 +12,10 @@ from symloss.likelihood import softmax
 from symloss.notation import index
 from symloss.primitives import (
     LogSoftmax,
+    LogSoftmaxRemainder,
     Softmax,
     SoftmaxComplement,
+    SumOthers,
     exp_minus,
     expand_primitives,
     expm1,
@@ -83,6 +85,33 @@ def test_softmax_rules_on_class_vectors(proved: tuple[ProvedRule, ...]) -> None:
     assert gradient == (1 - ys[i]) * Softmax(zs[i], i, n) - ys[i] * SoftmaxComplement(zs[i], i, n)
     hessian = stabilize(softmax(zs, i, n) * (1 - softmax(zs, i, n)), proved).expr
     assert hessian == Softmax(zs[i], i, n) * SoftmaxComplement(zs[i], i, n)
+
+
+def test_log_softmax_remainder_and_sums_over_the_other_classes(proved: tuple[ProvedRule, ...]) -> None:
+    zs, ys = sp.IndexedBase("z"), sp.IndexedBase("y")
+    k, i, n = index("k").symbol, index("i").symbol, sp.Symbol("K", integer=True, positive=True)
+    p_k, p_i = softmax(zs, k, n), softmax(zs, i, n)
+    remainder = stabilize(ys[k] * (sp.log(p_k) + 1 - p_k), proved)
+    assert remainder.expr == ys[k] * LogSoftmaxRemainder(zs[k], k, n)
+    assert "log_softmax_remainder" in remainder.rules
+    assert stabilize(sp.log(p_k) + 1 - p_k + ys[k], proved).expr == ys[k] + LogSoftmaxRemainder(zs[k], k, n)
+    others = stabilize(sp.Sum(ys[k] * p_k, (k, 1, n)) - ys[i] * p_i, proved)
+    assert others.expr == SumOthers(ys[i] * Softmax(zs[i], i, n), i, n)
+    assert "sum_over_the_others" in others.rules
+    # the pair may be scaled, the term written differently: (y_i - 1) p_i is -(1 - y_i) p_i
+    unlabelled = SumOthers((1 - ys[i]) * Softmax(zs[i], i, n), i, n)
+    assert stabilize(ys[i] + (ys[i] - 1) * p_i + sp.Sum((1 - ys[k]) * p_k, (k, 1, n)), proved).expr == (
+        ys[i] + unlabelled)
+    assert stabilize(ys[i] - (ys[i] - 1) * p_i - sp.Sum((1 - ys[k]) * p_k, (k, 1, n)), proved).expr == (
+        ys[i] - unlabelled)
+    # a term that is not the summand at an index stays a difference
+    assert not stabilize(sp.Sum(ys[k] * p_k, (k, 1, n)) - ys[i], proved).expr.has(SumOthers)
+
+
+def test_softmax_complement_inside_a_longer_sum(proved: tuple[ProvedRule, ...]) -> None:
+    zs, i, n = sp.IndexedBase("z"), index("i").symbol, sp.Symbol("K", integer=True, positive=True)
+    p_i = softmax(zs, i, n)
+    assert stabilize(1 + y * p_i - p_i, proved).expr == y * Softmax(zs[i], i, n) + SoftmaxComplement(zs[i], i, n)
 
 
 def test_stable_forms_expand_back_to_the_textbook(proved: tuple[ProvedRule, ...]) -> None:
