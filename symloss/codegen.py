@@ -47,6 +47,7 @@ from symloss.primitives import (
     SumOthers,
     exp_minus,
     logcosh,
+    sigmoid_pow,
 )
 from symloss.stable import ProvedRule, stabilize
 
@@ -123,18 +124,19 @@ class Kernel:
 # --------------------------------------------------------------------------- forms
 
 
-def stable_form(expr: sp.Expr, label: Var, rules: Sequence[ProvedRule]) -> Form:
-    """``expr`` split over ``label``'s finite set (if it has one), each branch stabilized."""
+def stable_form(expr: sp.Expr, label: Var, rules: Sequence[ProvedRule], *, declared: bool = False) -> Form:
+    """``expr`` split over ``label``'s finite set (if it has one), each branch stabilized; a ``declared``
+    closed form keeps the grouping its declaration chose (it is not refactored)."""
     values = label.domain.values if not label.is_vector and label.symbol in expr.free_symbols else ()
     if not values:
-        return Form(expr, (_branch(None, expr, rules),))
-    return Form(expr, tuple(_branch(v, expr.subs(label.symbol, v), rules) for v in values))
+        return Form(expr, (_branch(None, expr, rules, declared),))
+    return Form(expr, tuple(_branch(v, expr.subs(label.symbol, v), rules, declared) for v in values))
 
 
-def _branch(label: object | None, expr: sp.Expr, rules: Sequence[ProvedRule]) -> Branch:
-    """The better stabilized candidate of the expression and its factored form."""
+def _branch(label: object | None, expr: sp.Expr, rules: Sequence[ProvedRule], declared: bool = False) -> Branch:
+    """The better stabilized candidate of the expression and its factored form (a declared form: itself)."""
     candidates = [expr]
-    if not expr.has(sp.Sum, ClassMax, sp.Piecewise):
+    if not declared and not expr.has(sp.Sum, ClassMax, sp.Piecewise):
         # factoring exposes the 1 - σ, p - 1 … that the rules rewrite; expanding would hide them
         with contextlib.suppress(sp.PolynomialError, TypeError, ValueError):
             candidates.append(sp.factor(expr))
@@ -179,6 +181,9 @@ class KernelPrinter(NumPyPrinter):
 
     def _print_logcosh(self, expr: logcosh) -> str:
         return f"_logcosh({self._print(expr.args[0])})"
+
+    def _print_sigmoid_pow(self, expr: sigmoid_pow) -> str:
+        return f"_sigmoid_pow({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _print_exp_minus(self, expr: exp_minus) -> str:
         return f"_exp_minus({self._print(expr.args[0])}, {self._print(expr.args[1])})"
@@ -394,9 +399,9 @@ def kernel_for(derivation: Derivation, rules: Sequence[ProvedRule]) -> Kernel:
     """The stable forms and printed code of one loss's kernel."""
     loss = derivation.loss
     target = loss.target
-    value = stable_form(derivation.computed_value, target, rules)
-    gradient = stable_form(derivation.gradient, target, rules)
-    hessian = stable_form(derivation.hessian, target, rules)
+    value = stable_form(derivation.computed_value, target, rules, declared=derivation.value is not None)
+    gradient = stable_form(derivation.gradient, target, rules, declared=derivation.gradient == loss.gradient_form)
+    hessian = stable_form(derivation.hessian, target, rules, declared=derivation.hessian == loss.hessian_form)
     index = sp.Symbol("k", integer=True, positive=True) if loss.output.is_vector else None
     names = {v.symbol: v.name for v in (*loss.variables,) if not isinstance(v.symbol, sp.IndexedBase)}
     names.update({v.symbol: v.name for v in loss.variables if isinstance(v.symbol, sp.IndexedBase)})

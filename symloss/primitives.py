@@ -8,7 +8,7 @@ comes from how the kernel template implements it (max-shifted sums,
 ``log1p``, the complement of a softmax summed from the other classes).
 
 Scalar primitives: :func:`log1p`, :func:`expm1` (SymPy's C functions, which
-NumPy prints natively), :class:`logcosh` and :class:`exp_minus`; over the class axis,
+NumPy prints natively), :class:`logcosh`, :class:`exp_minus` and :class:`sigmoid_pow`; over the class axis,
 :class:`SumOthers` (the sum of the other classes' entries, for every class).
 
 Class-axis primitives take the *entry* expression ``e`` of class ``k``
@@ -26,6 +26,8 @@ from __future__ import annotations
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
+from symloss.functions import sigmoid
+
 __all__ = [
     "LogSoftmax",
     "LogSoftmaxRemainder",
@@ -39,6 +41,7 @@ __all__ = [
     "expm1",
     "log1p",
     "logcosh",
+    "sigmoid_pow",
 ]
 
 
@@ -83,6 +86,23 @@ class exp_minus(Primitive):  # noqa: N801 - named like NumPy functions
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return sp.exp(self.args[0]) if argindex == 1 else sp.S.NegativeOne
+
+
+class sigmoid_pow(Primitive):  # noqa: N801 - named like NumPy functions
+    r""":math:`\sigma(a)^{c}` for an exponent c that is a variable (a focusing parameter), implemented as
+    :math:`e^{c\min(a, 0)}\, e^{-c \log(1 + e^{-|a|})}`, which is
+    :math:`e^{-c\operatorname{softplus}(-a)}` (both identities proved in :mod:`symloss.stable`).
+
+    A power of the rounded :math:`\sigma(a)` multiplies its error (about 1.5 ulp) by c, and a
+    subnormal :math:`\sigma(-710)` has lost bits before it is raised; here the first factor has an
+    exact argument when :math:`c\,a` is exact, and the second an argument below :math:`c \log 2` whose
+    rounding is a fraction of an ulp.
+    """
+
+    nargs = 2
+
+    def textbook(self) -> sp.Expr:
+        return sigmoid(self.args[0]) ** self.args[1]
 
 
 class SumOthers(Primitive):

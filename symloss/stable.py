@@ -19,6 +19,9 @@ for the shifted sums):
 ``one_minus_sigmoid``           :math:`1 - \sigma(a) = \sigma(-a)`
 ``sigmoid_minus_one``           :math:`\sigma(a) - 1 = -\sigma(-a)`
 ``scaled_one_minus_sigmoid``    :math:`c - c\,\sigma(a) = c\,\sigma(-a)` for two terms of a longer sum
+``sigmoid_power``               :math:`\sigma(a)^{c} = e^{-c\operatorname{softplus}(-a)}
+                                = e^{c\min(a,0)}\,e^{-c\log(1+e^{-|a|})}` for a variable exponent c
+``softplus_tail``               :math:`\operatorname{softplus}(x) - \max(x, 0) = \operatorname{log1p}(e^{-|x|})`
 ``log1p``                       :math:`\log(1 + x) = \operatorname{log1p}(x)`
 ``expm1``                       :math:`e^{x} - 1 = \operatorname{expm1}(x)`
 ``exp_minus_variable``          :math:`e^{a} - t = \operatorname{expm1}(a) - (t - 1)` for a variable t,
@@ -61,6 +64,7 @@ from symloss.primitives import (
     expm1,
     log1p,
     logcosh,
+    sigmoid_pow,
 )
 from symloss.prove import Verdict, prove
 
@@ -351,6 +355,28 @@ def _scaled_complement_rewrite(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: isinstance(e, sp.Add) and pair(e) is not None, rewrite)
 
 
+def _sigmoid_power_rewrite(expr: sp.Expr) -> sp.Expr:
+    r"""σ(a)^c → sigmoid_pow(a, c) where the exponent c is not a number (numeric powers stay products)."""
+    return expr.replace(lambda e: isinstance(e, sp.Pow) and isinstance(e.base, sigmoid) and not e.exp.is_number,
+                        lambda e: sigmoid_pow(e.base.args[0], e.exp))
+
+
+def _softplus_tail_rewrite(expr: sp.Expr) -> sp.Expr:
+    r"""softplus(x) − max(x, 0) → log1p(e^{−|x|}) for two terms of one sum (the others kept)."""
+
+    def part(add: sp.Basic) -> sp.Expr | None:
+        if not isinstance(add, sp.Add):
+            return None
+        return next((t.args[0] for t in add.args if isinstance(t, softplus) and -sp.Max(t.args[0], 0) in add.args),
+                    None)
+
+    def rewrite(add: sp.Add) -> sp.Expr:
+        x = part(add)
+        return add - softplus(x) + sp.Max(x, 0) + log1p(sp.exp(-sp.Abs(x)))
+
+    return expr.replace(lambda e: part(e) is not None, rewrite)
+
+
 def _exp_minus_rewrite(expr: sp.Expr) -> sp.Expr:
     r"""e^a − t → exp_minus(a, t) for a variable t (a symbol), inside any sum."""
     query = sp.exp(sp.Wild("w_a")) - sp.Wild("w_t", properties=[lambda e: isinstance(e, sp.Symbol)])
@@ -421,6 +447,20 @@ RULES: tuple[Rule, ...] = (
     Rule("scaled_one_minus_sigmoid",
          (_claim("scaled_one_minus_sigmoid: c - c sigma(a) = c sigma(-a)", _t - _t * sigmoid(_a), _t * sigmoid(-_a)),),
          _scaled_complement_rewrite),
+    Rule("sigmoid_power",
+         (_claim("sigmoid_power: sigma(a)^c = exp(-c softplus(-a))", sigmoid(_a) ** _u, sp.exp(-_u * softplus(-_a))),
+          _claim("sigmoid_power, for a < 0: softplus(-a) = -a + softplus(a)", softplus(-_a), -_a + softplus(_a)),
+          _claim("sigmoid_power, the kernel's form for a >= 0: sigma(u)^c = exp(-c log(1 + e^(-u)))",
+                 sigmoid(_u) ** _w, sp.exp(-_w * sp.log(1 + sp.exp(-_u)))),
+          _claim("sigmoid_power, the kernel's form for a < 0: sigma(-w)^c = exp(-c w) exp(-c log(1 + e^(-w)))",
+                 sigmoid(-_w) ** _u, sp.exp(-_u * _w) * sp.exp(-_u * sp.log(1 + sp.exp(-_w))))),
+         _sigmoid_power_rewrite),
+    Rule("softplus_tail",
+         (_claim("softplus_tail for x = u >= 0: softplus(u) - max(u, 0) = softplus(u) - u = log(1 + e^(-u))",
+                 softplus(_u) - _u, sp.log(1 + sp.exp(-_u))),
+          _claim("softplus_tail for x = -u <= 0: softplus(-u) - max(-u, 0) = softplus(-u) = log(1 + e^(-u))",
+                 softplus(-_u), sp.log(1 + sp.exp(-_u)))),
+         _softplus_tail_rewrite, softplus(_a) - sp.Max(_a, 0)),
     _scalar_rule("log1p", sp.log(1 + _x), log1p(_x), [_x]),
     _scalar_rule("expm1", sp.exp(_a) - 1, expm1(_a), [_a]),
     Rule("exp_minus_variable",

@@ -21,6 +21,7 @@ from symloss.primitives import (
     expm1,
     log1p,
     logcosh,
+    sigmoid_pow,
 )
 from symloss.prove import Verdict
 from symloss.stable import RULES, ProvedRule, Rule, prove_rules, stabilize
@@ -54,6 +55,20 @@ def test_scalar_rules_rewrite(proved: tuple[ProvedRule, ...], expr: sp.Expr, exp
     result = stabilize(expr, proved)
     assert result.expr == expected
     assert rule in result.rules
+
+
+def test_sigmoid_power_of_a_variable_exponent(proved: tuple[ProvedRule, ...]) -> None:
+    gamma = sp.Symbol("gamma", nonnegative=True)
+    assert stabilize(sigmoid(z) ** gamma * y, proved).expr == sigmoid_pow(z, gamma) * y
+    assert stabilize((1 - sigmoid(z)) ** gamma, proved).expr == sigmoid_pow(-z, gamma)
+    assert stabilize(sigmoid(z) ** 2, proved).expr == sigmoid(z) ** 2  # a numeric power stays a product
+
+
+def test_softplus_tail(proved: tuple[ProvedRule, ...]) -> None:
+    result = stabilize(y + softplus(z) - sp.Max(z, 0), proved)
+    assert result.expr == y + log1p(sp.exp(-sp.Abs(z)))
+    assert "softplus_tail" in result.rules
+    assert stabilize(softplus(z) - sp.Max(y, 0), proved).expr == softplus(z) - sp.Max(y, 0)  # another argument
 
 
 def test_exp_minus_a_variable(proved: tuple[ProvedRule, ...]) -> None:
