@@ -53,6 +53,13 @@ class Primitive(sp.Function):
         raise NotImplementedError
 
 
+def _call_latex(name: str, args: tuple[sp.Expr, ...], printer: sp.printing.latex.LatexPrinter,
+                exp: str | None) -> str:
+    r"""``\operatorname{name}\left(a, b\right)``, raised to ``exp`` when SymPy's printer passes one."""
+    call = rf"\operatorname{{{name}}}\left({', '.join(printer._print(a) for a in args)}\right)"
+    return call if exp is None else f"{call}^{{{exp}}}"
+
+
 class logcosh(Primitive):  # noqa: N801 - named like NumPy functions
     r""":math:`\log\cosh r`, implemented as :math:`\log(1 + 2\sinh^2(r/2))` near 0 and
     :math:`|r| + \log(1 + e^{-2|r|}) - \log 2` elsewhere (both proved in :mod:`symloss.stable`)."""
@@ -87,6 +94,9 @@ class exp_minus(Primitive):  # noqa: N801 - named like NumPy functions
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return sp.exp(self.args[0]) if argindex == 1 else sp.S.NegativeOne
 
+    def _latex(self, printer: sp.printing.latex.LatexPrinter, exp: str | None = None) -> str:
+        return _call_latex(r"exp\_minus", self.args, printer, exp)
+
 
 class sigmoid_pow(Primitive):  # noqa: N801 - named like NumPy functions
     r""":math:`\sigma(a)^{c}` for an exponent c that is a variable (a focusing parameter), implemented as
@@ -103,6 +113,9 @@ class sigmoid_pow(Primitive):  # noqa: N801 - named like NumPy functions
 
     def textbook(self) -> sp.Expr:
         return sigmoid(self.args[0]) ** self.args[1]
+
+    def _latex(self, printer: sp.printing.latex.LatexPrinter, exp: str | None = None) -> str:
+        return _call_latex(r"sigmoid\_pow", self.args, printer, exp)
 
 
 class SumOthers(Primitive):
