@@ -137,7 +137,13 @@ bce_with_logits = Loss(
 # ----------------------------------------------------------------------------------------- focal
 
 p_true = y * p + (1 - y) * (1 - p)  # probability given to the true class
+q_true = y * (1 - p) + (1 - y) * p  # 1 - p_t, written so that neither label value forms it by cancellation
 focal_formula = -((1 - p_true) ** gamma) * sp.log(p_true)
+# d2FL/dp2 = q_t^(gamma-1) (gamma (gamma-1) (-log p_t)/q_t + 2 gamma/p_t) + q_t^gamma/p_t^2: every term is >= 0
+# for gamma >= 1, and for gamma < 1 the negative one is at most half the 2 gamma/p_t beside it (-log p_t <= q_t/p_t),
+# so no digit is lost; (-log p_t)/q_t -> 1 as q_t -> 0, so gamma = 0 and a tiny q_t give no 0 * inf
+focal_hessian = (q_true ** (gamma - 1) * (gamma * (gamma - 1) * (-sp.log(p_true)) / q_true + 2 * gamma / p_true)
+                 + q_true**gamma / p_true**2)
 
 focal = Loss(
     name="focal",
@@ -147,6 +153,7 @@ focal = Loss(
     target=y_var,
     params=(gamma_var,),
     formula=focal_formula,
+    hessian_form=focal_hessian,
     origin=Definition("cross-entropy of the true class, down-weighted by (1 - p_t)^gamma"),
     use_case="class imbalance: easy examples contribute little",
     link="identity (probabilities)",
@@ -181,6 +188,19 @@ focal_logit_formula = -alpha_true * (1 - sigma_true) ** gamma * sp.log(sigma_tru
 focal_logit_gradient = alpha_true * (2 * y - 1) * (1 - sigma_true) ** gamma * (
     gamma * sigma_true * sp.log(sigma_true) - (1 - sigma_true)
 )
+# The Hessian in a = (2y - 1) z, with s = sigma(a) = p_t, q = 1 - s and l = -log s = softplus(-a):
+#   alpha_t q^gamma s B,  B = gamma^2 s l + (1 + 2 gamma) q - gamma q l.
+# B changes sign (near |z| = 2.8 for gamma = 2), and for a < 0 its terms (1 + 2 gamma) q and gamma q l nearly cancel;
+# with m = max(-a, 0) and L = l - m (= log(1 + e^(-|a|)) < log 2, the softplus_tail rule),
+#   B = q (1 + 2 gamma - gamma m) - gamma q L + gamma^2 s l
+# cancels only the exact numbers 1 + 2 gamma - gamma m and keeps the rounding error of l out of the difference.
+# Each term of s B carries its own factor s: where s is subnormal (z = -710, y = 1) it meets the large
+# 1 + 2 gamma - gamma m before anything smaller, so the product is normal after one rounding.
+whole_l = sp.Max((1 - 2 * y) * z, 0)  # m = max(-a, 0)
+scaled_curvature = (sigma_true * (1 - sigma_true) * (1 + 2 * gamma - gamma * whole_l)
+                    - gamma * sigma_true * (1 - sigma_true) * (-sp.log(sigma_true) - whole_l)
+                    - gamma**2 * sigma_true**2 * sp.log(sigma_true))
+focal_logit_hessian = alpha_true * (1 - sigma_true) ** gamma * scaled_curvature
 
 focal_with_logits = Loss(
     name="focal_with_logits",
@@ -190,6 +210,7 @@ focal_with_logits = Loss(
     target=y_var,
     params=(gamma_var, alpha_var),
     formula=focal_logit_formula,
+    hessian_form=focal_logit_hessian,
     origin=Definition("alpha-balanced focal loss of Lin et al. (2017) with p = sigma(z)"),
     use_case="dense detection and heavy class imbalance",
     link="sigmoid",

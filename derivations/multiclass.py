@@ -340,12 +340,30 @@ multi_margin = Loss(
 
 p_true = total(ys[k] * prob)
 poly1_formula = plain_sce + epsilon * (1 - p_true)
+
+
+def others(expr: sp.Expr) -> sp.Expr:
+    """Σ_{k ≠ i} expr, as Σ_k expr minus its term k = i (the kernels sum the other classes directly)."""
+    return total(expr) - expr.xreplace({k: i})
+
+
+# The forms the kernels compute, each a sum of terms >= 0 for -1 <= epsilon <= 1, so that nothing cancels where
+# p_t -> 1 and epsilon = -1 makes the loss second order in 1 - p_t.  With q = 1 - p and the sums over the
+# other classes C_i = Σ_{k≠i} y_k p_k, B_i = Σ_{k≠i} y_k q_k, U_i = Σ_{k≠i} (1 - y_k) p_k (so 1 - y_i = B_i + C_i):
+#   value:    Σ_k y_k (-(log p_k + q_k)) + (1 + epsilon) Σ_k y_k q_k, where -(log p + q) = q^2/2 + q^3/3 + … >= 0
+#   gradient: p_i (B_i + (1 + epsilon) C_i) - y_i q_i ((1 + epsilon) p_i + q_i)
+#   Hessian:  p_i (U_i (p_i (1 + epsilon y_i) + q_i (1 - epsilon y_i))
+#                  + C_i (p_i (1 - epsilon (1 - y_i)) + q_i (1 + epsilon (1 - y_i))))
 missed = total(ys[k] * (1 - prob))  # 1 - p_t, summed over the classes since Σ_k y_k = 1
-# y_i - p_t as y_i (1 - p_t) - (1 - y_i) p_t: no 1 - p_t is formed by subtraction
-label_gap = ys[i] * missed - (1 - ys[i]) * p_true
-poly1_value = plain_sce + epsilon * missed
-poly1_gradient = prob_i * (1 - ys[i]) - ys[i] * (1 - prob_i) - epsilon * prob_i * label_gap
-poly1_hessian = prob_i * (1 - prob_i) - epsilon * prob_i * label_gap * (1 - 2 * prob_i)
+labelled_others = others(ys[k] * prob)
+missed_others = others(ys[k] * (1 - prob))
+unlabelled_others = others((1 - ys[k]) * prob)
+poly1_value = -total(ys[k] * (sp.log(prob) + 1 - prob)) + (1 + epsilon) * missed
+poly1_gradient = (prob_i * (missed_others + (1 + epsilon) * labelled_others)
+                  - ys[i] * (1 - prob_i) * ((1 + epsilon) * prob_i + (1 - prob_i)))
+poly1_hessian = prob_i * (
+    unlabelled_others * (prob_i * (1 + epsilon * ys[i]) + (1 - prob_i) * (1 - epsilon * ys[i]))
+    + labelled_others * (prob_i * (1 - epsilon * (1 - ys[i])) + (1 - prob_i) * (1 + epsilon * (1 - ys[i]))))
 
 poly1 = Loss(
     name="poly1",

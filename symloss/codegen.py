@@ -41,16 +41,20 @@ from symloss.primitives import (
     ClassAxisPrimitive,
     CompensatedSum,
     LogSoftmax,
+    LogSoftmaxRemainder,
     LogSumExp,
     OfExactSumBase,
     OtherClassesSum,
     Softmax,
     SoftmaxComplement,
     SoftmaxXLogXRatio,
+    SumOthers,
+    exp_minus,
     kl_div,
     logcosh,
     sech2,
     sigmoid_expm1,
+    sigmoid_pow,
 )
 from symloss.program import ENTRY, POOLS, SAMPLE, LabelSelect, Program, Value
 from symloss.stable import ProvedRule, stabilize
@@ -58,7 +62,8 @@ from symloss.stable import ProvedRule, stabilize
 RESERVED = frozenset({"np", "scratch", "loss", "grad", "hess", *POOLS.values()})  # names in a kernel's code
 LABEL_DOMAINS = ("onehot", "distribution")  # vector targets that also accept integer class indices
 HELPERS = {Softmax: "_softmax", LogSoftmax: "_log_softmax", SoftmaxComplement: "_softmax_complement",
-           LogSumExp: "_logsumexp", SoftmaxXLogXRatio: "_softmax_xlogx_ratio"}
+           LogSumExp: "_logsumexp", SoftmaxXLogXRatio: "_softmax_xlogx_ratio",
+           LogSoftmaxRemainder: "_log_softmax_remainder"}
 
 
 class UnsupportedExpressionError(ValueError):
@@ -129,18 +134,19 @@ class Kernel:
 # --------------------------------------------------------------------------- forms
 
 
-def stable_form(expr: sp.Expr, label: Var, rules: Sequence[ProvedRule]) -> Form:
-    """``expr`` split over ``label``'s finite set (if it has one), each branch stabilized."""
+def stable_form(expr: sp.Expr, label: Var, rules: Sequence[ProvedRule], *, declared: bool = False) -> Form:
+    """``expr`` split over ``label``'s finite set (if it has one), each branch stabilized; a ``declared``
+    closed form keeps the grouping its declaration chose (it is not refactored)."""
     values = label.domain.values if not label.is_vector and label.symbol in expr.free_symbols else ()
     if not values:
-        return Form(expr, (_branch(None, expr, rules),))
-    return Form(expr, tuple(_branch(v, expr.subs(label.symbol, v), rules) for v in values))
+        return Form(expr, (_branch(None, expr, rules, declared),))
+    return Form(expr, tuple(_branch(v, expr.subs(label.symbol, v), rules, declared) for v in values))
 
 
-def _branch(label: object | None, expr: sp.Expr, rules: Sequence[ProvedRule]) -> Branch:
-    """The better stabilized candidate of the expression and its factored form."""
+def _branch(label: object | None, expr: sp.Expr, rules: Sequence[ProvedRule], declared: bool = False) -> Branch:
+    """The better stabilized candidate of the expression and its factored form (a declared form: itself)."""
     candidates = [expr]
-    if not expr.has(sp.Sum, ClassMax, sp.Piecewise):
+    if not declared and not expr.has(sp.Sum, ClassMax, sp.Piecewise):
         # factoring exposes the 1 - σ, p - 1 … that the rules rewrite; expanding would hide them
         with contextlib.suppress(sp.PolynomialError, TypeError, ValueError):
             candidates.append(sp.factor(expr))
@@ -204,6 +210,15 @@ class KernelPrinter(NumPyPrinter):
 
     def _print_CompensatedSum(self, expr: CompensatedSum) -> str:  # noqa: N802
         return f"_compensated_sum({self._print(expr.function)})"
+
+    def _print_sigmoid_pow(self, expr: sigmoid_pow) -> str:
+        return f"_sigmoid_pow({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_exp_minus(self, expr: exp_minus) -> str:
+        return f"_exp_minus({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_SumOthers(self, expr: SumOthers) -> str:  # noqa: N802
+        return f"_sum_others({self._print(expr.args[0])})"
 
     def _print_SoftmaxParts(self, expr: SoftmaxParts) -> str:  # noqa: N802
         return f"_shifted({self._print(expr.args[0])})"
@@ -317,7 +332,7 @@ def _at_max(program: Program, expr: AtMax, kind: int) -> Value:
 def _unbounded(expr: sp.Expr) -> bool:
     """Whether ``expr`` may be infinite at the edge of its domain: a log, or a negative power of
     anything but a single symbol (a class count or a positive hyper-parameter)."""
-    return expr.has(sp.log, LogSoftmax, LogSumExp) or any(
+    return expr.has(sp.log, LogSoftmax, LogSumExp, LogSoftmaxRemainder) or any(
         p.exp.is_negative and not isinstance(p.base, sp.Symbol) for p in expr.atoms(sp.Pow) if p.exp.is_number)
 
 
@@ -483,9 +498,9 @@ def kernel_for(derivation: Derivation, rules: Sequence[ProvedRule]) -> Kernel:
     """The stable forms and printed code of one loss's kernel."""
     loss = derivation.loss
     target = loss.target
-    value = stable_form(derivation.computed_value, target, rules)
-    gradient = stable_form(derivation.gradient, target, rules)
-    hessian = stable_form(derivation.hessian, target, rules)
+    value = stable_form(derivation.computed_value, target, rules, declared=derivation.value is not None)
+    gradient = stable_form(derivation.gradient, target, rules, declared=derivation.gradient == loss.gradient_form)
+    hessian = stable_form(derivation.hessian, target, rules, declared=derivation.hessian == loss.hessian_form)
     index = sp.Symbol("k", integer=True, positive=True) if loss.output.is_vector else None
     names = {v.symbol: v.name for v in (*loss.variables,) if not isinstance(v.symbol, sp.IndexedBase)}
     names.update({v.symbol: v.name for v in loss.variables if isinstance(v.symbol, sp.IndexedBase)})

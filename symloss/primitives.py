@@ -9,7 +9,9 @@ comes from how the kernel template implements it (max-shifted sums,
 
 Scalar primitives: :func:`log1p`, :func:`expm1` (SymPy's C functions, which
 NumPy prints natively), :class:`logcosh`, :class:`sech2`, :class:`kl_div` and
-:class:`sigmoid_expm1`.
+:class:`sigmoid_expm1`,
+:class:`exp_minus` and :class:`sigmoid_pow`; over the class axis, :class:`SumOthers` (the sum of the
+other classes' entries, for every class).
 
 Functions of an exact sum (:class:`OfExactSumBase`): :class:`logcosh_of_sum`,
 :class:`tanh_of_sum`, :class:`sech2_of_sum` and :class:`square_of_sum` take the two
@@ -33,6 +35,7 @@ Class-axis primitives take the *entry* expression ``e`` of class ``k``
 * :class:`SoftmaxComplement` — :math:`1 - \operatorname{softmax}(e)_k`
 * :class:`SoftmaxXLogXRatio` — :math:`p_k \log p_k / (1 - p_k)` for :math:`p = \operatorname{softmax}(e)`
 * :class:`LogSumExp` — :math:`\log \sum_k e^{e_k}` (``k`` bound)
+* :class:`LogSoftmaxRemainder` — :math:`\log\operatorname{softmax}(e)_k + 1 - \operatorname{softmax}(e)_k`
 
 :class:`OtherClassesSum` — :math:`c_i \sum_{k \ne i} f(k)` — takes a weight, a summand and the
 indices, and sums over the other classes without subtracting the own entry from the total.
@@ -48,6 +51,7 @@ from symloss.functions import sigmoid
 __all__ = [
     "CompensatedSum",
     "LogSoftmax",
+    "LogSoftmaxRemainder",
     "LogSumExp",
     "OfExactSumBase",
     "OtherClassesSum",
@@ -55,6 +59,8 @@ __all__ = [
     "Softmax",
     "SoftmaxComplement",
     "SoftmaxXLogXRatio",
+    "SumOthers",
+    "exp_minus",
     "expand_primitives",
     "expm1",
     "kl_div",
@@ -64,6 +70,7 @@ __all__ = [
     "sech2",
     "sech2_of_sum",
     "sigmoid_expm1",
+    "sigmoid_pow",
     "square_of_sum",
     "tanh_of_sum",
 ]
@@ -75,6 +82,13 @@ class Primitive(sp.Function):
     def textbook(self) -> sp.Expr:
         """The expression this primitive stands for."""
         raise NotImplementedError
+
+
+def _call_latex(name: str, args: tuple[sp.Expr, ...], printer: sp.printing.latex.LatexPrinter,
+                exp: str | None) -> str:
+    r"""``\operatorname{name}\left(a, b\right)``, raised to ``exp`` when SymPy's printer passes one."""
+    call = rf"\operatorname{{{name}}}\left({', '.join(printer._print(a) for a in args)}\right)"
+    return call if exp is None else f"{call}^{{{exp}}}"
 
 
 class logcosh(Primitive):  # noqa: N801 - named like NumPy functions
@@ -192,6 +206,68 @@ class CompensatedSum(sp.Sum):
     for terms that cancel."""
 
 
+class exp_minus(Primitive):  # noqa: N801 - named like NumPy functions
+    r""":math:`e^{a} - t` for a variable :math:`t` (a count, a target), implemented as
+    :math:`\operatorname{expm1}(a) - (t - 1)` where :math:`\tfrac12 \le t \le 2` and as
+    :math:`e^{a} - t` elsewhere (the identity is proved in :mod:`symloss.stable`).
+
+    Near :math:`t = 1` the textbook difference keeps only the absolute accuracy of
+    :math:`e^{a} \approx 1`: at :math:`t = 1`, :math:`a = 10^{-300}` it gives 0.  There
+    :math:`t - 1` is exact (Sterbenz's lemma: :math:`t` and 1 within a factor 2 of each other)
+    and :math:`\operatorname{expm1}(a)` is accurate to its own magnitude, so only their final
+    difference rounds.  Away from :math:`[\tfrac12, 2]` the textbook form is as good: where
+    :math:`e^{a} \approx t` the difference is then ill-conditioned in :math:`a` itself.
+    """
+
+    nargs = 2
+
+    def textbook(self) -> sp.Expr:
+        return sp.exp(self.args[0]) - self.args[1]
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.exp(self.args[0]) if argindex == 1 else sp.S.NegativeOne
+
+    def _latex(self, printer: sp.printing.latex.LatexPrinter, exp: str | None = None) -> str:
+        return _call_latex(r"exp\_minus", self.args, printer, exp)
+
+
+class sigmoid_pow(Primitive):  # noqa: N801 - named like NumPy functions
+    r""":math:`\sigma(a)^{c}` for an exponent c that is a variable (a focusing parameter), implemented as
+    :math:`e^{c\min(a, 0)}\, e^{-c \log(1 + e^{-|a|})}`, which is
+    :math:`e^{-c\operatorname{softplus}(-a)}` (both identities proved in :mod:`symloss.stable`).
+
+    A power of the rounded :math:`\sigma(a)` multiplies its error (about 1.5 ulp) by c, and a
+    subnormal :math:`\sigma(-710)` has lost bits before it is raised; here the first factor has an
+    exact argument when :math:`c\,a` is exact, and the second an argument below :math:`c \log 2` whose
+    rounding is a fraction of an ulp.
+    """
+
+    nargs = 2
+
+    def textbook(self) -> sp.Expr:
+        return sigmoid(self.args[0]) ** self.args[1]
+
+    def _latex(self, printer: sp.printing.latex.LatexPrinter, exp: str | None = None) -> str:
+        return _call_latex(r"sigmoid\_pow", self.args, printer, exp)
+
+
+class SumOthers(Primitive):
+    r""":math:`\sum_{j \ne k} f_j` for every class k: arguments (entry :math:`f_k`, index k, count K).
+
+    Computed as the sum of the entries before k plus the sum of those after it (cumulative sums
+    from both ends), never as :math:`\sum_j f_j - f_k`, which keeps only the absolute accuracy of
+    the total when :math:`f_k` dominates it (a soft label's weight on a class of probability
+    :math:`1 - 10^{-40}`).
+    """
+
+    nargs = 3
+
+    def textbook(self) -> sp.Expr:
+        entry, k, count = self.args
+        j = sp.Dummy("j", integer=True, positive=True)
+        return sp.Sum((1 - sp.KroneckerDelta(j, k)) * entry.xreplace({k: j}), (j, 1, count))
+
+
 class ClassAxisPrimitive(Primitive):
     """A primitive over the class axis: arguments (entry, index, count)."""
 
@@ -252,6 +328,25 @@ class SoftmaxXLogXRatio(ClassAxisPrimitive):
     def textbook(self) -> sp.Expr:
         p = sp.exp(self.entry) / self.normalizer()
         return p * sp.log(p) / (1 - p)
+
+
+class LogSoftmaxRemainder(ClassAxisPrimitive):
+    r""":math:`\log p_k + 1 - p_k = \log(1 - q) + q` for :math:`p = \operatorname{softmax}(e)` and
+    :math:`q = 1 - p_k` (summed from the other classes): the log beyond its first-order term,
+    :math:`-q^2/2 - q^3/3 - \dots`, which ``log(p) + q`` loses to cancellation as :math:`p_k \to 1`.
+
+    For :math:`q \le 1/2` it is the series of :math:`\log(1 + x) - x` at :math:`x = -q`:
+    :math:`-x^2/(2 + x) + 2\sum_{n \ge 1} u^{2n+1}/(2n+1)` with :math:`u = x/(2 + x)`
+    (Abramowitz and Stegun, *Handbook of Mathematical Functions*, 4.1.27, for
+    :math:`\log(1 + x) = \log((1 + u)/(1 - u))`), whose terms all have the sign of x; seventeen
+    terms leave a relative remainder below :math:`|u|^{35}/(37(1 + u)) < 10^{-18}` (:math:`|u| \le 1/3`).
+    For larger q, where :math:`-\log p_k > \log 2` and ``log_softmax + q`` loses at most a factor
+    6.2 to cancellation, that sum.
+    """
+
+    def textbook(self) -> sp.Expr:
+        p = sp.exp(self.entry) / self.normalizer()
+        return sp.log(p) + 1 - p
 
 
 class LogSumExp(ClassAxisPrimitive):

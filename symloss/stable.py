@@ -23,8 +23,13 @@ for the shifted sums):
 ``one_minus_sigmoid``           :math:`1 - \sigma(a) = \sigma(-a)`
 ``sigmoid_minus_one``           :math:`\sigma(a) - 1 = -\sigma(-a)`
 ``scaled_one_minus_sigmoid``    :math:`c - c\,\sigma(a) = c\,\sigma(-a)` for two terms of a longer sum
+``sigmoid_power``               :math:`\sigma(a)^{c} = e^{-c\operatorname{softplus}(-a)}
+                                = e^{c\min(a,0)}\,e^{-c\log(1+e^{-|a|})}` for a variable exponent c
+``softplus_tail``               :math:`\operatorname{softplus}(x) - \max(x, 0) = \operatorname{log1p}(e^{-|x|})`
 ``log1p``                       :math:`\log(1 + x) = \operatorname{log1p}(x)`
 ``expm1``                       :math:`e^{x} - 1 = \operatorname{expm1}(x)`
+``exp_minus_variable``          :math:`e^{a} - t = \operatorname{expm1}(a) - (t - 1)` for a variable t,
+                                used where :math:`t - 1` is exact (:math:`\tfrac12 \le t \le 2`)
 ``logcosh``                     :math:`\log\cosh r = \operatorname{log1p}(2\sinh^2(r/2))` near 0
                                 and :math:`|r| + \operatorname{log1p}(e^{-2|r|}) - \log 2` elsewhere
 ``one_minus_tanh_squared``      :math:`1 - \tanh^2 a = 1/\cosh^2 a`
@@ -53,6 +58,9 @@ for the shifted sums):
                                 max-shifted parts, bounded in :math:`[-1, 0]` at every logit
 ``sum_over_other_classes``      :math:`c\,(\sum_k f(k) - f(i)) = c \sum_k (1 - \delta_{ki}) f(k)`, summed
                                 over the other classes instead of cancelling the own entry
+``log_softmax_remainder``       :math:`\log p_k + (1 - p_k) = \log(1+x) - x` at :math:`x = -(1 - p_k)`,
+                                a series in :math:`u = x/(2+x)` where :math:`1 - p_k` is small
+``sum_over_the_others``         :math:`\sum_j f_j - f_k = \sum_{j<k} f_j + \sum_{j>k} f_j`
 ==============================  ==============================================================
 """
 
@@ -70,12 +78,15 @@ from symloss.primitives import (
     ClassAxisPrimitive,
     CompensatedSum,
     LogSoftmax,
+    LogSoftmaxRemainder,
     LogSumExp,
     OfExactSumBase,
     OtherClassesSum,
     Softmax,
     SoftmaxComplement,
     SoftmaxXLogXRatio,
+    SumOthers,
+    exp_minus,
     expand_primitives,
     expm1,
     kl_div,
@@ -85,6 +96,7 @@ from symloss.primitives import (
     sech2,
     sech2_of_sum,
     sigmoid_expm1,
+    sigmoid_pow,
     square_of_sum,
     tanh_of_sum,
 )
@@ -244,6 +256,15 @@ def _entry_of(summand: sp.Expr, bound: sp.Symbol, candidate: sp.Expr) -> sp.Symb
     return None
 
 
+def _term_of(summand: sp.Expr, bound: sp.Symbol, candidate: sp.Expr) -> sp.Symbol | None:
+    """The index k with ``summand`` at k equal to ``candidate`` up to expansion (−(y − 1)p is (1 − y)p)."""
+    for indexed in candidate.atoms(sp.Indexed):
+        for k in indexed.indices:
+            if isinstance(k, sp.Symbol) and sp.expand(summand.xreplace({bound: k}) - candidate) == 0:
+                return k
+    return None
+
+
 def _normalizer_parts(factor: sp.Expr) -> tuple[sp.Expr, sp.Symbol, sp.Expr, sp.Expr, int] | None:
     """``factor`` = (Σ_{j=1}^{K} e^{f(j)})^(-n): (f(j), j, K, low, n), else None."""
     if not (factor.is_Pow and factor.exp.is_Integer and factor.exp < 0 and isinstance(factor.base, sp.Sum)):
@@ -321,13 +342,15 @@ def _logsumexp_rewrite(expr: sp.Expr) -> sp.Expr:
 
 
 def _complement_rewrite(expr: sp.Expr) -> sp.Expr:
+    r"""1 − softmax(e)_k → SoftmaxComplement(e)_k, also as two terms of a longer sum (the others kept)."""
+
     def is_complement(e: sp.Basic) -> bool:
-        return (isinstance(e, sp.Add) and len(e.args) == 2 and sp.S.One in e.args
+        return (isinstance(e, sp.Add) and sp.S.One in e.args
                 and any(isinstance(-t, Softmax) for t in e.args if t != 1))
 
     def rewrite(e: sp.Add) -> sp.Expr:
-        term = next(t for t in e.args if t != 1)
-        return SoftmaxComplement(*(-term).args)
+        term = next(t for t in e.args if t != 1 and isinstance(-t, Softmax))
+        return e - 1 - term + SoftmaxComplement(*(-term).args)
 
     return expr.replace(is_complement, rewrite)
 
@@ -499,6 +522,64 @@ def _relative_entropy_rewrite(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: parts(e) is not None, rewrite)
 
 
+def _sigmoid_power_rewrite(expr: sp.Expr) -> sp.Expr:
+    r"""σ(a)^c → sigmoid_pow(a, c) where the exponent c is not a number (numeric powers stay products)."""
+    return expr.replace(lambda e: isinstance(e, sp.Pow) and isinstance(e.base, sigmoid) and not e.exp.is_number,
+                        lambda e: sigmoid_pow(e.base.args[0], e.exp))
+
+
+def _softplus_tail_rewrite(expr: sp.Expr) -> sp.Expr:
+    r"""softplus(x) − max(x, 0) → log1p(e^{−|x|}) for two terms of one sum (the others kept)."""
+
+    def part(add: sp.Basic) -> sp.Expr | None:
+        if not isinstance(add, sp.Add):
+            return None
+        return next((t.args[0] for t in add.args if isinstance(t, softplus) and -sp.Max(t.args[0], 0) in add.args),
+                    None)
+
+    def rewrite(add: sp.Add) -> sp.Expr:
+        x = part(add)
+        return add - softplus(x) + sp.Max(x, 0) + log1p(sp.exp(-sp.Abs(x)))
+
+    return expr.replace(lambda e: part(e) is not None, rewrite)
+
+
+def _exp_minus_rewrite(expr: sp.Expr) -> sp.Expr:
+    r"""e^a − t → exp_minus(a, t) for a variable t (a symbol), inside any sum."""
+    query = sp.exp(sp.Wild("w_a")) - sp.Wild("w_t", properties=[lambda e: isinstance(e, sp.Symbol)])
+
+    def rewrite(e: sp.Add) -> sp.Expr:
+        bindings, leftover = _structural_match(query, e)
+        found = {w.name: v for w, v in bindings.items()}
+        return exp_minus(found["w_a"], found["w_t"]) + leftover
+
+    return expr.replace(lambda e: _structural_match(query, e) is not None, rewrite)
+
+
+def _remainder_rewrite(expr: sp.Expr) -> sp.Expr:
+    r"""LogSoftmax(e)_k + SoftmaxComplement(e)_k (or + 1 − Softmax(e)_k) → LogSoftmaxRemainder(e)_k,
+    the other terms of the sum kept."""
+
+    def parts(add: sp.Basic) -> tuple[sp.Expr, tuple[sp.Expr, ...]] | None:
+        if not isinstance(add, sp.Add):
+            return None
+        for log_term in add.args:
+            if not isinstance(log_term, LogSoftmax):
+                continue
+            complement = SoftmaxComplement(*log_term.args)
+            if complement in add.args:
+                return add - log_term - complement, log_term.args
+            if sp.S.One in add.args and -Softmax(*log_term.args) in add.args:
+                return add - log_term - 1 + Softmax(*log_term.args), log_term.args
+        return None
+
+    def rewrite(add: sp.Add) -> sp.Expr:
+        rest, args = parts(add)
+        return rest + LogSoftmaxRemainder(*args)
+
+    return expr.replace(lambda e: parts(e) is not None, rewrite)
+
+
 def _bennett_series_form(x: sp.Expr) -> sp.Expr:
     """(1 + s) log((1 + s)/(1 - s)) − 2s over 1 − s, s = x/(2 + x): Bennett's function in the variable
     of the atanh series log((1 + s)/(1 − s)) = 2(s + s³/3 + s⁵/5 + …)."""
@@ -511,6 +592,30 @@ _eps = _tanh_x * _tanh_b
 _sech2_correction = -(_tanh_b**2 + _eps * (2 + _eps)) / (1 + _eps) ** 2
 
 
+def _others_rewrite(expr: sp.Expr) -> sp.Expr:
+    r"""c Σ_{j=1}^{K} f(j) − c f(k) → c SumOthers(f(k), k, K) for two terms of one sum (the others kept)."""
+
+    def parts(add: sp.Basic) -> tuple[sp.Expr, sp.Expr] | None:
+        if not isinstance(add, sp.Add):
+            return None
+        for scaled in add.args:
+            scale, total = scaled.as_independent(sp.Sum, as_Add=False)
+            if not isinstance(total, sp.Sum) or len(total.limits) != 1 or total.limits[0][1] != 1:
+                continue
+            j, _, count = total.limits[0]
+            for term in add.args:
+                k = _term_of(total.function, j, -term / scale) if term is not scaled else None
+                if k is not None:
+                    return add - scaled - term, scale * SumOthers(total.function.xreplace({j: k}), k, count)
+        return None
+
+    def rewrite(add: sp.Add) -> sp.Expr:
+        rest, others = parts(add)
+        return rest + others
+
+    return expr.replace(lambda e: parts(e) is not None, rewrite)
+
+
 # --------------------------------------------------------------------------- the rule list
 
 RULES: tuple[Rule, ...] = (
@@ -521,8 +626,26 @@ RULES: tuple[Rule, ...] = (
     Rule("scaled_one_minus_sigmoid",
          (_claim("scaled_one_minus_sigmoid: c - c sigma(a) = c sigma(-a)", _t - _t * sigmoid(_a), _t * sigmoid(-_a)),),
          _scaled_complement_rewrite),
+    Rule("sigmoid_power",
+         (_claim("sigmoid_power: sigma(a)^c = exp(-c softplus(-a))", sigmoid(_a) ** _u, sp.exp(-_u * softplus(-_a))),
+          _claim("sigmoid_power, for a < 0: softplus(-a) = -a + softplus(a)", softplus(-_a), -_a + softplus(_a)),
+          _claim("sigmoid_power, the kernel's form for a >= 0: sigma(u)^c = exp(-c log(1 + e^(-u)))",
+                 sigmoid(_u) ** _w, sp.exp(-_w * sp.log(1 + sp.exp(-_u)))),
+          _claim("sigmoid_power, the kernel's form for a < 0: sigma(-w)^c = exp(-c w) exp(-c log(1 + e^(-w)))",
+                 sigmoid(-_w) ** _u, sp.exp(-_u * _w) * sp.exp(-_u * sp.log(1 + sp.exp(-_w))))),
+         _sigmoid_power_rewrite),
+    Rule("softplus_tail",
+         (_claim("softplus_tail for x = u >= 0: softplus(u) - max(u, 0) = softplus(u) - u = log(1 + e^(-u))",
+                 softplus(_u) - _u, sp.log(1 + sp.exp(-_u))),
+          _claim("softplus_tail for x = -u <= 0: softplus(-u) - max(-u, 0) = softplus(-u) = log(1 + e^(-u))",
+                 softplus(-_u), sp.log(1 + sp.exp(-_u)))),
+         _softplus_tail_rewrite, softplus(_a) - sp.Max(_a, 0)),
     _scalar_rule("log1p", sp.log(1 + _x), log1p(_x), [_x]),
     _scalar_rule("expm1", sp.exp(_a) - 1, expm1(_a), [_a]),
+    Rule("exp_minus_variable",
+         (_claim("exp_minus_variable: e^a - t = expm1(a) - (t - 1)", sp.exp(_a) - _t,
+                 expand_primitives(expm1(_a) - (_t - 1))),),
+         _exp_minus_rewrite),
     Rule("logcosh",
          (_claim("logcosh_near_zero: log cosh r = log(1 + 2 sinh(r/2)^2)", sp.log(sp.cosh(_r)),
                  sp.log(1 + 2 * sp.sinh(_r / 2) ** 2)),
@@ -595,6 +718,20 @@ RULES: tuple[Rule, ...] = (
                  1 - sp.exp(_z[_k]) / _normalizer,
                  sp.Sum((1 - sp.KroneckerDelta(_j, _k)) * sp.exp(_z[_j]), (_j, 1, _K)) / _normalizer, _VECTORS),),
          _complement_rewrite, 1 - Softmax(_z[_k], _k, _K)),
+    Rule("log_softmax_remainder",
+         (_claim("log_softmax_remainder: log softmax(z)_k + 1 - softmax(z)_k is the textbook of the primitive",
+                 sp.log(sp.exp(_z[_k]) / _normalizer) + 1 - sp.exp(_z[_k]) / _normalizer,
+                 expand_primitives(LogSoftmaxRemainder(_z[_k], _k, _K)), _VECTORS),
+          _claim("log_softmax_remainder, its series: log(1 + x) = log((1 + u)/(1 - u)) for u = x/(2 + x)",
+                 sp.log(1 + _x), sp.log((1 + _x / (2 + _x)) / (1 - _x / (2 + _x)))),
+          _claim("log_softmax_remainder, its leading term: 2u - x = -x^2/(2 + x) for u = x/(2 + x)",
+                 2 * _x / (2 + _x) - _x, -(_x**2) / (2 + _x))),
+         _remainder_rewrite, LogSoftmax(_z[_k], _k, _K) + 1 - Softmax(_z[_k], _k, _K)),
+    Rule("sum_over_the_others",
+         (_claim("sum_over_the_others: sum_j f_j - f_k = sum_{j<k} f_j + sum_{j>k} f_j",
+                 sp.Sum(sp.exp(_z[_j]), (_j, 1, _K)) - sp.exp(_z[_k]),
+                 sp.Sum(sp.exp(_z[_j]), (_j, 1, _k - 1)) + sp.Sum(sp.exp(_z[_j]), (_j, _k + 1, _K)), _VECTORS),),
+         _others_rewrite),
     Rule("softmax_minus_target",
          (_claim("softmax_minus_target: s - t = s(1 - t) - t(1 - s)", _s - _t, _s * (1 - _t) - _t * (1 - _s)),),
          _minus_target_rewrite, Softmax(_z[_k], _k, _K) - _t),

@@ -8,6 +8,7 @@ import math
 import tempfile
 from collections.abc import Callable
 from fractions import Fraction
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 
@@ -19,13 +20,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symloss import load_catalog
-from symloss.certify import stress_points
-from symloss.codegen import flatten_indices, load_generated, render_package, write_package
-from symloss.derive import derive
+from symloss.certify import certify, stress_points
+from symloss.codegen import (
+    flatten_indices,
+    kernel_for,
+    load_generated,
+    render_module,
+    render_package,
+    stable_form,
+    write_package,
+)
+from symloss.derive import Derivation, derive
 from symloss.loss import Loss
-from symloss.notation import Domain
+from symloss.notation import BINARY, Domain
+from symloss.notation import var as scalar_var
 from symloss.pipeline import KernelBuild
 from symloss.pipeline import kernels as build_kernels
+from symloss.stable import ProvedRule, prove_rules
 
 CATALOG = load_catalog()
 LOSSES = {loss.name: loss for loss in CATALOG.losses}
@@ -399,6 +410,99 @@ REPO = Path(__file__).resolve().parents[1]
 
 def numerics_module(folder: Path) -> ModuleType:
     """The shared numerics of the kernels, rendered from this checkout's template into ``folder``."""
+
+
+# --------------------------------------------------------------------------- kernels built from this checkout
+# Built from this checkout's declarations and engine rather than taken from the shipped package, so that
+# a rule, a primitive or a declared form is tested before the package is regenerated.
+
+CHECKOUT_CATALOG = Path(__file__).resolve().parent.parent / "derivations"
+
+
+@cache
+def proved_rules() -> tuple[ProvedRule, ...]:
+    return prove_rules()
+
+
+@cache
+def built(name: str) -> tuple[Derivation, ModuleType]:
+    """The derivation of ``name`` and its kernel module, generated into a fresh folder."""
+    derivation = derive(load_catalog(CHECKOUT_CATALOG).get(name))
+    kernel = kernel_for(derivation, proved_rules())
+    folder = Path(tempfile.mkdtemp(prefix=f"symloss-test-{name}-"))
+    write_package({f"{name}.py": render_module(kernel, "built by the tests"), **render_package([name])}, folder,
+                  prune=False)
+    return derivation, load_generated(folder, name)
+
+
+def textbook(name: str, order: int, label: float, params: dict[str, float]) -> Callable[[float], mpmath.mpf]:
+    """The declared formula's derivative of ``order`` at the label, in mpmath at 1000 digits (enough for
+    1 - 1e-300 and e^-745 to keep their digits)."""
+    loss = LOSSES[name]
+    symbols = {v.name: v.symbol for v in loss.params}
+    expr = sp.diff(loss.formula, loss.output.symbol, order).xreplace(
+        {loss.target.symbol: sp.nsimplify(label), **{symbols[k]: sp.Rational(v) for k, v in params.items()}})
+    function = sp.lambdify(loss.output.symbol, expr, modules="mpmath")
+
+    def at(x: float) -> mpmath.mpf:
+        with mpmath.workdps(1000):
+            return +function(mpmath.mpf(x))
+
+    return at
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
+@pytest.mark.parametrize(("p", "y"), [(1e-300, 0.0), (1e-16, 0.0), (1 - 2.0**-53, 1.0), (0.99999999, 1.0),
+                                      (0.9119300661231663, 1.0), (0.9798736680986776, 1.0), (0.7290375678620304, 1.0),
+                                      (0.5, 1.0), (1e-8, 1.0), (1 - 2.0**-53, 0.0)])
+def test_focal_hessian_within_4_ulp_where_the_expanded_form_failed(p: float, y: float, gamma: float) -> None:
+    """The expanded Hessian gave NaN (0 * inf) at p = 1e-300 and lost every digit near p = 1 for y = 1."""
+    _, module = built("focal")
+    got = float(module.focal_hess(np.array([p]), np.array([y]), gamma=gamma, reduction="none")[0])
+    true = textbook("focal", 2, y, {"gamma": gamma})(p)
+    assert ulps(got, true) <= 4.0, (p, y, gamma, got, float(true))
+
+
+@pytest.mark.parametrize("z", [1e-300, -1e-300, 1e-8, -1e-8, 1e-3, -0.5, 0.5, 3.0, -40.0, 40.0])
+@pytest.mark.parametrize("y", [0.0, 1.0, 2.0, 10.0])
+def test_poisson_gradient_within_4_ulp_at_small_log_rates(z: float, y: float) -> None:
+    """exp(z) - y at y = 1 and z = 1e-300 used to come out as 0 (its truth is 1e-300)."""
+    _, module = built("poisson_nll")
+    got = float(module.poisson_nll_grad(np.array([z]), np.array([y]), reduction="none")[0])
+    true = textbook("poisson_nll", 1, y, {})(z)
+    assert ulps(got, true) <= 4.0, (z, y, got, float(true))
+
+
+@pytest.mark.parametrize(("z", "y", "gamma"), [(3.0, 0.0, 2.0), (-3.0, 1.0, 2.0), (3.0, 1.0, 2.0), (20.0, 0.0, 2.0),
+                                          (-3.0, 0.0, 2.0), (1.0, 0.0, 2.0), (-0.5, 1.0, 2.0), (3.0, 0.0, 0.5),
+                                          (40.0, 0.0, 2.0), (-40.0, 1.0, 0.5), (710.0, 0.0, 2.0), (0.0, 1.0, 2.0)])
+def test_focal_with_logits_within_4_ulp_where_powers_and_cancellation_cost_digits(z: float, y: float,
+                                                                                 gamma: float) -> None:
+    """The Hessian was 12 ulp off at z = 3 (its bracket cancels 5 against 6.1 there) and the gradient 5 ulp
+    (a power of a rounded sigmoid)."""
+    _, module = built("focal_with_logits")
+    params = {"gamma": gamma, "alpha": 0.25}
+    for order, function in ((1, module.focal_with_logits_grad), (2, module.focal_with_logits_hess)):
+        got = float(function(np.array([z]), np.array([y]), reduction="none", **params)[0])
+        true = textbook("focal_with_logits", order, y, params)(z)
+        assert ulps(got, true) <= 4.0, (order, z, y, gamma, got, float(true))
+
+
+def test_a_declared_form_keeps_its_grouping() -> None:
+    """Factoring x (1 + w) + x y w into x (1 + 2 w) at y = 1 is shorter; a declared form is not refactored."""
+    label = scalar_var("y", BINARY)
+    x, w = sp.symbols("x w", real=True)
+    expr = x * (1 + w) + x * label.symbol * w
+    rules = proved_rules()
+    assert [b.expr for b in stable_form(expr, label, rules, declared=True).branches] == [x * (1 + w),
+                                                                                         x * (1 + w) + x * w]
+    assert [b.expr for b in stable_form(expr, label, rules).branches] == [x * (w + 1), x * (2 * w + 1)]
+
+
+@cache
+def numerics() -> ModuleType:
+    """The shared numerics module as this checkout renders it."""
+    folder = Path(tempfile.mkdtemp(prefix="symloss-test-numerics-"))
     write_package(render_package([]), folder, prune=False)
     return load_generated(folder, "_numerics")
 
@@ -609,3 +713,75 @@ def test_kernels_agree_with_pytorch_at_moderate_inputs(name: str) -> None:
     expected.backward()
     np.testing.assert_allclose(value, expected.item(), rtol=1e-12)
     np.testing.assert_allclose(grad, tensors[0].grad.numpy(), rtol=1e-10, atol=1e-15)
+
+
+def shifted_parts(z: list[float]) -> tuple[np.ndarray, ...]:
+    return numerics()._shifted(np.array([z]))
+
+
+@pytest.mark.parametrize("gap", [0.0, 1e-3, 0.5, 1.0, 1.1, 2.0, 5.0, 20.0, 40.0, 300.0, 700.0, -0.1, -1.0])
+def test_log_softmax_remainder_against_mpmath(gap: float) -> None:
+    """log p + 1 - p for the two entries of softmax([gap, 0]): one with 1 - p from 1e-304 to 1/2, one with p tiny."""
+    got = numerics()._log_softmax_remainder(shifted_parts([gap, 0.0]))[0]
+    with mpmath.workdps(1000):
+        logits = [mpmath.mpf(gap), mpmath.mpf(0)]
+        total = sum(mpmath.exp(v) for v in logits)
+        for entry, value in zip(logits, got, strict=True):
+            p = mpmath.exp(entry) / total
+            true = mpmath.log(p) + 1 - p
+            assert abs(value - true) <= 16 * 2.0**-53 * abs(true) + 2.0**-1022, (gap, float(true), value)
+
+
+def test_sum_over_the_others_never_subtracts_the_entry() -> None:
+    x = np.array([[1.0, 1e-30, 2e-30, 3.0], [5.0, 0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(numerics()._sum_others(x), [[3.0 + 3e-30, 4.0 + 2e-30, 4.0 + 1e-30, 1.0 + 3e-30],
+                                                             [0.0, 5.0, 5.0, 5.0]])
+    assert numerics()._sum_others(np.array([[1.0, 1e-300]]))[0, 0] == 1e-300  # sum(x) - x_0 would give 0
+
+
+def poly1_truth(z: list[float], y: list[float], epsilon: float) -> tuple[mpmath.mpf, list, list]:
+    """Poly-1's value, gradient p_i - y_i - eps p_i (y_i - p_t) and Hessian diagonal at 1000 digits."""
+    with mpmath.workdps(1000):
+        logits = [mpmath.mpf(v) for v in z]
+        top = max(logits)
+        weights = [mpmath.exp(v - top) for v in logits]
+        p = [w / sum(weights) for w in weights]
+        labels = [mpmath.mpf(v) for v in y]
+        p_t = sum(a * b for a, b in zip(labels, p, strict=True))
+        value = -sum(a * mpmath.log(b) for a, b in zip(labels, p, strict=True) if a) + epsilon * (1 - p_t)
+        grad = [pi - yi - epsilon * pi * (yi - p_t) for pi, yi in zip(p, labels, strict=True)]
+        hess = [pi * (1 - pi) - epsilon * pi * (yi - p_t) * (1 - 2 * pi) for pi, yi in zip(p, labels, strict=True)]
+        return +value, [+g for g in grad], [+h for h in hess]
+
+
+def normwise(got: np.ndarray, true: list) -> float:
+    return float(max(abs(g - t) for g, t in zip(got, true, strict=True)) / max(abs(t) for t in true))
+
+
+@pytest.mark.parametrize(("z", "y", "epsilon"), [
+    ([299.5545866879917, -0.4454133120083229], [1.0, 0.0], -1.0),  # value, gradient, Hessian ~1e-261 came out 0
+    ([380.6139358515022, 80.61393585150219, -47.637674740116196], [1.0, 0.0, 0.0], -1.0),
+    ([-10.245389838734422, 85.24997077635643], [0.9661092758178711, 0.033890724182128906], 1.0),  # was 14x off
+    ([-20.00416934024425, -61.50119142208297, 267.54459196867566],
+     [0.8515243530273438, 0.12725353240966797, 0.02122211456298828], 1.0),
+    ([134.58754237823044, 78.13114007004275], [0.9020957946777344, 0.09790420532226562], -1.0),
+    ([-386.76167643217025, 306.60367390488966, -7.734505972421603], [1.0, 0.0, 0.0], 1.0),
+    ([20.0, 0.0, -3.0], [1.0, 0.0, 0.0], -0.5),
+    ([0.3, -0.2, 0.1], [0.25, 0.5, 0.25], -1.0),
+])
+def test_poly1_within_1e_13_where_it_cancelled(z: list[float], y: list[float], epsilon: float) -> None:
+    _, module = built("poly1")
+    logits, labels = np.array([z]), np.array([y])
+    value, grad, hess = (getattr(module, f"poly1{suffix}")(logits, labels, epsilon=epsilon, reduction="none")[0]
+                         for suffix in ("", "_grad", "_hess"))
+    true_value, true_grad, true_hess = poly1_truth(z, y, epsilon)
+    assert abs(value - true_value) <= 1e-13 * abs(true_value), (float(true_value), value)
+    assert normwise(grad, true_grad) <= 1e-13, ([float(t) for t in true_grad], grad)
+    assert normwise(hess, true_hess) <= 1e-13, ([float(t) for t in true_hess], hess)
+
+
+@pytest.mark.parametrize("name", ["focal", "poisson_nll", "poly1"])
+def test_rebuilt_kernel_is_certified_within_its_budget(name: str) -> None:
+    derivation, module = built(name)
+    certificate = certify(derivation, module)
+    assert certificate.passed, [f.function + ": " + f.summary() for f in certificate.functions if not f.passed]

@@ -151,11 +151,11 @@ def test_the_saturation_figure_shows_mse_on_a_sigmoid_going_flat(book: Book) -> 
 
 
 def test_a_huge_hessian_is_shown_with_named_subexpressions(book: Book) -> None:
-    report = next(r for r in book.reports if r.loss.name == "focal_with_logits")
+    report = next(r for r in book.reports if r.loss.name == "softmax_focal")
     hessian = chapter_view(report)["hessian"]
     assert hessian.where and hessian.operations > 100
     assert len(hessian.lines) <= 6 and all(name.startswith("u_{") for name, _ in hessian.where)
-    assert "common-subexpression elimination" in (book.folder / "focal_with_logits.tex").read_text()
+    assert "common-subexpression elimination" in (book.folder / "softmax_focal.tex").read_text()
     small = chapter_view(next(r for r in book.reports if r.loss.name == "bce_with_logits"))["hessian"]
     assert not small.where
 

@@ -13,11 +13,15 @@ from symloss.notation import index
 from symloss.primitives import (
     CompensatedSum,
     LogSoftmax,
+    LogSoftmaxRemainder,
     OtherClassesSum,
     Softmax,
     SoftmaxComplement,
     SoftmaxXLogXRatio,
+    SumOthers,
+    exp_minus,
     expand_primitives,
+    expm1,
     kl_div,
     log1p,
     logcosh,
@@ -25,6 +29,7 @@ from symloss.primitives import (
     sech2,
     sech2_of_sum,
     sigmoid_expm1,
+    sigmoid_pow,
     square_of_sum,
     tanh_of_sum,
 )
@@ -63,6 +68,29 @@ def test_scalar_rules_rewrite(proved: tuple[ProvedRule, ...], expr: sp.Expr, exp
     assert rule in result.rules
 
 
+def test_sigmoid_power_of_a_variable_exponent(proved: tuple[ProvedRule, ...]) -> None:
+    gamma = sp.Symbol("gamma", nonnegative=True)
+    assert stabilize(sigmoid(z) ** gamma * y, proved).expr == sigmoid_pow(z, gamma) * y
+    assert stabilize((1 - sigmoid(z)) ** gamma, proved).expr == sigmoid_pow(-z, gamma)
+    assert stabilize(sigmoid(z) ** 2, proved).expr == sigmoid(z) ** 2  # a numeric power stays a product
+
+
+def test_softplus_tail(proved: tuple[ProvedRule, ...]) -> None:
+    result = stabilize(y + softplus(z) - sp.Max(z, 0), proved)
+    assert result.expr == y + log1p(sp.exp(-sp.Abs(z)))
+    assert "softplus_tail" in result.rules
+    assert stabilize(softplus(z) - sp.Max(y, 0), proved).expr == softplus(z) - sp.Max(y, 0)  # another argument
+
+
+def test_exp_minus_a_variable(proved: tuple[ProvedRule, ...]) -> None:
+    result = stabilize(sp.exp(z) - y, proved)
+    assert result.expr == exp_minus(z, y)
+    assert result.rules == ("exp_minus_variable",)
+    assert stabilize(sp.exp(z) - 1, proved).expr == expm1(z)  # a constant 1 is the expm1 rule's
+    assert stabilize(sp.exp(z) - y * z, proved).expr == sp.exp(z) - y * z  # y z is no variable: e^z wins there
+    assert stabilize(2 + sp.exp(z) - y, proved).expr == 2 + exp_minus(z, y)
+
+
 def test_rules_match_by_structure_not_by_algebra(proved: tuple[ProvedRule, ...]) -> None:
     # SymPy's match would read log(p) as log(1 + (p - 1)) and "stabilize" it into log1p(p - 1)
     assert stabilize(sp.log(p), proved).expr == sp.log(p)
@@ -83,6 +111,33 @@ def test_softmax_rules_on_class_vectors(proved: tuple[ProvedRule, ...]) -> None:
     assert gradient == (1 - ys[i]) * Softmax(zs[i], i, n) - ys[i] * SoftmaxComplement(zs[i], i, n)
     hessian = stabilize(softmax(zs, i, n) * (1 - softmax(zs, i, n)), proved).expr
     assert hessian == Softmax(zs[i], i, n) * SoftmaxComplement(zs[i], i, n)
+
+
+def test_log_softmax_remainder_and_sums_over_the_other_classes(proved: tuple[ProvedRule, ...]) -> None:
+    zs, ys = sp.IndexedBase("z"), sp.IndexedBase("y")
+    k, i, n = index("k").symbol, index("i").symbol, sp.Symbol("K", integer=True, positive=True)
+    p_k, p_i = softmax(zs, k, n), softmax(zs, i, n)
+    remainder = stabilize(ys[k] * (sp.log(p_k) + 1 - p_k), proved)
+    assert remainder.expr == ys[k] * LogSoftmaxRemainder(zs[k], k, n)
+    assert "log_softmax_remainder" in remainder.rules
+    assert stabilize(sp.log(p_k) + 1 - p_k + ys[k], proved).expr == ys[k] + LogSoftmaxRemainder(zs[k], k, n)
+    others = stabilize(sp.Sum(ys[k] * p_k, (k, 1, n)) - ys[i] * p_i, proved)
+    assert others.expr == SumOthers(ys[i] * Softmax(zs[i], i, n), i, n)
+    assert "sum_over_the_others" in others.rules
+    # the pair may be scaled, the term written differently: (y_i - 1) p_i is -(1 - y_i) p_i
+    unlabelled = SumOthers((1 - ys[i]) * Softmax(zs[i], i, n), i, n)
+    assert stabilize(ys[i] + (ys[i] - 1) * p_i + sp.Sum((1 - ys[k]) * p_k, (k, 1, n)), proved).expr == (
+        ys[i] + unlabelled)
+    assert stabilize(ys[i] - (ys[i] - 1) * p_i - sp.Sum((1 - ys[k]) * p_k, (k, 1, n)), proved).expr == (
+        ys[i] - unlabelled)
+    # a term that is not the summand at an index stays a difference
+    assert not stabilize(sp.Sum(ys[k] * p_k, (k, 1, n)) - ys[i], proved).expr.has(SumOthers)
+
+
+def test_softmax_complement_inside_a_longer_sum(proved: tuple[ProvedRule, ...]) -> None:
+    zs, i, n = sp.IndexedBase("z"), index("i").symbol, sp.Symbol("K", integer=True, positive=True)
+    p_i = softmax(zs, i, n)
+    assert stabilize(1 + y * p_i - p_i, proved).expr == y * Softmax(zs[i], i, n) + SoftmaxComplement(zs[i], i, n)
 
 
 def test_stable_forms_expand_back_to_the_textbook(proved: tuple[ProvedRule, ...]) -> None:
