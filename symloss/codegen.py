@@ -439,7 +439,7 @@ def _per_sample(expr: sp.Basic) -> bool:
 
 
 HANDLERS: Mapping[type, Callable[[Program, sp.Expr, int], Value]] = {
-    sigmoid: _helper_call("_sigmoid"),
+    sigmoid: _helper_call("_sigmoid", work=1),
     softplus: _helper_call("_softplus", work=1),
     logcosh: _helper_call("_logcosh"),
     ZeroWeighted: _helper_call("_zero_weighted"),

@@ -165,7 +165,9 @@ def compile_expr(expr: sp.Expr, counts: tuple[tuple[sp.Symbol, int], ...] = ()) 
     hidden = {b.label for b in bases} | set(indices)
     scalars = sorted((s for s in concrete.free_symbols if isinstance(s, sp.Symbol) and s not in hidden), key=str)
     arguments = (*scalars, *indices, *bases)
-    function = sp.lambdify(arguments, concrete, modules=[dict(TRANSLATIONS), "mpmath"], dummify=True, cse=True)
+    # common subexpressions only without a remaining sum: elimination would take a summand out of its sum
+    shared = not concrete.atoms(ExprWithLimits)
+    function = sp.lambdify(arguments, concrete, modules=[dict(TRANSLATIONS), "mpmath"], dummify=True, cse=shared)
     return function, arguments
 
 
