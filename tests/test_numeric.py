@@ -107,10 +107,10 @@ def test_sampling_is_reproducible() -> None:
     assert sample_points(Scope((Y,)), [y], 5, seed=9) == sample_points(Scope((Y,)), [y], 5, seed=9)
 
 
-def test_a_sum_up_to_an_index_evaluates() -> None:
-    """Σ_{j<k} z_j: its upper limit is the index k, so it stays a sum when compiled (once it lost its summand
-    to common-subexpression elimination and failed, which made a true claim look refuted)."""
-    z, k, j = sp.IndexedBase("z"), sp.Symbol("k", integer=True, positive=True), sp.Symbol("j", integer=True)
-    expr = sp.Sum(sp.exp(z[j]), (j, 1, k - 1)) + sp.exp(z[k])
-    point = {z: (1, 2, 3), k: 3}
-    assert abs(evaluate(expr, point, digits=30) - sum(mpmath.exp(v) for v in (1, 2, 3))) < 1e-12
+def test_sums_bounded_by_an_index_evaluate() -> None:
+    """Σ_{j<k} e^{z_j} + Σ_{j>k} e^{z_j}: limits that are the index k keep the sums when compiled (common-
+    subexpression elimination once took e^{z_j} out of its sum, failed, and made a true claim look refuted)."""
+    z, k = sp.IndexedBase("z"), sp.Symbol("k", integer=True, positive=True)
+    j, count = sp.Symbol("j", integer=True, positive=True), sp.Symbol("K", integer=True, positive=True)
+    expr = sp.Sum(sp.exp(z[j]), (j, 1, k - 1)) + sp.Sum(sp.exp(z[j]), (j, k + 1, count))
+    assert abs(evaluate(expr, {z: (1, 2, 3), k: 2}, digits=30) - (mpmath.e + mpmath.exp(3))) < 1e-12
