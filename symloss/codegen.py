@@ -55,6 +55,7 @@ from symloss.primitives import (
     sech2,
     sigmoid_expm1,
     sigmoid_pow,
+    sigmoid_powers,
 )
 from symloss.program import ENTRY, POOLS, SAMPLE, LabelSelect, Program, Value
 from symloss.stable import ProvedRule, stabilize
@@ -319,6 +320,13 @@ def _helper_call(name: str, kind: int | None = None, outputs: int = 1,
     return emit
 
 
+def _sigmoid_powers(program: Program, expr: sigmoid_powers, kind: int) -> Value:
+    """``_sigmoid_powers(x, a, b[, root high, root low])`` into a fresh array (x emitted as a program value)."""
+    x, a, b, *root = expr.args
+    constants = "".join(f", {_two_floats(r)}" for r in root)
+    return program.call(f"_sigmoid_powers({{a0}}, {a}, {b}{constants})", [program.emit(x)], kind, outputs=0)
+
+
 def _from_parts(program: Program, expr: FromParts, kind: int) -> Value:
     helper, parts = expr.args
     return program.helper(helper.name, [program.emit(parts)], SAMPLE if helper.name == "_logsumexp" else ENTRY)
@@ -446,6 +454,7 @@ HANDLERS: Mapping[type, Callable[[Program, sp.Expr, int], Value]] = {
     AtMax: _at_max,
     SoftmaxParts: _helper_call("_shifted", ENTRY, outputs=2),
     FromParts: _from_parts,
+    sigmoid_powers: _sigmoid_powers,
 }
 
 

@@ -10,7 +10,8 @@ comes from how the kernel template implements it (max-shifted sums,
 Scalar primitives: :func:`log1p`, :func:`expm1` (SymPy's C functions, which
 NumPy prints natively), :class:`logcosh`, :class:`sech2`, :class:`kl_div` and
 :class:`sigmoid_expm1`,
-:class:`exp_minus` and :class:`sigmoid_pow`; over the class axis, :class:`SumOthers` (the sum of the
+:class:`exp_minus`, :class:`sigmoid_pow` and :class:`sigmoid_powers` (a product of powers of
+:math:`\sigma(x)` and :math:`\sigma(-x)`); over the class axis, :class:`SumOthers` (the sum of the
 other classes' entries, for every class).
 
 Functions of an exact sum (:class:`OfExactSumBase`): :class:`logcosh_of_sum`,
@@ -71,6 +72,7 @@ __all__ = [
     "sech2_of_sum",
     "sigmoid_expm1",
     "sigmoid_pow",
+    "sigmoid_powers",
     "square_of_sum",
     "tanh_of_sum",
 ]
@@ -197,6 +199,31 @@ class sigmoid_expm1(Primitive):  # noqa: N801
     def textbook(self) -> sp.Expr:
         a, root = self.args
         return sigmoid(a) * (sp.exp(root - a) - 1)
+
+
+class sigmoid_powers(Primitive):  # noqa: N801
+    r""":math:`\sigma(x)^a\,\sigma(-x)^b` for integers :math:`a, b \ge 0`, times :math:`e^{L - x} - 1` for a
+    constant :math:`L` when one is given (the root factor of :class:`sigmoid_expm1`): with
+    :math:`e = e^{-|x|}`, :math:`e^{-bx}/(1 + e)^{a+b}` for :math:`x \ge 0` and :math:`e^{ax}/(1 + e)^{a+b}` for
+    :math:`x < 0`.  Every rounded sigmoid factor carries an ulp or more (``np.exp`` alone is off by up
+    to 0.66 ulp), so a product of three or four of them exceeds 4 ulp; the kernel evaluates the
+    whole product in double-double arithmetic from :math:`e^{-|x|} = 2^k(1 + \operatorname{expm1}(r))`
+    (Cody and Waite's reduction, :math:`|r| \le \log 2/2`) and rounds once.  ``sigmoid_powers(-x, a, b)``
+    is ``sigmoid_powers(x, b, a)``: the argument is kept without a leading minus sign, so that a loss
+    whose labels mirror each other (:math:`y = 0` at :math:`z`, :math:`y = 1` at :math:`-z`) shares one form."""
+
+    nargs = (3, 4)
+
+    @classmethod
+    def eval(cls, x: sp.Expr, a: sp.Expr, b: sp.Expr, *root: sp.Expr) -> sp.Expr | None:
+        if not root and x.could_extract_minus_sign():
+            return cls(-x, b, a)
+        return None
+
+    def textbook(self) -> sp.Expr:
+        x, a, b, *root = self.args
+        product = sigmoid(x) ** a * sigmoid(-x) ** b
+        return product * (sp.exp(root[0] - x) - 1) if root else product
 
 
 class CompensatedSum(sp.Sum):

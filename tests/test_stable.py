@@ -30,6 +30,7 @@ from symloss.primitives import (
     sech2_of_sum,
     sigmoid_expm1,
     sigmoid_pow,
+    sigmoid_powers,
     square_of_sum,
     tanh_of_sum,
 )
@@ -245,6 +246,30 @@ def test_sigmoid_minus_a_constant_vanishes_at_its_root(proved: tuple[ProvedRule,
     assert abs(call.args[1] - sp.log(2)) < sp.Float("1e-39")
     assert abs(sp.N(expand_primitives(result.expr).subs(z, sp.log(2)), 50)) < sp.Float("1e-38")
     assert stabilize(3 * sigmoid(z) - 4, proved).expr == 3 * sigmoid(z) - 4  # no root: left alone
+
+
+def test_products_of_sigmoid_powers_become_one_primitive(proved: tuple[ProvedRule, ...]) -> None:
+    """The value, gradient and Hessian of (σ(z) − y)² at y = 0 and 1: each a single sigmoid_powers (the
+    root factor of 3σ − 2 absorbed), equal to the textbook; σ(z)σ(−z) alone is left to two sigmoids."""
+    log2 = sp.log(2)
+    cases = [(sigmoid(z) ** 2, sigmoid_powers(z, 2, 0), None), ((sigmoid(z) - 1) ** 2, sigmoid_powers(z, 0, 2), None),
+             (2 * sigmoid(z) ** 2 * (1 - sigmoid(z)), 2 * sigmoid_powers(z, 2, 1), None),
+             (2 * sigmoid(z) ** 2 * (sigmoid(z) - 1) * (3 * sigmoid(z) - 2), 2 * sigmoid_powers(z, 3, 1, log2), log2)]
+    for expr, expected, root in cases:
+        result = stabilize(expr, proved)
+        assert "sigmoid_powers" in result.rules, expr
+        if root is None:
+            assert result.expr == expected
+        else:
+            (call,) = result.expr.atoms(sigmoid_powers)
+            assert abs(call.args[3] - root) < sp.Float("1e-39")
+            assert result.expr == expected.xreplace({root: call.args[3]})
+        for point in (sp.Rational(-7, 3), sp.Rational(1, 5), sp.Rational(9, 2)):
+            difference = expand_primitives(result.expr - expr).subs(z, point)
+            assert abs(sp.N(difference, 50)) < sp.Float("1e-36"), (expr, point)
+    assert stabilize(sigmoid(z) * sigmoid(-z), proved).expr == sigmoid(z) * sigmoid(-z)
+    assert stabilize(sigmoid(z) * sigmoid(y), proved).expr == sigmoid(z) * sigmoid(y)  # two arguments
+    assert sigmoid_powers(-z, 2, 1) == sigmoid_powers(z, 1, 2)  # mirrored labels share one form
 
 
 def test_relative_entropy_splits_into_nonnegative_terms_and_a_compensated_sum(proved: tuple[ProvedRule, ...]) -> None:
