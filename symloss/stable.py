@@ -790,6 +790,12 @@ RULES: tuple[Rule, ...] = (
           _claim("log_softmax_remainder, its leading term: 2u - x = -x^2/(2 + x) for u = x/(2 + x)",
                  2 * _x / (2 + _x) - _x, -(_x**2) / (2 + _x))),
          _remainder_rewrite, LogSoftmax(_z[_k], _k, _K) + 1 - Softmax(_z[_k], _k, _K)),
+    # before sum_over_the_others: a weighted sum over the other classes keeps its weight's zeros (0, not 0·inf)
+    Rule("sum_over_other_classes",
+         (_claim("sum_over_other_classes: w (sum_k z_k - z_j) = w sum_k (1 - delta_kj) z_k",
+                 _w * (sp.Sum(_z[_k], (_k, 1, _K)) - _z[_j]),
+                 _w * sp.Sum((1 - sp.KroneckerDelta(_k, _j)) * _z[_k], (_k, 1, _K)), _VECTORS),),
+         _other_classes_rewrite),
     Rule("sum_over_the_others",
          (_claim("sum_over_the_others: sum_j f_j - f_k = sum_{j<k} f_j + sum_{j>k} f_j",
                  sp.Sum(sp.exp(_z[_j]), (_j, 1, _K)) - sp.exp(_z[_k]),
@@ -806,11 +812,6 @@ RULES: tuple[Rule, ...] = (
                  _VECTORS),),
          _xlogx_ratio_rewrite,
          Softmax(_z[_k], _k, _K) * LogSoftmax(_z[_k], _k, _K) / SoftmaxComplement(_z[_k], _k, _K)),
-    Rule("sum_over_other_classes",
-         (_claim("sum_over_other_classes: w (sum_k z_k - z_j) = w sum_k (1 - delta_kj) z_k",
-                 _w * (sp.Sum(_z[_k], (_k, 1, _K)) - _z[_j]),
-                 _w * sp.Sum((1 - sp.KroneckerDelta(_k, _j)) * _z[_k], (_k, 1, _K)), _VECTORS),),
-         _other_classes_rewrite),
 )
 
 
