@@ -469,6 +469,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 def numerics_module(folder: Path) -> ModuleType:
     """The shared numerics of the kernels, rendered from this checkout's template into ``folder``."""
+    write_package(render_package([]), folder, prune=False)
+    return load_generated(folder, "_numerics")
 
 
 # --------------------------------------------------------------------------- kernels built from this checkout
@@ -561,9 +563,7 @@ def test_a_declared_form_keeps_its_grouping() -> None:
 @cache
 def numerics() -> ModuleType:
     """The shared numerics module as this checkout renders it."""
-    folder = Path(tempfile.mkdtemp(prefix="symloss-test-numerics-"))
-    write_package(render_package([]), folder, prune=False)
-    return load_generated(folder, "_numerics")
+    return numerics_module(Path(tempfile.mkdtemp(prefix="symloss-test-numerics-")))
 
 
 @pytest.fixture(scope="module")
