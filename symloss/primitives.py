@@ -85,6 +85,11 @@ class Primitive(sp.Function):
         """The expression this primitive stands for."""
         raise NotImplementedError
 
+    def _latex(self, printer: sp.printing.latex.LatexPrinter, exp: str | None = None) -> str:
+        """``\\operatorname{name}(a, b)`` with the class's name; a constant argument to six digits."""
+        args = tuple(sp.Float(a, 6) if isinstance(a, sp.Float) else a for a in self.args)
+        return _call_latex(type(self).__name__.replace("_", r"\_"), args, printer, exp)
+
 
 def _call_latex(name: str, args: tuple[sp.Expr, ...], printer: sp.printing.latex.LatexPrinter,
                 exp: str | None) -> str:
@@ -254,9 +259,6 @@ class exp_minus(Primitive):  # noqa: N801 - named like NumPy functions
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return sp.exp(self.args[0]) if argindex == 1 else sp.S.NegativeOne
 
-    def _latex(self, printer: sp.printing.latex.LatexPrinter, exp: str | None = None) -> str:
-        return _call_latex(r"exp\_minus", self.args, printer, exp)
-
 
 class sigmoid_pow(Primitive):  # noqa: N801 - named like NumPy functions
     r""":math:`\sigma(a)^{c}` for an exponent c that is a variable (a focusing parameter), implemented as
@@ -273,9 +275,6 @@ class sigmoid_pow(Primitive):  # noqa: N801 - named like NumPy functions
 
     def textbook(self) -> sp.Expr:
         return sigmoid(self.args[0]) ** self.args[1]
-
-    def _latex(self, printer: sp.printing.latex.LatexPrinter, exp: str | None = None) -> str:
-        return _call_latex(r"sigmoid\_pow", self.args, printer, exp)
 
 
 class SumOthers(Primitive):
