@@ -53,21 +53,33 @@ def _check_interval(name, value, low, high, *, low_open, high_open, integer):
 
 
 def _class_labels(name, labels, shape):
-    """Integer class indices (shape without the class axis) as one-hot rows, or rows as given."""
+    """One-hot or soft rows (``shape``) as float64, checked; or integer class indices (``shape`` without
+    the class axis) as int64, checked, left as indices (one-hot rows are made block by block)."""
     labels = np.asarray(labels)
     if labels.shape == shape:
-        labels = labels.astype(np.float64)
+        labels = _as_array(name, labels)
         _check_between(name, labels, 0.0, 1.0)
         return labels
     if labels.shape != shape[:-1]:
         raise ValueError(f"{name} has shape {labels.shape}, expected {shape[:-1]} (class indices) "
                          f"or {shape} (one-hot or soft labels) (shape mismatch)")
-    if labels.size and not np.all(np.equal(np.mod(labels, 1), 0)):
-        raise ValueError(f"{name}: class indices must be integers")
+    if labels.dtype.kind not in "iu":
+        labels = _as_array(name, labels)
+        if labels.size and not np.all(np.equal(np.mod(labels, 1), 0)):
+            raise ValueError(f"{name}: class indices must be integers")
     classes = shape[-1]
     if labels.size and (labels.min() < 0 or labels.max() >= classes):
         raise ValueError(f"{name}: class index out of range [0, {classes})")
-    return (labels.astype(np.int64)[..., None] == np.arange(classes)).astype(np.float64)
+    return labels.astype(np.int64)
+
+
+def _label_rows(labels, classes):
+    """A block of labels as rows over the classes: integer indices as one-hot rows, rows as they are."""
+    if labels.dtype != np.int64:
+        return labels
+    rows = np.zeros(labels.shape + (classes,))
+    np.put_along_axis(rows, labels[..., None], 1.0, axis=-1)
+    return rows
 
 
 def _weights(weight, shape):
@@ -85,51 +97,82 @@ def _weights(weight, shape):
 BLOCK_ELEMENTS = 1 << 15  # elements per block: the temporaries of one block stay in the cache
 
 
-def _blockwise(compute, arrays, options, vector):
-    """``compute(*arrays, *options)`` over blocks of samples, the results joined in order.
+def _blockwise(compute, kinds, arrays, options, *, vector, weight, reduction):
+    """``compute(*arrays, *options)`` block by block of samples, each result finished in its block.
 
-    Elementwise NumPy code makes a temporary the size of its input for every operation; computed
-    block by block the temporaries stay in the cache instead of costing a trip to memory (and a
-    page fault) each.  Inputs no larger than a block are computed in one call.
+    ``kinds`` names what ``compute`` returns, in order: a "loss" (one value per sample) is
+    multiplied by ``weight`` and summed ("sum"), averaged over the sample count ("mean") or
+    kept ("none"); a "derivative" (one value per entry) is multiplied by the weight and, for
+    "mean", divided by the sample count: the derivative of the reduced loss.
+
+    Elementwise NumPy code makes a temporary the size of its input for every operation.  Block by
+    block (:data:`BLOCK_ELEMENTS` entries) the temporaries stay in the cache, and the results go
+    straight into preallocated outputs: no trip to memory or page fault per operation.  The block
+    sums of the loss are added pairwise, as ``np.sum`` adds the entries of a block.
     """
     first = arrays[0]
-    if first.size <= BLOCK_ELEMENTS:
-        return compute(*arrays, *options)
-    flat = [a.reshape(-1, a.shape[-1]) if vector else a.reshape(-1) for a in arrays]
-    step = max(1, BLOCK_ELEMENTS // (first.shape[-1] if vector else 1))
-    pieces = [compute(*(a[start:start + step] for a in flat), *options) for start in range(0, len(flat[0]), step)]
-
-    def joined(parts):
-        whole = np.concatenate(parts)
-        return whole.reshape(first.shape if whole.size == first.size else first.shape[:-1])
-
-    if isinstance(pieces[0], tuple):
-        return tuple(joined([p[i] for p in pieces]) for i in range(len(pieces[0])))
-    return joined(pieces)
-
-
-def _reduce(per_sample, weight, reduction):
-    """The weighted per-sample losses, or their sum, or their mean over the sample count."""
+    samples = first.shape[:-1] if vector else first.shape
+    count = int(np.prod(samples))
+    width = first.shape[-1] if vector else 1
+    flat = [a.reshape((count, a.shape[-1]) if vector and a.ndim == first.ndim else count) for a in arrays]
     if weight is not None:
-        per_sample = per_sample * weight
-    if reduction == "none":
-        return per_sample
-    total = np.sum(per_sample)
-    return total / per_sample.size if reduction == "mean" else total
+        weight = np.broadcast_to(weight, samples).reshape(count)
+    scale = 1.0 / max(count, 1) if reduction == "mean" else 1.0
+    keep = reduction == "none"
+    outputs = [np.empty((count, width) if vector else count) if kind == "derivative" else
+               np.empty(count) if keep else [] for kind in kinds]
+    step = max(1, BLOCK_ELEMENTS // width)
+    scratch = {}
+    for start in range(0, max(count, 1), step):
+        block = slice(start, start + step)
+        results = compute(*(a[block] for a in flat), *options, scratch)
+        factor = scale if weight is None else weight[block] * scale
+        for kind, result, out in zip(kinds, results if len(kinds) > 1 else (results,), outputs):
+            if kind == "derivative":
+                np.multiply(result, factor[:, None] if vector and weight is not None else factor, out=out[block])
+            elif keep:
+                np.multiply(result, factor, out=out[block])
+            else:
+                out.append(float(np.sum(result if weight is None else result * weight[block])))
+    finished = []
+    for kind, out in zip(kinds, outputs):
+        if kind == "derivative":
+            finished.append(out.reshape(first.shape))
+        elif keep:
+            finished.append(out.reshape(samples))
+        else:
+            total = float(np.sum(out))  # pairwise, over the block sums
+            finished.append(np.float64(total / count if reduction == "mean" and count else
+                                       total if reduction == "sum" else np.nan))
+    return finished
 
 
-def _reduce_gradient(grad, sample_shape, weight, reduction):
-    """The gradient of what ``_reduce`` returns: weighted, divided by the count for "mean"."""
-    if weight is not None:
-        grad = grad * weight.reshape(weight.shape + (1,) * (grad.ndim - weight.ndim))
-    if reduction == "mean":
-        grad = grad / max(int(np.prod(sample_shape)), 1)
-    return grad
+def _buffers(scratch, key, shape, count):
+    """``count`` scratch arrays of ``shape``: allocated for the first (largest) block, reused by the others."""
+    size = int(np.prod(shape))
+    pool = scratch.get(key)
+    if pool is None or len(pool) < count or pool[0].size < size:
+        pool = scratch[key] = [np.empty(size) for _ in range(count)]
+    return [buffer[:size].reshape(shape) for buffer in pool[:count]]
 
 
-def _softplus(x):
-    """log(1 + e^x) = max(x, 0) + log1p(e^{-|x|}): no overflow, and the tail e^x kept for x << 0."""
-    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+def _by_label(labels, values, choices, out, work=None):
+    """``choices[i]`` where ``labels == values[i]``, the last choice elsewhere (the labels are checked
+    to take these values).  Two finite scalar choices are blended, (1 - t) c_0 + t c_1 with t = 0 or 1
+    (exact); otherwise each choice is copied where its label is."""
+    if len(values) == 2 and all(np.ndim(c) == 0 and np.isfinite(c) for c in choices):
+        low, high = values
+        t = np.subtract(labels, low, out=_output(np.shape(labels), work))
+        if high - low != 1:
+            np.divide(t, high - low, out=t)
+        np.subtract(1.0, t, out=out)
+        np.multiply(out, choices[0], out=out)
+        np.multiply(t, choices[1], out=t)
+        return np.add(out, t, out=out)
+    np.copyto(out, choices[-1])
+    for value, choice in zip(values[:-1], choices[:-1]):
+        np.copyto(out, choice, where=labels == value)
+    return out
 
 
 def _full(values, shape):
@@ -138,26 +181,257 @@ def _full(values, shape):
     return values if values.shape == shape else np.broadcast_to(values, shape).copy()
 
 
-def _sigmoid(x):
-    """1/(1 + e^-x) for x >= 0 and e^x/(1 + e^x) for x < 0: no overflow, no lost tail."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+def _softplus(x, out=None, work=None):
+    """log(1 + e^x) = max(x, 0) + log1p(e^{-|x|}): no overflow, and the tail e^x kept for x << 0."""
+    out = np.abs(x, out=_output(np.shape(x), out))
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    np.log1p(out, out=out)
+    return np.add(out, np.fmax(x, 0.0, out=_output(np.shape(x), work)), out=out)
 
 
-def _logcosh(x):
+def _sigmoid(x, out=None, work=None):
+    """e^{min(x, 0)} / (1 + e^{-|x|}): no overflow, and the tail e^x kept for x << 0 (also where it is
+    subnormal: a factor of a larger product)."""
+    out = np.minimum(x, 0.0, out=_output(np.shape(x), out))
+    np.exp(out, out=out)
+    work = np.abs(x, out=_output(np.shape(x), work))
+    np.negative(work, out=work)
+    np.exp(work, out=work)
+    np.add(work, 1.0, out=work)
+    return np.divide(out, work, out=out)
+
+
+def _output(shape, out):
+    """``out``, or a new array of ``shape`` (so that a helper computes in place either way)."""
+    return np.empty(shape) if out is None else out
+
+
+def _sigmoid_pow(x, c):
+    """sigma(x)^c = exp(-c softplus(-x)) = exp(c min(x, 0)) exp(-c log1p(e^{-|x|})): no power of a rounded
+    (or subnormal) sigmoid; the first argument is exact where c x is, the second is below c log 2."""
+    return np.exp(c * np.minimum(x, 0.0)) * np.exp(-c * np.log1p(np.exp(-np.abs(x))))
+
+
+def _logcosh(x, out=None):
     """log cosh x = log1p(2 sinh^2(x/2)) near 0, |x| + log1p(e^{-2|x|}) - log 2 elsewhere."""
     a = np.abs(x)
     near = np.log1p(2.0 * np.sinh(a / 2.0) ** 2)
     far = a + np.log1p(np.exp(-2.0 * a)) - np.log(2.0)
-    return np.where(a < 1.0, near, far)
+    return _into(out, np.where(a < 1.0, near, far))
 
 
-def _shifted(e):
+def _into(out, values):
+    """``values`` written into ``out`` (when given)."""
+    if out is None:
+        return values
+    np.copyto(out, values)
+    return out
+
+
+def _sech2(x):
+    """1/cosh^2 x = 1 - tanh^2 x for |x| < 5/8, 4e/(1 + e(2 + e)) with e = e^{-2|x|} elsewhere."""
+    a = np.abs(x)
+    e = np.exp(-2.0 * a)
+    t = np.tanh(a)
+    return np.where(a < 0.625, 1.0 - t * t, 4.0 * e / (1.0 + e * (2.0 + e)))
+
+
+def _two_sum(x, y):
+    """(h, l) with h = fl(x + y) and h + l = x + y exactly (Knuth's TwoSum; Ogita, Rump and Oishi,
+    "Accurate sum and dot product", 2005, Alg. 3.1); l is 0 where h is not finite."""
+    h = x + y
+    v = h - x
+    low = (x - (h - v)) + (y - v)
+    return h, np.where(np.isfinite(h), low, 0.0)
+
+
+def _exact_sum(x, y, y_low=0.0):
+    """x + y (+ y_low, the low part of a constant y) as h + l, h = fl(x + y), for a function of the sum:
+    l is dropped where |h| >= 2^52, where |l| <= ulp(h)/2 may exceed 1 and tanh, sech^2, log cosh and
+    exp of h are saturated or at the edge of the float range (l moves their result by < ulp)."""
+    h, low = _two_sum(x, y)
+    return h, np.where(np.abs(h) < 2.0**52, low + y_low, 0.0)
+
+
+def _logcosh_of_sum(x, y, y_low=0.0):
+    """log cosh(h + l) = log cosh h + (log cosh l + log1p(tanh h tanh l)), h + l = x + y exactly."""
+    h, low = _exact_sum(x, y, y_low)
+    return _logcosh(h) + (_logcosh(low) + np.log1p(np.tanh(h) * np.tanh(low)))
+
+
+def _tanh_of_sum(x, y, y_low=0.0):
+    """tanh(h + l) = tanh h + tanh l (1 - tanh^2 h)/(1 + tanh h tanh l), h + l = x + y exactly."""
+    h, low = _exact_sum(x, y, y_low)
+    t, u = np.tanh(h), np.tanh(low)
+    return t + u * _sech2(h) / (1.0 + t * u)
+
+
+def _sech2_of_sum(x, y, y_low=0.0):
+    """sech^2(h + l) = sech^2 h (1 + c), c = -(tanh^2 l + e(2 + e))/(1 + e)^2, e = tanh h tanh l."""
+    h, low = _exact_sum(x, y, y_low)
+    u = np.tanh(low)
+    e = np.tanh(h) * u
+    s = _sech2(h)
+    return s - s * ((u * u + e * (2.0 + e)) / ((1.0 + e) * (1.0 + e)))
+
+
+def _square_of_sum(x, y, y_low=0.0):
+    """(h + l)^2 = h^2 + l(2h + l), h + l = x + y exactly (l kept at every magnitude: a square doubles
+    the relative error of its base)."""
+    h, low = _two_sum(x, y)
+    low = low + y_low
+    square = h * h
+    return np.where(np.isfinite(square), square + low * (2.0 * h + low), square)
+
+
+def _expm1_of_sum(x, y, y_low=0.0):
+    """e^{h + l} - 1 = (e^h - 1) + e^h (e^l - 1), h + l = x + y (+ y_low) exactly."""
+    h, low = _exact_sum(x, y, y_low)
+    m = np.expm1(h)
+    return np.where(np.isfinite(m) & (low != 0.0), m + np.exp(h) * np.expm1(low), m)
+
+
+def _sigmoid_expm1(a, root, root_low):
+    """sigma(a) (e^{L - a} - 1) = (e^L - e^a)/(1 + e^a) for a constant L = root + root_low (two floats):
+    sigma(a) expm1(L - a) with L - a exact from L - 2 on, where it vanishes at a = L; below,
+    (e^L - e^a)/(1 + e^a), which cancels by at most 1 + e^-2 and does not overflow as a -> -inf."""
+    e = np.exp(np.minimum(a, root))
+    far = (np.exp(root) - e) / (1.0 + e)
+    return np.where(a > root - 2.0, _sigmoid(a) * _expm1_of_sum(-a, root, root_low), far)
+
+
+_LN2_HIGH = 6.93147180369123816490e-01  # log 2 to 32 bits (fdlibm): k * _LN2_HIGH is exact for |k| < 2^21
+_LN2_LOW = 1.90821492927058770002e-10  # log 2 - _LN2_HIGH
+_SPLITTER = 134217729.0  # 2^27 + 1: Veltkamp's split of a float into two 26-bit halves
+
+
+def _two_prod(a, b):
+    """(p, e) with p = fl(a b) and p + e = a b exactly (Dekker's TwoProduct by Veltkamp's split; Ogita,
+    Rump and Oishi 2005, Alg. 3.3: NumPy has no fused multiply-add), for |a|, |b| < 2^996."""
+    p = a * b
+    c = _SPLITTER * a
+    a_high = c - (c - a)
+    a_low = a - a_high
+    c = _SPLITTER * b
+    b_high = c - (c - b)
+    b_low = b - b_high
+    return p, ((a_high * b_high - p) + a_high * b_low + a_low * b_high) + a_low * b_low
+
+
+def _dd_mul(a, b):
+    """The product of two double-doubles (high, low), as one, to a relative error of a few 2^-104."""
+    p, e = _two_prod(a[0], b[0])
+    e = e + (a[0] * b[1] + a[1] * b[0])
+    high = p + e
+    return high, e - (high - p)
+
+
+def _exp_parts(x, x_low):
+    """e^{x + x_low} = 2^k (1 + m + m_low): k = round(x / log 2), m = expm1(r) of the reduced argument
+    r = x + x_low - k log 2 (|r| <= log 2 / 2, carried exactly as two floats; Cody and Waite 1980) and
+    m_low = (1 + m) r_low its low part.  1 + m is left unformed: m is within 0.52 ulp of expm1(r), which
+    makes 1 + m accurate to 0.37 2^-53 relative (np.exp is off by up to 1.3 2^-53)."""
+    k = np.rint(x * (1.0 / 0.6931471805599453))
+    r, r_low = _two_sum(x - k * _LN2_HIGH, x_low - k * _LN2_LOW)
+    m = np.expm1(r)
+    return k, m, (1.0 + m) * r_low
+
+
+def _one_plus(m, m_low):
+    """1 + m + m_low (|m| < 1) as a double-double (Fast2Sum)."""
+    high = 1.0 + m
+    return high, ((1.0 - high) + m) + m_low
+
+
+def _sigmoid_powers(x, a, b, root=None, root_low=0.0):
+    """sigma(x)^a sigma(-x)^b (e^{L - x} - 1 when a root L = root + root_low is given) in double-double,
+    rounded once.  With e = e^{-|x|} = 2^k (1 + m): e^{-bx}/(1 + e)^(a+b) for x >= 0 and e^{ax}/(1 + e)^(a+b)
+    for x < 0; the root factor 2^j (1 + m_L) - 1 from e^{L - x} = 2^j (1 + m_L), L - x exact, so that it
+    vanishes at x = L (for j = 0 it is m_L, an expm1).  The powers of two are kept apart and applied last:
+    no overflow, and gradual underflow only of the result.  Within 1.3 ulp; |x| is clipped at 1400, where
+    every factor is at its limit to below 2^-2000."""
+    x = np.clip(x, -1400.0, 1400.0)
+    negative = x < 0
+    k, m, m_low = _exp_parts(-np.abs(x), 0.0)
+    k = k.astype(np.int32)
+    s = _one_plus(m, m_low)  # e = 2^k s
+    e_high, e_low = np.ldexp(s[0], k), np.ldexp(s[1], k)
+    d_high = 1.0 + e_high
+    d = d_high, ((1.0 - d_high) + e_high) + e_low  # 1 + e, Fast2Sum
+    denominator = d
+    for _ in range(a + b - 1):
+        denominator = _dd_mul(denominator, d)
+    powers = [(1.0, 0.0), s]
+    for _ in range(max(a, b) - 1):
+        powers.append(_dd_mul(powers[-1], s))
+    numerator = tuple(np.where(negative, powers[a][i], powers[b][i]) for i in (0, 1))
+    scale = np.where(negative, np.int32(a), np.int32(b)) * k
+    if root is not None:
+        high, low = _two_sum(root, -x)
+        j, m, m_low = _exp_parts(high, low + root_low)
+        jj = np.maximum(j, 0.0).astype(np.int32)  # e^{L - x} - 1 = 2^jj (2^(j - jj) (1 + m) - 2^-jj)
+        j = j.astype(np.int32) - jj
+        s = _one_plus(m, m_low)
+        high, low = _two_sum(np.ldexp(s[0], j), -np.ldexp(1.0, -jj))
+        numerator = _dd_mul(numerator, (high, low + np.ldexp(s[1], j)))
+        scale = scale + jj
+    q = numerator[0] / denominator[0]  # the quotient of two double-doubles, its remainder exact
+    p, e = _two_prod(q, denominator[0])
+    q = q + (((numerator[0] - p) - e) + numerator[1] - q * denominator[1]) / denominator[0]
+    return np.ldexp(q, scale)
+
+
+def _bennett_near_zero(x):
+    """Bennett's h(x) = (1 + x) log1p(x) - x for -1/2 <= x <= 1 without its cancellation: with s = x/(2 + x)
+    and the atanh series log((1 + s)/(1 - s)) = 2(s + s^3/3 + s^5/5 + ...) (Abramowitz and Stegun 4.1.28),
+    h = 2s^2 (1 + s(1 + s) A(s^2))/(1 - s), A(w) = 1/3 + w/5 + w^2/7 + ... (18 terms: |s| <= 1/3, the
+    rest is below 2^-60 relative)."""
+    s = x / (2.0 + x)
+    w = s * s
+    series = 0.0
+    for n in range(17, -1, -1):
+        series = series * w + 1.0 / (2 * n + 3)
+    return 2.0 * w * (1.0 + s * (1.0 + s) * series) / (1.0 - s)
+
+
+def _kl_div(p, q):
+    """p log(p/q) - p + q >= 0: q h((p - q)/q) for q/2 <= p <= 2q (p - q exact there, Sterbenz), else
+    p log(p/q) - (p - q), which cancels by at most a factor 6; its limit q at p = 0, inf at q = 0 < p."""
+    x = (p - q) / q
+    ratio = np.log(p / q)
+    ratio = np.where(np.isfinite(ratio) | (q == 0), ratio, np.log(p) - np.log(q))  # p/q beyond the float range
+    far = np.where(p == 0, q, p * ratio - (p - q))
+    return np.where((x >= -0.5) & (x <= 1.0), q * _bennett_near_zero(x), far)
+
+
+def _compensated_sum(x):
+    """The sum over the last axis (kept) as if in twice the precision: a pairwise sum whose every
+    addition is split by _two_sum, the rounding errors summed and added back (Ogita, Rump and Oishi 2005)."""
+    error = 0.0
+    while x.shape[-1] > 1:
+        if x.shape[-1] % 2:
+            x = np.concatenate([x, np.zeros_like(x[..., :1])], axis=-1)
+        x, low = _two_sum(x[..., 0::2], x[..., 1::2])
+        error = error + np.sum(low, axis=-1, keepdims=True)
+    return np.sum(x, axis=-1, keepdims=True) + error
+
+
+def _exp_minus(a, t):
+    """e^a - t: expm1(a) - (t - 1) where t - 1 is exact (1/2 <= t <= 2, Sterbenz), so that e^a near
+    t = 1 keeps its digits (t = 1, a = 1e-300 gives 1e-300, not 0); exp(a) - t elsewhere."""
+    near_one = (t >= 0.5) & (t <= 2.0)
+    return np.where(near_one, np.expm1(a) - (t - 1.0), np.exp(a) - t)
+
+
+def _shifted(e, out=None):
     """The parts of a max-shifted softmax over the last axis, computed once per array and shared:
-    (m = max e, d = e - m, x = e^d (exactly 1 at the arg-max), rest = sum of x over the other classes)."""
+    (m = max e, d = e - m, x = e^d (exactly 1 at the arg-max), rest = sum of x over the other classes);
+    d and x are written into ``out`` (a pair of arrays) when given."""
+    d_out, x_out = (None, None) if out is None else out
     top = np.max(e, axis=-1, keepdims=True)
-    d = e - top
-    x = np.exp(d)
+    d = np.subtract(e, top, out=d_out)
+    x = np.exp(d, out=x_out)
     largest = np.argmax(e, axis=-1)[..., None]
     np.put_along_axis(x, largest, 0.0, axis=-1)
     rest = np.sum(x, axis=-1, keepdims=True)
@@ -165,35 +439,85 @@ def _shifted(e):
     return top, d, x, rest
 
 
-def _logsumexp(parts):
+def _logsumexp(parts, out=None):
     """log sum_j e^{e_j} = m + log1p(sum over j != arg-max of e^{e_j - m}), m the largest entry."""
     top, _, _, rest = parts
-    return top + np.log1p(rest)
+    return np.add(top, np.log1p(rest), out=out)
 
 
-def _log_softmax(parts):
+def _log_softmax(parts, out=None):
     """log softmax(e)_k = (e_k - m) - log1p(sum over j != arg-max of e^{e_j - m})."""
     _, d, _, rest = parts
-    return d - np.log1p(rest)
+    return np.subtract(d, np.log1p(rest), out=out)
 
 
-def _softmax(parts):
+def _softmax(parts, out=None):
     """softmax(e)_k = e^{e_k - m} / (1 + sum over j != arg-max of e^{e_j - m})."""
     _, _, x, rest = parts
-    return x / (1.0 + rest)
+    return np.divide(x, 1.0 + rest, out=out)
 
 
-def _softmax_complement(parts):
+def _softmax_complement(parts, out=None):
     """1 - softmax(e)_k = ((1 - e^{e_k - m}) + rest) / (1 + rest), the sum of the other classes."""
     _, _, x, rest = parts
-    return ((1.0 - x) + rest) / (1.0 + rest)
+    out = np.subtract(1.0, x, out=_output(np.shape(x), out))
+    np.add(out, rest, out=out)
+    return np.divide(out, 1.0 + rest, out=out)
 
 
-def _at_max(e, at_tie):
+def _softmax_xlogx_ratio(parts, out=None):
+    """p log p / (1 - p) for p = softmax(e)_k: x_k (d_k - log1p(rest)) / ((1 - x_k) + rest), the two
+    factors of one sign summed, the complement from the other classes; -log1p(rest)/rest at the arg-max
+    (-1 where rest underflows: the limit p -> 1), 0 where x_k = 0 (a masked class: the limit p -> 0)."""
+    _, d, x, rest = parts
+    complement = (1.0 - x) + rest
+    ratio = x * (d - np.log1p(rest)) / np.where(complement == 0.0, 1.0, complement)
+    return _into(out, np.where(x == 0.0, 0.0, np.where(complement == 0.0, -1.0, ratio)))
+
+
+def _other_classes_sum(weight, a):
+    """weight_k * sum over j != k of a_j: the entry of largest magnitude (NaN counts as largest) left
+    out of the total and added back for the other classes, so no entry is subtracted from a sum it
+    dominates; 0 wherever the weight is 0 (a class of probability 0 takes nothing from the sum)."""
+    a = np.broadcast_to(a, np.broadcast_shapes(np.shape(a), np.shape(weight)))
+    largest = np.argmax(np.abs(a), axis=-1)[..., None]
+    top = np.take_along_axis(a, largest, axis=-1)
+    rest = np.sum(a, axis=-1, keepdims=True, where=np.arange(a.shape[-1]) != largest)
+    others = np.where(np.arange(a.shape[-1]) == largest, rest, top + (rest - a))
+    return np.where(weight == 0, 0.0, weight * others)
+
+
+def _log_softmax_remainder(parts, out=None):
+    """log softmax(e)_k + 1 - softmax(e)_k = log1p(x) - x at x = -q, q = 1 - softmax(e)_k: for q <= 1/2
+    -x^2/(2 + x) + 2 sum_{n=1}^{17} u^(2n+1)/(2n+1), u = x/(2 + x) (every term of the sign of x; Abramowitz
+    and Stegun 4.1.27), so that q^2/2 survives where log(p) + q cancels; log_softmax + q above."""
+    q = _softmax_complement(parts)
+    x = -np.minimum(q, 0.5)
+    u = x / (2.0 + x)
+    u2 = u * u
+    tail = np.zeros_like(u)
+    for n in range(17, 0, -1):
+        tail = tail * u2 + 1.0 / (2 * n + 1)
+    return _into(out, np.where(q <= 0.5, -x * x / (2.0 + x) + 2.0 * u * u2 * tail, _log_softmax(parts) + q))
+
+
+def _sum_others(x):
+    """For every class k the sum of x over the other classes, as the sum before k plus the sum after k
+    (cumulative sums from both ends), never sum(x) - x_k, which cancels where x_k dominates."""
+    zero = np.zeros_like(x[..., :1])
+    before = np.concatenate([zero, np.cumsum(x[..., :-1], axis=-1)], axis=-1)
+    after = np.concatenate([np.cumsum(x[..., :0:-1], axis=-1)[..., ::-1], zero], axis=-1)
+    return before + after
+
+
+def _at_max(e, at_tie, out=None):
     """H(e_k - max e): 1 at the largest entry, 0 below it (the max taken from the same array)."""
-    return np.heaviside(e - np.max(e, axis=-1, keepdims=True), at_tie)
+    return np.heaviside(e - np.max(e, axis=-1, keepdims=True), at_tie, out=out)
 
 
-def _zero_weighted(weight, value):
+def _zero_weighted(weight, value, out=None):
     """weight * value, with 0 wherever the weight is 0 (a masked class: 0 * -inf = 0)."""
-    return np.where(weight == 0, 0.0, weight * value)
+    out = np.multiply(weight, value, out=_output(np.broadcast_shapes(np.shape(weight), np.shape(value)), out))
+    if np.isnan(out).any():  # 0 * inf or 0 * nan somewhere (checked first: rare, and masked writes are slow)
+        np.copyto(out, 0.0, where=weight == 0)
+    return out

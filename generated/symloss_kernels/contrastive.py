@@ -16,13 +16,13 @@ import numpy as np
 from ._numerics import (
     _as_array,
     _blockwise,
+    _buffers,
+    _by_label,
     _check_in_set,
     _check_interval,
     _check_reduction,
     _check_shape,
     _full,
-    _reduce,
-    _reduce_gradient,
     _weights,
 )
 
@@ -38,35 +38,63 @@ def _inputs(d, y, *, margin=1.0, reduction="mean", weight=None):
     y = _as_array("y", y)
     _check_shape("y", y, d.shape)
     _check_in_set('y', y, (0, 1,))
-    sample_shape = d.shape
-    return d, y, _weights(weight, sample_shape), sample_shape
+    return d, y, _weights(weight, d.shape)
 
 
-def _value(d, y, margin):
+def _value(d, y, margin, scratch):
     with np.errstate(all="ignore"):
-        loss = np.where(y == 0, np.maximum(0, -d + margin)**2, d**2)
+        entries = _buffers(scratch, "entries", d.shape, 4)
+        u0 = np.negative(d, out=entries[0])
+        u1 = np.add(u0, margin, out=entries[0])
+        u2 = np.maximum(u1, 0, out=entries[0])
+        u3 = np.square(u2, out=entries[0])
+        u4 = np.square(d, out=entries[1])
+        loss = _by_label(y, (0, 1), (u3, u4), out=entries[2], work=entries[3])
     return _full(loss, d.shape)
 
 
-def _gradient(d, y, margin):
+def _gradient(d, y, margin, scratch):
     with np.errstate(all="ignore"):
-        t0 = -d + margin
-        grad = np.where(y == 0, -2*np.heaviside(t0, 0.5)*np.maximum(0, t0), 2*d)
+        entries = _buffers(scratch, "entries", d.shape, 4)
+        u0 = np.negative(d, out=entries[0])
+        t0 = np.add(u0, margin, out=entries[0])
+        u1 = np.heaviside(t0, 0.500000000000000, out=entries[1])
+        u2 = np.maximum(t0, 0, out=entries[0])
+        u3 = np.multiply(u1, u2, out=entries[0])
+        u4 = np.multiply(u3, -2, out=entries[0])
+        u5 = np.multiply(d, 2, out=entries[1])
+        grad = _by_label(y, (0, 1), (u4, u5), out=entries[2], work=entries[3])
     return _full(grad, d.shape)
 
 
-def _hessian(d, y, margin):
+def _hessian(d, y, margin, scratch):
     with np.errstate(all="ignore"):
-        hess = np.where(y == 0, 2*np.heaviside(-d + margin, 0.5)**2, 2)
+        entries = _buffers(scratch, "entries", d.shape, 3)
+        u0 = _by_label(y, (0, 1), (1, -1), out=entries[0], work=entries[1])
+        u1 = np.multiply(d, u0, out=entries[0])
+        u2 = np.negative(u1, out=entries[0])
+        u3 = np.add(u2, margin, out=entries[0])
+        u4 = np.heaviside(u3, 0.500000000000000, out=entries[0])
+        u5 = np.square(u4, out=entries[0])
+        u6 = _by_label(y, (0, 1), (2, 2), out=entries[1], work=entries[2])
+        hess = np.multiply(u5, u6, out=entries[0])
     return _full(hess, d.shape)
 
 
-def _value_and_gradient(d, y, margin):
+def _value_and_gradient(d, y, margin, scratch):
     with np.errstate(all="ignore"):
-        t0 = -d + margin
-        t1 = np.maximum(0, t0)
-        loss = np.where(y == 0, t1**2, d**2)
-        grad = np.where(y == 0, -2*t1*np.heaviside(t0, 0.5), 2*d)
+        entries = _buffers(scratch, "entries", d.shape, 6)
+        u0 = np.negative(d, out=entries[0])
+        t0 = np.add(u0, margin, out=entries[0])
+        t1 = np.maximum(t0, 0, out=entries[1])
+        u1 = np.square(t1, out=entries[2])
+        u2 = np.square(d, out=entries[3])
+        loss = _by_label(y, (0, 1), (u1, u2), out=entries[4], work=entries[5])
+        u3 = np.heaviside(t0, 0.500000000000000, out=entries[0])
+        u4 = np.multiply(t1, u3, out=entries[0])
+        u5 = np.multiply(u4, -2, out=entries[0])
+        u6 = np.multiply(d, 2, out=entries[1])
+        grad = _by_label(y, (0, 1), (u5, u6), out=entries[2], work=entries[3])
     loss = _full(loss, d.shape)
     return loss, _full(grad, d.shape)
 
@@ -81,8 +109,9 @@ def contrastive(d, y, *, margin=1.0, reduction="mean", weight=None):
     Stable form: the formula as it is.
     Certificate: within budget: max 0.95 ulp, max rel. error 1.1e-16 over 116 points; no inf/NaN where the truth is finite
     """
-    d, y, weight, sample_shape = _inputs(d, y, margin=margin, reduction=reduction, weight=weight)
-    return _reduce(_blockwise(_value, (d, y,), (margin,), False), weight, reduction)
+    d, y, weight = _inputs(d, y, margin=margin, reduction=reduction, weight=weight)
+    (loss,) = _blockwise(_value, ("loss",), (d, y,), (margin,), vector=False, weight=weight, reduction=reduction)
+    return loss
 
 
 def contrastive_grad(d, y, *, margin=1.0, reduction="mean", weight=None):
@@ -91,8 +120,8 @@ def contrastive_grad(d, y, *, margin=1.0, reduction="mean", weight=None):
     Per element: 2*d*y - 2*(1 - y)*Heaviside(-d + margin)*Max(0, -d + margin)
     Stable form: the derivative as it is.
     """
-    d, y, weight, sample_shape = _inputs(d, y, margin=margin, reduction=reduction, weight=weight)
-    grad = _reduce_gradient(_blockwise(_gradient, (d, y,), (margin,), False), sample_shape, weight, reduction)
+    d, y, weight = _inputs(d, y, margin=margin, reduction=reduction, weight=weight)
+    (grad,) = _blockwise(_gradient, ("derivative",), (d, y,), (margin,), vector=False, weight=weight, reduction=reduction)
     return grad
 
 
@@ -102,14 +131,13 @@ def contrastive_hess(d, y, *, margin=1.0, reduction="mean", weight=None):
     Per element: 2*y + 2*(1 - y)*Heaviside(-d + margin)**2
     Stable form: the derivative as it is.
     """
-    d, y, weight, sample_shape = _inputs(d, y, margin=margin, reduction=reduction, weight=weight)
-    hess = _reduce_gradient(_blockwise(_hessian, (d, y,), (margin,), False), sample_shape, weight, reduction)
+    d, y, weight = _inputs(d, y, margin=margin, reduction=reduction, weight=weight)
+    (hess,) = _blockwise(_hessian, ("derivative",), (d, y,), (margin,), vector=False, weight=weight, reduction=reduction)
     return hess
 
 
 def contrastive_value_and_grad(d, y, *, margin=1.0, reduction="mean", weight=None):
     """``(contrastive(...), contrastive_grad(...))`` in one pass, common subexpressions computed once."""
-    d, y, weight, sample_shape = _inputs(d, y, margin=margin, reduction=reduction, weight=weight)
-    loss, grad = _blockwise(_value_and_gradient, (d, y,), (margin,), False)
-    grad = _reduce_gradient(grad, sample_shape, weight, reduction)
-    return _reduce(loss, weight, reduction), grad
+    d, y, weight = _inputs(d, y, margin=margin, reduction=reduction, weight=weight)
+    loss, grad = _blockwise(_value_and_gradient, ("loss", "derivative"), (d, y,), (margin,), vector=False, weight=weight, reduction=reduction)
+    return loss, grad

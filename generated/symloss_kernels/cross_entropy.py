@@ -16,12 +16,12 @@ import numpy as np
 from ._numerics import (
     _as_array,
     _blockwise,
+    _buffers,
     _check_between,
     _check_reduction,
     _class_labels,
     _full,
-    _reduce,
-    _reduce_gradient,
+    _label_rows,
     _weights,
     _zero_weighted,
 )
@@ -38,33 +38,50 @@ def _inputs(p, y, *, axis=-1, reduction="mean", weight=None):
     p = np.moveaxis(p, axis, -1)
     _check_between('p', p, 0.0, 1.0)
     y = _class_labels("y", np.moveaxis(y, axis, -1) if np.ndim(y) == p.ndim else y, p.shape)
-    _check_between('y', y, 0.0, 1.0)
-    sample_shape = p.shape[:-1]
-    return p, y, _weights(weight, sample_shape), sample_shape
+    return p, y, _weights(weight, p.shape[:-1])
 
 
-def _value(p, y):
+def _value(p, y, scratch):
+    y = _label_rows(y, p.shape[-1])
     with np.errstate(all="ignore"):
-        loss = -np.sum(_zero_weighted(y, np.log(p)), axis=-1, keepdims=True)
+        samples = _buffers(scratch, "samples", p.shape[:-1] + (1,), 1)
+        entries = _buffers(scratch, "entries", p.shape, 2)
+        u0 = np.log(p, out=entries[0])
+        u1 = _zero_weighted(y, u0, out=entries[1])
+        u2 = np.sum(u1, axis=-1, keepdims=True, out=samples[0])
+        loss = np.negative(u2, out=samples[0])
     return _full(loss, p.shape[:-1] + (1,))[..., 0]
 
 
-def _gradient(p, y):
+def _gradient(p, y, scratch):
+    y = _label_rows(y, p.shape[-1])
     with np.errstate(all="ignore"):
-        grad = _zero_weighted(y, -1/p)
+        entries = _buffers(scratch, "entries", p.shape, 2)
+        u0 = np.divide(-1, p, out=entries[0])
+        grad = _zero_weighted(y, u0, out=entries[1])
     return _full(grad, p.shape)
 
 
-def _hessian(p, y):
+def _hessian(p, y, scratch):
+    y = _label_rows(y, p.shape[-1])
     with np.errstate(all="ignore"):
-        hess = _zero_weighted(y, p**(-2.0))
+        entries = _buffers(scratch, "entries", p.shape, 2)
+        u0 = np.power(p, -2, out=entries[0])
+        hess = _zero_weighted(y, u0, out=entries[1])
     return _full(hess, p.shape)
 
 
-def _value_and_gradient(p, y):
+def _value_and_gradient(p, y, scratch):
+    y = _label_rows(y, p.shape[-1])
     with np.errstate(all="ignore"):
-        loss = -np.sum(_zero_weighted(y, np.log(p)), axis=-1, keepdims=True)
-        grad = _zero_weighted(y, -1/p)
+        samples = _buffers(scratch, "samples", p.shape[:-1] + (1,), 1)
+        entries = _buffers(scratch, "entries", p.shape, 2)
+        u0 = np.log(p, out=entries[0])
+        u1 = _zero_weighted(y, u0, out=entries[1])
+        u2 = np.sum(u1, axis=-1, keepdims=True, out=samples[0])
+        loss = np.negative(u2, out=samples[0])
+        u3 = np.divide(-1, p, out=entries[0])
+        grad = _zero_weighted(y, u3, out=entries[1])
     loss = _full(loss, p.shape[:-1] + (1,))[..., 0]
     return loss, _full(grad, p.shape)
 
@@ -79,8 +96,9 @@ def cross_entropy(p, y, *, axis=-1, reduction="mean", weight=None):
     Stable form: the formula as it is.
     Certificate: within budget: max 0.54 ulp, max rel. error 1e-16 over 88 points; no inf/NaN where the truth is finite
     """
-    p, y, weight, sample_shape = _inputs(p, y, axis=axis, reduction=reduction, weight=weight)
-    return _reduce(_blockwise(_value, (p, y,), (), True), weight, reduction)
+    p, y, weight = _inputs(p, y, axis=axis, reduction=reduction, weight=weight)
+    (loss,) = _blockwise(_value, ("loss",), (p, y,), (), vector=True, weight=weight, reduction=reduction)
+    return loss
 
 
 def cross_entropy_grad(p, y, *, axis=-1, reduction="mean", weight=None):
@@ -89,8 +107,8 @@ def cross_entropy_grad(p, y, *, axis=-1, reduction="mean", weight=None):
     Per entry: -y[i]/p[i]
     Stable form: the derivative as it is.
     """
-    p, y, weight, sample_shape = _inputs(p, y, axis=axis, reduction=reduction, weight=weight)
-    grad = _reduce_gradient(_blockwise(_gradient, (p, y,), (), True), sample_shape, weight, reduction)
+    p, y, weight = _inputs(p, y, axis=axis, reduction=reduction, weight=weight)
+    (grad,) = _blockwise(_gradient, ("derivative",), (p, y,), (), vector=True, weight=weight, reduction=reduction)
     return np.moveaxis(grad, -1, axis)
 
 
@@ -100,14 +118,13 @@ def cross_entropy_hess(p, y, *, axis=-1, reduction="mean", weight=None):
     Per entry: y[i]/p[i]**2
     Stable form: the derivative as it is.
     """
-    p, y, weight, sample_shape = _inputs(p, y, axis=axis, reduction=reduction, weight=weight)
-    hess = _reduce_gradient(_blockwise(_hessian, (p, y,), (), True), sample_shape, weight, reduction)
+    p, y, weight = _inputs(p, y, axis=axis, reduction=reduction, weight=weight)
+    (hess,) = _blockwise(_hessian, ("derivative",), (p, y,), (), vector=True, weight=weight, reduction=reduction)
     return np.moveaxis(hess, -1, axis)
 
 
 def cross_entropy_value_and_grad(p, y, *, axis=-1, reduction="mean", weight=None):
     """``(cross_entropy(...), cross_entropy_grad(...))`` in one pass, common subexpressions computed once."""
-    p, y, weight, sample_shape = _inputs(p, y, axis=axis, reduction=reduction, weight=weight)
-    loss, grad = _blockwise(_value_and_gradient, (p, y,), (), True)
-    grad = _reduce_gradient(grad, sample_shape, weight, reduction)
-    return _reduce(loss, weight, reduction), np.moveaxis(grad, -1, axis)
+    p, y, weight = _inputs(p, y, axis=axis, reduction=reduction, weight=weight)
+    loss, grad = _blockwise(_value_and_gradient, ("loss", "derivative"), (p, y,), (), vector=True, weight=weight, reduction=reduction)
+    return loss, np.moveaxis(grad, -1, axis)

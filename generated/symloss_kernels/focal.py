@@ -8,7 +8,7 @@ Loss (textbook form, per sample)::
 
 Origin: cross-entropy of the true class, down-weighted by (1 - p_t)^gamma
 Stability rules applied: log1p.
-Accuracy certificate: OVER BUDGET: max 4.8e+15 ulp, max rel. error inf over 80 points; 3 inf/NaN where the truth is finite
+Accuracy certificate: within budget: max 2.1 ulp, max rel. error 3.4e-16 over 80 points; no inf/NaN where the truth is finite
 """
 
 import numpy as np
@@ -16,14 +16,14 @@ import numpy as np
 from ._numerics import (
     _as_array,
     _blockwise,
+    _buffers,
+    _by_label,
     _check_between,
     _check_in_set,
     _check_interval,
     _check_reduction,
     _check_shape,
     _full,
-    _reduce,
-    _reduce_gradient,
     _weights,
 )
 
@@ -39,51 +39,117 @@ def _inputs(p, y, *, gamma=2.0, reduction="mean", weight=None):
     y = _as_array("y", y)
     _check_shape("y", y, p.shape)
     _check_in_set('y', y, (0, 1,))
-    sample_shape = p.shape
-    return p, y, _weights(weight, sample_shape), sample_shape
+    return p, y, _weights(weight, p.shape)
 
 
-def _value(p, y, gamma):
+def _value(p, y, gamma, scratch):
     with np.errstate(all="ignore"):
-        loss = np.where(y == 0, -p**gamma*np.log1p(-p), -(1 - p)**gamma*np.log(p))
+        entries = _buffers(scratch, "entries", p.shape, 4)
+        u0 = np.power(p, gamma, out=entries[0])
+        u1 = np.negative(p, out=entries[1])
+        u2 = np.log1p(u1, out=entries[1])
+        u3 = np.multiply(u0, u2, out=entries[0])
+        u4 = np.negative(u3, out=entries[0])
+        u5 = np.negative(p, out=entries[1])
+        u6 = np.add(u5, 1, out=entries[1])
+        u7 = np.power(u6, gamma, out=entries[1])
+        u8 = np.log(p, out=entries[2])
+        u9 = np.multiply(u7, u8, out=entries[1])
+        u10 = np.negative(u9, out=entries[1])
+        loss = _by_label(y, (0, 1), (u4, u10), out=entries[2], work=entries[3])
     return _full(loss, p.shape)
 
 
-def _gradient(p, y, gamma):
+def _gradient(p, y, gamma, scratch):
     with np.errstate(all="ignore"):
-        t0 = p - 1
-        t1 = t0**(-1.0)
-        t2 = p**(-1.0)
-        grad = np.where(y == 0, -p**gamma*(gamma*t2*np.log1p(-p) + t1), -(-t0)**gamma*(gamma*t1*np.log(p) + t2))
+        entries = _buffers(scratch, "entries", p.shape, 5)
+        t0 = np.add(p, -1, out=entries[0])
+        t1 = np.divide(1.0, t0, out=entries[1])
+        t2 = np.divide(1.0, p, out=entries[2])
+        u0 = np.power(p, gamma, out=entries[3])
+        u1 = np.negative(p, out=entries[4])
+        u2 = np.log1p(u1, out=entries[4])
+        u3 = np.multiply(t2, u2, out=entries[4])
+        u4 = np.multiply(u3, gamma, out=entries[4])
+        u5 = np.add(t1, u4, out=entries[4])
+        u6 = np.multiply(u0, u5, out=entries[3])
+        u7 = np.negative(u6, out=entries[3])
+        u8 = np.negative(t0, out=entries[0])
+        u9 = np.power(u8, gamma, out=entries[0])
+        u10 = np.log(p, out=entries[4])
+        u11 = np.multiply(t1, u10, out=entries[1])
+        u12 = np.multiply(u11, gamma, out=entries[1])
+        u13 = np.add(t2, u12, out=entries[1])
+        u14 = np.multiply(u9, u13, out=entries[0])
+        u15 = np.negative(u14, out=entries[0])
+        grad = _by_label(y, (0, 1), (u7, u15), out=entries[1], work=entries[2])
     return _full(grad, p.shape)
 
 
-def _hessian(p, y, gamma):
+def _hessian(p, y, gamma, scratch):
     with np.errstate(all="ignore"):
-        t0 = p - 1
-        t1 = t0**(-2.0)
-        t2 = p**2
-        t3 = t2**(-1.0)
-        t4 = np.log1p(-p)
-        t5 = gamma**2
-        t6 = 2*p
-        t7 = gamma*t2
-        t8 = np.log(p)
-        hess = np.where(y == 0, p**gamma*(gamma*t3*t4 - 2*gamma/(p*t0) + t1 - t3*t4*t5), t1*t3*(-t0)**gamma*(gamma*t6 - t2*t5*t8 + t2 - t6 + t7*t8 - 2*t7 + 1))
+        entries = _buffers(scratch, "entries", p.shape, 6)
+        t0 = np.add(p, -1, out=entries[0])
+        t1 = gamma - 1
+        t2 = np.divide(1.0, p, out=entries[1])
+        t3 = np.negative(t0, out=entries[2])
+        u0 = np.power(t0, -2, out=entries[3])
+        u1 = np.power(p, gamma, out=entries[4])
+        u2 = np.multiply(u0, u1, out=entries[3])
+        u3 = np.power(p, t1, out=entries[4])
+        u4 = np.divide(2, t0, out=entries[0])
+        u5 = np.negative(p, out=entries[5])
+        u6 = np.log1p(u5, out=entries[5])
+        u7 = np.multiply(t2, u6, out=entries[5])
+        u8 = np.multiply(u7, t1, out=entries[5])
+        u9 = np.add(u4, u8, out=entries[0])
+        u10 = np.multiply(u3, u9, out=entries[0])
+        u11 = np.multiply(u10, gamma, out=entries[0])
+        u12 = np.subtract(u2, u11, out=entries[0])
+        u13 = np.power(t3, gamma, out=entries[3])
+        u14 = np.power(p, -2, out=entries[4])
+        u15 = np.multiply(u13, u14, out=entries[3])
+        u16 = np.power(t3, t1, out=entries[4])
+        u17 = np.log(p, out=entries[5])
+        u18 = np.divide(u17, t3, out=entries[2])
+        u19 = np.multiply(u18, t1, out=entries[2])
+        u20 = np.multiply(t2, 2, out=entries[1])
+        u21 = np.subtract(u19, u20, out=entries[1])
+        u22 = np.multiply(u16, u21, out=entries[1])
+        u23 = np.multiply(u22, gamma, out=entries[1])
+        u24 = np.subtract(u15, u23, out=entries[1])
+        hess = _by_label(y, (0, 1), (u12, u24), out=entries[2], work=entries[3])
     return _full(hess, p.shape)
 
 
-def _value_and_gradient(p, y, gamma):
+def _value_and_gradient(p, y, gamma, scratch):
     with np.errstate(all="ignore"):
-        t0 = p**gamma
-        t1 = np.log1p(-p)
-        t2 = np.log(p)
-        t3 = p - 1
-        t4 = (-t3)**gamma
-        t5 = t3**(-1.0)
-        t6 = p**(-1.0)
-        loss = np.where(y == 0, -t0*t1, -t2*t4)
-        grad = np.where(y == 0, -t0*(gamma*t1*t6 + t5), -t4*(gamma*t2*t5 + t6))
+        entries = _buffers(scratch, "entries", p.shape, 10)
+        t0 = np.power(p, gamma, out=entries[0])
+        u0 = np.negative(p, out=entries[1])
+        t1 = np.log1p(u0, out=entries[1])
+        t2 = np.log(p, out=entries[2])
+        t3 = np.add(p, -1, out=entries[3])
+        u1 = np.negative(t3, out=entries[4])
+        t4 = np.power(u1, gamma, out=entries[4])
+        t5 = np.divide(1.0, t3, out=entries[3])
+        t6 = np.divide(1.0, p, out=entries[5])
+        u2 = np.multiply(t0, t1, out=entries[6])
+        u3 = np.negative(u2, out=entries[6])
+        u4 = np.multiply(t2, t4, out=entries[7])
+        u5 = np.negative(u4, out=entries[7])
+        loss = _by_label(y, (0, 1), (u3, u5), out=entries[8], work=entries[9])
+        u6 = np.multiply(t1, t6, out=entries[1])
+        u7 = np.multiply(u6, gamma, out=entries[1])
+        u8 = np.add(t5, u7, out=entries[1])
+        u9 = np.multiply(t0, u8, out=entries[0])
+        u10 = np.negative(u9, out=entries[0])
+        u11 = np.multiply(t2, t5, out=entries[1])
+        u12 = np.multiply(u11, gamma, out=entries[1])
+        u13 = np.add(t6, u12, out=entries[1])
+        u14 = np.multiply(t4, u13, out=entries[1])
+        u15 = np.negative(u14, out=entries[1])
+        grad = _by_label(y, (0, 1), (u10, u15), out=entries[2], work=entries[3])
     loss = _full(loss, p.shape)
     return loss, _full(grad, p.shape)
 
@@ -96,10 +162,11 @@ def focal(p, y, *, gamma=2.0, reduction="mean", weight=None):
 
     Formula: -(-p*y - (1 - p)*(1 - y) + 1)**gamma*log(p*y + (1 - p)*(1 - y))
     Stable form: log1p.
-    Certificate: OVER BUDGET: max 4.8e+15 ulp, max rel. error inf over 80 points; 3 inf/NaN where the truth is finite
+    Certificate: within budget: max 2.1 ulp, max rel. error 3.4e-16 over 80 points; no inf/NaN where the truth is finite
     """
-    p, y, weight, sample_shape = _inputs(p, y, gamma=gamma, reduction=reduction, weight=weight)
-    return _reduce(_blockwise(_value, (p, y,), (gamma,), False), weight, reduction)
+    p, y, weight = _inputs(p, y, gamma=gamma, reduction=reduction, weight=weight)
+    (loss,) = _blockwise(_value, ("loss",), (p, y,), (gamma,), vector=False, weight=weight, reduction=reduction)
+    return loss
 
 
 def focal_grad(p, y, *, gamma=2.0, reduction="mean", weight=None):
@@ -108,25 +175,24 @@ def focal_grad(p, y, *, gamma=2.0, reduction="mean", weight=None):
     Per element: -gamma*(1 - 2*y)*(-p*y - (1 - p)*(1 - y) + 1)**gamma*log(p*y + (1 - p)*(1 - y))/(-p*y - (1 - p)*(1 - y) + 1) - (2*y - 1)*(-p*y - (1 - p)*(1 - y) + 1)**gamma/(p*y + (1 - p)*(1 - y))
     Stable form: log1p.
     """
-    p, y, weight, sample_shape = _inputs(p, y, gamma=gamma, reduction=reduction, weight=weight)
-    grad = _reduce_gradient(_blockwise(_gradient, (p, y,), (gamma,), False), sample_shape, weight, reduction)
+    p, y, weight = _inputs(p, y, gamma=gamma, reduction=reduction, weight=weight)
+    (grad,) = _blockwise(_gradient, ("derivative",), (p, y,), (gamma,), vector=False, weight=weight, reduction=reduction)
     return grad
 
 
 def focal_hess(p, y, *, gamma=2.0, reduction="mean", weight=None):
     """The diagonal second derivative of what ``focal`` returns with respect to ``p``.
 
-    Per element: -gamma**2*(1 - 2*y)**2*(-p*y - (1 - p)*(1 - y) + 1)**gamma*log(p*y + (1 - p)*(1 - y))/(-p*y - (1 - p)*(1 - y) + 1)**2 - gamma*(1 - 2*y)*(2*y - 1)*(-p*y - (1 - p)*(1 - y) + 1)**gamma*log(p*y + (1 - p)*(1 - y))/(-p*y - (1 - p)*(1 - y) + 1)**2 - 2*gamma*(1 - 2*y)*(2*y - 1)*(-p*y - (1 - p)*(1 - y) + 1)**gamma/((p*y + (1 - p)*(1 - y))*(-p*y - (1 - p)*(1 - y) + 1)) - (1 - 2*y)*(2*y - 1)*(-p*y - (1 - p)*(1 - y) + 1)**gamma/(p*y + (1 - p)*(1 - y))**2
+    Per element: (p*(1 - y) + y*(1 - p))**(gamma - 1)*(-gamma*(gamma - 1)*log(p*y + (1 - p)*(1 - y))/(p*(1 - y) + y*(1 - p)) + 2*gamma/(p*y + (1 - p)*(1 - y))) + (p*(1 - y) + y*(1 - p))**gamma/(p*y + (1 - p)*(1 - y))**2
     Stable form: log1p.
     """
-    p, y, weight, sample_shape = _inputs(p, y, gamma=gamma, reduction=reduction, weight=weight)
-    hess = _reduce_gradient(_blockwise(_hessian, (p, y,), (gamma,), False), sample_shape, weight, reduction)
+    p, y, weight = _inputs(p, y, gamma=gamma, reduction=reduction, weight=weight)
+    (hess,) = _blockwise(_hessian, ("derivative",), (p, y,), (gamma,), vector=False, weight=weight, reduction=reduction)
     return hess
 
 
 def focal_value_and_grad(p, y, *, gamma=2.0, reduction="mean", weight=None):
     """``(focal(...), focal_grad(...))`` in one pass, common subexpressions computed once."""
-    p, y, weight, sample_shape = _inputs(p, y, gamma=gamma, reduction=reduction, weight=weight)
-    loss, grad = _blockwise(_value_and_gradient, (p, y,), (gamma,), False)
-    grad = _reduce_gradient(grad, sample_shape, weight, reduction)
-    return _reduce(loss, weight, reduction), grad
+    p, y, weight = _inputs(p, y, gamma=gamma, reduction=reduction, weight=weight)
+    loss, grad = _blockwise(_value_and_gradient, ("loss", "derivative"), (p, y,), (gamma,), vector=False, weight=weight, reduction=reduction)
+    return loss, grad

@@ -7,8 +7,8 @@ Loss (textbook form, per sample)::
     log(var)/2 + (-y + yhat)**2/(2*var)
 
 Origin: Gaussian with predicted mean and variance
-Stability rules applied: none needed.
-Accuracy certificate: OVER BUDGET: max 5.3 ulp, max rel. error 7.5e-16 over 2736 points; no inf/NaN where the truth is finite
+Stability rules applied: square_of_exact_sum.
+Accuracy certificate: within budget: max 2 ulp, max rel. error 3.3e-16 over 2736 points; no inf/NaN where the truth is finite
 """
 
 import numpy as np
@@ -16,12 +16,12 @@ import numpy as np
 from ._numerics import (
     _as_array,
     _blockwise,
+    _buffers,
     _check_interval,
     _check_reduction,
     _check_shape,
     _full,
-    _reduce,
-    _reduce_gradient,
+    _square_of_sum,
     _weights,
 )
 
@@ -37,34 +37,49 @@ def _inputs(yhat, y, var, *, reduction="mean", weight=None):
     var = _as_array("var", var)
     _check_shape("var", var, yhat.shape)
     _check_interval('var', var, 0.0, None, low_open=True, high_open=True, integer=False)
-    sample_shape = yhat.shape
-    return yhat, y, var, _weights(weight, sample_shape), sample_shape
+    return yhat, y, var, _weights(weight, yhat.shape)
 
 
-def _value(yhat, y, var):
+def _value(yhat, y, var, scratch):
     with np.errstate(all="ignore"):
-        loss = (0.5)*(np.log(var) + (y - yhat)**2/var)
+        entries = _buffers(scratch, "entries", yhat.shape, 2)
+        u0 = _square_of_sum(yhat, -y)
+        u1 = np.divide(u0, var, out=entries[0])
+        u2 = np.log(var, out=entries[1])
+        u3 = np.add(u1, u2, out=entries[0])
+        loss = np.multiply(u3, 0.5, out=entries[0])
     return _full(loss, yhat.shape)
 
 
-def _gradient(yhat, y, var):
+def _gradient(yhat, y, var, scratch):
     with np.errstate(all="ignore"):
-        grad = -(y - yhat)/var
+        entries = _buffers(scratch, "entries", yhat.shape, 1)
+        u0 = np.subtract(y, yhat, out=entries[0])
+        u1 = np.divide(u0, var, out=entries[0])
+        grad = np.negative(u1, out=entries[0])
     return _full(grad, yhat.shape)
 
 
-def _hessian(yhat, y, var):
+def _hessian(yhat, y, var, scratch):
     with np.errstate(all="ignore"):
-        hess = var**(-1.0)
+        entries = _buffers(scratch, "entries", yhat.shape, 1)
+        hess = np.divide(1.0, var, out=entries[0])
     return _full(hess, yhat.shape)
 
 
-def _value_and_gradient(yhat, y, var):
+def _value_and_gradient(yhat, y, var, scratch):
     with np.errstate(all="ignore"):
-        t0 = var**(-1.0)
-        t1 = y - yhat
-        loss = (0.5)*t0*t1**2 + (0.5)*np.log(var)
-        grad = -t0*t1
+        entries = _buffers(scratch, "entries", yhat.shape, 3)
+        t0 = np.divide(1.0, var, out=entries[0])
+        u0 = np.log(var, out=entries[1])
+        u1 = np.multiply(u0, 0.5, out=entries[1])
+        u2 = _square_of_sum(yhat, -y)
+        u3 = np.multiply(t0, u2, out=entries[2])
+        u4 = np.multiply(u3, 0.5, out=entries[2])
+        loss = np.add(u1, u4, out=entries[1])
+        u5 = np.subtract(y, yhat, out=entries[2])
+        u6 = np.multiply(t0, u5, out=entries[0])
+        grad = np.negative(u6, out=entries[0])
     loss = _full(loss, yhat.shape)
     return loss, _full(grad, yhat.shape)
 
@@ -76,11 +91,12 @@ def gaussian_nll(yhat, y, var, *, reduction="mean", weight=None):
     each element's loss before the reduction.
 
     Formula: log(var)/2 + (-y + yhat)**2/(2*var)
-    Stable form: the formula as it is.
-    Certificate: OVER BUDGET: max 5.3 ulp, max rel. error 7.5e-16 over 2736 points; no inf/NaN where the truth is finite
+    Stable form: square_of_exact_sum.
+    Certificate: within budget: max 2 ulp, max rel. error 3.3e-16 over 2736 points; no inf/NaN where the truth is finite
     """
-    yhat, y, var, weight, sample_shape = _inputs(yhat, y, var, reduction=reduction, weight=weight)
-    return _reduce(_blockwise(_value, (yhat, y, var,), (), False), weight, reduction)
+    yhat, y, var, weight = _inputs(yhat, y, var, reduction=reduction, weight=weight)
+    (loss,) = _blockwise(_value, ("loss",), (yhat, y, var,), (), vector=False, weight=weight, reduction=reduction)
+    return loss
 
 
 def gaussian_nll_grad(yhat, y, var, *, reduction="mean", weight=None):
@@ -89,8 +105,8 @@ def gaussian_nll_grad(yhat, y, var, *, reduction="mean", weight=None):
     Per element: (-y + yhat)/var
     Stable form: the derivative as it is.
     """
-    yhat, y, var, weight, sample_shape = _inputs(yhat, y, var, reduction=reduction, weight=weight)
-    grad = _reduce_gradient(_blockwise(_gradient, (yhat, y, var,), (), False), sample_shape, weight, reduction)
+    yhat, y, var, weight = _inputs(yhat, y, var, reduction=reduction, weight=weight)
+    (grad,) = _blockwise(_gradient, ("derivative",), (yhat, y, var,), (), vector=False, weight=weight, reduction=reduction)
     return grad
 
 
@@ -100,14 +116,13 @@ def gaussian_nll_hess(yhat, y, var, *, reduction="mean", weight=None):
     Per element: 1/var
     Stable form: the derivative as it is.
     """
-    yhat, y, var, weight, sample_shape = _inputs(yhat, y, var, reduction=reduction, weight=weight)
-    hess = _reduce_gradient(_blockwise(_hessian, (yhat, y, var,), (), False), sample_shape, weight, reduction)
+    yhat, y, var, weight = _inputs(yhat, y, var, reduction=reduction, weight=weight)
+    (hess,) = _blockwise(_hessian, ("derivative",), (yhat, y, var,), (), vector=False, weight=weight, reduction=reduction)
     return hess
 
 
 def gaussian_nll_value_and_grad(yhat, y, var, *, reduction="mean", weight=None):
     """``(gaussian_nll(...), gaussian_nll_grad(...))`` in one pass, common subexpressions computed once."""
-    yhat, y, var, weight, sample_shape = _inputs(yhat, y, var, reduction=reduction, weight=weight)
-    loss, grad = _blockwise(_value_and_gradient, (yhat, y, var,), (), False)
-    grad = _reduce_gradient(grad, sample_shape, weight, reduction)
-    return _reduce(loss, weight, reduction), grad
+    yhat, y, var, weight = _inputs(yhat, y, var, reduction=reduction, weight=weight)
+    loss, grad = _blockwise(_value_and_gradient, ("loss", "derivative"), (yhat, y, var,), (), vector=False, weight=weight, reduction=reduction)
+    return loss, grad

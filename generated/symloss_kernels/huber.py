@@ -7,8 +7,8 @@ Loss (textbook form, per sample)::
     Piecewise(((-y + yhat)**2/2, (delta >= -y + yhat) & (delta >= y - yhat)), (delta*(-delta/2 + Abs(y - yhat)), True))
 
 Origin: Huber (1964): quadratic for |r| <= delta, linear beyond
-Stability rules applied: none needed.
-Accuracy certificate: within budget: max 1.3 ulp, max rel. error 2.5e-16 over 2060 points; no inf/NaN where the truth is finite
+Stability rules applied: square_of_exact_sum.
+Accuracy certificate: within budget: max 0.91 ulp, max rel. error 2e-16 over 2060 points; no inf/NaN where the truth is finite
 """
 
 import numpy as np
@@ -16,12 +16,12 @@ import numpy as np
 from ._numerics import (
     _as_array,
     _blockwise,
+    _buffers,
     _check_interval,
     _check_reduction,
     _check_shape,
     _full,
-    _reduce,
-    _reduce_gradient,
+    _square_of_sum,
     _weights,
 )
 
@@ -35,38 +35,41 @@ def _inputs(yhat, y, *, delta=1.0, reduction="mean", weight=None):
     yhat = _as_array("yhat", yhat)
     y = _as_array("y", y)
     _check_shape("y", y, yhat.shape)
-    sample_shape = yhat.shape
-    return yhat, y, _weights(weight, sample_shape), sample_shape
+    return yhat, y, _weights(weight, yhat.shape)
 
 
-def _value(yhat, y, delta):
+def _value(yhat, y, delta, scratch):
     with np.errstate(all="ignore"):
-        t0 = y - yhat
-        loss = np.select([np.logical_and.reduce((np.greater_equal(delta, t0),np.greater_equal(delta, -t0))),True], [(0.5)*t0**2,-delta*((0.5)*delta - abs(t0))], default=np.nan)
+        entries = _buffers(scratch, "entries", yhat.shape, 1)
+        t0 = np.subtract(y, yhat, out=entries[0])
+        loss = np.select([np.logical_and.reduce((np.greater_equal(delta, t0),np.greater_equal(delta, -t0))),True], [(0.5)*_square_of_sum(yhat, -y),-delta*((0.5)*delta - abs(t0))], default=np.nan)
     return _full(loss, yhat.shape)
 
 
-def _gradient(yhat, y, delta):
+def _gradient(yhat, y, delta, scratch):
     with np.errstate(all="ignore"):
-        t0 = y - yhat
-        t1 = -t0
+        entries = _buffers(scratch, "entries", yhat.shape, 2)
+        t0 = np.subtract(y, yhat, out=entries[0])
+        t1 = np.negative(t0, out=entries[1])
         grad = np.select([np.logical_and.reduce((np.greater_equal(delta, t0),np.greater_equal(delta, t1))),True], [t1,-delta*np.sign(t0)], default=np.nan)
     return _full(grad, yhat.shape)
 
 
-def _hessian(yhat, y, delta):
+def _hessian(yhat, y, delta, scratch):
     with np.errstate(all="ignore"):
-        t0 = y - yhat
+        entries = _buffers(scratch, "entries", yhat.shape, 1)
+        t0 = np.subtract(y, yhat, out=entries[0])
         hess = np.select([np.logical_and.reduce((np.greater_equal(delta, t0),np.greater_equal(delta, -t0))),True], [1,0], default=np.nan)
     return _full(hess, yhat.shape)
 
 
-def _value_and_gradient(yhat, y, delta):
+def _value_and_gradient(yhat, y, delta, scratch):
     with np.errstate(all="ignore"):
-        t0 = y - yhat
-        t1 = -t0
+        entries = _buffers(scratch, "entries", yhat.shape, 2)
+        t0 = np.subtract(y, yhat, out=entries[0])
+        t1 = np.negative(t0, out=entries[1])
         t2 = np.logical_and.reduce((np.greater_equal(delta, t0),np.greater_equal(delta, t1)))
-        loss = np.select([t2,True], [(0.5)*t0**2,-delta*((0.5)*delta - abs(t0))], default=np.nan)
+        loss = np.select([t2,True], [(0.5)*_square_of_sum(yhat, -y),-delta*((0.5)*delta - abs(t0))], default=np.nan)
         grad = np.select([t2,True], [t1,-delta*np.sign(t0)], default=np.nan)
     loss = _full(loss, yhat.shape)
     return loss, _full(grad, yhat.shape)
@@ -79,11 +82,12 @@ def huber(yhat, y, *, delta=1.0, reduction="mean", weight=None):
     each element's loss before the reduction.
 
     Formula: Piecewise(((-y + yhat)**2/2, (delta >= -y + yhat) & (delta >= y - yhat)), (delta*(-delta/2 + Abs(y - yhat)), True))
-    Stable form: the formula as it is.
-    Certificate: within budget: max 1.3 ulp, max rel. error 2.5e-16 over 2060 points; no inf/NaN where the truth is finite
+    Stable form: square_of_exact_sum.
+    Certificate: within budget: max 0.91 ulp, max rel. error 2e-16 over 2060 points; no inf/NaN where the truth is finite
     """
-    yhat, y, weight, sample_shape = _inputs(yhat, y, delta=delta, reduction=reduction, weight=weight)
-    return _reduce(_blockwise(_value, (yhat, y,), (delta,), False), weight, reduction)
+    yhat, y, weight = _inputs(yhat, y, delta=delta, reduction=reduction, weight=weight)
+    (loss,) = _blockwise(_value, ("loss",), (yhat, y,), (delta,), vector=False, weight=weight, reduction=reduction)
+    return loss
 
 
 def huber_grad(yhat, y, *, delta=1.0, reduction="mean", weight=None):
@@ -92,8 +96,8 @@ def huber_grad(yhat, y, *, delta=1.0, reduction="mean", weight=None):
     Per element: Piecewise((-y + yhat, (delta >= -y + yhat) & (delta >= y - yhat)), (-delta*sign(y - yhat), True))
     Stable form: the derivative as it is.
     """
-    yhat, y, weight, sample_shape = _inputs(yhat, y, delta=delta, reduction=reduction, weight=weight)
-    grad = _reduce_gradient(_blockwise(_gradient, (yhat, y,), (delta,), False), sample_shape, weight, reduction)
+    yhat, y, weight = _inputs(yhat, y, delta=delta, reduction=reduction, weight=weight)
+    (grad,) = _blockwise(_gradient, ("derivative",), (yhat, y,), (delta,), vector=False, weight=weight, reduction=reduction)
     return grad
 
 
@@ -103,14 +107,13 @@ def huber_hess(yhat, y, *, delta=1.0, reduction="mean", weight=None):
     Per element: Piecewise((1, (delta >= -y + yhat) & (delta >= y - yhat)), (0, True))
     Stable form: the derivative as it is.
     """
-    yhat, y, weight, sample_shape = _inputs(yhat, y, delta=delta, reduction=reduction, weight=weight)
-    hess = _reduce_gradient(_blockwise(_hessian, (yhat, y,), (delta,), False), sample_shape, weight, reduction)
+    yhat, y, weight = _inputs(yhat, y, delta=delta, reduction=reduction, weight=weight)
+    (hess,) = _blockwise(_hessian, ("derivative",), (yhat, y,), (delta,), vector=False, weight=weight, reduction=reduction)
     return hess
 
 
 def huber_value_and_grad(yhat, y, *, delta=1.0, reduction="mean", weight=None):
     """``(huber(...), huber_grad(...))`` in one pass, common subexpressions computed once."""
-    yhat, y, weight, sample_shape = _inputs(yhat, y, delta=delta, reduction=reduction, weight=weight)
-    loss, grad = _blockwise(_value_and_gradient, (yhat, y,), (delta,), False)
-    grad = _reduce_gradient(grad, sample_shape, weight, reduction)
-    return _reduce(loss, weight, reduction), grad
+    yhat, y, weight = _inputs(yhat, y, delta=delta, reduction=reduction, weight=weight)
+    loss, grad = _blockwise(_value_and_gradient, ("loss", "derivative"), (yhat, y,), (delta,), vector=False, weight=weight, reduction=reduction)
+    return loss, grad

@@ -7,8 +7,8 @@ Loss (textbook form, per sample)::
     Sum(log(p[k]/q[k])*p[k], (k, 1, K))
 
 Origin: relative entropy of the target p from the model q
-Stability rules applied: none needed.
-Accuracy certificate: OVER BUDGET: max 2.9e+03 ulp, max rel. error 3.3e-13 over 88 points; no inf/NaN where the truth is finite
+Stability rules applied: relative_entropy_terms.
+Accuracy certificate: within budget: max 2.9 ulp, max rel. error 3.4e-16 over 88 points; no inf/NaN where the truth is finite
 """
 
 import numpy as np
@@ -16,12 +16,12 @@ import numpy as np
 from ._numerics import (
     _as_array,
     _blockwise,
+    _buffers,
     _check_between,
     _check_reduction,
     _check_shape,
     _full,
-    _reduce,
-    _reduce_gradient,
+    _kl_div,
     _weights,
     _zero_weighted,
 )
@@ -40,33 +40,48 @@ def _inputs(q, p, *, axis=-1, reduction="mean", weight=None):
     p = np.moveaxis(_as_array("p", p), axis, -1)
     _check_shape("p", p, q.shape)
     _check_between('p', p, 0.0, 1.0)
-    sample_shape = q.shape[:-1]
-    return q, p, _weights(weight, sample_shape), sample_shape
+    return q, p, _weights(weight, q.shape[:-1])
 
 
-def _value(q, p):
+def _value(q, p, scratch):
     with np.errstate(all="ignore"):
-        loss = np.sum(_zero_weighted(p, np.log(_zero_weighted(p, q**(-1.0)))), axis=-1, keepdims=True)
+        samples = _buffers(scratch, "samples", q.shape[:-1] + (1,), 2)
+        entries = _buffers(scratch, "entries", q.shape, 1)
+        u0 = np.subtract(p, q, out=entries[0])
+        u1 = np.sum(u0, axis=-1, keepdims=True, out=samples[0])
+        u2 = _kl_div(p, q)
+        u3 = np.sum(u2, axis=-1, keepdims=True, out=samples[1])
+        loss = np.add(u1, u3, out=samples[0])
     return _full(loss, q.shape[:-1] + (1,))[..., 0]
 
 
-def _gradient(q, p):
+def _gradient(q, p, scratch):
     with np.errstate(all="ignore"):
-        grad = _zero_weighted(p, -1/q)
+        entries = _buffers(scratch, "entries", q.shape, 2)
+        u0 = np.divide(-1, q, out=entries[0])
+        grad = _zero_weighted(p, u0, out=entries[1])
     return _full(grad, q.shape)
 
 
-def _hessian(q, p):
+def _hessian(q, p, scratch):
     with np.errstate(all="ignore"):
-        hess = _zero_weighted(p, q**(-2.0))
+        entries = _buffers(scratch, "entries", q.shape, 2)
+        u0 = np.power(q, -2, out=entries[0])
+        hess = _zero_weighted(p, u0, out=entries[1])
     return _full(hess, q.shape)
 
 
-def _value_and_gradient(q, p):
+def _value_and_gradient(q, p, scratch):
     with np.errstate(all="ignore"):
-        t0 = q**(-1.0)
-        loss = np.sum(_zero_weighted(p, np.log(_zero_weighted(p, t0))), axis=-1, keepdims=True)
-        grad = _zero_weighted(p, -t0)
+        samples = _buffers(scratch, "samples", q.shape[:-1] + (1,), 2)
+        entries = _buffers(scratch, "entries", q.shape, 2)
+        u0 = np.subtract(p, q, out=entries[0])
+        u1 = np.sum(u0, axis=-1, keepdims=True, out=samples[0])
+        u2 = _kl_div(p, q)
+        u3 = np.sum(u2, axis=-1, keepdims=True, out=samples[1])
+        loss = np.add(u1, u3, out=samples[0])
+        u4 = np.divide(-1, q, out=entries[0])
+        grad = _zero_weighted(p, u4, out=entries[1])
     loss = _full(loss, q.shape[:-1] + (1,))[..., 0]
     return loss, _full(grad, q.shape)
 
@@ -78,11 +93,12 @@ def kl_divergence(q, p, *, axis=-1, reduction="mean", weight=None):
     each sample's loss before the reduction.
 
     Formula: Sum(log(p[k]/q[k])*p[k], (k, 1, K))
-    Stable form: the formula as it is.
-    Certificate: OVER BUDGET: max 2.9e+03 ulp, max rel. error 3.3e-13 over 88 points; no inf/NaN where the truth is finite
+    Stable form: relative_entropy_terms.
+    Certificate: within budget: max 2.9 ulp, max rel. error 3.4e-16 over 88 points; no inf/NaN where the truth is finite
     """
-    q, p, weight, sample_shape = _inputs(q, p, axis=axis, reduction=reduction, weight=weight)
-    return _reduce(_blockwise(_value, (q, p,), (), True), weight, reduction)
+    q, p, weight = _inputs(q, p, axis=axis, reduction=reduction, weight=weight)
+    (loss,) = _blockwise(_value, ("loss",), (q, p,), (), vector=True, weight=weight, reduction=reduction)
+    return loss
 
 
 def kl_divergence_grad(q, p, *, axis=-1, reduction="mean", weight=None):
@@ -91,8 +107,8 @@ def kl_divergence_grad(q, p, *, axis=-1, reduction="mean", weight=None):
     Per entry: -p[i]/q[i]
     Stable form: the derivative as it is.
     """
-    q, p, weight, sample_shape = _inputs(q, p, axis=axis, reduction=reduction, weight=weight)
-    grad = _reduce_gradient(_blockwise(_gradient, (q, p,), (), True), sample_shape, weight, reduction)
+    q, p, weight = _inputs(q, p, axis=axis, reduction=reduction, weight=weight)
+    (grad,) = _blockwise(_gradient, ("derivative",), (q, p,), (), vector=True, weight=weight, reduction=reduction)
     return np.moveaxis(grad, -1, axis)
 
 
@@ -102,14 +118,13 @@ def kl_divergence_hess(q, p, *, axis=-1, reduction="mean", weight=None):
     Per entry: p[i]/q[i]**2
     Stable form: the derivative as it is.
     """
-    q, p, weight, sample_shape = _inputs(q, p, axis=axis, reduction=reduction, weight=weight)
-    hess = _reduce_gradient(_blockwise(_hessian, (q, p,), (), True), sample_shape, weight, reduction)
+    q, p, weight = _inputs(q, p, axis=axis, reduction=reduction, weight=weight)
+    (hess,) = _blockwise(_hessian, ("derivative",), (q, p,), (), vector=True, weight=weight, reduction=reduction)
     return np.moveaxis(hess, -1, axis)
 
 
 def kl_divergence_value_and_grad(q, p, *, axis=-1, reduction="mean", weight=None):
     """``(kl_divergence(...), kl_divergence_grad(...))`` in one pass, common subexpressions computed once."""
-    q, p, weight, sample_shape = _inputs(q, p, axis=axis, reduction=reduction, weight=weight)
-    loss, grad = _blockwise(_value_and_gradient, (q, p,), (), True)
-    grad = _reduce_gradient(grad, sample_shape, weight, reduction)
-    return _reduce(loss, weight, reduction), np.moveaxis(grad, -1, axis)
+    q, p, weight = _inputs(q, p, axis=axis, reduction=reduction, weight=weight)
+    loss, grad = _blockwise(_value_and_gradient, ("loss", "derivative"), (q, p,), (), vector=True, weight=weight, reduction=reduction)
+    return loss, np.moveaxis(grad, -1, axis)

@@ -7,8 +7,8 @@ Loss (textbook form, per sample)::
     (-y + yhat)**2
 
 Origin: Gaussian, fixed variance sigma^2
-Stability rules applied: none needed.
-Accuracy certificate: within budget: max 1.5 ulp, max rel. error 2.5e-16 over 708 points; no inf/NaN where the truth is finite
+Stability rules applied: square_of_exact_sum, sigmoid_powers.
+Accuracy certificate: within budget: max 0.86 ulp, max rel. error 1.3e-16 over 708 points; no inf/NaN where the truth is finite
 """
 
 import numpy as np
@@ -16,11 +16,11 @@ import numpy as np
 from ._numerics import (
     _as_array,
     _blockwise,
+    _buffers,
     _check_reduction,
     _check_shape,
     _full,
-    _reduce,
-    _reduce_gradient,
+    _square_of_sum,
     _weights,
 )
 
@@ -33,33 +33,38 @@ def _inputs(yhat, y, *, reduction="mean", weight=None):
     yhat = _as_array("yhat", yhat)
     y = _as_array("y", y)
     _check_shape("y", y, yhat.shape)
-    sample_shape = yhat.shape
-    return yhat, y, _weights(weight, sample_shape), sample_shape
+    return yhat, y, _weights(weight, yhat.shape)
 
 
-def _value(yhat, y):
+def _value(yhat, y, scratch):
     with np.errstate(all="ignore"):
-        loss = (y - yhat)**2
+        loss = _square_of_sum(y, -yhat)
     return _full(loss, yhat.shape)
 
 
-def _gradient(yhat, y):
+def _gradient(yhat, y, scratch):
     with np.errstate(all="ignore"):
-        grad = 2*(-y + yhat)
+        entries = _buffers(scratch, "entries", yhat.shape, 1)
+        u0 = np.subtract(yhat, y, out=entries[0])
+        grad = np.multiply(u0, 2, out=entries[0])
     return _full(grad, yhat.shape)
 
 
-def _hessian(yhat, y):
+def _hessian(yhat, y, scratch):
     with np.errstate(all="ignore"):
         hess = 2
     return _full(hess, yhat.shape)
 
 
-def _value_and_gradient(yhat, y):
+def _value_and_gradient(yhat, y, scratch):
     with np.errstate(all="ignore"):
-        t0 = y - yhat
-        loss = t0**2
-        grad = -2*t0
+        entries = _buffers(scratch, "entries", yhat.shape, 2)
+        t0 = np.negative(yhat, out=entries[0])
+        loss = _square_of_sum(y, t0)
+        u0 = np.multiply(t0, 2, out=entries[0])
+        u1 = np.negative(u0, out=entries[0])
+        u2 = np.multiply(y, 2, out=entries[1])
+        grad = np.subtract(u1, u2, out=entries[0])
     loss = _full(loss, yhat.shape)
     return loss, _full(grad, yhat.shape)
 
@@ -71,21 +76,22 @@ def mse(yhat, y, *, reduction="mean", weight=None):
     each element's loss before the reduction.
 
     Formula: (-y + yhat)**2
-    Stable form: the formula as it is.
-    Certificate: within budget: max 1.5 ulp, max rel. error 2.5e-16 over 708 points; no inf/NaN where the truth is finite
+    Stable form: square_of_exact_sum.
+    Certificate: within budget: max 0.86 ulp, max rel. error 1.3e-16 over 708 points; no inf/NaN where the truth is finite
     """
-    yhat, y, weight, sample_shape = _inputs(yhat, y, reduction=reduction, weight=weight)
-    return _reduce(_blockwise(_value, (yhat, y,), (), False), weight, reduction)
+    yhat, y, weight = _inputs(yhat, y, reduction=reduction, weight=weight)
+    (loss,) = _blockwise(_value, ("loss",), (yhat, y,), (), vector=False, weight=weight, reduction=reduction)
+    return loss
 
 
 def mse_grad(yhat, y, *, reduction="mean", weight=None):
     """The derivative of what ``mse`` returns with respect to ``yhat`` (same shape as ``yhat``).
 
     Per element: -2*y + 2*yhat
-    Stable form: the derivative as it is.
+    Stable form: sigmoid_powers.
     """
-    yhat, y, weight, sample_shape = _inputs(yhat, y, reduction=reduction, weight=weight)
-    grad = _reduce_gradient(_blockwise(_gradient, (yhat, y,), (), False), sample_shape, weight, reduction)
+    yhat, y, weight = _inputs(yhat, y, reduction=reduction, weight=weight)
+    (grad,) = _blockwise(_gradient, ("derivative",), (yhat, y,), (), vector=False, weight=weight, reduction=reduction)
     return grad
 
 
@@ -95,14 +101,13 @@ def mse_hess(yhat, y, *, reduction="mean", weight=None):
     Per element: 2
     Stable form: the derivative as it is.
     """
-    yhat, y, weight, sample_shape = _inputs(yhat, y, reduction=reduction, weight=weight)
-    hess = _reduce_gradient(_blockwise(_hessian, (yhat, y,), (), False), sample_shape, weight, reduction)
+    yhat, y, weight = _inputs(yhat, y, reduction=reduction, weight=weight)
+    (hess,) = _blockwise(_hessian, ("derivative",), (yhat, y,), (), vector=False, weight=weight, reduction=reduction)
     return hess
 
 
 def mse_value_and_grad(yhat, y, *, reduction="mean", weight=None):
     """``(mse(...), mse_grad(...))`` in one pass, common subexpressions computed once."""
-    yhat, y, weight, sample_shape = _inputs(yhat, y, reduction=reduction, weight=weight)
-    loss, grad = _blockwise(_value_and_gradient, (yhat, y,), (), False)
-    grad = _reduce_gradient(grad, sample_shape, weight, reduction)
-    return _reduce(loss, weight, reduction), grad
+    yhat, y, weight = _inputs(yhat, y, reduction=reduction, weight=weight)
+    loss, grad = _blockwise(_value_and_gradient, ("loss", "derivative"), (yhat, y,), (), vector=False, weight=weight, reduction=reduction)
+    return loss, grad

@@ -17,12 +17,11 @@ from ._numerics import (
     _as_array,
     _at_max,
     _blockwise,
-    _check_between,
+    _buffers,
     _check_reduction,
     _class_labels,
     _full,
-    _reduce,
-    _reduce_gradient,
+    _label_rows,
     _weights,
 )
 
@@ -37,36 +36,54 @@ def _inputs(z, y, *, axis=-1, reduction="mean", weight=None):
         raise ValueError("z needs a class axis")
     z = np.moveaxis(z, axis, -1)
     y = _class_labels("y", np.moveaxis(y, axis, -1) if np.ndim(y) == z.ndim else y, z.shape)
-    _check_between('y', y, 0.0, 1.0)
-    sample_shape = z.shape[:-1]
-    return z, y, _weights(weight, sample_shape), sample_shape
+    return z, y, _weights(weight, z.shape[:-1])
 
 
-def _value(z, y):
+def _value(z, y, scratch):
+    y = _label_rows(y, z.shape[-1])
     with np.errstate(all="ignore"):
-        loss = np.max(-y + z + 1, axis=-1, keepdims=True) - np.sum(y*z, axis=-1, keepdims=True)
+        samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 1)
+        entries = _buffers(scratch, "entries", z.shape, 1)
+        u0 = np.max(-y + z + 1, axis=-1, keepdims=True)
+        u1 = np.multiply(z, y, out=entries[0])
+        u2 = np.sum(u1, axis=-1, keepdims=True, out=samples[0])
+        loss = np.subtract(u0, u2, out=samples[0])
     return _full(loss, z.shape[:-1] + (1,))[..., 0]
 
 
-def _gradient(z, y):
+def _gradient(z, y, scratch):
+    y = _label_rows(y, z.shape[-1])
     with np.errstate(all="ignore"):
-        t0 = -y
-        grad = t0 + _at_max(t0 + z + 1, 1.0)
+        entries = _buffers(scratch, "entries", z.shape, 3)
+        t0 = np.negative(y, out=entries[0])
+        u0 = np.add(t0, z, out=entries[1])
+        u1 = np.add(u0, 1, out=entries[1])
+        u2 = _at_max(u1, 1.00000000000000, out=entries[2])
+        grad = np.add(t0, u2, out=entries[0])
     return _full(grad, z.shape)
 
 
-def _hessian(z, y):
+def _hessian(z, y, scratch):
+    y = _label_rows(y, z.shape[-1])
     with np.errstate(all="ignore"):
         hess = 0
     return _full(hess, z.shape)
 
 
-def _value_and_gradient(z, y):
+def _value_and_gradient(z, y, scratch):
+    y = _label_rows(y, z.shape[-1])
     with np.errstate(all="ignore"):
-        t0 = -y
-        t1 = t0 + z + 1
-        loss = np.max(t1, axis=-1, keepdims=True) - np.sum(y*z, axis=-1, keepdims=True)
-        grad = t0 + _at_max(t1, 1.0)
+        samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 1)
+        entries = _buffers(scratch, "entries", z.shape, 3)
+        t0 = np.negative(y, out=entries[0])
+        u0 = np.add(t0, z, out=entries[1])
+        t1 = np.add(u0, 1, out=entries[1])
+        u1 = np.max(t1, axis=-1, keepdims=True)
+        u2 = np.multiply(z, y, out=entries[2])
+        u3 = np.sum(u2, axis=-1, keepdims=True, out=samples[0])
+        loss = np.subtract(u1, u3, out=samples[0])
+        u4 = _at_max(t1, 1.00000000000000, out=entries[2])
+        grad = np.add(t0, u4, out=entries[0])
     loss = _full(loss, z.shape[:-1] + (1,))[..., 0]
     return loss, _full(grad, z.shape)
 
@@ -81,8 +98,9 @@ def multiclass_hinge(z, y, *, axis=-1, reduction="mean", weight=None):
     Stable form: the formula as it is.
     Certificate: within budget: max 4 ulp, max rel. error 4.5e-16 over 88 points; no inf/NaN where the truth is finite
     """
-    z, y, weight, sample_shape = _inputs(z, y, axis=axis, reduction=reduction, weight=weight)
-    return _reduce(_blockwise(_value, (z, y,), (), True), weight, reduction)
+    z, y, weight = _inputs(z, y, axis=axis, reduction=reduction, weight=weight)
+    (loss,) = _blockwise(_value, ("loss",), (z, y,), (), vector=True, weight=weight, reduction=reduction)
+    return loss
 
 
 def multiclass_hinge_grad(z, y, *, axis=-1, reduction="mean", weight=None):
@@ -91,8 +109,8 @@ def multiclass_hinge_grad(z, y, *, axis=-1, reduction="mean", weight=None):
     Per entry: Sum(Heaviside(-ClassMax(-y[k] + z[k] + 1, (k, 1, K)) - y[k] + z[k] + 1, 1)*KroneckerDelta(i, k), (k, 1, K)) - Sum(KroneckerDelta(i, k)*y[k], (k, 1, K))
     Stable form: the derivative as it is.
     """
-    z, y, weight, sample_shape = _inputs(z, y, axis=axis, reduction=reduction, weight=weight)
-    grad = _reduce_gradient(_blockwise(_gradient, (z, y,), (), True), sample_shape, weight, reduction)
+    z, y, weight = _inputs(z, y, axis=axis, reduction=reduction, weight=weight)
+    (grad,) = _blockwise(_gradient, ("derivative",), (z, y,), (), vector=True, weight=weight, reduction=reduction)
     return np.moveaxis(grad, -1, axis)
 
 
@@ -102,14 +120,13 @@ def multiclass_hinge_hess(z, y, *, axis=-1, reduction="mean", weight=None):
     Per entry: 0
     Stable form: the derivative as it is.
     """
-    z, y, weight, sample_shape = _inputs(z, y, axis=axis, reduction=reduction, weight=weight)
-    hess = _reduce_gradient(_blockwise(_hessian, (z, y,), (), True), sample_shape, weight, reduction)
+    z, y, weight = _inputs(z, y, axis=axis, reduction=reduction, weight=weight)
+    (hess,) = _blockwise(_hessian, ("derivative",), (z, y,), (), vector=True, weight=weight, reduction=reduction)
     return np.moveaxis(hess, -1, axis)
 
 
 def multiclass_hinge_value_and_grad(z, y, *, axis=-1, reduction="mean", weight=None):
     """``(multiclass_hinge(...), multiclass_hinge_grad(...))`` in one pass, common subexpressions computed once."""
-    z, y, weight, sample_shape = _inputs(z, y, axis=axis, reduction=reduction, weight=weight)
-    loss, grad = _blockwise(_value_and_gradient, (z, y,), (), True)
-    grad = _reduce_gradient(grad, sample_shape, weight, reduction)
-    return _reduce(loss, weight, reduction), np.moveaxis(grad, -1, axis)
+    z, y, weight = _inputs(z, y, axis=axis, reduction=reduction, weight=weight)
+    loss, grad = _blockwise(_value_and_gradient, ("loss", "derivative"), (z, y,), (), vector=True, weight=weight, reduction=reduction)
+    return loss, np.moveaxis(grad, -1, axis)

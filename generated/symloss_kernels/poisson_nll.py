@@ -7,8 +7,8 @@ Loss (textbook form, per sample)::
     -y*z + exp(z)
 
 Origin: Poisson with rate exp(z)
-Stability rules applied: none needed.
-Accuracy certificate: OVER BUDGET: max 6e+15 ulp, max rel. error 1 over 214 points; no inf/NaN where the truth is finite
+Stability rules applied: exp_minus_variable.
+Accuracy certificate: within budget: max 2.6 ulp, max rel. error 5.1e-16 over 214 points; no inf/NaN where the truth is finite
 """
 
 import numpy as np
@@ -16,12 +16,12 @@ import numpy as np
 from ._numerics import (
     _as_array,
     _blockwise,
+    _buffers,
     _check_interval,
     _check_reduction,
     _check_shape,
+    _exp_minus,
     _full,
-    _reduce,
-    _reduce_gradient,
     _weights,
 )
 
@@ -35,33 +35,38 @@ def _inputs(z, y, *, reduction="mean", weight=None):
     y = _as_array("y", y)
     _check_shape("y", y, z.shape)
     _check_interval('y', y, 0.0, None, low_open=False, high_open=True, integer=True)
-    sample_shape = z.shape
-    return z, y, _weights(weight, sample_shape), sample_shape
+    return z, y, _weights(weight, z.shape)
 
 
-def _value(z, y):
+def _value(z, y, scratch):
     with np.errstate(all="ignore"):
-        loss = -y*z + np.exp(z)
+        entries = _buffers(scratch, "entries", z.shape, 2)
+        u0 = np.exp(z, out=entries[0])
+        u1 = np.multiply(z, y, out=entries[1])
+        loss = np.subtract(u0, u1, out=entries[0])
     return _full(loss, z.shape)
 
 
-def _gradient(z, y):
+def _gradient(z, y, scratch):
     with np.errstate(all="ignore"):
-        grad = -y + np.exp(z)
+        grad = _exp_minus(z, y)
     return _full(grad, z.shape)
 
 
-def _hessian(z, y):
+def _hessian(z, y, scratch):
     with np.errstate(all="ignore"):
-        hess = np.exp(z)
+        entries = _buffers(scratch, "entries", z.shape, 1)
+        hess = np.exp(z, out=entries[0])
     return _full(hess, z.shape)
 
 
-def _value_and_gradient(z, y):
+def _value_and_gradient(z, y, scratch):
     with np.errstate(all="ignore"):
-        t0 = -np.exp(z)
-        loss = -t0 - y*z
-        grad = -t0 - y
+        entries = _buffers(scratch, "entries", z.shape, 2)
+        u0 = np.exp(z, out=entries[0])
+        u1 = np.multiply(z, y, out=entries[1])
+        loss = np.subtract(u0, u1, out=entries[0])
+        grad = _exp_minus(z, y)
     loss = _full(loss, z.shape)
     return loss, _full(grad, z.shape)
 
@@ -74,20 +79,21 @@ def poisson_nll(z, y, *, reduction="mean", weight=None):
 
     Formula: -y*z + exp(z)
     Stable form: the formula as it is.
-    Certificate: OVER BUDGET: max 6e+15 ulp, max rel. error 1 over 214 points; no inf/NaN where the truth is finite
+    Certificate: within budget: max 2.6 ulp, max rel. error 5.1e-16 over 214 points; no inf/NaN where the truth is finite
     """
-    z, y, weight, sample_shape = _inputs(z, y, reduction=reduction, weight=weight)
-    return _reduce(_blockwise(_value, (z, y,), (), False), weight, reduction)
+    z, y, weight = _inputs(z, y, reduction=reduction, weight=weight)
+    (loss,) = _blockwise(_value, ("loss",), (z, y,), (), vector=False, weight=weight, reduction=reduction)
+    return loss
 
 
 def poisson_nll_grad(z, y, *, reduction="mean", weight=None):
     """The derivative of what ``poisson_nll`` returns with respect to ``z`` (same shape as ``z``).
 
     Per element: -y + exp(z)
-    Stable form: the derivative as it is.
+    Stable form: exp_minus_variable.
     """
-    z, y, weight, sample_shape = _inputs(z, y, reduction=reduction, weight=weight)
-    grad = _reduce_gradient(_blockwise(_gradient, (z, y,), (), False), sample_shape, weight, reduction)
+    z, y, weight = _inputs(z, y, reduction=reduction, weight=weight)
+    (grad,) = _blockwise(_gradient, ("derivative",), (z, y,), (), vector=False, weight=weight, reduction=reduction)
     return grad
 
 
@@ -97,14 +103,13 @@ def poisson_nll_hess(z, y, *, reduction="mean", weight=None):
     Per element: exp(z)
     Stable form: the derivative as it is.
     """
-    z, y, weight, sample_shape = _inputs(z, y, reduction=reduction, weight=weight)
-    hess = _reduce_gradient(_blockwise(_hessian, (z, y,), (), False), sample_shape, weight, reduction)
+    z, y, weight = _inputs(z, y, reduction=reduction, weight=weight)
+    (hess,) = _blockwise(_hessian, ("derivative",), (z, y,), (), vector=False, weight=weight, reduction=reduction)
     return hess
 
 
 def poisson_nll_value_and_grad(z, y, *, reduction="mean", weight=None):
     """``(poisson_nll(...), poisson_nll_grad(...))`` in one pass, common subexpressions computed once."""
-    z, y, weight, sample_shape = _inputs(z, y, reduction=reduction, weight=weight)
-    loss, grad = _blockwise(_value_and_gradient, (z, y,), (), False)
-    grad = _reduce_gradient(grad, sample_shape, weight, reduction)
-    return _reduce(loss, weight, reduction), grad
+    z, y, weight = _inputs(z, y, reduction=reduction, weight=weight)
+    loss, grad = _blockwise(_value_and_gradient, ("loss", "derivative"), (z, y,), (), vector=False, weight=weight, reduction=reduction)
+    return loss, grad

@@ -7,8 +7,8 @@ Loss (textbook form, per sample)::
     Piecewise(((-y + yhat)**2/(2*beta), (beta > -y + yhat) & (beta > y - yhat)), (-beta/2 + Abs(y - yhat), True))
 
 Origin: Girshick (2015), Fast R-CNN box regression
-Stability rules applied: none needed.
-Accuracy certificate: within budget: max 1.3 ulp, max rel. error 2.5e-16 over 2060 points; no inf/NaN where the truth is finite
+Stability rules applied: square_of_exact_sum.
+Accuracy certificate: within budget: max 0.91 ulp, max rel. error 2e-16 over 2060 points; no inf/NaN where the truth is finite
 """
 
 import numpy as np
@@ -16,12 +16,12 @@ import numpy as np
 from ._numerics import (
     _as_array,
     _blockwise,
+    _buffers,
     _check_interval,
     _check_reduction,
     _check_shape,
     _full,
-    _reduce,
-    _reduce_gradient,
+    _square_of_sum,
     _weights,
 )
 
@@ -35,37 +35,40 @@ def _inputs(yhat, y, *, beta=1.0, reduction="mean", weight=None):
     yhat = _as_array("yhat", yhat)
     y = _as_array("y", y)
     _check_shape("y", y, yhat.shape)
-    sample_shape = yhat.shape
-    return yhat, y, _weights(weight, sample_shape), sample_shape
+    return yhat, y, _weights(weight, yhat.shape)
 
 
-def _value(yhat, y, beta):
+def _value(yhat, y, beta, scratch):
     with np.errstate(all="ignore"):
-        t0 = y - yhat
-        loss = np.select([np.logical_and.reduce((np.greater(beta, t0),np.greater(beta, -t0))),True], [(0.5)*t0**2/beta,-0.5*beta + abs(t0)], default=np.nan)
+        entries = _buffers(scratch, "entries", yhat.shape, 1)
+        t0 = np.subtract(y, yhat, out=entries[0])
+        loss = np.select([np.logical_and.reduce((np.greater(beta, t0),np.greater(beta, -t0))),True], [(0.5)*_square_of_sum(yhat, -y)/beta,-0.5*beta + abs(t0)], default=np.nan)
     return _full(loss, yhat.shape)
 
 
-def _gradient(yhat, y, beta):
+def _gradient(yhat, y, beta, scratch):
     with np.errstate(all="ignore"):
-        t0 = y - yhat
+        entries = _buffers(scratch, "entries", yhat.shape, 1)
+        t0 = np.subtract(y, yhat, out=entries[0])
         grad = np.select([np.logical_and.reduce((np.greater(beta, t0),np.greater(beta, -t0))),True], [-t0/beta,-np.sign(t0)], default=np.nan)
     return _full(grad, yhat.shape)
 
 
-def _hessian(yhat, y, beta):
+def _hessian(yhat, y, beta, scratch):
     with np.errstate(all="ignore"):
-        t0 = y - yhat
+        entries = _buffers(scratch, "entries", yhat.shape, 1)
+        t0 = np.subtract(y, yhat, out=entries[0])
         hess = np.select([np.logical_and.reduce((np.greater(beta, t0),np.greater(beta, -t0))),True], [beta**(-1.0),0], default=np.nan)
     return _full(hess, yhat.shape)
 
 
-def _value_and_gradient(yhat, y, beta):
+def _value_and_gradient(yhat, y, beta, scratch):
     with np.errstate(all="ignore"):
+        entries = _buffers(scratch, "entries", yhat.shape, 1)
         t0 = beta**(-1.0)
-        t1 = y - yhat
+        t1 = np.subtract(y, yhat, out=entries[0])
         t2 = np.logical_and.reduce((np.greater(beta, t1),np.greater(beta, -t1)))
-        loss = np.select([t2,True], [(0.5)*t0*t1**2,-0.5*beta + abs(t1)], default=np.nan)
+        loss = np.select([t2,True], [(0.5)*t0*_square_of_sum(yhat, -y),-0.5*beta + abs(t1)], default=np.nan)
         grad = np.select([t2,True], [-t0*t1,-np.sign(t1)], default=np.nan)
     loss = _full(loss, yhat.shape)
     return loss, _full(grad, yhat.shape)
@@ -78,11 +81,12 @@ def smooth_l1(yhat, y, *, beta=1.0, reduction="mean", weight=None):
     each element's loss before the reduction.
 
     Formula: Piecewise(((-y + yhat)**2/(2*beta), (beta > -y + yhat) & (beta > y - yhat)), (-beta/2 + Abs(y - yhat), True))
-    Stable form: the formula as it is.
-    Certificate: within budget: max 1.3 ulp, max rel. error 2.5e-16 over 2060 points; no inf/NaN where the truth is finite
+    Stable form: square_of_exact_sum.
+    Certificate: within budget: max 0.91 ulp, max rel. error 2e-16 over 2060 points; no inf/NaN where the truth is finite
     """
-    yhat, y, weight, sample_shape = _inputs(yhat, y, beta=beta, reduction=reduction, weight=weight)
-    return _reduce(_blockwise(_value, (yhat, y,), (beta,), False), weight, reduction)
+    yhat, y, weight = _inputs(yhat, y, beta=beta, reduction=reduction, weight=weight)
+    (loss,) = _blockwise(_value, ("loss",), (yhat, y,), (beta,), vector=False, weight=weight, reduction=reduction)
+    return loss
 
 
 def smooth_l1_grad(yhat, y, *, beta=1.0, reduction="mean", weight=None):
@@ -91,8 +95,8 @@ def smooth_l1_grad(yhat, y, *, beta=1.0, reduction="mean", weight=None):
     Per element: Piecewise(((-y + yhat)/beta, (beta > -y + yhat) & (beta > y - yhat)), (-sign(y - yhat), True))
     Stable form: the derivative as it is.
     """
-    yhat, y, weight, sample_shape = _inputs(yhat, y, beta=beta, reduction=reduction, weight=weight)
-    grad = _reduce_gradient(_blockwise(_gradient, (yhat, y,), (beta,), False), sample_shape, weight, reduction)
+    yhat, y, weight = _inputs(yhat, y, beta=beta, reduction=reduction, weight=weight)
+    (grad,) = _blockwise(_gradient, ("derivative",), (yhat, y,), (beta,), vector=False, weight=weight, reduction=reduction)
     return grad
 
 
@@ -102,14 +106,13 @@ def smooth_l1_hess(yhat, y, *, beta=1.0, reduction="mean", weight=None):
     Per element: Piecewise((1/beta, (beta > -y + yhat) & (beta > y - yhat)), (0, True))
     Stable form: the derivative as it is.
     """
-    yhat, y, weight, sample_shape = _inputs(yhat, y, beta=beta, reduction=reduction, weight=weight)
-    hess = _reduce_gradient(_blockwise(_hessian, (yhat, y,), (beta,), False), sample_shape, weight, reduction)
+    yhat, y, weight = _inputs(yhat, y, beta=beta, reduction=reduction, weight=weight)
+    (hess,) = _blockwise(_hessian, ("derivative",), (yhat, y,), (beta,), vector=False, weight=weight, reduction=reduction)
     return hess
 
 
 def smooth_l1_value_and_grad(yhat, y, *, beta=1.0, reduction="mean", weight=None):
     """``(smooth_l1(...), smooth_l1_grad(...))`` in one pass, common subexpressions computed once."""
-    yhat, y, weight, sample_shape = _inputs(yhat, y, beta=beta, reduction=reduction, weight=weight)
-    loss, grad = _blockwise(_value_and_gradient, (yhat, y,), (beta,), False)
-    grad = _reduce_gradient(grad, sample_shape, weight, reduction)
-    return _reduce(loss, weight, reduction), grad
+    yhat, y, weight = _inputs(yhat, y, beta=beta, reduction=reduction, weight=weight)
+    loss, grad = _blockwise(_value_and_gradient, ("loss", "derivative"), (yhat, y,), (beta,), vector=False, weight=weight, reduction=reduction)
+    return loss, grad

@@ -8,7 +8,7 @@ Loss (textbook form, per sample)::
 
 Origin: Kingma and Welling (2014): reconstruction plus KL(q(z | x) || N(0, I)) in closed form
 Stability rules applied: none needed.
-Accuracy certificate: within budget: max 7.1 ulp, max rel. error 1.2e-15 over 88 points; no inf/NaN where the truth is finite
+Accuracy certificate: within budget: max 2.8 ulp, max rel. error 4.3e-16 over 88 points; no inf/NaN where the truth is finite
 """
 
 import numpy as np
@@ -16,11 +16,10 @@ import numpy as np
 from ._numerics import (
     _as_array,
     _blockwise,
+    _buffers,
     _check_reduction,
     _check_shape,
     _full,
-    _reduce,
-    _reduce_gradient,
     _weights,
 )
 
@@ -39,31 +38,48 @@ def _inputs(mu, nll, logvar, *, axis=-1, reduction="mean", weight=None):
     nll = nll[..., None]
     logvar = np.moveaxis(_as_array("logvar", logvar), axis, -1)
     _check_shape("logvar", logvar, mu.shape)
-    sample_shape = mu.shape[:-1]
-    return mu, nll, logvar, _weights(weight, sample_shape), sample_shape
+    return mu, nll, logvar, _weights(weight, mu.shape[:-1])
 
 
-def _value(mu, nll, logvar):
+def _value(mu, nll, logvar, scratch):
     with np.errstate(all="ignore"):
-        loss = nll + (0.5)*np.sum(np.exp(logvar) - logvar + mu**2 - 1, axis=-1, keepdims=True)
+        samples = _buffers(scratch, "samples", mu.shape[:-1] + (1,), 1)
+        entries = _buffers(scratch, "entries", mu.shape, 2)
+        u0 = np.square(mu, out=entries[0])
+        u1 = np.exp(logvar, out=entries[1])
+        u2 = np.add(u0, u1, out=entries[0])
+        u3 = np.subtract(u2, logvar, out=entries[0])
+        u4 = np.add(u3, -1, out=entries[0])
+        u5 = np.sum(u4, axis=-1, keepdims=True, out=samples[0])
+        u6 = np.multiply(u5, 0.5, out=samples[0])
+        loss = np.add(nll, u6, out=samples[0])
     return _full(loss, mu.shape[:-1] + (1,))[..., 0]
 
 
-def _gradient(mu, nll, logvar):
+def _gradient(mu, nll, logvar, scratch):
     with np.errstate(all="ignore"):
         grad = mu
     return _full(grad, mu.shape)
 
 
-def _hessian(mu, nll, logvar):
+def _hessian(mu, nll, logvar, scratch):
     with np.errstate(all="ignore"):
         hess = 1
     return _full(hess, mu.shape)
 
 
-def _value_and_gradient(mu, nll, logvar):
+def _value_and_gradient(mu, nll, logvar, scratch):
     with np.errstate(all="ignore"):
-        loss = nll + (0.5)*np.sum(np.exp(logvar) - logvar + mu**2 - 1, axis=-1, keepdims=True)
+        samples = _buffers(scratch, "samples", mu.shape[:-1] + (1,), 1)
+        entries = _buffers(scratch, "entries", mu.shape, 2)
+        u0 = np.square(mu, out=entries[0])
+        u1 = np.exp(logvar, out=entries[1])
+        u2 = np.add(u0, u1, out=entries[0])
+        u3 = np.subtract(u2, logvar, out=entries[0])
+        u4 = np.add(u3, -1, out=entries[0])
+        u5 = np.sum(u4, axis=-1, keepdims=True, out=samples[0])
+        u6 = np.multiply(u5, 0.5, out=samples[0])
+        loss = np.add(nll, u6, out=samples[0])
         grad = mu
     loss = _full(loss, mu.shape[:-1] + (1,))[..., 0]
     return loss, _full(grad, mu.shape)
@@ -77,10 +93,11 @@ def vae_elbo(mu, nll, logvar, *, axis=-1, reduction="mean", weight=None):
 
     Formula: nll + Sum(exp(logvar[k])/2 - logvar[k]/2 + mu[k]**2/2 - 1/2, (k, 1, K))
     Stable form: the formula as it is.
-    Certificate: within budget: max 7.1 ulp, max rel. error 1.2e-15 over 88 points; no inf/NaN where the truth is finite
+    Certificate: within budget: max 2.8 ulp, max rel. error 4.3e-16 over 88 points; no inf/NaN where the truth is finite
     """
-    mu, nll, logvar, weight, sample_shape = _inputs(mu, nll, logvar, axis=axis, reduction=reduction, weight=weight)
-    return _reduce(_blockwise(_value, (mu, nll, logvar,), (), True), weight, reduction)
+    mu, nll, logvar, weight = _inputs(mu, nll, logvar, axis=axis, reduction=reduction, weight=weight)
+    (loss,) = _blockwise(_value, ("loss",), (mu, nll, logvar,), (), vector=True, weight=weight, reduction=reduction)
+    return loss
 
 
 def vae_elbo_grad(mu, nll, logvar, *, axis=-1, reduction="mean", weight=None):
@@ -89,8 +106,8 @@ def vae_elbo_grad(mu, nll, logvar, *, axis=-1, reduction="mean", weight=None):
     Per entry: mu[i]
     Stable form: the derivative as it is.
     """
-    mu, nll, logvar, weight, sample_shape = _inputs(mu, nll, logvar, axis=axis, reduction=reduction, weight=weight)
-    grad = _reduce_gradient(_blockwise(_gradient, (mu, nll, logvar,), (), True), sample_shape, weight, reduction)
+    mu, nll, logvar, weight = _inputs(mu, nll, logvar, axis=axis, reduction=reduction, weight=weight)
+    (grad,) = _blockwise(_gradient, ("derivative",), (mu, nll, logvar,), (), vector=True, weight=weight, reduction=reduction)
     return np.moveaxis(grad, -1, axis)
 
 
@@ -100,14 +117,13 @@ def vae_elbo_hess(mu, nll, logvar, *, axis=-1, reduction="mean", weight=None):
     Per entry: 1
     Stable form: the derivative as it is.
     """
-    mu, nll, logvar, weight, sample_shape = _inputs(mu, nll, logvar, axis=axis, reduction=reduction, weight=weight)
-    hess = _reduce_gradient(_blockwise(_hessian, (mu, nll, logvar,), (), True), sample_shape, weight, reduction)
+    mu, nll, logvar, weight = _inputs(mu, nll, logvar, axis=axis, reduction=reduction, weight=weight)
+    (hess,) = _blockwise(_hessian, ("derivative",), (mu, nll, logvar,), (), vector=True, weight=weight, reduction=reduction)
     return np.moveaxis(hess, -1, axis)
 
 
 def vae_elbo_value_and_grad(mu, nll, logvar, *, axis=-1, reduction="mean", weight=None):
     """``(vae_elbo(...), vae_elbo_grad(...))`` in one pass, common subexpressions computed once."""
-    mu, nll, logvar, weight, sample_shape = _inputs(mu, nll, logvar, axis=axis, reduction=reduction, weight=weight)
-    loss, grad = _blockwise(_value_and_gradient, (mu, nll, logvar,), (), True)
-    grad = _reduce_gradient(grad, sample_shape, weight, reduction)
-    return _reduce(loss, weight, reduction), np.moveaxis(grad, -1, axis)
+    mu, nll, logvar, weight = _inputs(mu, nll, logvar, axis=axis, reduction=reduction, weight=weight)
+    loss, grad = _blockwise(_value_and_gradient, ("loss", "derivative"), (mu, nll, logvar,), (), vector=True, weight=weight, reduction=reduction)
+    return loss, np.moveaxis(grad, -1, axis)
