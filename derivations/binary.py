@@ -22,6 +22,7 @@ from symloss.notation import (
     UNIT_CLOSED,
     UNIT_OPEN,
     Scope,
+    Unset,
     var,
 )
 
@@ -39,7 +40,10 @@ q_var = var("q", UNIT_OPEN, "q", "true probability of the positive class")
 t_var = var("t", NONNEGATIVE, "t", "how far inside a region")
 u_var = var("u", POSITIVE, "u", "how far inside an open region")
 gamma_var = var("gamma", NONNEGATIVE, r"\gamma", "focusing parameter", default=2.0)
-alpha_var = var("alpha", UNIT_CLOSED, r"\alpha", "weight of the positive class", default=0.25)
+# alpha = None: no class balancing (torchvision's alpha < 0).  alpha = y gives alpha_t = y^2 + (1 - y)^2, which is
+# exactly 1 for either label, so the kernels compute that case from the same forms with the factor gone.
+alpha_var = var("alpha", UNIT_CLOSED, r"\alpha", "weight of the positive class", default=0.25,
+                unset=Unset(y_var.symbol, "no class balancing, alpha_t = 1 for both classes"))
 pos_weight_var = var("pos_weight", POSITIVE, r"w_{+}", "weight of the positive term", default=1.0)
 
 p, z, f, y, ys, q, t, u = (v.symbol for v in (p_var, z_var, f_var, y_var, s_var, q_var, t_var, u_var))

@@ -3,18 +3,34 @@ r"""Accuracy certificates: a kernel against the declared expression, at every st
 Each kernel function (loss, gradient, Hessian diagonal, and both parts of the
 fused value-and-gradient) is called once per block of a deterministic stress
 grid (:func:`stress_points`) and compared with the *declared* expression —
-``loss.formula``, ``derivation.gradient``, ``derivation.hessian``, never a
-rewritten stable form — evaluated at the exact float inputs.
+``loss.formula``, ``derivation.gradient``, ``derivation.hessian``, not the
+kernel's own form — evaluated at the exact float inputs; only where no
+precision resolves it, with its proved stable form (the second reference below).
 
 The reference.  Fixed 50-digit arithmetic is not enough for the declared
 forms: at :math:`z = 100`, :math:`-\log(1-\sigma(z))` loses 43 of its 50 digits
 to cancellation.  So the reference is evaluated in interval arithmetic
 (``mpmath.iv``), starting at 50 digits, and the precision is raised until the
 interval pins the value down to :math:`2^{-64}` relative (or to below the
-float64 subnormal range, or beyond the float64 range); a point that no
-precision up to :data:`MAX_DIGITS` resolves is *unresolved* and reported, never
-compared against a guess.  Class sums are evaluated by loops over the classes,
-sums that do not depend on the entry :math:`i` once per point.
+float64 subnormal range, or beyond the float64 range).  Class sums are evaluated
+by loops over the classes, sums that do not depend on the entry :math:`i` once
+per point.
+
+The second reference.  Where the declared form cancels beyond every precision
+(:math:`-\log(1-\sigma(z))` at :math:`z = 10^{300}` would need :math:`10^{300}`
+digits), the truth is taken from its *stable form*: the declared expression
+rewritten by the stability rules whose claims the prover proved
+(:func:`symloss.codegen.stable_form`, before any printing transform), hence equal
+to it.  Its primitives are evaluated in intervals by implementations written
+from their definitions without cancellation (:data:`SCALAR_INTERVALS`,
+:data:`CLASS_AXIS_INTERVALS`, each tested against its ``textbook()``); a stable
+form with a primitive outside :data:`SUPPORTED_PRIMITIVES` is no reference.  As a
+guard against a wrong rewrite or implementation, a function's stable form is used
+only if it agrees with the declared form at every grid entry where both resolve
+(off kinks), and at one at least; otherwise it is refused, and the certificate says
+so.  It is used only at points the declared form leaves unresolved and counted
+there (``stable`` in :class:`FunctionCertificate`); a point that neither form
+resolves is *unresolved* and reported, never compared against a guess.
 
 Kinks.  Where a switch of the declared expression (a one-argument Heaviside,
 sign, a Piecewise condition) has its argument within :data:`KINK_TOLERANCE`
@@ -49,6 +65,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from types import ModuleType
 
 import mpmath
@@ -57,10 +74,13 @@ import sympy as sp
 from mpmath import iv
 from sympy.printing.pycode import MpmathPrinter
 
+from symloss import primitives
+from symloss.codegen import Form, stable_form
 from symloss.derive import Derivation
 from symloss.likelihood import ClassMax, sum_out_deltas
 from symloss.loss import Loss
 from symloss.notation import Domain, Var
+from symloss.stable import ProvedRule, prove_rules
 
 ULP_BUDGET = 4.0
 RELATIVE_BUDGET = 1e-13
@@ -95,7 +115,10 @@ class FunctionCertificate:
     """The accuracy of one kernel function over a stress grid.
 
     ``points`` were compared; ``excluded`` were not (on a kink, truth
-    undefined, or ``unresolved`` by every reference precision).  ``max_ulp``
+    undefined, or ``unresolved`` by every reference precision of the declared form and of its
+    stable form).  ``stable`` of the compared points took their truth from the proved stable form,
+    the declared form leaving them unresolved; ``stable_refusal`` says why the stable form was not
+    used ("" if it was, or was not needed).  ``max_ulp``
     is componentwise, over entries whose truth is a normal float64;
     ``max_relative_error`` is componentwise for scalars and normwise over the
     class vector for class-vector outputs.  ``nonfinite`` counts entries that
@@ -116,11 +139,12 @@ class FunctionCertificate:
     budget: float
     passed: bool
     worst_point: Point | None
+    stable: int = 0
+    stable_refusal: str = ""
 
     def summary(self) -> str:
         """One line: the errors, the point count, the non-finite count."""
-        return _summary_line(self.max_ulp, self.max_relative_error, self.points, self.nonfinite, self.range_errors,
-                             self.unresolved)
+        return _summary_line((self,), self.points)
 
     def to_json(self) -> dict[str, object]:
         """The certificate as JSON-able data (non-finite floats as strings)."""
@@ -137,6 +161,8 @@ class FunctionCertificate:
             "budget": self.budget,
             "passed": self.passed,
             "worst_point": _json_value(self.worst_point),
+            "stable": self.stable,
+            "stable_refusal": self.stable_refusal,
         }
 
 
@@ -152,14 +178,7 @@ class KernelCertificate:
     def summary(self) -> str:
         """One line for a docstring, e.g. "max 2 ulp, max rel. error 3.1e-16 over 412 points;
         no inf/NaN where the truth is finite"."""
-        return _summary_line(
-            max(f.max_ulp for f in self.functions),
-            max(f.max_relative_error for f in self.functions),
-            self.points,
-            sum(f.nonfinite for f in self.functions),
-            sum(f.range_errors for f in self.functions),
-            sum(f.unresolved for f in self.functions),
-        )
+        return _summary_line(self.functions, self.points)
 
     def to_json(self) -> dict[str, object]:
         """The certificate as JSON-able data."""
@@ -172,14 +191,24 @@ class KernelCertificate:
         }
 
 
-def _summary_line(max_ulp: float, max_relative: float, points: int, nonfinite: int, range_errors: int,
-                  unresolved: int = 0) -> str:
-    line = f"max {max_ulp:.2g} ulp, max rel. error {max_relative:.2g} over {points} points; "
+def _summary_line(functions: Sequence[FunctionCertificate], points: int) -> str:
+    """The errors, the point count and the counts of misses, stable-form truths and unresolved
+    values over ``functions``."""
+    nonfinite, range_errors = sum(f.nonfinite for f in functions), sum(f.range_errors for f in functions)
+    stable, unresolved = sum(f.stable for f in functions), sum(f.unresolved for f in functions)
+    refused = sum(bool(f.stable_refusal) for f in functions)
+    line = (f"max {max(f.max_ulp for f in functions):.2g} ulp, "
+            f"max rel. error {max(f.max_relative_error for f in functions):.2g} over {points} points; ")
     line += f"{nonfinite} inf/NaN where the truth is finite" if nonfinite else "no inf/NaN where the truth is finite"
     if range_errors:
         line += f"; {range_errors} zero/subnormal/overflow results missed"
+    if stable:
+        line += (f"; {stable} function values compared against the proved stable form "
+                 "(the declared form could not resolve them)")
     if unresolved:
         line += f"; {unresolved} function values not compared (the reference could not resolve them)"
+    if refused:
+        line += f"; the stable form was refused as a reference for {refused} function(s)"
     return line
 
 
@@ -265,15 +294,16 @@ def _short(values: Sequence[float]) -> tuple[float, ...]:
     return tuple(v for v in values if abs(v) in SHORT_MAGNITUDES) or tuple(values)
 
 
-def _param_grid(loss: Loss) -> list[tuple[float, ...]]:
-    """Every combination of :func:`param_values` when there are at most
-    :data:`FULL_PARAM_GRID`; else each parameter over its values with the others at their
+def _param_grid(loss: Loss) -> list[tuple[float | None, ...]]:
+    """Every combination of :func:`param_values` (and None for an option that accepts it) when there
+    are at most :data:`FULL_PARAM_GRID`; else each parameter over its values with the others at their
     middle value (the middle combination first)."""
-    columns = [param_values(p.domain) for p in loss.params]
+    values = [param_values(p.domain) for p in loss.params]
+    columns = [(*v, None) if p.unset is not None else v for p, v in zip(loss.params, values, strict=True)]
     full = list(itertools.product(*columns))
     if len(full) <= FULL_PARAM_GRID:
         return full
-    middle = tuple(c[len(c) // 2] for c in columns)
+    middle = tuple(v[len(v) // 2] for v in values)
     varied = [(*middle[:n], v, *middle[n + 1:]) for n, c in enumerate(columns) for v in c]
     return list(dict.fromkeys([middle, *varied]))
 
@@ -465,6 +495,140 @@ def _tied(values: Sequence[object], largest: bool) -> bool:
     return len(mids) > 1 and abs(mids[0] - mids[1]) <= KINK_TOLERANCE * (abs(mids[0]) + abs(mids[1]))
 
 
+# --------------------------------------------------------------------------- reference: primitives in intervals
+#
+# Each function below is the primitive's defining expression (its ``textbook()``) regrouped by an
+# identity that holds for every real argument, so that no two nearly equal intervals are
+# subtracted; which identity is used never depends on the argument, or only through a choice
+# between identities that all hold there (softplus's, the shift of a softmax).  tests/test_certify.py
+# checks each against
+# ``textbook()``.  A primitive missing here has no interval implementation: a stable form using it
+# is never a reference.
+
+
+def _iv_softplus(x: object) -> object:
+    """log(1 + e^x) = x + log1p(e^-x) = log1p(e^x)."""
+    return x + iv.log1p(iv.exp(-x)) if _mid(x) > 0 else iv.log1p(iv.exp(x))
+
+
+def _iv_sinh(x: object) -> object:
+    """sinh x = (expm1(x) − expm1(−x))/2: the two terms have opposite signs, nothing cancels."""
+    return (iv.expm1(x) - iv.expm1(-x)) / 2
+
+
+def _iv_logcosh(x: object) -> object:
+    """log cosh x = log1p(2 sinh²(x/2))."""
+    return iv.log1p(2 * _iv_sinh(x / 2) ** 2)
+
+
+def _iv_sech2(x: object) -> object:
+    """1/cosh² x = 1/(1 + 2 sinh²(x/2))²."""
+    return 1 / (1 + 2 * _iv_sinh(x / 2) ** 2) ** 2
+
+
+def _iv_tanh(x: object) -> object:
+    """tanh x = expm1(2x)/(expm1(2x) + 2), the denominator at least 1."""
+    e = iv.expm1(2 * x)
+    return e / (e + 2)
+
+
+def _iv_sigmoid_pow(a: object, c: object) -> object:
+    """σ(a)^c = e^{−c softplus(−a)}."""
+    return iv.exp(-c * _iv_softplus(-a))
+
+
+def _iv_sigmoid_powers(x: object, a: object, b: object, *root: object) -> object:
+    """σ(x)^a σ(−x)^b (e^{L−x} − 1) = e^{−a softplus(−x) − b softplus(x)} expm1(L − x)."""
+    product = iv.exp(-a * _iv_softplus(-x) - b * _iv_softplus(x))
+    return product * iv.expm1(root[0] - x) if root else product
+
+
+def _iv_sigmoid_expm1(a: object, root: object) -> object:
+    """σ(a)(e^{L−a} − 1) = expm1(L − a)/(1 + e^−a)."""
+    return iv.expm1(root - a) / (1 + iv.exp(-a))
+
+
+def _iv_exp_minus(a: object, t: object) -> object:
+    """e^a − t = expm1(a) − (t − 1), t − 1 exact for a float t."""
+    return iv.expm1(a) - (t - 1)
+
+
+def _iv_kl_div(p: object, q: object) -> object:
+    """p log(p/q) − p + q = q h(x), x = (p − q)/q, h(x) = (1 + x) log1p(x) − x (undefined at p = 0,
+    as the textbook form is)."""
+    x = (p - q) / q
+    return q * ((1 + x) * iv.log1p(x) - x)
+
+
+SCALAR_INTERVALS: Mapping[type[primitives.Primitive], Callable[..., object]] = {
+    primitives.sigmoid_pow: _iv_sigmoid_pow,
+    primitives.sigmoid_powers: _iv_sigmoid_powers,
+    primitives.sigmoid_expm1: _iv_sigmoid_expm1,
+    primitives.exp_minus: _iv_exp_minus,
+    primitives.kl_div: _iv_kl_div,
+    primitives.logcosh: _iv_logcosh,
+    primitives.sech2: _iv_sech2,
+    primitives.logcosh_of_sum: lambda x, y: _iv_logcosh(x + y),  # the sum is exact in intervals
+    primitives.tanh_of_sum: lambda x, y: _iv_tanh(x + y),
+    primitives.sech2_of_sum: lambda x, y: _iv_sech2(x + y),
+    primitives.square_of_sum: lambda x, y: (x + y) ** 2,
+}
+"""Interval implementations of the scalar primitives, by class (printed under the class name)."""
+
+
+def _others(terms: Sequence[object]) -> list[object]:
+    r""":math:`\sum_{j \ne k} t_j` for every k, from prefix and suffix sums (the own term is never
+    subtracted from the total)."""
+    before, after = [iv.mpf(0)], [iv.mpf(0)]
+    for t in terms[:-1]:
+        before.append(before[-1] + t)
+    for t in reversed(terms[1:]):
+        after.append(after[-1] + t)
+    return [b + a for b, a in zip(before, reversed(after), strict=True)]
+
+
+def _softmax_parts(entries: Sequence[object]) -> tuple[int, list[object], list[object]]:
+    r"""(a, :math:`x`, :math:`o`): a the largest entry by midpoint (any shift is an identity),
+    :math:`x_k = e^{e_k - e_a}` and :math:`o_k = \sum_{j \ne k} x_j > 0`.  Then
+    :math:`\operatorname{softmax}_k = x_k/(x_k + o_k)` and :math:`\log\operatorname{softmax}_k =
+    -\operatorname{log1p}(o_k/x_k)`: sums of positive terms, quotients and a log1p, nothing cancels."""
+    top = max(range(len(entries)), key=lambda j: _mid(entries[j]))
+    shifted = [iv.exp(e - entries[top]) for e in entries]
+    return top, shifted, _others(shifted)
+
+
+def _per_class(entry: Callable[[object, object], object]) -> Callable[[Sequence[object]], list[object]]:
+    """The class-axis primitive whose entry k is ``entry(x_k, o_k)`` (see :func:`_softmax_parts`)."""
+
+    def evaluate(entries: Sequence[object]) -> list[object]:
+        _, x, o = _softmax_parts(entries)
+        return [entry(xk, ok) for xk, ok in zip(x, o, strict=True)]
+
+    return evaluate
+
+
+def _iv_logsumexp(entries: Sequence[object]) -> list[object]:
+    """log Σ_j e^{e_j} = e_a + log1p(o_a) (x_a = 1), the same for every class."""
+    top, _, o = _softmax_parts(entries)
+    return [entries[top] + iv.log1p(o[top])] * len(entries)
+
+
+CLASS_AXIS_INTERVALS: Mapping[type[primitives.ClassAxisPrimitive], Callable[[Sequence[object]], list[object]]] = {
+    primitives.Softmax: _per_class(lambda x, o: x / (x + o)),
+    primitives.SoftmaxComplement: _per_class(lambda x, o: o / (x + o)),
+    primitives.LogSoftmax: _per_class(lambda x, o: -iv.log1p(o / x)),
+    primitives.SoftmaxXLogXRatio: _per_class(lambda x, o: -iv.log1p(o / x) / (o / x)),  # o/x = (1 − p)/p
+    primitives.LogSumExp: _iv_logsumexp,
+}
+"""Interval implementations of the class-axis primitives: the entries e_1 … e_K → the value for
+every class (a primitives.LogSumExp, whose index is bound, gives its one value K times).  LogSoftmaxRemainder
+has none: its cancellation-free form is a series whose remainder would need a rigorous bound."""
+
+SUPPORTED_PRIMITIVES = frozenset({*SCALAR_INTERVALS, *CLASS_AXIS_INTERVALS, primitives.SumOthers,
+                                  primitives.OtherClassesSum})
+"""The primitives a stable form may use to serve as a reference."""
+
+
 def _namespace(flags: _Flags) -> dict[str, object]:
     """Interval versions of every function a declared expression may use; switches set
     ``flags.kink`` when their argument is (relatively) at 0."""
@@ -496,9 +660,6 @@ def _namespace(flags: _Flags) -> dict[str, object]:
         flags.kink = flags.kink or _tied(values, largest=False)
         return _interval_min(*values)
 
-    def softplus(x: object) -> object:  # log(1 + e^x) = x + log(1 + e^-x); as in symloss.numeric
-        return x + iv.log1p(iv.exp(-x)) if _mid(x) > 0 else iv.log1p(iv.exp(x))
-
     return {
         "mpf": lambda v: iv.mpf(mpmath.mpf(v)),
         "pi": iv.pi, "E": iv.e, "e": iv.e,
@@ -507,7 +668,8 @@ def _namespace(flags: _Flags) -> dict[str, object]:
         "sinh": lambda x: (iv.exp(x) - iv.exp(-x)) / 2,
         "tanh": lambda x: 1 - 2 / (iv.exp(2 * x) + 1),
         "sigmoid": lambda x: 1 / (1 + iv.exp(-x)),
-        "softplus": softplus,
+        "softplus": _iv_softplus,
+        **{primitive.__name__: function for primitive, function in SCALAR_INTERVALS.items()},
         "fabs": abs, "Abs": abs,
         "Max": _interval_max, "Min": _interval_min, "_TieMax": tie_max, "_TieMin": tie_min,
         "_Step": step, "_Sign": sign, "_Side": side,
@@ -574,16 +736,74 @@ def _hoisted(expr: sp.Expr, entry: sp.Symbol | None) -> tuple[sp.Expr, list[tupl
     return visit(expr, frozenset()), list((s, r) for r, s in found.items())
 
 
-class _Reference:
-    """The declared expression of one function at a concrete class count, compiled for
-    interval evaluation: entry-independent reductions first, then the entry expression."""
+class NoIntervalFormError(ValueError):
+    """A stable form the interval reference cannot evaluate (a primitive without an interval
+    implementation, a class-axis primitive whose entries depend on another class index)."""
 
-    def __init__(self, expr: sp.Expr, loss: Loss, size: int | None) -> None:
-        self.entry = loss.index.symbol if loss.output.is_vector and loss.index is not None else None
-        if loss.classes is not None and size is not None:
-            expr = expr.xreplace({loss.classes.symbol: sp.Integer(size)})
+
+@dataclass(frozen=True)
+class _ClassVector:
+    """A class-axis primitive of a stable form, evaluated for every class at once: its entries
+    f(1) … f(K), then ``combine`` (an implementation of :data:`CLASS_AXIS_INTERVALS`, or
+    :func:`_others`), stored 1-based under ``symbol`` like a class-vector input."""
+
+    symbol: sp.IndexedBase
+    index: sp.Symbol
+    count: int
+    entry: _Piece
+    combine: Callable[[Sequence[object]], list[object]]
+
+    def __call__(self, env: Mapping[sp.Basic, object]) -> list[object]:
+        entries = [self.entry({**env, self.index: k}) for k in range(1, self.count + 1)]
+        return [None, *self.combine(entries)]
+
+
+def _class_vectors(expr: sp.Expr, flags: _Flags, scalars: frozenset[sp.Symbol]) -> tuple[sp.Expr, list[_ClassVector]]:
+    r"""``expr`` with every class-axis primitive replaced by the entry of a :class:`_ClassVector`
+    (inner ones first, so each vector's entries may use the vectors before it):
+    ``P(e_k, k, K)`` → ``v[k]``, ``SumOthers(f_k, k, K)`` → ``v[k]`` with :math:`v_k = \sum_{j \ne k} f_j`,
+    ``OtherClassesSum(c, f(k), k, K, i)`` → ``c·v[i]``, a LogSumExp → ``v[1]``.  The entries may use
+    the scalar inputs ``scalars``, class vectors and their own index only."""
+    unsupported = {type(e).__name__ for e in sp.preorder_traversal(expr)
+                   if isinstance(e, primitives.Primitive) and type(e) not in SUPPORTED_PRIMITIVES}
+    if unsupported:
+        raise NoIntervalFormError(f"no interval implementation of {', '.join(sorted(unsupported))}")
+    vectors: list[_ClassVector] = []
+
+    def vector(entry: sp.Expr, index: sp.Expr, count: sp.Expr,
+               combine: Callable[[Sequence[object]], list[object]]) -> sp.IndexedBase:
+        labels = {b.label for b in entry.atoms(sp.IndexedBase)}
+        strangers = {s for s in entry.free_symbols if isinstance(s, sp.Symbol)} - labels - scalars - {index}
+        if not count.is_Integer or not isinstance(index, sp.Symbol) or strangers or entry.has(ClassMax):
+            raise NoIntervalFormError(f"a class-axis entry {entry} over {index} = 1..{count}")
+        symbol = sp.IndexedBase(f"_class_vector{len(vectors)}")
+        vectors.append(_ClassVector(symbol, index, int(count), _compile(entry, flags, (index,)), combine))
+        return symbol
+
+    def rewrite(node: primitives.Primitive) -> sp.Expr:
+        if isinstance(node, primitives.OtherClassesSum):
+            weight, summand, k, count, i = node.args
+            return weight * vector(summand, k, count, _others)[i]
+        if isinstance(node, primitives.SumOthers):
+            entry, k, count = node.args
+            return vector(entry, k, count, _others)[k]
+        position = 1 if isinstance(node, primitives.LogSumExp) else node.index
+        return vector(node.entry, node.index, node.count, CLASS_AXIS_INTERVALS[type(node)])[position]
+
+    vectorial = (primitives.SumOthers, primitives.OtherClassesSum, *CLASS_AXIS_INTERVALS)
+    return expr.replace(lambda e: isinstance(e, vectorial), rewrite), vectors
+
+
+class _Reference:
+    """An expression of one function (declared, or a proved stable form) at a concrete class count,
+    compiled for interval evaluation: class-axis primitives first (a stable form's), then
+    entry-independent reductions, then the entry expression."""
+
+    def __init__(self, expr: sp.Expr, entry: sp.Symbol | None, scalars: frozenset[sp.Symbol]) -> None:
+        self.entry = entry
         expr = _marked(sum_out_deltas(sp.sympify(expr)))
         self.flags = _Flags()
+        expr, self.vectors = _class_vectors(expr, self.flags, scalars)
         body, reductions = _hoisted(expr, self.entry)
         self.reductions = [self._reduction(symbol, r) for symbol, r in reductions]
         leading = (self.entry,) if self.entry is not None and body.has(self.entry) else ()
@@ -598,6 +818,8 @@ class _Reference:
     def evaluate(self, env: dict[sp.Basic, object], entries: int | None) -> tuple[list[object], bool]:
         """The intervals (one per entry of a class vector, else one) and whether a kink was met."""
         self.flags.kink = False
+        for v in self.vectors:
+            env[v.symbol] = v(env)
         for r in self.reductions:
             terms = [r.summand({**env, r.index: k}) for k in range(r.low, r.high + 1)]
             if r.kind == "sum":
@@ -612,6 +834,24 @@ class _Reference:
         return [self.body({**env, self.entry: i}) for i in range(1, entries + 1)], self.flags.kink
 
 
+def _reference(expr: sp.Expr, loss: Loss, size: int | None) -> _Reference:
+    """``expr``, a function of ``loss``'s variables, compiled for ``size`` classes."""
+    if loss.classes is not None and size is not None:
+        expr = expr.xreplace({loss.classes.symbol: sp.Integer(size)})
+    entry = loss.index.symbol if loss.output.is_vector and loss.index is not None else None
+    scalars = frozenset(v.symbol for v in (loss.output, loss.target, *loss.inputs, *loss.params) if not v.is_vector)
+    return _Reference(expr, entry, scalars)
+
+
+def interval_value(expr: sp.Expr, env: Mapping[sp.Basic, object], entry: sp.Symbol | None = None,
+                   entries: int | None = None) -> list[object]:
+    """``expr`` (with primitives, a fixed class count) in interval arithmetic at the current
+    ``iv.dps``, as the reference evaluates it: ``env`` gives every scalar symbol an interval and every
+    class vector a 1-based list (index 0 unused); one interval, or one per ``entry`` = 1 … ``entries``."""
+    scalars = frozenset(s for s in env if isinstance(s, sp.Symbol))
+    return _Reference(expr, entry, scalars).evaluate(dict(env), entries)[0]
+
+
 @dataclass(frozen=True)
 class Truth:
     """The reference at one point: per entry, the true value (None where undefined) and
@@ -620,10 +860,20 @@ class Truth:
     values: tuple[mpmath.mpf | None, ...]
     rounded: tuple[float, ...]
     kink: bool
+    stable: bool = False  # some entry is the proved stable form's (the declared form left it unresolved)
 
     @property
     def defined(self) -> bool:
         return all(v is not None for v in self.values)
+
+
+@dataclass(frozen=True)
+class Truths:
+    """The truths of one function over the grid, and why its stable form was refused ("" if it
+    was used or not needed)."""
+
+    values: tuple[Truth, ...]
+    refusal: str = ""
 
 
 def _resolved(x: object) -> mpmath.mpf | None:
@@ -675,21 +925,36 @@ def _blocks(loss: Loss, points: Sequence[Point]) -> list[_Block]:
     return [_Block(size, params, tuple(g)) for (size, params), g in groups.items()]
 
 
-def _arrays(loss: Loss, block: _Block) -> list[np.ndarray]:
-    """The kernel's positional arrays: class axis last, one-hot targets as 0-based class indices."""
+LABEL_FORMS = {"onehot": ("indices", "rows"), "distribution": ("rows", "indices")}  # the first as the kernel's own
+
+
+def label_forms(loss: Loss, block: _Block) -> list[tuple[str, _Block]]:
+    """The forms the block's class labels are given to the kernel in, each with the points it takes:
+    "rows" (one-hot or soft, every point) and, for a target that also accepts them, "indices" (0-based
+    class indices, the points whose target is one-hot)."""
+    forms = LABEL_FORMS.get(loss.target.domain.vector or "", ("rows",))
+    if forms == ("rows",):
+        return [("rows", block)]
+    one_hot = tuple(p for p in block.points if sorted(p[1]) == [0.0] * (len(p[1]) - 1) + [1.0])
+    subsets = {"rows": block, "indices": _Block(block.size, block.params, one_hot)}
+    return [(form, subsets[form]) for form in forms if subsets[form].points]
+
+
+def _arrays(loss: Loss, block: _Block, form: str) -> list[np.ndarray]:
+    """The kernel's positional arrays: class axis last, one-hot targets as rows or as 0-based class indices."""
     arrays = []
     for position, variable in enumerate((loss.output, loss.target, *loss.inputs)):
         column = [p[position] for p in block.points]
-        if variable.is_vector and variable.domain.vector == "onehot":
+        if variable is loss.target and variable.is_vector and form == "indices":
             arrays.append(np.array([int(np.argmax(v)) for v in column], dtype=np.int64))
         else:
             arrays.append(np.array(column, dtype=np.float64))
     return arrays
 
 
-def _kernel_outputs(loss: Loss, module: ModuleType, block: _Block) -> dict[str, np.ndarray]:
-    """Every function of the kernel on one block, vectorized, with reduction="none"."""
-    args = _arrays(loss, block)
+def _kernel_outputs(loss: Loss, module: ModuleType, block: _Block, form: str = "rows") -> dict[str, np.ndarray]:
+    """Every function of the kernel on one block, vectorized, with reduction="none", the labels in ``form``."""
+    args = _arrays(loss, block, form)
     kwargs = {p.name: v for p, v in zip(loss.params, block.params, strict=True)}
     name = loss.name
     calls = {"value": name, "grad": f"{name}_grad", "hess": f"{name}_hess", "value_and_grad": f"{name}_value_and_grad"}
@@ -713,6 +978,7 @@ class _Tally:
     points: int = 0
     excluded: int = 0
     unresolved: int = 0
+    stable: int = 0
     max_ulp: float = 0.0
     max_relative: float = 0.0
     nonfinite: int = 0
@@ -750,6 +1016,7 @@ def _compare(tally: _Tally, computed: np.ndarray, truth: Truth, point: Point, ki
         tally.unresolved += int(not truth.defined and not truth.kink and None in truth.values)
         return
     tally.points += 1
+    tally.stable += truth.stable
     errors = [entry_errors(float(c), t, r) for c, t, r in zip(np.ravel(computed), truth.values, truth.rounded,
                                                             strict=True)]
     statuses = [s for _, _, s in errors]
@@ -772,7 +1039,7 @@ def _compare(tally: _Tally, computed: np.ndarray, truth: Truth, point: Point, ki
     tally.note(badness, point)
 
 
-def _certificate(name: str, tally: _Tally, kind: str, budget: float) -> FunctionCertificate:
+def _certificate(name: str, tally: _Tally, kind: str, budget: float, refusal: str = "") -> FunctionCertificate:
     metric = tally.max_ulp if kind == "ulp" else tally.max_relative
     passed = tally.points > 0 and tally.nonfinite == 0 and tally.range_errors == 0 and metric <= budget
     return FunctionCertificate(
@@ -780,6 +1047,7 @@ def _certificate(name: str, tally: _Tally, kind: str, budget: float) -> Function
         max_ulp=tally.max_ulp, max_relative_error=tally.max_relative, nonfinite=tally.nonfinite,
         range_errors=tally.range_errors, budget_kind=kind, budget=budget, passed=passed,
         worst_point=tally.worst[1] if tally.worst is not None else None,
+        stable=tally.stable, stable_refusal=refusal,
     )
 
 
@@ -787,25 +1055,68 @@ def _certificate(name: str, tally: _Tally, kind: str, budget: float) -> Function
 
 
 class ReferenceEvaluator:
-    """Truths of the declared value, gradient and Hessian of a derivation at grid points."""
+    """Truths of the declared value, gradient and Hessian of a derivation at grid points, and,
+    where the declared form cannot be resolved, of its proved stable form (see the module
+    docstring).  ``rules`` are the proved rules that make the stable forms (default: proved here,
+    once per process, when a stable form is first needed)."""
 
-    def __init__(self, derivation: Derivation) -> None:
+    def __init__(self, derivation: Derivation, rules: Sequence[ProvedRule] | None = None) -> None:
         self.loss = derivation.loss
         self.expressions = {"value": self.loss.formula, "grad": derivation.gradient, "hess": derivation.hessian}
+        self.rules = rules
         self._compiled: dict[tuple[str, int | None], _Reference] = {}
+        self._stable: dict[tuple[str, int | None, float | None], _Reference | None] = {}
+        self._forms: dict[str, Form] = {}
 
     def _reference(self, function: str, size: int | None) -> _Reference:
         key = (function, size)
         if key not in self._compiled:
-            self._compiled[key] = _Reference(self.expressions[function], self.loss, size)
+            self._compiled[key] = _reference(self.expressions[function], self.loss, size)
         return self._compiled[key]
 
     def truth(self, function: str, point: Point) -> Truth:
-        """The true value of ``function`` ("value", "grad" or "hess") at ``point``."""
-        loss = self.loss
-        size = len(point[0]) if loss.output.is_vector else None
-        entries = size if function != "value" and loss.output.is_vector else None
-        reference = self._reference(function, size)
+        """The true value of ``function`` ("value", "grad" or "hess") at ``point``, from the declared form."""
+        return self._truth(self._reference(function, _size(self.loss, point)), function, point)
+
+    def truths(self, function: str, points: Sequence[Point]) -> Truths:
+        """The truths of ``function`` at ``points``: the declared form's, and at the points the declared
+        form leaves unresolved the proved stable form's, provided the stable form agrees with the
+        declared one wherever both resolve (and somewhere does); else the declared form's alone, with
+        the reason the stable form was refused."""
+        declared = [self.truth(function, p) for p in points]
+        if not any(map(_unresolved, declared)):
+            return Truths(tuple(declared))
+        stable = [None if d.kink else self.stable_truth(function, p) for p, d in zip(points, declared, strict=True)]
+        refusal = _refusal(points, declared, stable)
+        if refusal:
+            return Truths(tuple(declared), refusal)
+        return Truths(tuple(_merged(d, s) if _unresolved(d) else d for d, s in zip(declared, stable, strict=True)))
+
+    def stable_truth(self, function: str, point: Point) -> Truth | None:
+        """The truth of ``function`` at ``point`` from its proved stable form (the branch of the
+        point's label), or None where the stable form has no interval implementation."""
+        size = _size(self.loss, point)
+        label = float(point[1]) if not self.loss.target.is_vector else None
+        key = (function, size, label)
+        if key not in self._stable:
+            self._stable[key] = self._stable_reference(function, size, label)
+        reference = self._stable[key]
+        return None if reference is None else self._truth(reference, function, point)
+
+    def _stable_reference(self, function: str, size: int | None, label: float | None) -> _Reference | None:
+        if function not in self._forms:
+            rules = self.rules if self.rules is not None else _proved_rules()
+            self._forms[function] = stable_form(self.expressions[function], self.loss.target, rules)
+        branches = [b for b in self._forms[function].branches if b.label is None or float(b.label) == label]
+        if len(branches) != 1:
+            return None
+        try:
+            return _reference(branches[0].expr, self.loss, size)
+        except NoIntervalFormError:
+            return None
+
+    def _truth(self, reference: _Reference, function: str, point: Point) -> Truth:
+        entries = _size(self.loss, point) if function != "value" else None
         standins = MASK_STANDINS if _masked(point) else (None,)
         results = [self._resolve(reference, point, entries, s) for s in standins]
         values, kink = results[0]
@@ -833,11 +1144,70 @@ class ReferenceEvaluator:
         return values, kink
 
     def _env(self, point: Point, standin: float | None) -> dict[sp.Basic, object]:
+        """The point's values as intervals; an option given as None takes the value it declares for
+        None (an expression of the other variables, e.g. alpha = y: no class balancing)."""
         loss = self.loss
         env: dict[sp.Basic, object] = {}
+        unset = []
         for variable, value in zip((loss.output, loss.target, *loss.inputs, *loss.params), point, strict=True):
-            env[variable.symbol] = _interval_value(variable, value, standin)
+            if value is None and variable.unset is not None:
+                unset.append(variable)
+            else:
+                env[variable.symbol] = _interval_value(variable, value, standin)
+        for variable in unset:
+            env[variable.symbol] = _compile(sp.sympify(variable.unset.value), _Flags())(env)
         return env
+
+
+def _size(loss: Loss, point: Point) -> int | None:
+    return len(point[0]) if loss.output.is_vector else None
+
+
+def _unresolved(truth: Truth) -> bool:
+    """Whether the reference left ``truth`` undecided (not on a kink, some entry unknown)."""
+    return not truth.defined and not truth.kink
+
+
+def _refusal(points: Sequence[Point], declared: Sequence[Truth], stable: Sequence[Truth | None]) -> str:
+    """Why the stable form may not stand in for the declared one ("" if it may): it must agree with
+    the declared form at every entry both resolve (off kinks), and there must be such an entry."""
+    checked = 0
+    for point, d, s in zip(points, declared, stable, strict=True):
+        if s is None or s.kink:
+            continue
+        pairs = [(v, w) for v, w in zip(d.values, s.values, strict=True) if v is not None and w is not None]
+        if not all(_consistent(v, w) for v, w in pairs):
+            return f"it disagrees with the declared form at {_json_value(point)}"
+        checked += len(pairs)
+    return "" if checked else "no value where both forms resolve to check it against"
+
+
+def _merged(declared: Truth, stable: Truth | None) -> Truth:
+    """The declared truth with its unresolved entries taken from the stable one, when that resolves
+    all of them off a kink; else the declared truth unchanged."""
+    if stable is None or stable.kink:
+        return declared
+    values = tuple(v if v is not None else w for v, w in zip(declared.values, stable.values, strict=True))
+    if any(v is None for v in values):
+        return declared
+    rounded = tuple(r if v is not None else q for v, r, q in zip(declared.values, declared.rounded, stable.rounded,
+                                                                 strict=True))
+    return Truth(values, rounded, kink=False, stable=True)
+
+
+def _consistent(a: mpmath.mpf, b: mpmath.mpf) -> bool:
+    """Whether two resolved values (each the midpoint of an interval of relative width at most
+    :data:`RESOLUTION`) can be the same number: within both widths, both negligible, or beyond the
+    float64 range on the same side."""
+    if max(abs(a), abs(b)) > LARGEST:
+        return _round(a) == _round(b)
+    return abs(a - b) <= 2 * RESOLUTION * max(abs(a), abs(b)) or max(abs(a), abs(b)) < NEGLIGIBLE
+
+
+@cache
+def _proved_rules() -> tuple[ProvedRule, ...]:
+    """The stability rules with their verdicts, proved once per process."""
+    return prove_rules()
 
 
 def _interval_value(variable: Var, value: object, standin: float | None) -> object:
@@ -875,7 +1245,8 @@ def _masked(point: Point) -> bool:
 
 
 def _flat(point: Point) -> list[float]:
-    return [x for v in point for x in (v if isinstance(v, tuple) else (v,))]
+    """Every number of the point (an option given as None is none)."""
+    return [x for v in point for x in (v if isinstance(v, tuple) else (v,)) if x is not None]
 
 
 def _agree(a: mpmath.mpf, b: mpmath.mpf) -> bool:
@@ -890,29 +1261,40 @@ def budget_of(loss: Loss) -> tuple[str, float]:
     return ("relative", RELATIVE_BUDGET) if is_class_vector(loss) else ("ulp", ULP_BUDGET)
 
 
-def certify(derivation: Derivation, module: ModuleType, *, seed: int = 0) -> KernelCertificate:
+def certify(derivation: Derivation, module: ModuleType, *, seed: int = 0,
+            rules: Sequence[ProvedRule] | None = None) -> KernelCertificate:
     """Certify the kernel of ``derivation.loss`` in ``module`` on :func:`stress_points`.
 
     Every function (``NAME``, ``NAME_grad``, ``NAME_hess`` and both parts of
     ``NAME_value_and_grad``) is called once per block of points with
-    ``reduction="none"`` and compared entry by entry with the declared expression's truth.
+    ``reduction="none"`` and compared entry by entry with the declared expression's truth, or,
+    where that is unresolved, with the truth of its stable form made by the proved ``rules``
+    (:meth:`ReferenceEvaluator.truths`; default: the rules proved in this process).
     """
     loss = derivation.loss
     points = stress_points(loss, seed=seed)
     kind, budget = budget_of(loss)
-    reference = ReferenceEvaluator(derivation)
+    reference = ReferenceEvaluator(derivation, rules)
+    truths = {f: reference.truths(f, points) for f in FUNCTIONS}
+    at = {f: dict(zip(points, t.values, strict=True)) for f, t in truths.items()}
     sources = {"value": "value", "grad": "grad", "hess": "hess",
                "value_and_grad[value]": "value", "value_and_grad[grad]": "grad"}
-    tallies = {name: _Tally() for name in sources}
+    tallies: dict[tuple[str, str], _Tally] = {}
     for block in _blocks(loss, points):
-        outputs = _kernel_outputs(loss, module, block)
-        truths = {f: [reference.truth(f, p) for p in block.points] for f in FUNCTIONS}
-        for name, source in sources.items():
-            for row, point in enumerate(block.points):
-                _compare(tallies[name], outputs[name][row], truths[source][row], point, kind, budget)
-    functions = tuple(_certificate(_function_name(loss.name, n), tallies[n], kind, budget) for n in sources)
+        for form, taken in label_forms(loss, block):
+            outputs = _kernel_outputs(loss, module, taken, form)
+            for name, source in sources.items():
+                tally = tallies.setdefault((name, form), _Tally())
+                for row, point in enumerate(taken.points):
+                    _compare(tally, outputs[name][row], at[source][point], point, kind, budget)
+    own = LABEL_FORMS.get(loss.target.domain.vector or "", ("rows",))[0]
+    functions = tuple(_certificate(_function_name(loss.name, n, form, own), tallies[n, form], kind, budget,
+                                   truths[sources[n]].refusal)
+                      for form in dict.fromkeys(f for _, f in tallies) for n in sources)
     return KernelCertificate(loss.name, len(points), functions, all(f.passed for f in functions))
 
 
-def _function_name(loss_name: str, function: str) -> str:
-    return loss_name if function == "value" else f"{loss_name}_{function}"
+def _function_name(loss_name: str, function: str, form: str = "rows", own: str = "rows") -> str:
+    """``NAME``, ``NAME_grad`` …, with the label form when it is not the target's own ("NAME (indices)")."""
+    name = loss_name if function == "value" else f"{loss_name}_{function}"
+    return name if form == own else f"{name} ({'integer labels' if form == 'indices' else 'one-hot rows'})"

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
+import itertools
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -37,6 +38,7 @@ from symloss.functions import sigmoid, softplus
 from symloss.likelihood import ClassMax, sum_out_deltas
 from symloss.loss import Loss
 from symloss.notation import Domain, Var
+from symloss.onehot import AtLabel, IndexFormError, at_integer_labels
 from symloss.primitives import (
     ClassAxisPrimitive,
     CompensatedSum,
@@ -51,6 +53,7 @@ from symloss.primitives import (
     SumOthers,
     exp_minus,
     kl_div,
+    log1p,
     logcosh,
     sech2,
     sigmoid_expm1,
@@ -60,7 +63,8 @@ from symloss.primitives import (
 from symloss.program import ENTRY, POOLS, SAMPLE, LabelSelect, Program, Value
 from symloss.stable import ProvedRule, stabilize
 
-RESERVED = frozenset({"np", "scratch", "loss", "grad", "hess", *POOLS.values()})  # names in a kernel's code
+RESERVED = frozenset({"np", "scratch", "loss", "grad", "hess", "loss_at_label", "grad_at_label", "hess_at_label",
+                      *POOLS.values()})  # names in a kernel's code
 LABEL_DOMAINS = ("onehot", "distribution")  # vector targets that also accept integer class indices
 HELPERS = {Softmax: "_softmax", LogSoftmax: "_log_softmax", SoftmaxComplement: "_softmax_complement",
            LogSumExp: "_logsumexp", SoftmaxXLogXRatio: "_softmax_xlogx_ratio",
@@ -104,11 +108,33 @@ class Argument:
 
 @dataclass(frozen=True)
 class Option:
-    """A keyword-only hyper-parameter of a kernel."""
+    """A keyword-only hyper-parameter of a kernel (``unset``: what passing None means, "" if not allowed)."""
 
     name: str
     default: float | None
     check: str
+    unset: str = ""
+
+
+@dataclass(frozen=True)
+class Switch:
+    """A run-time case in which a hyper-parameter has a fixed value: given as None (its declared
+    ``unset`` value), or at a default of 0 that switches a term off."""
+
+    param: Var
+    value: sp.Expr
+    condition: str
+
+
+@dataclass(frozen=True)
+class Variant:
+    """The block programs used under ``condition``: the forms with each switched parameter replaced
+    by its value (exact: a symbolic replacement, before stabilization), for integer class labels
+    (``indices``) specialized to one-hot targets (:mod:`symloss.onehot`), each printed on its own."""
+
+    condition: str
+    rules: tuple[str, ...]
+    code: Mapping[str, str]  # as :attr:`Kernel.code`
 
 
 @dataclass(frozen=True)
@@ -122,6 +148,8 @@ class Kernel:
     arguments: tuple[Argument, ...]
     options: tuple[Option, ...]
     code: Mapping[str, str]  # "value", "gradient", "hessian", "value_and_gradient" → function bodies
+    variants: tuple[Variant, ...] = ()  # tested in order before the general programs of ``code``
+    label_indices: bool = False  # integer class labels have programs of their own (else made one-hot rows)
 
     @property
     def vector(self) -> bool:
@@ -129,7 +157,8 @@ class Kernel:
 
     @property
     def rules(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys((*self.value.rules, *self.gradient.rules, *self.hessian.rules)))
+        own = (*self.value.rules, *self.gradient.rules, *self.hessian.rules)
+        return tuple(dict.fromkeys((*own, *(name for v in self.variants for name in v.rules))))
 
 
 # --------------------------------------------------------------------------- forms
@@ -344,11 +373,12 @@ def _unbounded(expr: sp.Expr) -> bool:
         p.exp.is_negative and not isinstance(p.base, sp.Symbol) for p in expr.atoms(sp.Pow) if p.exp.is_number)
 
 
-def mark_zero_weighted(expr: sp.Expr, labels: sp.IndexedBase) -> sp.Expr:
-    """Every product of label-weight factors and an unbounded rest as ``ZeroWeighted(weight, rest)``."""
+def mark_zero_weighted(expr: sp.Expr, *weights_of: sp.Basic) -> sp.Expr:
+    """Every product of weight factors (bounded factors with any of ``weights_of``: the labels, or
+    hyper-parameters that may be 0) and an unbounded rest as ``ZeroWeighted(weight, rest)``."""
 
     def rewrite(mul: sp.Mul) -> sp.Expr:
-        weights = [f for f in mul.args if f.has(labels) and not _unbounded(f)]
+        weights = [f for f in mul.args if f.has(*weights_of) and not _unbounded(f)]
         rest = [f for f in mul.args if f not in weights]
         if not weights or not rest or not _unbounded(sp.Mul(*rest)):
             return mul
@@ -389,10 +419,13 @@ def check_array_semantics(expr: sp.Expr, free: sp.Symbol | None) -> None:
             raise UnsupportedExpressionError(f"the summand of {total} mentions the free index {free}")
 
 
-def _prepared(expr: sp.Expr, index: sp.Symbol | None, labels: sp.IndexedBase | None) -> sp.Expr:
-    """An expression ready for printing: label weights marked, class indices flattened."""
-    if labels is not None:
-        expr = mark_zero_weighted(expr, labels)
+def _prepared(expr: sp.Expr, index: sp.Symbol | None, labels: sp.IndexedBase | None,
+              weights: Sequence[sp.Basic] = ()) -> sp.Expr:
+    """An expression ready for printing: label weights (and factors of ``weights``) marked, class
+    indices flattened."""
+    weights = (*(() if labels is None else (labels,)), *weights)
+    if weights:
+        expr = mark_zero_weighted(expr, *weights)
     return flatten_indices(expr, index) if index is not None else expr
 
 
@@ -424,12 +457,14 @@ def mirror(exprs: Sequence[sp.Expr], output: sp.Symbol) -> tuple[tuple[sp.Expr, 
 
 
 def kernel_code(results: Sequence[tuple[str, sp.Expr]], printer: KernelPrinter, kinds: Mapping[sp.Basic, int],
-                first: str, vector: bool) -> list[str]:
+                first: str, vector: bool, labels: str = "") -> list[str]:
     """Lines computing each named result, common subexpressions shared (``t0, t1, …``), as a
-    :class:`~symloss.program.Program` writing into the scratch buffers ``entries`` and ``samples``."""
-    shared, reduced = sp.cse([e for _, e in results], symbols=sp.numbered_symbols("t"), optimizations="basic",
-                             order="canonical")
-    program = Program(printer, dict(kinds), HANDLERS, per_sample=_per_sample)
+    :class:`~symloss.program.Program` writing into the scratch buffers ``entries`` and ``samples``;
+    ``labels`` names the integer class labels that :class:`~symloss.onehot.AtLabel` reads at."""
+    shared, reduced = sp.cse([shared_exponentials(e) for _, e in results], symbols=sp.numbered_symbols("t"),
+                             optimizations="basic", order="canonical")
+    handlers = {**HANDLERS, **_label_handlers(labels)} if labels else HANDLERS
+    program = Program(printer, dict(kinds), handlers, per_sample=_per_sample)
     for symbol, expr in shared:
         program.bind(symbol, printer.doprint(symbol), program.emit(expr))
     values = [program.bind(sp.Symbol(name), name, program.emit(expr))
@@ -442,13 +477,55 @@ def kernel_code(results: Sequence[tuple[str, sp.Expr]], printer: KernelPrinter, 
     return pools + lines
 
 
+def shared_exponentials(expr: sp.Expr) -> sp.Expr:
+    r""":math:`\sigma(x)` and :math:`\operatorname{softplus}(x)` as the exponentials a kernel computes them
+    from, :math:`e^{\min(x, 0)}/(1 + e^{-|x|})` and :math:`\max(x, 0) + \operatorname{log1p}(e^{-|x|})` (no
+    overflow, and the tail :math:`e^{x}` kept for :math:`x \ll 0`), so that common subexpression
+    elimination computes :math:`e^{-|x|}` once for both (the loss and the gradient of BCE on logits)."""
+
+    def tail(x: sp.Expr) -> sp.Expr:
+        return sp.exp(-sp.Abs(x, evaluate=False))
+
+    def sigmoid_form(e: sigmoid) -> sp.Expr:
+        return sp.exp(sp.Min(e.args[0], 0)) / (1 + tail(e.args[0]))
+
+    def softplus_form(e: softplus) -> sp.Expr:
+        return sp.Max(e.args[0], 0) + log1p(tail(e.args[0]))
+
+    expr = expr.replace(lambda e: isinstance(e, sigmoid), sigmoid_form)
+    return expr.replace(lambda e: isinstance(e, softplus), softplus_form)
+
+
 def _per_sample(expr: sp.Basic) -> bool:
-    return isinstance(expr, ClassMax) or (isinstance(expr, FromParts) and expr.args[0].name == "_logsumexp")
+    return isinstance(expr, ClassMax | AtLabel) or (isinstance(expr, FromParts) and expr.args[0].name == "_logsumexp")
+
+
+class LabelParts(sp.Function):
+    """The :class:`SoftmaxParts` of each sample's labelled entry (``_take_parts``): taken once, shared
+    by every softmax primitive read at the label."""
+
+    nargs = 1
+
+
+def _label_handlers(labels: str) -> dict[type, Callable[[Program, sp.Expr, int], Value]]:
+    """Program steps reading entry-wise values at each sample's integer label ``labels``: ``_take``
+    of the value, or a softmax primitive evaluated on the parts at the label alone (not on every entry)."""
+    label = Value(labels, SAMPLE)
+
+    def at_label(program: Program, expr: AtLabel, kind: int) -> Value:
+        (inner,) = expr.args
+        if isinstance(inner, FromParts):
+            helper, parts = inner.args
+            return program.helper(helper.name, [program.emit(LabelParts(parts))], SAMPLE)
+        return program.helper("_take", [program.emit(inner), label], SAMPLE)
+
+    def label_parts(program: Program, expr: LabelParts, kind: int) -> Value:
+        return program.helper("_take_parts", [program.emit(expr.args[0]), label], SAMPLE, outputs=2)
+
+    return {AtLabel: at_label, LabelParts: label_parts}
 
 
 HANDLERS: Mapping[type, Callable[[Program, sp.Expr, int], Value]] = {
-    sigmoid: _helper_call("_sigmoid", work=1),
-    softplus: _helper_call("_softplus", work=1),
     logcosh: _helper_call("_logcosh"),
     ZeroWeighted: _helper_call("_zero_weighted"),
     AtMax: _at_max,
@@ -475,10 +552,11 @@ def argument_check(name: str, domain: Domain, *, output: bool) -> str:
     return _interval_check(name, domain)
 
 
-def _interval_check(name: str, domain: Domain) -> str:
+def _interval_check(name: str, domain: Domain, value: str | None = None) -> str:
+    """The interval check of ``value`` (default: the variable ``name`` itself)."""
     low = "None" if domain.low is None else repr(float(domain.low))
     high = "None" if domain.high is None else repr(float(domain.high))
-    return (f"_check_interval({name!r}, {name}, {low}, {high}, low_open={domain.low_open}, "
+    return (f"_check_interval({name!r}, {value or name}, {low}, {high}, low_open={domain.low_open}, "
             f"high_open={domain.high_open}, integer={domain.integer})")
 
 
@@ -495,26 +573,65 @@ def arguments_of(loss: Loss) -> tuple[Argument, ...]:
 
 
 def options_of(loss: Loss) -> tuple[Option, ...]:
-    """The kernel's keyword-only hyper-parameters with their defaults and checks."""
-    return tuple(Option(v.name, v.default, _interval_check(v.name, v.domain) if not v.domain.values else
-                        argument_check(v.name, v.domain, output=False)) for v in loss.params)
+    """The kernel's keyword-only hyper-parameters with their defaults, checks (a value that is no
+    number, an array or NaN is named by ``_as_number``) and, for those that accept None, what None means."""
+    return tuple(Option(v.name, v.default, _interval_check(v.name, v.domain, f"_as_number({v.name!r}, {v.name})")
+                        if not v.domain.values else argument_check(v.name, v.domain, output=False),
+                        _unset_text(v)) for v in loss.params)
+
+
+def _unset_text(param: Var) -> str:
+    """The docstring sentence saying what ``param=None`` means ("" when None is not accepted)."""
+    if param.unset is None:
+        return ""
+    return f"``{param.name}=None``: {param.unset.meaning} (the formulas with {param.name} = {param.unset.value})."
 
 
 # --------------------------------------------------------------------------- kernels
 
 
+def forms_of(derivation: Derivation, rules: Sequence[ProvedRule], switches: Sequence[Switch] = ()) -> tuple[Form, ...]:
+    """The stable value, gradient and Hessian, with each switched parameter replaced by its value
+    (exact: a symbolic replacement, before the split over the label)."""
+    loss = derivation.loss
+    values = {switch.param.symbol: switch.value for switch in switches}
+
+    def form(expr: sp.Expr, declared: bool) -> Form:
+        return stable_form(expr.xreplace(values), loss.target, rules, declared=declared)
+
+    return (form(derivation.computed_value, derivation.value is not None),
+            form(derivation.gradient, derivation.gradient == loss.gradient_form),
+            form(derivation.hessian, derivation.hessian == loss.hessian_form))
+
+
+def switches_of(loss: Loss) -> tuple[Switch, ...]:
+    """The run-time cases of fixed hyper-parameters: each option given as None (where it may be) and
+    each option at a default of 0 (a term switched off, whose work the general program would still do)."""
+    nullable = [Switch(v, v.unset.value, f"{v.name} is None") for v in loss.params if v.unset is not None]
+    off = [Switch(v, sp.S.Zero, f"{v.name} == 0") for v in loss.params if v.default == 0]
+    return (*nullable, *off)
+
+
+def switch_choices(loss: Loss) -> list[tuple[Switch, ...]]:
+    """Every non-empty set of switches of distinct parameters, the largest first (the order the kernel
+    tests them in)."""
+    switches = switches_of(loss)
+    return [c for size in range(len(switches), 0, -1) for c in itertools.combinations(switches, size)
+            if len({s.param.name for s in c}) == size]
+
+
 def kernel_for(derivation: Derivation, rules: Sequence[ProvedRule]) -> Kernel:
-    """The stable forms and printed code of one loss's kernel."""
+    """The stable forms and printed code of one loss's kernel, with a variant for each set of
+    switched options and, for class labels given as integers, programs specialized to one-hot targets."""
     loss = derivation.loss
     target = loss.target
-    value = stable_form(derivation.computed_value, target, rules, declared=derivation.value is not None)
-    gradient = stable_form(derivation.gradient, target, rules, declared=derivation.gradient == loss.gradient_form)
-    hessian = stable_form(derivation.hessian, target, rules, declared=derivation.hessian == loss.hessian_form)
+    value, gradient, hessian = forms_of(derivation, rules)
+    choices = {choice: forms_of(derivation, rules, choice) for choice in switch_choices(loss)}
     index = sp.Symbol("k", integer=True, positive=True) if loss.output.is_vector else None
     names = {v.symbol: v.name for v in (*loss.variables,) if not isinstance(v.symbol, sp.IndexedBase)}
     names.update({v.symbol: v.name for v in loss.variables if isinstance(v.symbol, sp.IndexedBase)})
     printer = KernelPrinter(names)
-    for form in (value, gradient, hessian):
+    for form in (value, gradient, hessian, *(f for forms in choices.values() for f in forms)):
         for branch in form.branches:
             check_array_semantics(branch.expr, loss.index.symbol if loss.index is not None else None)
     clashes = sorted(v.name for v in loss.variables if v.name in RESERVED or re.fullmatch(r"[tu]\d+", v.name))
@@ -522,24 +639,63 @@ def kernel_for(derivation: Derivation, rules: Sequence[ProvedRule]) -> Kernel:
         raise UnsupportedExpressionError(f"{loss.name}: the names {clashes} are taken by the kernel's own code")
     labels = target.symbol if target.is_vector else None
     output = None if loss.output.is_vector else loss.output.symbol
-
-    def joined(form: Form) -> sp.Expr:
-        return selected(form, index, labels, target.symbol, output)
-
     kinds = array_kinds(loss)
     first = loss.output.name
 
-    def code(*results: tuple[str, Form]) -> str:
-        lines = kernel_code([(name, joined(form)) for name, form in results], printer, kinds, first,
-                            loss.output.is_vector)
-        return "\n".join(lines)
+    def rows(*results: tuple[str, Form]) -> str:
+        return "\n".join(kernel_code([(name, selected(form, index, labels, target.symbol, output))
+                                      for name, form in results], printer, kinds, first, loss.output.is_vector))
 
-    return Kernel(loss, value, gradient, hessian, arguments_of(loss), options_of(loss), {
-        "value": code(("loss", value)),
-        "gradient": code(("grad", gradient)),
-        "hessian": code(("hess", hessian)),
-        "value_and_gradient": code(("loss", value), ("grad", gradient)),
-    })
+    def indices(*results: tuple[str, Form]) -> str:
+        return "\n".join(index_kernel_code(results, loss, index, printer, kinds))
+
+    def programs(value: Form, gradient: Form, hessian: Form, code: Callable[..., str] = rows) -> dict[str, str]:
+        return {"value": code(("loss", value)), "gradient": code(("grad", gradient)),
+                "hessian": code(("hess", hessian)),
+                "value_and_gradient": code(("loss", value), ("grad", gradient))}
+
+    variants = []
+    takes_indices = loss.classes is not None and any(a.labels for a in arguments_of(loss))
+    if takes_indices:
+        try:
+            label_test = f"{target.name}.dtype == np.int64"
+            for choice, forms in (*choices.items(), ((), (value, gradient, hessian))):
+                condition = " and ".join((label_test, *(s.condition for s in choice)))
+                variants.append(Variant(condition, _rules(forms), programs(*forms, code=indices)))
+        except IndexFormError:  # integer labels then become one-hot rows, block by block
+            variants, takes_indices = [], False
+    variants += [Variant(" and ".join(s.condition for s in choice), _rules(forms), programs(*forms))
+                 for choice, forms in choices.items()]
+    return Kernel(loss, value, gradient, hessian, arguments_of(loss), options_of(loss),
+                  programs(value, gradient, hessian), tuple(variants), takes_indices)
+
+
+def index_kernel_code(results: Sequence[tuple[str, Form]], loss: Loss, index: sp.Symbol, printer: KernelPrinter,
+                      kinds: Mapping[sp.Basic, int]) -> list[str]:
+    """The lines of a block program for integer class labels (:mod:`symloss.onehot`): each result at
+    the entries off the label and, for an entry-wise result that depends on it, at the label, written
+    into the label's entries last.  A factor of hyper-parameters that may be 0 times an unbounded
+    quantity counts as 0 there (the label weight it stands for)."""
+    target = loss.target
+    params = [v.symbol for v in loss.params]
+    specialized: list[tuple[str, sp.Expr]] = []
+    at_labels: list[str] = []
+    for name, form in results:
+        (branch,) = form.branches
+        split = at_integer_labels(branch.expr, target.symbol, loss.index.symbol, loss.classes.symbol)
+        specialized.append((name, _prepared(split.elsewhere, index, None, params)))
+        if split.at_label is not None:
+            specialized.append((f"{name}_at_label", _prepared(split.at_label, index, None, params)))
+            at_labels.append(name)
+    lines = kernel_code(specialized, printer, kinds, loss.output.name, vector=True, labels=target.name)
+    bare = {name for name, expr in specialized if isinstance(expr, sp.Symbol | sp.Indexed)}  # an argument itself
+    return lines + [f"{name} = _put({'np.copy' if name in bare else '_full'}({name}"
+                    f"{'' if name in bare else ', ' + loss.output.name + '.shape'}), {target.name}, {name}_at_label)"
+                    for name in at_labels]
+
+
+def _rules(forms: Sequence[Form]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(name for form in forms for name in form.rules))
 
 
 def array_kinds(loss: Loss) -> dict[sp.Basic, int]:

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 import sympy as sp
 
-from symloss.notation import Domain, Scope, Var
+from symloss.notation import Domain, Scope, Unset, Var
 
 Verdict = str  # "proved" | "refuted" | "unknown"
 
@@ -223,11 +223,29 @@ class Loss:
         if duplicates:
             raise ValueError(f"loss {self.name}: duplicate claim statements {sorted(duplicates)}")
         object.__setattr__(self, "claims", tuple(c.within(self.scope, self.given) for c in self.claims))
+        for v in self.variables:
+            if v.unset is not None:
+                self._check_unset(v, v.unset)
+
+    def _check_unset(self, param: Var, unset: Unset) -> None:
+        """A parameter's ``None`` must be a hyper-parameter's, replaced by an expression in the loss's
+        other variables that does not mention the output (so that derivatives and replacement commute)."""
+        others = {v.symbol for v in self.variables if v is not param and v is not self.output}
+        if param not in self.params:
+            raise ValueError(f"loss {self.name}: only a hyper-parameter may declare what None means ({param.name})")
+        if not unset.value.free_symbols <= others:
+            raise ValueError(f"loss {self.name}: {param.name}=None must mean an expression in the loss's "
+                             f"variables other than {param.name} and the output {self.output.name}")
 
     @property
     def variables(self) -> tuple[Var, ...]:
         extra = tuple(v for v in (self.index, self.classes) if v is not None)
         return (self.output, self.target, *self.inputs, *self.params, *extra)
+
+    @property
+    def nullable(self) -> tuple[Var, ...]:
+        """The hyper-parameters a kernel also accepts as ``None`` (each declares what None means)."""
+        return tuple(p for p in self.params if p.unset is not None)
 
     @property
     def scope(self) -> Scope:

@@ -158,11 +158,28 @@ INDEX = Domain("class index in 1..K", integer=True, vector="index")
 
 
 @dataclass(frozen=True)
+class Unset:
+    """What a hyper-parameter given as ``None`` means: the formulas with the parameter replaced by
+    ``value`` (a number, or an expression in the loss's other inputs), and ``meaning`` in words.
+
+    The replacement is symbolic, so it is exact: ``alpha -> y`` with a label y in {0, 1} turns
+    ``alpha y + (1 - alpha)(1 - y)`` into ``y**2 + (1 - y)**2``, which is 1 for either label.
+    """
+
+    value: sp.Expr
+    meaning: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "value", sp.sympify(self.value))
+
+
+@dataclass(frozen=True)
 class Var:
     """A named variable: its SymPy symbol, domain and typeset name.
 
     ``symbol`` is a ``Symbol`` (scalar) or an ``IndexedBase`` (class vector
-    indexed by the loss's class index).
+    indexed by the loss's class index).  A hyper-parameter has a ``default``
+    and, when a kernel also accepts ``None`` for it, an ``unset``.
     """
 
     symbol: sp.Symbol | sp.IndexedBase
@@ -170,6 +187,7 @@ class Var:
     latex: str
     description: str = ""
     default: float | None = None  # a hyper-parameter's default in the generated kernels
+    unset: Unset | None = None  # what None means for a hyper-parameter (None: not accepted)
 
     @property
     def name(self) -> str:
@@ -181,12 +199,14 @@ class Var:
 
 
 def var(
-    name: str, domain: Domain = REAL, latex: str | None = None, description: str = "", default: float | None = None
+    name: str, domain: Domain = REAL, latex: str | None = None, description: str = "", default: float | None = None,
+    unset: Unset | None = None,
 ) -> Var:
     """A scalar variable whose SymPy assumptions come from its domain (``default``: for a
-    hyper-parameter, its value when a kernel's caller does not give one)."""
+    hyper-parameter, its value when a kernel's caller does not give one; ``unset``: what it means
+    when the caller gives ``None``)."""
     symbol = sp.Symbol(name, **domain.assumptions())
-    return Var(symbol, domain, latex or sp.latex(sp.Symbol(name)), description, default)
+    return Var(symbol, domain, latex or sp.latex(sp.Symbol(name)), description, default, unset)
 
 
 def index(name: str = "k", latex: str | None = None) -> Var:

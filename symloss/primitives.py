@@ -266,9 +266,10 @@ class sigmoid_pow(Primitive):  # noqa: N801 - named like NumPy functions
     :math:`e^{-c\operatorname{softplus}(-a)}` (both identities proved in :mod:`symloss.stable`).
 
     A power of the rounded :math:`\sigma(a)` multiplies its error (about 1.5 ulp) by c, and a
-    subnormal :math:`\sigma(-710)` has lost bits before it is raised; here the first factor has an
-    exact argument when :math:`c\,a` is exact, and the second an argument below :math:`c \log 2` whose
-    rounding is a fraction of an ulp.
+    subnormal :math:`\sigma(-710)` has lost bits before it is raised.  The kernel splits
+    :math:`c = n + f` (n an integer up to 64, :math:`0 \le f < 1`): :math:`\sigma(a)^n` is one
+    double-double product (:class:`sigmoid_powers`) and :math:`\sigma(a)^f` the exponential of an
+    exactly summed argument whose only rounding is that of :math:`f\log(1 + e^{-|a|}) < \log 2`.
     """
 
     nargs = 2

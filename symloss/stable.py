@@ -166,6 +166,8 @@ _SCALARS = Scope(tuple(var(n, d) for n, d in (("a", REAL), ("x", interval("x > -
 _VECTORS = Scope((_z_var, _k_var, _j_var, var("K", interval("K >= 2", 2, low_open=False)), var("m", REAL),
                   var("w", POSITIVE)))
 _i, _n = (var(n, NONNEGATIVE).symbol for n in ("i", "n"))  # exponents of sigmoid_powers
+_POWERS_OF_A_PROBABILITY = Scope((var("s", interval("(0, 1)", 0, 1)), var("n", NONNEGATIVE), var("w", POSITIVE),
+                                  var("t", REAL)))
 _POWERS = Scope((var("a", REAL), var("b", REAL), var("i", NONNEGATIVE), var("n", NONNEGATIVE)))
 _normalizer = sp.Sum(sp.exp(_z[_j]), (_j, 1, _K))
 _shifted = sp.Sum(sp.exp(_z[_j] - _m), (_j, 1, _K))
@@ -397,7 +399,10 @@ def _xlogx_ratio_rewrite(expr: sp.Expr) -> sp.Expr:
 
 
 def _other_classes_rewrite(expr: sp.Expr) -> sp.Expr:
-    r"""c · (Σ_k f(k) − f(i) + r) → OtherClassesSum(c, f(k), k, K, i) + c · r for a class index i."""
+    r"""c · (Σ_k f(k) − f(i) + r) → OtherClassesSum(c, f(k), k, K, i) + c · r for a class index i.  A weight
+    with a power :math:`b^n` (n ≥ 2) takes one b into the sum, :math:`b^{n-1}\,\mathrm{OtherClassesSum}(b, …)`:
+    :math:`p_i^2` of a probability below :math:`10^{-154}` is subnormal before it meets a large sum, while
+    :math:`p_i (p_i S)` passes through :math:`p_i S`, between :math:`S` and the result."""
 
     def split(mul: sp.Mul) -> tuple[sp.Expr, sp.Sum, sp.Symbol, sp.Expr] | None:
         for factor in mul.args:
@@ -414,7 +419,9 @@ def _other_classes_rewrite(expr: sp.Expr) -> sp.Expr:
     def rewrite(mul: sp.Mul) -> sp.Expr:
         weight, total, i, rest = split(mul)
         k, _, count = total.limits[0]
-        return OtherClassesSum(weight, total.function, k, count, i) + weight * rest
+        powers = [f for f in sp.Mul.make_args(weight) if f.is_Pow and f.exp.is_Integer and f.exp >= 2]
+        inner = powers[0].base if powers else weight
+        return weight / inner * OtherClassesSum(inner, total.function, k, count, i) + weight * rest
 
     return expr.replace(lambda e: isinstance(e, sp.Mul) and split(e) is not None, rewrite)
 
@@ -526,10 +533,11 @@ def _sigmoid_factor(factor: sp.Expr) -> tuple[sp.Expr, int, int, sp.Expr | None]
 def _sigmoid_powers_rewrite() -> Rewrite:
     r"""σ(x)^a σ(-x)^b [σ(x)(e^{L-x} - 1)] → sigmoid_powers(x, a (+1), b[, L]) for a product (or power) of
     such factors of one argument x, the other factors kept: a square (which doubles the error of a rounded
-    σ), three or more factors, or a root factor.  σ(x)σ(−x) alone is left to two sigmoids (3.3 ulp at most
-    on dense points), as the Hessian of the logistic loss, which the double-double product would slow."""
+    σ), three or more factors, a root factor, or σ(x)σ(−x) in a term of a sum (where cancellation would
+    amplify its error: the focal loss's Hessian).  Elsewhere σ(x)σ(−x) is left to two sigmoids (3.3 ulp at
+    most on dense points), as the Hessian of the logistic loss, which the double-double product would slow."""
 
-    def parts(e: sp.Basic) -> tuple[list[sp.Expr], tuple[sp.Expr, int, int, sp.Expr | None]] | None:
+    def parts(e: sp.Basic, in_sum: bool) -> tuple[list[sp.Expr], tuple[sp.Expr, int, int, sp.Expr | None]] | None:
         factors = sp.Mul.make_args(e) if isinstance(e, sp.Mul) else (e,) if isinstance(e, sp.Pow) else ()
         found = [(f, _sigmoid_factor(f)) for f in factors]
         found = [(f, p) for f, p in found if p is not None]
@@ -540,14 +548,14 @@ def _sigmoid_powers_rewrite() -> Rewrite:
             return None
         x = arguments.pop()
         a, b = sum(p[1] for _, p in found), sum(p[2] for _, p in found)
-        if (a, b) == (1, 1) and not roots:  # two independent roundings stay within 3.3 ulp (bce's Hessian)
+        if (a, b) == (1, 1) and not roots and not in_sum:  # two roundings stay within 3.3 ulp (bce's Hessian)
             return None
         return [f for f, _ in found], (x, a, b, roots[0] if roots else None)
 
-    def visit(e: sp.Basic) -> sp.Basic:  # top-down: a product is taken whole before its factors
-        found = parts(e)
+    def visit(e: sp.Basic, in_sum: bool = False) -> sp.Basic:  # top-down: a product is taken whole first
+        found = parts(e, in_sum)
         if found is None:
-            return e if e.is_Atom or not e.args else e.func(*(visit(arg) for arg in e.args))
+            return e if e.is_Atom or not e.args else e.func(*(visit(arg, isinstance(e, sp.Add)) for arg in e.args))
         used, (x, a, b, root) = found
         rest = [visit(f) for f in sp.Mul.make_args(e) if f not in used] if isinstance(e, sp.Mul) else []
         return sp.Mul(*rest) * (sigmoid_powers(x, a, b) if root is None else sigmoid_powers(x, a, b, root))
@@ -684,7 +692,10 @@ RULES: tuple[Rule, ...] = (
           _claim("sigmoid_power, the kernel's form for a >= 0: sigma(u)^c = exp(-c log(1 + e^(-u)))",
                  sigmoid(_u) ** _w, sp.exp(-_w * sp.log(1 + sp.exp(-_u)))),
           _claim("sigmoid_power, the kernel's form for a < 0: sigma(-w)^c = exp(-c w) exp(-c log(1 + e^(-w)))",
-                 sigmoid(-_w) ** _u, sp.exp(-_u * _w) * sp.exp(-_u * sp.log(1 + sp.exp(-_w))))),
+                 sigmoid(-_w) ** _u, sp.exp(-_u * _w) * sp.exp(-_u * sp.log(1 + sp.exp(-_w)))),
+          _claim("sigmoid_power, the kernel's split of the exponent c = n + f: sigma(a)^c = sigma(a)^n sigma(a)^f",
+                 sigmoid(_a) ** (_n + _u), sigmoid(_a) ** _n * sigmoid(_a) ** _u,
+                 Scope((var("a", REAL), var("n", NONNEGATIVE), var("u", NONNEGATIVE))))),
          _sigmoid_power_rewrite),
     Rule("softplus_tail",
          (_claim("softplus_tail for x = u >= 0: softplus(u) - max(u, 0) = softplus(u) - u = log(1 + e^(-u))",
@@ -794,7 +805,9 @@ RULES: tuple[Rule, ...] = (
     Rule("sum_over_other_classes",
          (_claim("sum_over_other_classes: w (sum_k z_k - z_j) = w sum_k (1 - delta_kj) z_k",
                  _w * (sp.Sum(_z[_k], (_k, 1, _K)) - _z[_j]),
-                 _w * sp.Sum((1 - sp.KroneckerDelta(_k, _j)) * _z[_k], (_k, 1, _K)), _VECTORS),),
+                 _w * sp.Sum((1 - sp.KroneckerDelta(_k, _j)) * _z[_k], (_k, 1, _K)), _VECTORS),
+          _claim("sum_over_other_classes, one factor of the weight inside: (b^n w) S = b^(n-1) w ((b) S)",
+                 _s**_n * _w * _t, _s**(_n - 1) * _w * (_s * _t), _POWERS_OF_A_PROBABILITY)),
          _other_classes_rewrite),
     Rule("sum_over_the_others",
          (_claim("sum_over_the_others: sum_j f_j - f_k = sum_{j<k} f_j + sum_{j>k} f_j",

@@ -107,6 +107,7 @@ def softmax_cross_entropy_module() -> ModuleType:
 
     def parts(z: np.ndarray, y: np.ndarray, label_smoothing: float) -> tuple[np.ndarray, ...]:
         size = z.shape[-1]
+        y = np.eye(size)[y] if y.dtype.kind in "iu" else y  # class indices as one-hot rows
         t = (1 - label_smoothing) * y + label_smoothing / size
         shift = np.max(z, axis=-1, keepdims=True)
         e = np.exp(z - shift)
@@ -139,3 +140,16 @@ def softmax_cross_entropy_module() -> ModuleType:
         return p * others
 
     return _module("softmax_cross_entropy", value, grad, hess)
+
+
+def huge_logit_nan_bce_with_logits_module() -> ModuleType:
+    """The stable kernel with a NaN loss beyond z = 1e200, where the declared −log(1 − σ(z)) cancels
+    beyond every reference precision: must fail (the proved stable form is the truth there)."""
+    module = bce_with_logits_module()
+    stable = module.bce_with_logits
+
+    def value(z: np.ndarray, y: np.ndarray, reduction: str = "none", pos_weight: float = 1.0) -> np.ndarray:
+        return np.where(z > 1e200, np.nan, stable(z, y, pos_weight=pos_weight))
+
+    module.bce_with_logits = value
+    return module

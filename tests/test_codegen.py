@@ -16,6 +16,7 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
+from checkout_kernels import built, proved_rules
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,15 +29,15 @@ from symloss.codegen import (
     render_module,
     render_package,
     stable_form,
+    switch_choices,
     write_package,
 )
-from symloss.derive import Derivation, derive
-from symloss.loss import Loss
-from symloss.notation import BINARY, Domain
+from symloss.derive import derive
+from symloss.loss import Definition, Loss
+from symloss.notation import BINARY, UNIT_CLOSED, Domain, Unset
 from symloss.notation import var as scalar_var
 from symloss.pipeline import KernelBuild
 from symloss.pipeline import kernels as build_kernels
-from symloss.stable import ProvedRule, prove_rules
 
 CATALOG = load_catalog()
 LOSSES = {loss.name: loss for loss in CATALOG.losses}
@@ -477,23 +478,6 @@ def numerics_module(folder: Path) -> ModuleType:
 # Built from this checkout's declarations and engine rather than taken from the shipped package, so that
 # a rule, a primitive or a declared form is tested before the package is regenerated.
 
-CHECKOUT_CATALOG = Path(__file__).resolve().parent.parent / "derivations"
-
-
-@cache
-def proved_rules() -> tuple[ProvedRule, ...]:
-    return prove_rules()
-
-
-@cache
-def built(name: str) -> tuple[Derivation, ModuleType]:
-    """The derivation of ``name`` and its kernel module, generated into a fresh folder."""
-    derivation = derive(load_catalog(CHECKOUT_CATALOG).get(name))
-    kernel = kernel_for(derivation, proved_rules())
-    folder = Path(tempfile.mkdtemp(prefix=f"symloss-test-{name}-"))
-    write_package({f"{name}.py": render_module(kernel, "built by the tests"), **render_package([name])}, folder,
-                  prune=False)
-    return derivation, load_generated(folder, name)
 
 
 def textbook(name: str, order: int, label: float, params: dict[str, float]) -> Callable[[float], mpmath.mpf]:
@@ -547,6 +531,154 @@ def test_focal_with_logits_within_4_ulp_where_powers_and_cancellation_cost_digit
         got = float(function(np.array([z]), np.array([y]), reduction="none", **params)[0])
         true = textbook("focal_with_logits", order, y, params)(z)
         assert ulps(got, true) <= 4.0, (order, z, y, gamma, got, float(true))
+
+
+@pytest.mark.parametrize("gamma", [1.5, 5.0, 7.3])
+def test_focal_with_logits_value_and_gradient_within_4_ulp_for_large_gamma(gamma: float) -> None:
+    """sigma(a)^gamma as exp(gamma min(a, 0)) exp(...) rounded gamma a first: 245 ulp at gamma = 7.3, z = 39.5
+    (e^-288 off by 288 2^-53); the exponent split n + f and an exactly summed argument keep it to a few ulp."""
+    _, module = built("focal_with_logits")
+    params = {"gamma": gamma, "alpha": 0.25}
+    z = np.linspace(-40.0, 40.0, 81)
+    for y in (0.0, 1.0):
+        for order, function in ((0, module.focal_with_logits), (1, module.focal_with_logits_grad)):
+            got = function(z, np.full(z.shape, y), reduction="none", **params)
+            true = textbook("focal_with_logits", order, y, params)
+            errors = [ulps(g, true(x)) for g, x in zip(got, z, strict=True)]
+            worst = int(np.argmax(errors))
+            assert errors[worst] <= 4.0, (order, y, gamma, z[worst], errors[worst])
+
+
+# --------------------------------------------------------------------------- focal on logits, alpha=None
+# alpha=None means no class balancing (alpha_t = 1 for both labels), as torchvision's alpha < 0.
+
+FOCAL_FUNCTIONS = ("focal_with_logits", "focal_with_logits_grad", "focal_with_logits_hess",
+                   "focal_with_logits_value_and_grad")
+
+
+def unbalanced_focal(z: float, y: float, gamma: float) -> tuple[mpmath.mpf, mpmath.mpf, mpmath.mpf]:
+    """-(1 - p_t)^gamma log p_t and its first two derivatives in z, at 50 digits.  With s = 2y - 1 and a = s z,
+    p_t = sigma(a), 1 - p_t = sigma(-a) and -log p_t = log1p(e^-a) (no cancellation at any z); the derivatives
+    by hand, with l = -log p_t: dL/dz = -s q^g (g p l + q), d2L/dz2 = p q^g (g^2 p l + (1 + 2g) q - g q l)."""
+    with mpmath.workdps(50):
+        s = 1 if y == 1 else -1
+        a = s * mpmath.mpf(z)
+        p, q, nll = 1 / (1 + mpmath.exp(-a)), 1 / (1 + mpmath.exp(a)), mpmath.log1p(mpmath.exp(-a))
+        return (q**gamma * nll, -s * q**gamma * (gamma * p * nll + q),
+                p * q**gamma * (gamma**2 * p * nll + (1 + 2 * gamma) * q - gamma * q * nll))
+
+
+def unbalanced_focal_value(z: mpmath.mpf, y: float, gamma: float) -> mpmath.mpf:
+    p = 1 / (1 + mpmath.exp(-z))
+    p_t = p if y == 1 else 1 - p
+    return -((1 - p_t) ** gamma) * mpmath.log(p_t)
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
+@pytest.mark.parametrize("z", [-1.5, 0.5, 3.0])
+@pytest.mark.parametrize("y", [0.0, 1.0])
+def test_the_unbalanced_focal_reference_is_the_formula_and_its_derivatives(z: float, y: float, gamma: float) -> None:
+    """The closed forms above against the textbook formula and mpmath's numerical derivatives, where
+    neither cancels (at 700 the textbook 1 - p_t and the numerical derivative are 0)."""
+    with mpmath.workdps(50):
+        truth = unbalanced_focal(z, y, gamma)
+        for order, true in enumerate(truth):
+            reference = mpmath.diff(lambda x: unbalanced_focal_value(x, y, gamma), mpmath.mpf(z), order)
+            assert abs(reference - true) <= mpmath.mpf(10) ** -40 * abs(true), (order, reference, true)
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
+@pytest.mark.parametrize("z", [-40.0, -3.0, 0.5, 3.0, 40.0, 700.0])
+@pytest.mark.parametrize("y", [0.0, 1.0])
+def test_focal_with_logits_without_alpha_within_4_ulp(z: float, y: float, gamma: float) -> None:
+    """alpha=None used to raise a TypeError (1 - None); each function is now the unbalanced focal loss."""
+    _, module = built("focal_with_logits")
+    args = (np.array([z]), np.array([y]))
+    value, grad, hess, fused = (getattr(module, f)(*args, gamma=gamma, alpha=None, reduction="none")
+                                for f in FOCAL_FUNCTIONS)
+    truth = unbalanced_focal(z, y, gamma)
+    for got, true in zip((value, grad, hess, *fused), (*truth, *truth[:2]), strict=True):
+        if abs(true) >= np.finfo(float).tiny:
+            assert ulps(float(got[0]), true) <= ULP_BUDGET, (z, y, gamma, float(got[0]), float(true))
+        else:  # the truth is subnormal or below: absolutely right
+            assert abs(float(got[0]) - true) <= np.finfo(float).tiny, (z, y, gamma, float(got[0]), float(true))
+
+
+def test_focal_with_logits_alpha_none_is_exactly_alpha_of_the_label() -> None:
+    """alpha_t = 1: what alpha = 1 gives positives and alpha = 0 gives negatives, to the bit."""
+    _, module = built("focal_with_logits")
+    z = np.random.default_rng(29).normal(0.0, 20.0, 64)
+    for name in FOCAL_FUNCTIONS[:3]:
+        function = getattr(module, name)
+        for label, alpha in ((1.0, 1.0), (0.0, 0.0)):
+            y = np.full_like(z, label)
+            np.testing.assert_array_equal(function(z, y, alpha=None, reduction="none"),
+                                          function(z, y, alpha=alpha, reduction="none"), err_msg=name)
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
+def test_focal_with_logits_without_alpha_gradient_matches_central_differences(gamma: float) -> None:
+    _, module = built("focal_with_logits")
+    rng = np.random.default_rng(31)
+    z, y, weight = rng.uniform(-3.0, 3.0, 8), rng.choice([0.0, 1.0], 8), rng.uniform(0.5, 2.0, 8)
+    options = {"gamma": gamma, "alpha": None, "weight": weight}
+    for reduction in ("sum", "mean"):
+        grad = module.focal_with_logits_grad(z, y, reduction=reduction, **options)
+        for position in np.ndindex(z.shape):
+            numeric = central_differences(
+                lambda x, r=reduction: module.focal_with_logits(x, y, reduction=r, **options), z, position)
+            assert abs(grad[position] - numeric) <= 1e-6 * max(1.0, abs(numeric)), (gamma, reduction, position)
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_focal_with_logits_without_alpha_reduces_and_weighs(reduction: str) -> None:
+    _, module = built("focal_with_logits")
+    rng = np.random.default_rng(37)
+    z, y, weight = rng.normal(0.0, 5.0, 9), rng.choice([0.0, 1.0], 9), rng.uniform(0.5, 2.0, 9)
+    options = {"alpha": None, "reduction": reduction, "weight": weight}
+    per_element = module.focal_with_logits(z, y, alpha=None, reduction="none")
+    per_grad = module.focal_with_logits_grad(z, y, alpha=None, reduction="none")
+    scale = {"none": 1.0, "sum": 1.0, "mean": 1.0 / z.size}[reduction]
+    expected = per_element * weight if reduction == "none" else np.sum(per_element * weight) * scale
+    value = module.focal_with_logits(z, y, **options)
+    np.testing.assert_allclose(value, expected, rtol=1e-13)
+    np.testing.assert_allclose(module.focal_with_logits_grad(z, y, **options), per_grad * weight * scale, rtol=1e-13)
+    fused = module.focal_with_logits_value_and_grad(z, y, **options)
+    np.testing.assert_array_equal(fused[0], value)
+    np.testing.assert_array_equal(fused[1], module.focal_with_logits_grad(z, y, **options))
+
+
+@pytest.mark.parametrize("alpha", [1.5, -0.25, "x", [0.5, "y"]])
+@pytest.mark.parametrize("name", FOCAL_FUNCTIONS)
+def test_focal_with_logits_still_rejects_a_bad_alpha(name: str, alpha: object) -> None:
+    _, module = built("focal_with_logits")
+    with pytest.raises(ValueError, match="alpha"):
+        getattr(module, name)(np.zeros(3), np.ones(3), alpha=alpha)
+
+
+@pytest.mark.parametrize("name", FOCAL_FUNCTIONS)
+def test_focal_with_logits_docstrings_say_what_alpha_none_means(name: str) -> None:
+    _, module = built("focal_with_logits")
+    assert "``alpha=None``: no class balancing, alpha_t = 1 for both classes" in getattr(module, name).__doc__
+
+
+def test_options_given_as_none_or_switched_off_get_their_own_programs() -> None:
+    """One program per set of options given as None or at a default of 0, the largest set tested first;
+    none without such options."""
+    derivation, _ = built("focal_with_logits")
+    kernel = kernel_for(derivation, proved_rules())
+    assert [v.condition for v in kernel.variants] == ["alpha is None"]
+    assert [o.unset != "" for o in kernel.options] == [False, True]
+    z, y = scalar_var("z"), scalar_var("y", BINARY)
+    a, b = (scalar_var(n, UNIT_CLOSED, default=0.5, unset=Unset(y.symbol, "unweighted")) for n in "ab")
+    off = scalar_var("c", UNIT_CLOSED, default=0.0, unset=Unset(y.symbol, "unweighted"))
+    toy = Loss("toy", "Toy", "binary", z, y, a.symbol * b.symbol * off.symbol * z.symbol**2, Definition(),
+               params=(a, b, off))
+    conditions = [" and ".join(s.condition for s in choice) for choice in switch_choices(toy)]
+    assert conditions[:2] == ["a is None and b is None and c is None", "a is None and b is None and c == 0"]
+    assert "c is None and c == 0" not in " ".join(conditions)  # one switch per option at a time
+    assert len(conditions) == 2 * 2 * 3 - 1  # a: None or not, b: None or not, c: None, 0 or neither
+    assert switch_choices(LOSSES["focal"]) == []
 
 
 def test_a_declared_form_keeps_its_grouping() -> None:
@@ -844,3 +976,109 @@ def test_rebuilt_kernel_is_certified_within_its_budget(name: str) -> None:
     derivation, module = built(name)
     certificate = certify(derivation, module)
     assert certificate.passed, [f.function + ": " + f.summary() for f in certificate.functions if not f.passed]
+
+
+# --------------------------------------------------------------------------- integer class labels
+
+
+def one_hot_agreement(name: str, labels: np.ndarray, logits: np.ndarray, **params: float) -> dict[str, float]:
+    """The normwise relative difference of each function of ``name``'s kernel between integer labels and the
+    same labels as one-hot rows (infinite entries must agree exactly)."""
+    _, module = built(name)
+    rows = np.eye(logits.shape[-1])[labels]
+    differences = {}
+    for suffix in ("", "_grad", "_hess"):
+        function = getattr(module, f"{name}{suffix}")
+        at_indices, at_rows = (function(logits, t, reduction="none", **params) for t in (labels, rows))
+        assert np.array_equal(np.isinf(at_indices), np.isinf(at_rows)), suffix
+        assert not np.isnan(at_indices).any(), suffix
+        finite = np.isfinite(at_rows)
+        scale = np.max(np.abs(at_rows[finite]), initial=0.0) or 1.0
+        differences[suffix] = float(np.max(np.abs(at_indices[finite] - at_rows[finite]), initial=0.0) / scale)
+    value, grad = getattr(module, f"{name}_value_and_grad")(logits, labels, **params)
+    assert value == getattr(module, name)(logits, labels, **params)
+    assert np.array_equal(grad, getattr(module, f"{name}_grad")(logits, labels, **params))
+    return differences
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.9])
+@pytest.mark.parametrize("classes", [2, 10, 1000])
+def test_integer_labels_agree_with_one_hot_rows(classes: int, smoothing: float) -> None:
+    """The index programs (one entry per sample at the label) compute what the one-hot rows compute,
+    masked classes included (-inf off the label)."""
+    rng = np.random.default_rng(classes)
+    logits = 5.0 * rng.standard_normal((64, classes))
+    labels = rng.integers(0, classes, 64)
+    logits[::5, 0] = -np.inf
+    labels[::5] = np.maximum(labels[::5], 1)
+    for name, difference in one_hot_agreement("softmax_cross_entropy", labels, logits,
+                                              label_smoothing=smoothing).items():
+        assert difference <= 1e-13, (name, difference)
+
+
+def test_the_index_program_reads_one_entry_per_sample() -> None:
+    """Softmax cross-entropy at integer labels: no one-hot rows, no class sum beyond the shared softmax
+    parts (the loss is -log softmax(z)_c, read at the label), and the input is never written."""
+    derivation, module = built("softmax_cross_entropy")
+    kernel = kernel_for(derivation, proved_rules())
+    assert kernel.label_indices
+    conditions = [v.condition for v in kernel.variants]
+    assert conditions == ["y.dtype == np.int64 and label_smoothing == 0", "y.dtype == np.int64",
+                          "label_smoothing == 0"]
+    code = kernel.variants[0].code["value_and_gradient"]
+    assert "np.sum" not in code and "_take_parts" in code and "_put(" in code
+    assert "_label_rows" not in render_module(kernel, "")
+    logits = np.array([[2.0, -1.0, 0.5], [0.0, 3.0, -np.inf]])
+    before = logits.copy()
+    module.softmax_cross_entropy_value_and_grad(logits, np.array([0, 1]))
+    assert np.array_equal(logits, before)
+
+
+def test_a_sum_over_the_other_classes_keeps_its_one_hot_rows() -> None:
+    """Multi-margin's sum over k != c would become the whole sum minus the label's term (cancellation):
+    integer labels are made one-hot rows there instead."""
+    derivation, _ = built("multi_margin")
+    kernel = kernel_for(derivation, proved_rules())
+    assert not kernel.label_indices
+    assert "_label_rows" in render_module(kernel, "")
+
+
+# --------------------------------------------------------------------------- shared numerics
+
+
+@pytest.mark.parametrize(("values", "choices", "labels", "expected"), [
+    ((0, 1), (1.0, -1.0), [0.0, 1.0, 1.0], [1.0, -1.0, -1.0]),  # 1 + y (-2): exact at both labels
+    ((0, 1), (1.0, 0.1), [0.0, 1.0], [1.0, 0.1]),  # 1 + (0.1 - 1) is not 0.1: the blend
+    ((0, 1), (0.3, 0.3), [1.0, 0.0], [0.3, 0.3]),
+    ((-1, 1), (0.3, -2.9), [-1.0, 1.0], [0.3, -2.9]),
+    ((-1, 1), (2.0, 0.5), [1.0, -1.0], [0.5, 2.0]),
+])
+def test_label_selection_is_exact_on_every_path(values: tuple[int, int], choices: tuple[float, float],
+                                                 labels: list[float], expected: list[float]) -> None:
+    labels_array = np.array(labels)
+    got = numerics()._by_label(labels_array, values, choices, out=np.empty(len(labels)), work=np.empty(len(labels)))
+    assert got.tolist() == expected
+    assert labels_array.tolist() == labels  # the labels are not written
+
+
+def test_softmax_parts_read_the_max_at_the_arg_max() -> None:
+    parts = numerics()._shifted(np.array([[1.0, 3.0, 3.0], [np.nan, 0.0, 1.0], [-np.inf, 2.0, -np.inf]]))
+    top, d, x, rest = parts
+    assert top[0, 0] == 3.0 and np.isnan(top[1, 0]) and top[2, 0] == 2.0
+    assert x[0].tolist() == [math.exp(-2.0), 1.0, 1.0]  # the first of a tie is the arg-max, exactly 1
+    assert rest[0, 0] == math.exp(-2.0) + 1.0 and rest[2, 0] == 0.0
+    assert d[2].tolist() == [-np.inf, 0.0, -np.inf]
+
+
+@pytest.mark.parametrize("gamma", [np.array([1.0, 2.0]), float("nan"), "two"])
+def test_an_option_must_be_one_number(gamma: object) -> None:
+    _, module = built("focal_with_logits")
+    with pytest.raises(ValueError, match="gamma"):
+        module.focal_with_logits(np.array([0.5, 1.0]), np.array([1.0, 0.0]), gamma=gamma)
+
+
+def test_sigmoid_and_softplus_share_their_exponential() -> None:
+    """BCE on logits: the loss softplus(s z) and the gradient sigma(s z) take e^{-|s z|} from one np.exp."""
+    derivation, _ = built("bce_with_logits")
+    code = kernel_for(derivation, proved_rules()).code["value_and_gradient"]
+    assert code.count("np.exp(") == 2  # e^{-|x|}, shared, and e^{min(x, 0)} of the sigmoid's numerator

@@ -94,3 +94,24 @@ def test_builders_fill_the_kind_specific_fields() -> None:
     assert (m.kind, m.point) == (decl.ClaimKind.MINIMIZER, 0)
     i = decl.inequality("i", z.symbol**2, ">=", 0)
     assert (i.kind, i.relation) == (decl.ClaimKind.INEQUALITY, ">=")
+
+
+def test_a_hyper_parameter_may_declare_what_none_means() -> None:
+    alpha = n.var("alpha", n.UNIT_CLOSED, default=0.25, unset=n.Unset(y.symbol, "no balancing"))
+    loss = make_loss(params=(gamma, alpha))
+    assert loss.nullable == (alpha,)
+    assert make_loss().nullable == ()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"target": n.var("y", n.BINARY, unset=n.Unset(1, "one"))}, "only a hyper-parameter"),
+        ({"params": (n.var("alpha", n.UNIT_CLOSED, unset=n.Unset(z.symbol, "the logit")),)}, "other than alpha"),
+        ({"params": (n.var("alpha", n.UNIT_CLOSED, unset=n.Unset(sp.Symbol("w"), "unknown")),)}, "other than alpha"),
+    ],
+)
+def test_none_must_mean_an_expression_in_the_other_inputs(changes: dict[str, object], message: str) -> None:
+    """Replacing a parameter by an expression in the output would not commute with the derivatives."""
+    with pytest.raises(ValueError, match=message):
+        make_loss(**changes)

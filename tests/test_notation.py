@@ -70,3 +70,10 @@ def test_scope_merges_without_duplicates() -> None:
 
 def test_domains_with_the_same_name_but_other_assumptions_give_other_symbols() -> None:
     assert n.var("x", n.POSITIVE).symbol != n.var("x", n.REAL).symbol == sp.Symbol("x", real=True)
+
+
+def test_var_carries_what_none_means_as_an_expression() -> None:
+    unset = n.Unset(1, "unweighted")
+    assert unset.value == sp.S.One and isinstance(unset.value, sp.Expr)
+    assert n.var("w", n.POSITIVE, default=2.0, unset=unset).unset is unset
+    assert n.var("w", n.POSITIVE, default=2.0).unset is None

@@ -19,6 +19,19 @@ def _as_array(name, value):
         raise ValueError(f"{name} must be an array of numbers: {error}") from None
 
 
+def _as_number(name, value):
+    """An option's ``value`` as a float64 scalar; a clear error for an array, a non-number or NaN."""
+    try:
+        value = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be a number: {error}") from None
+    if value.ndim != 0:
+        raise ValueError(f"{name} must be a number, not an array of shape {value.shape}")
+    if np.isnan(value):
+        raise ValueError(f"{name} must be a number, not NaN")
+    return value
+
+
 def _check_reduction(reduction):
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
@@ -80,6 +93,34 @@ def _label_rows(labels, classes):
     rows = np.zeros(labels.shape + (classes,))
     np.put_along_axis(rows, labels[..., None], 1.0, axis=-1)
     return rows
+
+
+def _label_positions(values, labels):
+    """The flat positions of each row's labelled entry in a C-contiguous block ``values`` (class axis last)."""
+    classes = values.shape[-1]
+    return labels.reshape(-1) + classes * np.arange(labels.size)
+
+
+def _take(values, labels, out=None):
+    """Each row's entry at its integer class label, shape (..., 1): the labelled class alone, where
+    a formula specialized to one-hot labels needs it (no one-hot row is made)."""
+    out = _output(labels.shape + (1,), out)
+    np.take(values.reshape(-1), _label_positions(values, labels), out=out.reshape(-1))
+    return out
+
+
+def _take_parts(parts, labels, out=None):
+    """The softmax parts (``_shifted``) of each row's labelled entry: (max, d_c, x_c, rest), so that
+    the softmax helpers evaluate at the label alone."""
+    top, d, x, rest = parts
+    d_out, x_out = (None, None) if out is None else out
+    return top, _take(d, labels, out=d_out), _take(x, labels, out=x_out), rest
+
+
+def _put(values, labels, at_labels):
+    """``values`` with each row's labelled entry replaced by ``at_labels`` (in place)."""
+    np.put(values, _label_positions(values, labels), at_labels)
+    return values
 
 
 def _weights(weight, shape):
@@ -158,17 +199,28 @@ def _buffers(scratch, key, shape, count):
 
 def _by_label(labels, values, choices, out, work=None):
     """``choices[i]`` where ``labels == values[i]``, the last choice elsewhere (the labels are checked
-    to take these values).  Two finite scalar choices are blended, (1 - t) c_0 + t c_1 with t = 0 or 1
-    (exact); otherwise each choice is copied where its label is."""
+    to take these values).  Two finite scalar choices c_0, c_1 at t = 0 and t = 1 (t the label scaled
+    exactly to 0 or 1): one value when they are equal; c_0 + t (c_1 - c_0) when that sum gives c_1
+    exactly (checked on the scalars: then it is exact at both labels); else the blend
+    (1 - t) c_0 + t c_1, exact as t is 0 or 1.  Otherwise each choice is copied where its label is."""
     if len(values) == 2 and all(np.ndim(c) == 0 and np.isfinite(c) for c in choices):
         low, high = values
-        t = np.subtract(labels, low, out=_output(np.shape(labels), work))
-        if high - low != 1:
+        first, second = (float(c) for c in choices)
+        if first == second:
+            out.fill(first)
+            return out
+        t = labels
+        if (low, high) != (0, 1):
+            t = np.subtract(labels, low, out=_output(np.shape(labels), work))
             np.divide(t, high - low, out=t)
+        step = second - first
+        if first + step == second:
+            np.multiply(t, step, out=out)
+            return np.add(out, first, out=out)
         np.subtract(1.0, t, out=out)
-        np.multiply(out, choices[0], out=out)
-        np.multiply(t, choices[1], out=t)
-        return np.add(out, t, out=out)
+        np.multiply(out, first, out=out)
+        scaled = np.multiply(t, second, out=_output(np.shape(labels), work) if t is labels else t)
+        return np.add(out, scaled, out=out)
     np.copyto(out, choices[-1])
     for value, choice in zip(values[:-1], choices[:-1]):
         np.copyto(out, choice, where=labels == value)
@@ -208,9 +260,23 @@ def _output(shape, out):
 
 
 def _sigmoid_pow(x, c):
-    """sigma(x)^c = exp(-c softplus(-x)) = exp(c min(x, 0)) exp(-c log1p(e^{-|x|})): no power of a rounded
-    (or subnormal) sigmoid; the first argument is exact where c x is, the second is below c log 2."""
-    return np.exp(c * np.minimum(x, 0.0)) * np.exp(-c * np.log1p(np.exp(-np.abs(x))))
+    """sigma(x)^c = sigma(x)^n sigma(x)^f, n = min(floor(c), 64), f = c - n: no power of a rounded (or
+    subnormal) sigmoid.  sigma(x)^n is one double-double product (_sigmoid_powers, 1.3 ulp); sigma(x)^f =
+    exp(f min(x, 0) - f log1p(e^{-|x|})) = e^{h + l} = e^h (1 + l), its argument summed exactly (TwoProduct,
+    TwoSum), so that only the rounding of f log1p(e^{-|x|}) < log 2 (for c < 65) enters the exponent:
+    exp(c a) with c a rounded is off by |c a| 2^-53 relative (12 ulp at c = 5, a = -7)."""
+    n = int(min(np.floor(c), 64.0))
+    f = c - n
+    if f == 0.0:
+        return np.where(np.isnan(x), np.nan, 1.0) if n == 0 else _sigmoid_powers(x, n, 0)
+    u = np.minimum(x, 0.0)
+    split = np.abs(u) < 2.0**900  # beyond it e^{f u} is 0 for every f > 2^-890
+    p, p_low = _two_prod(f, np.where(split, u, 0.0))
+    p, p_low = np.where(split, p, f * u), np.where(split, p_low, 0.0)
+    h, low = _two_sum(p, -f * np.log1p(np.exp(-np.abs(x))))
+    fraction = np.exp(h)
+    fraction = fraction + fraction * (low + p_low)
+    return fraction if n == 0 else fraction * _sigmoid_powers(x, n, 0)
 
 
 def _logcosh(x, out=None):
@@ -427,15 +493,17 @@ def _exp_minus(a, t):
 def _shifted(e, out=None):
     """The parts of a max-shifted softmax over the last axis, computed once per array and shared:
     (m = max e, d = e - m, x = e^d (exactly 1 at the arg-max), rest = sum of x over the other classes);
-    d and x are written into ``out`` (a pair of arrays) when given."""
+    d and x are written into ``out`` (a pair of arrays) when given.  The max is read at the arg-max
+    (NaN where a row has one, as ``np.max`` gives): one pass over the entries, not two."""
     d_out, x_out = (None, None) if out is None else out
-    top = np.max(e, axis=-1, keepdims=True)
+    largest = np.argmax(e, axis=-1)[..., None]
+    top = np.take_along_axis(e, largest, axis=-1)
     d = np.subtract(e, top, out=d_out)
     x = np.exp(d, out=x_out)
-    largest = np.argmax(e, axis=-1)[..., None]
-    np.put_along_axis(x, largest, 0.0, axis=-1)
+    at_max = _label_positions(x, largest)
+    np.put(x, at_max, 0.0)
     rest = np.sum(x, axis=-1, keepdims=True)
-    np.put_along_axis(x, largest, 1.0, axis=-1)  # e^0, exactly
+    np.put(x, at_max, 1.0)  # e^0, exactly
     return top, d, x, rest
 
 

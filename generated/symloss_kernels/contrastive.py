@@ -15,6 +15,7 @@ import numpy as np
 
 from ._numerics import (
     _as_array,
+    _as_number,
     _blockwise,
     _buffers,
     _by_label,
@@ -32,7 +33,7 @@ __all__ = ["contrastive", "contrastive_grad", "contrastive_hess", "contrastive_v
 def _inputs(d, y, *, margin=1.0, reduction="mean", weight=None):
     """The arguments checked and as float64 arrays."""
     _check_reduction(reduction)
-    _check_interval('margin', margin, 0.0, None, low_open=True, high_open=True, integer=False)
+    _check_interval('margin', _as_number('margin', margin), 0.0, None, low_open=True, high_open=True, integer=False)
     d = _as_array("d", d)
     _check_interval('d', d, 0.0, None, low_open=False, high_open=True, integer=False)
     y = _as_array("y", y)

@@ -21,7 +21,8 @@ from ._numerics import (
     _check_reduction,
     _class_labels,
     _full,
-    _label_rows,
+    _put,
+    _take,
     _weights,
     _zero_weighted,
 )
@@ -42,46 +43,71 @@ def _inputs(p, y, *, axis=-1, reduction="mean", weight=None):
 
 
 def _value(p, y, scratch):
-    y = _label_rows(y, p.shape[-1])
     with np.errstate(all="ignore"):
-        samples = _buffers(scratch, "samples", p.shape[:-1] + (1,), 1)
-        entries = _buffers(scratch, "entries", p.shape, 2)
-        u0 = np.log(p, out=entries[0])
-        u1 = _zero_weighted(y, u0, out=entries[1])
-        u2 = np.sum(u1, axis=-1, keepdims=True, out=samples[0])
-        loss = np.negative(u2, out=samples[0])
+        if y.dtype == np.int64:
+            samples = _buffers(scratch, "samples", p.shape[:-1] + (1,), 1)
+            u0 = _take(p, y, out=samples[0])
+            u1 = np.log(u0, out=samples[0])
+            loss = np.negative(u1, out=samples[0])
+        else:
+            samples = _buffers(scratch, "samples", p.shape[:-1] + (1,), 1)
+            entries = _buffers(scratch, "entries", p.shape, 2)
+            u0 = np.log(p, out=entries[0])
+            u1 = _zero_weighted(y, u0, out=entries[1])
+            u2 = np.sum(u1, axis=-1, keepdims=True, out=samples[0])
+            loss = np.negative(u2, out=samples[0])
     return _full(loss, p.shape[:-1] + (1,))[..., 0]
 
 
 def _gradient(p, y, scratch):
-    y = _label_rows(y, p.shape[-1])
     with np.errstate(all="ignore"):
-        entries = _buffers(scratch, "entries", p.shape, 2)
-        u0 = np.divide(-1, p, out=entries[0])
-        grad = _zero_weighted(y, u0, out=entries[1])
+        if y.dtype == np.int64:
+            samples = _buffers(scratch, "samples", p.shape[:-1] + (1,), 1)
+            grad = 0
+            u0 = _take(p, y, out=samples[0])
+            grad_at_label = np.divide(-1, u0, out=samples[0])
+            grad = _put(_full(grad, p.shape), y, grad_at_label)
+        else:
+            entries = _buffers(scratch, "entries", p.shape, 2)
+            u0 = np.divide(-1, p, out=entries[0])
+            grad = _zero_weighted(y, u0, out=entries[1])
     return _full(grad, p.shape)
 
 
 def _hessian(p, y, scratch):
-    y = _label_rows(y, p.shape[-1])
     with np.errstate(all="ignore"):
-        entries = _buffers(scratch, "entries", p.shape, 2)
-        u0 = np.power(p, -2, out=entries[0])
-        hess = _zero_weighted(y, u0, out=entries[1])
+        if y.dtype == np.int64:
+            samples = _buffers(scratch, "samples", p.shape[:-1] + (1,), 1)
+            hess = 0
+            u0 = _take(p, y, out=samples[0])
+            hess_at_label = np.power(u0, -2, out=samples[0])
+            hess = _put(_full(hess, p.shape), y, hess_at_label)
+        else:
+            entries = _buffers(scratch, "entries", p.shape, 2)
+            u0 = np.power(p, -2, out=entries[0])
+            hess = _zero_weighted(y, u0, out=entries[1])
     return _full(hess, p.shape)
 
 
 def _value_and_gradient(p, y, scratch):
-    y = _label_rows(y, p.shape[-1])
     with np.errstate(all="ignore"):
-        samples = _buffers(scratch, "samples", p.shape[:-1] + (1,), 1)
-        entries = _buffers(scratch, "entries", p.shape, 2)
-        u0 = np.log(p, out=entries[0])
-        u1 = _zero_weighted(y, u0, out=entries[1])
-        u2 = np.sum(u1, axis=-1, keepdims=True, out=samples[0])
-        loss = np.negative(u2, out=samples[0])
-        u3 = np.divide(-1, p, out=entries[0])
-        grad = _zero_weighted(y, u3, out=entries[1])
+        if y.dtype == np.int64:
+            samples = _buffers(scratch, "samples", p.shape[:-1] + (1,), 2)
+            t0 = _take(p, y, out=samples[0])
+            u0 = np.log(t0, out=samples[1])
+            loss = np.negative(u0, out=samples[1])
+            grad = 0
+            grad_at_label = np.divide(-1, t0, out=samples[0])
+            grad = _put(_full(grad, p.shape), y, grad_at_label)
+        else:
+            samples = _buffers(scratch, "samples", p.shape[:-1] + (1,), 1)
+            entries = _buffers(scratch, "entries", p.shape, 2)
+            u0 = np.log(p, out=entries[0])
+            u1 = _zero_weighted(y, u0, out=entries[1])
+            u2 = np.sum(u1, axis=-1, keepdims=True, out=samples[0])
+            loss = np.negative(u2, out=samples[0])
+            u3 = np.divide(-1, p, out=entries[0])
+            grad = _zero_weighted(y, u3, out=entries[1])
     loss = _full(loss, p.shape[:-1] + (1,))[..., 0]
     return loss, _full(grad, p.shape)
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from ._numerics import (
     _as_array,
+    _as_number,
     _blockwise,
     _buffers,
     _by_label,
@@ -33,7 +34,7 @@ __all__ = ["focal", "focal_grad", "focal_hess", "focal_value_and_grad"]
 def _inputs(p, y, *, gamma=2.0, reduction="mean", weight=None):
     """The arguments checked and as float64 arrays."""
     _check_reduction(reduction)
-    _check_interval('gamma', gamma, 0.0, None, low_open=False, high_open=True, integer=False)
+    _check_interval('gamma', _as_number('gamma', gamma), 0.0, None, low_open=False, high_open=True, integer=False)
     p = _as_array("p", p)
     _check_between('p', p, 0.0, 1.0)
     y = _as_array("y", y)

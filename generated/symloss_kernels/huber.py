@@ -15,6 +15,7 @@ import numpy as np
 
 from ._numerics import (
     _as_array,
+    _as_number,
     _blockwise,
     _buffers,
     _check_interval,
@@ -31,7 +32,7 @@ __all__ = ["huber", "huber_grad", "huber_hess", "huber_value_and_grad"]
 def _inputs(yhat, y, *, delta=1.0, reduction="mean", weight=None):
     """The arguments checked and as float64 arrays."""
     _check_reduction(reduction)
-    _check_interval('delta', delta, 0.0, None, low_open=True, high_open=True, integer=False)
+    _check_interval('delta', _as_number('delta', delta), 0.0, None, low_open=True, high_open=True, integer=False)
     yhat = _as_array("yhat", yhat)
     y = _as_array("y", y)
     _check_shape("y", y, yhat.shape)

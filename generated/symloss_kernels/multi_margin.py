@@ -15,6 +15,7 @@ import numpy as np
 
 from ._numerics import (
     _as_array,
+    _as_number,
     _blockwise,
     _buffers,
     _check_interval,
@@ -31,7 +32,7 @@ __all__ = ["multi_margin", "multi_margin_grad", "multi_margin_hess", "multi_marg
 def _inputs(z, y, *, margin=1.0, axis=-1, reduction="mean", weight=None):
     """The arguments checked and as float64 arrays with the class axis last."""
     _check_reduction(reduction)
-    _check_interval('margin', margin, 0.0, None, low_open=True, high_open=True, integer=False)
+    _check_interval('margin', _as_number('margin', margin), 0.0, None, low_open=True, high_open=True, integer=False)
     z = _as_array("z", z)
     if z.ndim == 0:
         raise ValueError("z needs a class axis")

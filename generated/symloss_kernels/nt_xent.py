@@ -15,17 +15,19 @@ import numpy as np
 
 from ._numerics import (
     _as_array,
+    _as_number,
     _blockwise,
     _buffers,
     _check_interval,
     _check_reduction,
     _class_labels,
     _full,
-    _label_rows,
     _log_softmax,
+    _put,
     _shifted,
     _softmax,
     _softmax_complement,
+    _take_parts,
     _weights,
     _zero_weighted,
 )
@@ -36,7 +38,7 @@ __all__ = ["nt_xent", "nt_xent_grad", "nt_xent_hess", "nt_xent_value_and_grad"]
 def _inputs(s, y, *, temperature=0.5, axis=-1, reduction="mean", weight=None):
     """The arguments checked and as float64 arrays with the class axis last."""
     _check_reduction(reduction)
-    _check_interval('temperature', temperature, 0.0, None, low_open=True, high_open=True, integer=False)
+    _check_interval('temperature', _as_number('temperature', temperature), 0.0, None, low_open=True, high_open=True, integer=False)
     s = _as_array("s", s)
     if s.ndim == 0:
         raise ValueError("s needs a class axis")
@@ -46,68 +48,110 @@ def _inputs(s, y, *, temperature=0.5, axis=-1, reduction="mean", weight=None):
 
 
 def _value(s, y, temperature, scratch):
-    y = _label_rows(y, s.shape[-1])
     with np.errstate(all="ignore"):
-        samples = _buffers(scratch, "samples", s.shape[:-1] + (1,), 1)
-        entries = _buffers(scratch, "entries", s.shape, 3)
-        u0 = np.multiply(s, (temperature**(-1.0)), out=entries[0])
-        u1 = _shifted(u0, out=(entries[1], entries[2]))
-        u2 = _log_softmax(u1, out=entries[0])
-        u3 = _zero_weighted(y, u2, out=entries[1])
-        u4 = np.sum(u3, axis=-1, keepdims=True, out=samples[0])
-        loss = np.negative(u4, out=samples[0])
+        if y.dtype == np.int64:
+            samples = _buffers(scratch, "samples", s.shape[:-1] + (1,), 3)
+            entries = _buffers(scratch, "entries", s.shape, 3)
+            u0 = np.multiply(s, (temperature**(-1.0)), out=entries[0])
+            u1 = _shifted(u0, out=(entries[1], entries[2]))
+            u2 = _take_parts(u1, y, out=(samples[0], samples[1]))
+            u3 = _log_softmax(u2, out=samples[2])
+            loss = np.negative(u3, out=samples[0])
+        else:
+            samples = _buffers(scratch, "samples", s.shape[:-1] + (1,), 1)
+            entries = _buffers(scratch, "entries", s.shape, 3)
+            u0 = np.multiply(s, (temperature**(-1.0)), out=entries[0])
+            u1 = _shifted(u0, out=(entries[1], entries[2]))
+            u2 = _log_softmax(u1, out=entries[0])
+            u3 = _zero_weighted(y, u2, out=entries[1])
+            u4 = np.sum(u3, axis=-1, keepdims=True, out=samples[0])
+            loss = np.negative(u4, out=samples[0])
     return _full(loss, s.shape[:-1] + (1,))[..., 0]
 
 
 def _gradient(s, y, temperature, scratch):
-    y = _label_rows(y, s.shape[-1])
     with np.errstate(all="ignore"):
-        entries = _buffers(scratch, "entries", s.shape, 4)
-        t0 = temperature**(-1.0)
-        u0 = np.multiply(s, t0, out=entries[0])
-        t1 = _shifted(u0, out=(entries[1], entries[2]))
-        u1 = np.add(y, -1, out=entries[0])
-        u2 = _softmax(t1, out=entries[3])
-        u3 = np.multiply(u1, u2, out=entries[0])
-        u4 = _softmax_complement(t1, out=entries[3])
-        u5 = np.multiply(u4, y, out=entries[1])
-        u6 = np.add(u3, u5, out=entries[0])
-        grad = np.multiply(u6, (-t0), out=entries[0])
+        if y.dtype == np.int64:
+            samples = _buffers(scratch, "samples", s.shape[:-1] + (1,), 3)
+            entries = _buffers(scratch, "entries", s.shape, 3)
+            t0 = temperature**(-1.0)
+            u0 = np.multiply(s, t0, out=entries[0])
+            t1 = _shifted(u0, out=(entries[1], entries[2]))
+            u1 = _softmax(t1, out=entries[0])
+            grad = np.multiply(u1, t0, out=entries[0])
+            u2 = _take_parts(t1, y, out=(samples[0], samples[1]))
+            u3 = _softmax_complement(u2, out=samples[2])
+            grad_at_label = np.multiply(u3, (-t0), out=samples[0])
+            grad = _put(_full(grad, s.shape), y, grad_at_label)
+        else:
+            entries = _buffers(scratch, "entries", s.shape, 4)
+            t0 = temperature**(-1.0)
+            u0 = np.multiply(s, t0, out=entries[0])
+            t1 = _shifted(u0, out=(entries[1], entries[2]))
+            u1 = np.add(y, -1, out=entries[0])
+            u2 = _softmax(t1, out=entries[3])
+            u3 = np.multiply(u1, u2, out=entries[0])
+            u4 = _softmax_complement(t1, out=entries[3])
+            u5 = np.multiply(u4, y, out=entries[1])
+            u6 = np.add(u3, u5, out=entries[0])
+            grad = np.multiply(u6, (-t0), out=entries[0])
     return _full(grad, s.shape)
 
 
 def _hessian(s, y, temperature, scratch):
-    y = _label_rows(y, s.shape[-1])
     with np.errstate(all="ignore"):
-        entries = _buffers(scratch, "entries", s.shape, 4)
-        u0 = np.multiply(s, (temperature**(-1.0)), out=entries[0])
-        t0 = _shifted(u0, out=(entries[1], entries[2]))
-        u1 = _softmax(t0, out=entries[0])
-        u2 = _softmax_complement(t0, out=entries[3])
-        u3 = np.multiply(u1, u2, out=entries[0])
-        hess = np.multiply(u3, (temperature**(-2.0)), out=entries[0])
+        if y.dtype == np.int64:
+            entries = _buffers(scratch, "entries", s.shape, 4)
+            u0 = np.multiply(s, (temperature**(-1.0)), out=entries[0])
+            t0 = _shifted(u0, out=(entries[1], entries[2]))
+            u1 = _softmax(t0, out=entries[0])
+            u2 = _softmax_complement(t0, out=entries[3])
+            u3 = np.multiply(u1, u2, out=entries[0])
+            hess = np.multiply(u3, (temperature**(-2.0)), out=entries[0])
+        else:
+            entries = _buffers(scratch, "entries", s.shape, 4)
+            u0 = np.multiply(s, (temperature**(-1.0)), out=entries[0])
+            t0 = _shifted(u0, out=(entries[1], entries[2]))
+            u1 = _softmax(t0, out=entries[0])
+            u2 = _softmax_complement(t0, out=entries[3])
+            u3 = np.multiply(u1, u2, out=entries[0])
+            hess = np.multiply(u3, (temperature**(-2.0)), out=entries[0])
     return _full(hess, s.shape)
 
 
 def _value_and_gradient(s, y, temperature, scratch):
-    y = _label_rows(y, s.shape[-1])
     with np.errstate(all="ignore"):
-        samples = _buffers(scratch, "samples", s.shape[:-1] + (1,), 1)
-        entries = _buffers(scratch, "entries", s.shape, 4)
-        t0 = temperature**(-1.0)
-        u0 = np.multiply(s, t0, out=entries[0])
-        t1 = _shifted(u0, out=(entries[1], entries[2]))
-        u1 = _log_softmax(t1, out=entries[0])
-        u2 = _zero_weighted(y, u1, out=entries[3])
-        u3 = np.sum(u2, axis=-1, keepdims=True, out=samples[0])
-        loss = np.negative(u3, out=samples[0])
-        u4 = np.add(y, -1, out=entries[0])
-        u5 = _softmax(t1, out=entries[3])
-        u6 = np.multiply(u4, u5, out=entries[0])
-        u7 = _softmax_complement(t1, out=entries[3])
-        u8 = np.multiply(u7, y, out=entries[1])
-        u9 = np.add(u6, u8, out=entries[0])
-        grad = np.multiply(u9, (-t0), out=entries[0])
+        if y.dtype == np.int64:
+            samples = _buffers(scratch, "samples", s.shape[:-1] + (1,), 4)
+            entries = _buffers(scratch, "entries", s.shape, 3)
+            t0 = temperature**(-1.0)
+            u0 = np.multiply(s, t0, out=entries[0])
+            t1 = _shifted(u0, out=(entries[1], entries[2]))
+            u1 = _take_parts(t1, y, out=(samples[0], samples[1]))
+            u2 = _log_softmax(u1, out=samples[2])
+            loss = np.negative(u2, out=samples[2])
+            u3 = _softmax(t1, out=entries[0])
+            grad = np.multiply(u3, t0, out=entries[0])
+            u4 = _softmax_complement(u1, out=samples[3])
+            grad_at_label = np.multiply(u4, (-t0), out=samples[0])
+            grad = _put(_full(grad, s.shape), y, grad_at_label)
+        else:
+            samples = _buffers(scratch, "samples", s.shape[:-1] + (1,), 1)
+            entries = _buffers(scratch, "entries", s.shape, 4)
+            t0 = temperature**(-1.0)
+            u0 = np.multiply(s, t0, out=entries[0])
+            t1 = _shifted(u0, out=(entries[1], entries[2]))
+            u1 = _log_softmax(t1, out=entries[0])
+            u2 = _zero_weighted(y, u1, out=entries[3])
+            u3 = np.sum(u2, axis=-1, keepdims=True, out=samples[0])
+            loss = np.negative(u3, out=samples[0])
+            u4 = np.add(y, -1, out=entries[0])
+            u5 = _softmax(t1, out=entries[3])
+            u6 = np.multiply(u4, u5, out=entries[0])
+            u7 = _softmax_complement(t1, out=entries[3])
+            u8 = np.multiply(u7, y, out=entries[1])
+            u9 = np.add(u6, u8, out=entries[0])
+            grad = np.multiply(u9, (-t0), out=entries[0])
     loss = _full(loss, s.shape[:-1] + (1,))[..., 0]
     return loss, _full(grad, s.shape)
 

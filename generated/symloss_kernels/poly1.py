@@ -15,6 +15,7 @@ import numpy as np
 
 from ._numerics import (
     _as_array,
+    _as_number,
     _blockwise,
     _buffers,
     _check_interval,
@@ -38,7 +39,7 @@ __all__ = ["poly1", "poly1_grad", "poly1_hess", "poly1_value_and_grad"]
 def _inputs(z, y, *, epsilon=1.0, axis=-1, reduction="mean", weight=None):
     """The arguments checked and as float64 arrays with the class axis last."""
     _check_reduction(reduction)
-    _check_interval('epsilon', epsilon, -1.0, None, low_open=False, high_open=True, integer=False)
+    _check_interval('epsilon', _as_number('epsilon', epsilon), -1.0, None, low_open=False, high_open=True, integer=False)
     z = _as_array("z", z)
     if z.ndim == 0:
         raise ValueError("z needs a class axis")

@@ -15,6 +15,7 @@ import numpy as np
 
 from ._numerics import (
     _as_array,
+    _as_number,
     _blockwise,
     _buffers,
     _check_interval,
@@ -31,7 +32,7 @@ __all__ = ["smooth_l1", "smooth_l1_grad", "smooth_l1_hess", "smooth_l1_value_and
 def _inputs(yhat, y, *, beta=1.0, reduction="mean", weight=None):
     """The arguments checked and as float64 arrays."""
     _check_reduction(reduction)
-    _check_interval('beta', beta, 0.0, None, low_open=True, high_open=True, integer=False)
+    _check_interval('beta', _as_number('beta', beta), 0.0, None, low_open=True, high_open=True, integer=False)
     yhat = _as_array("yhat", yhat)
     y = _as_array("y", y)
     _check_shape("y", y, yhat.shape)

@@ -15,17 +15,20 @@ import numpy as np
 
 from ._numerics import (
     _as_array,
+    _as_number,
     _blockwise,
     _buffers,
     _check_interval,
     _check_reduction,
     _class_labels,
     _full,
-    _label_rows,
     _log_softmax,
+    _put,
     _shifted,
     _softmax,
     _softmax_complement,
+    _take,
+    _take_parts,
     _weights,
     _zero_weighted,
 )
@@ -36,7 +39,7 @@ __all__ = ["softmax_cross_entropy", "softmax_cross_entropy_grad", "softmax_cross
 def _inputs(z, y, *, label_smoothing=0.0, axis=-1, reduction="mean", weight=None):
     """The arguments checked and as float64 arrays with the class axis last."""
     _check_reduction(reduction)
-    _check_interval('label_smoothing', label_smoothing, 0.0, 1.0, low_open=False, high_open=True, integer=False)
+    _check_interval('label_smoothing', _as_number('label_smoothing', label_smoothing), 0.0, 1.0, low_open=False, high_open=True, integer=False)
     z = _as_array("z", z)
     if z.ndim == 0:
         raise ValueError("z needs a class axis")
@@ -46,79 +49,212 @@ def _inputs(z, y, *, label_smoothing=0.0, axis=-1, reduction="mean", weight=None
 
 
 def _value(z, y, label_smoothing, scratch):
-    y = _label_rows(y, z.shape[-1])
     with np.errstate(all="ignore"):
-        K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
-        samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 1)
-        entries = _buffers(scratch, "entries", z.shape, 4)
-        u0 = np.multiply(y, (label_smoothing - 1), out=entries[0])
-        u1 = np.negative(u0, out=entries[0])
-        u2 = np.add(u1, (label_smoothing/K), out=entries[0])
-        u3 = _shifted(z, out=(entries[1], entries[2]))
-        u4 = _log_softmax(u3, out=entries[3])
-        u5 = _zero_weighted(u2, u4, out=entries[1])
-        u6 = np.sum(u5, axis=-1, keepdims=True, out=samples[0])
-        loss = np.negative(u6, out=samples[0])
+        if y.dtype == np.int64 and label_smoothing == 0:
+            samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 3)
+            entries = _buffers(scratch, "entries", z.shape, 2)
+            u0 = _shifted(z, out=(entries[0], entries[1]))
+            u1 = _take_parts(u0, y, out=(samples[0], samples[1]))
+            u2 = _log_softmax(u1, out=samples[2])
+            loss = np.negative(u2, out=samples[0])
+        elif y.dtype == np.int64:
+            K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
+            samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 2)
+            entries = _buffers(scratch, "entries", z.shape, 3)
+            u0 = _shifted(z, out=(entries[0], entries[1]))
+            t0 = _log_softmax(u0, out=entries[2])
+            u1 = _take(t0, y, out=samples[0])
+            u2 = _zero_weighted((label_smoothing - 1), u1, out=samples[1])
+            u3 = np.multiply(t0, (K**(-1.0)), out=entries[0])
+            u4 = _zero_weighted(label_smoothing, u3, out=entries[1])
+            u5 = np.sum(u4, axis=-1, keepdims=True, out=samples[0])
+            loss = np.subtract(u2, u5, out=samples[0])
+        elif label_smoothing == 0:
+            samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 1)
+            entries = _buffers(scratch, "entries", z.shape, 3)
+            u0 = _shifted(z, out=(entries[0], entries[1]))
+            u1 = _log_softmax(u0, out=entries[2])
+            u2 = _zero_weighted(y, u1, out=entries[0])
+            u3 = np.sum(u2, axis=-1, keepdims=True, out=samples[0])
+            loss = np.negative(u3, out=samples[0])
+        else:
+            K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
+            samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 1)
+            entries = _buffers(scratch, "entries", z.shape, 4)
+            u0 = np.multiply(y, (label_smoothing - 1), out=entries[0])
+            u1 = np.negative(u0, out=entries[0])
+            u2 = np.add(u1, (label_smoothing/K), out=entries[0])
+            u3 = _shifted(z, out=(entries[1], entries[2]))
+            u4 = _log_softmax(u3, out=entries[3])
+            u5 = _zero_weighted(u2, u4, out=entries[1])
+            u6 = np.sum(u5, axis=-1, keepdims=True, out=samples[0])
+            loss = np.negative(u6, out=samples[0])
     return _full(loss, z.shape[:-1] + (1,))[..., 0]
 
 
 def _gradient(z, y, label_smoothing, scratch):
-    y = _label_rows(y, z.shape[-1])
     with np.errstate(all="ignore"):
-        K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
-        entries = _buffers(scratch, "entries", z.shape, 5)
-        t0 = _shifted(z, out=(entries[0], entries[1]))
-        t1 = label_smoothing/K
-        t2 = np.multiply(y, label_smoothing, out=entries[2])
-        u0 = np.subtract(t2, y, out=entries[3])
-        u1 = np.add(u0, (1 - t1), out=entries[3])
-        u2 = _softmax(t0, out=entries[4])
-        u3 = np.multiply(u1, u2, out=entries[3])
-        u4 = np.subtract(y, t2, out=entries[2])
-        u5 = np.add(u4, t1, out=entries[2])
-        u6 = _softmax_complement(t0, out=entries[4])
-        u7 = np.multiply(u5, u6, out=entries[0])
-        grad = np.subtract(u3, u7, out=entries[0])
+        if y.dtype == np.int64 and label_smoothing == 0:
+            samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 3)
+            entries = _buffers(scratch, "entries", z.shape, 3)
+            t0 = _shifted(z, out=(entries[0], entries[1]))
+            grad = _softmax(t0, out=entries[2])
+            u0 = _take_parts(t0, y, out=(samples[0], samples[1]))
+            u1 = _softmax_complement(u0, out=samples[2])
+            grad_at_label = np.negative(u1, out=samples[0])
+            grad = _put(_full(grad, z.shape), y, grad_at_label)
+        elif y.dtype == np.int64:
+            K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
+            samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 2)
+            entries = _buffers(scratch, "entries", z.shape, 4)
+            t0 = _shifted(z, out=(entries[0], entries[1]))
+            t1 = _softmax_complement(t0, out=entries[2])
+            t2 = K**(-1.0)
+            t3 = label_smoothing*t2
+            t4 = _softmax(t0, out=entries[3])
+            u0 = np.multiply(t4, (1 - t3), out=entries[0])
+            u1 = np.multiply(t1, t3, out=entries[1])
+            grad = np.subtract(u0, u1, out=entries[0])
+            u2 = _take(t4, y, out=samples[0])
+            u3 = np.multiply(u2, (label_smoothing*(1 - t2)), out=samples[0])
+            u4 = _take(t1, y, out=samples[1])
+            u5 = np.multiply(u4, (-label_smoothing + t3 + 1), out=samples[1])
+            grad_at_label = np.subtract(u3, u5, out=samples[0])
+            grad = _put(_full(grad, z.shape), y, grad_at_label)
+        elif label_smoothing == 0:
+            entries = _buffers(scratch, "entries", z.shape, 4)
+            t0 = _shifted(z, out=(entries[0], entries[1]))
+            u0 = np.add(y, -1, out=entries[2])
+            u1 = _softmax(t0, out=entries[3])
+            u2 = np.multiply(u0, u1, out=entries[2])
+            u3 = np.negative(u2, out=entries[2])
+            u4 = _softmax_complement(t0, out=entries[3])
+            u5 = np.multiply(u4, y, out=entries[0])
+            grad = np.subtract(u3, u5, out=entries[0])
+        else:
+            K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
+            entries = _buffers(scratch, "entries", z.shape, 5)
+            t0 = _shifted(z, out=(entries[0], entries[1]))
+            t1 = label_smoothing/K
+            t2 = np.multiply(y, label_smoothing, out=entries[2])
+            u0 = np.subtract(t2, y, out=entries[3])
+            u1 = np.add(u0, (1 - t1), out=entries[3])
+            u2 = _softmax(t0, out=entries[4])
+            u3 = np.multiply(u1, u2, out=entries[3])
+            u4 = np.subtract(y, t2, out=entries[2])
+            u5 = np.add(u4, t1, out=entries[2])
+            u6 = _softmax_complement(t0, out=entries[4])
+            u7 = np.multiply(u5, u6, out=entries[0])
+            grad = np.subtract(u3, u7, out=entries[0])
     return _full(grad, z.shape)
 
 
 def _hessian(z, y, label_smoothing, scratch):
-    y = _label_rows(y, z.shape[-1])
     with np.errstate(all="ignore"):
-        entries = _buffers(scratch, "entries", z.shape, 4)
-        t0 = _shifted(z, out=(entries[0], entries[1]))
-        u0 = _softmax(t0, out=entries[2])
-        u1 = _softmax_complement(t0, out=entries[3])
-        hess = np.multiply(u0, u1, out=entries[0])
+        if y.dtype == np.int64 and label_smoothing == 0:
+            entries = _buffers(scratch, "entries", z.shape, 4)
+            t0 = _shifted(z, out=(entries[0], entries[1]))
+            u0 = _softmax(t0, out=entries[2])
+            u1 = _softmax_complement(t0, out=entries[3])
+            hess = np.multiply(u0, u1, out=entries[0])
+        elif y.dtype == np.int64:
+            entries = _buffers(scratch, "entries", z.shape, 4)
+            t0 = _shifted(z, out=(entries[0], entries[1]))
+            u0 = _softmax(t0, out=entries[2])
+            u1 = _softmax_complement(t0, out=entries[3])
+            hess = np.multiply(u0, u1, out=entries[0])
+        elif label_smoothing == 0:
+            entries = _buffers(scratch, "entries", z.shape, 4)
+            t0 = _shifted(z, out=(entries[0], entries[1]))
+            u0 = _softmax(t0, out=entries[2])
+            u1 = _softmax_complement(t0, out=entries[3])
+            hess = np.multiply(u0, u1, out=entries[0])
+        else:
+            entries = _buffers(scratch, "entries", z.shape, 4)
+            t0 = _shifted(z, out=(entries[0], entries[1]))
+            u0 = _softmax(t0, out=entries[2])
+            u1 = _softmax_complement(t0, out=entries[3])
+            hess = np.multiply(u0, u1, out=entries[0])
     return _full(hess, z.shape)
 
 
 def _value_and_gradient(z, y, label_smoothing, scratch):
-    y = _label_rows(y, z.shape[-1])
     with np.errstate(all="ignore"):
-        K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
-        samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 1)
-        entries = _buffers(scratch, "entries", z.shape, 6)
-        t0 = label_smoothing/K
-        t1 = -t0
-        t2 = _shifted(z, out=(entries[0], entries[1]))
-        t3 = np.multiply(y, label_smoothing, out=entries[2])
-        u0 = np.multiply(y, (label_smoothing - 1), out=entries[3])
-        u1 = np.negative(u0, out=entries[3])
-        u2 = np.add(u1, (-t1), out=entries[3])
-        u3 = _log_softmax(t2, out=entries[4])
-        u4 = _zero_weighted(u2, u3, out=entries[5])
-        u5 = np.sum(u4, axis=-1, keepdims=True, out=samples[0])
-        loss = np.negative(u5, out=samples[0])
-        u6 = np.subtract(t3, y, out=entries[3])
-        u7 = np.add(u6, (t1 + 1), out=entries[3])
-        u8 = _softmax(t2, out=entries[4])
-        u9 = np.multiply(u7, u8, out=entries[3])
-        u10 = np.subtract(y, t3, out=entries[2])
-        u11 = np.add(u10, t0, out=entries[2])
-        u12 = _softmax_complement(t2, out=entries[4])
-        u13 = np.multiply(u11, u12, out=entries[0])
-        grad = np.subtract(u9, u13, out=entries[0])
+        if y.dtype == np.int64 and label_smoothing == 0:
+            samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 4)
+            entries = _buffers(scratch, "entries", z.shape, 3)
+            t0 = _shifted(z, out=(entries[0], entries[1]))
+            u0 = _take_parts(t0, y, out=(samples[0], samples[1]))
+            u1 = _log_softmax(u0, out=samples[2])
+            loss = np.negative(u1, out=samples[2])
+            grad = _softmax(t0, out=entries[2])
+            u2 = _softmax_complement(u0, out=samples[3])
+            grad_at_label = np.negative(u2, out=samples[0])
+            grad = _put(_full(grad, z.shape), y, grad_at_label)
+        elif y.dtype == np.int64:
+            K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
+            samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 3)
+            entries = _buffers(scratch, "entries", z.shape, 5)
+            t0 = _shifted(z, out=(entries[0], entries[1]))
+            t1 = _log_softmax(t0, out=entries[2])
+            t2 = K**(-1.0)
+            t3 = _softmax_complement(t0, out=entries[3])
+            t4 = label_smoothing*t2
+            t5 = _softmax(t0, out=entries[4])
+            u0 = _take(t1, y, out=samples[0])
+            u1 = _zero_weighted((label_smoothing - 1), u0, out=samples[1])
+            u2 = np.multiply(t1, t2, out=entries[0])
+            u3 = _zero_weighted(label_smoothing, u2, out=entries[1])
+            u4 = np.sum(u3, axis=-1, keepdims=True, out=samples[0])
+            loss = np.subtract(u1, u4, out=samples[0])
+            u5 = np.multiply(t5, (1 - t4), out=entries[0])
+            u6 = np.multiply(t3, t4, out=entries[1])
+            grad = np.subtract(u5, u6, out=entries[0])
+            u7 = _take(t5, y, out=samples[1])
+            u8 = np.multiply(u7, (label_smoothing*(1 - t2)), out=samples[1])
+            u9 = _take(t3, y, out=samples[2])
+            u10 = np.multiply(u9, (-label_smoothing + t4 + 1), out=samples[2])
+            grad_at_label = np.subtract(u8, u10, out=samples[1])
+            grad = _put(_full(grad, z.shape), y, grad_at_label)
+        elif label_smoothing == 0:
+            samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 1)
+            entries = _buffers(scratch, "entries", z.shape, 4)
+            t0 = _shifted(z, out=(entries[0], entries[1]))
+            u0 = _log_softmax(t0, out=entries[2])
+            u1 = _zero_weighted(y, u0, out=entries[3])
+            u2 = np.sum(u1, axis=-1, keepdims=True, out=samples[0])
+            loss = np.negative(u2, out=samples[0])
+            u3 = np.add(y, -1, out=entries[2])
+            u4 = _softmax(t0, out=entries[3])
+            u5 = np.multiply(u3, u4, out=entries[2])
+            u6 = np.negative(u5, out=entries[2])
+            u7 = _softmax_complement(t0, out=entries[3])
+            u8 = np.multiply(u7, y, out=entries[0])
+            grad = np.subtract(u6, u8, out=entries[0])
+        else:
+            K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
+            samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 1)
+            entries = _buffers(scratch, "entries", z.shape, 6)
+            t0 = label_smoothing/K
+            t1 = -t0
+            t2 = _shifted(z, out=(entries[0], entries[1]))
+            t3 = np.multiply(y, label_smoothing, out=entries[2])
+            u0 = np.multiply(y, (label_smoothing - 1), out=entries[3])
+            u1 = np.negative(u0, out=entries[3])
+            u2 = np.add(u1, (-t1), out=entries[3])
+            u3 = _log_softmax(t2, out=entries[4])
+            u4 = _zero_weighted(u2, u3, out=entries[5])
+            u5 = np.sum(u4, axis=-1, keepdims=True, out=samples[0])
+            loss = np.negative(u5, out=samples[0])
+            u6 = np.subtract(t3, y, out=entries[3])
+            u7 = np.add(u6, (t1 + 1), out=entries[3])
+            u8 = _softmax(t2, out=entries[4])
+            u9 = np.multiply(u7, u8, out=entries[3])
+            u10 = np.subtract(y, t3, out=entries[2])
+            u11 = np.add(u10, t0, out=entries[2])
+            u12 = _softmax_complement(t2, out=entries[4])
+            u13 = np.multiply(u11, u12, out=entries[0])
+            grad = np.subtract(u9, u13, out=entries[0])
     loss = _full(loss, z.shape[:-1] + (1,))[..., 0]
     return loss, _full(grad, z.shape)
 

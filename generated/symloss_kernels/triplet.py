@@ -15,6 +15,7 @@ import numpy as np
 
 from ._numerics import (
     _as_array,
+    _as_number,
     _blockwise,
     _buffers,
     _check_interval,
@@ -31,7 +32,7 @@ __all__ = ["triplet", "triplet_grad", "triplet_hess", "triplet_value_and_grad"]
 def _inputs(a, pos, neg, *, margin=1.0, axis=-1, reduction="mean", weight=None):
     """The arguments checked and as float64 arrays with the class axis last."""
     _check_reduction(reduction)
-    _check_interval('margin', margin, 0.0, None, low_open=True, high_open=True, integer=False)
+    _check_interval('margin', _as_number('margin', margin), 0.0, None, low_open=True, high_open=True, integer=False)
     a = _as_array("a", a)
     if a.ndim == 0:
         raise ValueError("a needs a class axis")
