@@ -222,6 +222,26 @@ def test_bce_with_logits_is_finite_for_every_finite_logit(z: float, y: float) ->
     assert value[0] >= 0.0 and -1.0 <= grad[0] <= 1.0
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(-1e300, 1e300, allow_nan=False), min_size=2, max_size=12), st.data(),
+       st.sampled_from([0.0, 0.1]))
+def test_softmax_cross_entropy_is_finite_for_finite_logits_in_both_label_forms(
+        logits: list[float], data: st.DataObject, smoothing: float) -> None:
+    """Finite logits of any magnitude, integer labels or one-hot rows: a finite loss >= 0 and a finite
+    gradient with entries in [-1, 1], equal in both forms."""
+    module = kernels("softmax_cross_entropy")
+    z = np.array([logits])
+    label = np.array([data.draw(st.integers(0, len(logits) - 1))])
+    results = [module.softmax_cross_entropy_value_and_grad(z, t, label_smoothing=smoothing, reduction="none")
+               for t in (label, np.eye(len(logits))[label])]
+    for value, grad in results:
+        assert np.isfinite(value).all() and np.isfinite(grad).all()
+        assert value[0] >= 0.0 and np.all(np.abs(grad) <= 1.0)
+    (value, grad), (row_value, row_grad) = results
+    assert abs(value[0] - row_value[0]) <= 1e-13 * abs(row_value[0]) + 1e-300
+    assert np.max(np.abs(grad - row_grad)) <= 1e-13 * max(np.max(np.abs(row_grad)), 1e-300)
+
+
 def test_extreme_logits_keep_their_tiny_losses() -> None:
     module = kernels("bce_with_logits")
     value = module.bce_with_logits(np.array([40.0, -700.0]), np.array([1.0, 0.0]), reduction="none")
