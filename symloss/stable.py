@@ -136,7 +136,8 @@ class ProvedRule:
 
     @property
     def proved(self) -> bool:
-        return all(v.status == "proved" for v in self.verdicts)
+        """Every claim proved; a rule with no claim is never proved (it would be applied on no evidence)."""
+        return bool(self.verdicts) and all(v.status == "proved" for v in self.verdicts)
 
 
 @dataclass(frozen=True)

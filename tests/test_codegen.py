@@ -1090,7 +1090,7 @@ def test_softmax_parts_read_the_max_at_the_arg_max() -> None:
     assert d[2].tolist() == [-np.inf, 0.0, -np.inf]
 
 
-@pytest.mark.parametrize("gamma", [np.array([1.0, 2.0]), float("nan"), "two"])
+@pytest.mark.parametrize("gamma", [np.array([1.0, 2.0]), float("nan"), "two", "2.0"])
 def test_an_option_must_be_one_number(gamma: object) -> None:
     _, module = built("focal_with_logits")
     with pytest.raises(ValueError, match="gamma"):

@@ -50,6 +50,13 @@ def test_every_rule_is_proved(proved: tuple[ProvedRule, ...]) -> None:
     assert len({r.rule.name for r in proved}) == len(RULES)
 
 
+def test_a_rule_without_claims_is_never_proved(proved: tuple[ProvedRule, ...]) -> None:
+    """No claim, no evidence: such a rule is not applied."""
+    empty = ProvedRule(replace(proved[0].rule, claims=()), ())
+    assert not empty.proved
+    assert stabilize(sp.log(sigmoid(z)), (empty,)).expr == sp.log(sigmoid(z))
+
+
 @pytest.mark.parametrize(
     ("expr", "expected", "rule"),
     [

@@ -21,6 +21,8 @@ def _as_array(name, value):
 
 def _as_number(name, value):
     """An option's ``value`` as a float64 scalar; a clear error for an array, a non-number or NaN."""
+    if isinstance(value, str | bytes):  # NumPy would read "0.1" as a number, which the formulas cannot use
+        raise ValueError(f"{name} must be a number, not {value!r}")
     try:
         value = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
