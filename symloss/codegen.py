@@ -688,10 +688,13 @@ def index_kernel_code(results: Sequence[tuple[str, Form]], loss: Loss, index: sp
             specialized.append((f"{name}_at_label", _prepared(split.at_label, index, None, params)))
             at_labels.append(name)
     lines = kernel_code(specialized, printer, kinds, loss.output.name, vector=True, labels=target.name)
-    bare = {name for name, expr in specialized if isinstance(expr, sp.Symbol | sp.Indexed)}  # an argument itself
-    return lines + [f"{name} = _put({'np.copy' if name in bare else '_full'}({name}"
-                    f"{'' if name in bare else ', ' + loss.output.name + '.shape'}), {target.name}, {name}_at_label)"
-                    for name in at_labels]
+    bare = {name for name, expr in specialized if isinstance(expr, sp.Symbol | sp.Indexed)}
+
+    def written(name: str) -> str:  # the label entries are written in place: an argument itself is copied first
+        array = f"np.copy({name})" if name in bare else f"_full({name}, {loss.output.name}.shape)"
+        return f"{name} = _put({array}, {target.name}, {name}_at_label)"
+
+    return lines + [written(name) for name in at_labels]
 
 
 def _rules(forms: Sequence[Form]) -> tuple[str, ...]:
