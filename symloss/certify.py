@@ -666,7 +666,7 @@ def _namespace(flags: _Flags) -> dict[str, object]:
         "exp": iv.exp, "log": iv.log, "log1p": iv.log1p, "expm1": iv.expm1, "sqrt": iv.sqrt,
         "cosh": lambda x: (iv.exp(x) + iv.exp(-x)) / 2,
         "sinh": lambda x: (iv.exp(x) - iv.exp(-x)) / 2,
-        "tanh": lambda x: 1 - 2 / (iv.exp(2 * x) + 1),
+        "tanh": lambda x: 1 - 2 / (iv.exp(2 * x) + 1),  # resolves at huge |x|, where _iv_tanh's expm1 overflows
         "sigmoid": lambda x: 1 / (1 + iv.exp(-x)),
         "softplus": _iv_softplus,
         **{primitive.__name__: function for primitive, function in SCALAR_INTERVALS.items()},
@@ -1201,7 +1201,7 @@ def _consistent(a: mpmath.mpf, b: mpmath.mpf) -> bool:
     float64 range on the same side."""
     if max(abs(a), abs(b)) > LARGEST:
         return _round(a) == _round(b)
-    return abs(a - b) <= 2 * RESOLUTION * max(abs(a), abs(b)) or max(abs(a), abs(b)) < NEGLIGIBLE
+    return _agree(a, b, widths=2)
 
 
 @cache
@@ -1249,8 +1249,9 @@ def _flat(point: Point) -> list[float]:
     return [x for v in point for x in (v if isinstance(v, tuple) else (v,)) if x is not None]
 
 
-def _agree(a: mpmath.mpf, b: mpmath.mpf) -> bool:
-    return abs(a - b) <= RESOLUTION * max(abs(a), abs(b)) or max(abs(a), abs(b)) < NEGLIGIBLE
+def _agree(a: mpmath.mpf, b: mpmath.mpf, widths: int = 1) -> bool:
+    """Whether ``a`` and ``b`` lie within ``widths`` resolutions of each other, or are both negligible."""
+    return abs(a - b) <= widths * RESOLUTION * max(abs(a), abs(b)) or max(abs(a), abs(b)) < NEGLIGIBLE
 
 
 # --------------------------------------------------------------------------- certify

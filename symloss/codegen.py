@@ -129,8 +129,8 @@ class Switch:
 @dataclass(frozen=True)
 class Variant:
     """The block programs used under ``condition``: the forms with each switched parameter replaced
-    by its value (exact: a symbolic replacement, before stabilization), for integer class labels
-    (``indices``) specialized to one-hot targets (:mod:`symloss.onehot`), each printed on its own."""
+    by its value (exact: a symbolic replacement, before stabilization) and, when the condition tests
+    for integer class labels, specialized to one-hot targets (:mod:`symloss.onehot`)."""
 
     condition: str
     rules: tuple[str, ...]
@@ -607,7 +607,7 @@ def forms_of(derivation: Derivation, rules: Sequence[ProvedRule], switches: Sequ
 def switches_of(loss: Loss) -> tuple[Switch, ...]:
     """The run-time cases of fixed hyper-parameters: each option given as None (where it may be) and
     each option at a default of 0 (a term switched off, whose work the general program would still do)."""
-    nullable = [Switch(v, v.unset.value, f"{v.name} is None") for v in loss.params if v.unset is not None]
+    nullable = [Switch(v, v.unset.value, f"{v.name} is None") for v in loss.nullable]
     off = [Switch(v, sp.S.Zero, f"{v.name} == 0") for v in loss.params if v.default == 0]
     return (*nullable, *off)
 

@@ -265,8 +265,8 @@ def _sigmoid_pow(x, c):
     """sigma(x)^c = sigma(x)^n sigma(x)^f, n = min(floor(c), 64), f = c - n: no power of a rounded (or
     subnormal) sigmoid.  sigma(x)^n is one double-double product (_sigmoid_powers, 1.3 ulp); sigma(x)^f =
     exp(f min(x, 0) - f log1p(e^{-|x|})) = e^{h + l} = e^h (1 + l), its argument summed exactly (TwoProduct,
-    TwoSum), so that only the rounding of f log1p(e^{-|x|}) < log 2 (for c < 65) enters the exponent:
-    exp(c a) with c a rounded is off by |c a| 2^-53 relative (12 ulp at c = 5, a = -7)."""
+    TwoSum), so that only the rounding of f log1p(e^{-|x|}) < log 2 (for c < 65) enters the exponent,
+    where exp(c a) of a rounded c a would be off by up to |c a| 2^-54 relative."""
     n = int(min(np.floor(c), 64.0))
     f = c - n
     if f == 0.0:
