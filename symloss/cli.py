@@ -172,7 +172,7 @@ def run_prove(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([r.to_json() for r in results], indent=2))
     else:
-        rows = [(r.loss, r.claim, r.kind, r.verdict.status, r.verdict.method, f"{r.verdict.seconds:.2f}")
+        rows = [(r.loss, r.claim.statement, r.kind, r.verdict.status, r.verdict.method, f"{r.verdict.seconds:.2f}")
                 for r in results]
         print(format_table(["loss", "claim", "kind", "verdict", "method", "seconds"], rows))
     return summary_exit_code(results)
