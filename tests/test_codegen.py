@@ -16,6 +16,7 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
+from backends import optional_backend
 from checkout_kernels import built, proved_rules
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -913,7 +914,7 @@ def _torch_cases(torch: ModuleType) -> dict[str, tuple[Callable, dict, Callable]
 @pytest.mark.parametrize("name", ["bce_with_logits", "bce", "softmax_cross_entropy", "mse", "huber", "smooth_l1",
                                   "poisson_nll", "gaussian_nll", "kl_divergence"])
 def test_kernels_agree_with_pytorch_at_moderate_inputs(name: str) -> None:
-    torch = pytest.importorskip("torch")
+    torch = optional_backend("torch")
     draw_inputs, options, reference = _torch_cases(torch)[name]
     arrays = draw_inputs()
     module = kernels(name)
