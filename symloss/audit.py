@@ -1,7 +1,7 @@
 """Verify one claim of a user's; audit a file of claims taken from a text.
 
 Two entry points do all the work for the command line and return plain
-data with an exit code: :func:`run_verify` (``symloss verify LHS RHS``) and
+data with an exit code: :func:`run_verify` (``symloss verify "A <= B"``) and
 :func:`run_audit` (``symloss audit FILE.toml``).
 
 An audit file lists claims as TOML tables::
@@ -48,9 +48,9 @@ import sympy as sp
 from symloss.assume import implied_equalities, parse_assumptions
 from symloss.catalog import Catalog
 from symloss.functions import to_elementary
-from symloss.loss import Claim, identity
+from symloss.loss import Claim, identity, inequality
 from symloss.numeric import class_counts, evaluate
-from symloss.parse import ParseError, parse, parse_many
+from symloss.parse import ParseError, Statement, parse, parse_many, relation_position, split_relation
 from symloss.prove import Verdict, prove
 from symloss.tables import format_table
 
@@ -75,32 +75,45 @@ def evaluate_derivatives(expr: sp.Expr) -> sp.Expr:
 
 @dataclass(frozen=True)
 class ParsedClaim:
-    """A user's identity, parsed: both sides as written and the claim to prove."""
+    """A user's claim ``lhs relation rhs``, parsed: both sides as written and the claim to prove."""
 
     lhs: sp.Expr
     rhs: sp.Expr
     claim: Claim
+    relation: str = "="
 
 
 def parse_identity(
     lhs: str, rhs: str, assumptions: Sequence[str] = (), *, latex: bool = False, catalog: Catalog | None = None
 ) -> ParsedClaim:
     """Read ``lhs = rhs`` under the assumptions; raises :class:`ParseError`."""
+    return parse_claim(Statement(lhs, "=", rhs), assumptions, latex=latex, catalog=catalog)
+
+
+def parse_claim(
+    statement: Statement, assumptions: Sequence[str] = (), *, latex: bool = False, catalog: Catalog | None = None
+) -> ParsedClaim:
+    """Read ``lhs relation rhs`` under the assumptions: an identity for ``=``,
+    an inequality for ``<=``, ``<``, ``>=``, ``>``; raises :class:`ParseError`."""
     declared = parse_assumptions(assumptions)
-    parsed = parse_many([lhs, rhs], declared, catalog, latex=latex)
+    parsed = parse_many([statement.lhs, statement.rhs], declared, catalog, latex=latex)
     left, right = parsed.exprs
     given = tuple(dict.fromkeys(parsed.given + implied_equalities(parsed.scope)))
-    claim = identity(
-        f"{lhs} = {rhs}",
-        evaluate_derivatives(left),
-        evaluate_derivatives(right),
-        scope=parsed.scope,
-        given=given,
-    )
-    return ParsedClaim(left, right, claim)
+    text = f"{statement.lhs} {statement.relation} {statement.rhs}"
+    sides = evaluate_derivatives(left), evaluate_derivatives(right)
+    if statement.relation == "=":
+        claim = identity(text, *sides, scope=parsed.scope, given=given)
+    else:
+        claim = inequality(text, sides[0], statement.relation, sides[1], scope=parsed.scope, given=given)
+    return ParsedClaim(left, right, claim, statement.relation)
 
 
 # --------------------------------------------------------------------------- verify
+
+
+_RELATIONALS: dict[str, type[sp.core.relational.Relational]] = {
+    "=": sp.Eq, "<=": sp.Le, "<": sp.Lt, ">=": sp.Ge, ">": sp.Gt,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -115,6 +128,7 @@ class VerifyResult:
     rhs: sp.Expr | None = None
     verdict: Verdict | None = None
     error: str = ""
+    relation: str = "="
 
     @property
     def exit_code(self) -> int:
@@ -124,11 +138,12 @@ class VerifyResult:
         return {"proved": EXIT_OK, "refuted": EXIT_WRONG}.get(self.verdict.status, EXIT_UNKNOWN)
 
     def to_text(self) -> str:
-        """The claim pretty-printed, the verdict, its method or counterexample, the time."""
+        """The claim pretty-printed with its relation, the verdict, its method or counterexample, the time."""
         if self.verdict is None or self.lhs is None or self.rhs is None:
             return f"symloss verify: {self.error}"
         verdict = self.verdict
-        lines = [sp.pretty(sp.Eq(self.lhs, self.rhs, evaluate=False), use_unicode=True), ""]
+        shown = _RELATIONALS[self.relation](self.lhs, self.rhs, evaluate=False)
+        lines = [sp.pretty(shown, use_unicode=True), ""]
         if self.assumptions:
             lines.append(f"assuming:  {'; '.join(self.assumptions)}")
         lines.append(f"verdict:   {verdict.status}")
@@ -144,8 +159,8 @@ class VerifyResult:
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, object]:
-        """{"verdict", "method", "counterexample", "seconds", "lhs", "rhs"} (and
-        "message" when the input could not be read)."""
+        """{"verdict", "method", "counterexample", "seconds", "lhs", "relation", "rhs"}
+        (and "message" when the input could not be read)."""
         if self.verdict is None:
             return {
                 "verdict": "error",
@@ -153,6 +168,7 @@ class VerifyResult:
                 "counterexample": None,
                 "seconds": 0.0,
                 "lhs": None,
+                "relation": None,
                 "rhs": None,
                 "message": self.error,
             }
@@ -162,34 +178,58 @@ class VerifyResult:
             "counterexample": dict(self.verdict.counterexample) if self.verdict.counterexample else None,
             "seconds": round(self.verdict.seconds, 3),
             "lhs": str(self.lhs),
+            "relation": self.relation,
             "rhs": str(self.rhs),
         }
 
 
 def run_verify(
     lhs: str,
-    rhs: str,
+    rhs: str | None = None,
     assumptions: Sequence[str] = (),
     *,
     latex: bool = False,
     timeout: float = 20.0,
     catalog: Catalog | None = None,
 ) -> VerifyResult:
-    """Parse ``lhs = rhs`` (plain text, or LaTeX) under the assumptions and prove it."""
+    """Parse ``lhs = rhs`` (plain text, or LaTeX) under the assumptions and prove it.
+
+    With no ``rhs``, ``lhs`` is a whole statement ``A REL B`` (see
+    :func:`~symloss.parse.split_relation`); a side of a two-sided equality
+    that holds a relation of its own is an error.
+    """
     stated = tuple(assumptions)
+    parts = {"statement": lhs} if rhs is None else {"LHS": lhs, "RHS": rhs}
     try:
-        parsed = parse_identity(lhs, rhs, stated, latex=latex, catalog=catalog)
+        statement = split_relation(lhs, latex=latex) if rhs is None else _equality(lhs, rhs, latex)
+        parts = {"LHS": statement.lhs, "RHS": statement.rhs}
+        parsed = parse_claim(statement, stated, latex=latex, catalog=catalog)
     except ParseError as error:
-        return VerifyResult(lhs, rhs, stated, error=_where(error, lhs, rhs, stated))
+        return VerifyResult(lhs, rhs or "", stated, error=_where(error, parts, stated))
     verdict = prove(parsed.claim, budget=timeout)
-    return VerifyResult(lhs, rhs, stated, parsed.lhs, parsed.rhs, verdict)
+    return VerifyResult(statement.lhs, statement.rhs, stated, parsed.lhs, parsed.rhs, verdict,
+                        relation=parsed.relation)
 
 
-def _where(error: ParseError, lhs: str, rhs: str, assumptions: Sequence[str]) -> str:
-    """Say which input the error is in: lhs, rhs or an assumption."""
+def _equality(lhs: str, rhs: str, latex: bool) -> Statement:
+    """``lhs = rhs`` from two sides, neither of which may be a comparison itself."""
+    for side in (lhs, rhs):
+        position = relation_position(side, latex=latex)
+        if position is not None:
+            raise ParseError(
+                "a relation inside one side of LHS RHS: give the whole claim as one argument, "
+                '"A <= B", or two sides of an equality',
+                position,
+                side,
+            )
+    return Statement(lhs, "=", rhs)
+
+
+def _where(error: ParseError, parts: Mapping[str, str], assumptions: Sequence[str]) -> str:
+    """Say which input the error is in: an assumption, or a part (LHS, RHS, the statement) by name."""
     if error.text in assumptions:
         return f"in the assumption {error.text!r}: {error}"
-    part = "LHS" if error.text == lhs else "RHS" if error.text == rhs else "input"
+    part = next((name for name, text in parts.items() if error.text == text), "input")
     return f"in the {part}: {error}"
 
 

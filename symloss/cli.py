@@ -28,7 +28,10 @@ EXIT_OK, EXIT_WRONG, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["verify"]:
+        arguments = ["verify", *formulas_last(arguments[1:])]
+    args = parser.parse_args(arguments)
     try:
         return int(args.run(args))
     except CatalogError as error:
@@ -70,9 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     catalog_option(sub)
     quiet_option(sub)
 
-    sub = command("verify", "verify an identity LHS = RHS of your own", run_verify)
-    sub.add_argument("lhs", help="left-hand side, plain text (or LaTeX with --latex)")
-    sub.add_argument("rhs", help="right-hand side")
+    sub = command("verify", "verify a claim of your own: 'A = B', 'A <= B' (also <, >=, >), or LHS RHS",
+                  run_verify)
+    sub.add_argument("lhs", metavar="CLAIM",
+                     help="the claim 'A REL B', REL one of = == <= < >= > (LaTeX: = \\le \\leq \\ge \\geq < >); "
+                          "or, with RHS, the left-hand side of an equality; plain text (or LaTeX with --latex)")
+    sub.add_argument("rhs", nargs="?", default=None, metavar="RHS", help="right-hand side of the equality CLAIM = RHS")
     sub.add_argument("--assume", action="append", default=[], metavar="A",
                      help="an assumption such as 'x > 0', '0 < p < 1', 'y in {0, 1}', 'K integer >= 2' (repeatable)")
     sub.add_argument("--latex", action="store_true", help="read LHS and RHS as LaTeX")
@@ -110,6 +116,37 @@ def build_parser() -> argparse.ArgumentParser:
     catalog_option(sub)
     quiet_option(sub)
     return parser
+
+
+VERIFY_VALUED_OPTIONS = ("--assume", "--timeout", "--catalog")  # the verify options that take a value
+
+
+def formulas_last(arguments: Sequence[str]) -> list[str]:
+    """The arguments of ``verify`` with its options first and its formulas after
+    ``--``, so that a formula with a leading minus sign (``-log(p)``) is never
+    read as an option, wherever it stands.
+
+    An option is ``-h`` or ``--`` followed by a letter (``--json``,
+    ``--timeout=5``, ``--time 5``); a valued option takes the next argument
+    as its value.  Every other argument is a formula; a ``--`` of the user's
+    is dropped (a formula never looks like an option).
+    """
+    options: list[str] = []
+    formulas: list[str] = []
+    rest = iter(arguments)
+    for argument in rest:
+        if argument == "--":
+            continue
+        if argument == "-h" or (argument.startswith("--") and argument[2:3].isalpha()):
+            options.append(argument)
+            name = argument.split("=", 1)[0]
+            valued = "=" not in argument and any(option.startswith(name) for option in VERIFY_VALUED_OPTIONS)
+            value = next(rest, None) if valued else None
+            if value is not None:  # taken as is, even "-1 < x"
+                options.append(value)
+        else:
+            formulas.append(argument)
+    return [*options, "--", *formulas]
 
 
 def _catalog(args: argparse.Namespace) -> Catalog:

@@ -40,6 +40,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import pairwise
 
 import sympy as sp
 
@@ -132,6 +133,98 @@ def parse_many(
     names = trial.resolved()
     exprs = tuple(_located(read, text, names) for text in texts)
     return Parsed(exprs, names.final_scope(), names.given())
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A claim ``lhs relation rhs`` as written, split at its relation (not yet parsed)."""
+
+    lhs: str
+    relation: str  # "=" (equality), "<=", "<", ">=" or ">"
+    rhs: str
+
+
+_RELATION_SPELLINGS = {
+    "=": "=", "==": "=", "<=": "<=", "<": "<", ">=": ">=", ">": ">",
+    r"\le": "<=", r"\leq": "<=", r"\leqslant": "<=", r"\lt": "<",
+    r"\ge": ">=", r"\geq": ">=", r"\geqslant": ">=", r"\gt": ">",
+}  # fmt: skip
+_RELATION_COMMANDS = frozenset(k for k in _RELATION_SPELLINGS if k.startswith("\\")) | {r"\ne", r"\neq"}
+_RELATION_MARK = re.compile(r"[<>=!]+")
+_OPENING, _CLOSING = "([{", ")]}"
+
+
+def split_relation(text: str, *, latex: bool = False) -> Statement:
+    r"""Split ``LHS REL RHS`` at its one relation outside brackets.
+
+    REL is ``=`` or ``==`` (equality), ``<=``, ``<``, ``>=`` or ``>``; in
+    LaTeX also ``\le``, ``\leq``, ``\ge``, ``\geq`` (and ``\lt``, ``\gt``),
+    looked for in the last statement only (earlier ones may define names,
+    ``L = ...;``).  A relation inside brackets (``\sum_{k=1}``) is left to
+    the formula parser.  Raises :class:`ParseError` for no relation, a chain
+    (``a < b < c``) or an unknown one (``!=``, ``=<``).
+
+    >>> split_relation("-x <= -x + 1")
+    Statement(lhs='-x', relation='<=', rhs='-x + 1')
+    """
+    marks = _relation_marks(text, latex=latex)
+    if not marks:
+        raise ParseError("no relation: write LHS = RHS, or LHS <= RHS (also <, >=, >)", len(text), text)
+    for start, _end, mark in marks:
+        if mark not in _RELATION_SPELLINGS:
+            raise ParseError(f"unknown relation {mark!r}: use =, <=, <, >= or >", start, text)
+    if len(marks) > 1:
+        raise ParseError("more than one relation (a chain such as a < b < c): state one comparison", marks[1][0],
+                         text)
+    start, end, mark = marks[0]
+    return Statement(text[:start].strip(), _RELATION_SPELLINGS[mark], text[end:].strip())
+
+
+def relation_position(text: str, *, latex: bool = False) -> int | None:
+    """Offset of the first relation outside brackets in ``text`` (None if it has none),
+    e.g. to tell a user that one side of an equality is itself a comparison."""
+    marks = _relation_marks(text, latex=latex)
+    return marks[0][0] if marks else None
+
+
+def _relation_marks(text: str, *, latex: bool) -> list[tuple[int, int, str]]:
+    _check_text(text, allow_unicode=latex)
+    try:
+        return _latex_relation_marks(text) if latex else _text_relation_marks(text)
+    except ParseError as error:
+        raise error.located(text) from None
+
+
+def _text_relation_marks(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, mark) of each run of ``<>=!`` characters outside brackets."""
+    depth, marks = 0, []
+    for position, char in enumerate(text):
+        depth += (char in _OPENING) - (char in _CLOSING)
+        if depth == 0 and char in "<>=!" and (position == 0 or text[position - 1] not in "<>=!"):
+            mark = _RELATION_MARK.match(text, position)
+            marks.append((position, mark.end(), mark.group()))
+    return marks
+
+
+def _latex_relation_marks(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, mark) of each run of relation tokens outside brackets in the
+    last statement; a run's spellings are joined (``<`` then ``=`` is ``<=``)."""
+    tokens = _tokenize(text)
+    depth, marks = 0, []
+    for token, following in pairwise(tokens):
+        is_symbol = token.kind == "symbol"
+        depth += (is_symbol and token.text in _OPENING) - (is_symbol and token.text in _CLOSING)
+        if depth:
+            continue
+        if token.kind == "linebreak" or (is_symbol and token.text == ";"):
+            marks = []
+        elif (is_symbol and token.text in "<>=") or (token.kind == "command" and token.text in _RELATION_COMMANDS):
+            if marks and marks[-1][1] == token.position:  # the previous token was a relation too
+                start, _, mark = marks.pop()
+                marks.append((start, following.position, mark + token.text))
+            else:
+                marks.append((token.position, following.position, token.text))
+    return marks
 
 
 def _located(read: Callable[[str, _Names], sp.Expr], text: str, names: _Names) -> sp.Expr:

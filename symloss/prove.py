@@ -29,7 +29,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import partial
-from itertools import product
+from itertools import islice, product
 
 import mpmath
 import sympy as sp
@@ -38,7 +38,7 @@ from sympy.simplify.simplify import factor_sum
 from symloss.functions import to_elementary
 from symloss.loss import Claim, ClaimKind
 from symloss.notation import CLASS_COUNT, INDEX, REAL, Domain, Scope, Var
-from symloss.numeric import class_counts, evaluate, sample_points, structural_symbols
+from symloss.numeric import class_counts, evaluate, holds, sample_points, structural_symbols
 
 LOW_DIGITS, HIGH_DIGITS = 30, 60
 MIN_AGREEING_POINTS = 20
@@ -795,6 +795,7 @@ class Disagreement:
     point: dict[sp.Basic, object]
     left: object
     right: object
+    exact: bool = False  # both sides exactly equal where a strict relation is claimed
 
 
 @dataclass(frozen=True)
@@ -894,7 +895,46 @@ def numeric_check(claim: Claim, c: Comparison, *, n: int = SAMPLED_POINTS, seed:
                 return NumericCheck(agreeing, Disagreement(point, left, right))
         elif verdict is False:
             agreeing += 1
+    if c.relation in ("<", ">"):
+        return NumericCheck(agreeing, _touching(claim, c, scope))
     return NumericCheck(agreeing)
+
+
+TOUCHING_CANDIDATES = (0, 1, -1)  # exact values tried for each variable, with the closed ends of its domain
+MAX_TOUCHING_POINTS = 64
+
+
+def _touching(claim: Claim, c: Comparison, scope: Scope) -> Disagreement | None:
+    """A point where a strict ``left < right`` (or ``>``) fails by equality.
+
+    Sampled points almost never hit the isolated points where both sides
+    touch (exp(x) = x + 1 only at x = 0), so each scalar variable also takes
+    0, 1, -1 and the closed ends of its interval; a point counts only if
+    left - right is exactly zero there (SymPy, exact rationals) and both
+    sides are finite reals at 60 digits.
+    """
+    domains = scope.domains()
+    symbols = sorted(_sampled_symbols(c, domains), key=str)
+    if any(isinstance(s, sp.IndexedBase) or domains.get(s, REAL).vector is not None for s in symbols):
+        return None
+    choices = []
+    for s in symbols:
+        domain = domains.get(s, REAL)
+        ends = [e for e, is_open in ((domain.low, domain.low_open), (domain.high, domain.high_open))
+                if e is not None and not is_open]
+        choices.append([Fraction(v) for v in dict.fromkeys((*TOUCHING_CANDIDATES, *ends)) if domain.contains(v)])
+    difference = c.left - c.right
+    for values in islice(product(*choices), MAX_TOUCHING_POINTS):
+        point = dict(zip(symbols, values, strict=True))
+        if not all(holds(g, point) for g in claim.given):
+            continue
+        exact = difference.xreplace({s: sp.Rational(v.numerator, v.denominator) for s, v in point.items()})
+        if exact.is_zero is not True:
+            continue
+        left, right = _value(c.left, point, HIGH_DIGITS), _value(c.right, point, HIGH_DIGITS)
+        if _finite_real(left) and _finite_real(right):
+            return Disagreement(point, left, right, exact=True)
+    return None
 
 
 # --------------------------------------------------------------------------- verdicts
@@ -916,10 +956,9 @@ def counterexample_of(point: Mapping[sp.Basic, object]) -> dict[str, str]:
 
 
 def _refuted(d: Disagreement, c: Comparison, start: float) -> Verdict:
-    detail = (
-        f"left side = {_text(d.left)}, right side = {_text(d.right)} (relation {c.relation}), "
-        f"confirmed at {LOW_DIGITS} and {HIGH_DIGITS} digits"
-    )
+    sides = f"left side = {_text(d.left)}, right side = {_text(d.right)} (relation {c.relation})"
+    confirmed = "equal exactly" if d.exact else f"confirmed at {LOW_DIGITS} and {HIGH_DIGITS} digits"
+    detail = f"{sides}, {confirmed}"
     return Verdict("refuted", "numeric counterexample", time.perf_counter() - start, counterexample_of(d.point), detail)
 
 

@@ -150,7 +150,7 @@ def test_true_claims_are_proved(lhs: str, rhs: str, assume: list[str], latex: bo
 
 def test_json_has_the_documented_keys() -> None:
     refuted = run_verify("abs(x)", "x", timeout=10).to_json()
-    assert set(refuted) == {"verdict", "method", "counterexample", "seconds", "lhs", "rhs"}
+    assert set(refuted) == {"verdict", "method", "counterexample", "seconds", "lhs", "relation", "rhs"}
     assert refuted["verdict"] == "refuted" and refuted["lhs"] == "Abs(x)"
     assert all(isinstance(v, str) for v in refuted["counterexample"].values())
     proved = run_verify("x + x", "2*x", timeout=10).to_json()
@@ -724,7 +724,7 @@ def test_cli_never_proves_claims_off_by_a_tiny_amount(
 
 # ---------------------------------------------------------------- the verify command: codes, JSON, assumptions
 
-VERDICT_KEYS = {"verdict", "method", "counterexample", "seconds", "lhs", "rhs"}
+VERDICT_KEYS = {"verdict", "method", "counterexample", "seconds", "lhs", "relation", "rhs"}
 
 
 def test_cli_exit_codes_0_1_3_2_and_the_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
