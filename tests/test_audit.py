@@ -421,12 +421,18 @@ MALFORMED = [
 
 
 @pytest.mark.parametrize(("body", "ident", "field_name"), MALFORMED)
-def test_malformed_claims_exit_2_naming_id_and_field(
+def test_a_malformed_claim_is_an_error_row_naming_id_and_field(
     tmp_path: Path, toy: Catalog, body: str, ident: str, field_name: str
 ) -> None:
-    result = audit_text(tmp_path, "[[claim]]\n" + body + "\n", toy)
-    assert result.exit_code == 2, result.to_text()
-    assert ident in result.error and f"field {field_name!r}" in result.error, result.error
+    result = audit_text(tmp_path, "[[claim]]\n" + body + "\n" + GOOD, toy)
+    assert not result.error, result.error
+    first, *others = result.outcomes
+    assert first.verdict == "error" and first.id == ident.strip("'"), first
+    assert ident in first.message and f"field {field_name!r}" in first.message, first.message
+    assert [o.verdict for o in others] == ["correct", "wrong", "correct", "wrong", "correct", "correct", "wrong"]
+    assert result.exit_code == 1  # a wrong claim outranks a malformed one
+    alone = audit_text(tmp_path, "[[claim]]\n" + body + "\n", toy)
+    assert [o.verdict for o in alone.outcomes] == ["error"] and alone.exit_code == 2
 
 
 @pytest.mark.parametrize(
@@ -435,12 +441,18 @@ def test_malformed_claims_exit_2_naming_id_and_field(
         ("[[claim]\nid = 1", "not valid TOML"),
         ("title = 'x'", "no [[claim]] tables"),
         ("extra = 1\n[[claim]]\nid = 'a'", "unknown top-level key"),
-        ("[[claim]]\nid = 'a'\nsource = 's'\nkind = 'identity'\nlhs = 'x'\nrhs = 'x'\n" * 2, "used twice"),
+        ("claim = [1, 2]", "no [[claim]] tables"),
+        (b"\xff[[claim]]", "not valid TOML"),
     ],
 )
-def test_malformed_files_exit_2(tmp_path: Path, toy: Catalog, toml: str, message: str) -> None:
-    result = audit_text(tmp_path, toml, toy)
-    assert result.exit_code == 2 and message in result.error
+def test_malformed_files_exit_2(tmp_path: Path, toy: Catalog, toml: str | bytes, message: str) -> None:
+    if isinstance(toml, bytes):
+        (tmp_path / "claims.toml").write_bytes(toml)
+        result = run_audit(tmp_path / "claims.toml", toy)
+    else:
+        result = audit_text(tmp_path, toml, toy)
+    assert result.exit_code == 2 and message in result.error and not result.outcomes
+    assert result.to_json() == {"error": result.error}
 
 
 def test_a_missing_file_exits_2(tmp_path: Path, toy: Catalog) -> None:
@@ -848,8 +860,10 @@ def test_cli_audit_of_a_malformed_file_exits_2_naming_claim_and_field(tmp_path: 
     path.write_text('[[claim]]\nid = "bce-cost"\nsource = "s"\nkind = "value"\nloss = "bce"\n'
                     'inputs = [0.5, 1]\nstated = 0.7\ndigits = "three"\n', encoding="utf-8")
     done = cli("audit", str(path), "--json")
-    assert done.returncode == 2
-    assert "'bce-cost'" in done.stdout + done.stderr and "'digits'" in done.stdout + done.stderr
+    assert done.returncode == 2, done.stderr
+    (row,) = json.loads(done.stdout)
+    assert row["id"] == "bce-cost" and row["verdict"] == "error"
+    assert "'bce-cost'" in row["message"] and "'digits'" in row["message"]
 
 
 def test_an_audit_with_only_correct_claims_exits_0(tmp_path: Path, toy: Catalog) -> None:
