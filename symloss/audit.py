@@ -653,7 +653,7 @@ def _rounded(value: mpmath.mpf, digits: int) -> str:
         return "inf" if value > 0 else "-inf"
     with mpmath.workdps(DIGITS + 10):
         exact = Decimal(mpmath.nstr(value, DIGITS, strip_zeros=False))
-    text = str(exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+    text = f"{exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP):f}"
     return "0" + text[2:] if text.startswith("-0") and not any(c in "123456789" for c in text) else text
 
 
@@ -664,7 +664,7 @@ def _rounded_stated(stated: object, digits: int) -> str:
         exact = Decimal(repr(stated))
     except InvalidOperation:
         return str(stated)
-    return str(exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+    return f"{exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP):f}"
 
 
 def _show_stated(stated: object, digits: int) -> str:
