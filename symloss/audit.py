@@ -31,15 +31,15 @@ A value is computed at 50 digits from the declared expression (never a
 float kernel) and compared with the stated number after rounding to the
 stated digits; an identity goes to the prover.
 
-The target of a loss whose label is a one-hot or soft class vector over K
-classes (``cross_entropy``, ``softmax_cross_entropy``, ...) may also be given
-as integer class labels, as the generated kernels take them: an integer c in
-0..K-1 stands for the one-hot row y_j = δ_jc.  A single number is one label;
-when the output is a list of N samples (a list of lists), a flat list of N
-numbers is one label per sample (the kernels' rule: labels have the output's
-shape without its class axis), and any other flat list is one class vector.
-So ``inputs = [[[0.1, 0.7, 0.2]], [1]]`` and ``inputs = [[0.1, 0.7, 0.2], [0, 1, 0]]``
-state the same claim.
+In a ``loss`` claim, the target of a loss whose label is a one-hot or soft
+class vector over K classes (``cross_entropy``, ``softmax_cross_entropy``,
+...) may also be given as integer class labels, as the generated kernels take
+them: an integer c in 0..K-1 stands for the one-hot row y_j = δ_jc.  A single
+number is one label; when the output is a list of N samples (a list of
+lists), a flat list of N numbers is one label per sample (the kernels' rule:
+labels have the output's shape without its class axis), and any other flat
+list is one class vector.  So ``inputs = [[[0.1, 0.7, 0.2]], [1]]`` and
+``inputs = [[0.1, 0.7, 0.2], [0, 1, 0]]`` state the same claim.
 
 A claim that cannot be read (a missing or ill-typed field, an unknown loss or
 parameter, a parameter without a default left out, an id used before, a class
@@ -486,7 +486,7 @@ def _takes_labels(loss: Loss) -> bool:
     return loss.target.is_vector and loss.target.domain.vector in LABEL_DOMAINS
 
 
-def _labels(ident: str, value: object, output: object) -> list[object] | None:
+def _labels(ident: str, value: object, output: object) -> list[int] | None:
     """The target as integer class labels, when written as such: a number, or a flat list of one
     number per sample of an output given as a list of samples; None when it is class vectors."""
     if not isinstance(value, list):
