@@ -12,7 +12,7 @@ An audit file lists claims as TOML tables::
     kind = "value"                    # or "identity"
     loss = "bce"                      # a catalog loss ...
     inputs = [[0.541, 0.823], [0, 1]] # positional: model output first; a list per argument for several samples
-    params = {}                       # the loss's parameters by name
+    params = {}                       # the loss's parameters by name (one left out takes its declared default)
     reduction = "mean"                # "mean" | "sum" | "none" (then stated is a list)
     stated = 0.439                    # the number the text printed (or "inf")
     digits = 3                        # decimal places it printed
@@ -30,6 +30,24 @@ An audit file lists claims as TOML tables::
 A value is computed at 50 digits from the declared expression (never a
 float kernel) and compared with the stated number after rounding to the
 stated digits; an identity goes to the prover.
+
+In a ``loss`` claim, the target of a loss whose label is a one-hot or soft
+class vector over K classes (``cross_entropy``, ``softmax_cross_entropy``,
+...) may also be given as integer class labels, as the generated kernels take
+them: an integer c in 0..K-1 stands for the one-hot row y_j = δ_jc.  A single
+number is one label; when the output is a list of N samples (a list of
+lists), a flat list of N numbers is one label per sample (the kernels' rule:
+labels have the output's shape without its class axis), and any other flat
+list is one class vector.  So ``inputs = [[[0.1, 0.7, 0.2]], [1]]`` and
+``inputs = [[0.1, 0.7, 0.2], [0, 1, 0]]`` state the same claim.
+
+A claim that cannot be read (a missing or ill-typed field, an unknown loss or
+parameter, a parameter without a default left out, an id used before, a class
+label out of range) is one row with verdict ``error`` and a message naming the
+claim id and the field; every other claim is still judged.  Exit codes: 2 when
+the file itself cannot be read (unreadable, not TOML, no ``[[claim]]`` tables,
+an unknown top-level key); else 1 if any claim is wrong, else 2 if any claim
+is an error, else 0 (an unknown verdict does not fail the audit).
 """
 
 from __future__ import annotations
@@ -48,7 +66,8 @@ import sympy as sp
 from symloss.assume import implied_equalities, parse_assumptions
 from symloss.catalog import Catalog
 from symloss.functions import to_elementary
-from symloss.loss import Claim, identity, inequality
+from symloss.loss import Claim, Loss, identity, inequality
+from symloss.notation import LABEL_DOMAINS
 from symloss.numeric import class_counts, evaluate
 from symloss.parse import ParseError, Statement, parse, parse_many, relation_position, split_relation
 from symloss.prove import Verdict, prove
@@ -237,7 +256,15 @@ def _where(error: ParseError, parts: Mapping[str, str], assumptions: Sequence[st
 
 
 class AuditFileError(ValueError):
-    """A malformed audit file; the message names the claim id and the field."""
+    """An audit file that cannot be read at all (no claim of it is judged)."""
+
+
+class ClaimError(ValueError):
+    """A malformed claim; the message names the claim id and the field.  The claim becomes
+    a row with verdict ``error``; the other claims are still judged."""
+
+
+VERDICTS = ("correct", "wrong", "unknown", "error")
 
 
 @dataclass(frozen=True)
@@ -247,7 +274,7 @@ class ClaimOutcome:
     id: str
     source: str
     kind: str
-    verdict: str  # "correct" | "wrong" | "unknown"
+    verdict: str  # one of VERDICTS
     stated: str
     computed: str | None = None
     counterexample: Mapping[str, str] | None = None
@@ -266,7 +293,7 @@ class ClaimOutcome:
 
 @dataclass(frozen=True)
 class AuditResult:
-    """The outcome of ``symloss audit``: one row per claim, or why the file is malformed."""
+    """The outcome of ``symloss audit``: one row per claim, or why the file cannot be read."""
 
     path: str
     outcomes: tuple[ClaimOutcome, ...] = ()
@@ -274,23 +301,26 @@ class AuditResult:
 
     @property
     def exit_code(self) -> int:
-        """2 for a malformed file, 1 if any claim is wrong, else 0."""
+        """2 for a file that cannot be read; else 1 if any claim is wrong, else 2 if any claim
+        is malformed (a row with verdict ``error``), else 0.  An unknown verdict does not fail."""
         if self.error:
             return EXIT_BAD_INPUT
-        return EXIT_WRONG if any(o.verdict == "wrong" for o in self.outcomes) else EXIT_OK
+        verdicts = {o.verdict for o in self.outcomes}
+        return EXIT_WRONG if "wrong" in verdicts else EXIT_BAD_INPUT if "error" in verdicts else EXIT_OK
 
     def to_text(self) -> str:
         if self.error:
             return f"symloss audit: {self.path}: {self.error}"
         rows = [(o.id, o.kind, o.verdict, _clipped(o.stated), o.computed or "", _note(o)) for o in self.outcomes]
         table = format_table(["id", "kind", "verdict", "stated", "computed", "note"], rows)
-        tally = {v: sum(o.verdict == v for o in self.outcomes) for v in ("correct", "wrong", "unknown")}
+        tally = {v: sum(o.verdict == v for o in self.outcomes) for v in VERDICTS}
         summary = ", ".join(f"{n} {v}" for v, n in tally.items())
         return f"{table}\n\n{len(self.outcomes)} claims: {summary}"
 
     def to_json(self) -> list[dict[str, object]] | dict[str, object]:
         """A list of {"id", "verdict", "stated", "computed", "counterexample",
-        "message"}; {"error": ...} for a malformed file."""
+        "message"} (a malformed claim: "verdict": "error" and the reason in
+        "message"); {"error": ...} for a file that cannot be read."""
         if self.error:
             return {"error": self.error}
         return [o.to_json() for o in self.outcomes]
@@ -321,10 +351,12 @@ _COMMON = {"id", "source", "kind"}
 _VALUE_LOSS = _COMMON | {"loss", "inputs", "params", "reduction", "stated", "digits"}
 _VALUE_EXPR = _COMMON | {"expr", "at", "latex", "stated", "digits"}
 _IDENTITY = _COMMON | {"lhs", "rhs", "assume", "latex", "budget"}
+_KINDS = ("value", "identity")
 
 
 def load_audit(path: Path | str, catalog: Catalog) -> list[_Entry]:
-    """The claims of an audit file, checked and parsed; raises AuditFileError."""
+    """The claims of an audit file, checked and parsed, a malformed one as a
+    :class:`_MalformedEntry`; raises AuditFileError if the file cannot be read."""
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as error:
@@ -341,17 +373,21 @@ def load_audit(path: Path | str, catalog: Catalog) -> list[_Entry]:
     seen: set[str] = set()
     for number, table in enumerate(tables, start=1):
         ident = table.get("id")
-        if not isinstance(ident, str) or not ident.strip():
-            raise AuditFileError(f"claim #{number}: field 'id': missing or not a non-empty string")
-        if ident in seen:
-            raise AuditFileError(f"claim {ident!r}: field 'id': used twice")
-        seen.add(ident)
-        entries.append(_entry(ident, table, catalog))
+        name = ident if isinstance(ident, str) and ident.strip() else f"#{number}"
+        try:
+            if name != ident:
+                raise ClaimError(f"claim {name}: field 'id': missing or not a non-empty string")
+            if name in seen:
+                raise _bad(name, "id", "used twice")
+            seen.add(name)
+            entries.append(_entry(name, table, catalog))
+        except ClaimError as error:
+            entries.append(_MalformedEntry(name, table, str(error)))
     return entries
 
 
-def _bad(ident: str, field_name: str, problem: str) -> AuditFileError:
-    return AuditFileError(f"claim {ident!r}: field {field_name!r}: {problem}")
+def _bad(ident: str, field_name: str, problem: str) -> ClaimError:
+    return ClaimError(f"claim {ident!r}: field {field_name!r}: {problem}")
 
 
 def _entry(ident: str, table: Mapping[str, object], catalog: Catalog) -> _Entry:
@@ -445,11 +481,30 @@ def _loss_entry(
     if name not in catalog.names:
         raise _bad(ident, "loss", f"no loss named {name!r} in the catalog")
     loss = catalog.get(name)
+    samples = _loss_samples(ident, loss, table.get("inputs"))
+    fixed = _loss_params(ident, loss, table.get("params", {}))
+    reduction = table.get("reduction", "mean")
+    if reduction not in REDUCTIONS:
+        raise _bad(ident, "reduction", f"must be one of {', '.join(REDUCTIONS)}")
+    if (reduction == "none") != isinstance(stated, list) and len(samples) > 1:
+        raise _bad(ident, "stated", "a list of values goes with reduction 'none', one value otherwise")
+    if isinstance(stated, list) and len(stated) != len(samples):
+        raise _bad(ident, "stated", f"{len(stated)} values for {len(samples)} samples")
+    points = [{**sample, **fixed} for sample in samples]
+    return _ValueEntry(ident, source, loss.formula, tuple(points), str(reduction), stated, digits)
+
+
+def _loss_samples(ident: str, loss: Loss, inputs: object) -> list[dict[sp.Basic, object]]:
+    """The points of the loss's inputs, one per sample (an argument with one sample is shared
+    by all); integer class labels of the target made one-hot rows (see the module docstring)."""
     slots = (loss.output, loss.target, *loss.inputs)
-    inputs = table.get("inputs")
     if not isinstance(inputs, list) or len(inputs) != len(slots):
-        raise _bad(ident, "inputs", f"{name} takes {len(slots)} inputs ({', '.join(v.name for v in slots)})")
-    columns = [_samples(ident, v.is_vector, value) for v, value in zip(slots, inputs, strict=True)]
+        raise _bad(ident, "inputs", f"{loss.name} takes {len(slots)} inputs ({', '.join(v.name for v in slots)})")
+    labels = _labels(ident, inputs[1], inputs[0]) if _takes_labels(loss) else None
+    columns = [
+        labels if labels is not None and v is loss.target else _samples(ident, v.is_vector, value)
+        for v, value in zip(slots, inputs, strict=True)
+    ]
     counts = {len(c) for c in columns if len(c) > 1}
     if len(counts) > 1:
         raise _bad(ident, "inputs", f"arguments with different numbers of samples {sorted(counts)}")
@@ -458,26 +513,70 @@ def _loss_entry(
         {v.symbol: column[n if len(column) > 1 else 0] for v, column in zip(slots, columns, strict=True)}
         for n in range(size)
     ]
-    params = table.get("params", {})
+    for sample in samples:
+        classes = _class_count(ident, sample)
+        if labels is not None:
+            sample[loss.target.symbol] = _one_hot(ident, sample[loss.target.symbol], classes)
+    return samples
+
+
+def _takes_labels(loss: Loss) -> bool:
+    """Whether the loss's target takes integer class labels (in the kernels as here): a one-hot or
+    soft class vector."""
+    return loss.target.is_vector and loss.target.domain.vector in LABEL_DOMAINS
+
+
+def _labels(ident: str, value: object, output: object) -> list[int] | None:
+    """The target as integer class labels, when written as such: a number, or a flat list of one
+    number per sample of an output given as a list of samples; None when it is class vectors."""
+    if not isinstance(value, list):
+        return [_label(ident, value)]
+    samples = isinstance(output, list) and all(isinstance(o, list) for o in output)
+    if samples and len(value) == len(output) and not any(isinstance(v, list) for v in value):
+        return [_label(ident, v) for v in value]
+    return None
+
+
+def _label(ident: str, value: object) -> int:
+    """An integer class label: a TOML integer, or a float with an integer value (as the kernels take)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise _bad(ident, "inputs", f"a class label is an integer class index, not {value!r}")
+
+
+def _class_count(ident: str, sample: Mapping[sp.Basic, object]) -> int | None:
+    """The one length K of the class vectors of a sample (None without one)."""
+    lengths = {len(v) for v in sample.values() if isinstance(v, tuple)}
+    if len(lengths) > 1:
+        raise _bad(ident, "inputs", f"class vectors of different lengths {sorted(lengths)}")
+    return lengths.pop() if lengths else None
+
+
+def _one_hot(ident: str, label: object, classes: int | None) -> tuple[Fraction, ...]:
+    """The one-hot row (y_j = δ_jc, j = 0..K-1) of the class label c."""
+    if classes is None:
+        raise _bad(ident, "inputs", "a class label needs a class vector for the number of classes")
+    if not isinstance(label, int) or not 0 <= label < classes:
+        raise _bad(ident, "inputs", f"class label {label!r} is out of range 0..{classes - 1} ({classes} classes)")
+    return tuple(Fraction(int(j == label)) for j in range(classes))
+
+
+def _loss_params(ident: str, loss: Loss, params: object) -> dict[sp.Basic, object]:
+    """The value of every parameter of the loss: as given, else its declared default."""
     if not isinstance(params, dict):
         raise _bad(ident, "params", "must be a table of parameter values")
     known = {v.name: v for v in loss.params}
     for key in params:
         if key not in known:
-            raise _bad(ident, "params", f"{name} has no parameter {key!r} (has: {', '.join(known) or 'none'})")
-    missing = [v.name for v in loss.params if v.name not in params and v.symbol in loss.formula.free_symbols]
+            raise _bad(ident, "params", f"{loss.name} has no parameter {key!r} (has: {', '.join(known) or 'none'})")
+    defaults = {v.name: v.default for v in loss.params if v.default is not None}
+    missing = [v.name for v in loss.params
+               if v.name not in params and v.name not in defaults and v.symbol in loss.formula.free_symbols]
     if missing:
-        raise _bad(ident, "params", f"no value for {', '.join(missing)}")
-    fixed = {known[key].symbol: _number(ident, "params", value) for key, value in params.items()}
-    reduction = table.get("reduction", "mean")
-    if reduction not in REDUCTIONS:
-        raise _bad(ident, "reduction", f"must be one of {', '.join(REDUCTIONS)}")
-    if (reduction == "none") != isinstance(stated, list) and size > 1:
-        raise _bad(ident, "stated", "a list of values goes with reduction 'none', one value otherwise")
-    if isinstance(stated, list) and len(stated) != size:
-        raise _bad(ident, "stated", f"{len(stated)} values for {size} samples")
-    points = [{**sample, **fixed} for sample in samples]
-    return _ValueEntry(ident, source, loss.formula, tuple(points), str(reduction), stated, digits)
+        raise _bad(ident, "params", f"no value for {', '.join(missing)} (and no declared default)")
+    return {known[key].symbol: _number(ident, "params", value) for key, value in {**defaults, **params}.items()}
 
 
 def _samples(ident: str, is_vector: bool, value: object) -> list[object]:
@@ -594,7 +693,7 @@ def _rounded(value: mpmath.mpf, digits: int) -> str:
         return "inf" if value > 0 else "-inf"
     with mpmath.workdps(DIGITS + 10):
         exact = Decimal(mpmath.nstr(value, DIGITS, strip_zeros=False))
-    text = str(exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+    text = f"{exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP):f}"
     return "0" + text[2:] if text.startswith("-0") and not any(c in "123456789" for c in text) else text
 
 
@@ -605,7 +704,7 @@ def _rounded_stated(stated: object, digits: int) -> str:
         exact = Decimal(repr(stated))
     except InvalidOperation:
         return str(stated)
-    return str(exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+    return f"{exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP):f}"
 
 
 def _show_stated(stated: object, digits: int) -> str:
@@ -614,4 +713,18 @@ def _show_stated(stated: object, digits: int) -> str:
     return _rounded_stated(stated, digits)
 
 
-_Entry = _IdentityEntry | _ValueEntry
+@dataclass(frozen=True)
+class _MalformedEntry:
+    """A claim that could not be read: judged ``error``, with the reason."""
+
+    ident: str
+    table: Mapping[str, object]
+    message: str
+
+    def judge(self) -> ClaimOutcome:
+        source, kind = self.table.get("source"), self.table.get("kind")
+        return ClaimOutcome(self.ident, source if isinstance(source, str) else "", kind if kind in _KINDS else "",
+                            "error", "", None, None, self.message)
+
+
+_Entry = _IdentityEntry | _ValueEntry | _MalformedEntry

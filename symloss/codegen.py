@@ -37,7 +37,7 @@ from symloss.derive import Derivation
 from symloss.functions import sigmoid, softplus
 from symloss.likelihood import ClassMax, sum_out_deltas
 from symloss.loss import Loss
-from symloss.notation import Domain, Var
+from symloss.notation import LABEL_DOMAINS, Domain, Var
 from symloss.onehot import AtLabel, IndexFormError, at_integer_labels
 from symloss.primitives import (
     ClassAxisPrimitive,
@@ -65,7 +65,6 @@ from symloss.stable import ProvedRule, stabilize
 
 RESERVED = frozenset({"np", "scratch", "loss", "grad", "hess", "loss_at_label", "grad_at_label", "hess_at_label",
                       *POOLS.values()})  # names in a kernel's code
-LABEL_DOMAINS = ("onehot", "distribution")  # vector targets that also accept integer class indices
 HELPERS = {Softmax: "_softmax", LogSoftmax: "_log_softmax", SoftmaxComplement: "_softmax_complement",
            LogSumExp: "_logsumexp", SoftmaxXLogXRatio: "_softmax_xlogx_ratio",
            LogSoftmaxRemainder: "_log_softmax_remainder"}

@@ -153,6 +153,7 @@ CLASS_COUNT = Domain("K >= 2", low=2, low_open=False, integer=True)
 SIMPLEX = Domain("probability simplex", vector="simplex")
 ONE_HOT = Domain("one-hot", vector="onehot")
 DISTRIBUTION = Domain("probability vector (closed simplex)", vector="distribution")
+LABEL_DOMAINS = ("onehot", "distribution")  # vector targets that also accept integer class indices
 REAL_VECTOR = Domain("real vector", vector="real")
 INDEX = Domain("class index in 1..K", integer=True, vector="index")
 

@@ -421,12 +421,18 @@ MALFORMED = [
 
 
 @pytest.mark.parametrize(("body", "ident", "field_name"), MALFORMED)
-def test_malformed_claims_exit_2_naming_id_and_field(
+def test_a_malformed_claim_is_an_error_row_naming_id_and_field(
     tmp_path: Path, toy: Catalog, body: str, ident: str, field_name: str
 ) -> None:
-    result = audit_text(tmp_path, "[[claim]]\n" + body + "\n", toy)
-    assert result.exit_code == 2, result.to_text()
-    assert ident in result.error and f"field {field_name!r}" in result.error, result.error
+    result = audit_text(tmp_path, "[[claim]]\n" + body + "\n" + GOOD, toy)
+    assert not result.error, result.error
+    first, *others = result.outcomes
+    assert first.verdict == "error" and first.id == ident.strip("'"), first
+    assert ident in first.message and f"field {field_name!r}" in first.message, first.message
+    assert [o.verdict for o in others] == ["correct", "wrong", "correct", "wrong", "correct", "correct", "wrong"]
+    assert result.exit_code == 1  # a wrong claim outranks a malformed one
+    alone = audit_text(tmp_path, "[[claim]]\n" + body + "\n", toy)
+    assert [o.verdict for o in alone.outcomes] == ["error"] and alone.exit_code == 2
 
 
 @pytest.mark.parametrize(
@@ -435,17 +441,217 @@ def test_malformed_claims_exit_2_naming_id_and_field(
         ("[[claim]\nid = 1", "not valid TOML"),
         ("title = 'x'", "no [[claim]] tables"),
         ("extra = 1\n[[claim]]\nid = 'a'", "unknown top-level key"),
-        ("[[claim]]\nid = 'a'\nsource = 's'\nkind = 'identity'\nlhs = 'x'\nrhs = 'x'\n" * 2, "used twice"),
+        ("claim = [1, 2]", "no [[claim]] tables"),
+        (b"\xff[[claim]]", "not valid TOML"),
     ],
 )
-def test_malformed_files_exit_2(tmp_path: Path, toy: Catalog, toml: str, message: str) -> None:
-    result = audit_text(tmp_path, toml, toy)
-    assert result.exit_code == 2 and message in result.error
+def test_malformed_files_exit_2(tmp_path: Path, toy: Catalog, toml: str | bytes, message: str) -> None:
+    if isinstance(toml, bytes):
+        (tmp_path / "claims.toml").write_bytes(toml)
+        result = run_audit(tmp_path / "claims.toml", toy)
+    else:
+        result = audit_text(tmp_path, toml, toy)
+    assert result.exit_code == 2 and message in result.error and not result.outcomes
+    assert result.to_json() == {"error": result.error}
 
 
 def test_a_missing_file_exits_2(tmp_path: Path, toy: Catalog) -> None:
     result = run_audit(tmp_path / "absent.toml", toy)
     assert result.exit_code == 2 and "cannot read" in result.error
+
+
+# ---------------------------------------------------------------- audit files: defaults, class labels, error rows
+
+
+@pytest.fixture(scope="module")
+def bundled() -> Catalog:
+    return load_catalog()
+
+
+def value_claim(ident: str, loss: str, inputs: str, *, params: str = "{}", stated: str = "0", digits: int = 12,
+                reduction: str = "mean") -> str:
+    """A value claim of a catalog loss, as an audit file writes it."""
+    return (f'[[claim]]\nid = "{ident}"\nsource = "s"\nkind = "value"\nloss = "{loss}"\ninputs = {inputs}\n'
+            f'params = {params}\nreduction = "{reduction}"\nstated = {stated}\ndigits = {digits}\n\n')
+
+
+def computed(result: AuditResult) -> dict[str, str | None]:
+    return {o.id: o.computed for o in result.outcomes}
+
+
+def places(value: mpmath.mpf, digits: int = 12) -> str:
+    return f"{Decimal(mpmath.nstr(value, 30, strip_zeros=False)).quantize(Decimal(1).scaleb(-digits)):f}"
+
+
+def test_a_left_out_parameter_takes_its_declared_default(tmp_path: Path, bundled: Catalog) -> None:
+    toml = "".join([
+        value_claim("bare", "bce_with_logits", "[0.5, 1]"),
+        value_claim("given", "bce_with_logits", "[0.5, 1]", params="{pos_weight = 1.0}"),
+        value_claim("other", "bce_with_logits", "[0.5, 1]", params="{pos_weight = 2}"),
+        value_claim("focal-half", "focal_with_logits", "[0.5, 1]", params="{gamma = 1}"),
+        value_claim("focal-full", "focal_with_logits", "[0.5, 1]", params="{gamma = 1, alpha = 0.25}"),
+        value_claim("focal-alpha", "focal_with_logits", "[0.5, 1]", params="{gamma = 1, alpha = 0.5}"),
+    ])
+    values = computed(audit_text(tmp_path, toml, bundled))
+    with mpmath.workdps(40):
+        softplus = mpmath.log1p(mpmath.exp(-mpmath.mpf("0.5")))  # y = 1: pos_weight * log(1 + e^-z)
+        assert values["bare"] == values["given"] == places(softplus)
+        assert values["other"] == places(2 * softplus)
+        # focal with logits at y = 1: alpha (1 - sigmoid(z))^gamma softplus(-z)
+        assert values["focal-half"] == values["focal-full"] == places(mpmath.mpf("0.25") * (1 - _sig(0.5)) * softplus)
+    assert values["focal-alpha"] != values["focal-full"]
+
+
+def test_a_left_out_parameter_without_a_default_is_an_error_for_that_claim_only(
+    tmp_path: Path, toy: Catalog
+) -> None:
+    toml = ('[[claim]]\nid = "h10"\nsource = "s"\nkind = "value"\nloss = "toy_focal"\ninputs = [0.9, 1]\n'
+            'stated = 0.0011\ndigits = 4\n\n'
+            '[[claim]]\nid = "h11"\nsource = "s"\nkind = "value"\nloss = "toy_focal"\ninputs = [0.9, 1]\n'
+            'params = {gamma = 2}\nstated = 0.0011\ndigits = 4\n')
+    result = audit_text(tmp_path, toml, toy)
+    error, judged = result.outcomes
+    assert error.verdict == "error" and "'h10'" in error.message and "'params'" in error.message
+    assert "no value for gamma" in error.message
+    assert judged.verdict == "correct" and result.exit_code == 2
+
+
+SPARSE_FORMS = [
+    # loss, outputs (one row per sample), integer labels, params
+    ("cross_entropy", "[[0.1, 0.7, 0.2], [0.5, 0.25, 0.25]]", [1, 0], "{}"),
+    ("softmax_cross_entropy", "[[2.0, 1.0, 0.1], [0.5, 0.2, 3.0], [1, 1, 1]]", [0, 2, 1], "{label_smoothing = 0.1}"),
+    ("softmax_focal", "[[2.0, -1.0], [0.5, 0.2]]", [1, 0], "{gamma = 1.5}"),
+    ("multiclass_hinge", "[[2.0, 1.0, 0.1, 0.3], [0.5, 0.2, 3.0, 0.0]]", [3, 2], "{}"),
+    ("nt_xent", "[[0.9, 0.1, -0.3], [0.2, 0.4, 0.6]]", [0, 2], "{temperature = 0.2}"),
+]
+
+
+@pytest.mark.parametrize(("loss", "outputs", "labels", "params"), SPARSE_FORMS)
+def test_integer_class_labels_give_the_value_of_their_one_hot_rows(
+    tmp_path: Path, bundled: Catalog, loss: str, outputs: str, labels: list[int], params: str
+) -> None:
+    rows = json.loads(outputs)
+    one_hot = [[int(j == c) for j in range(len(rows[0]))] for c in labels]
+    each = {"params": params, "reduction": "none", "stated": str([0] * len(labels))}
+    toml = "".join([
+        value_claim("labels", loss, f"[{outputs}, {labels}]", **each),
+        value_claim("rows", loss, f"[{outputs}, {one_hot}]", **each),
+        value_claim("float-labels", loss, f"[{outputs}, {[float(c) for c in labels]}]", **each),
+        value_claim("one-label", loss, f"[{rows[-1]}, {labels[-1]}]", params=params),
+        value_claim("one-row", loss, f"[{rows[-1]}, {one_hot[-1]}]", params=params),
+        value_claim("mean-labels", loss, f"[{outputs}, {labels}]", params=params),
+        value_claim("mean-rows", loss, f"[{outputs}, {one_hot}]", params=params),
+    ])
+    result = audit_text(tmp_path, toml, bundled)
+    assert "error" not in {o.verdict for o in result.outcomes}, result.to_text()
+    values = computed(result)
+    assert values["labels"] == values["rows"] == values["float-labels"]
+    assert values["labels"] is not None and values["labels"].count(",") == len(labels) - 1
+    assert values["one-label"] == values["one-row"] == values["labels"].strip("[]").split(", ")[-1]
+    assert values["mean-labels"] == values["mean-rows"]
+    assert result.outcomes[-1].stated == "0.000000000000"  # stated 0 at 12 places, not 0E-12
+
+
+def test_the_sparse_cce_claim_of_the_issue(tmp_path: Path, bundled: Catalog) -> None:
+    toml = "".join([
+        value_claim("sparse", "cross_entropy", "[[[0.1, 0.7, 0.2]], [1]]", stated="0.357", digits=3),
+        value_claim("scalar", "cross_entropy", "[[0.1, 0.7, 0.2], 1]", stated="0.357", digits=3),
+        # a flat list that is not one label per sample is a class vector, as before: one sample, not three
+        value_claim("row", "cross_entropy", "[[[0.1, 0.7, 0.2]], [0, 1, 0]]", stated="0.357", digits=3),
+        value_claim("by-hand", "cross_entropy", "[[[0.1, 0.7, 0.2], [0.6, 0.3, 0.1]], [1, 0]]", digits=12),
+    ])
+    result = audit_text(tmp_path, toml, bundled)
+    verdicts = {o.id: o.verdict for o in result.outcomes}
+    assert verdicts == {"sparse": "correct", "scalar": "correct", "row": "correct", "by-hand": "wrong"}
+    assert "1 sample(s)" in result.outcomes[2].message
+    with mpmath.workdps(40):
+        by_hand = (-mpmath.log(mpmath.mpf("0.7")) - mpmath.log(mpmath.mpf("0.6"))) / 2
+        assert computed(result)["by-hand"] == places(by_hand)
+
+
+@pytest.mark.parametrize(
+    ("loss", "inputs", "problem"),
+    [
+        ("cross_entropy", "[[0.1, 0.7, 0.2], 3]", "out of range 0..2"),
+        ("cross_entropy", "[[0.1, 0.7, 0.2], -1]", "out of range 0..2"),
+        ("cross_entropy", "[[[0.1, 0.7, 0.2], [0.2, 0.2, 0.6]], [0, 5]]", "out of range 0..2"),
+        ("cross_entropy", "[[0.1, 0.7, 0.2], 1.5]", "integer class index"),
+        ("cross_entropy", '[[0.1, 0.7, 0.2], "1"]', "integer class index"),
+        ("cross_entropy", "[[0.1, 0.7, 0.2], true]", "integer class index"),
+        ("cross_entropy", "[[[0.1, 0.7, 0.2], [0.2, 0.2, 0.6]], [0, 0.5]]", "integer class index"),
+        ("cross_entropy", "[[0.5, 0.5], [1, 0, 0]]", "class vectors of different lengths"),
+        ("kl_divergence", "[[0.5, 0.5], 1]", "vector argument"),  # a probability target takes no label
+    ],
+)
+def test_a_bad_class_label_is_an_error_naming_the_field(
+    tmp_path: Path, bundled: Catalog, loss: str, inputs: str, problem: str
+) -> None:
+    toml = value_claim("bad", loss, inputs) + value_claim("fine", "cross_entropy", "[[0.1, 0.7, 0.2], 1]",
+                                                          stated="0.357", digits=3)
+    result = audit_text(tmp_path, toml, bundled)
+    bad, fine = result.outcomes
+    assert bad.verdict == "error" and "claim 'bad': field 'inputs'" in bad.message and problem in bad.message
+    assert fine.verdict == "correct" and result.exit_code == 2
+
+
+TOWER = '[[claim]]\nid = "tower"\nsource = "s"\nkind = "value"\nexpr = "exp(exp(exp(x)))"\nat = {x = 30}\n' \
+        'stated = 1.0\ndigits = 1\n\n'
+CORRECT = value_claim("correct", "toy_bce", "[0.5, 1]", stated="0.693", digits=3)
+WRONG = value_claim("wrong", "toy_bce", "[0.5, 1]", stated="0.7", digits=3)
+ERROR = value_claim("error", "toy_bce", "[0.5]", stated="0.7", digits=3)
+
+
+@pytest.mark.parametrize(
+    ("claims", "code", "tally"),
+    [
+        ([CORRECT, ERROR], 2, "2 claims: 1 correct, 0 wrong, 0 unknown, 1 error"),
+        ([ERROR, WRONG, CORRECT], 1, "3 claims: 1 correct, 1 wrong, 0 unknown, 1 error"),
+        ([CORRECT, TOWER], 0, "2 claims: 1 correct, 0 wrong, 1 unknown, 0 error"),
+        ([TOWER, ERROR], 2, "2 claims: 0 correct, 0 wrong, 1 unknown, 1 error"),
+        ([CORRECT, CORRECT], 2, "2 claims: 1 correct, 0 wrong, 0 unknown, 1 error"),
+    ],
+)
+def test_the_exit_code_and_the_tally_count_error_rows(
+    tmp_path: Path, toy: Catalog, claims: list[str], code: int, tally: str
+) -> None:
+    result = audit_text(tmp_path, "".join(claims), toy)
+    assert result.exit_code == code and result.to_text().endswith(tally), result.to_text()
+    rows = result.to_json()
+    assert isinstance(rows, list) and len(rows) == len(claims)
+    for row in rows:
+        assert set(row) == {"id", "verdict", "stated", "computed", "counterexample", "message"}
+        if row["verdict"] == "error":
+            assert str(row["message"]).startswith(f"claim {row['id']!r}: field ")
+
+
+def test_a_repeated_id_is_an_error_row_after_the_first_is_judged(tmp_path: Path, toy: Catalog) -> None:
+    result = audit_text(tmp_path, CORRECT + WRONG.replace('"wrong"', '"correct"', 1), toy)
+    first, second = result.outcomes
+    assert (first.id, first.verdict) == ("correct", "correct")
+    assert (second.id, second.verdict) == ("correct", "error") and "field 'id': used twice" in second.message
+
+
+def test_cli_audit_judges_every_claim_and_reports_errors(tmp_path: Path) -> None:
+    path = tmp_path / "claims.toml"
+    path.write_text("".join([
+        value_claim("h10", "bce_with_logits", "[0.5, 1]", stated="0.474", digits=3),
+        value_claim("sparse", "cross_entropy", "[[[0.1, 0.7, 0.2]], [1]]", stated="0.357", digits=3),
+        value_claim("bad-label", "cross_entropy", "[[0.1, 0.7, 0.2], 7]", stated="0.357", digits=3),
+        value_claim("h10", "bce", "[0.5, 1]", stated="0.693", digits=3),
+        value_claim("no-loss", "bce_without_logits", "[0.5, 1]", stated="0.693", digits=3),
+    ]), encoding="utf-8")
+    done = cli("audit", str(path), "--json")
+    assert done.returncode == 2, done.stdout + done.stderr
+    rows = json.loads(done.stdout)
+    assert [(r["id"], r["verdict"]) for r in rows] == [
+        ("h10", "correct"), ("sparse", "correct"), ("bad-label", "error"), ("h10", "error"), ("no-loss", "error")]
+    assert "'inputs'" in rows[2]["message"] and "used twice" in rows[3]["message"] and "'loss'" in rows[4]["message"]
+    text = cli("audit", str(path))
+    assert text.returncode == 2 and "5 claims: 2 correct, 0 wrong, 0 unknown, 3 error" in text.stdout
+    assert "class label 7 is out of range" in text.stdout
+    path.write_text(path.read_text(encoding="utf-8") + value_claim("wrong", "bce", "[0.5, 1]", stated="0.7", digits=3),
+                    encoding="utf-8")
+    assert cli("audit", str(path)).returncode == 1  # a wrong claim outranks the errors
 
 
 # ---------------------------------------------------------------- the source texts
@@ -848,8 +1054,10 @@ def test_cli_audit_of_a_malformed_file_exits_2_naming_claim_and_field(tmp_path: 
     path.write_text('[[claim]]\nid = "bce-cost"\nsource = "s"\nkind = "value"\nloss = "bce"\n'
                     'inputs = [0.5, 1]\nstated = 0.7\ndigits = "three"\n', encoding="utf-8")
     done = cli("audit", str(path), "--json")
-    assert done.returncode == 2
-    assert "'bce-cost'" in done.stdout + done.stderr and "'digits'" in done.stdout + done.stderr
+    assert done.returncode == 2, done.stderr
+    (row,) = json.loads(done.stdout)
+    assert row["id"] == "bce-cost" and row["verdict"] == "error"
+    assert "'bce-cost'" in row["message"] and "'digits'" in row["message"]
 
 
 def test_an_audit_with_only_correct_claims_exits_0(tmp_path: Path, toy: Catalog) -> None:
