@@ -578,7 +578,7 @@ class FormulaPrinter(StrPrinter):
     :math:`z_k`, ``sum(…)`` over the class axis) and the helpers by what they compute."""
 
     def __init__(self, names: Mapping[sp.Basic, str]) -> None:
-        super().__init__({"order": "none"})
+        super().__init__()
         self._names = names
 
     def doprint(self, expr: sp.Basic) -> str:
