@@ -32,6 +32,7 @@ from types import ModuleType
 import jinja2
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.str import StrPrinter
 
 from symloss.derive import Derivation
 from symloss.functions import sigmoid, softplus
@@ -60,7 +61,7 @@ from symloss.primitives import (
     sigmoid_pow,
     sigmoid_powers,
 )
-from symloss.program import ENTRY, POOLS, SAMPLE, LabelSelect, Program, Value
+from symloss.program import ENTRY, POOLS, SAMPLE, LabelSelect, Naming, Program, Value
 from symloss.stable import ProvedRule, stabilize
 
 RESERVED = frozenset({"np", "scratch", "loss", "grad", "hess", "loss_at_label", "grad_at_label", "hess_at_label",
@@ -193,18 +194,18 @@ class KernelPrinter(NumPyPrinter):
 
     def __init__(self, names: Mapping[sp.Basic, str]) -> None:
         super().__init__({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False})
-        self._names = names
+        self.names = names
 
     def _module_format(self, fqn: str, register: bool = True) -> str:
         return fqn.replace("numpy.", "np.", 1)
 
     def _print_Symbol(self, expr: sp.Symbol) -> str:  # noqa: N802 - SymPy's dispatch names
-        return self._names.get(expr, expr.name)
+        return self.names.get(expr, expr.name)
 
     _print_Dummy = _print_Symbol  # noqa: N815 - SymPy's dispatch name
 
     def _print_Indexed(self, expr: sp.Indexed) -> str:  # noqa: N802
-        return self._names.get(expr.base, str(expr.base))
+        return self.names.get(expr.base, str(expr.base))
 
     def _print_Sum(self, expr: sp.Sum) -> str:  # noqa: N802
         return f"np.sum({self._print(expr.function)}, axis=-1, keepdims=True)"
@@ -456,19 +457,21 @@ def mirror(exprs: Sequence[sp.Expr], output: sp.Symbol) -> tuple[tuple[sp.Expr, 
 
 
 def kernel_code(results: Sequence[tuple[str, sp.Expr]], printer: KernelPrinter, kinds: Mapping[sp.Basic, int],
-                first: str, vector: bool, labels: str = "") -> list[str]:
+                first: str, vector: bool, labels: str = "", *, named: bool = True) -> list[str]:
     """Lines computing each named result, common subexpressions shared (``t0, t1, …``), as a
     :class:`~symloss.program.Program` writing into the scratch buffers ``entries`` and ``samples``;
-    ``labels`` names the integer class labels that :class:`~symloss.onehot.AtLabel` reads at."""
+    ``labels`` names the integer class labels that :class:`~symloss.onehot.AtLabel` reads at;
+    ``named``: temporaries named by :class:`KernelNaming` and each block headed by its formula."""
     shared, reduced = sp.cse([shared_exponentials(e) for _, e in results], symbols=sp.numbered_symbols("t"),
                              optimizations="basic", order="canonical")
     handlers = {**HANDLERS, **_label_handlers(labels)} if labels else HANDLERS
-    program = Program(printer, dict(kinds), handlers, per_sample=_per_sample)
+    reserved = RESERVED | {"K"} | set(printer.names.values())
+    program = Program(printer, dict(kinds), handlers, per_sample=_per_sample, naming=KernelNaming(dict(shared)),
+                      reserved=frozenset(reserved))
     for symbol, expr in shared:
-        program.bind(symbol, printer.doprint(symbol), program.emit(expr))
-    values = [program.bind(sp.Symbol(name), name, program.emit(expr))
-              for (name, _), expr in zip(results, reduced, strict=True)]
-    lines, counts = program.lines(values)
+        program.define(symbol, printer.doprint(symbol), expr)
+    values = [program.define(sp.Symbol(name), name, expr) for (name, _), expr in zip(results, reduced, strict=True)]
+    lines, counts = program.lines(values, named=named)
     sample_shape = f"{first}.shape[:-1] + (1,)" if vector else f"{first}.shape"
     shapes = {ENTRY: f"{first}.shape", SAMPLE: sample_shape}
     pools = [f'{POOLS[kind]} = _buffers(scratch, "{POOLS[kind]}", {shapes[kind]}, {n})'
@@ -532,6 +535,147 @@ HANDLERS: Mapping[type, Callable[[Program, sp.Expr, int], Value]] = {
     FromParts: _from_parts,
     sigmoid_powers: _sigmoid_powers,
 }
+
+
+def folded_exponentials(expr: sp.Expr, definitions: Mapping[sp.Basic, sp.Expr]) -> sp.Expr:
+    r"""The inverse of :func:`shared_exponentials`, for reading: :math:`\max(x, 0) + \operatorname{log1p}(t)`
+    as :math:`\operatorname{softplus}(x)` and :math:`e^{\min(x, 0)}/(1 + t)` as :math:`\sigma(x)` where
+    :math:`t = e^{-|x|}` (written out, or a common subexpression ``definitions`` gives as that)."""
+
+    def is_tail(t: sp.Expr, x: sp.Expr) -> bool:
+        return sp.exp(-sp.Abs(x, evaluate=False)) in (t, definitions.get(t))
+
+    def fold_add(e: sp.Add) -> sp.Expr:
+        terms = list(e.args)
+        for m in [a for a in terms if isinstance(a, sp.Max) and len(a.args) == 2 and sp.S.Zero in a.args]:
+            (x,) = (a for a in m.args if a != 0)
+            log = next((a for a in terms if isinstance(a, log1p) and is_tail(a.args[0], x)), None)
+            if log is not None and m in terms:
+                terms = [a for a in terms if a not in (m, log)] + [softplus(x)]
+        return sp.Add(*terms, evaluate=False) if len(terms) > 1 else terms[0]
+
+    def fold_mul(e: sp.Mul) -> sp.Expr:
+        factors = list(e.args)
+        for f in [a for a in factors if isinstance(a, sp.exp) and isinstance(a.args[0], sp.Min)]:
+            low = f.args[0]
+            if len(low.args) != 2 or sp.S.Zero not in low.args:
+                continue
+            (x,) = (a for a in low.args if a != 0)
+            d = next((a for a in factors if isinstance(a, sp.Pow) and a.exp == -1 and isinstance(a.base, sp.Add)
+                      and sp.S.One in a.base.args and len(a.base.args) == 2
+                      and is_tail(a.base - 1, x)), None)
+            if d is not None:
+                factors = [a for a in factors if a not in (f, d)] + [sigmoid(x)]
+        return sp.Mul(*factors, evaluate=False) if len(factors) > 1 else factors[0]
+
+    expr = expr.replace(lambda e: isinstance(e, sp.Mul), fold_mul)
+    return expr.replace(lambda e: isinstance(e, sp.Add), fold_add)
+
+
+class FormulaPrinter(StrPrinter):
+    """A block's formula as its comment reads it: the code's names, array semantics (``z`` for
+    :math:`z_k`, ``sum(…)`` over the class axis) and the helpers by what they compute."""
+
+    def __init__(self, names: Mapping[sp.Basic, str]) -> None:
+        super().__init__()
+        self._names = names
+
+    def doprint(self, expr: sp.Basic) -> str:
+        """``expr`` with each entry :math:`z_k` read as the array ``z`` (SymPy prints an Indexed itself)."""
+        return super().doprint(expr.replace(lambda e: isinstance(e, sp.Indexed),
+                                            lambda e: sp.Symbol(self._names.get(e.base, str(e.base)))))
+
+    def _print_Symbol(self, expr: sp.Symbol) -> str:  # noqa: N802
+        return self._names.get(expr, expr.name)
+
+    _print_Dummy = _print_Symbol  # noqa: N815
+
+    def _print_ZeroWeighted(self, expr: ZeroWeighted) -> str:  # noqa: N802
+        return f"zero_weighted({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_Sum(self, expr: sp.Sum) -> str:  # noqa: N802
+        return f"sum({self._print(expr.function)})"
+
+    def _print_ClassMax(self, expr: ClassMax) -> str:  # noqa: N802
+        return f"max({self._print(expr.function)})"
+
+    def _print_LabelSelect(self, expr: LabelSelect) -> str:  # noqa: N802
+        label, values, choices = expr.args
+        pairs = ", ".join(f"{self._print(v)}: {self._print(c)}" for v, c in zip(values, choices, strict=True))
+        return f"{{{pairs}}}[{self._print(label)}]"
+
+    def _print_FromParts(self, expr: FromParts) -> str:  # noqa: N802
+        helper, parts = expr.args
+        return f"{helper.name.lstrip('_')}({self._print(parts.args[0] if isinstance(parts, SoftmaxParts) else parts)})"
+
+    def _print_SoftmaxParts(self, expr: SoftmaxParts) -> str:  # noqa: N802
+        return f"shifted({self._print(expr.args[0])})"
+
+    def _print_AtLabel(self, expr: AtLabel) -> str:  # noqa: N802
+        return f"({self._print(expr.args[0])})[label]"
+
+    def _print_AtMax(self, expr: AtMax) -> str:  # noqa: N802
+        return f"argmax({self._print(expr.args[0])})"
+
+
+FUNCTION_NAMES = {sp.exp: "e", sp.Abs: "abs", sigmoid: "sig", SoftmaxParts: "shifted", LabelParts: "label_parts",
+                  AtLabel: "at_label"}
+HELPER_NAMES = {"_logsumexp": "lse"}
+NAME_LENGTH = 24  # the longest temporary name; a longer one is left ``u…``
+
+
+@dataclass(frozen=True)
+class KernelNaming(Naming):
+    """Temporaries named after the function applied and its argument (``e_neg_abs_z`` for
+    :math:`e^{-|z|}`, ``softplus_z``, ``sign_y`` for the ±1 chosen by the label), the softplus and
+    sigmoid that :func:`shared_exponentials` wrote out read back as such; formulas printed by
+    :class:`FormulaPrinter`.  ``definitions``: each common subexpression's expression."""
+
+    definitions: Mapping[sp.Basic, sp.Expr]
+
+    def name(self, expr: sp.Basic, names: Mapping[sp.Basic, str]) -> str | None:
+        name = self._name(folded_exponentials(expr, self.definitions), names)
+        return name if name is not None and len(name) <= NAME_LENGTH else None
+
+    def _name(self, expr: sp.Basic, names: Mapping[sp.Basic, str]) -> str | None:
+        if isinstance(expr, sp.Indexed):
+            return names.get(expr.base)
+        if isinstance(expr, sp.Symbol):
+            return names.get(expr, expr.name)
+        if expr.is_Integer and expr >= 0:
+            return str(expr)
+        if isinstance(expr, sp.Mul) and expr.could_extract_minus_sign():
+            inner = self._name(-expr, names)
+            return None if inner is None else f"neg_{inner}"
+        if isinstance(expr, sp.Pow):
+            base = self._name(expr.base, names)
+            ending = {2: "{}_sq", sp.S.Half: "sqrt_{}", -1: "inv_{}"}.get(expr.exp)
+            return None if base is None or ending is None else ending.format(base)
+        if isinstance(expr, LabelSelect):
+            label, _, choices = expr.args
+            sign = set(choices) == {sp.S.One, sp.S.NegativeOne}
+            inner = self._name(label, names)
+            return None if inner is None else f"{'sign' if sign else 'by'}_{inner}"
+        if isinstance(expr, sp.Mul) and len(expr.args) == 2 and any(isinstance(a, LabelSelect) for a in expr.args):
+            select, other = sorted(expr.args, key=lambda a: not isinstance(a, LabelSelect))
+            inner = self._name(other, names)
+            return f"{inner}_signed" if inner is not None and set(select.args[2]) == {1, -1} else None
+        if isinstance(expr, FromParts):  # named after the entries the parts are of
+            helper, parts = expr.args
+            parts = self.definitions.get(parts, parts)
+            inner = self._name(parts.args[0], names) if isinstance(parts, SoftmaxParts) else None
+            return None if inner is None else f"{HELPER_NAMES.get(helper.name, helper.name.lstrip('_'))}_{inner}"
+        if isinstance(expr, (sp.Max, sp.Min)) and len(expr.args) == 2:
+            parts = [self._name(a, names) for a in sorted(expr.args, key=lambda a: a.is_number)]  # max_x_0
+            return None if None in parts else "_".join([type(expr).__name__.lower(), *parts])
+        if isinstance(expr, sp.Function) and len(expr.args) == 1:
+            inner = self._name(expr.args[0], names)
+            prefix = FUNCTION_NAMES.get(type(expr), type(expr).__name__.lower())
+            return None if inner is None else f"{prefix}_{inner}"
+        return None
+
+    def describe(self, expr: sp.Basic, names: Mapping[sp.Basic, str]) -> str:
+        return FormulaPrinter(names).doprint(folded_exponentials(expr, self.definitions))
 
 
 # --------------------------------------------------------------------------- arguments
@@ -619,9 +763,10 @@ def switch_choices(loss: Loss) -> list[tuple[Switch, ...]]:
             if len({s.param.name for s in c}) == size]
 
 
-def kernel_for(derivation: Derivation, rules: Sequence[ProvedRule]) -> Kernel:
+def kernel_for(derivation: Derivation, rules: Sequence[ProvedRule], *, named: bool = True) -> Kernel:
     """The stable forms and printed code of one loss's kernel, with a variant for each set of
-    switched options and, for class labels given as integers, programs specialized to one-hot targets."""
+    switched options and, for class labels given as integers, programs specialized to one-hot targets;
+    ``named``: temporaries named and blocks commented (:meth:`~symloss.program.Program.lines`)."""
     loss = derivation.loss
     target = loss.target
     value, gradient, hessian = forms_of(derivation, rules)
@@ -643,10 +788,11 @@ def kernel_for(derivation: Derivation, rules: Sequence[ProvedRule]) -> Kernel:
 
     def rows(*results: tuple[str, Form]) -> str:
         return "\n".join(kernel_code([(name, selected(form, index, labels, target.symbol, output))
-                                      for name, form in results], printer, kinds, first, loss.output.is_vector))
+                                      for name, form in results], printer, kinds, first, loss.output.is_vector,
+                                     named=named))
 
     def indices(*results: tuple[str, Form]) -> str:
-        return "\n".join(index_kernel_code(results, loss, index, printer, kinds))
+        return "\n".join(index_kernel_code(results, loss, index, printer, kinds, named=named))
 
     def programs(value: Form, gradient: Form, hessian: Form, code: Callable[..., str] = rows) -> dict[str, str]:
         return {"value": code(("loss", value)), "gradient": code(("grad", gradient)),
@@ -670,7 +816,7 @@ def kernel_for(derivation: Derivation, rules: Sequence[ProvedRule]) -> Kernel:
 
 
 def index_kernel_code(results: Sequence[tuple[str, Form]], loss: Loss, index: sp.Symbol, printer: KernelPrinter,
-                      kinds: Mapping[sp.Basic, int]) -> list[str]:
+                      kinds: Mapping[sp.Basic, int], *, named: bool = True) -> list[str]:
     """The lines of a block program for integer class labels (:mod:`symloss.onehot`): each result at
     the entries off the label and, for an entry-wise result that depends on it, at the label, written
     into the label's entries last.  A factor of hyper-parameters that may be 0 times an unbounded
@@ -686,7 +832,7 @@ def index_kernel_code(results: Sequence[tuple[str, Form]], loss: Loss, index: sp
         if split.at_label is not None:
             specialized.append((f"{name}_at_label", _prepared(split.at_label, index, None, params)))
             at_labels.append(name)
-    lines = kernel_code(specialized, printer, kinds, loss.output.name, vector=True, labels=target.name)
+    lines = kernel_code(specialized, printer, kinds, loss.output.name, vector=True, labels=target.name, named=named)
     bare = {name for name, expr in specialized if isinstance(expr, sp.Symbol | sp.Indexed)}
 
     def written(name: str) -> str:  # the label entries are written in place: an argument itself is copied first

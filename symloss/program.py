@@ -21,10 +21,20 @@ kernels, one for *samples* (that shape with a class axis of length 1).
 Nodes the program does not know how to write into a buffer are printed as
 one NumPy expression by the kernel printer (a fresh array, as before), so
 every expression the printer reads can be run.
+
+Printed for people, a program says what it computes: each block (the steps of
+one common subexpression or result) is headed by a comment with its formula,
+and a temporary whose value the :class:`Naming` can name (``e_neg_abs_z`` for
+:math:`e^{-|z|}`) is called that; the others are ``u0``, ``u1`` … in order.
+Names and comments are chosen after the steps are built and buffers assigned,
+so they change no operation: the program with names is the program with
+``u``/``t`` names up to a consistent renaming.
 """
 
 from __future__ import annotations
 
+import builtins
+import keyword
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -59,6 +69,26 @@ class Value:
     registers: tuple[int, ...] = ()
 
 
+class Naming:
+    """How a program's temporaries are named and its blocks described; this base names none (every
+    temporary ``u…``) and describes a block by SymPy's plain-text formula.
+
+    ``names`` maps each symbol of an expression (an argument, a bound common subexpression) to the
+    name it has in the printed code."""
+
+    def name(self, expr: sp.Basic, names: Mapping[sp.Basic, str]) -> str | None:
+        """A short identifier for the value of ``expr``, or None (then a ``u…`` name)."""
+        return None
+
+    def describe(self, expr: sp.Basic, names: Mapping[sp.Basic, str]) -> str:
+        """The formula of ``expr`` in plain text, in the code's names."""
+        return sp.sstr(expr.xreplace({s: sp.Symbol(n) for s, n in names.items() if isinstance(s, sp.Symbol)}))
+
+
+COMMENT_WIDTH = 100  # characters of a block's comment after its indentation (lines stay within 120)
+_GENERATED = re.compile(r"\b[tu]\d+\b")  # the names the program gives: common subexpressions t…, temporaries u…
+
+
 @dataclass
 class _Step:
     """One line: ``name = call`` with ``{0}``, ``{1}`` … in ``call`` standing for the output buffers."""
@@ -68,6 +98,16 @@ class _Step:
     outputs: tuple[int, ...]  # virtual registers written
     reads: tuple[int, ...]  # virtual registers read
     in_place: bool  # whether an output may share a buffer with a register read by this step
+    expr: sp.Basic | None = None  # the value it computes, where one expression is (not a partial sum)
+
+
+@dataclass(frozen=True)
+class _Block:
+    """The steps from ``start`` on compute ``symbol`` = ``expr`` (a common subexpression or a result)."""
+
+    start: int
+    symbol: sp.Symbol
+    expr: sp.Expr
 
 
 @dataclass
@@ -78,7 +118,10 @@ class Program:
     kinds: dict[sp.Basic, int]  # array symbols (and IndexedBases) → their kind
     handlers: Mapping[type, Callable[[Program, sp.Expr, int], Value]] = field(default_factory=dict)
     per_sample: Callable[[sp.Basic], bool] = lambda expr: False
+    naming: Naming = field(default_factory=Naming)
+    reserved: frozenset[str] = frozenset()  # names a temporary must not take (arguments, np, helpers …)
     steps: list[_Step] = field(default_factory=list)
+    blocks: list[_Block] = field(default_factory=list)
     register_kinds: list[int] = field(default_factory=list)
     memo: dict[sp.Basic, Value] = field(default_factory=dict)
     counter: int = 0
@@ -130,11 +173,21 @@ class Program:
         self.memo[symbol] = bound
         return bound
 
+    def define(self, symbol: sp.Symbol, name: str, expr: sp.Expr) -> Value:
+        """``expr`` computed as one block, bound to ``name`` (see :meth:`bind`)."""
+        start = len(self.steps)
+        bound = self.bind(symbol, name, self.emit(expr))
+        self.blocks.append(_Block(min(start, len(self.steps) - 1), symbol, expr))
+        return bound
+
     def emit(self, expr: sp.Expr) -> Value:
         """The value of ``expr``, computed by steps appended to the program."""
         if expr in self.memo:
             return self.memo[expr]
         value = self._emit(expr)
+        last = self.steps[-1] if self.steps else None
+        if last is not None and last.name == value.text and last.expr is None:
+            last.expr = expr  # the step that computes it: its name may come from the expression
         self.memo[expr] = value
         return value
 
@@ -255,8 +308,10 @@ class Program:
 
     # ------------------------------------------------------------------ buffers
 
-    def lines(self, results: Sequence[Value]) -> tuple[list[str], Mapping[int, int]]:
-        """The program's lines with buffers assigned, and the number of buffers of each kind.
+    def lines(self, results: Sequence[Value], *, named: bool = True) -> tuple[list[str], Mapping[int, int]]:
+        """The program's lines with buffers assigned, and the number of buffers of each kind;
+        ``named``: with the temporaries named and the blocks' formulas as comments (:meth:`_named`),
+        else every temporary ``u…`` and no comment.
 
         A register's buffer is free after the last step that reads it (results stay live to the
         end); a step may write into a buffer freed by its own reads only when it is in place."""
@@ -289,7 +344,50 @@ class Program:
                     _release([r], buffer, self.register_kinds, free)
             buffers = [f"{POOLS[self.register_kinds[r]]}[{buffer[r]}]" for r in step.outputs]
             lines.append(f"{step.name} = {step.call.format(*buffers)}")
-        return _renumbered(lines), {kind: n for kind, n in count.items() if n}
+        counts = {kind: n for kind, n in count.items() if n}
+        return (self._named(lines) if named else _renumbered(lines)), counts
+
+    def _named(self, lines: Sequence[str]) -> list[str]:
+        """``lines`` (one per step) with each generated name ``t…``/``u…`` replaced by the name of its
+        step's expression where :attr:`naming` gives a free one (else ``t…``/``u…`` numbered in order),
+        and a comment with each block's formula before its first step."""
+        renamed: dict[str, str] = {}
+        taken = set(self.reserved) | {s.name for s in self.steps if not _GENERATED.fullmatch(s.name)}
+        counters = {"t": 0, "u": 0}
+
+        definitions = {b.symbol: b.expr for b in self.blocks}
+
+        def symbols(expr: sp.Basic) -> dict[sp.Basic, str]:
+            """The code's name of each symbol (and indexed array) of ``expr`` and of the definitions of
+            the common subexpressions it reads."""
+            atoms = expr.atoms(sp.Symbol, sp.IndexedBase)
+            names = {s: renamed.get(self.memo[s].text, self.memo[s].text) if s in self.memo
+                     else self.printer.doprint(s) for s in atoms}
+            for s in atoms & definitions.keys():
+                names.update(symbols(definitions[s]))
+            return names
+
+        for step in self.steps:
+            if not _GENERATED.fullmatch(step.name) or step.name in renamed:
+                continue
+            expr = step.expr if step.expr is not None else definitions.get(sp.Symbol(step.name))
+            name = self.naming.name(expr, symbols(expr)) if expr is not None else None
+            if name is None or not _free(name, taken):
+                kind = step.name[0]
+                name = f"{kind}{counters[kind]}"
+                counters[kind] += 1
+            taken.add(name)
+            renamed[step.name] = name
+        comments = {b.start: b for b in self.blocks}
+        out = []
+        for position, line in enumerate(lines):
+            if position in comments:
+                block = comments[position]
+                name = self.memo[block.symbol].text
+                formula = self.naming.describe(block.expr, symbols(block.expr))
+                out.append(f"# {_cut(f'{renamed.get(name, name)} = {formula}')}")
+            out.append(_GENERATED.sub(lambda m: renamed.get(m.group(0), m.group(0)), line))
+        return out
 
 
 def _release(registers: Sequence[int], buffer: Mapping[int, int], kinds: Sequence[int],
@@ -298,6 +396,23 @@ def _release(registers: Sequence[int], buffer: Mapping[int, int], kinds: Sequenc
         if r in buffer and buffer[r] not in free[kinds[r]]:
             free[kinds[r]].append(buffer[r])
             free[kinds[r]].sort(reverse=True)  # the lowest-numbered free buffer first: stable, readable
+
+
+def _free(name: str, taken: set[str]) -> bool:
+    """Whether ``name`` may name a temporary: an identifier no generated name, keyword, builtin or
+    name already taken could be confused with."""
+    return (name.isidentifier() and not name.startswith("_") and not _GENERATED.fullmatch(name)
+            and not keyword.iskeyword(name) and not hasattr(builtins, name) and name not in taken)
+
+
+def _cut(text: str, width: int = COMMENT_WIDTH) -> str:
+    """``text`` within ``width`` characters: if longer, cut after the last operator or comma that fits
+    and marked by "..."."""
+    if len(text) <= width:
+        return text
+    head = text[:width - 4]
+    cut = max(head.rfind(" "), head.rfind(","), head.rfind("*"))
+    return (head[:cut + 1] if cut > width // 2 else head).rstrip() + " ..."
 
 
 def _renumbered(lines: Sequence[str]) -> list[str]:

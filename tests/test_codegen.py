@@ -20,6 +20,7 @@ from backends import optional_backend
 from checkout_kernels import built, proved_rules
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_program import same_up_to_renaming
 
 from symloss import load_catalog
 from symloss.certify import certify, stress_points
@@ -700,6 +701,21 @@ def test_options_given_as_none_or_switched_off_get_their_own_programs() -> None:
     assert "c is None and c == 0" not in " ".join(conditions)  # one switch per option at a time
     assert len(conditions) == 2 * 2 * 3 - 1  # a: None or not, b: None or not, c: None, 0 or neither
     assert switch_choices(LOSSES["focal"]) == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_named_kernels_are_the_plain_kernels_renamed(name: str) -> None:
+    """Every program of every catalog kernel, with its temporaries named and its blocks commented, is
+    the program with ``t``/``u`` names up to a consistent renaming: not one operation changes."""
+    derivation, _ = built(name)
+    named, plain = (kernel_for(derivation, proved_rules(), named=flag) for flag in (True, False))
+    programs = [(named.code, plain.code), *((a.code, b.code) for a, b in zip(named.variants, plain.variants,
+                                                                            strict=True))]
+    for mine, theirs in programs:
+        for key in theirs:
+            assert same_up_to_renaming(mine[key].splitlines(), theirs[key].splitlines()), (name, key)
+            comments = [line for line in mine[key].splitlines() if line.startswith("# ")]
+            assert comments and all(len(line) <= 108 for line in comments)  # 120 at the deepest indentation
 
 
 def test_a_declared_form_keeps_its_grouping() -> None:

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symloss.codegen import HANDLERS, KernelPrinter, mirror
+from symloss.codegen import HANDLERS, KernelPrinter, kernel_code, mirror
 from symloss.functions import sigmoid, softplus
 from symloss.primitives import log1p
-from symloss.program import ENTRY, SAMPLE, LabelSelect, Program
+from symloss.program import COMMENT_WIDTH, ENTRY, SAMPLE, LabelSelect, Program, _cut
 
 x, w, y = sp.symbols("x w y", real=True)
 a = sp.Symbol("a", positive=True)  # a scalar option
@@ -105,3 +105,99 @@ def test_mirrored_branches_are_one_branch_at_the_signed_output() -> None:
         return merged.replace(lambda e: isinstance(e, LabelSelect), lambda e: e.args[2][e.args[1].index(label)])
 
     assert at(0) == branches[0] and at(1) == branches[1]
+
+
+IDENTIFIER = re.compile(r"\b[A-Za-z_]\w*")
+
+
+def same_up_to_renaming(named: list[str], plain: list[str]) -> bool:
+    """Whether ``named`` without its comments is ``plain`` with the names the lines assign renamed one
+    to one (alpha-equivalence): the same statements, character for character, in the same order."""
+    statements = [line for line in named if not line.lstrip().startswith("#")]
+    if len(statements) != len(plain):
+        return False
+    assigned = {m.group(1) for line in plain if (m := re.match(r"\s*(\w+) =", line))}
+    forward: dict[str, str] = {}
+    backward: dict[str, str] = {}
+    for mine, theirs in zip(statements, plain, strict=True):
+        if IDENTIFIER.split(mine) != IDENTIFIER.split(theirs):  # the code between the names
+            return False
+        for a, b in zip(IDENTIFIER.findall(mine), IDENTIFIER.findall(theirs), strict=False):
+            if forward.setdefault(a, b) != b or backward.setdefault(b, a) != a:
+                return False
+            if a != b and b not in assigned:  # only the program's own names may differ
+                return False
+    return True
+
+
+def test_the_renaming_check_refutes_what_is_no_renaming() -> None:
+    plain = ["u0 = np.exp(x, out=entries[0])", "loss = np.add(u0, x, out=entries[0])"]
+    assert same_up_to_renaming(["# loss = exp(x) + x", "e_x = np.exp(x, out=entries[0])",
+                                "loss = np.add(e_x, x, out=entries[0])"], plain)
+    assert not same_up_to_renaming(["e_x = np.exp(x, out=entries[0])", "loss = np.add(x, e_x, out=entries[0])"],
+                                   plain)  # operands swapped
+    assert not same_up_to_renaming(["x = np.exp(x, out=entries[0])", "loss = np.add(x, x, out=entries[0])"],
+                                   plain)  # two names made one
+    assert not same_up_to_renaming(["u0 = np.exp(w, out=entries[0])", "loss = np.add(u0, w, out=entries[0])"],
+                                   plain)  # an argument renamed
+    assert not same_up_to_renaming(["u0 = np.exp(x, out=entries[1])", "loss = np.add(u0, x, out=entries[0])"],
+                                   plain)  # another buffer
+
+
+def lines_of(results: dict[str, sp.Expr], *, named: bool, names: dict[sp.Basic, str] | None = None) -> list[str]:
+    printer = KernelPrinter(names if names is not None else {s: s.name for s in (x, w, y, a)})
+    return kernel_code(list(results.items()), printer, {x: ENTRY, w: ENTRY, y: ENTRY}, "x", False, named=named)
+
+
+@pytest.mark.parametrize("expr", EXPRESSIONS, ids=str)
+def test_named_programs_are_the_plain_programs_renamed(expr: sp.Expr) -> None:
+    results = {"loss": expr, "grad": sp.diff(expr, x)}
+    named, plain = lines_of(results, named=True), lines_of(results, named=False)
+    assert same_up_to_renaming(named, plain)
+    assert not any(line.startswith("#") for line in plain)
+    assert [line for line in named if line.startswith("# ")][-2:][0].startswith("# loss = ")
+
+
+def test_temporaries_are_named_after_the_function_and_its_argument() -> None:
+    code = "\n".join(lines_of({"loss": softplus(-x) * w, "grad": -sigmoid(-x) * w}, named=True))
+    assert "# t0 = -x" not in code and "neg_x = np.negative(x" in code  # a common subexpression named too
+    assert "e_neg_abs_neg_x = np.exp(" in code and "softplus_neg_x = np.add(" in code
+    assert "# loss = w*softplus(neg_x)" in code
+    assert "# grad = -w*sigmoid(neg_x)" in code
+    assert not re.search(r"\bt\d+\b", code)
+
+
+def test_names_never_shadow_arguments_helpers_or_builtins() -> None:
+    taken = sp.Symbol("abs_x", real=True)  # an argument with the name Abs(x) would get
+    names = {x: "x", w: "w", y: "y", a: "a", taken: "abs_x"}
+    lines = lines_of({"loss": sp.Abs(x) * w + sp.exp(-sp.Abs(x)), "grad": sp.Max(x, w)}, named=True, names=names)
+    assigned = [line.split(" = ")[0] for line in lines if not line.startswith(("#", "entries = "))]
+    assert "t0 = np.abs(x, out=entries[0])" in lines  # abs_x is taken
+    assert "abs_x" not in assigned and len(assigned) == len(set(assigned))
+    assert not {"max", "min", "abs", "np", "x", "w", "entries"} & set(assigned)
+    assert same_up_to_renaming(lines, lines_of({"loss": sp.Abs(x) * w + sp.exp(-sp.Abs(x)), "grad": sp.Max(x, w)},
+                                               named=False, names=names))
+
+
+def test_named_programs_compute_the_same_bits() -> None:
+    rng = np.random.default_rng(7)
+    arrays = {name: rng.uniform(-30.0, 30.0, 64) for name in ("x", "w", "y")}
+    for expr in EXPRESSIONS:
+        results = {"loss": expr, "grad": sp.diff(expr, x)}
+        outputs = []
+        for named in (True, False):
+            namespace = {"np": np, **vars(NUMERICS), **arrays, "a": 1.5, "scratch": {}}
+            with np.errstate(all="ignore"):
+                exec("\n".join(lines_of(results, named=named)), namespace)
+            outputs.append([np.array(namespace[n]) for n in results])
+        for mine, theirs in zip(*outputs, strict=True):
+            assert mine.tobytes() == theirs.tobytes()
+
+
+def test_long_formulas_are_cut_within_the_comment_width() -> None:
+    text = "loss = " + " + ".join(f"exp(x{i})*w" for i in range(40))
+    cut = _cut(text)
+    assert len(cut) <= COMMENT_WIDTH and cut.endswith(" ...") and text.startswith(cut[:-4].rstrip())
+    assert _cut("loss = x + w") == "loss = x + w"
+    expr = sum(sp.exp(x * i) * w ** i for i in range(1, 30))
+    assert all(len(line) <= COMMENT_WIDTH + 2 for line in lines_of({"loss": expr}, named=True) if line.startswith("#"))
