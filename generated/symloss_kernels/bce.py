@@ -43,28 +43,31 @@ def _inputs(p, y, *, reduction="mean", weight=None):
 def _value(p, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", p.shape, 4)
-        u0 = np.negative(p, out=entries[0])
-        u1 = np.log1p(u0, out=entries[0])
-        u2 = np.negative(u1, out=entries[0])
-        u3 = np.log(p, out=entries[1])
-        u4 = np.negative(u3, out=entries[1])
-        loss = _by_label(y, (0, 1), (u2, u4), out=entries[2], work=entries[3])
+        # loss = {0: -log1p(-p), 1: -log(p)}[y]
+        neg_p = np.negative(p, out=entries[0])
+        log1p_neg_p = np.log1p(neg_p, out=entries[0])
+        neg_log1p_neg_p = np.negative(log1p_neg_p, out=entries[0])
+        log_p = np.log(p, out=entries[1])
+        neg_log_p = np.negative(log_p, out=entries[1])
+        loss = _by_label(y, (0, 1), (neg_log1p_neg_p, neg_log_p), out=entries[2], work=entries[3])
     return _full(loss, p.shape)
 
 
 def _gradient(p, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", p.shape, 4)
+        # grad = {0: -1/(p - 1), 1: -1/p}[y]
         u0 = np.add(p, -1, out=entries[0])
         u1 = np.divide(-1, u0, out=entries[0])
-        u2 = np.divide(-1, p, out=entries[1])
-        grad = _by_label(y, (0, 1), (u1, u2), out=entries[2], work=entries[3])
+        neg_inv_p = np.divide(-1, p, out=entries[1])
+        grad = _by_label(y, (0, 1), (u1, neg_inv_p), out=entries[2], work=entries[3])
     return _full(grad, p.shape)
 
 
 def _hessian(p, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", p.shape, 4)
+        # hess = {0: (p - 1)**(-2), 1: p**(-2)}[y]
         u0 = np.add(p, -1, out=entries[0])
         u1 = np.power(u0, -2, out=entries[0])
         u2 = np.power(p, -2, out=entries[1])
@@ -75,16 +78,18 @@ def _hessian(p, y, scratch):
 def _value_and_gradient(p, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", p.shape, 5)
-        u0 = np.negative(p, out=entries[0])
-        u1 = np.log1p(u0, out=entries[0])
-        u2 = np.negative(u1, out=entries[0])
-        u3 = np.log(p, out=entries[1])
-        u4 = np.negative(u3, out=entries[1])
-        loss = _by_label(y, (0, 1), (u2, u4), out=entries[2], work=entries[3])
-        u5 = np.add(p, -1, out=entries[0])
-        u6 = np.divide(-1, u5, out=entries[0])
-        u7 = np.divide(-1, p, out=entries[1])
-        grad = _by_label(y, (0, 1), (u6, u7), out=entries[3], work=entries[4])
+        # loss = {0: -log1p(-p), 1: -log(p)}[y]
+        neg_p = np.negative(p, out=entries[0])
+        log1p_neg_p = np.log1p(neg_p, out=entries[0])
+        neg_log1p_neg_p = np.negative(log1p_neg_p, out=entries[0])
+        log_p = np.log(p, out=entries[1])
+        neg_log_p = np.negative(log_p, out=entries[1])
+        loss = _by_label(y, (0, 1), (neg_log1p_neg_p, neg_log_p), out=entries[2], work=entries[3])
+        # grad = {0: -1/(p - 1), 1: -1/p}[y]
+        u0 = np.add(p, -1, out=entries[0])
+        u1 = np.divide(-1, u0, out=entries[0])
+        neg_inv_p = np.divide(-1, p, out=entries[1])
+        grad = _by_label(y, (0, 1), (u1, neg_inv_p), out=entries[3], work=entries[4])
     loss = _full(loss, p.shape)
     return loss, _full(grad, p.shape)
 

@@ -44,15 +44,17 @@ def _inputs(p, y, *, reduction="mean", weight=None):
 def _value(p, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", p.shape, 3)
-        u0 = np.square(p, out=entries[0])
-        u1 = _square_of_sum(p, -1.0, 0.0)
-        loss = _by_label(y, (0, 1), (u0, u1), out=entries[1], work=entries[2])
+        # loss = {0: p**2, 1: square_of_sum(p, -1.0)}[y]
+        p_sq = np.square(p, out=entries[0])
+        u0 = _square_of_sum(p, -1.0, 0.0)
+        loss = _by_label(y, (0, 1), (p_sq, u0), out=entries[1], work=entries[2])
     return _full(loss, p.shape)
 
 
 def _gradient(p, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", p.shape, 4)
+        # grad = {0: 2*p, 1: 2*(p - 1)}[y]
         u0 = np.multiply(p, 2, out=entries[0])
         u1 = np.add(p, -1, out=entries[1])
         u2 = np.multiply(u1, 2, out=entries[1])
@@ -62,6 +64,7 @@ def _gradient(p, y, scratch):
 
 def _hessian(p, y, scratch):
     with np.errstate(all="ignore"):
+        # hess = 2
         hess = 2
     return _full(hess, p.shape)
 
@@ -69,13 +72,15 @@ def _hessian(p, y, scratch):
 def _value_and_gradient(p, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", p.shape, 5)
-        u0 = np.square(p, out=entries[0])
-        u1 = _square_of_sum(p, -1.0, 0.0)
-        loss = _by_label(y, (0, 1), (u0, u1), out=entries[1], work=entries[2])
-        u2 = np.multiply(p, 2, out=entries[0])
-        u3 = np.add(p, -1, out=entries[2])
-        u4 = np.multiply(u3, 2, out=entries[2])
-        grad = _by_label(y, (0, 1), (u2, u4), out=entries[3], work=entries[4])
+        # loss = {0: p**2, 1: square_of_sum(p, -1.0)}[y]
+        p_sq = np.square(p, out=entries[0])
+        u0 = _square_of_sum(p, -1.0, 0.0)
+        loss = _by_label(y, (0, 1), (p_sq, u0), out=entries[1], work=entries[2])
+        # grad = {0: 2*p, 1: 2*(p - 1)}[y]
+        u1 = np.multiply(p, 2, out=entries[0])
+        u2 = np.add(p, -1, out=entries[2])
+        u3 = np.multiply(u2, 2, out=entries[2])
+        grad = _by_label(y, (0, 1), (u1, u3), out=entries[3], work=entries[4])
     loss = _full(loss, p.shape)
     return loss, _full(grad, p.shape)
 

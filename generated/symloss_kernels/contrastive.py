@@ -45,57 +45,65 @@ def _inputs(d, y, *, margin=1.0, reduction="mean", weight=None):
 def _value(d, y, margin, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", d.shape, 4)
+        # loss = {0: Max(0, -d + margin)**2, 1: d**2}[y]
         u0 = np.negative(d, out=entries[0])
         u1 = np.add(u0, margin, out=entries[0])
         u2 = np.maximum(u1, 0, out=entries[0])
         u3 = np.square(u2, out=entries[0])
-        u4 = np.square(d, out=entries[1])
-        loss = _by_label(y, (0, 1), (u3, u4), out=entries[2], work=entries[3])
+        d_sq = np.square(d, out=entries[1])
+        loss = _by_label(y, (0, 1), (u3, d_sq), out=entries[2], work=entries[3])
     return _full(loss, d.shape)
 
 
 def _gradient(d, y, margin, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", d.shape, 4)
+        # t0 = -d + margin
         u0 = np.negative(d, out=entries[0])
         t0 = np.add(u0, margin, out=entries[0])
+        # grad = {0: -2*Heaviside(t0)*Max(0, t0), 1: 2*d}[y]
         u1 = np.heaviside(t0, 0.500000000000000, out=entries[1])
-        u2 = np.maximum(t0, 0, out=entries[0])
-        u3 = np.multiply(u1, u2, out=entries[0])
-        u4 = np.multiply(u3, -2, out=entries[0])
-        u5 = np.multiply(d, 2, out=entries[1])
-        grad = _by_label(y, (0, 1), (u4, u5), out=entries[2], work=entries[3])
+        max_t0_0 = np.maximum(t0, 0, out=entries[0])
+        u2 = np.multiply(u1, max_t0_0, out=entries[0])
+        u3 = np.multiply(u2, -2, out=entries[0])
+        u4 = np.multiply(d, 2, out=entries[1])
+        grad = _by_label(y, (0, 1), (u3, u4), out=entries[2], work=entries[3])
     return _full(grad, d.shape)
 
 
 def _hessian(d, y, margin, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", d.shape, 3)
-        u0 = _by_label(y, (0, 1), (1, -1), out=entries[0], work=entries[1])
-        u1 = np.multiply(d, u0, out=entries[0])
-        u2 = np.negative(u1, out=entries[0])
-        u3 = np.add(u2, margin, out=entries[0])
-        u4 = np.heaviside(u3, 0.500000000000000, out=entries[0])
-        u5 = np.square(u4, out=entries[0])
-        u6 = _by_label(y, (0, 1), (2, 2), out=entries[1], work=entries[2])
-        hess = np.multiply(u5, u6, out=entries[0])
+        # hess = Heaviside(-d*{0: 1, 1: -1}[y] + margin)**2*{0: 2, 1: 2}[y]
+        sign_y = _by_label(y, (0, 1), (1, -1), out=entries[0], work=entries[1])
+        d_signed = np.multiply(d, sign_y, out=entries[0])
+        u0 = np.negative(d_signed, out=entries[0])
+        u1 = np.add(u0, margin, out=entries[0])
+        u2 = np.heaviside(u1, 0.500000000000000, out=entries[0])
+        u3 = np.square(u2, out=entries[0])
+        by_y = _by_label(y, (0, 1), (2, 2), out=entries[1], work=entries[2])
+        hess = np.multiply(u3, by_y, out=entries[0])
     return _full(hess, d.shape)
 
 
 def _value_and_gradient(d, y, margin, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", d.shape, 6)
+        # t0 = -d + margin
         u0 = np.negative(d, out=entries[0])
         t0 = np.add(u0, margin, out=entries[0])
-        t1 = np.maximum(t0, 0, out=entries[1])
-        u1 = np.square(t1, out=entries[2])
-        u2 = np.square(d, out=entries[3])
-        loss = _by_label(y, (0, 1), (u1, u2), out=entries[4], work=entries[5])
-        u3 = np.heaviside(t0, 0.500000000000000, out=entries[0])
-        u4 = np.multiply(t1, u3, out=entries[0])
-        u5 = np.multiply(u4, -2, out=entries[0])
-        u6 = np.multiply(d, 2, out=entries[1])
-        grad = _by_label(y, (0, 1), (u5, u6), out=entries[2], work=entries[3])
+        # max_t0_0 = Max(0, t0)
+        max_t0_0 = np.maximum(t0, 0, out=entries[1])
+        # loss = {0: max_t0_0**2, 1: d**2}[y]
+        max_t0_0_sq = np.square(max_t0_0, out=entries[2])
+        d_sq = np.square(d, out=entries[3])
+        loss = _by_label(y, (0, 1), (max_t0_0_sq, d_sq), out=entries[4], work=entries[5])
+        # grad = {0: -2*max_t0_0*Heaviside(t0), 1: 2*d}[y]
+        u1 = np.heaviside(t0, 0.500000000000000, out=entries[0])
+        u2 = np.multiply(max_t0_0, u1, out=entries[0])
+        u3 = np.multiply(u2, -2, out=entries[0])
+        u4 = np.multiply(d, 2, out=entries[1])
+        grad = _by_label(y, (0, 1), (u3, u4), out=entries[2], work=entries[3])
     loss = _full(loss, d.shape)
     return loss, _full(grad, d.shape)
 

@@ -46,16 +46,18 @@ def _value(p, y, scratch):
     with np.errstate(all="ignore"):
         if y.dtype == np.int64:
             samples = _buffers(scratch, "samples", p.shape[:-1] + (1,), 1)
-            u0 = _take(p, y, out=samples[0])
-            u1 = np.log(u0, out=samples[0])
-            loss = np.negative(u1, out=samples[0])
+            # loss = -log((p)[label])
+            at_label_p = _take(p, y, out=samples[0])
+            log_at_label_p = np.log(at_label_p, out=samples[0])
+            loss = np.negative(log_at_label_p, out=samples[0])
         else:
             samples = _buffers(scratch, "samples", p.shape[:-1] + (1,), 1)
             entries = _buffers(scratch, "entries", p.shape, 2)
-            u0 = np.log(p, out=entries[0])
-            u1 = _zero_weighted(y, u0, out=entries[1])
-            u2 = np.sum(u1, axis=-1, keepdims=True, out=samples[0])
-            loss = np.negative(u2, out=samples[0])
+            # loss = -sum(zero_weighted(y, log(p)))
+            log_p = np.log(p, out=entries[0])
+            u0 = _zero_weighted(y, log_p, out=entries[1])
+            u1 = np.sum(u0, axis=-1, keepdims=True, out=samples[0])
+            loss = np.negative(u1, out=samples[0])
     return _full(loss, p.shape[:-1] + (1,))[..., 0]
 
 
@@ -63,14 +65,17 @@ def _gradient(p, y, scratch):
     with np.errstate(all="ignore"):
         if y.dtype == np.int64:
             samples = _buffers(scratch, "samples", p.shape[:-1] + (1,), 1)
+            # grad = 0
             grad = 0
-            u0 = _take(p, y, out=samples[0])
-            grad_at_label = np.divide(-1, u0, out=samples[0])
+            # grad_at_label = -1/(p)[label]
+            at_label_p = _take(p, y, out=samples[0])
+            grad_at_label = np.divide(-1, at_label_p, out=samples[0])
             grad = _put(_full(grad, p.shape), y, grad_at_label)
         else:
             entries = _buffers(scratch, "entries", p.shape, 2)
-            u0 = np.divide(-1, p, out=entries[0])
-            grad = _zero_weighted(y, u0, out=entries[1])
+            # grad = zero_weighted(y, -1/p)
+            neg_inv_p = np.divide(-1, p, out=entries[0])
+            grad = _zero_weighted(y, neg_inv_p, out=entries[1])
     return _full(grad, p.shape)
 
 
@@ -78,12 +83,15 @@ def _hessian(p, y, scratch):
     with np.errstate(all="ignore"):
         if y.dtype == np.int64:
             samples = _buffers(scratch, "samples", p.shape[:-1] + (1,), 1)
+            # hess = 0
             hess = 0
-            u0 = _take(p, y, out=samples[0])
-            hess_at_label = np.power(u0, -2, out=samples[0])
+            # hess_at_label = (p)[label]**(-2)
+            at_label_p = _take(p, y, out=samples[0])
+            hess_at_label = np.power(at_label_p, -2, out=samples[0])
             hess = _put(_full(hess, p.shape), y, hess_at_label)
         else:
             entries = _buffers(scratch, "entries", p.shape, 2)
+            # hess = zero_weighted(y, p**(-2))
             u0 = np.power(p, -2, out=entries[0])
             hess = _zero_weighted(y, u0, out=entries[1])
     return _full(hess, p.shape)
@@ -93,21 +101,27 @@ def _value_and_gradient(p, y, scratch):
     with np.errstate(all="ignore"):
         if y.dtype == np.int64:
             samples = _buffers(scratch, "samples", p.shape[:-1] + (1,), 2)
-            t0 = _take(p, y, out=samples[0])
-            u0 = np.log(t0, out=samples[1])
-            loss = np.negative(u0, out=samples[1])
+            # at_label_p = (p)[label]
+            at_label_p = _take(p, y, out=samples[0])
+            # loss = -log(at_label_p)
+            log_at_label_p = np.log(at_label_p, out=samples[1])
+            loss = np.negative(log_at_label_p, out=samples[1])
+            # grad = 0
             grad = 0
-            grad_at_label = np.divide(-1, t0, out=samples[0])
+            # grad_at_label = -1/at_label_p
+            grad_at_label = np.divide(-1, at_label_p, out=samples[0])
             grad = _put(_full(grad, p.shape), y, grad_at_label)
         else:
             samples = _buffers(scratch, "samples", p.shape[:-1] + (1,), 1)
             entries = _buffers(scratch, "entries", p.shape, 2)
-            u0 = np.log(p, out=entries[0])
-            u1 = _zero_weighted(y, u0, out=entries[1])
-            u2 = np.sum(u1, axis=-1, keepdims=True, out=samples[0])
-            loss = np.negative(u2, out=samples[0])
-            u3 = np.divide(-1, p, out=entries[0])
-            grad = _zero_weighted(y, u3, out=entries[1])
+            # loss = -sum(zero_weighted(y, log(p)))
+            log_p = np.log(p, out=entries[0])
+            u0 = _zero_weighted(y, log_p, out=entries[1])
+            u1 = np.sum(u0, axis=-1, keepdims=True, out=samples[0])
+            loss = np.negative(u1, out=samples[0])
+            # grad = zero_weighted(y, -1/p)
+            neg_inv_p = np.divide(-1, p, out=entries[0])
+            grad = _zero_weighted(y, neg_inv_p, out=entries[1])
     loss = _full(loss, p.shape[:-1] + (1,))[..., 0]
     return loss, _full(grad, p.shape)
 

@@ -43,17 +43,19 @@ def _inputs(yhat, y, var, *, reduction="mean", weight=None):
 def _value(yhat, y, var, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", yhat.shape, 2)
+        # loss = (log(var) + square_of_sum(yhat, -y)/var)/2
         u0 = _square_of_sum(yhat, -y)
         u1 = np.divide(u0, var, out=entries[0])
-        u2 = np.log(var, out=entries[1])
-        u3 = np.add(u1, u2, out=entries[0])
-        loss = np.multiply(u3, 0.5, out=entries[0])
+        log_var = np.log(var, out=entries[1])
+        u2 = np.add(u1, log_var, out=entries[0])
+        loss = np.multiply(u2, 0.5, out=entries[0])
     return _full(loss, yhat.shape)
 
 
 def _gradient(yhat, y, var, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", yhat.shape, 1)
+        # grad = -(y - yhat)/var
         u0 = np.subtract(y, yhat, out=entries[0])
         u1 = np.divide(u0, var, out=entries[0])
         grad = np.negative(u1, out=entries[0])
@@ -63,6 +65,7 @@ def _gradient(yhat, y, var, scratch):
 def _hessian(yhat, y, var, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", yhat.shape, 1)
+        # hess = 1/var
         hess = np.divide(1.0, var, out=entries[0])
     return _full(hess, yhat.shape)
 
@@ -70,16 +73,19 @@ def _hessian(yhat, y, var, scratch):
 def _value_and_gradient(yhat, y, var, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", yhat.shape, 3)
-        t0 = np.divide(1.0, var, out=entries[0])
-        u0 = np.log(var, out=entries[1])
-        u1 = np.multiply(u0, 0.5, out=entries[1])
-        u2 = _square_of_sum(yhat, -y)
-        u3 = np.multiply(t0, u2, out=entries[2])
-        u4 = np.multiply(u3, 0.5, out=entries[2])
-        loss = np.add(u1, u4, out=entries[1])
-        u5 = np.subtract(y, yhat, out=entries[2])
-        u6 = np.multiply(t0, u5, out=entries[0])
-        grad = np.negative(u6, out=entries[0])
+        # inv_var = 1/var
+        inv_var = np.divide(1.0, var, out=entries[0])
+        # loss = inv_var*square_of_sum(yhat, -y)/2 + log(var)/2
+        log_var = np.log(var, out=entries[1])
+        u0 = np.multiply(log_var, 0.5, out=entries[1])
+        u1 = _square_of_sum(yhat, -y)
+        u2 = np.multiply(inv_var, u1, out=entries[2])
+        u3 = np.multiply(u2, 0.5, out=entries[2])
+        loss = np.add(u0, u3, out=entries[1])
+        # grad = -inv_var*(y - yhat)
+        u4 = np.subtract(y, yhat, out=entries[2])
+        u5 = np.multiply(inv_var, u4, out=entries[0])
+        grad = np.negative(u5, out=entries[0])
     loss = _full(loss, yhat.shape)
     return loss, _full(grad, yhat.shape)
 

@@ -41,28 +41,32 @@ def _inputs(f, y, *, reduction="mean", weight=None):
 def _value(f, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", f.shape, 3)
-        u0 = _by_label(y, (-1, 1), (1, 1), out=entries[0], work=entries[1])
-        u1 = _by_label(y, (-1, 1), (1, -1), out=entries[1], work=entries[2])
-        u2 = np.multiply(f, u1, out=entries[1])
-        u3 = np.add(u2, 1, out=entries[1])
-        u4 = np.maximum(u3, 0, out=entries[1])
-        loss = np.multiply(u0, u4, out=entries[0])
+        # loss = {-1: 1, 1: 1}[y]*Max(0, f*{-1: 1, 1: -1}[y] + 1)
+        by_y = _by_label(y, (-1, 1), (1, 1), out=entries[0], work=entries[1])
+        sign_y = _by_label(y, (-1, 1), (1, -1), out=entries[1], work=entries[2])
+        f_signed = np.multiply(f, sign_y, out=entries[1])
+        u0 = np.add(f_signed, 1, out=entries[1])
+        u1 = np.maximum(u0, 0, out=entries[1])
+        loss = np.multiply(by_y, u1, out=entries[0])
     return _full(loss, f.shape)
 
 
 def _gradient(f, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", f.shape, 2)
-        t0 = _by_label(y, (-1, 1), (1, -1), out=entries[0], work=entries[1])
-        u0 = np.multiply(t0, f, out=entries[1])
+        # sign_y = {-1: 1, 1: -1}[y]
+        sign_y = _by_label(y, (-1, 1), (1, -1), out=entries[0], work=entries[1])
+        # grad = sign_y*Heaviside(f*sign_y + 1)
+        u0 = np.multiply(sign_y, f, out=entries[1])
         u1 = np.add(u0, 1, out=entries[1])
         u2 = np.heaviside(u1, 0.500000000000000, out=entries[1])
-        grad = np.multiply(t0, u2, out=entries[0])
+        grad = np.multiply(sign_y, u2, out=entries[0])
     return _full(grad, f.shape)
 
 
 def _hessian(f, y, scratch):
     with np.errstate(all="ignore"):
+        # hess = 0
         hess = 0
     return _full(hess, f.shape)
 
@@ -70,14 +74,18 @@ def _hessian(f, y, scratch):
 def _value_and_gradient(f, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", f.shape, 4)
-        t0 = _by_label(y, (-1, 1), (1, -1), out=entries[0], work=entries[1])
-        u0 = np.multiply(t0, f, out=entries[1])
-        t1 = np.add(u0, 1, out=entries[1])
-        u1 = _by_label(y, (-1, 1), (1, 1), out=entries[2], work=entries[3])
-        u2 = np.maximum(t1, 0, out=entries[3])
-        loss = np.multiply(u1, u2, out=entries[2])
-        u3 = np.heaviside(t1, 0.500000000000000, out=entries[1])
-        grad = np.multiply(t0, u3, out=entries[0])
+        # sign_y = {-1: 1, 1: -1}[y]
+        sign_y = _by_label(y, (-1, 1), (1, -1), out=entries[0], work=entries[1])
+        # t0 = f*sign_y + 1
+        u0 = np.multiply(sign_y, f, out=entries[1])
+        t0 = np.add(u0, 1, out=entries[1])
+        # loss = {-1: 1, 1: 1}[y]*Max(0, t0)
+        by_y = _by_label(y, (-1, 1), (1, 1), out=entries[2], work=entries[3])
+        max_t0_0 = np.maximum(t0, 0, out=entries[3])
+        loss = np.multiply(by_y, max_t0_0, out=entries[2])
+        # grad = sign_y*Heaviside(t0)
+        u1 = np.heaviside(t0, 0.500000000000000, out=entries[1])
+        grad = np.multiply(sign_y, u1, out=entries[0])
     loss = _full(loss, f.shape)
     return loss, _full(grad, f.shape)
 

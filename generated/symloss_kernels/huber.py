@@ -42,7 +42,9 @@ def _inputs(yhat, y, *, delta=1.0, reduction="mean", weight=None):
 def _value(yhat, y, delta, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", yhat.shape, 1)
+        # t0 = y - yhat
         t0 = np.subtract(y, yhat, out=entries[0])
+        # loss = Piecewise((square_of_sum(yhat, -y)/2, (delta >= t0) & (delta >= -t0)), (-delta*(delta/2 ...
         loss = np.select([np.logical_and.reduce((np.greater_equal(delta, t0),np.greater_equal(delta, -t0))),True], [(0.5)*_square_of_sum(yhat, -y),-delta*((0.5)*delta - abs(t0))], default=np.nan)
     return _full(loss, yhat.shape)
 
@@ -50,16 +52,21 @@ def _value(yhat, y, delta, scratch):
 def _gradient(yhat, y, delta, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", yhat.shape, 2)
+        # t0 = y - yhat
         t0 = np.subtract(y, yhat, out=entries[0])
-        t1 = np.negative(t0, out=entries[1])
-        grad = np.select([np.logical_and.reduce((np.greater_equal(delta, t0),np.greater_equal(delta, t1))),True], [t1,-delta*np.sign(t0)], default=np.nan)
+        # neg_t0 = -t0
+        neg_t0 = np.negative(t0, out=entries[1])
+        # grad = Piecewise((neg_t0, (delta >= t0) & (delta >= neg_t0)), (-delta*sign(t0), True))
+        grad = np.select([np.logical_and.reduce((np.greater_equal(delta, t0),np.greater_equal(delta, neg_t0))),True], [neg_t0,-delta*np.sign(t0)], default=np.nan)
     return _full(grad, yhat.shape)
 
 
 def _hessian(yhat, y, delta, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", yhat.shape, 1)
+        # t0 = y - yhat
         t0 = np.subtract(y, yhat, out=entries[0])
+        # hess = Piecewise((1, (delta >= t0) & (delta >= -t0)), (0, True))
         hess = np.select([np.logical_and.reduce((np.greater_equal(delta, t0),np.greater_equal(delta, -t0))),True], [1,0], default=np.nan)
     return _full(hess, yhat.shape)
 
@@ -67,11 +74,16 @@ def _hessian(yhat, y, delta, scratch):
 def _value_and_gradient(yhat, y, delta, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", yhat.shape, 2)
+        # t0 = y - yhat
         t0 = np.subtract(y, yhat, out=entries[0])
-        t1 = np.negative(t0, out=entries[1])
-        t2 = np.logical_and.reduce((np.greater_equal(delta, t0),np.greater_equal(delta, t1)))
-        loss = np.select([t2,True], [(0.5)*_square_of_sum(yhat, -y),-delta*((0.5)*delta - abs(t0))], default=np.nan)
-        grad = np.select([t2,True], [t1,-delta*np.sign(t0)], default=np.nan)
+        # neg_t0 = -t0
+        neg_t0 = np.negative(t0, out=entries[1])
+        # t1 = (delta >= t0) & (delta >= neg_t0)
+        t1 = np.logical_and.reduce((np.greater_equal(delta, t0),np.greater_equal(delta, neg_t0)))
+        # loss = Piecewise((square_of_sum(yhat, -y)/2, t1), (-delta*(delta/2 - Abs(t0)), True))
+        loss = np.select([t1,True], [(0.5)*_square_of_sum(yhat, -y),-delta*((0.5)*delta - abs(t0))], default=np.nan)
+        # grad = Piecewise((neg_t0, t1), (-delta*sign(t0), True))
+        grad = np.select([t1,True], [neg_t0,-delta*np.sign(t0)], default=np.nan)
     loss = _full(loss, yhat.shape)
     return loss, _full(grad, yhat.shape)
 

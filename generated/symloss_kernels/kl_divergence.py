@@ -47,6 +47,7 @@ def _value(q, p, scratch):
     with np.errstate(all="ignore"):
         samples = _buffers(scratch, "samples", q.shape[:-1] + (1,), 2)
         entries = _buffers(scratch, "entries", q.shape, 1)
+        # loss = sum(p - q) + sum(kl_div(p, q))
         u0 = np.subtract(p, q, out=entries[0])
         u1 = np.sum(u0, axis=-1, keepdims=True, out=samples[0])
         u2 = _kl_div(p, q)
@@ -58,14 +59,16 @@ def _value(q, p, scratch):
 def _gradient(q, p, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", q.shape, 2)
-        u0 = np.divide(-1, q, out=entries[0])
-        grad = _zero_weighted(p, u0, out=entries[1])
+        # grad = zero_weighted(p, -1/q)
+        neg_inv_q = np.divide(-1, q, out=entries[0])
+        grad = _zero_weighted(p, neg_inv_q, out=entries[1])
     return _full(grad, q.shape)
 
 
 def _hessian(q, p, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", q.shape, 2)
+        # hess = zero_weighted(p, q**(-2))
         u0 = np.power(q, -2, out=entries[0])
         hess = _zero_weighted(p, u0, out=entries[1])
     return _full(hess, q.shape)
@@ -75,13 +78,15 @@ def _value_and_gradient(q, p, scratch):
     with np.errstate(all="ignore"):
         samples = _buffers(scratch, "samples", q.shape[:-1] + (1,), 2)
         entries = _buffers(scratch, "entries", q.shape, 2)
+        # loss = sum(p - q) + sum(kl_div(p, q))
         u0 = np.subtract(p, q, out=entries[0])
         u1 = np.sum(u0, axis=-1, keepdims=True, out=samples[0])
         u2 = _kl_div(p, q)
         u3 = np.sum(u2, axis=-1, keepdims=True, out=samples[1])
         loss = np.add(u1, u3, out=samples[0])
-        u4 = np.divide(-1, q, out=entries[0])
-        grad = _zero_weighted(p, u4, out=entries[1])
+        # grad = zero_weighted(p, -1/q)
+        neg_inv_q = np.divide(-1, q, out=entries[0])
+        grad = _zero_weighted(p, neg_inv_q, out=entries[1])
     loss = _full(loss, q.shape[:-1] + (1,))[..., 0]
     return loss, _full(grad, q.shape)
 

@@ -40,6 +40,7 @@ def _inputs(yhat, y, *, reduction="mean", weight=None):
 
 def _value(yhat, y, scratch):
     with np.errstate(all="ignore"):
+        # loss = logcosh_of_sum(y, -yhat)
         loss = _logcosh_of_sum(y, -yhat)
     return _full(loss, yhat.shape)
 
@@ -47,6 +48,7 @@ def _value(yhat, y, scratch):
 def _gradient(yhat, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", yhat.shape, 1)
+        # grad = -tanh_of_sum(y, -yhat)
         u0 = _tanh_of_sum(y, -yhat)
         grad = np.negative(u0, out=entries[0])
     return _full(grad, yhat.shape)
@@ -54,6 +56,7 @@ def _gradient(yhat, y, scratch):
 
 def _hessian(yhat, y, scratch):
     with np.errstate(all="ignore"):
+        # hess = sech2_of_sum(y, -yhat)
         hess = _sech2_of_sum(y, -yhat)
     return _full(hess, yhat.shape)
 
@@ -61,9 +64,12 @@ def _hessian(yhat, y, scratch):
 def _value_and_gradient(yhat, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", yhat.shape, 1)
-        t0 = np.negative(yhat, out=entries[0])
-        loss = _logcosh_of_sum(y, t0)
-        u0 = _tanh_of_sum(y, t0)
+        # neg_yhat = -yhat
+        neg_yhat = np.negative(yhat, out=entries[0])
+        # loss = logcosh_of_sum(y, neg_yhat)
+        loss = _logcosh_of_sum(y, neg_yhat)
+        # grad = -tanh_of_sum(y, neg_yhat)
+        u0 = _tanh_of_sum(y, neg_yhat)
         grad = np.negative(u0, out=entries[0])
     loss = _full(loss, yhat.shape)
     return loss, _full(grad, yhat.shape)

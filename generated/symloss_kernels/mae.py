@@ -38,6 +38,7 @@ def _inputs(yhat, y, *, reduction="mean", weight=None):
 def _value(yhat, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", yhat.shape, 1)
+        # loss = Abs(y - yhat)
         u0 = np.subtract(y, yhat, out=entries[0])
         loss = np.abs(u0, out=entries[0])
     return _full(loss, yhat.shape)
@@ -46,6 +47,7 @@ def _value(yhat, y, scratch):
 def _gradient(yhat, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", yhat.shape, 1)
+        # grad = -sign(y - yhat)
         u0 = np.subtract(y, yhat, out=entries[0])
         u1 = np.sign(u0, out=entries[0])
         grad = np.negative(u1, out=entries[0])
@@ -54,6 +56,7 @@ def _gradient(yhat, y, scratch):
 
 def _hessian(yhat, y, scratch):
     with np.errstate(all="ignore"):
+        # hess = 0
         hess = 0
     return _full(hess, yhat.shape)
 
@@ -61,10 +64,13 @@ def _hessian(yhat, y, scratch):
 def _value_and_gradient(yhat, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", yhat.shape, 2)
+        # t0 = y - yhat
         t0 = np.subtract(y, yhat, out=entries[0])
+        # loss = Abs(t0)
         loss = np.abs(t0, out=entries[1])
-        u0 = np.sign(t0, out=entries[0])
-        grad = np.negative(u0, out=entries[0])
+        # grad = -sign(t0)
+        sign_t0 = np.sign(t0, out=entries[0])
+        grad = np.negative(sign_t0, out=entries[0])
     loss = _full(loss, yhat.shape)
     return loss, _full(grad, yhat.shape)
 

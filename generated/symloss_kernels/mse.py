@@ -38,6 +38,7 @@ def _inputs(yhat, y, *, reduction="mean", weight=None):
 
 def _value(yhat, y, scratch):
     with np.errstate(all="ignore"):
+        # loss = square_of_sum(y, -yhat)
         loss = _square_of_sum(y, -yhat)
     return _full(loss, yhat.shape)
 
@@ -45,6 +46,7 @@ def _value(yhat, y, scratch):
 def _gradient(yhat, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", yhat.shape, 1)
+        # grad = 2*(-y + yhat)
         u0 = np.subtract(yhat, y, out=entries[0])
         grad = np.multiply(u0, 2, out=entries[0])
     return _full(grad, yhat.shape)
@@ -52,6 +54,7 @@ def _gradient(yhat, y, scratch):
 
 def _hessian(yhat, y, scratch):
     with np.errstate(all="ignore"):
+        # hess = 2
         hess = 2
     return _full(hess, yhat.shape)
 
@@ -59,9 +62,12 @@ def _hessian(yhat, y, scratch):
 def _value_and_gradient(yhat, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", yhat.shape, 2)
-        t0 = np.negative(yhat, out=entries[0])
-        loss = _square_of_sum(y, t0)
-        u0 = np.multiply(t0, 2, out=entries[0])
+        # neg_yhat = -yhat
+        neg_yhat = np.negative(yhat, out=entries[0])
+        # loss = square_of_sum(y, neg_yhat)
+        loss = _square_of_sum(y, neg_yhat)
+        # grad = -2*neg_yhat - 2*y
+        u0 = np.multiply(neg_yhat, 2, out=entries[0])
         u1 = np.negative(u0, out=entries[0])
         u2 = np.multiply(y, 2, out=entries[1])
         grad = np.subtract(u1, u2, out=entries[0])

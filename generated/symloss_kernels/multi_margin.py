@@ -47,6 +47,7 @@ def _value(z, y, margin, scratch):
         K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
         samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 1)
         entries = _buffers(scratch, "entries", z.shape, 2)
+        # loss = -sum((y - 1)*Max(0, margin + z - sum(y*z)))/K
         u0 = np.add(y, -1, out=entries[0])
         u1 = np.multiply(z, y, out=entries[1])
         u2 = np.sum(u1, axis=-1, keepdims=True, out=samples[0])
@@ -65,11 +66,13 @@ def _gradient(z, y, margin, scratch):
         K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
         samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 1)
         entries = _buffers(scratch, "entries", z.shape, 2)
+        # t0 = Heaviside(margin + z - sum(y*z))
         u0 = np.multiply(z, y, out=entries[0])
         u1 = np.sum(u0, axis=-1, keepdims=True, out=samples[0])
         u2 = np.subtract(z, u1, out=entries[0])
         u3 = np.add(u2, margin, out=entries[0])
         t0 = np.heaviside(u3, 0.500000000000000, out=entries[0])
+        # grad = (-t0*y + t0 + y*sum(t0*(y - 1)))/K
         u4 = np.add(y, -1, out=entries[1])
         u5 = np.multiply(t0, u4, out=entries[1])
         u6 = np.sum(u5, axis=-1, keepdims=True, out=samples[0])
@@ -84,6 +87,7 @@ def _gradient(z, y, margin, scratch):
 def _hessian(z, y, margin, scratch):
     y = _label_rows(y, z.shape[-1])
     with np.errstate(all="ignore"):
+        # hess = 0
         hess = 0
     return _full(hess, z.shape)
 
@@ -94,24 +98,30 @@ def _value_and_gradient(z, y, margin, scratch):
         K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
         samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 2)
         entries = _buffers(scratch, "entries", z.shape, 3)
-        t0 = K**(-1.0)
-        t1 = np.add(y, -1, out=entries[0])
+        # inv_K = 1/K
+        inv_K = K**(-1.0)
+        # t0 = y - 1
+        t0 = np.add(y, -1, out=entries[0])
+        # t1 = margin + z - sum(y*z)
         u0 = np.multiply(z, y, out=entries[1])
         u1 = np.sum(u0, axis=-1, keepdims=True, out=samples[0])
         u2 = np.subtract(z, u1, out=entries[1])
-        t2 = np.add(u2, margin, out=entries[1])
-        t3 = np.heaviside(t2, 0.500000000000000, out=entries[2])
-        u3 = np.maximum(t2, 0, out=entries[1])
-        u4 = np.multiply(t1, u3, out=entries[1])
-        u5 = np.sum(u4, axis=-1, keepdims=True, out=samples[0])
-        loss = np.multiply(u5, (-t0), out=samples[0])
-        u6 = np.multiply(t1, t3, out=entries[0])
-        u7 = np.sum(u6, axis=-1, keepdims=True, out=samples[1])
-        u8 = np.multiply(y, u7, out=entries[0])
-        u9 = np.add(t3, u8, out=entries[0])
-        u10 = np.multiply(t3, y, out=entries[1])
-        u11 = np.subtract(u9, u10, out=entries[0])
-        grad = np.multiply(u11, t0, out=entries[0])
+        t1 = np.add(u2, margin, out=entries[1])
+        # t2 = Heaviside(t1)
+        t2 = np.heaviside(t1, 0.500000000000000, out=entries[2])
+        # loss = -inv_K*sum(t0*Max(0, t1))
+        max_t1_0 = np.maximum(t1, 0, out=entries[1])
+        u3 = np.multiply(t0, max_t1_0, out=entries[1])
+        u4 = np.sum(u3, axis=-1, keepdims=True, out=samples[0])
+        loss = np.multiply(u4, (-inv_K), out=samples[0])
+        # grad = inv_K*(-t2*y + t2 + y*sum(t0*t2))
+        u5 = np.multiply(t0, t2, out=entries[0])
+        u6 = np.sum(u5, axis=-1, keepdims=True, out=samples[1])
+        u7 = np.multiply(y, u6, out=entries[0])
+        u8 = np.add(t2, u7, out=entries[0])
+        u9 = np.multiply(t2, y, out=entries[1])
+        u10 = np.subtract(u8, u9, out=entries[0])
+        grad = np.multiply(u10, inv_K, out=entries[0])
     loss = _full(loss, z.shape[:-1] + (1,))[..., 0]
     return loss, _full(grad, z.shape)
 

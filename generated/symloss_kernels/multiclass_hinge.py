@@ -44,6 +44,7 @@ def _value(z, y, scratch):
     with np.errstate(all="ignore"):
         samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 1)
         entries = _buffers(scratch, "entries", z.shape, 1)
+        # loss = max(-y + z + 1) - sum(y*z)
         u0 = np.max(-y + z + 1, axis=-1, keepdims=True)
         u1 = np.multiply(z, y, out=entries[0])
         u2 = np.sum(u1, axis=-1, keepdims=True, out=samples[0])
@@ -55,17 +56,20 @@ def _gradient(z, y, scratch):
     y = _label_rows(y, z.shape[-1])
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", z.shape, 3)
-        t0 = np.negative(y, out=entries[0])
-        u0 = np.add(t0, z, out=entries[1])
+        # neg_y = -y
+        neg_y = np.negative(y, out=entries[0])
+        # grad = neg_y + argmax(neg_y + z + 1)
+        u0 = np.add(neg_y, z, out=entries[1])
         u1 = np.add(u0, 1, out=entries[1])
         u2 = _at_max(u1, 1.00000000000000, out=entries[2])
-        grad = np.add(t0, u2, out=entries[0])
+        grad = np.add(neg_y, u2, out=entries[0])
     return _full(grad, z.shape)
 
 
 def _hessian(z, y, scratch):
     y = _label_rows(y, z.shape[-1])
     with np.errstate(all="ignore"):
+        # hess = 0
         hess = 0
     return _full(hess, z.shape)
 
@@ -75,15 +79,19 @@ def _value_and_gradient(z, y, scratch):
     with np.errstate(all="ignore"):
         samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 1)
         entries = _buffers(scratch, "entries", z.shape, 3)
-        t0 = np.negative(y, out=entries[0])
-        u0 = np.add(t0, z, out=entries[1])
-        t1 = np.add(u0, 1, out=entries[1])
-        u1 = np.max(t1, axis=-1, keepdims=True)
+        # neg_y = -y
+        neg_y = np.negative(y, out=entries[0])
+        # t0 = neg_y + z + 1
+        u0 = np.add(neg_y, z, out=entries[1])
+        t0 = np.add(u0, 1, out=entries[1])
+        # loss = max(t0) - sum(y*z)
+        u1 = np.max(t0, axis=-1, keepdims=True)
         u2 = np.multiply(z, y, out=entries[2])
         u3 = np.sum(u2, axis=-1, keepdims=True, out=samples[0])
         loss = np.subtract(u1, u3, out=samples[0])
-        u4 = _at_max(t1, 1.00000000000000, out=entries[2])
-        grad = np.add(t0, u4, out=entries[0])
+        # grad = neg_y + argmax(t0)
+        u4 = _at_max(t0, 1.00000000000000, out=entries[2])
+        grad = np.add(neg_y, u4, out=entries[0])
     loss = _full(loss, z.shape[:-1] + (1,))[..., 0]
     return loss, _full(grad, z.shape)
 

@@ -41,14 +41,16 @@ def _inputs(z, y, *, reduction="mean", weight=None):
 def _value(z, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", z.shape, 2)
-        u0 = np.exp(z, out=entries[0])
-        u1 = np.multiply(z, y, out=entries[1])
-        loss = np.subtract(u0, u1, out=entries[0])
+        # loss = -y*z + exp(z)
+        e_z = np.exp(z, out=entries[0])
+        u0 = np.multiply(z, y, out=entries[1])
+        loss = np.subtract(e_z, u0, out=entries[0])
     return _full(loss, z.shape)
 
 
 def _gradient(z, y, scratch):
     with np.errstate(all="ignore"):
+        # grad = exp_minus(z, y)
         grad = _exp_minus(z, y)
     return _full(grad, z.shape)
 
@@ -56,6 +58,7 @@ def _gradient(z, y, scratch):
 def _hessian(z, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", z.shape, 1)
+        # hess = exp(z)
         hess = np.exp(z, out=entries[0])
     return _full(hess, z.shape)
 
@@ -63,9 +66,11 @@ def _hessian(z, y, scratch):
 def _value_and_gradient(z, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", z.shape, 2)
-        u0 = np.exp(z, out=entries[0])
-        u1 = np.multiply(z, y, out=entries[1])
-        loss = np.subtract(u0, u1, out=entries[0])
+        # loss = -y*z + exp(z)
+        e_z = np.exp(z, out=entries[0])
+        u0 = np.multiply(z, y, out=entries[1])
+        loss = np.subtract(e_z, u0, out=entries[0])
+        # grad = exp_minus(z, y)
         grad = _exp_minus(z, y)
     loss = _full(loss, z.shape)
     return loss, _full(grad, z.shape)

@@ -53,34 +53,43 @@ def _value(z, y, epsilon, scratch):
     with np.errstate(all="ignore"):
         samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 2)
         entries = _buffers(scratch, "entries", z.shape, 3)
-        t0 = _shifted(z, out=(entries[0], entries[1]))
-        u0 = _softmax_complement(t0, out=entries[2])
-        u1 = np.multiply(u0, y, out=entries[2])
-        u2 = np.sum(u1, axis=-1, keepdims=True, out=samples[0])
-        u3 = np.multiply(u2, (epsilon + 1), out=samples[0])
-        u4 = _log_softmax_remainder(t0, out=entries[2])
-        u5 = _zero_weighted(y, u4, out=entries[0])
-        u6 = np.sum(u5, axis=-1, keepdims=True, out=samples[1])
-        loss = np.subtract(u3, u6, out=samples[0])
+        # shifted_z = shifted(z)
+        shifted_z = _shifted(z, out=(entries[0], entries[1]))
+        # loss = (epsilon + 1)*sum(y*softmax_complement(shifted_z)) - sum(zero_weighted(y, ...
+        softmax_complement_z = _softmax_complement(shifted_z, out=entries[2])
+        u0 = np.multiply(softmax_complement_z, y, out=entries[2])
+        u1 = np.sum(u0, axis=-1, keepdims=True, out=samples[0])
+        u2 = np.multiply(u1, (epsilon + 1), out=samples[0])
+        log_softmax_remainder_z = _log_softmax_remainder(shifted_z, out=entries[2])
+        u3 = _zero_weighted(y, log_softmax_remainder_z, out=entries[0])
+        u4 = np.sum(u3, axis=-1, keepdims=True, out=samples[1])
+        loss = np.subtract(u2, u4, out=samples[0])
     return _full(loss, z.shape[:-1] + (1,))[..., 0]
 
 
 def _gradient(z, y, epsilon, scratch):
     y = _label_rows(y, z.shape[-1])
     with np.errstate(all="ignore"):
+        K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
         entries = _buffers(scratch, "entries", z.shape, 4)
-        t0 = _shifted(z, out=(entries[0], entries[1]))
-        t1 = _softmax(t0, out=entries[2])
-        t2 = _softmax_complement(t0, out=entries[3])
-        t3 = np.multiply(t2, y, out=entries[0])
-        t4 = epsilon + 1
-        u0 = _other_classes_sum(t4, t1*y)
-        u1 = np.multiply(t1, u0, out=entries[1])
-        u2 = _other_classes_sum(t1, t3)
+        # shifted_z = shifted(z)
+        shifted_z = _shifted(z, out=(entries[0], entries[1]))
+        # softmax_z = softmax(shifted_z)
+        softmax_z = _softmax(shifted_z, out=entries[2])
+        # softmax_complement_z = softmax_complement(shifted_z)
+        softmax_complement_z = _softmax_complement(shifted_z, out=entries[3])
+        # t0 = softmax_complement_z*y
+        t0 = np.multiply(softmax_complement_z, y, out=entries[0])
+        # t1 = epsilon + 1
+        t1 = epsilon + 1
+        # grad = softmax_z*OtherClassesSum(t1, softmax_z*y, k, K, k) - t0*(softmax_z*t1 + ...
+        u0 = _other_classes_sum(t1, softmax_z*y)
+        u1 = np.multiply(softmax_z, u0, out=entries[1])
+        u2 = _other_classes_sum(softmax_z, t0)
         u3 = np.add(u1, u2, out=entries[1])
-        u4 = np.multiply(t1, t4, out=entries[2])
-        u5 = np.add(t2, u4, out=entries[2])
-        u6 = np.multiply(t3, u5, out=entries[0])
+        u4 = np.multiply(softmax_z, t1, out=entries[2])
+        u5 = np.add(softmax_complement_z, u4, out=entries[2])
+        u6 = np.multiply(t0, u5, out=entries[0])
         grad = np.subtract(u3, u6, out=entries[0])
     return _full(grad, z.shape)
 
@@ -89,21 +98,27 @@ def _hessian(z, y, epsilon, scratch):
     y = _label_rows(y, z.shape[-1])
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", z.shape, 5)
-        t0 = _shifted(z, out=(entries[0], entries[1]))
-        t1 = _softmax(t0, out=entries[2])
-        t2 = np.add(y, -1, out=entries[3])
-        t3 = _softmax_complement(t0, out=entries[4])
-        t4 = np.multiply(y, epsilon, out=entries[0])
-        u0 = _other_classes_sum(-t1*(-epsilon*t2 - 1) + t3*(-epsilon*t2 + 1), t1*y)
-        u1 = np.add(t4, -1, out=entries[1])
-        u2 = np.multiply(t3, u1, out=entries[1])
-        u3 = np.add(t4, 1, out=entries[0])
-        u4 = np.multiply(t1, u3, out=entries[0])
+        # shifted_z = shifted(z)
+        shifted_z = _shifted(z, out=(entries[0], entries[1]))
+        # softmax_z = softmax(shifted_z)
+        softmax_z = _softmax(shifted_z, out=entries[2])
+        # t0 = y - 1
+        t0 = np.add(y, -1, out=entries[3])
+        # softmax_complement_z = softmax_complement(shifted_z)
+        softmax_complement_z = _softmax_complement(shifted_z, out=entries[4])
+        # t1 = epsilon*y
+        t1 = np.multiply(y, epsilon, out=entries[0])
+        # hess = softmax_z*(-(-softmax_z*(t1 + 1) + softmax_complement_z*(t1 - 1))*SumOthers(-softmax_z* ...
+        u0 = _other_classes_sum(-softmax_z*(-epsilon*t0 - 1) + softmax_complement_z*(-epsilon*t0 + 1), softmax_z*y)
+        u1 = np.add(t1, -1, out=entries[1])
+        u2 = np.multiply(softmax_complement_z, u1, out=entries[1])
+        u3 = np.add(t1, 1, out=entries[0])
+        u4 = np.multiply(softmax_z, u3, out=entries[0])
         u5 = np.subtract(u2, u4, out=entries[0])
-        u6 = _sum_others(-t1*t2)
+        u6 = _sum_others(-softmax_z*t0)
         u7 = np.multiply(u5, u6, out=entries[0])
         u8 = np.subtract(u0, u7, out=entries[0])
-        hess = np.multiply(t1, u8, out=entries[0])
+        hess = np.multiply(softmax_z, u8, out=entries[0])
     return _full(hess, z.shape)
 
 
@@ -112,25 +127,32 @@ def _value_and_gradient(z, y, epsilon, scratch):
     with np.errstate(all="ignore"):
         samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 2)
         entries = _buffers(scratch, "entries", z.shape, 6)
-        t0 = _shifted(z, out=(entries[0], entries[1]))
-        t1 = epsilon + 1
-        t2 = _softmax_complement(t0, out=entries[2])
-        t3 = np.multiply(t2, y, out=entries[3])
-        t4 = _softmax(t0, out=entries[4])
-        u0 = np.sum(t3, axis=-1, keepdims=True, out=samples[0])
-        u1 = np.multiply(u0, t1, out=samples[0])
-        u2 = _log_softmax_remainder(t0, out=entries[5])
-        u3 = _zero_weighted(y, u2, out=entries[0])
-        u4 = np.sum(u3, axis=-1, keepdims=True, out=samples[1])
-        loss = np.subtract(u1, u4, out=samples[0])
-        u5 = _other_classes_sum(t1, t4*y)
-        u6 = np.multiply(t4, u5, out=entries[0])
-        u7 = _other_classes_sum(t4, t3)
-        u8 = np.add(u6, u7, out=entries[0])
-        u9 = np.multiply(t4, t1, out=entries[1])
-        u10 = np.add(t2, u9, out=entries[1])
-        u11 = np.multiply(t3, u10, out=entries[1])
-        grad = np.subtract(u8, u11, out=entries[0])
+        # shifted_z = shifted(z)
+        shifted_z = _shifted(z, out=(entries[0], entries[1]))
+        # t0 = epsilon + 1
+        t0 = epsilon + 1
+        # softmax_complement_z = softmax_complement(shifted_z)
+        softmax_complement_z = _softmax_complement(shifted_z, out=entries[2])
+        # t1 = softmax_complement_z*y
+        t1 = np.multiply(softmax_complement_z, y, out=entries[3])
+        # softmax_z = softmax(shifted_z)
+        softmax_z = _softmax(shifted_z, out=entries[4])
+        # loss = t0*sum(t1) - sum(zero_weighted(y, log_softmax_remainder(shifted_z)))
+        u0 = np.sum(t1, axis=-1, keepdims=True, out=samples[0])
+        u1 = np.multiply(u0, t0, out=samples[0])
+        log_softmax_remainder_z = _log_softmax_remainder(shifted_z, out=entries[5])
+        u2 = _zero_weighted(y, log_softmax_remainder_z, out=entries[0])
+        u3 = np.sum(u2, axis=-1, keepdims=True, out=samples[1])
+        loss = np.subtract(u1, u3, out=samples[0])
+        # grad = -t1*(t0*softmax_z + softmax_complement_z) + softmax_z*OtherClassesSum(t0, softmax_z*y, k, ...
+        u4 = _other_classes_sum(t0, softmax_z*y)
+        u5 = np.multiply(softmax_z, u4, out=entries[0])
+        u6 = _other_classes_sum(softmax_z, t1)
+        u7 = np.add(u5, u6, out=entries[0])
+        u8 = np.multiply(softmax_z, t0, out=entries[1])
+        u9 = np.add(softmax_complement_z, u8, out=entries[1])
+        u10 = np.multiply(t1, u9, out=entries[1])
+        grad = np.subtract(u7, u10, out=entries[0])
     loss = _full(loss, z.shape[:-1] + (1,))[..., 0]
     return loss, _full(grad, z.shape)
 

@@ -42,7 +42,9 @@ def _inputs(yhat, y, *, beta=1.0, reduction="mean", weight=None):
 def _value(yhat, y, beta, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", yhat.shape, 1)
+        # t0 = y - yhat
         t0 = np.subtract(y, yhat, out=entries[0])
+        # loss = Piecewise((square_of_sum(yhat, -y)/(2*beta), (beta > t0) & (beta > -t0)), (-beta/2 + ...
         loss = np.select([np.logical_and.reduce((np.greater(beta, t0),np.greater(beta, -t0))),True], [(0.5)*_square_of_sum(yhat, -y)/beta,-0.5*beta + abs(t0)], default=np.nan)
     return _full(loss, yhat.shape)
 
@@ -50,7 +52,9 @@ def _value(yhat, y, beta, scratch):
 def _gradient(yhat, y, beta, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", yhat.shape, 1)
+        # t0 = y - yhat
         t0 = np.subtract(y, yhat, out=entries[0])
+        # grad = Piecewise((-t0/beta, (beta > t0) & (beta > -t0)), (-sign(t0), True))
         grad = np.select([np.logical_and.reduce((np.greater(beta, t0),np.greater(beta, -t0))),True], [-t0/beta,-np.sign(t0)], default=np.nan)
     return _full(grad, yhat.shape)
 
@@ -58,7 +62,9 @@ def _gradient(yhat, y, beta, scratch):
 def _hessian(yhat, y, beta, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", yhat.shape, 1)
+        # t0 = y - yhat
         t0 = np.subtract(y, yhat, out=entries[0])
+        # hess = Piecewise((1/beta, (beta > t0) & (beta > -t0)), (0, True))
         hess = np.select([np.logical_and.reduce((np.greater(beta, t0),np.greater(beta, -t0))),True], [beta**(-1.0),0], default=np.nan)
     return _full(hess, yhat.shape)
 
@@ -66,11 +72,16 @@ def _hessian(yhat, y, beta, scratch):
 def _value_and_gradient(yhat, y, beta, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", yhat.shape, 1)
-        t0 = beta**(-1.0)
-        t1 = np.subtract(y, yhat, out=entries[0])
-        t2 = np.logical_and.reduce((np.greater(beta, t1),np.greater(beta, -t1)))
-        loss = np.select([t2,True], [(0.5)*t0*_square_of_sum(yhat, -y),-0.5*beta + abs(t1)], default=np.nan)
-        grad = np.select([t2,True], [-t0*t1,-np.sign(t1)], default=np.nan)
+        # inv_beta = 1/beta
+        inv_beta = beta**(-1.0)
+        # t0 = y - yhat
+        t0 = np.subtract(y, yhat, out=entries[0])
+        # t1 = (beta > t0) & (beta > -t0)
+        t1 = np.logical_and.reduce((np.greater(beta, t0),np.greater(beta, -t0)))
+        # loss = Piecewise((inv_beta*square_of_sum(yhat, -y)/2, t1), (-beta/2 + Abs(t0), True))
+        loss = np.select([t1,True], [(0.5)*inv_beta*_square_of_sum(yhat, -y),-0.5*beta + abs(t0)], default=np.nan)
+        # grad = Piecewise((-inv_beta*t0, t1), (-sign(t0), True))
+        grad = np.select([t1,True], [-inv_beta*t0,-np.sign(t0)], default=np.nan)
     loss = _full(loss, yhat.shape)
     return loss, _full(grad, yhat.shape)
 

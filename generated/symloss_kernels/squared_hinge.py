@@ -41,57 +41,65 @@ def _inputs(f, y, *, reduction="mean", weight=None):
 def _value(f, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", f.shape, 3)
-        u0 = _by_label(y, (-1, 1), (1, -1), out=entries[0], work=entries[1])
-        u1 = np.multiply(f, u0, out=entries[0])
-        u2 = np.add(u1, 1, out=entries[0])
-        u3 = np.maximum(u2, 0, out=entries[0])
-        u4 = np.square(u3, out=entries[0])
-        u5 = _by_label(y, (-1, 1), (1, 1), out=entries[1], work=entries[2])
-        loss = np.multiply(u4, u5, out=entries[0])
+        # loss = {-1: 1, 1: 1}[y]*Max(0, f*{-1: 1, 1: -1}[y] + 1)**2
+        sign_y = _by_label(y, (-1, 1), (1, -1), out=entries[0], work=entries[1])
+        f_signed = np.multiply(f, sign_y, out=entries[0])
+        u0 = np.add(f_signed, 1, out=entries[0])
+        u1 = np.maximum(u0, 0, out=entries[0])
+        u2 = np.square(u1, out=entries[0])
+        by_y = _by_label(y, (-1, 1), (1, 1), out=entries[1], work=entries[2])
+        loss = np.multiply(u2, by_y, out=entries[0])
     return _full(loss, f.shape)
 
 
 def _gradient(f, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", f.shape, 4)
-        u0 = _by_label(y, (-1, 1), (1, -1), out=entries[0], work=entries[1])
-        u1 = np.multiply(f, u0, out=entries[0])
-        t0 = np.add(u1, 1, out=entries[0])
-        u2 = np.heaviside(t0, 0.500000000000000, out=entries[1])
-        u3 = _by_label(y, (-1, 1), (2, -2), out=entries[2], work=entries[3])
-        u4 = np.multiply(u2, u3, out=entries[1])
-        u5 = np.maximum(t0, 0, out=entries[0])
-        grad = np.multiply(u4, u5, out=entries[0])
+        # t0 = f*{-1: 1, 1: -1}[y] + 1
+        sign_y = _by_label(y, (-1, 1), (1, -1), out=entries[0], work=entries[1])
+        f_signed = np.multiply(f, sign_y, out=entries[0])
+        t0 = np.add(f_signed, 1, out=entries[0])
+        # grad = Heaviside(t0)*{-1: 2, 1: -2}[y]*Max(0, t0)
+        u0 = np.heaviside(t0, 0.500000000000000, out=entries[1])
+        by_y = _by_label(y, (-1, 1), (2, -2), out=entries[2], work=entries[3])
+        u1 = np.multiply(u0, by_y, out=entries[1])
+        max_t0_0 = np.maximum(t0, 0, out=entries[0])
+        grad = np.multiply(u1, max_t0_0, out=entries[0])
     return _full(grad, f.shape)
 
 
 def _hessian(f, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", f.shape, 3)
-        u0 = _by_label(y, (-1, 1), (1, -1), out=entries[0], work=entries[1])
-        u1 = np.multiply(f, u0, out=entries[0])
-        u2 = np.add(u1, 1, out=entries[0])
-        u3 = np.heaviside(u2, 0.500000000000000, out=entries[0])
-        u4 = np.square(u3, out=entries[0])
-        u5 = _by_label(y, (-1, 1), (2, 2), out=entries[1], work=entries[2])
-        hess = np.multiply(u4, u5, out=entries[0])
+        # hess = Heaviside(f*{-1: 1, 1: -1}[y] + 1)**2*{-1: 2, 1: 2}[y]
+        sign_y = _by_label(y, (-1, 1), (1, -1), out=entries[0], work=entries[1])
+        f_signed = np.multiply(f, sign_y, out=entries[0])
+        u0 = np.add(f_signed, 1, out=entries[0])
+        u1 = np.heaviside(u0, 0.500000000000000, out=entries[0])
+        u2 = np.square(u1, out=entries[0])
+        by_y = _by_label(y, (-1, 1), (2, 2), out=entries[1], work=entries[2])
+        hess = np.multiply(u2, by_y, out=entries[0])
     return _full(hess, f.shape)
 
 
 def _value_and_gradient(f, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", f.shape, 5)
-        u0 = _by_label(y, (-1, 1), (1, -1), out=entries[0], work=entries[1])
-        u1 = np.multiply(f, u0, out=entries[0])
-        t0 = np.add(u1, 1, out=entries[0])
-        t1 = np.maximum(t0, 0, out=entries[1])
-        u2 = np.square(t1, out=entries[2])
-        u3 = _by_label(y, (-1, 1), (1, 1), out=entries[3], work=entries[4])
-        loss = np.multiply(u2, u3, out=entries[2])
-        u4 = np.heaviside(t0, 0.500000000000000, out=entries[0])
-        u5 = np.multiply(t1, u4, out=entries[0])
-        u6 = _by_label(y, (-1, 1), (2, -2), out=entries[1], work=entries[3])
-        grad = np.multiply(u5, u6, out=entries[0])
+        # t0 = f*{-1: 1, 1: -1}[y] + 1
+        sign_y = _by_label(y, (-1, 1), (1, -1), out=entries[0], work=entries[1])
+        f_signed = np.multiply(f, sign_y, out=entries[0])
+        t0 = np.add(f_signed, 1, out=entries[0])
+        # max_t0_0 = Max(0, t0)
+        max_t0_0 = np.maximum(t0, 0, out=entries[1])
+        # loss = max_t0_0**2*{-1: 1, 1: 1}[y]
+        max_t0_0_sq = np.square(max_t0_0, out=entries[2])
+        by_y = _by_label(y, (-1, 1), (1, 1), out=entries[3], work=entries[4])
+        loss = np.multiply(max_t0_0_sq, by_y, out=entries[2])
+        # grad = max_t0_0*Heaviside(t0)*{-1: 2, 1: -2}[y]
+        u0 = np.heaviside(t0, 0.500000000000000, out=entries[0])
+        u1 = np.multiply(max_t0_0, u0, out=entries[0])
+        u2 = _by_label(y, (-1, 1), (2, -2), out=entries[1], work=entries[3])
+        grad = np.multiply(u1, u2, out=entries[0])
     loss = _full(loss, f.shape)
     return loss, _full(grad, f.shape)
 

@@ -45,25 +45,28 @@ def _value(mu, nll, logvar, scratch):
     with np.errstate(all="ignore"):
         samples = _buffers(scratch, "samples", mu.shape[:-1] + (1,), 1)
         entries = _buffers(scratch, "entries", mu.shape, 2)
-        u0 = np.square(mu, out=entries[0])
-        u1 = np.exp(logvar, out=entries[1])
-        u2 = np.add(u0, u1, out=entries[0])
-        u3 = np.subtract(u2, logvar, out=entries[0])
-        u4 = np.add(u3, -1, out=entries[0])
-        u5 = np.sum(u4, axis=-1, keepdims=True, out=samples[0])
-        u6 = np.multiply(u5, 0.5, out=samples[0])
-        loss = np.add(nll, u6, out=samples[0])
+        # loss = nll + sum(-logvar + mu**2 + exp(logvar) - 1)/2
+        mu_sq = np.square(mu, out=entries[0])
+        e_logvar = np.exp(logvar, out=entries[1])
+        u0 = np.add(mu_sq, e_logvar, out=entries[0])
+        u1 = np.subtract(u0, logvar, out=entries[0])
+        u2 = np.add(u1, -1, out=entries[0])
+        u3 = np.sum(u2, axis=-1, keepdims=True, out=samples[0])
+        u4 = np.multiply(u3, 0.5, out=samples[0])
+        loss = np.add(nll, u4, out=samples[0])
     return _full(loss, mu.shape[:-1] + (1,))[..., 0]
 
 
 def _gradient(mu, nll, logvar, scratch):
     with np.errstate(all="ignore"):
+        # grad = mu
         grad = mu
     return _full(grad, mu.shape)
 
 
 def _hessian(mu, nll, logvar, scratch):
     with np.errstate(all="ignore"):
+        # hess = 1
         hess = 1
     return _full(hess, mu.shape)
 
@@ -72,14 +75,16 @@ def _value_and_gradient(mu, nll, logvar, scratch):
     with np.errstate(all="ignore"):
         samples = _buffers(scratch, "samples", mu.shape[:-1] + (1,), 1)
         entries = _buffers(scratch, "entries", mu.shape, 2)
-        u0 = np.square(mu, out=entries[0])
-        u1 = np.exp(logvar, out=entries[1])
-        u2 = np.add(u0, u1, out=entries[0])
-        u3 = np.subtract(u2, logvar, out=entries[0])
-        u4 = np.add(u3, -1, out=entries[0])
-        u5 = np.sum(u4, axis=-1, keepdims=True, out=samples[0])
-        u6 = np.multiply(u5, 0.5, out=samples[0])
-        loss = np.add(nll, u6, out=samples[0])
+        # loss = nll + sum(-logvar + mu**2 + exp(logvar) - 1)/2
+        mu_sq = np.square(mu, out=entries[0])
+        e_logvar = np.exp(logvar, out=entries[1])
+        u0 = np.add(mu_sq, e_logvar, out=entries[0])
+        u1 = np.subtract(u0, logvar, out=entries[0])
+        u2 = np.add(u1, -1, out=entries[0])
+        u3 = np.sum(u2, axis=-1, keepdims=True, out=samples[0])
+        u4 = np.multiply(u3, 0.5, out=samples[0])
+        loss = np.add(nll, u4, out=samples[0])
+        # grad = mu
         grad = mu
     loss = _full(loss, mu.shape[:-1] + (1,))[..., 0]
     return loss, _full(grad, mu.shape)
