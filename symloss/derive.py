@@ -174,17 +174,36 @@ def likelihood_chain(loss: Loss, budget: float) -> tuple[Step, ...]:
         Step(scaled, _collected(origin),
              _check(identity(f"{name}: scale and shift", expanded, scaled), loss, budget=budget)),
     ]
-    scale_check = _check(sign(f"{name}: the scale is positive", origin.scale, ">"), loss, budget=budget)
-    detail = f"the dropped constant {sp.sstr(origin.shift)} does not depend on {output}; {scale_check.detail}"
-    steps.append(Step(loss.formula, "a positive scale and an additive constant do not move the minimizer",
-                      replace(scale_check, detail=detail.strip("; "))))
-    return tuple(steps)
+    final = _minimizer_step(loss, origin, budget)
+    return (*steps, final) if final is not None else tuple(steps)
+
+
+def _minimizer_step(loss: Loss, origin: Likelihood, budget: float) -> Step | None:
+    """``scale·L + shift → L``, justified by what is dropped; None when nothing is (scale 1, no constant).
+
+    A scale other than 1 is proved positive; a constant was checked free of the output by the caller."""
+    scaled, shifted = origin.scale != 1, origin.shift != 0
+    if not (scaled or shifted):
+        return None
+    output = loss.output.symbol
+    constant = f"the dropped constant {sp.sstr(origin.shift)} does not depend on {output}" if shifted else ""
+    if scaled:
+        check = _check(sign(f"{loss.name}: the scale is positive", origin.scale, ">"), loss, budget=budget)
+        verdict = replace(check, detail="; ".join(filter(None, (constant, check.detail))))
+    else:
+        verdict = Verdict("proved", f"the constant is free of {output}", 0.0, detail=constant)
+    dropped = " and ".join(part for part, present in (("a positive scale", scaled), ("an additive constant", shifted))
+                           if present)
+    moves = "do not move" if scaled and shifted else "does not move"
+    return Step(loss.formula, f"{dropped} {moves} the minimizer", verdict)
 
 
 def _collected(origin: Likelihood) -> str:
+    """Why the expanded form is ``scale·L + shift``, naming only the parts that are there."""
     if origin.scale == 1 and origin.shift == 0:
         return "the expanded form is the loss itself (scale 1, no constant)"
-    return f"collected as {sp.sstr(origin.scale)} times the loss plus {sp.sstr(origin.shift)}"
+    scale = "the loss" if origin.scale == 1 else "a scale times the loss"
+    return f"collected as {scale}{' plus a constant' if origin.shift != 0 else ''}"
 
 
 def _entries(loss: Loss) -> set[sp.Indexed]:
