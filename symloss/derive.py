@@ -16,7 +16,8 @@ with ``force=True`` splits :math:`\log(ab)` and :math:`\log a^{b}` without
 asking whether the factors are positive, so it is exactly the step that
 could be wrong, and it is proved rather than trusted.  The last step drops
 an additive constant (checked free of the model output) and a positive
-scale (proved > 0).  For a :class:`~symloss.loss.Definition` the chain is
+scale (proved > 0); it names only what is there, and is left out when the
+scale is 1 and there is no constant.  For a :class:`~symloss.loss.Definition` the chain is
 the formula itself.
 
 The gradient is :math:`\partial L/\partial w` for the loss's ``wrt`` (a
@@ -152,7 +153,8 @@ def definition_chain(loss: Loss) -> tuple[Step, ...]:
 
 
 def likelihood_chain(loss: Loss, budget: float) -> tuple[Step, ...]:
-    r"""density → −log density → expanded → scale·L + shift → L, each step checked."""
+    r"""density → −log density → expanded → scale·L + shift → L, each step checked (the last
+    one only when a scale other than 1 or a constant is dropped)."""
     origin = loss.origin
     if not isinstance(origin, Likelihood):
         raise TypeError(f"{loss.name} has no likelihood origin")
