@@ -16,7 +16,8 @@ with ``force=True`` splits :math:`\log(ab)` and :math:`\log a^{b}` without
 asking whether the factors are positive, so it is exactly the step that
 could be wrong, and it is proved rather than trusted.  The last step drops
 an additive constant (checked free of the model output) and a positive
-scale (proved > 0).  For a :class:`~symloss.loss.Definition` the chain is
+scale (proved > 0); it names only what is there, and is left out when the
+scale is 1 and there is no constant.  For a :class:`~symloss.loss.Definition` the chain is
 the formula itself.
 
 The gradient is :math:`\partial L/\partial w` for the loss's ``wrt`` (a
@@ -152,7 +153,8 @@ def definition_chain(loss: Loss) -> tuple[Step, ...]:
 
 
 def likelihood_chain(loss: Loss, budget: float) -> tuple[Step, ...]:
-    r"""density → −log density → expanded → scale·L + shift → L, each step checked."""
+    r"""density → −log density → expanded → scale·L + shift → L, each step checked (the last
+    one only when a scale other than 1 or a constant is dropped)."""
     origin = loss.origin
     if not isinstance(origin, Likelihood):
         raise TypeError(f"{loss.name} has no likelihood origin")
@@ -174,17 +176,36 @@ def likelihood_chain(loss: Loss, budget: float) -> tuple[Step, ...]:
         Step(scaled, _collected(origin),
              _check(identity(f"{name}: scale and shift", expanded, scaled), loss, budget=budget)),
     ]
-    scale_check = _check(sign(f"{name}: the scale is positive", origin.scale, ">"), loss, budget=budget)
-    detail = f"the dropped constant {sp.sstr(origin.shift)} does not depend on {output}; {scale_check.detail}"
-    steps.append(Step(loss.formula, "a positive scale and an additive constant do not move the minimizer",
-                      replace(scale_check, detail=detail.strip("; "))))
-    return tuple(steps)
+    final = _minimizer_step(loss, origin, budget)
+    return (*steps, final) if final is not None else tuple(steps)
+
+
+def _minimizer_step(loss: Loss, origin: Likelihood, budget: float) -> Step | None:
+    """``scale·L + shift → L``, justified by what is dropped; None when nothing is (scale 1, no constant).
+
+    A scale other than 1 is proved positive; a constant was checked free of the output by the caller."""
+    scaled, shifted = origin.scale != 1, origin.shift != 0
+    if not (scaled or shifted):
+        return None
+    output = loss.output.symbol
+    constant = f"the dropped constant {sp.sstr(origin.shift)} does not depend on {output}" if shifted else ""
+    if scaled:
+        check = _check(sign(f"{loss.name}: the scale is positive", origin.scale, ">"), loss, budget=budget)
+        verdict = replace(check, detail="; ".join(filter(None, (constant, check.detail))))
+    else:
+        verdict = Verdict("proved", f"the constant is free of {output}", 0.0, detail=constant)
+    dropped = " and ".join(part for part, present in (("a positive scale", scaled), ("an additive constant", shifted))
+                           if present)
+    moves = "do not move" if scaled and shifted else "does not move"
+    return Step(loss.formula, f"{dropped} {moves} the minimizer", verdict)
 
 
 def _collected(origin: Likelihood) -> str:
+    """Why the expanded form is ``scale·L + shift``, naming only the parts that are there."""
     if origin.scale == 1 and origin.shift == 0:
         return "the expanded form is the loss itself (scale 1, no constant)"
-    return f"collected as {sp.sstr(origin.scale)} times the loss plus {sp.sstr(origin.shift)}"
+    scale = "the loss" if origin.scale == 1 else "a scale times the loss"
+    return f"collected as {scale}{' plus a constant' if origin.shift != 0 else ''}"
 
 
 def _entries(loss: Loss) -> set[sp.Indexed]:

@@ -408,11 +408,17 @@ def _origin_view(loss: Loss, names: Mapping[sp.Basic, str]) -> dict[str, object]
             "distribution": origin.distribution,
             "observed": Markup(origin.observed.latex),
             "link": origin.link,
-            "scale": Markup(tex(origin.scale, names)),
-            "shift": Markup(tex(origin.shift, names)),
-            "trivial_scale": origin.scale == 1 and origin.shift == 0,
+            "collected": Markup(_collected(origin, names)),
+            "scaled": origin.scale != 1,
+            "shifted": origin.shift != 0,
         }
     return {"likelihood": False, "reference": getattr(origin, "reference", "")}
+
+
+def _collected(origin: Likelihood, names: Mapping[sp.Basic, str]) -> str:
+    r"""The negative log-likelihood as :math:`s\,L + c` typeset, SymPy dropping a scale of 1 and a constant of 0."""
+    loss = sp.Dummy("L")
+    return tex(origin.scale * loss + origin.shift, {**names, loss: "L"})
 
 
 def _chain_rows(derivation: Derivation, names: Mapping[sp.Basic, str]) -> list[Row]:

@@ -1,12 +1,13 @@
 """Tests for symloss.derive: chains from a likelihood, checked gradients and Hessians."""
 
+import re
 from pathlib import Path
 
 import pytest
 import sympy as sp
 
 from symloss import load_catalog
-from symloss.derive import Derivation, derive, expand_logs, tidy, without_dirac
+from symloss.derive import Derivation, derive, expand_logs, likelihood_chain, tidy, without_dirac
 from symloss.functions import sigmoid
 from symloss.likelihood import bernoulli, gaussian, softmax
 from symloss.loss import Definition, Likelihood, Loss
@@ -36,9 +37,12 @@ def logistic_derivation() -> Derivation:
     return derive(logistic(), budget=20)
 
 
-def test_a_likelihood_chain_has_five_checked_steps(logistic_derivation: Derivation) -> None:
+def test_a_likelihood_chain_of_scale_1_and_no_constant_has_four_checked_steps(
+        logistic_derivation: Derivation) -> None:
     chain = logistic_derivation.chain
-    assert len(chain) == 5
+    assert len(chain) == 4  # nothing is dropped, so no step says a scale or a constant leaves the minimizer
+    assert "minimizer" not in " ".join(step.justification for step in chain)
+    assert chain[-1].justification == "the expanded form is the loss itself (scale 1, no constant)"
     assert chain[0].verdict is None and chain[0].expr == bernoulli(y, sigmoid(z))
     assert chain[-1].expr == logistic_formula
     assert all(step.verdict.status == "proved" for step in chain[1:])
@@ -60,9 +64,44 @@ def test_scale_and_shift_are_checked() -> None:
     loss = Loss("squares", "Squares", "regression", yhat_var, t_var, (yhat - t) ** 2, origin)
     derivation = derive(loss, budget=20)
     assert derivation.proved, [s.verdict for s in derivation.chain]
+    assert derivation.chain[3].justification == "collected as a scale times the loss plus a constant"
+    assert derivation.chain[4].justification == "a positive scale and an additive constant do not move the minimizer"
+    assert derivation.chain[4].expr == loss.formula
     wrong = Loss("squares", "Squares", "regression", yhat_var, t_var, (yhat - t) ** 2,
                  Likelihood("Gaussian", gaussian(t, yhat, sigma**2), t_var))
     assert derive(wrong, budget=20).chain[3].verdict.status == "refuted"
+
+
+def test_the_last_step_names_only_what_it_drops() -> None:
+    # only a scale: half the logistic loss, whose likelihood is 2 L
+    halved = logistic(formula=logistic_formula / 2,
+                      origin=Likelihood("Bernoulli", bernoulli(y, sigmoid(z)), y_var, link="sigmoid", scale=2))
+    chain = likelihood_chain(halved, budget=10)
+    assert [s.justification for s in chain[3:]] == ["collected as a scale times the loss",
+                                                    "a positive scale does not move the minimizer"]
+    assert all(s.verdict.status == "proved" for s in chain[1:])
+    # only a constant: a Gaussian of variance 1/2 is exp(-(t - m)^2)/sqrt(pi)
+    m_var, t_var = var("m"), var("t")
+    m, t = m_var.symbol, t_var.symbol
+    shifted = Loss("sq", "Squares", "regression", m_var, t_var, (m - t) ** 2,
+                   Likelihood("Gaussian", gaussian(t, m, sp.Rational(1, 2)), t_var, shift=sp.log(sp.pi) / 2))
+    chain = likelihood_chain(shifted, budget=10)
+    assert [s.justification for s in chain[3:]] == ["collected as the loss plus a constant",
+                                                    "an additive constant does not move the minimizer"]
+    assert all(s.verdict.status == "proved" for s in chain[1:])
+    assert "log(pi)/2 does not depend on m" in chain[-1].verdict.detail
+
+
+def test_no_catalog_chain_prints_a_scale_of_1_or_drops_nothing() -> None:
+    for loss in load_catalog():
+        if not isinstance(loss.origin, Likelihood):
+            continue
+        chain = likelihood_chain(loss, budget=10)
+        text = " ".join(step.justification for step in chain)
+        assert not re.search(r"\b1 (L|times|\*)|\b1\*", text), (loss.name, text)
+        drops = loss.origin.scale != 1 or loss.origin.shift != 0
+        assert ("minimizer" in text) == drops, (loss.name, text)
+        assert len(chain) == 4 + drops and chain[-1].expr == loss.formula
 
 
 def test_a_shift_depending_on_the_output_is_rejected() -> None:

@@ -203,6 +203,33 @@ def test_declared_text_is_escaped_but_sympy_latex_is_not(book: Book) -> None:
     assert r"\log{\left(\hat{p} \right)}" in chapter  # SymPy's LaTeX passes unescaped
 
 
+def test_the_scale_and_constant_sentence_names_only_what_is_there(book: Book) -> None:
+    chapters = {name: (book.folder / f"{name}.tex").read_text(encoding="utf-8")
+                for name in ("bce", "gaussian_nll", "mse")}
+    assert "log-likelihood equals" not in chapters["bce"]  # scale 1, no constant: nothing to say
+    sentence = (r"equals $L + \frac{\log{\left(2 \pi \right)}}{2}$;"
+                "\nthe constant does not depend on the model output, so")
+    assert sentence in chapters["gaussian_nll"]
+    assert r"equals $\frac{L}{2 \sigma^{2}} + " in chapters["mse"]
+    assert "and the scale is positive, so both" in chapters["mse"]
+    for name, chapter in chapters.items():
+        assert not re.search(r"(?<![\d.])1\s*(\\,|\\cdot)?\s*L\b", chapter), name
+        assert not re.search(r"(?<![\d.])1 times", chapter), name
+
+
+def test_claims_are_typeset_as_mathematics_under_their_declared_words(book: Book) -> None:
+    chapter = (book.folder / "bce_with_logits.tex").read_text(encoding="utf-8")
+    claim = re.search(r"\\begin\{claim\}\{1\}\{derivative\}\{(.*?)\}\n\\begin\{align\*\}\n(.*?)\n", chapter)
+    assert claim is not None
+    assert claim.group(1) == "dsigma/dz = sigma(1 - sigma)"  # the free text, escaped, as the heading's words
+    assert claim.group(2).startswith(r"\frac{\partial}{\partial z} \left[\sigma\left(z\right)\right] &=")
+    assert r"\textbf{1." not in chapter
+    weighted = re.search(r"\\begin\{claim\}\{6\}\{derivative\}\{(.*?)\}\n", chapter)
+    assert weighted is not None and r"pos\_weight" in weighted.group(1)
+    assert chapter.count(r"\begin{claim}") == chapter.count(r"\end{claim}") == 10
+    assert re.search(r"Claim 1 \(derivative\) +dsigma/dz", book.text)
+
+
 def test_build_pdf_reports_latex_errors(tmp_path: Path) -> None:
     broken = tmp_path / "broken.tex"
     broken.write_text("\\documentclass{article}\\begin{document}\\undefinedmacro\\end{document}\n")
