@@ -10,8 +10,8 @@ import argparse
 import time
 from collections import Counter
 
-from symloss.catalog import load_catalog
-from symloss.proofs import prove_catalog
+from symloss.declare.catalog import load_catalog
+from symloss.prove.results import prove_catalog
 
 
 def main() -> None:

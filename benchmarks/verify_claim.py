@@ -17,8 +17,8 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from symloss.audit import run_verify
-from symloss.catalog import load_catalog
+from symloss.declare.catalog import load_catalog
+from symloss.verify.audit import run_verify
 
 RHS = "sigmoid(z) - y"
 ASSUME = "y in {0, 1}"

@@ -1,7 +1,7 @@
 """symloss: derive, prove, stabilize and certify machine-learning losses."""
 
-from symloss.catalog import Catalog, CatalogError, load_catalog
-from symloss.loss import Claim, ClaimKind, Definition, Example, Likelihood, Loss
+from symloss.declare.catalog import Catalog, CatalogError, load_catalog
+from symloss.declare.loss import Claim, ClaimKind, Definition, Example, Likelihood, Loss
 
 __all__ = [
     "Catalog",

@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from symloss.catalog import Catalog, CatalogError, load_catalog
-from symloss.tables import format_table
+from symloss.declare.catalog import Catalog, CatalogError, load_catalog
+from symloss.report.tables import format_table
 
 if TYPE_CHECKING:
     from symloss.pipeline import KernelBuild
@@ -170,8 +170,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from symloss.derive import derive
-    from symloss.display import derivation_text
+    from symloss.derive.chain import derive
+    from symloss.derive.display import derivation_text
 
     loss = _catalog(args).get(args.name)
     print(derivation_text(derive(loss), latex=args.latex))
@@ -179,7 +179,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from symloss.audit import run_verify as verify
+    from symloss.verify.audit import run_verify as verify
 
     catalog = load_catalog(args.catalog)
     result = verify(args.lhs, args.rhs, args.assume, latex=args.latex, timeout=args.timeout, catalog=catalog)
@@ -191,7 +191,7 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_audit(args: argparse.Namespace) -> int:
-    from symloss.audit import run_audit as audit
+    from symloss.verify.audit import run_audit as audit
 
     result = audit(args.file, _catalog(args))
     if args.json:
@@ -202,7 +202,7 @@ def run_audit(args: argparse.Namespace) -> int:
 
 
 def run_prove(args: argparse.Namespace) -> int:
-    from symloss.proofs import prove_catalog, summary_exit_code
+    from symloss.prove.results import prove_catalog, summary_exit_code
 
     losses = _catalog(args).select(args.names)
     results = prove_catalog(losses, budget=args.budget, progress=_progress_unless(args.quiet))
@@ -221,7 +221,7 @@ def _progress(message: str) -> None:
 
 def run_report(args: argparse.Namespace) -> int:
     from symloss.pipeline import analyse, build_kernels, write_kernels, write_report
-    from symloss.report import INSTALL_HINT, tex_available
+    from symloss.report.book import INSTALL_HINT, tex_available
 
     if args.pdf and not tex_available():
         print(f"symloss report: --pdf needs latexmk and pdflatex; install them with: {INSTALL_HINT}", file=sys.stderr)
@@ -251,7 +251,7 @@ def run_codegen(args: argparse.Namespace) -> int:
 
 def run_build(args: argparse.Namespace) -> int:
     from symloss.pipeline import analyse, build_kernels, write_kernels, write_report
-    from symloss.report import INSTALL_HINT, tex_available
+    from symloss.report.book import INSTALL_HINT, tex_available
 
     progress = _progress_unless(args.quiet)
     analyses = analyse(_catalog(args).losses, progress=progress)

@@ -17,9 +17,11 @@ from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-from symloss.certify import KernelCertificate
-from symloss.certify import certify as certify_kernel
-from symloss.codegen import (
+from symloss.certify.certificate import KernelCertificate
+from symloss.certify.certificate import certify as certify_kernel
+from symloss.declare.loss import Loss
+from symloss.derive.chain import Derivation, derive
+from symloss.emit.codegen import (
     Kernel,
     UnsupportedExpressionError,
     kernel_for,
@@ -28,11 +30,9 @@ from symloss.codegen import (
     render_package,
     write_package,
 )
-from symloss.derive import Derivation, derive
-from symloss.examples import Reproduction, reproduce
-from symloss.loss import Loss
-from symloss.proofs import ClaimResult, prove_catalog
-from symloss.report import (
+from symloss.prove.examples import Reproduction, reproduce
+from symloss.prove.results import ClaimResult, prove_catalog
+from symloss.report.book import (
     LossReport,
     StableForm,
     build_pdf,
@@ -41,7 +41,7 @@ from symloss.report import (
     render_reports,
     shared_output_comparisons,
 )
-from symloss.stable import ProvedRule, prove_rules
+from symloss.stabilize.rules import ProvedRule, prove_rules
 
 Progress = Callable[[str], None] | None
 T = TypeVar("T")

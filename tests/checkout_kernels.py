@@ -9,9 +9,9 @@ from pathlib import Path
 from types import ModuleType
 
 from symloss import load_catalog
-from symloss.codegen import kernel_for, load_generated, render_module, render_package, write_package
-from symloss.derive import Derivation, derive
-from symloss.stable import ProvedRule, prove_rules
+from symloss.derive.chain import Derivation, derive
+from symloss.emit.codegen import kernel_for, load_generated, render_module, render_package, write_package
+from symloss.stabilize.rules import ProvedRule, prove_rules
 
 CHECKOUT_CATALOG = Path(__file__).resolve().parent.parent / "derivations"
 

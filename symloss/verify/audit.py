@@ -1,0 +1,730 @@
+"""Verify one claim of a user's; audit a file of claims taken from a text.
+
+Two entry points do all the work for the command line and return plain
+data with an exit code: :func:`run_verify` (``symloss verify "A <= B"``) and
+:func:`run_audit` (``symloss audit FILE.toml``).
+
+An audit file lists claims as TOML tables::
+
+    [[claim]]
+    id = "churn-cost"                 # unique
+    source = "Classification Loss Functions, Computing BCE"
+    kind = "value"                    # or "identity"
+    loss = "bce"                      # a catalog loss ...
+    inputs = [[0.541, 0.823], [0, 1]] # positional: model output first; a list per argument for several samples
+    params = {}                       # the loss's parameters by name (one left out takes its declared default)
+    reduction = "mean"                # "mean" | "sum" | "none" (then stated is a list)
+    stated = 0.439                    # the number the text printed (or "inf")
+    digits = 3                        # decimal places it printed
+
+    # ... or any expression at a point:  expr = "diff(bce_with_logits(z, y), z)", at = {z = "log(99)", y = 0}
+
+    [[claim]]
+    id = "bce-sigmoid-gradient"
+    source = "16-04 — Loss Functions, section 3"
+    kind = "identity"
+    lhs = "diff(bce_with_logits(z, y), z)"
+    rhs = "sigmoid(z) - y"
+    assume = ["y in {0, 1}"]          # optional; latex = true reads lhs/rhs as LaTeX
+
+A value is computed at 50 digits from the declared expression (never a
+float kernel) and compared with the stated number after rounding to the
+stated digits; an identity goes to the prover.
+
+In a ``loss`` claim, the target of a loss whose label is a one-hot or soft
+class vector over K classes (``cross_entropy``, ``softmax_cross_entropy``,
+...) may also be given as integer class labels, as the generated kernels take
+them: an integer c in 0..K-1 stands for the one-hot row y_j = δ_jc.  A single
+number is one label; when the output is a list of N samples (a list of
+lists), a flat list of N numbers is one label per sample (the kernels' rule:
+labels have the output's shape without its class axis), and any other flat
+list is one class vector.  So ``inputs = [[[0.1, 0.7, 0.2]], [1]]`` and
+``inputs = [[0.1, 0.7, 0.2], [0, 1, 0]]`` state the same claim.
+
+A claim that cannot be read (a missing or ill-typed field, an unknown loss or
+parameter, a parameter without a default left out, an id used before, a class
+label out of range) is one row with verdict ``error`` and a message naming the
+claim id and the field; every other claim is still judged.  Exit codes: 2 when
+the file itself cannot be read (unreadable, not TOML, no ``[[claim]]`` tables,
+an unknown top-level key); else 1 if any claim is wrong, else 2 if any claim
+is an error, else 0 (an unknown verdict does not fail the audit).
+"""
+
+from __future__ import annotations
+
+import time
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from fractions import Fraction
+from pathlib import Path
+
+import mpmath
+import sympy as sp
+
+from symloss.declare.catalog import Catalog
+from symloss.declare.functions import to_elementary
+from symloss.declare.loss import Claim, Loss, identity, inequality
+from symloss.declare.notation import LABEL_DOMAINS
+from symloss.prove.numeric import class_counts, evaluate
+from symloss.prove.prover import Verdict, prove
+from symloss.report.tables import format_table
+from symloss.verify.assume import implied_equalities, parse_assumptions
+from symloss.verify.parse import ParseError, Statement, parse, parse_many, relation_position, split_relation
+
+EXIT_OK, EXIT_WRONG, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
+DIGITS = 50  # working precision of value claims
+DEFAULT_BUDGET = 20.0  # seconds per identity claim of an audit
+MAX_DIGITS = 30  # most decimal places a value claim may state
+REDUCTIONS = ("mean", "sum", "none")
+
+
+# --------------------------------------------------------------------------- claims from text
+
+
+def evaluate_derivatives(expr: sp.Expr) -> sp.Expr:
+    """Carry out every ``diff`` of a parsed formula on the elementary form
+    (exp/log), so no derivative of a named function is taken on trust."""
+    return expr.replace(
+        lambda e: isinstance(e, sp.Derivative),
+        lambda d: sp.diff(to_elementary(d.expr), *d.variable_count),
+    )
+
+
+@dataclass(frozen=True)
+class ParsedClaim:
+    """A user's claim ``lhs relation rhs``, parsed: both sides as written and the claim to prove."""
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    claim: Claim
+    relation: str = "="
+
+
+def parse_identity(
+    lhs: str, rhs: str, assumptions: Sequence[str] = (), *, latex: bool = False, catalog: Catalog | None = None
+) -> ParsedClaim:
+    """Read ``lhs = rhs`` under the assumptions; raises :class:`ParseError`."""
+    return parse_claim(Statement(lhs, "=", rhs), assumptions, latex=latex, catalog=catalog)
+
+
+def parse_claim(
+    statement: Statement, assumptions: Sequence[str] = (), *, latex: bool = False, catalog: Catalog | None = None
+) -> ParsedClaim:
+    """Read ``lhs relation rhs`` under the assumptions: an identity for ``=``,
+    an inequality for ``<=``, ``<``, ``>=``, ``>``; raises :class:`ParseError`."""
+    declared = parse_assumptions(assumptions)
+    parsed = parse_many([statement.lhs, statement.rhs], declared, catalog, latex=latex)
+    left, right = parsed.exprs
+    given = tuple(dict.fromkeys(parsed.given + implied_equalities(parsed.scope)))
+    text = f"{statement.lhs} {statement.relation} {statement.rhs}"
+    sides = evaluate_derivatives(left), evaluate_derivatives(right)
+    if statement.relation == "=":
+        claim = identity(text, *sides, scope=parsed.scope, given=given)
+    else:
+        claim = inequality(text, sides[0], statement.relation, sides[1], scope=parsed.scope, given=given)
+    return ParsedClaim(left, right, claim, statement.relation)
+
+
+# --------------------------------------------------------------------------- verify
+
+
+_RELATIONALS: dict[str, type[sp.core.relational.Relational]] = {
+    "=": sp.Eq, "<=": sp.Le, "<": sp.Lt, ">=": sp.Ge, ">": sp.Gt,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The outcome of ``symloss verify``: the parsed claim and its verdict, or
+    why the input could not be read."""
+
+    lhs_text: str
+    rhs_text: str
+    assumptions: tuple[str, ...]
+    lhs: sp.Expr | None = None
+    rhs: sp.Expr | None = None
+    verdict: Verdict | None = None
+    error: str = ""
+    relation: str = "="
+
+    @property
+    def exit_code(self) -> int:
+        """0 proved, 1 refuted, 3 unknown, 2 bad input."""
+        if self.verdict is None:
+            return EXIT_BAD_INPUT
+        return {"proved": EXIT_OK, "refuted": EXIT_WRONG}.get(self.verdict.status, EXIT_UNKNOWN)
+
+    def to_text(self) -> str:
+        """The claim pretty-printed with its relation, the verdict, its method or counterexample, the time."""
+        if self.verdict is None or self.lhs is None or self.rhs is None:
+            return f"symloss verify: {self.error}"
+        verdict = self.verdict
+        shown = _RELATIONALS[self.relation](self.lhs, self.rhs, evaluate=False)
+        lines = [sp.pretty(shown, use_unicode=True), ""]
+        if self.assumptions:
+            lines.append(f"assuming:  {'; '.join(self.assumptions)}")
+        lines.append(f"verdict:   {verdict.status}")
+        lines.append(f"method:    {verdict.method}")
+        if verdict.counterexample:
+            point = ", ".join(f"{name} = {value}" for name, value in verdict.counterexample.items())
+            lines.append(f"counterexample: {point}")
+        if verdict.detail:
+            lines.append(f"detail:    {verdict.detail}")
+        if verdict.scope:
+            lines.append(f"scope:     {verdict.scope}")
+        lines.append(f"time:      {verdict.seconds:.2f} s")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, object]:
+        """{"verdict", "method", "counterexample", "seconds", "lhs", "relation", "rhs"}
+        (and "message" when the input could not be read)."""
+        if self.verdict is None:
+            return {
+                "verdict": "error",
+                "method": "",
+                "counterexample": None,
+                "seconds": 0.0,
+                "lhs": None,
+                "relation": None,
+                "rhs": None,
+                "message": self.error,
+            }
+        return {
+            "verdict": self.verdict.status,
+            "method": self.verdict.method,
+            "counterexample": dict(self.verdict.counterexample) if self.verdict.counterexample else None,
+            "seconds": round(self.verdict.seconds, 3),
+            "lhs": str(self.lhs),
+            "relation": self.relation,
+            "rhs": str(self.rhs),
+        }
+
+
+def run_verify(
+    lhs: str,
+    rhs: str | None = None,
+    assumptions: Sequence[str] = (),
+    *,
+    latex: bool = False,
+    timeout: float = 20.0,
+    catalog: Catalog | None = None,
+) -> VerifyResult:
+    """Parse ``lhs = rhs`` (plain text, or LaTeX) under the assumptions and prove it.
+
+    With no ``rhs``, ``lhs`` is a whole statement ``A REL B`` (see
+    :func:`~symloss.verify.parse.split_relation`); a side of a two-sided equality
+    that holds a relation of its own is an error.
+    """
+    stated = tuple(assumptions)
+    parts = {"statement": lhs} if rhs is None else {"LHS": lhs, "RHS": rhs}
+    try:
+        statement = split_relation(lhs, latex=latex) if rhs is None else _equality(lhs, rhs, latex)
+        parts = {"LHS": statement.lhs, "RHS": statement.rhs}
+        parsed = parse_claim(statement, stated, latex=latex, catalog=catalog)
+    except ParseError as error:
+        return VerifyResult(lhs, rhs or "", stated, error=_where(error, parts, stated))
+    verdict = prove(parsed.claim, budget=timeout)
+    return VerifyResult(statement.lhs, statement.rhs, stated, parsed.lhs, parsed.rhs, verdict,
+                        relation=parsed.relation)
+
+
+def _equality(lhs: str, rhs: str, latex: bool) -> Statement:
+    """``lhs = rhs`` from two sides, neither of which may be a comparison itself."""
+    for side in (lhs, rhs):
+        position = relation_position(side, latex=latex)
+        if position is not None:
+            raise ParseError(
+                "a relation inside one side of LHS RHS: give the whole claim as one argument, "
+                '"A <= B", or two sides of an equality',
+                position,
+                side,
+            )
+    return Statement(lhs, "=", rhs)
+
+
+def _where(error: ParseError, parts: Mapping[str, str], assumptions: Sequence[str]) -> str:
+    """Say which input the error is in: an assumption, or a part (LHS, RHS, the statement) by name."""
+    if error.text in assumptions:
+        return f"in the assumption {error.text!r}: {error}"
+    part = next((name for name, text in parts.items() if error.text == text), "input")
+    return f"in the {part}: {error}"
+
+
+# --------------------------------------------------------------------------- audit
+
+
+class AuditFileError(ValueError):
+    """An audit file that cannot be read at all (no claim of it is judged)."""
+
+
+class ClaimError(ValueError):
+    """A malformed claim; the message names the claim id and the field.  The claim becomes
+    a row with verdict ``error``; the other claims are still judged."""
+
+
+VERDICTS = ("correct", "wrong", "unknown", "error")
+
+
+@dataclass(frozen=True)
+class ClaimOutcome:
+    """The verdict on one claim of an audit file."""
+
+    id: str
+    source: str
+    kind: str
+    verdict: str  # one of VERDICTS
+    stated: str
+    computed: str | None = None
+    counterexample: Mapping[str, str] | None = None
+    message: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "verdict": self.verdict,
+            "stated": self.stated,
+            "computed": self.computed,
+            "counterexample": dict(self.counterexample) if self.counterexample else None,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """The outcome of ``symloss audit``: one row per claim, or why the file cannot be read."""
+
+    path: str
+    outcomes: tuple[ClaimOutcome, ...] = ()
+    error: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        """2 for a file that cannot be read; else 1 if any claim is wrong, else 2 if any claim
+        is malformed (a row with verdict ``error``), else 0.  An unknown verdict does not fail."""
+        if self.error:
+            return EXIT_BAD_INPUT
+        verdicts = {o.verdict for o in self.outcomes}
+        return EXIT_WRONG if "wrong" in verdicts else EXIT_BAD_INPUT if "error" in verdicts else EXIT_OK
+
+    def to_text(self) -> str:
+        if self.error:
+            return f"symloss audit: {self.path}: {self.error}"
+        rows = [(o.id, o.kind, o.verdict, _clipped(o.stated), o.computed or "", _note(o)) for o in self.outcomes]
+        table = format_table(["id", "kind", "verdict", "stated", "computed", "note"], rows)
+        tally = {v: sum(o.verdict == v for o in self.outcomes) for v in VERDICTS}
+        summary = ", ".join(f"{n} {v}" for v, n in tally.items())
+        return f"{table}\n\n{len(self.outcomes)} claims: {summary}"
+
+    def to_json(self) -> list[dict[str, object]] | dict[str, object]:
+        """A list of {"id", "verdict", "stated", "computed", "counterexample",
+        "message"} (a malformed claim: "verdict": "error" and the reason in
+        "message"); {"error": ...} for a file that cannot be read."""
+        if self.error:
+            return {"error": self.error}
+        return [o.to_json() for o in self.outcomes]
+
+
+def _clipped(text: str, width: int = 48) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _note(outcome: ClaimOutcome) -> str:
+    if outcome.counterexample:
+        return "counterexample: " + ", ".join(f"{k} = {v}" for k, v in outcome.counterexample.items())
+    return outcome.message
+
+
+def run_audit(path: Path | str, catalog: Catalog) -> AuditResult:
+    """Check every claim of an audit file (see the module docstring)."""
+    try:
+        entries = load_audit(path, catalog)
+    except AuditFileError as error:
+        return AuditResult(str(path), error=str(error))
+    return AuditResult(str(path), tuple(entry.judge() for entry in entries))
+
+
+# -- reading the file
+
+_COMMON = {"id", "source", "kind"}
+_VALUE_LOSS = _COMMON | {"loss", "inputs", "params", "reduction", "stated", "digits"}
+_VALUE_EXPR = _COMMON | {"expr", "at", "latex", "stated", "digits"}
+_IDENTITY = _COMMON | {"lhs", "rhs", "assume", "latex", "budget"}
+_KINDS = ("value", "identity")
+
+
+def load_audit(path: Path | str, catalog: Catalog) -> list[_Entry]:
+    """The claims of an audit file, checked and parsed, a malformed one as a
+    :class:`_MalformedEntry`; raises AuditFileError if the file cannot be read."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise AuditFileError(f"cannot read the file: {error.strerror or error}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise AuditFileError(f"not valid TOML: {error}") from None
+    extra = sorted(set(data) - {"claim", "title"})
+    if extra:
+        raise AuditFileError(f"unknown top-level key {extra[0]!r} (expected [[claim]] tables)")
+    tables = data.get("claim")
+    if not isinstance(tables, list) or not tables or not all(isinstance(t, dict) for t in tables):
+        raise AuditFileError("no [[claim]] tables")
+    entries: list[_Entry] = []
+    seen: set[str] = set()
+    for number, table in enumerate(tables, start=1):
+        ident = table.get("id")
+        name = ident if isinstance(ident, str) and ident.strip() else f"#{number}"
+        try:
+            if name != ident:
+                raise ClaimError(f"claim {name}: field 'id': missing or not a non-empty string")
+            if name in seen:
+                raise _bad(name, "id", "used twice")
+            seen.add(name)
+            entries.append(_entry(name, table, catalog))
+        except ClaimError as error:
+            entries.append(_MalformedEntry(name, table, str(error)))
+    return entries
+
+
+def _bad(ident: str, field_name: str, problem: str) -> ClaimError:
+    return ClaimError(f"claim {ident!r}: field {field_name!r}: {problem}")
+
+
+def _entry(ident: str, table: Mapping[str, object], catalog: Catalog) -> _Entry:
+    source = _text(ident, table, "source")
+    kind = table.get("kind")
+    if kind == "identity":
+        allowed = _IDENTITY
+    elif kind == "value":
+        allowed = _VALUE_LOSS if "loss" in table else _VALUE_EXPR
+    else:
+        raise _bad(ident, "kind", f"must be 'value' or 'identity', not {kind!r}")
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise _bad(ident, unknown[0], f"not a field of a {kind} claim (fields: {', '.join(sorted(allowed))})")
+    if kind == "identity":
+        return _identity_entry(ident, source, table, catalog)
+    stated, digits = _stated(ident, table)
+    if "loss" in table:
+        return _loss_entry(ident, source, table, catalog, stated, digits)
+    return _expr_entry(ident, source, table, catalog, stated, digits)
+
+
+def _text(ident: str, table: Mapping[str, object], name: str) -> str:
+    value = table.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise _bad(ident, name, "missing or not a non-empty string")
+    return value
+
+
+def _flag(ident: str, table: Mapping[str, object], name: str) -> bool:
+    value = table.get(name, False)
+    if not isinstance(value, bool):
+        raise _bad(ident, name, "must be true or false")
+    return value
+
+
+def _identity_entry(ident: str, source: str, table: Mapping[str, object], catalog: Catalog) -> _Entry:
+    lhs, rhs = _text(ident, table, "lhs"), _text(ident, table, "rhs")
+    assume = table.get("assume", [])
+    if not isinstance(assume, list) or not all(isinstance(a, str) for a in assume):
+        raise _bad(ident, "assume", "must be a list of strings")
+    budget = table.get("budget", DEFAULT_BUDGET)
+    if isinstance(budget, bool) or not isinstance(budget, int | float) or not 0 < budget <= 600:
+        raise _bad(ident, "budget", "must be a number of seconds in (0, 600]")
+    try:
+        parsed = parse_identity(lhs, rhs, assume, latex=_flag(ident, table, "latex"), catalog=catalog)
+    except ParseError as error:
+        name = "assume" if error.text in assume else "lhs" if error.text == lhs else "rhs"
+        raise _bad(ident, name, str(error)) from None
+    return _IdentityEntry(ident, source, f"{lhs} = {rhs}", parsed.claim, float(budget))
+
+
+def _stated(ident: str, table: Mapping[str, object]) -> tuple[object, int]:
+    digits = table.get("digits")
+    if isinstance(digits, bool) or not isinstance(digits, int) or not 0 <= digits <= MAX_DIGITS:
+        raise _bad(ident, "digits", f"must be a whole number of decimal places, 0..{MAX_DIGITS}")
+    stated = table.get("stated")
+    values = stated if isinstance(stated, list) else [stated]
+    if not values or not all(_is_stated_number(v) for v in values):
+        raise _bad(ident, "stated", "must be a number, \"inf\" or \"-inf\" (a list of them for reduction 'none')")
+    return stated, digits
+
+
+def _is_stated_number(value: object) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)) or value in ("inf", "-inf")
+
+
+def _number(ident: str, field_name: str, value: object) -> object:
+    """An exact input value: a TOML number as written, or a constant formula ("log(99)")."""
+    if isinstance(value, bool):
+        raise _bad(ident, field_name, "a truth value is not a number")
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, float):
+        return Fraction(repr(value))
+    if isinstance(value, str):
+        try:
+            expr = parse(value).expr
+        except ParseError as error:
+            raise _bad(ident, field_name, str(error)) from None
+        if expr.free_symbols:
+            raise _bad(ident, field_name, f"{value!r} is not a constant")
+        return expr
+    raise _bad(ident, field_name, f"expected a number, got {value!r}")
+
+
+def _loss_entry(
+    ident: str, source: str, table: Mapping[str, object], catalog: Catalog, stated: object, digits: int
+) -> _Entry:
+    name = _text(ident, table, "loss")
+    if name not in catalog.names:
+        raise _bad(ident, "loss", f"no loss named {name!r} in the catalog")
+    loss = catalog.get(name)
+    samples = _loss_samples(ident, loss, table.get("inputs"))
+    fixed = _loss_params(ident, loss, table.get("params", {}))
+    reduction = table.get("reduction", "mean")
+    if reduction not in REDUCTIONS:
+        raise _bad(ident, "reduction", f"must be one of {', '.join(REDUCTIONS)}")
+    if (reduction == "none") != isinstance(stated, list) and len(samples) > 1:
+        raise _bad(ident, "stated", "a list of values goes with reduction 'none', one value otherwise")
+    if isinstance(stated, list) and len(stated) != len(samples):
+        raise _bad(ident, "stated", f"{len(stated)} values for {len(samples)} samples")
+    points = [{**sample, **fixed} for sample in samples]
+    return _ValueEntry(ident, source, loss.formula, tuple(points), str(reduction), stated, digits)
+
+
+def _loss_samples(ident: str, loss: Loss, inputs: object) -> list[dict[sp.Basic, object]]:
+    """The points of the loss's inputs, one per sample (an argument with one sample is shared
+    by all); integer class labels of the target made one-hot rows (see the module docstring)."""
+    slots = (loss.output, loss.target, *loss.inputs)
+    if not isinstance(inputs, list) or len(inputs) != len(slots):
+        raise _bad(ident, "inputs", f"{loss.name} takes {len(slots)} inputs ({', '.join(v.name for v in slots)})")
+    labels = _labels(ident, inputs[1], inputs[0]) if _takes_labels(loss) else None
+    columns = [
+        labels if labels is not None and v is loss.target else _samples(ident, v.is_vector, value)
+        for v, value in zip(slots, inputs, strict=True)
+    ]
+    counts = {len(c) for c in columns if len(c) > 1}
+    if len(counts) > 1:
+        raise _bad(ident, "inputs", f"arguments with different numbers of samples {sorted(counts)}")
+    size = counts.pop() if counts else 1
+    samples = [
+        {v.symbol: column[n if len(column) > 1 else 0] for v, column in zip(slots, columns, strict=True)}
+        for n in range(size)
+    ]
+    for sample in samples:
+        classes = _class_count(ident, sample)
+        if labels is not None:
+            sample[loss.target.symbol] = _one_hot(ident, sample[loss.target.symbol], classes)
+    return samples
+
+
+def _takes_labels(loss: Loss) -> bool:
+    """Whether the loss's target takes integer class labels (in the kernels as here): a one-hot or
+    soft class vector."""
+    return loss.target.is_vector and loss.target.domain.vector in LABEL_DOMAINS
+
+
+def _labels(ident: str, value: object, output: object) -> list[int] | None:
+    """The target as integer class labels, when written as such: a number, or a flat list of one
+    number per sample of an output given as a list of samples; None when it is class vectors."""
+    if not isinstance(value, list):
+        return [_label(ident, value)]
+    samples = isinstance(output, list) and all(isinstance(o, list) for o in output)
+    if samples and len(value) == len(output) and not any(isinstance(v, list) for v in value):
+        return [_label(ident, v) for v in value]
+    return None
+
+
+def _label(ident: str, value: object) -> int:
+    """An integer class label: a TOML integer, or a float with an integer value (as the kernels take)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise _bad(ident, "inputs", f"a class label is an integer class index, not {value!r}")
+
+
+def _class_count(ident: str, sample: Mapping[sp.Basic, object]) -> int | None:
+    """The one length K of the class vectors of a sample (None without one)."""
+    lengths = {len(v) for v in sample.values() if isinstance(v, tuple)}
+    if len(lengths) > 1:
+        raise _bad(ident, "inputs", f"class vectors of different lengths {sorted(lengths)}")
+    return lengths.pop() if lengths else None
+
+
+def _one_hot(ident: str, label: object, classes: int | None) -> tuple[Fraction, ...]:
+    """The one-hot row (y_j = δ_jc, j = 0..K-1) of the class label c."""
+    if classes is None:
+        raise _bad(ident, "inputs", "a class label needs a class vector for the number of classes")
+    if not isinstance(label, int) or not 0 <= label < classes:
+        raise _bad(ident, "inputs", f"class label {label!r} is out of range 0..{classes - 1} ({classes} classes)")
+    return tuple(Fraction(int(j == label)) for j in range(classes))
+
+
+def _loss_params(ident: str, loss: Loss, params: object) -> dict[sp.Basic, object]:
+    """The value of every parameter of the loss: as given, else its declared default."""
+    if not isinstance(params, dict):
+        raise _bad(ident, "params", "must be a table of parameter values")
+    known = {v.name: v for v in loss.params}
+    for key in params:
+        if key not in known:
+            raise _bad(ident, "params", f"{loss.name} has no parameter {key!r} (has: {', '.join(known) or 'none'})")
+    defaults = {v.name: v.default for v in loss.params if v.default is not None}
+    missing = [v.name for v in loss.params
+               if v.name not in params and v.name not in defaults and v.symbol in loss.formula.free_symbols]
+    if missing:
+        raise _bad(ident, "params", f"no value for {', '.join(missing)} (and no declared default)")
+    return {known[key].symbol: _number(ident, "params", value) for key, value in {**defaults, **params}.items()}
+
+
+def _samples(ident: str, is_vector: bool, value: object) -> list[object]:
+    """The values of one argument, one per sample."""
+    if is_vector:
+        if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
+            return [tuple(_number(ident, "inputs", x) for x in v) for v in value]
+        if isinstance(value, list) and value:
+            return [tuple(_number(ident, "inputs", x) for x in value)]
+        raise _bad(ident, "inputs", "a vector argument takes a list of numbers (or a list of such lists)")
+    if isinstance(value, list):
+        if not value:
+            raise _bad(ident, "inputs", "an empty list of samples")
+        return [_number(ident, "inputs", x) for x in value]
+    return [_number(ident, "inputs", value)]
+
+
+def _expr_entry(
+    ident: str, source: str, table: Mapping[str, object], catalog: Catalog, stated: object, digits: int
+) -> _Entry:
+    text = _text(ident, table, "expr")
+    if isinstance(stated, list):
+        raise _bad(ident, "stated", "an expression claim states one value")
+    try:
+        formula = parse(text, catalog=catalog, latex=_flag(ident, table, "latex"))
+    except ParseError as error:
+        raise _bad(ident, "expr", str(error)) from None
+    at = table.get("at", {})
+    if not isinstance(at, dict):
+        raise _bad(ident, "at", "must be a table of values")
+    point: dict[sp.Basic, object] = {}
+    by_name = {v.name: v for v in formula.scope.variables}
+    for key, value in at.items():
+        if key not in by_name:
+            raise _bad(ident, "at", f"{key!r} does not occur in the expression")
+        v = by_name[key]
+        point[v.symbol] = _samples(ident, True, value)[0] if v.is_vector else _number(ident, "at", value)
+    expr = evaluate_derivatives(formula.expr)
+    inferred = class_counts(expr) if any(isinstance(s, sp.IndexedBase) for s in point) else set()
+    missing = [v.name for v in formula.scope.variables if v.symbol not in point and v.symbol not in inferred]
+    if missing:
+        raise _bad(ident, "at", f"no value for {', '.join(missing)}")
+    return _ValueEntry(ident, source, expr, (point,), "mean", stated, digits)
+
+
+# -- judging
+
+
+@dataclass(frozen=True)
+class _IdentityEntry:
+    ident: str
+    source: str
+    statement: str
+    claim: Claim
+    budget: float
+
+    def judge(self) -> ClaimOutcome:
+        verdict = prove(self.claim, budget=self.budget)
+        outcome = {"proved": "correct", "refuted": "wrong"}.get(verdict.status, "unknown")
+        message = f"{verdict.status} by {verdict.method} in {verdict.seconds:.2f} s"
+        if verdict.detail:
+            message += f"; {verdict.detail}"
+        return ClaimOutcome(
+            self.ident, self.source, "identity", outcome, self.statement, None, verdict.counterexample, message
+        )
+
+
+@dataclass(frozen=True)
+class _ValueEntry:
+    ident: str
+    source: str
+    expr: sp.Expr
+    points: tuple[Mapping[sp.Basic, object], ...]
+    reduction: str
+    stated: object
+    digits: int
+
+    def judge(self) -> ClaimOutcome:
+        stated_text = _show_stated(self.stated, self.digits)
+        started = time.perf_counter()
+        try:
+            values = [evaluate(self.expr, point, digits=DIGITS) for point in self.points]
+        except (ValueError, ZeroDivisionError, TypeError, KeyError, ArithmeticError) as error:
+            return ClaimOutcome(self.ident, self.source, "value", "unknown", stated_text, None, None,
+                                f"cannot evaluate: {error}")
+        except (MemoryError, RecursionError) as error:  # e.g. exp(exp(exp(30))): beyond reach, not undefined
+            return ClaimOutcome(self.ident, self.source, "value", "unknown", stated_text, None, None,
+                                f"cannot evaluate: {type(error).__name__}")
+        if any(isinstance(v, mpmath.mpc) or mpmath.isnan(v) for v in values):
+            return ClaimOutcome(self.ident, self.source, "value", "unknown", stated_text, None, None,
+                                "the expression is undefined or complex here")
+        if self.reduction == "none":
+            computed = [_rounded(v, self.digits) for v in values]
+            stated = self.stated if isinstance(self.stated, list) else [self.stated]
+            agrees = all(c == _rounded_stated(s, self.digits) for c, s in zip(computed, stated, strict=True))
+            computed_text = "[" + ", ".join(computed) + "]"
+        else:
+            with mpmath.workdps(DIGITS):
+                total = mpmath.fsum(values)
+                value = total / len(values) if self.reduction == "mean" else total
+            computed_text = _rounded(value, self.digits)
+            agrees = computed_text == _rounded_stated(self.stated, self.digits)
+        seconds = time.perf_counter() - started
+        message = f"{len(values)} sample(s), reduction {self.reduction}, {DIGITS} digits, {seconds:.2f} s"
+        verdict = "correct" if agrees else "wrong"
+        if not agrees:
+            message = f"the text printed {stated_text}; the value is {computed_text}"
+        return ClaimOutcome(self.ident, self.source, "value", verdict, stated_text, computed_text, None, message)
+
+
+def _rounded(value: mpmath.mpf, digits: int) -> str:
+    """``value`` to ``digits`` decimal places, half away from zero ("inf" for infinity)."""
+    if mpmath.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    with mpmath.workdps(DIGITS + 10):
+        exact = Decimal(mpmath.nstr(value, DIGITS, strip_zeros=False))
+    text = f"{exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP):f}"
+    return "0" + text[2:] if text.startswith("-0") and not any(c in "123456789" for c in text) else text
+
+
+def _rounded_stated(stated: object, digits: int) -> str:
+    if stated in ("inf", "-inf"):
+        return str(stated)
+    try:
+        exact = Decimal(repr(stated))
+    except InvalidOperation:
+        return str(stated)
+    return f"{exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP):f}"
+
+
+def _show_stated(stated: object, digits: int) -> str:
+    if isinstance(stated, list):
+        return "[" + ", ".join(_rounded_stated(s, digits) for s in stated) + "]"
+    return _rounded_stated(stated, digits)
+
+
+@dataclass(frozen=True)
+class _MalformedEntry:
+    """A claim that could not be read: judged ``error``, with the reason."""
+
+    ident: str
+    table: Mapping[str, object]
+    message: str
+
+    def judge(self) -> ClaimOutcome:
+        source, kind = self.table.get("source"), self.table.get("kind")
+        return ClaimOutcome(self.ident, source if isinstance(source, str) else "", kind if kind in _KINDS else "",
+                            "error", "", None, None, self.message)
+
+
+_Entry = _IdentityEntry | _ValueEntry | _MalformedEntry
