@@ -12,13 +12,14 @@ import multiprocessing
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
 from symloss.certify.certificate import KernelCertificate
 from symloss.certify.certificate import certify as certify_kernel
+from symloss.certify.gate import OverBudget, over_budget
 from symloss.declare.loss import Loss
 from symloss.derive.chain import Derivation, derive
 from symloss.emit.codegen import (
@@ -160,6 +161,7 @@ class KernelBuild:
 
     kernels: tuple[Kernel, ...]
     certificates: Mapping[str, KernelCertificate | None]
+    failures: Mapping[str, str] = field(default_factory=dict)  # loss → why it could not be certified
 
     def files(self, names: Sequence[str]) -> dict[str, str]:
         """File name → source: one module per kernel (its certificate in the docstrings) and the package."""
@@ -175,8 +177,10 @@ class KernelBuild:
         return f"{verdict}: {certificate.summary()}"
 
     @property
-    def over_budget(self) -> list[str]:
-        return [name for name, c in sorted(self.certificates.items()) if c is not None and not c.passed]
+    def over_budget(self) -> list[OverBudget]:
+        """Every kernel function over its budget, or not certified because the certifier failed."""
+        arguments = {k.loss.name: [v.name for v in k.loss.variables] for k in self.kernels}
+        return over_budget(self.certificates, self.failures, arguments)
 
 
 def build_kernels(derivations: Sequence[Derivation], *, certify: bool = True, workers: int = 2,
@@ -190,11 +194,14 @@ def build_kernels(derivations: Sequence[Derivation], *, certify: bool = True, wo
         folder = Path(scratch) / "candidate"
         write_package(KernelBuild(built, {}).files([k.loss.name for k in built]), folder, prune=True)
         results = parallel_map(partial(_certify_one, folder=str(folder)), generated, workers)
-    build = KernelBuild(built, {d.loss.name: c for d, (c, _) in zip(generated, results, strict=True)})
+    build = KernelBuild(built, {d.loss.name: c for d, (c, _) in zip(generated, results, strict=True)},
+                        {d.loss.name: failure for d, (_, failure) in zip(generated, results, strict=True) if failure})
     for derivation, (_, failure) in zip(generated, results, strict=True):
         if progress is not None:
             name = derivation.loss.name
-            progress(f"could not certify {name}: {failure}" if failure else f"{name}: {build.summary(name)}")
+            certificate = build.certificates[name]
+            line = f"{name}: {build.summary(name)}" if certificate and certificate.passed else f"{name}: over budget"
+            progress(f"could not certify {name}: {failure}" if failure else line)
     return build
 
 

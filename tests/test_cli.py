@@ -26,3 +26,45 @@ def test_prove_table_shows_each_claims_statement_not_its_repr() -> None:
     assert len(rows) == len(statements)
     for row, statement in zip(rows, statements, strict=True):
         assert statement in row
+
+
+# ---------------------------------------------------------------- the accuracy gate of codegen and build
+
+OVER_BUDGET_CATALOG = REPOSITORY / "tests" / "fixtures" / "over_budget_catalog"
+
+
+def _codegen(tmp_path: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    return cli("codegen", "--catalog", str(OVER_BUDGET_CATALOG), "--out", str(tmp_path / "kernels"), "--quiet",
+               *options)
+
+
+def _over_budget_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("symloss: OVER BUDGET ")]
+
+
+def test_a_kernel_over_budget_fails_codegen_by_default_and_is_listed_once(tmp_path: Path) -> None:
+    done = _codegen(tmp_path)
+    assert done.returncode == 1, done.stderr
+    listed = _over_budget_lines(done.stderr)
+    assert listed and len(listed) == len(set(listed))
+    assert all("worst at z=" in line for line in listed)
+    assert (tmp_path / "kernels" / "rayleigh_nll.py").exists()  # written all the same
+    allowed = _codegen(tmp_path, "--allow-over-budget")
+    assert allowed.returncode == 0 and _over_budget_lines(allowed.stderr) == listed
+
+
+def test_the_known_list_must_be_exactly_what_is_over_budget(tmp_path: Path) -> None:
+    listed = _over_budget_lines(_codegen(tmp_path).stderr)
+    lines = [line.removeprefix("symloss: OVER BUDGET ").split("; worst")[0].replace(": ", "  ", 1) for line in listed]
+    known = tmp_path / "known.txt"
+    known.write_text("# today's over-budget functions\n" + "\n".join(lines) + "\n")
+    assert _codegen(tmp_path, "--known-over-budget", str(known)).returncode == 0
+    known.write_text("\n".join(lines[1:]) + "\n")  # one missing
+    done = _codegen(tmp_path, "--known-over-budget", str(known))
+    assert done.returncode == 1 and "not in the known list" in done.stderr
+    known.write_text("\n".join([*lines, "rayleigh_nll.nothing  max 1 ulp"]) + "\n")  # one within budget
+    done = _codegen(tmp_path, "--known-over-budget", str(known))
+    assert done.returncode == 1 and "within budget now" in done.stderr
+    known.write_text("\n".join([lines[0].replace("ulp", "ulps", 1), *lines[1:]]) + "\n")  # a figure not measured
+    done = _codegen(tmp_path, "--known-over-budget", str(known))
+    assert done.returncode == 1 and "the known list says" in done.stderr

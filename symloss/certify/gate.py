@@ -1,0 +1,97 @@
+"""The build's accuracy gate: which kernel functions are over their budget, and whether
+that is exactly what a checked-in list of known over-budget functions says.
+
+A function is over budget when its certificate fails (an error over the budget, an
+inf/NaN where the truth is finite, a missed zero/subnormal/overflow) or when it could
+not be certified at all (the certifier raised, or the reference never resolved): a
+function nobody measured is never reported within budget.
+
+The known list is a text file, one function a line, ``loss.function`` followed by the
+measured figure as this module prints it; ``#`` starts a comment.  The gate fails when
+a function is over budget and not listed, when a listed function is now within budget
+(the list only shrinks), and when a listed figure is not the measured one (the list
+always tells the truth).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from symloss.certify.certificate import FunctionCertificate, KernelCertificate
+
+
+@dataclass(frozen=True)
+class OverBudget:
+    """One kernel function over its budget: its name, the measured figure, the worst point."""
+
+    name: str  # "loss.function"
+    figure: str
+    worst: str = ""
+
+    def line(self) -> str:
+        """The known list's line for this function."""
+        return f"{self.name}  {self.figure}"
+
+
+def _figure(function: FunctionCertificate) -> str:
+    error = (f"max {function.max_ulp:.3g} ulp" if function.budget_kind == "ulp"
+             else f"max rel. error {function.max_relative_error:.3g}")
+    misses = [f"{function.nonfinite} inf/NaN"] if function.nonfinite else []
+    misses += [f"{function.range_errors} range errors"] if function.range_errors else []
+    return ", ".join([f"{error} (budget {function.budget:g} {function.budget_kind})", *misses])
+
+
+def _worst(function: FunctionCertificate, names: Sequence[str]) -> str:
+    if function.worst_point is None:
+        return ""
+    values = ", ".join(f"{n}={v!r}" for n, v in zip(names, function.worst_point, strict=False))
+    return f"worst at {values}"
+
+
+def _short(loss: str, function: str) -> str:
+    """``value``, ``grad``, ``hess``, ``value_and_grad[grad]`` …: the kernel function without its loss's name."""
+    return function.removeprefix(loss).removeprefix("_") or "value"
+
+
+def over_budget(
+    certificates: Mapping[str, KernelCertificate | None],
+    failures: Mapping[str, str],
+    arguments: Mapping[str, Sequence[str]],
+) -> list[OverBudget]:
+    """Every function over budget, sorted by name: failed certificates (``arguments`` names each
+    loss's point coordinates, for the worst point) and losses the certifier could not certify."""
+    found = [OverBudget(f"{loss}.*", f"not certified: {reason}") for loss, reason in failures.items()]
+    for loss, certificate in certificates.items():
+        if certificate is None:
+            continue
+        found += [OverBudget(f"{loss}.{_short(loss, f.function)}", _figure(f), _worst(f, arguments.get(loss, ())))
+                  for f in certificate.functions if not f.passed]
+    return sorted(found, key=lambda o: o.name)
+
+
+def read_known(path: Path) -> dict[str, str]:
+    """The known list: ``loss.function`` → its stated figure; raises OSError/ValueError."""
+    known: dict[str, str] = {}
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, _, figure = line.partition("  ")
+        if not name or " " in name or name in known:
+            raise ValueError(f"{path}:{number}: expected one 'loss.function  figure' line per function")
+        known[name] = figure.strip()
+    return known
+
+
+def differences(measured: Sequence[OverBudget], known: Mapping[str, str]) -> list[str]:
+    """Why the measured over-budget functions are not the known list (empty when they are)."""
+    by_name = {o.name: o for o in measured}
+    problems = [f"{o.name} is over budget and not in the known list ({o.figure})"
+                for o in measured if o.name not in known]
+    problems += [f"{name} is in the known list but within budget now: remove it" for name in known
+                 if name not in by_name]
+    problems += [f"{name}: the known list says {known[name]!r}, measured {by_name[name].figure!r}"
+                 for name in known if name in by_name and known[name] != by_name[name].figure]
+    return problems

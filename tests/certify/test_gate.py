@@ -1,0 +1,46 @@
+"""The accuracy gate (symloss/certify/gate.py): what counts as over budget, and the known list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from symloss.certify.certificate import FunctionCertificate, KernelCertificate
+from symloss.certify.gate import OverBudget, differences, over_budget, read_known
+
+
+def _function(name: str, *, passed: bool, max_ulp: float = 1.0, nonfinite: int = 0) -> FunctionCertificate:
+    return FunctionCertificate(name, points=10, excluded=0, unresolved=0, max_ulp=max_ulp, max_relative_error=1e-16,
+                               nonfinite=nonfinite, range_errors=0, budget_kind="ulp", budget=4.0, passed=passed,
+                               worst_point=(1.5, 0.0))
+
+
+def test_failed_functions_and_uncertified_losses_are_over_budget() -> None:
+    certificate = KernelCertificate("loss", 10, (_function("loss", passed=True),
+                                                 _function("loss_grad", passed=False, max_ulp=9.0, nonfinite=2)),
+                                    passed=False)
+    found = over_budget({"loss": certificate, "other": None}, {"broken": "RecursionError: too deep"},
+                        {"loss": ["z", "y"]})
+    assert [o.name for o in found] == ["broken.*", "loss.grad"]
+    assert found[0].figure == "not certified: RecursionError: too deep"
+    assert found[1].figure == "max 9 ulp (budget 4 ulp), 2 inf/NaN"
+    assert found[1].worst == "worst at z=1.5, y=0.0"
+
+
+def test_the_known_list_is_read_and_refused_when_malformed(tmp_path: Path) -> None:
+    path = tmp_path / "known.txt"
+    path.write_text("# comment\nloss.grad  max 9 ulp (budget 4 ulp)  # why\n\n")
+    assert read_known(path) == {"loss.grad": "max 9 ulp (budget 4 ulp)"}
+    path.write_text("loss.grad  a\nloss.grad  b\n")
+    with pytest.raises(ValueError, match=r"known\.txt:2"):
+        read_known(path)
+
+
+def test_differences_in_both_directions_and_in_the_figure() -> None:
+    measured = [OverBudget("a.grad", "max 9 ulp"), OverBudget("b.value", "max 5 ulp")]
+    assert differences(measured, {"a.grad": "max 9 ulp", "b.value": "max 5 ulp"}) == []
+    problems = differences(measured, {"a.grad": "max 8 ulp", "c.hess": "max 7 ulp"})
+    assert any("b.value is over budget and not in the known list" in p for p in problems)
+    assert any("c.hess is in the known list but within budget now" in p for p in problems)
+    assert any("a.grad: the known list says 'max 8 ulp', measured 'max 9 ulp'" in p for p in problems)
