@@ -25,6 +25,7 @@ from symloss.prove.strategies import in_domain
 
 
 def elementary(expr: sp.Expr) -> sp.Expr:
+    """The expression with named functions (sigmoid, softplus, ...) written in exp and log."""
     return to_elementary(sp.sympify(expr))
 
 
@@ -57,6 +58,7 @@ def comparison(claim: Claim) -> Comparison:
 
 
 def base_goal(claim: Claim, expr: sp.Expr, relation: str) -> Goal:
+    """``expr (relation) 0`` under the claim's domains and given equations."""
     return Goal(expr, relation, claim_domains(claim, expr), claim.given)
 
 

@@ -54,6 +54,8 @@ class Unevaluable:
 
 
 def value_at(expr: sp.Expr, point: Mapping[sp.Basic, object], digits: int) -> object:
+    """``expr`` at ``point`` to ``digits`` digits; an undefined value as its exception, a value
+    beyond reach as :class:`Unevaluable`."""
     try:
         return evaluate(expr, point, digits=digits)
     except NUMERIC_ERRORS as error:
@@ -63,12 +65,14 @@ def value_at(expr: sp.Expr, point: Mapping[sp.Basic, object], digits: int) -> ob
 
 
 def finite_real(value: object) -> bool:
+    """Whether the value is a finite real number (a complex one with zero imaginary part counts)."""
     if isinstance(value, mpmath.mpc) and value.imag == 0:
         value = value.real
     return isinstance(value, mpmath.mpf) and bool(mpmath.isfinite(value))
 
 
 def real(value: object) -> mpmath.mpf:
+    """The real part of an mpmath number."""
     return value.real if isinstance(value, mpmath.mpc) else value
 
 
@@ -88,6 +92,8 @@ def violated(left: object, right: object, relation: str, digits: int) -> bool | 
 
 
 def sampled_symbols(c: Comparison, domains: Mapping[sp.Basic, Domain]) -> set[sp.Basic]:
+    """The symbols and vectors of both sides to sample (not entries such as z[i], nor a vector's
+    label); a class count only where it is declared as one."""
     exprs = (c.left, c.right)
     symbols = set().union(*(e.free_symbols for e in exprs)) | set().union(*(e.atoms(sp.IndexedBase) for e in exprs))
     labels = {b.label for e in exprs for b in e.atoms(sp.IndexedBase)}
@@ -96,6 +102,7 @@ def sampled_symbols(c: Comparison, domains: Mapping[sp.Basic, Domain]) -> set[sp
 
 
 def scope_for(claim: Claim, expr: sp.Expr) -> Scope:
+    """The scope to sample ``expr`` in: the claim's declared domains, completed."""
     domains = claim_domains(claim, expr)
     return Scope(tuple(Var(s, d, str(s)) for s, d in domains.items()))
 
@@ -127,7 +134,7 @@ def numeric_check(claim: Claim, c: Comparison, *, n: int = SAMPLED_POINTS, seed:
     agreeing = 0
     for point in points:
         verdict = violated(value_at(c.left, point, LOW_DIGITS), value_at(c.right, point, LOW_DIGITS), c.relation,
-                            LOW_DIGITS)
+                           LOW_DIGITS)
         if verdict:
             left, right = value_at(c.left, point, HIGH_DIGITS), value_at(c.right, point, HIGH_DIGITS)
             if violated(left, right, c.relation, HIGH_DIGITS):

@@ -12,7 +12,7 @@ import sympy as sp
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of :func:`prove`."""
+    """The outcome of :func:`~symloss.prove.prover.prove`."""
 
     status: str  # "proved" | "refuted" | "unknown"
     method: str  # the strategy that decided it, or what was tried (unknown)
@@ -23,6 +23,8 @@ class Verdict:
 
 
 def text(value: object) -> str:
+    """A value as a verdict prints it: mpmath numbers to 20 digits, vectors as "[a, b, ...]",
+    an exception as "undefined (its type)"."""
     if isinstance(value, tuple | list):
         return "[" + ", ".join(text(v) for v in value) + "]"
     if isinstance(value, Exception):
