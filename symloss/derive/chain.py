@@ -40,7 +40,9 @@ from sympy.simplify.simplify import factor_sum
 
 from symloss.declare.loss import Claim, ClaimKind, Likelihood, Loss, derivative, identity, sign
 from symloss.declare.notation import NONNEGATIVE, POSITIVE, REAL, Domain, Scope, Var
-from symloss.prove.prover import Verdict, prove, run_with_budget
+from symloss.prove.budget import run_with_budget
+from symloss.prove.prover import prove
+from symloss.prove.verdict import Verdict
 
 SIMPLIFY_SHARE = 0.25  # of the budget, for one bounded sp.simplify
 SIMPLIFY_MAX_OPS = 80  # larger expressions are not given to simplify: its result would depend on the clock

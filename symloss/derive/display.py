@@ -13,7 +13,7 @@ from sympy.printing.pretty.stringpict import prettyForm
 from symloss.declare.latex import tex
 from symloss.declare.likelihood import ClassMax
 from symloss.derive.chain import Derivation
-from symloss.prove.prover import Verdict
+from symloss.prove.verdict import Verdict
 
 
 def verdict_text(verdict: Verdict | None) -> str:

@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from symloss.declare.loss import Claim, Loss
-from symloss.prove.prover import Verdict, iter_prove
+from symloss.prove.prover import iter_prove
+from symloss.prove.verdict import Verdict
 
 
 @dataclass(frozen=True)

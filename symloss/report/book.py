@@ -43,8 +43,8 @@ from symloss.declare.notation import Domain, Var
 from symloss.derive.chain import Derivation
 from symloss.emit.codegen import load_generated
 from symloss.prove.examples import Reproduction
-from symloss.prove.prover import Verdict
 from symloss.prove.results import ClaimResult
+from symloss.prove.verdict import Verdict
 
 if TYPE_CHECKING:
     from symloss.certify.certificate import FunctionCertificate

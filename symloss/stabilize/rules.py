@@ -78,7 +78,8 @@ import sympy as sp
 from symloss.declare.functions import sigmoid, softplus
 from symloss.declare.loss import Claim, identity
 from symloss.declare.notation import NONNEGATIVE, POSITIVE, REAL, REAL_VECTOR, Scope, index, interval, var, vector
-from symloss.prove.prover import Verdict, prove
+from symloss.prove.prover import prove
+from symloss.prove.verdict import Verdict
 from symloss.stabilize.primitives import (
     ClassAxisPrimitive,
     CompensatedSum,

@@ -68,7 +68,8 @@ from symloss.declare.functions import to_elementary
 from symloss.declare.loss import Claim, Loss, identity, inequality
 from symloss.declare.notation import LABEL_DOMAINS
 from symloss.prove.numeric import class_counts, evaluate
-from symloss.prove.prover import Verdict, prove
+from symloss.prove.prover import prove
+from symloss.prove.verdict import Verdict
 from symloss.report.tables import format_table
 from symloss.verify.assume import implied_equalities, parse_assumptions
 from symloss.verify.parse import ParseError, Statement, parse, parse_many, relation_position, split_relation

@@ -5,8 +5,8 @@ import sympy as sp
 import symloss.declare.loss as decl
 from symloss.declare import notation as n
 from symloss.declare.functions import sigmoid
-from symloss.prove.prover import Verdict
 from symloss.prove.results import ClaimResult, prove_catalog, summary_exit_code
+from symloss.prove.verdict import Verdict
 
 z = n.var("z")
 y = n.var("y", n.BINARY)

@@ -10,7 +10,7 @@ import sympy as sp
 from symloss.declare.functions import sigmoid, softplus, to_elementary
 from symloss.declare.likelihood import softmax
 from symloss.declare.notation import index
-from symloss.prove.prover import Verdict
+from symloss.prove.verdict import Verdict
 from symloss.stabilize.primitives import (
     CompensatedSum,
     LogSoftmax,
