@@ -1,4 +1,5 @@
-"""Hand-made kernels for testing the certifier before the generated ones exist.
+"""Hand-made kernels for testing the certifier before the generated ones exist, and the derivations
+they are certified against.
 
 Each builder returns a module (``types.ModuleType``) with ``NAME``, ``NAME_grad``,
 ``NAME_hess`` and ``NAME_value_and_grad`` called as ``f(output, target, reduction="none",
@@ -8,11 +9,21 @@ Each builder returns a module (``types.ModuleType``) with ``NAME``, ``NAME_grad`
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from types import ModuleType
 
 import numpy as np
 
+from symloss import load_catalog
+from symloss.derive.chain import Derivation, derive
+
 Kernel = Callable[..., np.ndarray]
+
+
+@cache
+def derivation(name: str) -> Derivation:
+    """The derivation of the catalog's loss ``name``, which a kernel here is certified against."""
+    return derive(load_catalog().get(name), budget=10.0)
 
 
 def _module(name: str, value: Kernel, grad: Kernel, hess: Kernel) -> ModuleType:

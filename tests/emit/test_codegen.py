@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from test_program import same_up_to_renaming
 
 from symloss import load_catalog
-from symloss.certify.certificate import certify, stress_points
+from symloss.certify.certificate import certify
+from symloss.certify.stress_grid import stress_points
 from symloss.declare.loss import Definition, Loss
 from symloss.declare.notation import BINARY, UNIT_CLOSED, Domain, Unset
 from symloss.declare.notation import var as scalar_var

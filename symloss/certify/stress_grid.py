@@ -1,0 +1,235 @@
+"""The stress grid: the deterministic points a kernel is certified at.
+
+Every point is an argument tuple (output, target, *inputs, *params) drawn from the declared
+domains: for an elementwise loss, each variable's stress values (0, 1e-300 … 1e300 with both signs,
+the ends of a bounded interval and points 1e-16 inside them, counts) crossed with representative
+hyper-parameters; for a class-vector loss, class counts 2, 3, 10 and 1000 at logit scales 1 … 1e4,
+the target's logit random, largest or smallest, soft labels that are multiples of 2^-20 (so they
+sum to exactly 1), and −inf masks for softmax-based losses.  Then :data:`RANDOM_POINTS` seeded
+random points.  A point is also given as JSON-able data here, for certificates and messages.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import sympy as sp
+
+from symloss.declare.loss import Loss
+from symloss.declare.notation import Domain
+
+REAL_STRESS = (0.0, 1e-300, 1e-8, 0.5, 1.0, 3.0, 20.0, 40.0, 100.0, 710.0, 745.0, 1e4, 1e300)
+UNIT_STRESS = (1e-300, 1e-16, 1e-8, 0.25, 0.5, 0.75, 1 - 1e-8, 1 - 1e-16)
+COUNT_STRESS = (0.0, 1.0, 2.0, 3.0, 10.0, 100.0, 1e4)
+SHORT_MAGNITUDES = (1e-8, 0.5, 1.0, 1e4)  # further inputs take these, to keep the grid small
+CLASS_COUNTS = (2, 3, 10)
+LARGE_CLASS_COUNT = 1000
+LOGIT_SCALES = (1.0, 100.0, 1e4)
+RANDOM_POINTS = 32
+FULL_PARAM_GRID = 4
+DYADIC_TOTAL = 2**20  # soft labels are multiples of 2^-20, so they sum to exactly 1
+
+Point = tuple[object, ...]
+
+
+def is_class_vector(loss: Loss) -> bool:
+    """Whether the loss's output is a class vector (so its budget is relative, normwise)."""
+    return loss.output.is_vector
+
+
+def is_softmax_based(loss: Loss) -> bool:
+    r"""Whether the formula holds :math:`e^{f(z_k)} / \sum_j e^{g(z_j)}` of the output vector:
+    an exp of an output entry times a negative power of a sum of exps."""
+    if not loss.output.is_vector:
+        return False
+    base = loss.output.symbol
+
+    def exp_of_output(e: sp.Basic) -> bool:
+        return isinstance(e, sp.exp) and any(x.base == base for x in e.atoms(sp.Indexed))
+
+    def over_sum_of_exps(e: sp.Basic) -> bool:
+        return (isinstance(e, sp.Pow) and e.exp.is_negative and isinstance(e.base, sp.Sum)
+                and exp_of_output(e.base.function))
+
+    return any(
+        isinstance(node, sp.Mul) and any(map(exp_of_output, node.args)) and any(map(over_sum_of_exps, node.args))
+        for node in sp.preorder_traversal(loss.formula)
+    )
+
+
+def _signed(values: Iterable[float]) -> tuple[float, ...]:
+    """Each value with both signs (−0.0 included)."""
+    return tuple(v for x in values for v in (x, -x))
+
+
+def scalar_stress(domain: Domain) -> tuple[float, ...]:
+    """The stress values of a scalar domain: each value of a finite set; counts; the unit
+    interval's 1e-300 … 1−1e-16 scaled to a bounded interval; ±0, ±1e-300 … ±1e300 otherwise
+    (those inside the domain)."""
+    if domain.values:
+        return tuple(float(v) for v in domain.values)
+    if domain.integer:
+        return tuple(v for v in COUNT_STRESS if domain.contains(v))
+    if domain.low is not None and domain.high is not None:
+        low, high = float(domain.low), float(domain.high)
+        inner = tuple(low + (high - low) * u for u in UNIT_STRESS)
+        return (*((low,) if not domain.low_open else ()), *inner, *((high,) if not domain.high_open else ()))
+    return tuple(v for v in _signed(REAL_STRESS) if domain.contains(v))
+
+
+def param_values(domain: Domain) -> tuple[float, ...]:
+    """A few representative values of a hyper-parameter's domain: a finite set's values;
+    the closed ends and the quarter point of an interval; low + 0.5 and low + 2 (and the
+    closed low itself, else low + 1) of a half-line."""
+    if domain.values:
+        return tuple(float(v) for v in domain.values)
+    low = None if domain.low is None else float(domain.low)
+    high = None if domain.high is None else float(domain.high)
+    if low is not None and high is not None:
+        ends = ((low,) if not domain.low_open else ()), ((high,) if not domain.high_open else ())
+        return (*ends[0], low + (high - low) / 4, *ends[1])
+    if low is not None:
+        return (low if not domain.low_open else low + 1, low + 0.5, low + 2)
+    if high is not None:
+        return (high if not domain.high_open else high - 1, high - 0.5, high - 2)
+    return (-1.0, 0.5, 2.0)
+
+
+def _short(values: Sequence[float]) -> tuple[float, ...]:
+    return tuple(v for v in values if abs(v) in SHORT_MAGNITUDES) or tuple(values)
+
+
+def _param_grid(loss: Loss) -> list[tuple[float | None, ...]]:
+    """Every combination of :func:`param_values` (and None for an option that accepts it) when there
+    are at most :data:`FULL_PARAM_GRID`; else each parameter over its values with the others at their
+    middle value (the middle combination first)."""
+    values = [param_values(p.domain) for p in loss.params]
+    columns = [(*v, None) if p.unset is not None else v for p, v in zip(loss.params, values, strict=True)]
+    full = list(itertools.product(*columns))
+    if len(full) <= FULL_PARAM_GRID:
+        return full
+    middle = tuple(v[len(v) // 2] for v in values)
+    varied = [(*middle[:n], v, *middle[n + 1:]) for n, c in enumerate(columns) for v in c]
+    return list(dict.fromkeys([middle, *varied]))
+
+
+def stress_points(loss: Loss, *, seed: int = 0) -> list[Point]:
+    """The deterministic stress grid of ``loss``: argument tuples (output, target, *inputs,
+    *params), class vectors as tuples of floats (one-hot targets as 0.0/1.0 vectors).
+
+    Elementwise losses: the output over :func:`scalar_stress` of its domain, crossed with
+    the target's values, the further inputs' (shortened) values and every combination of
+    :func:`param_values`.  Class-vector losses: K in 2, 3, 10 with logit scales 1, 100,
+    1e4 and target classes first and last, the target's logit random, largest and smallest;
+    soft and extreme labels; two points at K = 1000; masks (a −inf logit off the target)
+    for softmax-based losses.  Then :data:`RANDOM_POINTS` seeded random points.
+    """
+    rng = np.random.default_rng(seed)
+    grid = _vector_grid(loss, rng) if is_class_vector(loss) else _scalar_grid(loss)
+    return grid + [_random_point(loss, rng) for _ in range(RANDOM_POINTS)]
+
+
+def _scalar_grid(loss: Loss) -> list[Point]:
+    columns = [scalar_stress(loss.output.domain), scalar_stress(loss.target.domain)]
+    columns += [_short(scalar_stress(v.domain)) for v in loss.inputs]
+    return [(*args, *params) for params in _param_grid(loss) for args in itertools.product(*columns)]
+
+
+def _vector_grid(loss: Loss, rng: np.random.Generator) -> list[Point]:
+    params = _param_grid(loss)
+    points: list[Point] = []
+    for size, scale, cls, pattern in itertools.product(CLASS_COUNTS, LOGIT_SCALES, (0, -1), ("random", "max", "min")):
+        for combo in params:
+            points.append(_vector_point(loss, rng, size, scale, cls % size, pattern, combo, soft=pattern == "random"))
+    for scale, pattern in ((1.0, "random"), (1e4, "max")):
+        points.append(_vector_point(loss, rng, LARGE_CLASS_COUNT, scale, 0, pattern, params[0], soft=False))
+    if is_softmax_based(loss) and loss.output.domain.vector == "real":
+        for size, scale in itertools.product((2, 3, 10), (1.0, 1e4)):
+            point = _vector_point(loss, rng, size, scale, 0, "random", params[0], soft=False)
+            logits = list(point[0])
+            logits[size - 1] = -math.inf
+            points.append((tuple(logits), *point[1:]))
+    return points
+
+
+def _vector_point(
+    loss: Loss, rng: np.random.Generator, size: int, scale: float, cls: int, pattern: str,
+    params: tuple[float, ...], *, soft: bool,
+) -> Point:
+    """One point of a class-vector loss: every vector variable drawn for its domain, the
+    target class ``cls`` one-hot (or soft, if ``soft`` and the domain allows it), the output's
+    entry ``cls`` random, the largest (by 3 scales) or the smallest."""
+    values: list[object] = []
+    for role, variable in enumerate((loss.output, loss.target, *loss.inputs)):
+        if not variable.is_vector:
+            values.append(_short(scalar_stress(variable.domain))[int(rng.integers(4)) % 4])
+            continue
+        values.append(_class_vector(variable.domain, rng, size, scale, cls, pattern if role == 0 else "random", soft))
+    return (*values, *params)
+
+
+def _class_vector(
+    domain: Domain, rng: np.random.Generator, size: int, scale: float, cls: int, pattern: str, soft: bool
+) -> tuple[float, ...]:
+    kind = domain.vector
+    if kind == "onehot" or (kind == "distribution" and not soft):
+        return tuple(float(k == cls) for k in range(size))
+    if kind in ("simplex", "distribution"):
+        if kind == "simplex" and pattern == "max":
+            return tuple(1.0 if k == cls else 1e-300 for k in range(size))
+        low = 1 if kind == "simplex" else 0
+        weights = rng.integers(low, DYADIC_TOTAL // (2 * size) + 1, size)
+        weights[cls] += DYADIC_TOTAL - int(weights.sum())
+        return tuple(float(w) / DYADIC_TOTAL for w in weights)
+    entries = rng.standard_normal(size)
+    if pattern == "max":
+        entries[cls] = entries.max() + 3
+    elif pattern == "min":
+        entries[cls] = entries.min() - 3
+    return tuple(float(e) * scale for e in entries)
+
+
+def _random_point(loss: Loss, rng: np.random.Generator) -> Point:
+    """A seeded random point: log-uniform magnitudes for real inputs, uniform in bounded
+    intervals, random classes, sizes and scales for class vectors; params from their values."""
+    params = tuple(float(rng.choice(param_values(p.domain))) for p in loss.params)
+    if is_class_vector(loss):
+        size = int(rng.choice(CLASS_COUNTS))
+        scale = float(rng.choice(LOGIT_SCALES))
+        return _vector_point(loss, rng, size, scale, int(rng.integers(size)), "random", params, soft=True)
+    variables = (loss.output, loss.target, *loss.inputs)
+    return (*(_random_scalar(v.domain, rng) for v in variables), *params)
+
+
+def _random_scalar(domain: Domain, rng: np.random.Generator) -> float:
+    if domain.values:
+        return float(rng.choice([float(v) for v in domain.values]))
+    if domain.integer:
+        return float(rng.integers(int(domain.low or 0), int(domain.low or 0) + 50))
+    if domain.low is not None and domain.high is not None:
+        return float(domain.low) + (float(domain.high) - float(domain.low)) * float(rng.uniform(0.001, 0.999))
+    magnitude = 10.0 ** float(rng.uniform(-10, 3))
+    for candidate in (magnitude * float(rng.choice((-1.0, 1.0))), magnitude, -magnitude):
+        if domain.contains(candidate):
+            return candidate
+    raise ValueError(f"cannot sample the domain {domain.name}")
+
+
+# --------------------------------------------------------------------------- points as JSON
+
+
+def json_number(value: float) -> float | str:
+    """A float as JSON-able data: itself if finite, else its string ("inf", "-inf", "nan")."""
+    return value if math.isfinite(value) else str(value)
+
+
+def json_value(value: object) -> object:
+    """A point (or any value) as JSON-able data: tuples as lists, non-finite floats as strings."""
+    if isinstance(value, tuple | list):
+        return [json_value(v) for v in value]
+    if isinstance(value, float):
+        return json_number(value)
+    return value

@@ -1,0 +1,161 @@
+"""Tests for symloss.certify.certificate: certificates of hand-made kernels (stable ones pass, naive and
+flushing ones fail), their summaries and JSON, the values compared against the proved stable form or
+not compared, a stable form refused when wrong, and every code path of a generated kernel."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from functools import cache
+from types import ModuleType
+
+import kernels_for_certify as kernels
+import numpy as np
+import pytest
+import sympy as sp
+from checkout_kernels import built, proved_rules
+from kernels_for_certify import derivation
+
+from symloss.certify.certificate import KernelCertificate, certify
+from symloss.certify.stress_grid import stress_points
+from symloss.stabilize.rules import ProvedRule
+
+
+@cache
+def certificate(name: str, builder: str) -> KernelCertificate:
+    return certify(derivation(name), getattr(kernels, builder)())
+
+
+def by_function(cert: KernelCertificate) -> dict[str, object]:
+    return {f.function: f for f in cert.functions}
+
+
+@pytest.mark.parametrize(
+    ("loss", "builder"),
+    [("mse", "mse_module"), ("bce_with_logits", "bce_with_logits_module"),
+     ("softmax_cross_entropy", "softmax_cross_entropy_module")],
+)
+def test_stable_kernels_pass(loss: str, builder: str) -> None:
+    cert = certificate(loss, builder)
+    assert cert.passed, [f.to_json() for f in cert.functions if not f.passed]
+    own_form = [f for f in cert.functions if not f.function.endswith(")")]  # integer labels: one-hot points only
+    assert all(f.nonfinite == 0 and f.points > 0 for f in cert.functions)
+    assert all(f.points > 0.8 * cert.points for f in own_form)
+    assert "no inf/NaN where the truth is finite" in cert.summary()
+
+
+def test_naive_bce_fails_at_large_logits() -> None:
+    cert = certificate("bce_with_logits", "naive_bce_with_logits_module")
+    value = by_function(cert)["bce_with_logits"]
+    assert not cert.passed and not value.passed
+    assert value.max_ulp > 1e6 or value.nonfinite > 0
+    assert abs(value.worst_point[0]) >= 20
+    assert by_function(cert)["bce_with_logits_grad"].passed  # only the value is naive
+
+
+def test_flushing_tiny_losses_to_zero_fails() -> None:
+    cert = certificate("bce_with_logits", "flushing_bce_with_logits_module")
+    value = by_function(cert)["bce_with_logits"]
+    assert not value.passed
+    assert value.max_relative_error >= 1.0
+
+
+def test_certificate_is_deterministic_and_json() -> None:
+    first = certificate("mse", "mse_module")
+    again = certify(derivation("mse"), kernels.mse_module())
+    assert first == again
+    data = json.loads(json.dumps(first.to_json()))
+    assert data["passed"] is True and data["points"] == first.points
+    assert {f["function"] for f in data["functions"]} == {
+        "mse", "mse_grad", "mse_hess", "mse_value_and_grad[value]", "mse_value_and_grad[grad]"}
+    assert first.summary().startswith("max ") and f"over {first.points} points" in first.summary()
+
+
+def test_values_the_reference_could_not_resolve_are_counted_in_the_summary() -> None:
+    cert = certificate("mse", "mse_module")
+    assert "not compared" not in cert.summary()  # every mse value resolves
+    partial = replace(cert, functions=(replace(cert.functions[0], unresolved=3), *cert.functions[1:]))
+    assert "; 3 function values not compared (the reference could not resolve them)" in partial.summary()
+    assert "3 function values not compared" in partial.functions[0].summary()
+
+
+def test_certificate_counts_values_compared_against_the_stable_form() -> None:
+    cert = certificate("bce_with_logits", "bce_with_logits_module")
+    value = by_function(cert)["bce_with_logits"]
+    assert (value.stable, value.unresolved, value.stable_refusal) == (6, 0, "")
+    assert by_function(cert)["bce_with_logits_grad"].stable == 0  # the declared gradient resolves everywhere
+    assert "12 function values compared against the proved stable form" in cert.summary()
+    assert "not compared" not in cert.summary()
+    assert value.to_json()["stable"] == 6 and value.to_json()["stable_refusal"] == ""
+
+
+def test_a_kernel_wrong_only_where_the_declared_form_cannot_be_resolved_fails() -> None:
+    cert = certificate("bce_with_logits", "huge_logit_nan_bce_with_logits_module")
+    value = by_function(cert)["bce_with_logits"]
+    assert not value.passed and value.nonfinite == 6
+    assert value.worst_point[0] == 1e300
+
+
+def _off_by_2_to_the_minus_40(proved: ProvedRule) -> ProvedRule:
+    """The rule with its verdicts kept but a rewrite that is wrong by a relative 2^-40."""
+
+    def rewrite(expr: sp.Expr) -> sp.Expr:
+        rewritten = proved.rule.rewrite(expr)
+        return rewritten if rewritten == expr else rewritten * (1 + sp.Rational(1, 2**40))
+
+    return replace(proved, rule=replace(proved.rule, rewrite=rewrite))
+
+
+def test_a_stable_form_that_disagrees_with_the_declared_one_is_refused() -> None:
+    rules = tuple(_off_by_2_to_the_minus_40(r) if "softplus" in r.rule.name else r for r in proved_rules())
+    cert = certify(derivation("bce_with_logits"), kernels.bce_with_logits_module(), rules=rules)
+    value = by_function(cert)["bce_with_logits"]
+    assert value.stable_refusal.startswith("it disagrees with the declared form at")
+    assert (value.stable, value.unresolved) == (0, 6)  # still counted as not compared
+    assert "refused as a reference for 2 function(s)" in cert.summary()
+    assert "12 function values not compared" in cert.summary()
+
+
+# --------------------------------------------------------------------------- every code path of a kernel
+
+
+def wrapped(module: ModuleType, wrong: Callable[[tuple, dict], bool]) -> ModuleType:
+    """``module`` with every function's result doubled where ``wrong(args, kwargs)`` holds."""
+    fake = ModuleType(f"{module.__name__}_wrapped")
+
+    def spoiled(function: Callable) -> Callable:
+        def call(*args: object, **kwargs: object) -> object:
+            result = function(*args, **kwargs)
+            if not wrong(args, kwargs):
+                return result
+            return tuple(2.0 * r for r in result) if isinstance(result, tuple) else 2.0 * result
+        return call
+
+    for name in module.__all__:
+        setattr(fake, name, spoiled(getattr(module, name)))
+    return fake
+
+
+def test_integer_labels_are_certified_beside_one_hot_rows() -> None:
+    """A target that takes class indices or rows is certified in both forms (the kernel has programs
+    of its own for indices), on the points whose target is one-hot; a kernel wrong only for indices fails."""
+    derivation_, module = built("softmax_cross_entropy")
+    functions = by_function(certify(derivation_, module))
+    indexed = functions["softmax_cross_entropy_grad (integer labels)"]
+    assert indexed.passed and indexed.points >= 60
+    assert functions["softmax_cross_entropy_grad"].points > indexed.points  # soft labels are rows only
+    spoiled = certify(derivation_, wrapped(module, lambda args, _: np.asarray(args[1]).dtype == np.int64))
+    failed = {f.function for f in spoiled.functions if not f.passed}
+    assert not spoiled.passed and "softmax_cross_entropy (integer labels)" in failed
+    assert "softmax_cross_entropy" not in failed
+
+
+def test_an_option_given_as_none_is_certified_at_the_value_it_declares() -> None:
+    """alpha=None (no class balancing) is on the grid, its truth the formulas at alpha = y; a kernel
+    wrong only there fails."""
+    derivation_, module = built("focal_with_logits")
+    assert any(p[-1] is None for p in stress_points(derivation_.loss))
+    assert certify(derivation_, module).passed
+    spoiled = certify(derivation_, wrapped(module, lambda _, kwargs: kwargs.get("alpha", 0.25) is None))
+    assert not spoiled.passed
