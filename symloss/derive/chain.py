@@ -41,6 +41,7 @@ from sympy.simplify.simplify import factor_sum
 from symloss.declare.loss import Claim, ClaimKind, Likelihood, Loss, derivative, identity, sign
 from symloss.declare.notation import NONNEGATIVE, POSITIVE, REAL, Domain, Scope, Var
 from symloss.prove.budget import run_with_budget
+from symloss.prove.class_sums import drop_index_range, use_given
 from symloss.prove.prover import prove
 from symloss.prove.verdict import Verdict
 
@@ -259,9 +260,9 @@ def _other_reductions(expr: sp.Expr) -> bool:
 
 def _tidy_sums(expr: sp.Expr, given: Sequence[sp.Eq]) -> sp.Expr:
     counts = {limit[2] for s in expr.atoms(sp.Sum) for limit in s.limits if isinstance(limit[2], sp.Symbol)}
-    expr = _drop_index_range(expr.doit(), counts)
+    expr = drop_index_range(expr.doit(), counts)
     expr = sp.expand(expr).replace(lambda e: isinstance(e, sp.Sum), _split_sum)
-    expr = _use_given(expr, given)
+    expr = use_given(expr, given)
     return sp.expand(expr)
 
 
@@ -277,37 +278,6 @@ def _split_sum(s: sp.Sum) -> sp.Expr:
         else:
             total += factor_sum(sp.Sum(term, (k, low, high)))
     return total
-
-
-def _drop_index_range(expr: sp.Expr, counts: set[sp.Basic]) -> sp.Expr:
-    """Piecewise((e, (i >= 1) & (i <= K)), (…, True)) → e: a class index lies in 1..K."""
-
-    def in_range(condition: sp.Basic) -> bool:
-        extra = sp.Dummy("m", integer=True, nonnegative=True)
-        for atom in condition.atoms(sp.core.relational.Relational):
-            indices = [s for s in atom.free_symbols - counts if s.is_integer and s.is_positive]
-            if len(indices) != 1 or atom.xreplace({c: indices[0] + extra for c in counts}) != sp.true:
-                return False
-        return True
-
-    return expr.replace(
-        lambda e: isinstance(e, sp.Piecewise) and in_range(e.args[0].cond),
-        lambda e: e.args[0].expr,
-    )
-
-
-def _same_sum(candidate: sp.Basic, target: sp.Sum) -> bool:
-    if not isinstance(candidate, sp.Sum) or len(candidate.limits) != 1 or len(target.limits) != 1:
-        return False
-    (k, a, b), (j, c, d) = candidate.limits[0], target.limits[0]
-    return (a, b) == (c, d) and candidate.function.xreplace({k: j}) == target.function
-
-
-def _use_given(expr: sp.Expr, given: Sequence[sp.Eq]) -> sp.Expr:
-    for equation in given:
-        if isinstance(equation.lhs, sp.Sum):
-            expr = expr.replace(lambda e, eq=equation: _same_sum(e, eq.lhs), lambda e, eq=equation: eq.rhs)
-    return expr
 
 
 # --------------------------------------------------------------------------- checks

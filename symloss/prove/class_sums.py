@@ -124,7 +124,7 @@ def _same_sum(candidate: sp.Sum, target: sp.Sum) -> bool:
     return (a, b) == (c, d) and candidate.function.xreplace({k: j}) == target.function
 
 
-def _use_given(expr: sp.Expr, given: Sequence[sp.Eq]) -> sp.Expr:
+def use_given(expr: sp.Expr, given: Sequence[sp.Eq]) -> sp.Expr:
     """Replace each sum that a given equation states (Σ_k y_k = 1) by its value."""
     for equation in given:
         if isinstance(equation.lhs, sp.Sum):
@@ -144,7 +144,7 @@ def _index_range_holds(condition: sp.Basic, counts: set[sp.Symbol]) -> bool:
     return condition.xreplace({a: sp.true for a in condition.atoms(sp.core.relational.Relational)}) == sp.true
 
 
-def _drop_index_range(expr: sp.Expr, counts: set[sp.Symbol]) -> sp.Expr:
+def drop_index_range(expr: sp.Expr, counts: set[sp.Symbol]) -> sp.Expr:
     """Piecewise((e, i <= K), (0, True)) → e: a class index always lies in 1..K."""
     return expr.replace(
         lambda e: isinstance(e, sp.Piecewise) and _index_range_holds(e.args[0].cond, counts),
@@ -199,10 +199,10 @@ def _symbolic_k(expr: sp.Expr, given: Sequence[sp.Eq]) -> sp.Expr:
     Piecewise dropped, sums split and factored, summation indices named canonically, the
     given sums substituted."""
     counts = class_counts(expr)
-    expr = _drop_index_range(_evaluate_sums(expr), counts)
+    expr = drop_index_range(_evaluate_sums(expr), counts)
     expr = sp.expand(expr).replace(lambda e: isinstance(e, sp.Sum), factor_sum)
     names = [sp.Dummy(f"k{d}", integer=True, positive=True) for d in range(len(expr.atoms(sp.Sum)) + 1)]
-    return sp.expand(_use_given(_canonical_indices(expr, names), given))
+    return sp.expand(use_given(_canonical_indices(expr, names), given))
 
 
 def _instantiate(goal: Goal, size: int, indices: dict[sp.Symbol, int]) -> Goal:
@@ -236,4 +236,4 @@ def vector_forms(goal: Goal) -> Iterator[tuple[str, list[Goal]]]:
         yield "symbolic K", [replace(goal, expr=_symbolic_k(goal.expr, goal.given))]
         yield f"K = {EXPLICIT_K[0]}..{EXPLICIT_K[-1]}", _explicit_k_goals(goal)
     else:
-        yield "", [replace(goal, expr=_use_given(goal.expr.doit(), goal.given))]
+        yield "", [replace(goal, expr=use_given(goal.expr.doit(), goal.given))]
