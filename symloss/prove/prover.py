@@ -23,9 +23,9 @@ factored, Σ_k y_k = 1 substituted) or, failing that, for K = 2..5.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import partial
@@ -39,6 +39,7 @@ from symloss.declare.functions import to_elementary
 from symloss.declare.loss import Claim, ClaimKind
 from symloss.declare.notation import CLASS_COUNT, INDEX, REAL, Domain, Scope, Var
 from symloss.prove.numeric import class_counts, evaluate, holds, sample_points, structural_symbols
+from symloss.prove.workers import map_in_workers
 
 LOW_DIGITS, HIGH_DIGITS = 30, 60
 MIN_AGREEING_POINTS = 20
@@ -759,6 +760,7 @@ def _guarded(task: Callable[[], Outcome]) -> Outcome:
 
 
 def _child(task: Callable[[], object], sender: object) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it kills this child
     try:
         result = task()
     except Exception:  # reported to the parent as no answer
@@ -1092,5 +1094,4 @@ def iter_prove(claims: Sequence[Claim], budget: float = 20.0, workers: int = 2) 
     if workers <= 1 or len(claims) <= 1:
         yield from (prove(c, budget=budget) for c in claims)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        yield from pool.map(partial(prove, budget=budget), claims)
+    yield from map_in_workers(partial(prove, budget=budget), claims, workers)
