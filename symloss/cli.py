@@ -3,7 +3,8 @@
 Exit codes follow one rule across commands: 0 when everything is as
 expected, 1 when something is wrong (a refuted claim, a wrong number, a
 failed certificate), 2 for bad input, 3 when the only shortfall is an
-unknown verdict.
+unknown verdict.  Ctrl-C ends any command with exit 130 (128 + SIGINT, as
+shells report it) and the line "symloss: interrupted".
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from symloss.pipeline import KernelBuild
 
 EXIT_OK, EXIT_WRONG, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CatalogError as error:
         print(f"symloss: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:  # Ctrl-C: the worker pools have killed their workers on the way out
+        print("symloss: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,10 +8,8 @@ parallel worker processes.
 
 from __future__ import annotations
 
-import multiprocessing
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -33,6 +31,7 @@ from symloss.emit.codegen import (
 )
 from symloss.prove.examples import Reproduction, reproduce
 from symloss.prove.results import ClaimResult, prove_catalog
+from symloss.prove.workers import map_in_workers
 from symloss.report.book import (
     LossReport,
     StableForm,
@@ -66,8 +65,7 @@ def parallel_map(function: Callable[[T], R], items: Sequence[T], workers: int) -
     """``[function(x) for x in items]``, in forked worker processes when there are several."""
     if workers <= 1 or len(items) <= 1:
         return [function(item) for item in items]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        return list(pool.map(function, items))
+    return list(map_in_workers(function, items, workers))
 
 
 def derive_all(losses: Sequence[Loss], *, budget: float = 20.0, workers: int = 2) -> list[Derivation]:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 from symloss import load_catalog
 
@@ -68,3 +73,33 @@ def test_the_known_list_must_be_exactly_what_is_over_budget(tmp_path: Path) -> N
     known.write_text("\n".join([lines[0].replace("ulp", "ulps", 1), *lines[1:]]) + "\n")  # a figure not measured
     done = _codegen(tmp_path, "--known-over-budget", str(known))
     assert done.returncode == 1 and "the known list says" in done.stderr
+
+
+def _session(session: int) -> list[tuple[int, str]]:
+    """(pid, state) of every process of a session, read from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[3]) == session:
+            found.append((int(entry.name), fields[0]))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+@pytest.mark.parametrize("to_group", [False, True], ids=["kill -INT", "Ctrl-C at the terminal"])
+def test_ctrl_c_ends_a_command_with_one_line_exit_130_and_no_process_left(to_group: bool) -> None:
+    process = subprocess.Popen([sys.executable, "-m", "symloss", "prove", "--quiet"], cwd=REPOSITORY,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while len(_session(process.pid)) < 3 and time.monotonic() < deadline:  # the workers are proving
+        time.sleep(0.1)
+    time.sleep(2)
+    (os.killpg if to_group else os.kill)(process.pid, signal.SIGINT)  # the terminal signals the whole group
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert stderr == "symloss: interrupted\n"
+    time.sleep(0.5)
+    assert [pid for pid, state in _session(process.pid) if state != "Z"] == []  # dead workers may await reaping

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import sympy as sp
 
 from symloss.declare.loss import Loss
 
@@ -68,17 +70,61 @@ def load_catalog(folder: Path | str | None = None) -> Catalog:
     if not root.is_dir():
         raise CatalogError(f"catalog folder {root} does not exist")
     losses: list[Loss] = []
+    declared_in: dict[str, Path] = {}
     for path in sorted(root.glob("*.py")):
         if path.name.startswith("_"):
             continue
-        losses.extend(_declared_losses(path))
-    names = [loss.name for loss in losses]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise CatalogError(f"catalog {root} declares these names more than once: {', '.join(repeated)}")
+        for loss in _declared_losses(path):
+            if loss.name in declared_in:
+                raise CatalogError(f"loss name {loss.name!r} is declared twice: in {declared_in[loss.name]} "
+                                   f"and in {path}")
+            undeclared = undeclared_symbols(loss)
+            if undeclared:
+                raise CatalogError(f"{path}: loss {loss.name}: " + "; ".join(
+                    f"{where} uses {', '.join(names)}, which the loss does not declare"
+                    for where, names in undeclared.items()))
+            declared_in[loss.name] = path
+            losses.append(loss)
     if not losses:
         raise CatalogError(f"catalog folder {root} declares no loss")
     return Catalog(root, tuple(losses))
+
+
+def undeclared_symbols(loss: Loss) -> dict[str, list[str]]:
+    """Where the loss's expressions mention a symbol it does not declare: part → sorted symbol names.
+
+    Declared are the loss's variables (output, target, inputs, params, class index and count);
+    a claim adds the variables of its own scope (a substituted positive ``u``, say); an example
+    adds the symbols its ``at`` gives a value to.  (A likelihood is not checked: its density may
+    carry a scale, such as a Gaussian's σ, that the loss leaves out.)  A symbol outside these, such as a typo ``qq``
+    for ``q``, would otherwise reach the prover as an unconstrained real variable.
+    """
+    declared = _declaring({v.symbol for v in loss.variables})
+    parts: list[tuple[str, Iterable[object], set[sp.Basic]]] = [
+        ("the formula", [loss.formula, loss.value_form, loss.gradient_form, loss.hessian_form, *loss.given],
+         declared),
+    ]
+    parts += [(f"claim {claim.statement!r}", [claim.lhs, claim.rhs, claim.var, claim.point, *claim.given],
+               declared | _declaring({v.symbol for v in claim.scope.variables})) for claim in loss.claims]
+    parts += [(f"example {example.label!r}", [example.quantity], declared | _declaring(set(example.at)))
+              for example in loss.examples]
+    found = {}
+    for where, expressions, known in parts:
+        names = sorted({str(s) for e in expressions if isinstance(e, sp.Basic) for s in _symbols(e) if s not in known})
+        if names:
+            found[where] = names
+    return found
+
+
+def _declaring(symbols: set[sp.Basic]) -> set[sp.Basic]:
+    """The symbols that declaring ``symbols`` makes known: a vector ``IndexedBase`` also declares
+    its label, the symbol SymPy lists among the free symbols of an entry ``z[k]``."""
+    return symbols | {s.label for s in symbols if isinstance(s, sp.IndexedBase)}
+
+
+def _symbols(expr: sp.Basic) -> set[sp.Basic]:
+    """The free symbols of ``expr``; an entry ``z[k]`` counts as its vector ``z`` and its index ``k``."""
+    return {s for s in expr.free_symbols if not isinstance(s, sp.Indexed)}
 
 
 def _declared_losses(path: Path) -> list[Loss]:

@@ -39,6 +39,7 @@ from symloss.declare.likelihood import ClassMax, sum_out_deltas
 from symloss.declare.loss import Loss
 from symloss.declare.notation import LABEL_DOMAINS, Domain, Var
 from symloss.derive.chain import Derivation
+from symloss.emit.files import write_atomic
 from symloss.emit.onehot import AtLabel, IndexFormError, at_integer_labels
 from symloss.emit.program import ENTRY, POOLS, SAMPLE, LabelSelect, Naming, Program, Value
 from symloss.stabilize.primitives import (
@@ -928,6 +929,6 @@ def write_package(files: Mapping[str, str], out_dir: Path, *, prune: bool) -> li
     paths = []
     for name in sorted(files):
         path = out_dir / name
-        path.write_text(files[name], encoding="utf-8")
+        write_atomic(path, files[name])
         paths.append(path)
     return paths

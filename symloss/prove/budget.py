@@ -9,6 +9,7 @@ symbolic attempt reports back; a SymPy exception during it means "not proved".
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,6 +35,7 @@ def guarded(task: Callable[[], Outcome]) -> Outcome:
 
 
 def _child(task: Callable[[], object], sender: object) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it kills this child
     try:
         result = task()
     except Exception:  # reported to the parent as no answer

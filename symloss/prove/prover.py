@@ -25,10 +25,8 @@ counterexamples), :mod:`~symloss.prove.limits` (limit claims),
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from fractions import Fraction
 from functools import partial
@@ -45,6 +43,7 @@ from symloss.prove.limits import prove_limit
 from symloss.prove.numeric_check import HIGH_DIGITS, LOW_DIGITS, Disagreement, NumericCheck, numeric_check
 from symloss.prove.strategies import SIGN_STRATEGIES, ZERO_STRATEGIES, prove_core, strategies_for
 from symloss.prove.verdict import Verdict, counterexample_of, text
+from symloss.prove.workers import map_in_workers
 
 MIN_AGREEING_POINTS = 20
 
@@ -160,5 +159,4 @@ def iter_prove(claims: Sequence[Claim], budget: float = 20.0, workers: int = 2) 
     if workers <= 1 or len(claims) <= 1:
         yield from (prove(c, budget=budget) for c in claims)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        yield from pool.map(partial(prove, budget=budget), claims)
+    yield from map_in_workers(partial(prove, budget=budget), claims, workers)

@@ -42,6 +42,7 @@ from symloss.declare.loss import Claim, ClaimKind, Likelihood, Loss
 from symloss.declare.notation import Domain, Var
 from symloss.derive.chain import Derivation
 from symloss.emit.codegen import load_generated
+from symloss.emit.files import write_atomic
 from symloss.prove.examples import Reproduction
 from symloss.prove.results import ClaimResult
 from symloss.prove.verdict import Verdict
@@ -654,11 +655,10 @@ def render_reports(
     paths = []
     for report in reports:
         path = out_dir / f"{report.loss.name}.tex"
-        path.write_text(render_chapter(report, show_times=show_times), encoding="utf-8")
+        write_atomic(path, render_chapter(report, show_times=show_times))
         paths.append(path)
     book = out_dir / f"{BOOK_NAME}.tex"
-    book.write_text(render_book(reports, comparisons=comparisons, show_times=show_times, title=title),
-                    encoding="utf-8")
+    write_atomic(book, render_book(reports, comparisons=comparisons, show_times=show_times, title=title))
     paths.append(book)
     return paths
 

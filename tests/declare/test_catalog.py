@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from symloss.declare.catalog import load_catalog
+from symloss.declare.catalog import Catalog, CatalogError, load_catalog
 from symloss.declare.loss import Claim, Example, Likelihood, Loss
 from symloss.declare.notation import NONNEGATIVE, POSITIVE, UNIT_CLOSED, UNIT_HALF_OPEN
 from symloss.derive.chain import derive
@@ -144,3 +144,61 @@ def test_a_users_own_catalog_folder_loads_and_derives(tmp_path: Path) -> None:
     assert derivation.proved, [(s.justification, s.verdict) for s in derivation.chain]
     assert len(derivation.chain) == 4  # scale 1 and no constant: no minimizer step
     assert prove(loss.claims[0]).status == "proved"
+
+
+CHECKED_LOSS = textwrap.dedent('''
+    import sympy as sp
+
+    from symloss.declare.loss import Definition, Example, Loss, derivative, identity
+    from symloss.declare.notation import POSITIVE, REAL, Scope, var
+
+    z_var = var("z", REAL, "z", "log-rate")
+    t_var = var("t", POSITIVE, "t", "waiting time")
+    u_var = var("u", POSITIVE, "u", "a substituted rate, declared by the claim that uses it")
+    z, t, u = z_var.symbol, t_var.symbol, u_var.symbol
+    qq, c = sp.Symbol("qq"), sp.Symbol("c")
+
+    exponential_nll = Loss(
+        name="exponential_nll", title="Exponential NLL", family="survival", output=z_var, target=t_var,
+        formula=FORMULA, origin=Definition(),
+        claims=(derivative("dL/dz = t exp(z) - 1", t * sp.exp(z) - z, z, CLAIMED),
+                identity("log exp u = u", sp.log(sp.exp(u)), u, scope=Scope((u_var,)))),
+        examples=(Example("at c = 2", QUANTITY, {c: 2, z: 0, t: 1}, 1.0, 1, "notes"),),
+    )
+''')
+
+
+def _checked_loss(folder: Path, formula: str = "t * sp.exp(z) - z", claimed: str = "t * sp.exp(z) - 1",
+                  quantity: str = "c * t / 2") -> Catalog:
+    """Load a folder holding CHECKED_LOSS with the given formula, claimed derivative and example quantity."""
+    text = CHECKED_LOSS.replace("FORMULA", formula).replace("CLAIMED", claimed).replace("QUANTITY", quantity)
+    (folder / "survival.py").write_text(text)
+    return load_catalog(folder)
+
+
+def test_a_claims_own_variables_and_an_examples_values_count_as_declared(tmp_path: Path) -> None:
+    loss = _checked_loss(tmp_path).get("exponential_nll")
+    assert len(loss.claims) == 2 and len(loss.examples) == 1
+
+
+@pytest.mark.parametrize(("part", "expected"), [
+    ({"formula": "t * sp.exp(z) - z + qq"}, "the formula uses qq"),
+    ({"claimed": "t * sp.exp(z) - qq"}, "claim 'dL/dz = t exp(z) - 1' uses qq"),
+    ({"claimed": "t * sp.exp(z) - u"}, "claim 'dL/dz = t exp(z) - 1' uses u"),  # u is only the other claim's
+    ({"quantity": "qq * t"}, "example 'at c = 2' uses qq"),
+])
+def test_a_symbol_the_loss_does_not_declare_is_an_error_naming_file_loss_and_symbol(
+    tmp_path: Path, part: dict[str, str], expected: str
+) -> None:
+    with pytest.raises(CatalogError) as raised:
+        _checked_loss(tmp_path, **part)
+    message = str(raised.value)
+    assert str(tmp_path / "survival.py") in message and "loss exponential_nll" in message and expected in message
+
+
+def test_a_loss_name_declared_twice_names_both_files(tmp_path: Path) -> None:
+    (tmp_path / "first.py").write_text(USER_LOSS)
+    (tmp_path / "second.py").write_text(USER_LOSS)
+    with pytest.raises(CatalogError, match="declared twice") as raised:
+        load_catalog(tmp_path)
+    assert str(tmp_path / "first.py") in str(raised.value) and str(tmp_path / "second.py") in str(raised.value)
