@@ -14,6 +14,7 @@ import sympy as sp
 
 from symloss.declare.functions import sigmoid, softplus
 from symloss.verify.limits import (
+    MAX_ARGUMENTS,
     MAX_DIFF_ORDER,
     MAX_EXPONENT,
     MAX_NUMBER_BITS,
@@ -24,8 +25,9 @@ from symloss.verify.limits import (
 
 
 def checked_number(value: sp.Rational, position: int) -> sp.Rational:
-    if max(abs(value.p).bit_length(), value.q.bit_length()) > MAX_NUMBER_BITS:
-        raise ParseError("number too large", position)
+    bits = max(abs(value.p).bit_length(), value.q.bit_length())
+    if bits > MAX_NUMBER_BITS:
+        raise ParseError(f"number too large: {bits:,} bits; the limit is {MAX_NUMBER_BITS:,}", position)
     return value
 
 
@@ -89,15 +91,21 @@ CONSTANTS: dict[str, sp.Expr] = {"pi": sp.pi, "E": sp.E}
 
 
 def apply_function(name: str, arguments: Sequence[sp.Expr], position: int) -> sp.Expr:
-    """One of the elementary functions, applied."""
+    """One of the elementary functions, applied; a ``max`` or ``min`` takes at most
+    :data:`MAX_ARGUMENTS` arguments, counting those of a nested one of its kind (SymPy
+    flattens ``max(max(a, b), c)`` to ``max(a, b, c)`` and compares all pairs)."""
     if name in UNARY_FUNCTIONS:
         if len(arguments) != 1:
             raise ParseError(f"{name} takes one argument, got {len(arguments)}", position)
         return checked(UNARY_FUNCTIONS[name](arguments[0]), position)
     if len(arguments) < 2:
         raise ParseError(f"{name} takes at least two arguments", position)
+    function = VARIADIC_FUNCTIONS[name]
+    count = sum(len(a.args) if isinstance(a, function) else 1 for a in arguments)
+    if count > MAX_ARGUMENTS:
+        raise ParseError(f"the {name} has {count:,} arguments; the limit is {MAX_ARGUMENTS:,}", position)
     try:
-        result = VARIADIC_FUNCTIONS[name](*arguments)
+        result = function(*arguments)
     except (ValueError, TypeError) as error:  # SymPy: "The argument 'softplus(2)' is not comparable"
         raise ParseError(f"{name} of arguments SymPy cannot compare: {error}", position) from None
     return checked(result, position)

@@ -182,7 +182,7 @@ def _check_text(text: str, *, allow_unicode: bool) -> None:
     if not text.strip():
         raise ParseError("empty formula", 0, text)
     if len(text) > MAX_LENGTH:
-        raise ParseError(f"formula longer than {MAX_LENGTH} characters", MAX_LENGTH, text)
+        raise ParseError(f"the formula has {len(text):,} characters; the limit is {MAX_LENGTH:,}", MAX_LENGTH, text)
     for position, char in enumerate(text):
         if not allow_unicode and not char.isascii():
             raise ParseError(f"unexpected character {char!r} (plain text is ASCII)", position, text)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sympy as sp
@@ -14,7 +18,7 @@ from hypothesis import strategies as st
 from symloss.declare.catalog import Catalog, load_catalog
 from symloss.declare.functions import sigmoid
 from symloss.declare.notation import Scope
-from symloss.verify.limits import MAX_LENGTH
+from symloss.verify.limits import MAX_ARGUMENTS, MAX_DEPTH, MAX_LENGTH
 from symloss.verify.parse import ParseError, parse
 from symloss.verify.plain_text import to_text
 
@@ -255,3 +259,55 @@ def test_max_of_arguments_sympy_cannot_compare_is_a_parse_error() -> None:
     with pytest.raises(ParseError, match="cannot compare") as caught:
         parse("1 + max(x, -softplus(2))")
     assert caught.value.column == 5
+
+
+# ---------------------------------------------------------------- limits
+
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+MAX_OF_199 = "max(" + ", ".join(f"x^{n}" for n in range(1, 200)) + ")"
+
+
+def test_a_max_of_many_arguments_is_refused_by_its_limit_naming_the_count() -> None:
+    with pytest.raises(ParseError, match=f"the max has 199 arguments; the limit is {MAX_ARGUMENTS}"):
+        parse(MAX_OF_199)
+    inner, outer = (", ".join(f"{name}^{n}" for n in range(1, 10)) for name in "xy")
+    nested = f"min(min({inner}), {outer})"
+    with pytest.raises(ParseError, match="the min has 18 arguments"):
+        parse(nested)
+    at_limit = "max(" + ", ".join(f"x^{n}" for n in range(1, MAX_ARGUMENTS + 1)) + ")"
+    assert len(text(at_limit).args) == MAX_ARGUMENTS
+    with pytest.raises(ParseError, match="the max has"):
+        parse(r"\max(" + ", ".join(f"x^{{{n}}}" for n in range(1, 40)) + ")", latex=True)
+
+
+def test_verify_refuses_a_max_of_199_powers_with_exit_2_within_its_budget() -> None:
+    """Before the limit, reading this claim alone took over 3 minutes (SymPy compares
+    a Max's arguments pairwise); now the parser refuses it at once."""
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "symloss", "verify", MAX_OF_199, "x^199", "--timeout", "5"],
+                            capture_output=True, text=True, cwd=REPOSITORY, check=False, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "the max has 199 arguments" in result.stdout + result.stderr
+    assert time.monotonic() - started < 30  # the interpreter's start-up and imports, far under the old minutes
+
+
+HOSTILE_PIECES = st.sampled_from(["(", ")", "[", "]", "max(", "min(", "x", "^", "**", "9", ",", "-", "sum(",
+                                  "diff(", "log(", "/", "0", r"\frac{", "}", "{", "e^{", "|"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(
+        st.lists(HOSTILE_PIECES, max_size=400).map("".join),  # malformed and long
+        st.integers(MAX_DEPTH - 5, 3 * MAX_DEPTH).map(lambda n: "(" * n + "x" + ")" * n),  # deeply nested
+        st.integers(MAX_DEPTH - 5, 3 * MAX_DEPTH).map(lambda n: "-" * n + "x"),  # deep without brackets
+        st.integers(1, 4 * MAX_ARGUMENTS).map(lambda n: "max(" + ", ".join(f"x^{k}" for k in range(n)) + ")"),
+        st.integers(MAX_LENGTH - 10, MAX_LENGTH + 10).map(lambda n: ("x+" * n)[:n] + "1"),  # about the length limit
+    ),
+    st.booleans(),
+)
+def test_hostile_strings_raise_only_parse_error_within_a_bounded_time(source: str, as_latex: bool) -> None:
+    with contextlib.suppress(ParseError), hang_guard(seconds=10):
+        parse(source, latex=as_latex)
+
