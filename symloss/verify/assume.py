@@ -38,7 +38,7 @@ from symloss.declare.notation import (
     var,
     vector,
 )
-from symloss.verify.parse import MAX_LENGTH, ParseError
+from symloss.verify.limits import MAX_LENGTH, ParseError
 
 MAX_SET_SIZE = 50  # values in one finite set
 MAX_NUMBER_LENGTH = 30  # characters of one number
