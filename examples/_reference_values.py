@@ -1,31 +1,40 @@
-"""Independent reference values for the examples/ worked examples (mpmath, 50 digits)."""
-from mpmath import mp, mpf, sqrt, log, exp
+"""Independent reference values for the worked examples in examples/, at 50 digits with mpmath.
+
+Each formula is typed here from its source, not taken from symloss; run
+``python examples/_reference_values.py`` to print them.  The loader skips this
+file (its name starts with ``_``).
+"""
+
+from mpmath import exp, log, mp, mpf, sqrt
+
 mp.dps = 50
-v = {}
-v['pseudo_huber c=1 r=2'] = 1**2*(sqrt(1+(mpf(2)/1)**2)-1)
-a=mpf('0.5'); x=mpf(2); c=1
-v['barron a=.5 c=1 r=2'] = abs(a-2)/a*(((x/c)**2/abs(a-2)+1)**(a/2)-1)
-v['geman r=1.5 c=2'] = mpf('1.5')**2/(mpf('1.5')**2+4)
-v['welsch c=1 r=1'] = mpf(1)/2*(1-exp(-1))
-v['cauchy c=2 r=3'] = mpf(4)/2*log(1+(mpf(3)/2)**2)
-v['student nu=3 s=1 r=2'] = (mpf(3)+1)/2*log(1+mpf(4)/3)
-c=mpf('4.685'); r=mpf(2)
-v['tukey c=4.685 r=2'] = c**2/6*(1-(1-(r/c)**2)**3)
-v['fair c=1 r=2'] = 1*(2 - log(1+2))
-v['quantile tau=.9 y=3 yhat=1'] = max(mpf('0.9')*2, (mpf('0.9')-1)*2)
-v['epsins eps=.5 r=2'] = max(0, 2-mpf('0.5'))
-v['gamma y=2 z=.5'] = mpf('0.5') + 2*exp(-mpf('0.5'))
-p=mpf('1.5'); y=2; z=mpf('0.3')
-v['tweedie p=1.5 y=2 z=.3'] = -y*exp((1-p)*z)/(1-p) + exp((2-p)*z)/(2-p)
-v['negbin th=2 y=3 z=1'] = (3+2)*log(2+exp(1)) - 3*1
-v['invgauss y=2 z=.5'] = 2*exp(-1) - 2*exp(-mpf('0.5'))
-v['poisson mu=2.5 y=3'] = mpf('2.5') - 3*log(mpf('2.5'))
-v['msle yhat=3 y=1'] = (log(4)-log(2))**2
-v['exp y=-1 f=.5'] = exp(mpf('0.5'))
-v['logistic y=1 f=-2'] = log(1+exp(2))
-q=mpf('0.7')
-v['gce q=.7 y=1 p=.3'] = (1-mpf('0.3')**q)/q
-v['modhuber y=1 f=-.5'] = max(0, 1-(-mpf('0.5')))**2
-v['modhuber y=1 f=-3'] = -4*(-3)
-for k, val in v.items():
-    print(f"{k:32s} {mp.nstr(val, 12)}")
+HALF, ALPHA, TAU, P, Q = mpf("0.5"), mpf("0.5"), mpf("0.9"), mpf("1.5"), mpf("0.7")
+C_TUKEY = mpf("4.685")
+
+VALUES = {
+    "pseudo_huber r=2 c=1": sqrt(1 + 2**2) - 1,
+    "barron r=2 alpha=1/2 c=1": abs(ALPHA - 2) / ALPHA * ((mpf(2) ** 2 / abs(ALPHA - 2) + 1) ** (ALPHA / 2) - 1),
+    "geman_mcclure r=1.5 c=2": mpf("1.5") ** 2 / (mpf("1.5") ** 2 + 4),
+    "welsch r=1 c=1": HALF * (1 - exp(-1)),
+    "cauchy r=3 c=2": mpf(4) / 2 * log(1 + (mpf(3) / 2) ** 2),
+    "student_t_nll r=2 nu=3 sigma=1": (mpf(3) + 1) / 2 * log(1 + mpf(4) / 3),
+    "tukey_biweight r=2 c=4.685": C_TUKEY**2 / 6 * (1 - (1 - (2 / C_TUKEY) ** 2) ** 3),
+    "fair r=2 c=1": 2 - log(1 + mpf(2)),
+    "quantile tau=0.9 y=3 yhat=1": max(TAU * 2, (TAU - 1) * 2),
+    "epsilon_insensitive r=2 eps=0.5": max(0, 2 - HALF),
+    "gamma_nll y=2 z=0.5": HALF + 2 * exp(-HALF),
+    "tweedie p=1.5 y=2 z=0.3": -2 * exp((1 - P) * mpf("0.3")) / (1 - P) + exp((2 - P) * mpf("0.3")) / (2 - P),
+    "negative_binomial theta=2 y=3 z=1": (3 + 2) * log(2 + exp(1)) - 3,
+    "inverse_gaussian y=2 z=0.5": 2 * exp(-1) - 2 * exp(-HALF),
+    "poisson_rate mu=2.5 y=3": mpf("2.5") - 3 * log(mpf("2.5")),
+    "msle yhat=3 y=1": (log(4) - log(2)) ** 2,
+    "exponential y=-1 f=0.5": exp(HALF),
+    "logistic y=1 f=-2": log(1 + exp(2)),
+    "generalized_cross_entropy q=0.7 y=1 p=0.3": (1 - mpf("0.3") ** Q) / Q,
+    "modified_huber y=1 f=-0.5": max(0, 1 + HALF) ** 2,
+    "modified_huber y=1 f=-3": -4 * mpf(-3),
+}
+
+if __name__ == "__main__":
+    for key, value in VALUES.items():
+        print(f"{key:45s} {mp.nstr(value, 15)}")
