@@ -20,7 +20,7 @@ The second reference.  Where the declared form cancels beyond every precision
 (:math:`-\log(1-\sigma(z))` at :math:`z = 10^{300}` would need :math:`10^{300}`
 digits), the truth is taken from its *stable form*: the declared expression
 rewritten by the stability rules whose claims the prover proved
-(:func:`symloss.emit.codegen.stable_form`, before any printing transform), hence equal
+(:func:`symloss.emit.forms.stable_form`, before any printing transform), hence equal
 to it.  Its primitives are evaluated in intervals by implementations written
 from their definitions without cancellation (:data:`SCALAR_INTERVALS`,
 :data:`CLASS_AXIS_INTERVALS`, each tested against its ``textbook()``); a stable
@@ -78,9 +78,10 @@ from symloss.declare.likelihood import ClassMax, sum_out_deltas
 from symloss.declare.loss import Loss
 from symloss.declare.notation import Domain, Var
 from symloss.derive.chain import Derivation
-from symloss.emit.codegen import Form, stable_form
+from symloss.emit.forms import Form, stable_form
 from symloss.stabilize import primitives
-from symloss.stabilize.rules import ProvedRule, prove_rules
+from symloss.stabilize.engine import ProvedRule
+from symloss.stabilize.rules import prove_rules
 
 ULP_BUDGET = 4.0
 RELATIVE_BUDGET = 1e-13

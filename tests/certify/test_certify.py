@@ -40,8 +40,9 @@ from symloss.certify.certificate import (
 from symloss.declare.functions import sigmoid
 from symloss.derive.chain import Derivation, derive
 from symloss.stabilize import primitives
+from symloss.stabilize.engine import ProvedRule
 from symloss.stabilize.primitives import Primitive
-from symloss.stabilize.rules import ProvedRule, prove_rules
+from symloss.stabilize.rules import prove_rules
 
 
 @cache
