@@ -19,9 +19,10 @@ from symloss.stabilize.primitives import log1p
 
 
 def folded_exponentials(expr: sp.Expr, definitions: Mapping[sp.Basic, sp.Expr]) -> sp.Expr:
-    r"""The inverse of :func:`shared_exponentials`, for reading: :math:`\max(x, 0) + \operatorname{log1p}(t)`
-    as :math:`\operatorname{softplus}(x)` and :math:`e^{\min(x, 0)}/(1 + t)` as :math:`\sigma(x)` where
-    :math:`t = e^{-|x|}` (written out, or a common subexpression ``definitions`` gives as that)."""
+    r"""The inverse of :func:`~symloss.emit.arrays.shared_exponentials`, for reading:
+    :math:`\max(x, 0) + \operatorname{log1p}(t)` as :math:`\operatorname{softplus}(x)` and
+    :math:`e^{\min(x, 0)}/(1 + t)` as :math:`\sigma(x)` where :math:`t = e^{-|x|}` (written out, or a
+    common subexpression ``definitions`` gives as that)."""
 
     def is_tail(t: sp.Expr, x: sp.Expr) -> bool:
         return sp.exp(-sp.Abs(x, evaluate=False)) in (t, definitions.get(t))
@@ -114,8 +115,8 @@ NAME_LENGTH = 24  # the longest temporary name; a longer one is left ``u…``
 class KernelNaming(Naming):
     """Temporaries named after the function applied and its argument (``e_neg_abs_z`` for
     :math:`e^{-|z|}`, ``softplus_z``, ``sign_y`` for the ±1 chosen by the label), the softplus and
-    sigmoid that :func:`shared_exponentials` wrote out read back as such; formulas printed by
-    :class:`FormulaPrinter`.  ``definitions``: each common subexpression's expression."""
+    sigmoid that :func:`~symloss.emit.arrays.shared_exponentials` wrote out read back as such; formulas
+    printed by :class:`FormulaPrinter`.  ``definitions``: each common subexpression's expression."""
 
     definitions: Mapping[sp.Basic, sp.Expr]
 

@@ -112,7 +112,7 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "logsumexp_max_shifted",
     "softmax_complement",
     "log_softmax_remainder",
-    "sum_over_other_classes",
+    "sum_over_other_classes",  # before sum_over_the_others: a weighted sum keeps its weight's zeros
     "sum_over_the_others",
     "softmax_minus_target",
     "softmax_xlogx_ratio",
