@@ -36,7 +36,6 @@ HELPERS = {Softmax: "_softmax", LogSoftmax: "_log_softmax", SoftmaxComplement: "
            LogSoftmaxRemainder: "_log_softmax_remainder"}
 
 
-
 class UnsupportedExpressionError(ValueError):
     """An expression the array printer cannot read exactly."""
 

@@ -20,7 +20,6 @@ RESERVED = frozenset({"np", "scratch", "loss", "grad", "hess", "loss_at_label", 
                       *POOLS.values()})  # names in a kernel's code
 
 
-
 def _helper_call(name: str, kind: int | None = None, outputs: int = 1,
                  work: int = 0) -> Callable[[Program, sp.Expr, int], Value]:
     """A program step calling the numerics helper ``name`` on the node's arguments, into buffers."""

@@ -54,7 +54,6 @@ class Switch:
     condition: str
 
 
-
 def stable_form(expr: sp.Expr, label: Var, rules: Sequence[ProvedRule], *, declared: bool = False) -> Form:
     """``expr`` split over ``label``'s finite set (if it has one), each branch stabilized; a ``declared``
     closed form keeps the grouping its declaration chose (it is not refactored)."""

@@ -100,7 +100,6 @@ class FormulaPrinter(StrPrinter):
         return f"argmax({self._print(expr.args[0])})"
 
 
-
 FUNCTION_NAMES = {sp.exp: "e", sp.Abs: "abs", sigmoid: "sig", SoftmaxParts: "shifted", LabelParts: "label_parts",
                   AtLabel: "at_label"}
 
