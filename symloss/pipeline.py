@@ -20,9 +20,9 @@ from symloss.certify.certificate import certify as certify_kernel
 from symloss.certify.gate import OverBudget, over_budget
 from symloss.declare.loss import Loss
 from symloss.derive.chain import Derivation, derive
+from symloss.emit.arrays import UnsupportedExpressionError
 from symloss.emit.codegen import (
     Kernel,
-    UnsupportedExpressionError,
     kernel_for,
     load_generated,
     render_module,
@@ -41,7 +41,8 @@ from symloss.report.book import (
     render_reports,
     shared_output_comparisons,
 )
-from symloss.stabilize.rules import ProvedRule, prove_rules
+from symloss.stabilize.engine import ProvedRule
+from symloss.stabilize.rules import prove_rules
 
 Progress = Callable[[str], None] | None
 T = TypeVar("T")

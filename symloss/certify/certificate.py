@@ -23,7 +23,7 @@ from symloss.certify.reference import ReferenceEvaluator
 from symloss.certify.stress_grid import Point, json_number, json_value, stress_points
 from symloss.declare.loss import Loss
 from symloss.derive.chain import Derivation
-from symloss.stabilize.rules import ProvedRule
+from symloss.stabilize.engine import ProvedRule
 
 # --------------------------------------------------------------------------- certificates
 

@@ -13,7 +13,7 @@ starting at 50 digits, and the precision is raised until the interval pins the v
 The second reference.  Where the declared form cancels beyond every precision
 (:math:`-\log(1-\sigma(z))` at :math:`z = 10^{300}` would need :math:`10^{300}` digits), the
 truth is taken from its *stable form*: the declared expression rewritten by the stability rules
-whose claims the prover proved (:func:`symloss.emit.codegen.stable_form`, before any printing
+whose claims the prover proved (:func:`symloss.emit.forms.stable_form`, before any printing
 transform), hence equal to it.  Its primitives are evaluated in intervals by implementations
 written from their definitions without cancellation
 (:mod:`symloss.certify.interval_primitives`); a stable form with a primitive outside
@@ -56,8 +56,9 @@ from symloss.certify.stress_grid import Point, json_value
 from symloss.declare.loss import Loss
 from symloss.declare.notation import Var
 from symloss.derive.chain import Derivation
-from symloss.emit.codegen import Form, stable_form
-from symloss.stabilize.rules import ProvedRule, prove_rules
+from symloss.emit.forms import Form, stable_form
+from symloss.stabilize.engine import ProvedRule
+from symloss.stabilize.rules import prove_rules
 
 RESOLUTION = mpmath.mpf(2) ** -64  # relative width at which a reference interval is accepted
 FIRST_DIGITS, MAX_DIGITS = 50, 4500  # the reference's first and largest precision

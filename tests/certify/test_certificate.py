@@ -19,7 +19,7 @@ from kernels_for_certify import derivation
 
 from symloss.certify.certificate import KernelCertificate, certify
 from symloss.certify.stress_grid import stress_points
-from symloss.stabilize.rules import ProvedRule
+from symloss.stabilize.engine import ProvedRule
 
 
 @cache

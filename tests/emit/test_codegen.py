@@ -29,16 +29,8 @@ from symloss.declare.loss import Definition, Loss
 from symloss.declare.notation import BINARY, UNIT_CLOSED, Domain, Unset
 from symloss.declare.notation import var as scalar_var
 from symloss.derive.chain import derive
-from symloss.emit.codegen import (
-    flatten_indices,
-    kernel_for,
-    load_generated,
-    render_module,
-    render_package,
-    stable_form,
-    switch_choices,
-    write_package,
-)
+from symloss.emit.codegen import kernel_for, load_generated, render_module, render_package, write_package
+from symloss.emit.forms import switch_choices
 from symloss.pipeline import KernelBuild
 from symloss.pipeline import kernels as build_kernels
 
@@ -251,12 +243,6 @@ def test_extreme_logits_keep_their_tiny_losses() -> None:
     np.testing.assert_allclose(value, [float(mpmath.log1p(mpmath.exp(-40))), float(mpmath.log1p(mpmath.exp(-700)))],
                                rtol=1e-15)
     assert value[1] > 0.0
-
-
-def test_flatten_indices_sums_out_kronecker_deltas() -> None:
-    z, k, i = sp.IndexedBase("z"), sp.Symbol("k", integer=True), sp.Symbol("i", integer=True)
-    count, n = sp.Symbol("K"), sp.Symbol("n", integer=True)
-    assert flatten_indices(sp.Sum(z[k] * sp.KroneckerDelta(i, k), (k, 1, count)), n) == z[n]
 
 
 def test_the_modules_import_only_numpy_and_their_own_package() -> None:
@@ -502,7 +488,6 @@ def numerics_module(folder: Path) -> ModuleType:
 # a rule, a primitive or a declared form is tested before the package is regenerated.
 
 
-
 def textbook(name: str, order: int, label: float, params: dict[str, float]) -> Callable[[float], mpmath.mpf]:
     """The declared formula's derivative of ``order`` at the label, in mpmath at 1000 digits (enough for
     1 - 1e-300 and e^-745 to keep their digits)."""
@@ -717,17 +702,6 @@ def test_named_kernels_are_the_plain_kernels_renamed(name: str) -> None:
             assert same_up_to_renaming(mine[key].splitlines(), theirs[key].splitlines()), (name, key)
             comments = [line for line in mine[key].splitlines() if line.startswith("# ")]
             assert comments and all(len(line) <= 108 for line in comments)  # 120 at the deepest indentation
-
-
-def test_a_declared_form_keeps_its_grouping() -> None:
-    """Factoring x (1 + w) + x y w into x (1 + 2 w) at y = 1 is shorter; a declared form is not refactored."""
-    label = scalar_var("y", BINARY)
-    x, w = sp.symbols("x w", real=True)
-    expr = x * (1 + w) + x * label.symbol * w
-    rules = proved_rules()
-    assert [b.expr for b in stable_form(expr, label, rules, declared=True).branches] == [x * (1 + w),
-                                                                                         x * (1 + w) + x * w]
-    assert [b.expr for b in stable_form(expr, label, rules).branches] == [x * (w + 1), x * (2 * w + 1)]
 
 
 @cache

@@ -10,7 +10,9 @@ import pytest
 import sympy as sp
 
 from symloss.declare.functions import sigmoid, softplus
-from symloss.emit.codegen import HANDLERS, KernelPrinter, kernel_code, mirror
+from symloss.emit.arrays import mirror
+from symloss.emit.blocks import HANDLERS, kernel_code
+from symloss.emit.printer import KernelPrinter
 from symloss.emit.program import COMMENT_WIDTH, ENTRY, SAMPLE, LabelSelect, Program, _cut
 from symloss.stabilize.primitives import log1p
 

@@ -1,0 +1,205 @@
+r"""Expressions made ready for printing with *array semantics*: every class entry :math:`z_k` (bound or
+free index) read as the array ``z`` with the class axis last, a sum over the class index as a sum
+over that axis.
+
+The transforms change nothing under that reading: class indices renamed to one (:func:`flatten_indices`),
+the indicator of the largest entry marked (:class:`AtMax`), the max-shifted exponentials of each class
+vector shared by every softmax primitive (:class:`SoftmaxParts`, :class:`FromParts`), a label weight of 0
+kept 0 against an unbounded factor (:class:`ZeroWeighted`), the branches of a form joined by
+:class:`~symloss.emit.program.LabelSelect` (or, when they mirror each other, one branch at a signed
+output), and :math:`\sigma`, softplus written out as the exponentials they are computed from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sympy as sp
+
+from symloss.declare.functions import sigmoid, softplus
+from symloss.declare.likelihood import ClassMax, sum_out_deltas
+from symloss.emit.forms import Form
+from symloss.emit.program import LabelSelect
+from symloss.stabilize.primitives import (
+    ClassAxisPrimitive,
+    LogSoftmax,
+    LogSoftmaxRemainder,
+    LogSumExp,
+    Softmax,
+    SoftmaxComplement,
+    SoftmaxXLogXRatio,
+    log1p,
+)
+
+HELPERS = {Softmax: "_softmax", LogSoftmax: "_log_softmax", SoftmaxComplement: "_softmax_complement",
+           LogSumExp: "_logsumexp", SoftmaxXLogXRatio: "_softmax_xlogx_ratio",
+           LogSoftmaxRemainder: "_log_softmax_remainder"}
+
+
+class UnsupportedExpressionError(ValueError):
+    """An expression the array printer cannot read exactly."""
+
+
+class AtMax(sp.Function):
+    r""":math:`H(f_k - \max_j f_j)` with its value at 0: the indicator of the largest entry,
+    printed so that ``f`` is computed once and the largest entry gives exactly 0."""
+
+    nargs = 2
+
+
+def mark_argmax(expr: sp.Expr) -> sp.Expr:
+    """Every H(f − max f) as ``AtMax(f, H(0))``, before common subexpressions are taken apart."""
+
+    def is_argmax(e: sp.Basic) -> bool:
+        return isinstance(e, sp.Heaviside) and any(
+            sp.expand(e.args[0] + m - m.function) == 0 for m in e.args[0].atoms(ClassMax))
+
+    def rewrite(e: sp.Heaviside) -> sp.Expr:
+        largest = next(m for m in e.args[0].atoms(ClassMax) if sp.expand(e.args[0] + m - m.function) == 0)
+        return AtMax(largest.function, e.args[1] if len(e.args) > 1 else sp.S.Half)
+
+    return expr.replace(is_argmax, rewrite)
+
+
+class SoftmaxParts(sp.Function):
+    """The max-shifted exponentials of a class vector (``_shifted``): computed once, shared by every
+    softmax primitive of the same entries."""
+
+    nargs = 1
+
+
+class FromParts(sp.Function):
+    """A class-axis primitive computed from shared :class:`SoftmaxParts`; the first argument is a
+    symbol naming the helper (``_softmax``, ``_log_softmax`` …)."""
+
+    nargs = 2
+
+
+def share_softmax_parts(expr: sp.Expr) -> sp.Expr:
+    """Every class-axis primitive as ``FromParts(helper, SoftmaxParts(entry))``, so that common
+    subexpression elimination computes the shifted exponentials of each entry array once."""
+    return expr.replace(lambda e: isinstance(e, ClassAxisPrimitive),
+                        lambda e: FromParts(sp.Symbol(HELPERS[type(e)]), SoftmaxParts(e.entry)))
+
+
+class ZeroWeighted(sp.Function):
+    """``weight · value`` that is 0 wherever the weight is 0, even where the value is infinite or
+    undefined (a masked logit, a probability of 0): a class of label weight 0 contributes nothing."""
+
+    nargs = 2
+
+
+class LabelParts(sp.Function):
+    """The :class:`SoftmaxParts` of each sample's labelled entry (``_take_parts``): taken once, shared
+    by every softmax primitive read at the label."""
+
+    nargs = 1
+
+
+def _unbounded(expr: sp.Expr) -> bool:
+    """Whether ``expr`` may be infinite at the edge of its domain: a log, or a negative power of
+    anything but a single symbol (a class count or a positive hyper-parameter)."""
+    return expr.has(sp.log, LogSoftmax, LogSumExp, LogSoftmaxRemainder) or any(
+        p.exp.is_negative and not isinstance(p.base, sp.Symbol) for p in expr.atoms(sp.Pow) if p.exp.is_number)
+
+
+def mark_zero_weighted(expr: sp.Expr, *weights_of: sp.Basic) -> sp.Expr:
+    """Every product of weight factors (bounded factors with any of ``weights_of``: the labels, or
+    hyper-parameters that may be 0) and an unbounded rest as ``ZeroWeighted(weight, rest)``."""
+
+    def rewrite(mul: sp.Mul) -> sp.Expr:
+        weights = [f for f in mul.args if f.has(*weights_of) and not _unbounded(f)]
+        rest = [f for f in mul.args if f not in weights]
+        if not weights or not rest or not _unbounded(sp.Mul(*rest)):
+            return mul
+        return ZeroWeighted(sp.Mul(*weights), sp.Mul(*rest))
+
+    return expr.replace(lambda e: isinstance(e, sp.Mul), rewrite)
+
+
+def flatten_indices(expr: sp.Expr, index: sp.Symbol) -> sp.Expr:
+    """Every class index (free or bound) renamed to ``index``; Kronecker deltas of two
+    indices summed out.  Under array semantics this changes nothing but lets common
+    subexpressions of sums and entries be shared."""
+
+    expr = sum_out_deltas(expr)
+    mapping: dict[sp.Basic, sp.Basic] = {}
+    for e in expr.atoms(sp.Indexed):
+        for i in e.indices:
+            if isinstance(i, sp.Symbol):
+                mapping[i] = index
+    for e in expr.atoms(sp.Sum, ClassMax):
+        for limit in e.limits:
+            mapping[limit[0]] = index
+    for e in expr.atoms(ClassAxisPrimitive):
+        mapping[e.index] = index
+    return share_softmax_parts(mark_argmax(expr.xreplace(mapping)))
+
+
+def check_array_semantics(expr: sp.Expr, free: sp.Symbol | None) -> None:
+    """Raise when a sum's summand mentions the free class index (an outer product)."""
+    expr = sum_out_deltas(expr)
+    if expr.has(sp.KroneckerDelta):
+        raise UnsupportedExpressionError(f"a Kronecker delta outside a sum over its index remains in {expr}")
+    if free is None:
+        return
+    for total in expr.atoms(sp.Sum, ClassMax):
+        bound = total.limits[0][0]
+        if bound != free and free in total.function.free_symbols:
+            raise UnsupportedExpressionError(f"the summand of {total} mentions the free index {free}")
+
+
+def prepared(expr: sp.Expr, index: sp.Symbol | None, labels: sp.IndexedBase | None,
+              weights: Sequence[sp.Basic] = ()) -> sp.Expr:
+    """An expression ready for printing: label weights (and factors of ``weights``) marked, class
+    indices flattened."""
+    weights = (*(() if labels is None else (labels,)), *weights)
+    if weights:
+        expr = mark_zero_weighted(expr, *weights)
+    return flatten_indices(expr, index) if index is not None else expr
+
+
+def selected(form: Form, index: sp.Symbol | None, labels: sp.IndexedBase | None, label: sp.Symbol,
+             output: sp.Symbol | None) -> sp.Expr:
+    """One expression for the whole form: the branches joined by :class:`LabelSelect` on ``label``,
+    or, when they mirror each other in ``output``, one branch evaluated at ±``output``."""
+    exprs = [prepared(b.expr, index, labels) for b in form.branches]
+    if len(exprs) == 1:
+        return exprs[0]
+    values = sp.Tuple(*(b.label for b in form.branches))
+    mirrored = mirror(exprs, output) if output is not None and len(exprs) == 2 else None
+    if mirrored is not None:
+        (c0, c1), inner = mirrored
+        signed = LabelSelect(label, values, sp.Tuple(sp.S.One, sp.S.NegativeOne)) * output
+        return LabelSelect(label, values, sp.Tuple(c0, c1)) * inner.xreplace({output: signed})
+    return LabelSelect(label, values, sp.Tuple(*exprs))
+
+
+def mirror(exprs: Sequence[sp.Expr], output: sp.Symbol) -> tuple[tuple[sp.Expr, sp.Expr], sp.Expr] | None:
+    r"""``((c_0, c_1), h)`` with ``exprs[0] = c_0 h(x)`` and ``exprs[1] = c_1 h(-x)`` (x the output, the
+    c free of it), or None.  The second branch is then the first at the negated output, so one
+    evaluation at :math:`s x` (:math:`s = \pm 1` by label, an exact negation) gives both: the
+    identity is checked structurally, ``h.subs(x, -x)`` being the second branch's factor."""
+    (c0, h0), (c1, h1) = (e.as_independent(output, as_Add=False) for e in exprs)
+    if not h0.has(output) or h0.subs(output, -output) != h1:
+        return None
+    return (c0, c1), h0
+
+
+def shared_exponentials(expr: sp.Expr) -> sp.Expr:
+    r""":math:`\sigma(x)` and :math:`\operatorname{softplus}(x)` as the exponentials a kernel computes them
+    from, :math:`e^{\min(x, 0)}/(1 + e^{-|x|})` and :math:`\max(x, 0) + \operatorname{log1p}(e^{-|x|})` (no
+    overflow, and the tail :math:`e^{x}` kept for :math:`x \ll 0`), so that common subexpression
+    elimination computes :math:`e^{-|x|}` once for both (the loss and the gradient of BCE on logits)."""
+
+    def tail(x: sp.Expr) -> sp.Expr:
+        return sp.exp(-sp.Abs(x, evaluate=False))
+
+    def sigmoid_form(e: sigmoid) -> sp.Expr:
+        return sp.exp(sp.Min(e.args[0], 0)) / (1 + tail(e.args[0]))
+
+    def softplus_form(e: softplus) -> sp.Expr:
+        return sp.Max(e.args[0], 0) + log1p(tail(e.args[0]))
+
+    expr = expr.replace(lambda e: isinstance(e, sigmoid), sigmoid_form)
+    return expr.replace(lambda e: isinstance(e, softplus), softplus_form)

@@ -1,0 +1,103 @@
+"""Block programs: named results as straight-line NumPy code (:class:`~symloss.emit.program.Program`),
+common subexpressions shared, each node the array printer cannot write as one expression emitted as
+a step calling a helper of the numerics module into scratch buffers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import sympy as sp
+
+from symloss.declare.likelihood import ClassMax
+from symloss.emit.arrays import AtMax, FromParts, LabelParts, SoftmaxParts, ZeroWeighted, shared_exponentials
+from symloss.emit.naming import KernelNaming
+from symloss.emit.onehot import AtLabel
+from symloss.emit.printer import KernelPrinter, two_floats
+from symloss.emit.program import ENTRY, POOLS, SAMPLE, Program, Value
+from symloss.stabilize.primitives import logcosh, sigmoid_powers
+
+RESERVED = frozenset({"np", "scratch", "loss", "grad", "hess", "loss_at_label", "grad_at_label", "hess_at_label",
+                      *POOLS.values()})  # names in a kernel's code
+
+
+def _helper_call(name: str, kind: int | None = None, outputs: int = 1,
+                 work: int = 0) -> Callable[[Program, sp.Expr, int], Value]:
+    """A program step calling the numerics helper ``name`` on the node's arguments, into buffers."""
+
+    def emit(program: Program, expr: sp.Expr, inferred: int) -> Value:
+        arguments = [program.emit(a) for a in expr.args]
+        return program.helper(name, arguments, inferred if kind is None else kind, outputs=outputs, work=work)
+
+    return emit
+
+
+def _sigmoid_powers(program: Program, expr: sigmoid_powers, kind: int) -> Value:
+    """``_sigmoid_powers(x, a, b[, root high, root low])`` into a fresh array (x emitted as a program value)."""
+    x, a, b, *root = expr.args
+    constants = "".join(f", {two_floats(r)}" for r in root)
+    return program.call(f"_sigmoid_powers({{a0}}, {a}, {b}{constants})", [program.emit(x)], kind, outputs=0)
+
+
+def _from_parts(program: Program, expr: FromParts, kind: int) -> Value:
+    helper, parts = expr.args
+    return program.helper(helper.name, [program.emit(parts)], SAMPLE if helper.name == "_logsumexp" else ENTRY)
+
+
+def _at_max(program: Program, expr: AtMax, kind: int) -> Value:
+    at_tie = program.emit(sp.Float(expr.args[1]))
+    return program.helper("_at_max", [program.emit(expr.args[0]), at_tie], kind)
+
+
+def _per_sample(expr: sp.Basic) -> bool:
+    return isinstance(expr, ClassMax | AtLabel) or (isinstance(expr, FromParts) and expr.args[0].name == "_logsumexp")
+
+
+def _label_handlers(labels: str) -> dict[type, Callable[[Program, sp.Expr, int], Value]]:
+    """Program steps reading entry-wise values at each sample's integer label ``labels``: ``_take``
+    of the value, or a softmax primitive evaluated on the parts at the label alone (not on every entry)."""
+    label = Value(labels, SAMPLE)
+
+    def at_label(program: Program, expr: AtLabel, kind: int) -> Value:
+        (inner,) = expr.args
+        if isinstance(inner, FromParts):
+            helper, parts = inner.args
+            return program.helper(helper.name, [program.emit(LabelParts(parts))], SAMPLE)
+        return program.helper("_take", [program.emit(inner), label], SAMPLE)
+
+    def label_parts(program: Program, expr: LabelParts, kind: int) -> Value:
+        return program.helper("_take_parts", [program.emit(expr.args[0]), label], SAMPLE, outputs=2)
+
+    return {AtLabel: at_label, LabelParts: label_parts}
+
+
+HANDLERS: Mapping[type, Callable[[Program, sp.Expr, int], Value]] = {
+    logcosh: _helper_call("_logcosh"),
+    ZeroWeighted: _helper_call("_zero_weighted"),
+    AtMax: _at_max,
+    SoftmaxParts: _helper_call("_shifted", ENTRY, outputs=2),
+    FromParts: _from_parts,
+    sigmoid_powers: _sigmoid_powers,
+}
+
+
+def kernel_code(results: Sequence[tuple[str, sp.Expr]], printer: KernelPrinter, kinds: Mapping[sp.Basic, int],
+                first: str, vector: bool, labels: str = "", *, named: bool = True) -> list[str]:
+    """Lines computing each named result, common subexpressions shared (``t0, t1, …``), as a
+    :class:`~symloss.emit.program.Program` writing into the scratch buffers ``entries`` and ``samples``;
+    ``labels`` names the integer class labels that :class:`~symloss.emit.onehot.AtLabel` reads at;
+    ``named``: temporaries named by :class:`KernelNaming` and each block headed by its formula."""
+    shared, reduced = sp.cse([shared_exponentials(e) for _, e in results], symbols=sp.numbered_symbols("t"),
+                             optimizations="basic", order="canonical")
+    handlers = {**HANDLERS, **_label_handlers(labels)} if labels else HANDLERS
+    reserved = RESERVED | {"K"} | set(printer.names.values())
+    program = Program(printer, dict(kinds), handlers, per_sample=_per_sample, naming=KernelNaming(dict(shared)),
+                      reserved=frozenset(reserved))
+    for symbol, expr in shared:
+        program.define(symbol, printer.doprint(symbol), expr)
+    values = [program.define(sp.Symbol(name), name, expr) for (name, _), expr in zip(results, reduced, strict=True)]
+    lines, counts = program.lines(values, named=named)
+    sample_shape = f"{first}.shape[:-1] + (1,)" if vector else f"{first}.shape"
+    shapes = {ENTRY: f"{first}.shape", SAMPLE: sample_shape}
+    pools = [f'{POOLS[kind]} = _buffers(scratch, "{POOLS[kind]}", {shapes[kind]}, {n})'
+             for kind, n in sorted(counts.items())]
+    return pools + lines

@@ -1,0 +1,133 @@
+"""The engine of the stability rules: a :class:`Rule` (a name, the claims that justify it, a rewrite),
+a :class:`ProvedRule` (the rule with the prover's verdicts) and :func:`stabilize`, which applies only
+proved rules, in order, until nothing changes; :func:`pattern` makes a rewrite of an identity that
+matches by structure, never by algebra."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import sympy as sp
+
+from symloss.declare.loss import Claim
+from symloss.prove.verdict import Verdict
+
+Rewrite = Callable[[sp.Expr], sp.Expr]
+MAX_PASSES = 8
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One stability rewrite: its searchable name, the identity behind it, the rewrite itself."""
+
+    name: str
+    claims: tuple[Claim, ...]  # each must be proved before the rule may be applied
+    rewrite: Rewrite  # one pass over an expression; returns it unchanged where nothing matches
+    example: sp.Expr | None = None  # an expression the rewrite changes (default: the first claim's left side)
+
+    @property
+    def sample(self) -> sp.Expr:
+        """An expression this rule rewrites, for its tests."""
+        return self.claims[0].lhs if self.example is None else self.example
+
+
+@dataclass(frozen=True)
+class ProvedRule:
+    """A rule with the verdicts of its claims."""
+
+    rule: Rule
+    verdicts: tuple[Verdict, ...]
+
+    @property
+    def proved(self) -> bool:
+        """Every claim proved; a rule with no claim is never proved (it would be applied on no evidence)."""
+        return bool(self.verdicts) and all(v.status == "proved" for v in self.verdicts)
+
+
+@dataclass(frozen=True)
+class Stabilized:
+    """An expression after the rewrites, and the names of the rules that changed it (in order)."""
+
+    expr: sp.Expr
+    rules: tuple[str, ...]
+
+
+def stabilize(expr: sp.Expr, rules: Sequence[ProvedRule]) -> Stabilized:
+    """``expr`` with the proved rules applied, in order, until nothing changes."""
+    applied: list[str] = []
+    for _ in range(MAX_PASSES):
+        before = expr
+        for proved in rules:
+            if not proved.proved:
+                continue
+            rewritten = proved.rule.rewrite(expr)
+            if rewritten != expr:
+                expr = rewritten
+                if proved.rule.name not in applied:
+                    applied.append(proved.rule.name)
+        if expr == before:
+            break
+    return Stabilized(expr, tuple(applied))
+
+
+# --------------------------------------------------------------------------- pattern rewrites
+
+
+def pattern(lhs: sp.Expr, rhs: sp.Expr, symbols: Sequence[sp.Symbol]) -> Rewrite:
+    """lhs → rhs with ``symbols`` as wildcards, matched by structure, never by algebra.
+
+    SymPy's ``match`` would solve ``log(x) = log(1 + w)`` with ``w = x − 1``; here a
+    sum on the left must meet a sum holding each of its constant terms literally,
+    and its other terms are matched one by one (the sum may hold more terms, which
+    are kept).
+    """
+    wilds = {s: sp.Wild(f"w_{s.name}") for s in symbols}
+    query, value = lhs.xreplace(wilds), rhs.xreplace(wilds)
+
+    def matches(expr: sp.Basic) -> dict | None:
+        return structural_match(query, expr)
+
+    def rewrite(expr: sp.Basic) -> sp.Basic:
+        found = matches(expr)
+        if found is None:
+            return expr
+        bindings, leftover = found
+        return value.xreplace(bindings) + leftover
+
+    return lambda expr: expr.replace(lambda e: matches(e) is not None, rewrite)
+
+
+def structural_match(query: sp.Expr, expr: sp.Basic) -> tuple[dict, sp.Expr] | None:
+    """(wild bindings, leftover terms of a larger sum) when ``expr`` has the shape of ``query``."""
+    if isinstance(query, sp.Add):
+        if not isinstance(expr, sp.Add):
+            return None
+        remaining = list(expr.args)
+        bindings: dict = {}
+        for term in query.args:
+            for candidate in remaining:
+                found = structural_match(term.xreplace(bindings), candidate)
+                if found is not None and found[1] == 0:
+                    bindings.update(found[0])
+                    remaining.remove(candidate)
+                    break
+            else:
+                return None
+        return bindings, sp.Add(*remaining)
+    if isinstance(query, sp.Wild):
+        return {query: expr}, sp.S.Zero
+    if not query.has(sp.Wild):
+        return ({}, sp.S.Zero) if query == expr else None
+    if type(query) is not type(expr) or len(query.args) != len(expr.args):
+        return None
+    if isinstance(query, sp.Mul):  # a product must match factor by factor; SymPy's match suffices there
+        found = expr.match(query)
+        return (found, sp.S.Zero) if found is not None and expr == query.xreplace(found) else None
+    bindings = {}
+    for q, e in zip(query.args, expr.args, strict=True):
+        found = structural_match(q.xreplace(bindings), e)
+        if found is None or found[1] != 0:
+            return None
+        bindings.update(found[0])
+    return bindings, sp.S.Zero
