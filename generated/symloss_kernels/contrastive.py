@@ -31,15 +31,16 @@ __all__ = ["contrastive", "contrastive_grad", "contrastive_hess", "contrastive_v
 
 
 def _inputs(d, y, *, margin=1.0, reduction="mean", weight=None):
-    """The arguments checked and as float64 arrays."""
+    """The arguments checked and as float64 arrays, the options as float64 numbers."""
     _check_reduction(reduction)
-    _check_interval('margin', _as_number('margin', margin), 0.0, None, low_open=True, high_open=True, integer=False)
+    margin = _as_number("margin", margin)
+    _check_interval('margin', margin, 0.0, None, low_open=True, high_open=True, integer=False)
     d = _as_array("d", d)
     _check_interval('d', d, 0.0, None, low_open=False, high_open=True, integer=False)
     y = _as_array("y", y)
     _check_shape("y", y, d.shape)
     _check_in_set('y', y, (0, 1,))
-    return d, y, _weights(weight, d.shape)
+    return d, y, margin, _weights(weight, d.shape)
 
 
 def _value(d, y, margin, scratch):
@@ -118,7 +119,7 @@ def contrastive(d, y, *, margin=1.0, reduction="mean", weight=None):
     Stable form: the formula as it is.
     Certificate: within budget: max 0.95 ulp, max rel. error 1.1e-16 over 116 points; no inf/NaN where the truth is finite
     """
-    d, y, weight = _inputs(d, y, margin=margin, reduction=reduction, weight=weight)
+    d, y, margin, weight = _inputs(d, y, margin=margin, reduction=reduction, weight=weight)
     (loss,) = _blockwise(_value, ("loss",), (d, y,), (margin,), vector=False, weight=weight, reduction=reduction)
     return loss
 
@@ -129,7 +130,7 @@ def contrastive_grad(d, y, *, margin=1.0, reduction="mean", weight=None):
     Per element: 2*d*y - 2*(1 - y)*Heaviside(-d + margin)*Max(0, -d + margin)
     Stable form: the derivative as it is.
     """
-    d, y, weight = _inputs(d, y, margin=margin, reduction=reduction, weight=weight)
+    d, y, margin, weight = _inputs(d, y, margin=margin, reduction=reduction, weight=weight)
     (grad,) = _blockwise(_gradient, ("derivative",), (d, y,), (margin,), vector=False, weight=weight, reduction=reduction)
     return grad
 
@@ -140,13 +141,13 @@ def contrastive_hess(d, y, *, margin=1.0, reduction="mean", weight=None):
     Per element: 2*y + 2*(1 - y)*Heaviside(-d + margin)**2
     Stable form: the derivative as it is.
     """
-    d, y, weight = _inputs(d, y, margin=margin, reduction=reduction, weight=weight)
+    d, y, margin, weight = _inputs(d, y, margin=margin, reduction=reduction, weight=weight)
     (hess,) = _blockwise(_hessian, ("derivative",), (d, y,), (margin,), vector=False, weight=weight, reduction=reduction)
     return hess
 
 
 def contrastive_value_and_grad(d, y, *, margin=1.0, reduction="mean", weight=None):
     """``(contrastive(...), contrastive_grad(...))`` in one pass, common subexpressions computed once."""
-    d, y, weight = _inputs(d, y, margin=margin, reduction=reduction, weight=weight)
+    d, y, margin, weight = _inputs(d, y, margin=margin, reduction=reduction, weight=weight)
     loss, grad = _blockwise(_value_and_gradient, ("loss", "derivative"), (d, y,), (margin,), vector=False, weight=weight, reduction=reduction)
     return loss, grad

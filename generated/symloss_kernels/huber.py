@@ -30,13 +30,14 @@ __all__ = ["huber", "huber_grad", "huber_hess", "huber_value_and_grad"]
 
 
 def _inputs(yhat, y, *, delta=1.0, reduction="mean", weight=None):
-    """The arguments checked and as float64 arrays."""
+    """The arguments checked and as float64 arrays, the options as float64 numbers."""
     _check_reduction(reduction)
-    _check_interval('delta', _as_number('delta', delta), 0.0, None, low_open=True, high_open=True, integer=False)
+    delta = _as_number("delta", delta)
+    _check_interval('delta', delta, 0.0, None, low_open=True, high_open=True, integer=False)
     yhat = _as_array("yhat", yhat)
     y = _as_array("y", y)
     _check_shape("y", y, yhat.shape)
-    return yhat, y, _weights(weight, yhat.shape)
+    return yhat, y, delta, _weights(weight, yhat.shape)
 
 
 def _value(yhat, y, delta, scratch):
@@ -98,7 +99,7 @@ def huber(yhat, y, *, delta=1.0, reduction="mean", weight=None):
     Stable form: square_of_exact_sum.
     Certificate: within budget: max 0.91 ulp, max rel. error 2e-16 over 2060 points; no inf/NaN where the truth is finite
     """
-    yhat, y, weight = _inputs(yhat, y, delta=delta, reduction=reduction, weight=weight)
+    yhat, y, delta, weight = _inputs(yhat, y, delta=delta, reduction=reduction, weight=weight)
     (loss,) = _blockwise(_value, ("loss",), (yhat, y,), (delta,), vector=False, weight=weight, reduction=reduction)
     return loss
 
@@ -109,7 +110,7 @@ def huber_grad(yhat, y, *, delta=1.0, reduction="mean", weight=None):
     Per element: Piecewise((-y + yhat, (delta >= -y + yhat) & (delta >= y - yhat)), (-delta*sign(y - yhat), True))
     Stable form: the derivative as it is.
     """
-    yhat, y, weight = _inputs(yhat, y, delta=delta, reduction=reduction, weight=weight)
+    yhat, y, delta, weight = _inputs(yhat, y, delta=delta, reduction=reduction, weight=weight)
     (grad,) = _blockwise(_gradient, ("derivative",), (yhat, y,), (delta,), vector=False, weight=weight, reduction=reduction)
     return grad
 
@@ -120,13 +121,13 @@ def huber_hess(yhat, y, *, delta=1.0, reduction="mean", weight=None):
     Per element: Piecewise((1, (delta >= -y + yhat) & (delta >= y - yhat)), (0, True))
     Stable form: the derivative as it is.
     """
-    yhat, y, weight = _inputs(yhat, y, delta=delta, reduction=reduction, weight=weight)
+    yhat, y, delta, weight = _inputs(yhat, y, delta=delta, reduction=reduction, weight=weight)
     (hess,) = _blockwise(_hessian, ("derivative",), (yhat, y,), (delta,), vector=False, weight=weight, reduction=reduction)
     return hess
 
 
 def huber_value_and_grad(yhat, y, *, delta=1.0, reduction="mean", weight=None):
     """``(huber(...), huber_grad(...))`` in one pass, common subexpressions computed once."""
-    yhat, y, weight = _inputs(yhat, y, delta=delta, reduction=reduction, weight=weight)
+    yhat, y, delta, weight = _inputs(yhat, y, delta=delta, reduction=reduction, weight=weight)
     loss, grad = _blockwise(_value_and_gradient, ("loss", "derivative"), (yhat, y,), (delta,), vector=False, weight=weight, reduction=reduction)
     return loss, grad

@@ -14,12 +14,13 @@ Accuracy certificate: within budget: max 4 ulp, max rel. error 4.5e-16 over 88 p
 import numpy as np
 
 from ._numerics import (
-    _as_array,
     _at_max,
     _blockwise,
     _buffers,
+    _check_axis,
     _check_reduction,
     _class_labels,
+    _classes_last,
     _full,
     _label_rows,
     _weights,
@@ -31,11 +32,9 @@ __all__ = ["multiclass_hinge", "multiclass_hinge_grad", "multiclass_hinge_hess",
 def _inputs(z, y, *, axis=-1, reduction="mean", weight=None):
     """The arguments checked and as float64 arrays with the class axis last."""
     _check_reduction(reduction)
-    z = _as_array("z", z)
-    if z.ndim == 0:
-        raise ValueError("z needs a class axis")
-    z = np.moveaxis(z, axis, -1)
-    y = _class_labels("y", np.moveaxis(y, axis, -1) if np.ndim(y) == z.ndim else y, z.shape)
+    _check_axis(axis)
+    z = _classes_last("z", z, axis)
+    y = _class_labels("y", y, z.shape, axis)
     return z, y, _weights(weight, z.shape[:-1])
 
 

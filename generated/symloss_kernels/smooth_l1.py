@@ -30,13 +30,14 @@ __all__ = ["smooth_l1", "smooth_l1_grad", "smooth_l1_hess", "smooth_l1_value_and
 
 
 def _inputs(yhat, y, *, beta=1.0, reduction="mean", weight=None):
-    """The arguments checked and as float64 arrays."""
+    """The arguments checked and as float64 arrays, the options as float64 numbers."""
     _check_reduction(reduction)
-    _check_interval('beta', _as_number('beta', beta), 0.0, None, low_open=True, high_open=True, integer=False)
+    beta = _as_number("beta", beta)
+    _check_interval('beta', beta, 0.0, None, low_open=True, high_open=True, integer=False)
     yhat = _as_array("yhat", yhat)
     y = _as_array("y", y)
     _check_shape("y", y, yhat.shape)
-    return yhat, y, _weights(weight, yhat.shape)
+    return yhat, y, beta, _weights(weight, yhat.shape)
 
 
 def _value(yhat, y, beta, scratch):
@@ -96,7 +97,7 @@ def smooth_l1(yhat, y, *, beta=1.0, reduction="mean", weight=None):
     Stable form: square_of_exact_sum.
     Certificate: within budget: max 0.91 ulp, max rel. error 2e-16 over 2060 points; no inf/NaN where the truth is finite
     """
-    yhat, y, weight = _inputs(yhat, y, beta=beta, reduction=reduction, weight=weight)
+    yhat, y, beta, weight = _inputs(yhat, y, beta=beta, reduction=reduction, weight=weight)
     (loss,) = _blockwise(_value, ("loss",), (yhat, y,), (beta,), vector=False, weight=weight, reduction=reduction)
     return loss
 
@@ -107,7 +108,7 @@ def smooth_l1_grad(yhat, y, *, beta=1.0, reduction="mean", weight=None):
     Per element: Piecewise(((-y + yhat)/beta, (beta > -y + yhat) & (beta > y - yhat)), (-sign(y - yhat), True))
     Stable form: the derivative as it is.
     """
-    yhat, y, weight = _inputs(yhat, y, beta=beta, reduction=reduction, weight=weight)
+    yhat, y, beta, weight = _inputs(yhat, y, beta=beta, reduction=reduction, weight=weight)
     (grad,) = _blockwise(_gradient, ("derivative",), (yhat, y,), (beta,), vector=False, weight=weight, reduction=reduction)
     return grad
 
@@ -118,13 +119,13 @@ def smooth_l1_hess(yhat, y, *, beta=1.0, reduction="mean", weight=None):
     Per element: Piecewise((1/beta, (beta > -y + yhat) & (beta > y - yhat)), (0, True))
     Stable form: the derivative as it is.
     """
-    yhat, y, weight = _inputs(yhat, y, beta=beta, reduction=reduction, weight=weight)
+    yhat, y, beta, weight = _inputs(yhat, y, beta=beta, reduction=reduction, weight=weight)
     (hess,) = _blockwise(_hessian, ("derivative",), (yhat, y,), (beta,), vector=False, weight=weight, reduction=reduction)
     return hess
 
 
 def smooth_l1_value_and_grad(yhat, y, *, beta=1.0, reduction="mean", weight=None):
     """``(smooth_l1(...), smooth_l1_grad(...))`` in one pass, common subexpressions computed once."""
-    yhat, y, weight = _inputs(yhat, y, beta=beta, reduction=reduction, weight=weight)
+    yhat, y, beta, weight = _inputs(yhat, y, beta=beta, reduction=reduction, weight=weight)
     loss, grad = _blockwise(_value_and_gradient, ("loss", "derivative"), (yhat, y,), (beta,), vector=False, weight=weight, reduction=reduction)
     return loss, grad

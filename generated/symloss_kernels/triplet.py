@@ -14,13 +14,14 @@ Accuracy certificate: within budget: max 95 ulp, max rel. error 1.2e-14 over 196
 import numpy as np
 
 from ._numerics import (
-    _as_array,
     _as_number,
     _blockwise,
     _buffers,
+    _check_axis,
     _check_interval,
     _check_reduction,
     _check_shape,
+    _classes_last,
     _full,
     _square_of_sum,
     _weights,
@@ -30,18 +31,17 @@ __all__ = ["triplet", "triplet_grad", "triplet_hess", "triplet_value_and_grad"]
 
 
 def _inputs(a, pos, neg, *, margin=1.0, axis=-1, reduction="mean", weight=None):
-    """The arguments checked and as float64 arrays with the class axis last."""
+    """The arguments checked and as float64 arrays with the class axis last, the options as float64 numbers."""
     _check_reduction(reduction)
-    _check_interval('margin', _as_number('margin', margin), 0.0, None, low_open=True, high_open=True, integer=False)
-    a = _as_array("a", a)
-    if a.ndim == 0:
-        raise ValueError("a needs a class axis")
-    a = np.moveaxis(a, axis, -1)
-    pos = np.moveaxis(_as_array("pos", pos), axis, -1)
+    margin = _as_number("margin", margin)
+    _check_interval('margin', margin, 0.0, None, low_open=True, high_open=True, integer=False)
+    _check_axis(axis)
+    a = _classes_last("a", a, axis)
+    pos = _classes_last("pos", pos, axis)
     _check_shape("pos", pos, a.shape)
-    neg = np.moveaxis(_as_array("neg", neg), axis, -1)
+    neg = _classes_last("neg", neg, axis)
     _check_shape("neg", neg, a.shape)
-    return a, pos, neg, _weights(weight, a.shape[:-1])
+    return a, pos, neg, margin, _weights(weight, a.shape[:-1])
 
 
 def _value(a, pos, neg, margin, scratch):
@@ -138,7 +138,7 @@ def triplet(a, pos, neg, *, margin=1.0, axis=-1, reduction="mean", weight=None):
     Stable form: square_of_exact_sum.
     Certificate: within budget: max 95 ulp, max rel. error 1.2e-14 over 196 points; no inf/NaN where the truth is finite
     """
-    a, pos, neg, weight = _inputs(a, pos, neg, margin=margin, axis=axis, reduction=reduction, weight=weight)
+    a, pos, neg, margin, weight = _inputs(a, pos, neg, margin=margin, axis=axis, reduction=reduction, weight=weight)
     (loss,) = _blockwise(_value, ("loss",), (a, pos, neg,), (margin,), vector=True, weight=weight, reduction=reduction)
     return loss
 
@@ -149,7 +149,7 @@ def triplet_grad(a, pos, neg, *, margin=1.0, axis=-1, reduction="mean", weight=N
     Per entry: 2*(neg[i] - pos[i])*Heaviside(margin + 2*Sum(a[k]*neg[k], (k, 1, K)) - 2*Sum(a[k]*pos[k], (k, 1, K)) - Sum(neg[k]**2, (k, 1, K)) + Sum(pos[k]**2, (k, 1, K)))
     Stable form: the derivative as it is.
     """
-    a, pos, neg, weight = _inputs(a, pos, neg, margin=margin, axis=axis, reduction=reduction, weight=weight)
+    a, pos, neg, margin, weight = _inputs(a, pos, neg, margin=margin, axis=axis, reduction=reduction, weight=weight)
     (grad,) = _blockwise(_gradient, ("derivative",), (a, pos, neg,), (margin,), vector=True, weight=weight, reduction=reduction)
     return np.moveaxis(grad, -1, axis)
 
@@ -160,13 +160,13 @@ def triplet_hess(a, pos, neg, *, margin=1.0, axis=-1, reduction="mean", weight=N
     Per entry: 0
     Stable form: the derivative as it is.
     """
-    a, pos, neg, weight = _inputs(a, pos, neg, margin=margin, axis=axis, reduction=reduction, weight=weight)
+    a, pos, neg, margin, weight = _inputs(a, pos, neg, margin=margin, axis=axis, reduction=reduction, weight=weight)
     (hess,) = _blockwise(_hessian, ("derivative",), (a, pos, neg,), (margin,), vector=True, weight=weight, reduction=reduction)
     return np.moveaxis(hess, -1, axis)
 
 
 def triplet_value_and_grad(a, pos, neg, *, margin=1.0, axis=-1, reduction="mean", weight=None):
     """``(triplet(...), triplet_grad(...))`` in one pass, common subexpressions computed once."""
-    a, pos, neg, weight = _inputs(a, pos, neg, margin=margin, axis=axis, reduction=reduction, weight=weight)
+    a, pos, neg, margin, weight = _inputs(a, pos, neg, margin=margin, axis=axis, reduction=reduction, weight=weight)
     loss, grad = _blockwise(_value_and_gradient, ("loss", "derivative"), (a, pos, neg,), (margin,), vector=True, weight=weight, reduction=reduction)
     return loss, np.moveaxis(grad, -1, axis)

@@ -17,8 +17,10 @@ from ._numerics import (
     _as_array,
     _blockwise,
     _buffers,
+    _check_axis,
     _check_reduction,
     _check_shape,
+    _classes_last,
     _full,
     _weights,
 )
@@ -29,14 +31,12 @@ __all__ = ["vae_elbo", "vae_elbo_grad", "vae_elbo_hess", "vae_elbo_value_and_gra
 def _inputs(mu, nll, logvar, *, axis=-1, reduction="mean", weight=None):
     """The arguments checked and as float64 arrays with the class axis last."""
     _check_reduction(reduction)
-    mu = _as_array("mu", mu)
-    if mu.ndim == 0:
-        raise ValueError("mu needs a class axis")
-    mu = np.moveaxis(mu, axis, -1)
+    _check_axis(axis)
+    mu = _classes_last("mu", mu, axis)
     nll = _as_array("nll", nll)
     _check_shape("nll", nll, mu.shape[:-1])
     nll = nll[..., None]
-    logvar = np.moveaxis(_as_array("logvar", logvar), axis, -1)
+    logvar = _classes_last("logvar", logvar, axis)
     _check_shape("logvar", logvar, mu.shape)
     return mu, nll, logvar, _weights(weight, mu.shape[:-1])
 

@@ -43,11 +43,11 @@ def argument_check(name: str, domain: Domain, *, output: bool) -> str:
     return _interval_check(name, domain)
 
 
-def _interval_check(name: str, domain: Domain, value: str | None = None) -> str:
-    """The interval check of ``value`` (default: the variable ``name`` itself)."""
+def _interval_check(name: str, domain: Domain) -> str:
+    """The interval check of the variable ``name``."""
     low = "None" if domain.low is None else repr(float(domain.low))
     high = "None" if domain.high is None else repr(float(domain.high))
-    return (f"_check_interval({name!r}, {value or name}, {low}, {high}, low_open={domain.low_open}, "
+    return (f"_check_interval({name!r}, {name}, {low}, {high}, low_open={domain.low_open}, "
             f"high_open={domain.high_open}, integer={domain.integer})")
 
 
@@ -64,9 +64,10 @@ def arguments_of(loss: Loss) -> tuple[Argument, ...]:
 
 
 def options_of(loss: Loss) -> tuple[Option, ...]:
-    """The kernel's keyword-only hyper-parameters with their defaults, checks (a value that is no
-    number, an array or NaN is named by ``_as_number``) and, for those that accept None, what None means."""
-    return tuple(Option(v.name, v.default, _interval_check(v.name, v.domain, f"_as_number({v.name!r}, {v.name})")
+    """The kernel's keyword-only hyper-parameters with their defaults, checks (of the float64 number
+    ``_as_number`` made of the value, which names a value that is no number, an array or NaN) and, for
+    those that accept None, what None means."""
+    return tuple(Option(v.name, v.default, _interval_check(v.name, v.domain)
                         if not v.domain.values else argument_check(v.name, v.domain, output=False),
                         _unset_text(v)) for v in loss.params)
 
