@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from symloss.declare.catalog import Catalog, CatalogError, load_catalog
 from symloss.report.tables import format_table
+from symloss.verify.claim import MAX_TIMEOUT, check_timeout
 
 if TYPE_CHECKING:
     from symloss.pipeline import KernelBuild
@@ -83,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="an assumption such as 'x > 0', '0 < p < 1', 'y in {0, 1}', 'K integer >= 2' (repeatable)")
     sub.add_argument("--latex", action="store_true", help="read LHS and RHS as LaTeX")
     sub.add_argument("--json", action="store_true", help="print the verdict as JSON")
-    sub.add_argument("--timeout", type=float, default=20.0, metavar="S", help="seconds for the proof (default 20)")
+    sub.add_argument("--timeout", type=_timeout, default=20.0, metavar="S",
+                     help=f"seconds for the whole check, reading the claim included (default 20, at most {MAX_TIMEOUT:g})")
     catalog_option(sub)
 
     sub = command("audit", "check a TOML file of claims taken from a text", run_audit)
@@ -149,6 +151,18 @@ def formulas_last(arguments: Sequence[str]) -> list[str]:
     return [*options, "--", *formulas]
 
 
+def _timeout(text: str) -> float:
+    """``verify --timeout``: a finite number of seconds in (0, MAX_TIMEOUT]."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    try:
+        return check_timeout(seconds)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _catalog(args: argparse.Namespace) -> Catalog:
     return load_catalog(args.catalog)
 
@@ -179,7 +193,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from symloss.verify.audit import run_verify as verify
+    from symloss.verify.claim import run_verify as verify
 
     catalog = load_catalog(args.catalog)
     result = verify(args.lhs, args.rhs, args.assume, latex=args.latex, timeout=args.timeout, catalog=catalog)

@@ -1,8 +1,7 @@
-"""Verify one claim of a user's; audit a file of claims taken from a text.
+"""Audit a file of claims taken from a text: ``symloss audit FILE.toml``.
 
-Two entry points do all the work for the command line and return plain
-data with an exit code: :func:`run_verify` (``symloss verify "A <= B"``) and
-:func:`run_audit` (``symloss audit FILE.toml``).
+:func:`run_audit` does all the work for the command line and returns plain
+data with an exit code.
 
 An audit file lists claims as TOML tables::
 
@@ -54,7 +53,7 @@ from __future__ import annotations
 
 import time
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
@@ -64,192 +63,18 @@ import mpmath
 import sympy as sp
 
 from symloss.declare.catalog import Catalog
-from symloss.declare.functions import to_elementary
-from symloss.declare.loss import Claim, Loss, identity, inequality
+from symloss.declare.loss import Claim, Loss
 from symloss.declare.notation import LABEL_DOMAINS
 from symloss.prove.numeric import class_counts, evaluate
-from symloss.prove.prover import Verdict, prove
+from symloss.prove.prover import prove
 from symloss.report.tables import format_table
-from symloss.verify.assume import implied_equalities, parse_assumptions
-from symloss.verify.parse import ParseError, Statement, parse, parse_many, relation_position, split_relation
+from symloss.verify.claim import EXIT_BAD_INPUT, EXIT_OK, EXIT_WRONG, evaluate_derivatives, parse_identity
+from symloss.verify.parse import ParseError, parse
 
-EXIT_OK, EXIT_WRONG, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
 DIGITS = 50  # working precision of value claims
 DEFAULT_BUDGET = 20.0  # seconds per identity claim of an audit
 MAX_DIGITS = 30  # most decimal places a value claim may state
 REDUCTIONS = ("mean", "sum", "none")
-
-
-# --------------------------------------------------------------------------- claims from text
-
-
-def evaluate_derivatives(expr: sp.Expr) -> sp.Expr:
-    """Carry out every ``diff`` of a parsed formula on the elementary form
-    (exp/log), so no derivative of a named function is taken on trust."""
-    return expr.replace(
-        lambda e: isinstance(e, sp.Derivative),
-        lambda d: sp.diff(to_elementary(d.expr), *d.variable_count),
-    )
-
-
-@dataclass(frozen=True)
-class ParsedClaim:
-    """A user's claim ``lhs relation rhs``, parsed: both sides as written and the claim to prove."""
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    claim: Claim
-    relation: str = "="
-
-
-def parse_identity(
-    lhs: str, rhs: str, assumptions: Sequence[str] = (), *, latex: bool = False, catalog: Catalog | None = None
-) -> ParsedClaim:
-    """Read ``lhs = rhs`` under the assumptions; raises :class:`ParseError`."""
-    return parse_claim(Statement(lhs, "=", rhs), assumptions, latex=latex, catalog=catalog)
-
-
-def parse_claim(
-    statement: Statement, assumptions: Sequence[str] = (), *, latex: bool = False, catalog: Catalog | None = None
-) -> ParsedClaim:
-    """Read ``lhs relation rhs`` under the assumptions: an identity for ``=``,
-    an inequality for ``<=``, ``<``, ``>=``, ``>``; raises :class:`ParseError`."""
-    declared = parse_assumptions(assumptions)
-    parsed = parse_many([statement.lhs, statement.rhs], declared, catalog, latex=latex)
-    left, right = parsed.exprs
-    given = tuple(dict.fromkeys(parsed.given + implied_equalities(parsed.scope)))
-    text = f"{statement.lhs} {statement.relation} {statement.rhs}"
-    sides = evaluate_derivatives(left), evaluate_derivatives(right)
-    if statement.relation == "=":
-        claim = identity(text, *sides, scope=parsed.scope, given=given)
-    else:
-        claim = inequality(text, sides[0], statement.relation, sides[1], scope=parsed.scope, given=given)
-    return ParsedClaim(left, right, claim, statement.relation)
-
-
-# --------------------------------------------------------------------------- verify
-
-
-_RELATIONALS: dict[str, type[sp.core.relational.Relational]] = {
-    "=": sp.Eq, "<=": sp.Le, "<": sp.Lt, ">=": sp.Ge, ">": sp.Gt,
-}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    """The outcome of ``symloss verify``: the parsed claim and its verdict, or
-    why the input could not be read."""
-
-    lhs_text: str
-    rhs_text: str
-    assumptions: tuple[str, ...]
-    lhs: sp.Expr | None = None
-    rhs: sp.Expr | None = None
-    verdict: Verdict | None = None
-    error: str = ""
-    relation: str = "="
-
-    @property
-    def exit_code(self) -> int:
-        """0 proved, 1 refuted, 3 unknown, 2 bad input."""
-        if self.verdict is None:
-            return EXIT_BAD_INPUT
-        return {"proved": EXIT_OK, "refuted": EXIT_WRONG}.get(self.verdict.status, EXIT_UNKNOWN)
-
-    def to_text(self) -> str:
-        """The claim pretty-printed with its relation, the verdict, its method or counterexample, the time."""
-        if self.verdict is None or self.lhs is None or self.rhs is None:
-            return f"symloss verify: {self.error}"
-        verdict = self.verdict
-        shown = _RELATIONALS[self.relation](self.lhs, self.rhs, evaluate=False)
-        lines = [sp.pretty(shown, use_unicode=True), ""]
-        if self.assumptions:
-            lines.append(f"assuming:  {'; '.join(self.assumptions)}")
-        lines.append(f"verdict:   {verdict.status}")
-        lines.append(f"method:    {verdict.method}")
-        if verdict.counterexample:
-            point = ", ".join(f"{name} = {value}" for name, value in verdict.counterexample.items())
-            lines.append(f"counterexample: {point}")
-        if verdict.detail:
-            lines.append(f"detail:    {verdict.detail}")
-        if verdict.scope:
-            lines.append(f"scope:     {verdict.scope}")
-        lines.append(f"time:      {verdict.seconds:.2f} s")
-        return "\n".join(lines)
-
-    def to_json(self) -> dict[str, object]:
-        """{"verdict", "method", "counterexample", "seconds", "lhs", "relation", "rhs"}
-        (and "message" when the input could not be read)."""
-        if self.verdict is None:
-            return {
-                "verdict": "error",
-                "method": "",
-                "counterexample": None,
-                "seconds": 0.0,
-                "lhs": None,
-                "relation": None,
-                "rhs": None,
-                "message": self.error,
-            }
-        return {
-            "verdict": self.verdict.status,
-            "method": self.verdict.method,
-            "counterexample": dict(self.verdict.counterexample) if self.verdict.counterexample else None,
-            "seconds": round(self.verdict.seconds, 3),
-            "lhs": str(self.lhs),
-            "relation": self.relation,
-            "rhs": str(self.rhs),
-        }
-
-
-def run_verify(
-    lhs: str,
-    rhs: str | None = None,
-    assumptions: Sequence[str] = (),
-    *,
-    latex: bool = False,
-    timeout: float = 20.0,
-    catalog: Catalog | None = None,
-) -> VerifyResult:
-    """Parse ``lhs = rhs`` (plain text, or LaTeX) under the assumptions and prove it.
-
-    With no ``rhs``, ``lhs`` is a whole statement ``A REL B`` (see
-    :func:`~symloss.verify.parse.split_relation`); a side of a two-sided equality
-    that holds a relation of its own is an error.
-    """
-    stated = tuple(assumptions)
-    parts = {"statement": lhs} if rhs is None else {"LHS": lhs, "RHS": rhs}
-    try:
-        statement = split_relation(lhs, latex=latex) if rhs is None else _equality(lhs, rhs, latex)
-        parts = {"LHS": statement.lhs, "RHS": statement.rhs}
-        parsed = parse_claim(statement, stated, latex=latex, catalog=catalog)
-    except ParseError as error:
-        return VerifyResult(lhs, rhs or "", stated, error=_where(error, parts, stated))
-    verdict = prove(parsed.claim, budget=timeout)
-    return VerifyResult(statement.lhs, statement.rhs, stated, parsed.lhs, parsed.rhs, verdict,
-                        relation=parsed.relation)
-
-
-def _equality(lhs: str, rhs: str, latex: bool) -> Statement:
-    """``lhs = rhs`` from two sides, neither of which may be a comparison itself."""
-    for side in (lhs, rhs):
-        position = relation_position(side, latex=latex)
-        if position is not None:
-            raise ParseError(
-                "a relation inside one side of LHS RHS: give the whole claim as one argument, "
-                '"A <= B", or two sides of an equality',
-                position,
-                side,
-            )
-    return Statement(lhs, "=", rhs)
-
-
-def _where(error: ParseError, parts: Mapping[str, str], assumptions: Sequence[str]) -> str:
-    """Say which input the error is in: an assumption, or a part (LHS, RHS, the statement) by name."""
-    if error.text in assumptions:
-        return f"in the assumption {error.text!r}: {error}"
-    part = next((name for name, text in parts.items() if error.text == text), "input")
-    return f"in the {part}: {error}"
 
 
 # --------------------------------------------------------------------------- audit

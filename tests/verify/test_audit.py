@@ -18,7 +18,8 @@ import pytest
 from symloss.declare.catalog import Catalog, load_catalog
 from symloss.declare.loss import Claim
 from symloss.prove.numeric import evaluate
-from symloss.verify.audit import AuditResult, parse_identity, run_audit, run_verify
+from symloss.verify.audit import AuditResult, run_audit
+from symloss.verify.claim import parse_identity, run_verify
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SOURCE_AUDIT = REPOSITORY / "derivations" / "audits" / "source_texts.toml"

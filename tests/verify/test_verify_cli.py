@@ -15,7 +15,7 @@ import pytest
 
 from symloss.cli import formulas_last
 from symloss.prove.numeric import evaluate
-from symloss.verify.audit import parse_claim
+from symloss.verify.claim import parse_claim
 from symloss.verify.parse import ParseError, Statement, split_relation
 
 REPOSITORY = Path(__file__).resolve().parents[2]
