@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--latex", action="store_true", help="read LHS and RHS as LaTeX")
     sub.add_argument("--json", action="store_true", help="print the verdict as JSON")
     sub.add_argument("--timeout", type=_timeout, default=20.0, metavar="S",
-                     help=f"seconds for the whole check, reading the claim included (default 20, at most {MAX_TIMEOUT:g})")
+                     help=f"seconds for the whole check, reading the claim too (default 20, at most {MAX_TIMEOUT:g})")
     catalog_option(sub)
 
     sub = command("audit", "check a TOML file of claims taken from a text", run_audit)
