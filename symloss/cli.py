@@ -130,7 +130,7 @@ def formulas_last(arguments: Sequence[str]) -> list[str]:
 
     An option is ``-h`` or ``--`` followed by a letter (``--json``,
     ``--timeout=5``, ``--time 5``); a valued option takes the next argument
-    as its value.  Every other argument is a formula; a ``--`` of the user's
+    as its value, joined to it (``--time=5``).  Every other argument is a formula; a ``--`` of the user's
     is dropped (a formula never looks like an option).
     """
     options: list[str] = []
@@ -140,12 +140,11 @@ def formulas_last(arguments: Sequence[str]) -> list[str]:
         if argument == "--":
             continue
         if argument == "-h" or (argument.startswith("--") and argument[2:3].isalpha()):
-            options.append(argument)
             name = argument.split("=", 1)[0]
             valued = "=" not in argument and any(option.startswith(name) for option in VERIFY_VALUED_OPTIONS)
             value = next(rest, None) if valued else None
-            if value is not None:  # taken as is, even "-1 < x"
-                options.append(value)
+            # a value is joined to its option, so argparse takes it as is, even "-1 < x" or "-inf"
+            options.append(argument if value is None else f"{argument}={value}")
         else:
             formulas.append(argument)
     return [*options, "--", *formulas]
