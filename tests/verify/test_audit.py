@@ -14,11 +14,13 @@ from pathlib import Path
 
 import mpmath
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from symloss.declare.catalog import Catalog, load_catalog
 from symloss.declare.loss import Claim
 from symloss.prove.numeric import evaluate
-from symloss.verify.audit import AuditResult, run_audit
+from symloss.verify.audit import VERDICTS, AuditResult, ClaimOutcome, run_audit
 from symloss.verify.claim import parse_identity, run_verify
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -418,6 +420,30 @@ MALFORMED = [
     ('id = "a"\nsource = "s"\nkind = "identity"\nlhs = "x"\nrhs = "x"\nassume = "x > 1"', "'a'", "assume"),
     ('id = "a"\nsource = "s"\nkind = "identity"\nlhs = "x"\nrhs = "x"\nlatex = "yes"', "'a'", "latex"),
     ('source = "s"\nkind = "identity"\nlhs = "x"\nrhs = "x"', "#1", "id"),
+    *[(f'id = "a"\nsource = "s"\nkind = "value"\nloss = "toy_bce"\n{field_line}\ndigits = 3', "'a'", field_name)
+      for field_line, field_name in [
+          ("inputs = [nan, 1]\nstated = 0.7", "inputs"),
+          ("inputs = [inf, 1]\nstated = 0.7", "inputs"),
+          ("inputs = [1e400, 1]\nstated = 0.7", "inputs"),
+          ("inputs = [1e-400, 1]\nstated = 0.7", "inputs"),
+          ("inputs = [[[0.5]], 1]\nstated = 0.7", "inputs"),
+          ("inputs = [{p = 0.5}, 1]\nstated = 0.7", "inputs"),
+          ('inputs = ["1/0", 1]\nstated = 0.7', "inputs"),
+          ('inputs = ["sqrt(-1)", 1]\nstated = 0.7', "inputs"),
+          ("inputs = [0.5, 1]\nstated = nan", "stated"),
+          ("inputs = [0.5, 1]\nstated = 1e400", "stated"),
+          ("inputs = [0.5, 1]\nstated = [[0.7]]", "stated"),
+          ("inputs = [0.5, 1]\nstated = []", "stated"),
+          ("inputs = [0.5, 1]\nstated = {a = 1}", "stated"),
+          ("inputs = [0.5, 1]\nstated = true", "stated"),
+      ]],
+    ('id = "a"\nsource = "s"\nkind = "value"\nloss = "toy_focal"\ninputs = [0.5, 1]\nparams = {gamma = nan}\n'
+     'stated = 0.7\ndigits = 3', "'a'", "params"),
+    ('id = "a"\nsource = "s"\nkind = "value"\nexpr = "exp(z)"\nat = {z = -inf}\nstated = 0\ndigits = 3', "'a'", "at"),
+    ('id = "a"\nsource = "s"\nkind = "value"\nexpr = "exp(z)"\nat = {z = "exp(exp(exp(30)))"}\nstated = 0\n'
+     'digits = 3', "'a'", "at"),
+    ('id = "a"\nsource = "s"\nkind = "identity"\nlhs = "x"\nrhs = "x"\nbudget = nan', "'a'", "budget"),
+    ('id = "a"\nsource = "s"\nkind = "identity"\nlhs = "x"\nrhs = "x"\nbudget = inf', "'a'", "budget"),
 ]
 
 
@@ -444,6 +470,9 @@ def test_a_malformed_claim_is_an_error_row_naming_id_and_field(
         ("extra = 1\n[[claim]]\nid = 'a'", "unknown top-level key"),
         ("claim = [1, 2]", "no [[claim]] tables"),
         (b"\xff[[claim]]", "not valid TOML"),
+        ("[[claim]]\nid = 'a'\nstated = " + "[" * 5000 + "]" * 5000, "not valid TOML: nesting too deep"),
+        ("[[claim]]\nid = 'a'\nstated = " + "{a = " * 5000 + "1" + "}" * 5000, "not valid TOML: nesting too deep"),
+        ("[[claim]]\nid = 'a'\nstated = " + "1" * 5000, "not valid TOML"),
     ],
 )
 def test_malformed_files_exit_2(tmp_path: Path, toy: Catalog, toml: str | bytes, message: str) -> None:
@@ -453,7 +482,7 @@ def test_malformed_files_exit_2(tmp_path: Path, toy: Catalog, toml: str | bytes,
     else:
         result = audit_text(tmp_path, toml, toy)
     assert result.exit_code == 2 and message in result.error and not result.outcomes
-    assert result.to_json() == {"error": result.error}
+    assert result.to_json() == {"error": result.error} and "\n" not in result.error
 
 
 def test_a_missing_file_exits_2(tmp_path: Path, toy: Catalog) -> None:
@@ -1080,3 +1109,119 @@ def test_a_value_beyond_reach_is_unknown_not_a_crash(tmp_path: Path, toy: Catalo
     """
     (outcome,) = audit_text(tmp_path, toml, toy).outcomes
     assert outcome.verdict == "unknown" and "cannot evaluate" in outcome.message
+
+
+# ---------------------------------------------------------------- numbers at the edges
+
+
+def one_value(tmp_path: Path, toy: Catalog, expr: str, at: str, stated: str, digits: int) -> ClaimOutcome:
+    toml = f'[[claim]]\nid = "v"\nsource = "s"\nkind = "value"\nexpr = "{expr}"\nat = {at}\nstated = {stated}\n' \
+           f"digits = {digits}\n"
+    (outcome,) = audit_text(tmp_path, toml, toy).outcomes
+    return outcome
+
+
+@pytest.mark.parametrize("stated", ["inf", '"inf"'])
+def test_a_stated_infinity_is_legal_written_either_way(tmp_path: Path, toy: Catalog, stated: str) -> None:
+    outcome = one_value(tmp_path, toy, "-log(p)", "{p = 0.0}", stated, 3)
+    assert outcome.verdict == "correct" and outcome.computed == "inf" == outcome.stated
+    outcome = one_value(tmp_path, toy, "-log(p)", "{p = 0.5}", stated, 3)
+    assert outcome.verdict == "wrong" and outcome.computed == "0.693"
+
+
+@pytest.mark.parametrize(
+    ("at", "stated", "digits", "verdict", "computed"),
+    [
+        ('{z = "10^300"}', "1e300", 2, "correct", "1" + "0" * 300 + ".00"),  # beyond 50 digits: computed further
+        ('{z = "10^300 + 1"}', "1e300", 0, "wrong", "1" + "0" * 299 + "1"),
+        ("{z = 1e300}", "1.5e300", 0, "wrong", "1" + "0" * 300),  # 1e300 is read as the exact 10^300
+        ("{z = -0.0001}", "-0.0", 2, "correct", "0.00"),  # never "-0.00"
+        ("{z = -0.125}", "-0.13", 2, "correct", "-0.13"),  # half away from zero
+        ("{z = 0.125}", "0.12", 2, "wrong", "0.13"),
+        ("{z = 1e-300}", "0", 30, "correct", "0." + "0" * 30),
+        ("{z = 2}", "1" + "0" * 60, 30, "wrong", "2." + "0" * 30),  # a stated integer beyond 64 bits is exact
+    ],
+)
+def test_values_far_from_one_are_rounded_exactly(
+    tmp_path: Path, toy: Catalog, at: str, stated: str, digits: int, verdict: str, computed: str
+) -> None:
+    outcome = one_value(tmp_path, toy, "z", at, stated, digits)
+    assert (outcome.verdict, outcome.computed) == (verdict, computed), outcome
+
+
+def test_a_value_with_too_many_digits_to_round_is_unknown(tmp_path: Path, toy: Catalog) -> None:
+    outcome = one_value(tmp_path, toy, "exp(z)", '{z = "10^300"}', "1", 3)
+    assert outcome.verdict == "unknown" and "too many digits to round to 3 decimal places" in outcome.message
+    assert "10^4.3429e+299" in outcome.message
+
+
+# ---------------------------------------------------------------- random claims: a row each, never an exception
+
+
+class Raw(str):
+    """A TOML literal written as is (1e400, nan)."""
+
+
+def toml_value(value: object) -> str:
+    """``value`` written as TOML (a test-only writer: strings as JSON strings, which TOML reads alike)."""
+    if isinstance(value, Raw):
+        return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)  # nan, inf and -inf are TOML's spellings too
+    if isinstance(value, int | str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    assert isinstance(value, dict)
+    return "{" + ", ".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
+
+
+TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
+SCALARS = st.one_of(
+    st.booleans(), st.integers(), st.integers(min_value=-(10**80), max_value=10**80),
+    st.floats(allow_nan=True, allow_infinity=True), TEXT,
+    st.sampled_from([Raw("1e400"), Raw("-1e400"), Raw("1e-400"), Raw("nan"), Raw("+inf"), "inf", "-inf", "10^300",
+                     "log(99)", "1/0", "sqrt(-1)", "log(0)", "x", "p", "z", "y", "sigmoid(z)", "0.5", "mean", "none",
+                     "sum", "value", "identity", "bce_with_logits", "y in {0, 1}"]),
+)
+VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+    st.sampled_from(["z", "y", "p", "pos_weight", "x", "gamma"]) | TEXT, inner, max_size=3), max_leaves=8)
+BASES = [
+    {"id": "a", "source": "s", "kind": "value", "loss": "bce_with_logits", "inputs": [[0.5, -1.0], [1, 0]],
+     "params": {"pos_weight": 2}, "reduction": "mean", "stated": 0.5, "digits": 3},
+    {"id": "b", "source": "s", "kind": "value", "expr": "diff(bce_with_logits(z, y), z)",
+     "at": {"z": "log(99)", "y": 0}, "stated": 0.99, "digits": 2},
+    {"id": "c", "source": "s", "kind": "identity", "lhs": "sigmoid(-z)", "rhs": "1 - sigmoid(z)", "assume": [],
+     "budget": 5},
+]
+FIELDS = sorted({key for base in BASES for key in base} | {"latex"})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(base=st.sampled_from(BASES), changes=st.dictionaries(st.sampled_from(FIELDS), VALUES, max_size=3),
+       dropped=st.sets(st.sampled_from(FIELDS), max_size=2))
+def test_random_values_in_each_field_give_a_row_or_a_one_line_file_error(
+    tmp_path: Path, bundled: Catalog, base: dict[str, object], changes: dict[str, object], dropped: set[str]
+) -> None:
+    if isinstance(changes.get("budget"), int | float) and not isinstance(changes["budget"], bool):
+        changes["budget"] = min(changes["budget"], 5)  # keep the random runs short
+    claim = {k: v for k, v in {**base, **changes}.items() if k not in dropped}
+    good = {**BASES[1], "id": "good"}
+    text = "".join(
+        "[[claim]]\n" + "".join(f"{json.dumps(k)} = {toml_value(v)}\n" for k, v in table.items()) + "\n"
+        for table in (claim, good)
+    )
+    path = tmp_path / "claims.toml"
+    path.write_text(text, encoding="utf-8")
+    result = run_audit(path, bundled)
+    if result.error:
+        assert "\n" not in result.error and not result.outcomes and result.exit_code == 2
+        return
+    assert [o.verdict in VERDICTS for o in result.outcomes] == [True, True], result.outcomes
+    assert result.outcomes[-1].id == "good" and result.outcomes[-1].verdict == "correct"  # the others still judged
+    first = result.outcomes[0]
+    if first.verdict == "error":
+        assert "field" in first.message, first.message
+    assert result.to_text() and json.dumps(result.to_json())
