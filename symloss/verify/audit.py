@@ -27,8 +27,16 @@ An audit file lists claims as TOML tables::
     assume = ["y in {0, 1}"]          # optional; latex = true reads lhs/rhs as LaTeX
 
 A value is computed at 50 digits from the declared expression (never a
-float kernel) and compared with the stated number after rounding to the
-stated digits; an identity goes to the prover.
+float kernel; more digits when the value is so large that 50 do not reach the
+last stated place, up to 400, beyond which the verdict is unknown) and
+compared with the stated number after rounding both, exactly and half away
+from zero, to the stated digits; an identity goes to the prover.
+
+Numbers are read exactly as written.  An input, a parameter or a stated value
+must be a finite number (nan, inf, and a float literal beyond a 64-bit float
+such as 1e400 or 1e-400 are errors); a formula given as an input ("log(99)",
+"10^300") must have a finite real value.  Only a stated value may be infinite,
+written "inf" or "-inf" (or TOML's inf, -inf) where the text printed infinity.
 
 In a ``loss`` claim, the target of a loss whose label is a one-hot or soft
 class vector over K classes (``cross_entropy``, ``softmax_cross_entropy``,
@@ -40,12 +48,13 @@ labels have the output's shape without its class axis), and any other flat
 list is one class vector.  So ``inputs = [[[0.1, 0.7, 0.2]], [1]]`` and
 ``inputs = [[0.1, 0.7, 0.2], [0, 1, 0]]`` state the same claim.
 
-A claim that cannot be read (a missing or ill-typed field, an unknown loss or
-parameter, a parameter without a default left out, an id used before, a class
-label out of range) is one row with verdict ``error`` and a message naming the
-claim id and the field; every other claim is still judged.  Exit codes: 2 when
-the file itself cannot be read (unreadable, not TOML, no ``[[claim]]`` tables,
-an unknown top-level key); else 1 if any claim is wrong, else 2 if any claim
+A claim that cannot be read (a missing or ill-typed field, a number as above,
+an unknown loss or parameter, a parameter without a default left out, an id
+used before, a class label out of range) is one row with verdict ``error`` and
+a message naming the claim id and the field; every other claim is still
+judged.  Exit codes: 2 when the file itself cannot be read (unreadable, not
+TOML, nested too deep, no ``[[claim]]`` tables, an unknown top-level key),
+with a one-line message; else 1 if any claim is wrong, else 2 if any claim
 is an error, else 0 (an unknown verdict does not fail the audit).
 """
 
