@@ -194,7 +194,7 @@ def run_verify(
         return VerifyResult(lhs, rhs or "", stated, error=read)
     if not isinstance(read, tuple):
         why = (f"timed out after {budget:g} s while reading the claim" if seconds >= budget
-               else "reading the claim stopped without an answer (out of memory?)")
+               else "reading the claim failed without an answer (the reader process stopped early)")
         return VerifyResult(lhs, rhs or "", stated, verdict=Verdict("unknown", why, seconds, detail="not proved"))
     statement, parsed = read
     verdict = replace(prove(parsed.claim, budget=budget - seconds), seconds=time.perf_counter() - start)
