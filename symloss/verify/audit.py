@@ -565,6 +565,8 @@ class _ValueEntry:
             with mpmath.workdps(max(precision, DIGITS)):
                 total = mpmath.fsum(values)
                 value = total / len(values) if self.reduction == "mean" else total
+            if mpmath.isnan(value):
+                return self._unknown(stated_text, f"the {self.reduction} of the samples is undefined (inf - inf)")
             computed_text = _rounded(value, self.digits, precision)
             agrees = computed_text == _rounded_stated(self.stated, self.digits)
         seconds = time.perf_counter() - started
