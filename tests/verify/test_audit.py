@@ -668,8 +668,8 @@ SCALARS = st.one_of(
                      "log(99)", "1/0", "sqrt(-1)", "log(0)", "x", "p", "z", "y", "sigmoid(z)", "0.5", "mean", "none",
                      "sum", "value", "identity", "bce_with_logits", "y in {0, 1}"]),
 )
-VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-    st.sampled_from(["z", "y", "p", "pos_weight", "x", "gamma"]) | TEXT, inner, max_size=3), max_leaves=8)
+KEYS = st.sampled_from(["z", "y", "p", "pos_weight", "x", "gamma"]) | TEXT
+VALUES = st.deferred(lambda: SCALARS | st.lists(VALUES, max_size=3) | st.dictionaries(KEYS, VALUES, max_size=3))
 BASES = [
     {"id": "a", "source": "s", "kind": "value", "loss": "bce_with_logits", "inputs": [[0.5, -1.0], [1, 0]],
      "params": {"pos_weight": 2}, "reduction": "mean", "stated": 0.5, "digits": 3},
