@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from symloss.declare.catalog import load_catalog
-from symloss.verify.audit import run_verify
+from symloss.verify.claim import run_verify
 
 RHS = "sigmoid(z) - y"
 ASSUME = "y in {0, 1}"

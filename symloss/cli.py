@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from symloss.declare.catalog import Catalog, CatalogError, load_catalog
 from symloss.report.tables import format_table
+from symloss.verify.claim import MAX_TIMEOUT, check_timeout
 
 if TYPE_CHECKING:
     from symloss.pipeline import KernelBuild
@@ -88,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="an assumption such as 'x > 0', '0 < p < 1', 'y in {0, 1}', 'K integer >= 2' (repeatable)")
     sub.add_argument("--latex", action="store_true", help="read LHS and RHS as LaTeX")
     sub.add_argument("--json", action="store_true", help="print the verdict as JSON")
-    sub.add_argument("--timeout", type=float, default=20.0, metavar="S", help="seconds for the proof (default 20)")
+    sub.add_argument("--timeout", type=_timeout, default=20.0, metavar="S",
+                     help=f"seconds for the whole check, reading the claim too (default 20, at most {MAX_TIMEOUT:g})")
     catalog_option(sub)
 
     sub = command("audit", "check a TOML file of claims taken from a text", run_audit)
@@ -143,7 +145,7 @@ def formulas_last(arguments: Sequence[str]) -> list[str]:
 
     An option is ``-h`` or ``--`` followed by a letter (``--json``,
     ``--timeout=5``, ``--time 5``); a valued option takes the next argument
-    as its value.  Every other argument is a formula; a ``--`` of the user's
+    as its value, joined to it (``--time=5``).  Every other argument is a formula; a ``--`` of the user's
     is dropped (a formula never looks like an option).
     """
     options: list[str] = []
@@ -153,15 +155,26 @@ def formulas_last(arguments: Sequence[str]) -> list[str]:
         if argument == "--":
             continue
         if argument == "-h" or (argument.startswith("--") and argument[2:3].isalpha()):
-            options.append(argument)
             name = argument.split("=", 1)[0]
             valued = "=" not in argument and any(option.startswith(name) for option in VERIFY_VALUED_OPTIONS)
             value = next(rest, None) if valued else None
-            if value is not None:  # taken as is, even "-1 < x"
-                options.append(value)
+            # a value is joined to its option, so argparse takes it as is, even "-1 < x" or "-inf"
+            options.append(argument if value is None else f"{argument}={value}")
         else:
             formulas.append(argument)
     return [*options, "--", *formulas]
+
+
+def _timeout(text: str) -> float:
+    """``verify --timeout``: a finite number of seconds in (0, MAX_TIMEOUT]."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    try:
+        return check_timeout(seconds)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _catalog(args: argparse.Namespace) -> Catalog:
@@ -194,7 +207,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from symloss.verify.audit import run_verify as verify
+    from symloss.verify.claim import run_verify as verify
 
     catalog = load_catalog(args.catalog)
     result = verify(args.lhs, args.rhs, args.assume, latex=args.latex, timeout=args.timeout, catalog=catalog)

@@ -1,8 +1,7 @@
-"""Verify one claim of a user's; audit a file of claims taken from a text.
+"""Audit a file of claims taken from a text: ``symloss audit FILE.toml``.
 
-Two entry points do all the work for the command line and return plain
-data with an exit code: :func:`run_verify` (``symloss verify "A <= B"``) and
-:func:`run_audit` (``symloss audit FILE.toml``).
+:func:`run_audit` does all the work for the command line and returns plain
+data with an exit code.
 
 An audit file lists claims as TOML tables::
 
@@ -28,8 +27,16 @@ An audit file lists claims as TOML tables::
     assume = ["y in {0, 1}"]          # optional; latex = true reads lhs/rhs as LaTeX
 
 A value is computed at 50 digits from the declared expression (never a
-float kernel) and compared with the stated number after rounding to the
-stated digits; an identity goes to the prover.
+float kernel; more digits when the value is so large that 50 do not reach the
+last stated place, up to 400, beyond which the verdict is unknown) and
+compared with the stated number after rounding both, exactly and half away
+from zero, to the stated digits; an identity goes to the prover.
+
+Numbers are read exactly as written.  An input, a parameter or a stated value
+must be a finite number (nan, inf, and a float literal beyond a 64-bit float
+such as 1e400 or 1e-400 are errors); a formula given as an input ("log(99)",
+"10^300") must have a finite real value.  Only a stated value may be infinite,
+written "inf" or "-inf" (or TOML's inf, -inf) where the text printed infinity.
 
 In a ``loss`` claim, the target of a loss whose label is a one-hot or soft
 class vector over K classes (``cross_entropy``, ``softmax_cross_entropy``,
@@ -41,22 +48,25 @@ labels have the output's shape without its class axis), and any other flat
 list is one class vector.  So ``inputs = [[[0.1, 0.7, 0.2]], [1]]`` and
 ``inputs = [[0.1, 0.7, 0.2], [0, 1, 0]]`` state the same claim.
 
-A claim that cannot be read (a missing or ill-typed field, an unknown loss or
-parameter, a parameter without a default left out, an id used before, a class
-label out of range) is one row with verdict ``error`` and a message naming the
-claim id and the field; every other claim is still judged.  Exit codes: 2 when
-the file itself cannot be read (unreadable, not TOML, no ``[[claim]]`` tables,
-an unknown top-level key); else 1 if any claim is wrong, else 2 if any claim
+A claim that cannot be read (a missing or ill-typed field, a number as above,
+an unknown loss or parameter, a parameter without a default left out, an id
+used before, a class label out of range) is one row with verdict ``error`` and
+a message naming the claim id and the field; every other claim is still
+judged.  Exit codes: 2 when the file itself cannot be read (unreadable, not
+TOML, nested too deep, no ``[[claim]]`` tables, an unknown top-level key),
+with a one-line message; else 1 if any claim is wrong, else 2 if any claim
 is an error, else 0 (an unknown verdict does not fail the audit).
 """
 
 from __future__ import annotations
 
+import math
+import reprlib
 import time
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -64,193 +74,19 @@ import mpmath
 import sympy as sp
 
 from symloss.declare.catalog import Catalog
-from symloss.declare.functions import to_elementary
-from symloss.declare.loss import Claim, Loss, identity, inequality
+from symloss.declare.loss import Claim, Loss
 from symloss.declare.notation import LABEL_DOMAINS
 from symloss.prove.numeric import class_counts, evaluate
 from symloss.prove.prover import prove
-from symloss.prove.verdict import Verdict
 from symloss.report.tables import format_table
-from symloss.verify.assume import implied_equalities, parse_assumptions
-from symloss.verify.parse import ParseError, Statement, parse, parse_many, relation_position, split_relation
+from symloss.verify.claim import EXIT_BAD_INPUT, EXIT_OK, EXIT_WRONG, evaluate_derivatives, parse_identity
+from symloss.verify.parse import ParseError, parse
 
-EXIT_OK, EXIT_WRONG, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
 DIGITS = 50  # working precision of value claims
 DEFAULT_BUDGET = 20.0  # seconds per identity claim of an audit
 MAX_DIGITS = 30  # most decimal places a value claim may state
+MAX_PRECISION = 400  # most significant digits a value is computed with (a 64-bit float to 30 places)
 REDUCTIONS = ("mean", "sum", "none")
-
-
-# --------------------------------------------------------------------------- claims from text
-
-
-def evaluate_derivatives(expr: sp.Expr) -> sp.Expr:
-    """Carry out every ``diff`` of a parsed formula on the elementary form
-    (exp/log), so no derivative of a named function is taken on trust."""
-    return expr.replace(
-        lambda e: isinstance(e, sp.Derivative),
-        lambda d: sp.diff(to_elementary(d.expr), *d.variable_count),
-    )
-
-
-@dataclass(frozen=True)
-class ParsedClaim:
-    """A user's claim ``lhs relation rhs``, parsed: both sides as written and the claim to prove."""
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    claim: Claim
-    relation: str = "="
-
-
-def parse_identity(
-    lhs: str, rhs: str, assumptions: Sequence[str] = (), *, latex: bool = False, catalog: Catalog | None = None
-) -> ParsedClaim:
-    """Read ``lhs = rhs`` under the assumptions; raises :class:`ParseError`."""
-    return parse_claim(Statement(lhs, "=", rhs), assumptions, latex=latex, catalog=catalog)
-
-
-def parse_claim(
-    statement: Statement, assumptions: Sequence[str] = (), *, latex: bool = False, catalog: Catalog | None = None
-) -> ParsedClaim:
-    """Read ``lhs relation rhs`` under the assumptions: an identity for ``=``,
-    an inequality for ``<=``, ``<``, ``>=``, ``>``; raises :class:`ParseError`."""
-    declared = parse_assumptions(assumptions)
-    parsed = parse_many([statement.lhs, statement.rhs], declared, catalog, latex=latex)
-    left, right = parsed.exprs
-    given = tuple(dict.fromkeys(parsed.given + implied_equalities(parsed.scope)))
-    text = f"{statement.lhs} {statement.relation} {statement.rhs}"
-    sides = evaluate_derivatives(left), evaluate_derivatives(right)
-    if statement.relation == "=":
-        claim = identity(text, *sides, scope=parsed.scope, given=given)
-    else:
-        claim = inequality(text, sides[0], statement.relation, sides[1], scope=parsed.scope, given=given)
-    return ParsedClaim(left, right, claim, statement.relation)
-
-
-# --------------------------------------------------------------------------- verify
-
-
-_RELATIONALS: dict[str, type[sp.core.relational.Relational]] = {
-    "=": sp.Eq, "<=": sp.Le, "<": sp.Lt, ">=": sp.Ge, ">": sp.Gt,
-}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    """The outcome of ``symloss verify``: the parsed claim and its verdict, or
-    why the input could not be read."""
-
-    lhs_text: str
-    rhs_text: str
-    assumptions: tuple[str, ...]
-    lhs: sp.Expr | None = None
-    rhs: sp.Expr | None = None
-    verdict: Verdict | None = None
-    error: str = ""
-    relation: str = "="
-
-    @property
-    def exit_code(self) -> int:
-        """0 proved, 1 refuted, 3 unknown, 2 bad input."""
-        if self.verdict is None:
-            return EXIT_BAD_INPUT
-        return {"proved": EXIT_OK, "refuted": EXIT_WRONG}.get(self.verdict.status, EXIT_UNKNOWN)
-
-    def to_text(self) -> str:
-        """The claim pretty-printed with its relation, the verdict, its method or counterexample, the time."""
-        if self.verdict is None or self.lhs is None or self.rhs is None:
-            return f"symloss verify: {self.error}"
-        verdict = self.verdict
-        shown = _RELATIONALS[self.relation](self.lhs, self.rhs, evaluate=False)
-        lines = [sp.pretty(shown, use_unicode=True), ""]
-        if self.assumptions:
-            lines.append(f"assuming:  {'; '.join(self.assumptions)}")
-        lines.append(f"verdict:   {verdict.status}")
-        lines.append(f"method:    {verdict.method}")
-        if verdict.counterexample:
-            point = ", ".join(f"{name} = {value}" for name, value in verdict.counterexample.items())
-            lines.append(f"counterexample: {point}")
-        if verdict.detail:
-            lines.append(f"detail:    {verdict.detail}")
-        if verdict.scope:
-            lines.append(f"scope:     {verdict.scope}")
-        lines.append(f"time:      {verdict.seconds:.2f} s")
-        return "\n".join(lines)
-
-    def to_json(self) -> dict[str, object]:
-        """{"verdict", "method", "counterexample", "seconds", "lhs", "relation", "rhs"}
-        (and "message" when the input could not be read)."""
-        if self.verdict is None:
-            return {
-                "verdict": "error",
-                "method": "",
-                "counterexample": None,
-                "seconds": 0.0,
-                "lhs": None,
-                "relation": None,
-                "rhs": None,
-                "message": self.error,
-            }
-        return {
-            "verdict": self.verdict.status,
-            "method": self.verdict.method,
-            "counterexample": dict(self.verdict.counterexample) if self.verdict.counterexample else None,
-            "seconds": round(self.verdict.seconds, 3),
-            "lhs": str(self.lhs),
-            "relation": self.relation,
-            "rhs": str(self.rhs),
-        }
-
-
-def run_verify(
-    lhs: str,
-    rhs: str | None = None,
-    assumptions: Sequence[str] = (),
-    *,
-    latex: bool = False,
-    timeout: float = 20.0,
-    catalog: Catalog | None = None,
-) -> VerifyResult:
-    """Parse ``lhs = rhs`` (plain text, or LaTeX) under the assumptions and prove it.
-
-    With no ``rhs``, ``lhs`` is a whole statement ``A REL B`` (see
-    :func:`~symloss.verify.parse.split_relation`); a side of a two-sided equality
-    that holds a relation of its own is an error.
-    """
-    stated = tuple(assumptions)
-    parts = {"statement": lhs} if rhs is None else {"LHS": lhs, "RHS": rhs}
-    try:
-        statement = split_relation(lhs, latex=latex) if rhs is None else _equality(lhs, rhs, latex)
-        parts = {"LHS": statement.lhs, "RHS": statement.rhs}
-        parsed = parse_claim(statement, stated, latex=latex, catalog=catalog)
-    except ParseError as error:
-        return VerifyResult(lhs, rhs or "", stated, error=_where(error, parts, stated))
-    verdict = prove(parsed.claim, budget=timeout)
-    return VerifyResult(statement.lhs, statement.rhs, stated, parsed.lhs, parsed.rhs, verdict,
-                        relation=parsed.relation)
-
-
-def _equality(lhs: str, rhs: str, latex: bool) -> Statement:
-    """``lhs = rhs`` from two sides, neither of which may be a comparison itself."""
-    for side in (lhs, rhs):
-        position = relation_position(side, latex=latex)
-        if position is not None:
-            raise ParseError(
-                "a relation inside one side of LHS RHS: give the whole claim as one argument, "
-                '"A <= B", or two sides of an equality',
-                position,
-                side,
-            )
-    return Statement(lhs, "=", rhs)
-
-
-def _where(error: ParseError, parts: Mapping[str, str], assumptions: Sequence[str]) -> str:
-    """Say which input the error is in: an assumption, or a part (LHS, RHS, the statement) by name."""
-    if error.text in assumptions:
-        return f"in the assumption {error.text!r}: {error}"
-    part = next((name for name, text in parts.items() if error.text == text), "input")
-    return f"in the {part}: {error}"
 
 
 # --------------------------------------------------------------------------- audit
@@ -312,7 +148,8 @@ class AuditResult:
     def to_text(self) -> str:
         if self.error:
             return f"symloss audit: {self.path}: {self.error}"
-        rows = [(o.id, o.kind, o.verdict, _clipped(o.stated), o.computed or "", _note(o)) for o in self.outcomes]
+        rows = [(o.id, o.kind, o.verdict, _clipped(o.stated), _clipped(o.computed or ""), _note(o))
+                for o in self.outcomes]
         table = format_table(["id", "kind", "verdict", "stated", "computed", "note"], rows)
         tally = {v: sum(o.verdict == v for o in self.outcomes) for v in VERDICTS}
         summary = ", ".join(f"{n} {v}" for v, n in tally.items())
@@ -359,11 +196,13 @@ def load_audit(path: Path | str, catalog: Catalog) -> list[_Entry]:
     """The claims of an audit file, checked and parsed, a malformed one as a
     :class:`_MalformedEntry`; raises AuditFileError if the file cannot be read."""
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"), parse_float=_toml_float)
     except OSError as error:
         raise AuditFileError(f"cannot read the file: {error.strerror or error}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise AuditFileError(f"not valid TOML: {error}") from None
+    except RecursionError:
+        raise AuditFileError("not valid TOML: nesting too deep") from None
+    except (tomllib.TOMLDecodeError, ValueError) as error:  # ValueError: bad UTF-8, an integer of 4300+ digits
+        raise AuditFileError(f"not valid TOML: {_one_line(error)}") from None
     extra = sorted(set(data) - {"claim", "title"})
     if extra:
         raise AuditFileError(f"unknown top-level key {extra[0]!r} (expected [[claim]] tables)")
@@ -387,6 +226,26 @@ def load_audit(path: Path | str, catalog: Catalog) -> list[_Entry]:
     return entries
 
 
+@dataclass(frozen=True)
+class _OutOfRange:
+    """A TOML float literal beyond a 64-bit float: 1e400 (overflows to inf), 1e-400 (underflows to 0)."""
+
+    text: str
+
+
+def _toml_float(text: str) -> float | _OutOfRange:
+    """A TOML float literal as a float; :class:`_OutOfRange` when the float would not be the number written
+    (``inf`` and ``nan`` are written as such)."""
+    value = float(text)
+    if (math.isinf(value) and text.lstrip("+-") != "inf") or (value == 0 and Decimal(text) != 0):
+        return _OutOfRange(text)
+    return value
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
+
+
 def _bad(ident: str, field_name: str, problem: str) -> ClaimError:
     return ClaimError(f"claim {ident!r}: field {field_name!r}: {problem}")
 
@@ -399,7 +258,7 @@ def _entry(ident: str, table: Mapping[str, object], catalog: Catalog) -> _Entry:
     elif kind == "value":
         allowed = _VALUE_LOSS if "loss" in table else _VALUE_EXPR
     else:
-        raise _bad(ident, "kind", f"must be 'value' or 'identity', not {kind!r}")
+        raise _bad(ident, "kind", f"must be 'value' or 'identity', not {reprlib.repr(kind)}")
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise _bad(ident, unknown[0], f"not a field of a {kind} claim (fields: {', '.join(sorted(allowed))})")
@@ -441,38 +300,66 @@ def _identity_entry(ident: str, source: str, table: Mapping[str, object], catalo
     return _IdentityEntry(ident, source, f"{lhs} = {rhs}", parsed.claim, float(budget))
 
 
-def _stated(ident: str, table: Mapping[str, object]) -> tuple[object, int]:
+def _stated(ident: str, table: Mapping[str, object]) -> tuple[Fraction | str | list[Fraction | str], int]:
+    """The stated value(s), exact, and the decimal places printed."""
     digits = table.get("digits")
     if isinstance(digits, bool) or not isinstance(digits, int) or not 0 <= digits <= MAX_DIGITS:
         raise _bad(ident, "digits", f"must be a whole number of decimal places, 0..{MAX_DIGITS}")
     stated = table.get("stated")
-    values = stated if isinstance(stated, list) else [stated]
-    if not values or not all(_is_stated_number(v) for v in values):
-        raise _bad(ident, "stated", "must be a number, \"inf\" or \"-inf\" (a list of them for reduction 'none')")
-    return stated, digits
+    if isinstance(stated, list):
+        if not stated:
+            raise _bad(ident, "stated", "an empty list")
+        return [_stated_number(ident, v) for v in stated], digits
+    return _stated_number(ident, stated), digits
 
 
-def _is_stated_number(value: object) -> bool:
-    return (isinstance(value, int | float) and not isinstance(value, bool)) or value in ("inf", "-inf")
+def _stated_number(ident: str, value: object) -> Fraction | str:
+    """A stated value: an exact finite number, or "inf" / "-inf" (also TOML's inf, -inf) where the text
+    printed infinity."""
+    if value in ("inf", "-inf"):
+        return str(value)
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if isinstance(value, str) or (isinstance(value, float) and math.isnan(value)):
+        raise _bad(ident, "stated", f"must be a number, \"inf\" or \"-inf\" (a list of them for reduction "
+                                    f"'none'), not {reprlib.repr(value)}")
+    return _finite(ident, "stated", value)
 
 
-def _number(ident: str, field_name: str, value: object) -> object:
-    """An exact input value: a TOML number as written, or a constant formula ("log(99)")."""
+def _finite(ident: str, field_name: str, value: object) -> Fraction:
+    """A TOML number as written, exactly; raises ClaimError for anything else (nan, inf, a float
+    literal out of the 64-bit range, a truth value, a string, a table)."""
     if isinstance(value, bool):
         raise _bad(ident, field_name, "a truth value is not a number")
     if isinstance(value, int):
         return Fraction(value)
-    if isinstance(value, float):
+    if isinstance(value, float) and math.isfinite(value):
         return Fraction(repr(value))
-    if isinstance(value, str):
-        try:
-            expr = parse(value).expr
-        except ParseError as error:
-            raise _bad(ident, field_name, str(error)) from None
-        if expr.free_symbols:
-            raise _bad(ident, field_name, f"{value!r} is not a constant")
-        return expr
-    raise _bad(ident, field_name, f"expected a number, got {value!r}")
+    if isinstance(value, float):
+        raise _bad(ident, field_name, f"must be a finite number, not {reprlib.repr(value)}")
+    if isinstance(value, _OutOfRange):
+        raise _bad(ident, field_name, f"{value.text} is out of the range of a 64-bit float")
+    raise _bad(ident, field_name, f"expected a number, got {reprlib.repr(value)}")
+
+
+def _number(ident: str, field_name: str, value: object) -> object:
+    """An exact input value: a finite TOML number as written, or a constant formula ("log(99)")
+    whose value is a finite real number."""
+    if not isinstance(value, str):
+        return _finite(ident, field_name, value)
+    try:
+        expr = parse(value).expr
+    except ParseError as error:
+        raise _bad(ident, field_name, str(error)) from None
+    if expr.free_symbols:
+        raise _bad(ident, field_name, f"{reprlib.repr(value)} is not a constant")
+    try:
+        number = evaluate(expr, {}, digits=DIGITS)
+    except (ArithmeticError, ValueError, TypeError, MemoryError, RecursionError) as error:
+        raise _bad(ident, field_name, f"{reprlib.repr(value)} cannot be evaluated ({type(error).__name__})") from None
+    if not (isinstance(number, mpmath.mpf) and mpmath.isfinite(number)):
+        raise _bad(ident, field_name, f"{reprlib.repr(value)} is not a finite real number")
+    return expr
 
 
 def _loss_entry(
@@ -544,7 +431,7 @@ def _label(ident: str, value: object) -> int:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    raise _bad(ident, "inputs", f"a class label is an integer class index, not {value!r}")
+    raise _bad(ident, "inputs", f"a class label is an integer class index, not {reprlib.repr(value)}")
 
 
 def _class_count(ident: str, sample: Mapping[sp.Basic, object]) -> int | None:
@@ -659,53 +546,87 @@ class _ValueEntry:
         stated_text = _show_stated(self.stated, self.digits)
         started = time.perf_counter()
         try:
-            values = [evaluate(self.expr, point, digits=DIGITS) for point in self.points]
-        except (ValueError, ZeroDivisionError, TypeError, KeyError, ArithmeticError) as error:
-            return ClaimOutcome(self.ident, self.source, "value", "unknown", stated_text, None, None,
-                                f"cannot evaluate: {error}")
-        except (MemoryError, RecursionError) as error:  # e.g. exp(exp(exp(30))): beyond reach, not undefined
-            return ClaimOutcome(self.ident, self.source, "value", "unknown", stated_text, None, None,
-                                f"cannot evaluate: {type(error).__name__}")
-        if any(isinstance(v, mpmath.mpc) or mpmath.isnan(v) for v in values):
-            return ClaimOutcome(self.ident, self.source, "value", "unknown", stated_text, None, None,
-                                "the expression is undefined or complex here")
+            values = self._values(DIGITS)
+            precision = _precision(values, self.digits)
+            if precision > MAX_PRECISION:
+                size = mpmath.nstr(mpmath.log10(max(abs(v) for v in values)), 5)
+                return self._unknown(stated_text, f"the value (about 10^{size}) has too many digits to round to "
+                                                  f"{self.digits} decimal places")
+            if precision > DIGITS:
+                values = self._values(precision)
+        except _NoValueError as error:
+            return self._unknown(stated_text, str(error))
         if self.reduction == "none":
-            computed = [_rounded(v, self.digits) for v in values]
+            computed = [_rounded(v, self.digits, precision) for v in values]
             stated = self.stated if isinstance(self.stated, list) else [self.stated]
-            agrees = all(c == _rounded_stated(s, self.digits) for c, s in zip(computed, stated, strict=True))
+            agrees = computed == [_rounded_stated(s, self.digits) for s in stated]
             computed_text = "[" + ", ".join(computed) + "]"
         else:
-            with mpmath.workdps(DIGITS):
+            with mpmath.workdps(max(precision, DIGITS)):
                 total = mpmath.fsum(values)
                 value = total / len(values) if self.reduction == "mean" else total
-            computed_text = _rounded(value, self.digits)
+            if mpmath.isnan(value):
+                return self._unknown(stated_text, f"the {self.reduction} of the samples is undefined (inf - inf)")
+            computed_text = _rounded(value, self.digits, precision)
             agrees = computed_text == _rounded_stated(self.stated, self.digits)
         seconds = time.perf_counter() - started
-        message = f"{len(values)} sample(s), reduction {self.reduction}, {DIGITS} digits, {seconds:.2f} s"
+        message = (f"{len(values)} sample(s), reduction {self.reduction}, {max(precision, DIGITS)} digits, "
+                   f"{seconds:.2f} s")
         verdict = "correct" if agrees else "wrong"
         if not agrees:
             message = f"the text printed {stated_text}; the value is {computed_text}"
         return ClaimOutcome(self.ident, self.source, "value", verdict, stated_text, computed_text, None, message)
 
+    def _values(self, digits: int) -> list[mpmath.mpf]:
+        """The real value at each point, with ``digits`` significant digits; raises :class:`_NoValueError`."""
+        try:
+            values = [evaluate(self.expr, point, digits=digits) for point in self.points]
+        except (ValueError, ZeroDivisionError, TypeError, KeyError, ArithmeticError) as error:
+            raise _NoValueError(f"cannot evaluate: {error}") from None
+        except (MemoryError, RecursionError) as error:  # e.g. exp(exp(exp(30))): beyond reach, not undefined
+            raise _NoValueError(f"cannot evaluate: {type(error).__name__}") from None
+        if any(isinstance(v, mpmath.mpc) or mpmath.isnan(v) for v in values):
+            raise _NoValueError("the expression is undefined or complex here")
+        return values
 
-def _rounded(value: mpmath.mpf, digits: int) -> str:
-    """``value`` to ``digits`` decimal places, half away from zero ("inf" for infinity)."""
+    def _unknown(self, stated_text: str, message: str) -> ClaimOutcome:
+        return ClaimOutcome(self.ident, self.source, "value", "unknown", stated_text, None, None, message)
+
+
+class _NoValueError(ArithmeticError):
+    """A value claim's expression has no real value here, or none within reach."""
+
+
+def _precision(values: Sequence[mpmath.mpf], digits: int) -> int:
+    """Significant digits that reach the last of ``digits`` decimal places of each value
+    and of their sum: 10 guard digits past the place, counted from the largest magnitude."""
+    magnitudes = [int(mpmath.mag(v) * math.log10(2)) + 1 for v in values if mpmath.isfinite(v) and v]
+    return max(magnitudes, default=0) + len(str(len(values))) + digits + 10
+
+
+def _places(scaled: int, digits: int) -> str:
+    """The decimal text of scaled / 10^digits ("0.000", "-1.250"; never "-0")."""
+    sign = "-" if scaled < 0 else ""
+    text = str(abs(scaled)).rjust(digits + 1, "0")
+    return sign + (f"{text[:-digits]}.{text[-digits:]}" if digits else text)
+
+
+def _rounded(value: mpmath.mpf, digits: int, precision: int) -> str:
+    """``value`` to ``digits`` decimal places, half away from zero ("inf" for infinity), where
+    ``precision`` significant digits reach the last place (see :func:`_precision`)."""
     if mpmath.isinf(value):
         return "inf" if value > 0 else "-inf"
-    with mpmath.workdps(DIGITS + 10):
-        exact = Decimal(mpmath.nstr(value, DIGITS, strip_zeros=False))
-    text = f"{exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP):f}"
-    return "0" + text[2:] if text.startswith("-0") and not any(c in "123456789" for c in text) else text
+    with mpmath.workdps(max(precision, DIGITS) + 10):
+        scaled = int(mpmath.floor(abs(value) * mpmath.mpf(10) ** digits + mpmath.mpf(1) / 2))
+    return _places(-scaled if value < 0 else scaled, digits)
 
 
-def _rounded_stated(stated: object, digits: int) -> str:
-    if stated in ("inf", "-inf"):
-        return str(stated)
-    try:
-        exact = Decimal(repr(stated))
-    except InvalidOperation:
-        return str(stated)
-    return f"{exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP):f}"
+def _rounded_stated(stated: Fraction | str, digits: int) -> str:
+    """A stated number (exact) to ``digits`` decimal places, half away from zero; "inf" and "-inf" as they are."""
+    if isinstance(stated, str):
+        return stated
+    scaled = math.floor(abs(stated) * 10**digits + Fraction(1, 2))
+    return _places(-scaled if stated < 0 else scaled, digits)
 
 
 def _show_stated(stated: object, digits: int) -> str:

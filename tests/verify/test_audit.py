@@ -1,5 +1,6 @@
-"""Tests for symloss.verify.audit: soundness of `verify` on false claims, hostile input,
-the audit file format, and the audit of the four source texts."""
+"""Tests for symloss.verify.audit: the audit file format, malformed claims as error rows
+(random values in every field too), numbers at the edges, and the audit of the four source
+texts.  (`verify` is tested in test_claim.py.)"""
 
 from __future__ import annotations
 
@@ -7,204 +8,19 @@ import json
 import subprocess
 import sys
 import textwrap
-import time
 from decimal import Decimal
-from fractions import Fraction
 from pathlib import Path
 
 import mpmath
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from symloss.declare.catalog import Catalog, load_catalog
-from symloss.declare.loss import Claim
-from symloss.prove.numeric import evaluate
-from symloss.verify.audit import AuditResult, parse_identity, run_audit, run_verify
+from symloss.verify.audit import VERDICTS, AuditResult, ClaimOutcome, run_audit
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SOURCE_AUDIT = REPOSITORY / "derivations" / "audits" / "source_texts.toml"
-
-
-def separates(claim: Claim, counterexample: dict[str, str]) -> bool:
-    """Whether the two sides really differ at the counterexample (re-evaluated here)."""
-    point: dict[object, object] = {}
-    for v in claim.scope.variables:
-        if v.name in counterexample:
-            value = counterexample[v.name]
-            point[v.symbol] = (
-                tuple(Fraction(t) for t in value.strip("[]").split(",")) if v.is_vector else Fraction(value)
-            )
-    sides = []
-    for side in (claim.lhs, claim.rhs):
-        try:
-            sides.append(evaluate(side, point, digits=40))
-        except (ValueError, ZeroDivisionError, TypeError):
-            sides.append(None)
-    left, right = sides
-    if left is None or right is None:
-        return (left is None) != (right is None)
-    return abs(left - right) > mpmath.mpf(10) ** -15 * max(1, abs(left), abs(right))
-
-
-# ---------------------------------------------------------------- soundness
-
-FALSE_CLAIMS: list[tuple[str, str, list[str]]] = [
-    ("diff(sigmoid(z), z)", "sigmoid(z)**2", []),
-    ("diff(log(x), x)", "x", ["x > 0"]),
-    ("log(x*y)", "log(x) + log(y)", []),
-    ("sqrt(x**2)", "x", []),
-    ("abs(x)", "x", []),
-    ("exp(x + y)", "exp(x) + exp(y)", []),
-    ("sigmoid(-z)", "sigmoid(z)", []),
-    ("1 - sigmoid(z)", "sigmoid(z)", []),
-    ("softplus(z)", "log(1 + exp(-z))", []),
-    ("softplus(z) - softplus(-z)", "-z", []),
-    ("tanh(x)", "2*sigmoid(x) - 1", []),
-    ("diff(tanh(x), x)", "1 - tanh(x)", []),
-    ("cosh(x)^2 + sinh(x)^2", "1", []),
-    ("max(x, y)", "x + y - min(x, y) + 1", []),
-    ("max(0, x)", "x", []),
-    ("diff(-y*log(sigmoid(z)) - (1-y)*log(1-sigmoid(z)), z)", "y - sigmoid(z)", ["y in {0, 1}"]),
-    ("diff(-log(sigmoid(z)), z)", "sigmoid(z)", []),
-    ("(x + y)^2", "x^2 + y^2", []),
-    ("x/y", "y/x", ["x > 0", "y > 0"]),
-    ("log(x^2)", "2*log(x)", []),
-    ("log(exp(x))", "x + 1", []),
-    ("diff(x^3, x, 2)", "3*x", []),
-    ("diff(x^2*y^2, x, y)", "2*x*y", []),
-    ("sign(x)*abs(x)", "abs(x)", []),
-    ("y^2", "1", ["y in {0, 1}"]),
-    ("y^2", "y", ["y in {-1, 1}"]),
-    ("y*(1 - y)", "0", ["y in {0, 1, 2}"]),
-    ("p*(1 - p)", "1/4", ["0 < p < 1"]),
-    ("log(p) + log(1 - p)", "log(1 - p^2)", ["0 < p < 1"]),
-    ("-y*log(p) - (1 - y)*log(1 - p)", "-log(p)", ["y in {0, 1}", "0 < p < 1"]),
-    ("sum(y[k], k, 1, K)", "K", []),
-    ("sum(x[k]^2, k, 1, K)", "sum(x[k], k, 1, K)^2", []),
-    ("diff(log(sum(exp(z[k]), k, 1, K)), z[i])", "exp(z[i])", []),
-    ("diff(sum(z[k]^2, k, 1, K), z[i])", "z[i]", []),
-    ("(1 - p)^gamma*log(p)", "log(p)", ["gamma >= 0", "0 < p < 1"]),
-    ("max(0, 1 - y*z)", "1 - y*z", ["y in {-1, 1}"]),
-    ("min(abs(x), 1)", "abs(x)", []),
-    ("log1p(x)", "log(x) + 1", ["x > 0"]),
-    ("expm1(x)", "exp(x - 1)", []),
-    ("sqrt(x*y)", "sqrt(x)*sqrt(y)", []),
-    ("1/K", "1/2", ["K integer >= 2"]),
-    ("diff(softplus(z), z)", "sigmoid(-z)", []),
-    ("x - x*1e-8", "x", []),
-    ("exp(x)", "1 + x + x^2/2", []),
-    ("sigmoid(z)*(1 - sigmoid(z))", "1/4", []),
-    ("diff(sigmoid(z), z, 2)", "sigmoid(z)*(1 - sigmoid(z))", []),
-]
-
-FALSE_LATEX_CLAIMS: list[tuple[str, str, list[str]]] = [
-    (r"\frac{\partial}{\partial z}\sigma(z)", r"\sigma(z)^2", []),
-    (r"\frac{1}{1 + e^{-z}}", r"\frac{1}{1 + e^{z}}", []),
-    (r"\log(xy)", r"\log x + \log y", []),
-    (r"L = -y\log\sigma(z) - (1-y)\log(1-\sigma(z)); \frac{\partial L}{\partial z}", r"y - \sigma(z)",
-     ["y in {0, 1}"]),
-    (r"-\sum_{k=1}^{K} y_k \log \hat{y}_k", r"-\log \hat{y}_1", ["y_hat in simplex", "y in simplex"]),
-    (r"\max(0, 1 - y z)", r"1 - yz", ["y in {-1, 1}"]),
-    (r"|x|", r"x", []),
-    (r"\sqrt{x^2}", r"x", []),
-    (r"(1 - \hat{p})^\gamma", r"1", ["gamma >= 0", "0 < p_hat < 1"]),
-    (r"\tanh(x)", r"2\sigma(x) - 1", []),
-    (r"\frac{e^{z_i}}{\sum_{k=1}^{K} e^{z_k}}", r"\frac{1}{K}", []),
-    (r"\frac{\partial^2}{\partial z^2} \log(1 + e^{z})", r"\sigma(z)", []),
-    (r"\cosh(x) - \sinh(x)", r"e^{x}", []),
-]
-
-
-@pytest.mark.parametrize(("lhs", "rhs", "assume"), FALSE_CLAIMS)
-def test_false_claims_are_refuted_with_a_real_counterexample(lhs: str, rhs: str, assume: list[str]) -> None:
-    result = run_verify(lhs, rhs, assume, timeout=10)
-    assert result.verdict is not None and result.verdict.status == "refuted", result.to_text()
-    assert result.exit_code == 1
-    claim = parse_identity(lhs, rhs, assume).claim
-    assert separates(claim, dict(result.verdict.counterexample or {})), result.to_text()
-
-
-@pytest.mark.parametrize(("lhs", "rhs", "assume"), FALSE_LATEX_CLAIMS)
-def test_false_latex_claims_are_refuted_with_a_real_counterexample(lhs: str, rhs: str, assume: list[str]) -> None:
-    result = run_verify(lhs, rhs, assume, latex=True, timeout=10)
-    assert result.verdict is not None and result.verdict.status == "refuted", result.to_text()
-    claim = parse_identity(lhs, rhs, assume, latex=True).claim
-    assert separates(claim, dict(result.verdict.counterexample or {})), result.to_text()
-
-
-@pytest.mark.parametrize(
-    ("lhs", "rhs", "assume", "latex"),
-    [
-        ("diff(-y*log(sigmoid(z)) - (1-y)*log(1-sigmoid(z)), z)", "sigmoid(z) - y", [], False),
-        ("diff(sigmoid(z), z)", "sigmoid(z)*(1 - sigmoid(z))", [], False),
-        ("log(x*y)", "log(x) + log(y)", ["x > 0", "y > 0"], False),
-        ("max(0, 1 - y*z)", "max(0, 1 - y*z)", ["y in {-1, 1}"], False),
-        (r"L = -y\log\sigma(z) - (1-y)\log(1-\sigma(z)); \frac{\partial L}{\partial z}", r"\sigma(z) - y", [], True),
-        (r"\frac{1}{1 + e^{-z}}", r"\sigma(z)", [], True),
-    ],
-)
-def test_true_claims_are_proved(lhs: str, rhs: str, assume: list[str], latex: bool) -> None:
-    result = run_verify(lhs, rhs, assume, latex=latex, timeout=20)
-    assert result.verdict is not None and result.verdict.status == "proved", result.to_text()
-    assert result.exit_code == 0
-
-
-def test_json_has_the_documented_keys() -> None:
-    refuted = run_verify("abs(x)", "x", timeout=10).to_json()
-    assert set(refuted) == {"verdict", "method", "counterexample", "seconds", "lhs", "relation", "rhs"}
-    assert refuted["verdict"] == "refuted" and refuted["lhs"] == "Abs(x)"
-    assert all(isinstance(v, str) for v in refuted["counterexample"].values())
-    proved = run_verify("x + x", "2*x", timeout=10).to_json()
-    assert proved["verdict"] == "proved" and proved["counterexample"] is None
-
-
-def test_text_output_shows_claim_verdict_method_and_time() -> None:
-    shown = run_verify("abs(x)", "x", ["x real"], timeout=10).to_text()
-    for part in ("│x│ = x", "verdict:   refuted", "counterexample: x = ", "time:"):
-        assert part in shown
-
-
-# ---------------------------------------------------------------- bad input
-
-
-@pytest.mark.parametrize(
-    ("lhs", "rhs", "assume", "where", "column"),
-    [
-        ("x + foo(y)", "x", [], "LHS", 5),
-        ("x", "x +", [], "RHS", 4),
-        ("x", "x", ["x >< 0"], "assumption", 4),
-        ("x", "x", ["x is big"], "assumption", 3),
-    ],
-)
-def test_bad_input_exits_2_pointing_at_the_position(
-    lhs: str, rhs: str, assume: list[str], where: str, column: int
-) -> None:
-    result = run_verify(lhs, rhs, assume)
-    assert result.exit_code == 2 and result.verdict is None
-    assert where in result.error and f"(column {column})" in result.error
-    assert result.to_json()["verdict"] == "error"
-
-
-def payloads(marker: Path) -> list[str]:
-    return [
-        f"__import__('os').system('touch {marker}')",
-        f"open('{marker}', 'w').write('x')",
-        f"exec(\"open('{marker}', 'w')\")",
-        f"().__class__.__base__.__subclasses__()[0]('{marker}')",
-        f"(lambda: open('{marker}', 'w'))()",
-        f"[open('{marker}', 'w') for _ in [1]]",
-        "x.__class__",
-        "__builtins__",
-        "9**9**9**9",
-    ]
-
-
-def test_payloads_exit_2_without_side_effects(tmp_path: Path) -> None:
-    marker = tmp_path / "pwned"
-    for payload in payloads(marker):
-        for as_latex in (False, True):
-            result = run_verify(payload, "1", latex=as_latex)
-            assert result.exit_code == 2, payload
-    assert not marker.exists()
 
 
 # ---------------------------------------------------------------- the command line
@@ -214,35 +30,6 @@ def cli(*arguments: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "symloss", *arguments], capture_output=True, text=True, cwd=REPOSITORY, timeout=120
     )
-
-
-def test_cli_verify_refutes_a_false_claim_with_json() -> None:
-    done = cli("verify", "diff(sigmoid(z), z)", "sigmoid(z)**2", "--json", "--timeout", "10")
-    assert done.returncode == 1, done.stderr
-    answer = json.loads(done.stdout)
-    assert answer["verdict"] == "refuted" and "z" in answer["counterexample"]
-
-
-def test_cli_verify_proves_with_latex_and_assumptions() -> None:
-    done = cli("verify", r"\log(xy)", r"\log x + \log y", "--latex", "--assume", "x > 0", "--assume", "y > 0")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "proved" in done.stdout
-
-
-@pytest.mark.parametrize("false", [("abs(x)", "x"), ("log(exp(x))", "x + 1"), ("sigmoid(-z)", "sigmoid(z)")])
-def test_cli_verify_never_proves_false_claims(false: tuple[str, str]) -> None:
-    done = cli("verify", *false, "--timeout", "10")
-    assert done.returncode == 1, done.stdout + done.stderr
-    assert "refuted" in done.stdout and "counterexample" in done.stdout
-
-
-def test_cli_payloads_exit_2_without_side_effects(tmp_path: Path) -> None:
-    marker = tmp_path / "pwned"
-    for payload in payloads(marker)[:4]:
-        done = cli("verify", payload, "1")
-        assert done.returncode == 2, payload
-        assert "column" in done.stdout + done.stderr
-    assert not marker.exists()
 
 
 def test_cli_audit_of_the_source_texts() -> None:
@@ -267,6 +54,8 @@ toy_bce = Loss(name="toy_bce", title="BCE", family="binary", output=p, target=y,
                formula=-y.symbol * sp.log(p.symbol) - (1 - y.symbol) * sp.log(1 - p.symbol))
 toy_focal = Loss(name="toy_focal", title="focal", family="binary", output=p, target=y, params=(gamma,),
                  origin=Definition(), formula=-(1 - p.symbol) ** gamma.symbol * sp.log(p.symbol))
+toy_logit = Loss(name="toy_logit", title="logit", family="binary", output=p, target=y, origin=Definition(),
+                 formula=sp.log(p.symbol) - sp.log(1 - p.symbol))
 '''
 
 
@@ -417,6 +206,30 @@ MALFORMED = [
     ('id = "a"\nsource = "s"\nkind = "identity"\nlhs = "x"\nrhs = "x"\nassume = "x > 1"', "'a'", "assume"),
     ('id = "a"\nsource = "s"\nkind = "identity"\nlhs = "x"\nrhs = "x"\nlatex = "yes"', "'a'", "latex"),
     ('source = "s"\nkind = "identity"\nlhs = "x"\nrhs = "x"', "#1", "id"),
+    *[(f'id = "a"\nsource = "s"\nkind = "value"\nloss = "toy_bce"\n{field_line}\ndigits = 3', "'a'", field_name)
+      for field_line, field_name in [
+          ("inputs = [nan, 1]\nstated = 0.7", "inputs"),
+          ("inputs = [inf, 1]\nstated = 0.7", "inputs"),
+          ("inputs = [1e400, 1]\nstated = 0.7", "inputs"),
+          ("inputs = [1e-400, 1]\nstated = 0.7", "inputs"),
+          ("inputs = [[[0.5]], 1]\nstated = 0.7", "inputs"),
+          ("inputs = [{p = 0.5}, 1]\nstated = 0.7", "inputs"),
+          ('inputs = ["1/0", 1]\nstated = 0.7', "inputs"),
+          ('inputs = ["sqrt(-1)", 1]\nstated = 0.7', "inputs"),
+          ("inputs = [0.5, 1]\nstated = nan", "stated"),
+          ("inputs = [0.5, 1]\nstated = 1e400", "stated"),
+          ("inputs = [0.5, 1]\nstated = [[0.7]]", "stated"),
+          ("inputs = [0.5, 1]\nstated = []", "stated"),
+          ("inputs = [0.5, 1]\nstated = {a = 1}", "stated"),
+          ("inputs = [0.5, 1]\nstated = true", "stated"),
+      ]],
+    ('id = "a"\nsource = "s"\nkind = "value"\nloss = "toy_focal"\ninputs = [0.5, 1]\nparams = {gamma = nan}\n'
+     'stated = 0.7\ndigits = 3', "'a'", "params"),
+    ('id = "a"\nsource = "s"\nkind = "value"\nexpr = "exp(z)"\nat = {z = -inf}\nstated = 0\ndigits = 3', "'a'", "at"),
+    ('id = "a"\nsource = "s"\nkind = "value"\nexpr = "exp(z)"\nat = {z = "exp(exp(exp(30)))"}\nstated = 0\n'
+     'digits = 3', "'a'", "at"),
+    ('id = "a"\nsource = "s"\nkind = "identity"\nlhs = "x"\nrhs = "x"\nbudget = nan', "'a'", "budget"),
+    ('id = "a"\nsource = "s"\nkind = "identity"\nlhs = "x"\nrhs = "x"\nbudget = inf', "'a'", "budget"),
 ]
 
 
@@ -443,6 +256,9 @@ def test_a_malformed_claim_is_an_error_row_naming_id_and_field(
         ("extra = 1\n[[claim]]\nid = 'a'", "unknown top-level key"),
         ("claim = [1, 2]", "no [[claim]] tables"),
         (b"\xff[[claim]]", "not valid TOML"),
+        ("[[claim]]\nid = 'a'\nstated = " + "[" * 5000 + "]" * 5000, "not valid TOML: nesting too deep"),
+        ("[[claim]]\nid = 'a'\nstated = " + "{a = " * 5000 + "1" + "}" * 5000, "not valid TOML: nesting too deep"),
+        ("[[claim]]\nid = 'a'\nstated = " + "1" * 5000, "not valid TOML"),
     ],
 )
 def test_malformed_files_exit_2(tmp_path: Path, toy: Catalog, toml: str | bytes, message: str) -> None:
@@ -452,7 +268,7 @@ def test_malformed_files_exit_2(tmp_path: Path, toy: Catalog, toml: str | bytes,
     else:
         result = audit_text(tmp_path, toml, toy)
     assert result.exit_code == 2 and message in result.error and not result.outcomes
-    assert result.to_json() == {"error": result.error}
+    assert result.to_json() == {"error": result.error} and "\n" not in result.error
 
 
 def test_a_missing_file_exits_2(tmp_path: Path, toy: Catalog) -> None:
@@ -667,6 +483,11 @@ WRONG_IN_THE_TEXTS = {
 }
 
 
+def _sig(t: mpmath.mpf) -> mpmath.mpf:
+    """sigmoid(t) = 1 / (1 + e^-t), written by hand."""
+    return 1 / (1 + mpmath.exp(-t))
+
+
 def _by_hand() -> dict[str, tuple[str, mpmath.mpf, int]]:
     """The wrong claims recomputed here in mpmath at 50 digits: id -> (printed, true value, digits)."""
     with mpmath.workdps(50):
@@ -724,324 +545,6 @@ def test_the_hinge_listing_is_wrong_and_says_the_true_value(source_audit: AuditR
     assert hinge.stated == "0.2500" and hinge.computed == "0.7000"
 
 
-# ---------------------------------------------------------------- soundness through the command line
-#
-# Each false claim goes through the `symloss verify` command (argument parsing,
-# parsing, prover, JSON output, exit code) and its counterexample is checked
-# here, independently of the engine: both sides written again by hand in mpmath
-# and evaluated at 50 digits.
-
-mp = mpmath.mp
-
-
-def _sig(t: mpmath.mpf) -> mpmath.mpf:
-    return 1 / (1 + mpmath.exp(-t))
-
-
-def _softplus(t: mpmath.mpf) -> mpmath.mpf:
-    return mpmath.log(1 + mpmath.exp(t))
-
-
-def _d(f: object, t: mpmath.mpf, n: int = 1) -> mpmath.mpf:
-    return mpmath.diff(f, t, n)
-
-
-def _lse(v: list[mpmath.mpf]) -> mpmath.mpf:
-    return mpmath.log(mpmath.fsum(mpmath.exp(t) for t in v))
-
-
-class Point:
-    """A counterexample as numbers: scalars as mpf, vectors as lists (1-based via at())."""
-
-    def __init__(self, values: dict[str, str]) -> None:
-        self.values = {name: self._number(text) for name, text in values.items()}
-
-    @staticmethod
-    def _number(text: str) -> object:
-        if text.startswith("["):
-            return [mpmath.mpf(Fraction(t).numerator) / Fraction(t).denominator for t in text.strip("[]").split(",")]
-        value = Fraction(text)
-        return mpmath.mpf(value.numerator) / value.denominator
-
-    def __getattr__(self, name: str) -> object:
-        return self.values[name]
-
-
-Sides = object  # a function Point -> (left, right)
-
-CLI_FALSE_CLAIMS: list[tuple[str, str, list[str], Sides]] = [
-    ("diff(sigmoid(z), z)", "sigmoid(z)^2", [], lambda v: (_d(_sig, v.z), _sig(v.z) ** 2)),
-    ("diff(softplus(z), z)", "sigmoid(-z)", [], lambda v: (_d(_softplus, v.z), _sig(-v.z))),
-    ("diff(log(x), x)", "x", ["x > 0"], lambda v: (1 / v.x, v.x)),
-    ("log(x*y)", "log(x) + log(y) + 1", ["x > 0", "y > 0"],
-     lambda v: (mpmath.log(v.x * v.y), mpmath.log(v.x) + mpmath.log(v.y) + 1)),
-    ("sqrt(x^2)", "x", [], lambda v: (abs(v.x), v.x)),
-    ("abs(x)", "x", ["x real"], lambda v: (abs(v.x), v.x)),
-    ("exp(x + y)", "exp(x) + exp(y)", [], lambda v: (mpmath.exp(v.x + v.y), mpmath.exp(v.x) + mpmath.exp(v.y))),
-    ("sigmoid(-z)", "sigmoid(z)", [], lambda v: (_sig(-v.z), _sig(v.z))),
-    ("softplus(z)", "log(1 + exp(-z))", [], lambda v: (_softplus(v.z), mpmath.log(1 + mpmath.exp(-v.z)))),
-    ("tanh(x)", "2*sigmoid(x) - 1", [], lambda v: (mpmath.tanh(v.x), 2 * _sig(v.x) - 1)),
-    ("cosh(x)^2 + sinh(x)^2", "1", [], lambda v: (mpmath.cosh(v.x) ** 2 + mpmath.sinh(v.x) ** 2, 1)),
-    ("max(0, x)", "x", [], lambda v: (max(0, v.x), v.x)),
-    ("diff(-y*log(sigmoid(z)) - (1-y)*log(1-sigmoid(z)), z)", "y - sigmoid(z)", ["y in {0, 1}"],
-     lambda v: (_d(lambda t: -v.y * mpmath.log(_sig(t)) - (1 - v.y) * mpmath.log(1 - _sig(t)), v.z), v.y - _sig(v.z))),
-    ("(x + y)^2", "x^2 + y^2", [], lambda v: ((v.x + v.y) ** 2, v.x**2 + v.y**2)),
-    ("log(exp(x))", "x + 1", [], lambda v: (v.x, v.x + 1)),
-    ("diff(x^3, x, 2)", "3*x", [], lambda v: (6 * v.x, 3 * v.x)),
-    ("diff(x^2*y^2, x, y)", "2*x*y", [], lambda v: (4 * v.x * v.y, 2 * v.x * v.y)),
-    ("y^2", "y", ["y in {-1, 1}"], lambda v: (v.y**2, v.y)),
-    ("y*(y - 1)", "0", ["y in {0, 1, 2}"], lambda v: (v.y * (v.y - 1), 0)),
-    ("y^3 - y", "0", ["y in {-1, 0, 1, 1/2}"], lambda v: (v.y**3 - v.y, 0)),
-    ("p*(1 - p)", "1/4", ["0 < p < 1"], lambda v: (v.p * (1 - v.p), mpmath.mpf(1) / 4)),
-    ("-y*log(p) - (1 - y)*log(1 - p)", "-log(p)", ["y in {0, 1}", "0 < p < 1"],
-     lambda v: (-v.y * mpmath.log(v.p) - (1 - v.y) * mpmath.log(1 - v.p), -mpmath.log(v.p))),
-    ("sum(y[k], k, 1, K)", "K", [], lambda v: (mpmath.fsum(v.y[: int(v.K)]), v.K)),
-    ("sum(x[k]^2, k, 1, K)", "sum(x[k], k, 1, K)^2", [],
-     lambda v: (mpmath.fsum(t**2 for t in v.x[: int(v.K)]), mpmath.fsum(v.x[: int(v.K)]) ** 2)),
-    ("diff(log(sum(exp(z[k]), k, 1, K)), z[1])", "exp(z[1])", [],
-     lambda v: (mpmath.exp(v.z[0]) / mpmath.fsum(mpmath.exp(t) for t in v.z[: int(v.K)]), mpmath.exp(v.z[0]))),
-    ("max(0, 1 - y*z)", "1 - y*z", ["y in {-1, 1}"], lambda v: (max(0, 1 - v.y * v.z), 1 - v.y * v.z)),
-    ("log1p(x)", "log(x) + 1", ["x > 0"], lambda v: (mpmath.log(1 + v.x), mpmath.log(v.x) + 1)),
-    ("expm1(x)", "exp(x - 1)", [], lambda v: (mpmath.exp(v.x) - 1, mpmath.exp(v.x - 1))),
-    ("1/K", "1/2", ["K integer >= 2"], lambda v: (1 / v.K, mpmath.mpf(1) / 2)),
-    ("x - x*1e-8", "x", [], lambda v: (v.x - v.x / 10**8, v.x)),
-    ("exp(x)", "1 + x + x^2/2", [], lambda v: (mpmath.exp(v.x), 1 + v.x + v.x**2 / 2)),
-    ("sigmoid(z)*(1 - sigmoid(z))", "1/4", [], lambda v: (_sig(v.z) * (1 - _sig(v.z)), mpmath.mpf(1) / 4)),
-    ("diff(sigmoid(z), z, 2)", "sigmoid(z)*(1 - sigmoid(z))", [],
-     lambda v: (_d(_sig, v.z, 2), _sig(v.z) * (1 - _sig(v.z)))),
-    ("hinge(f, y)", "max(0, 1 + y*f)", [], lambda v: (max(0, 1 - v.f * v.y), max(0, 1 + v.y * v.f))),
-    ("diff(bce_with_logits(z, y, 1), z)", "y - sigmoid(z)", [],
-     lambda v: (_sig(v.z) - v.y, v.y - _sig(v.z))),
-    ("diff(bce_with_logits(z, y, 2), z)", "sigmoid(z) - y", ["y in {0, 1}"],  # pos_weight 2, not 1
-     lambda v: ((2 * v.y + 1 - v.y) * _sig(v.z) - 2 * v.y, _sig(v.z) - v.y)),
-    ("mse(yhat, y)", "abs(yhat - y)", [], lambda v: ((v.yhat - v.y) ** 2, abs(v.yhat - v.y))),
-    ("log_cosh(yhat, y)", "abs(yhat - y)", [],
-     lambda v: (mpmath.log(mpmath.cosh(v.y - v.yhat)), abs(v.yhat - v.y))),
-    ("focal(p, 1, 2)", "-log(p)", [], lambda v: (-((1 - v.p) ** 2) * mpmath.log(v.p), -mpmath.log(v.p))),
-    ("x^y", "y^x", ["x > 0", "y > 0"], lambda v: (v.x**v.y, v.y**v.x)),
-    ("tanh(2*x)", "2*tanh(x)", [], lambda v: (mpmath.tanh(2 * v.x), 2 * mpmath.tanh(v.x))),
-    ("sinh(x)", "x*cosh(x)", [], lambda v: (mpmath.sinh(v.x), v.x * mpmath.cosh(v.x))),
-    ("min(x, y)", "(x + y - abs(x - y))/2 + 1/1000", [],
-     lambda v: (min(v.x, v.y), (v.x + v.y - abs(v.x - v.y)) / 2 + mpmath.mpf(1) / 1000)),
-    ("sigmoid(z)", "1/(1 + exp(-z)) + 1e-12", [], lambda v: (_sig(v.z), _sig(v.z) + mpmath.mpf(10) ** -12)),
-    ("sqrt(x)*sqrt(y)", "sqrt(x*y) + sign(x)", ["x >= 0", "y >= 0"],
-     lambda v: (mpmath.sqrt(v.x) * mpmath.sqrt(v.y), mpmath.sqrt(v.x * v.y) + mpmath.sign(v.x))),
-    ("diff(x*exp(x), x, x)", "x*exp(x)", [], lambda v: ((v.x + 2) * mpmath.exp(v.x), v.x * mpmath.exp(v.x))),
-]
-
-CLI_FALSE_LATEX_CLAIMS: list[tuple[str, str, list[str], Sides]] = [
-    (r"\frac{\partial}{\partial z}\sigma(z)", r"\sigma(z)^2", [], lambda v: (_d(_sig, v.z), _sig(v.z) ** 2)),
-    (r"\frac{1}{1 + e^{-z}}", r"\frac{1}{1 + e^{z}}", [], lambda v: (_sig(v.z), _sig(-v.z))),
-    (r"\log(xy)", r"\log x + \log y + 1", ["x > 0", "y > 0"],
-     lambda v: (mpmath.log(v.x * v.y), mpmath.log(v.x) + mpmath.log(v.y) + 1)),
-    (r"L = -y\log\sigma(z) - (1-y)\log(1-\sigma(z)); \frac{\partial L}{\partial z}", r"y - \sigma(z)",
-     ["y in {0, 1}"], lambda v: (_sig(v.z) - v.y, v.y - _sig(v.z))),
-    (r"\mathcal{L} = (\sigma(z) - y)^2 \\ \frac{d\mathcal{L}}{dz}", r"2(\sigma(z) - y)", [],
-     lambda v: (2 * (_sig(v.z) - v.y) * _sig(v.z) * (1 - _sig(v.z)), 2 * (_sig(v.z) - v.y))),
-    (r"-\sum_{k=1}^{K} y_k \log \hat{y}_k", r"-\log \hat{y}_1", ["y_hat in simplex", "y in simplex"],
-     lambda v: (-mpmath.fsum(a * mpmath.log(b) for a, b in zip(v.y[: int(v.K)], v.y_hat, strict=False)),
-                -mpmath.log(v.y_hat[0]))),
-    (r"\max(0, 1 - y z)", r"1 - yz", ["y in {-1, 1}"], lambda v: (max(0, 1 - v.y * v.z), 1 - v.y * v.z)),
-    (r"\left| x \right|", r"x", [], lambda v: (abs(v.x), v.x)),
-    (r"\sqrt{x^2}", r"x", [], lambda v: (abs(v.x), v.x)),
-    (r"(1 - \hat{p})^\gamma", r"1", ["gamma > 0", "0 < p_hat < 1"], lambda v: ((1 - v.p_hat) ** v.gamma, 1)),
-    (r"\tanh(x)", r"2\sigma(x) - 1", [], lambda v: (mpmath.tanh(v.x), 2 * _sig(v.x) - 1)),
-    (r"\frac{e^{z_1}}{\sum_{k=1}^{K} e^{z_k}}", r"\frac{1}{K}", [],
-     lambda v: (mpmath.exp(v.z[0]) / mpmath.fsum(mpmath.exp(t) for t in v.z[: int(v.K)]), 1 / v.K)),
-    (r"\frac{\partial^2}{\partial z^2} \log(1 + e^{z})", r"\sigma(z)", [],
-     lambda v: (_sig(v.z) * (1 - _sig(v.z)), _sig(v.z))),
-    (r"\cosh(x) - \sinh(x)", r"e^{x}", [], lambda v: (mpmath.exp(-v.x), mpmath.exp(v.x))),
-    (r"\ln(\exp(x) + 1)", r"x", [], lambda v: (mpmath.log(mpmath.exp(v.x) + 1), v.x)),
-    (r"\min(\alpha, \beta) \cdot 2", r"\alpha + \beta", [],
-     lambda v: (2 * min(v.alpha, v.beta), v.alpha + v.beta)),
-]
-
-
-def verify_cli(capsys: pytest.CaptureFixture[str], lhs: str, rhs: str, *options: str) -> tuple[int, str, str]:
-    """Run `symloss verify OPTIONS -- LHS RHS` in this process; (exit code, stdout, stderr).
-
-    The ``--`` lets a side start with a minus sign (``-log(p)``), which argparse
-    would otherwise read as an option."""
-    from symloss.cli import main
-
-    code = main(["verify", *options, "--", lhs, rhs])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def _defined(value: object) -> bool:
-    return isinstance(value, mpmath.mpf | int | float) or (isinstance(value, mpmath.mpc) and value.imag == 0)
-
-
-def really_separates(sides: Sides, counterexample: dict[str, str]) -> bool:
-    """Both sides, written by hand, differ at the counterexample (50 digits)."""
-    with mpmath.workdps(50):
-        left, right = sides(Point(counterexample))  # type: ignore[operator]
-        if not (_defined(left) and _defined(right)):
-            return _defined(left) != _defined(right)
-        left, right = mpmath.re(left), mpmath.re(right)
-        return abs(left - right) > mpmath.mpf(10) ** -20 * max(1, abs(left), abs(right))
-
-
-def _assume_options(assume: list[str]) -> list[str]:
-    return [option for a in assume for option in ("--assume", a)]
-
-
-def test_there_are_at_least_forty_false_cli_claims() -> None:
-    assert len(CLI_FALSE_CLAIMS) >= 40 and len(CLI_FALSE_LATEX_CLAIMS) >= 15
-
-
-@pytest.mark.parametrize(("lhs", "rhs", "assume", "sides"), CLI_FALSE_CLAIMS)
-def test_cli_refutes_false_claims_at_a_point_that_really_separates(
-    capsys: pytest.CaptureFixture[str], lhs: str, rhs: str, assume: list[str], sides: Sides
-) -> None:
-    code, out, err = verify_cli(capsys, lhs, rhs, *_assume_options(assume), "--json", "--timeout", "10")
-    answer = json.loads(out)
-    assert code == 1 and answer["verdict"] == "refuted", out + err
-    assert answer["counterexample"], out
-    assert really_separates(sides, answer["counterexample"]), out
-
-
-@pytest.mark.parametrize(("lhs", "rhs", "assume", "sides"), CLI_FALSE_LATEX_CLAIMS)
-def test_cli_refutes_false_latex_claims_at_a_point_that_really_separates(
-    capsys: pytest.CaptureFixture[str], lhs: str, rhs: str, assume: list[str], sides: Sides
-) -> None:
-    code, out, err = verify_cli(capsys, lhs, rhs, *_assume_options(assume), "--latex", "--json", "--timeout", "10")
-    answer = json.loads(out)
-    assert code == 1 and answer["verdict"] == "refuted", out + err
-    assert really_separates(sides, answer["counterexample"]), out
-
-
-@pytest.mark.parametrize(
-    ("lhs", "rhs", "assume"),
-    [
-        ("x^2 + 1e-20", "x^2", []),  # below the numeric tolerance: must still not be proved
-        ("sigmoid(z) + 10^(-40)", "sigmoid(z)", []),
-        ("log(cosh(x))", "abs(x) + log1p(exp(-2*abs(x))) - log(2) + 1e-25", []),
-        ("sum(y[k], k, 1, K)", "1 + 1e-30", ["y in simplex"]),
-    ],
-)
-def test_cli_never_proves_claims_off_by_a_tiny_amount(
-    capsys: pytest.CaptureFixture[str], lhs: str, rhs: str, assume: list[str]
-) -> None:
-    code, out, _err = verify_cli(capsys, lhs, rhs, *_assume_options(assume), "--json", "--timeout", "5")
-    assert code in (1, 3) and json.loads(out)["verdict"] in ("refuted", "unknown"), out
-
-
-# ---------------------------------------------------------------- the verify command: codes, JSON, assumptions
-
-VERDICT_KEYS = {"verdict", "method", "counterexample", "seconds", "lhs", "relation", "rhs"}
-
-
-def test_cli_exit_codes_0_1_3_2_and_the_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
-    cases = [
-        (("diff(bce_with_logits(z, y, 1), z)", "sigmoid(z) - y", "--assume", "y in {0, 1}"), 0, "proved"),
-        (("abs(x)", "x"), 1, "refuted"),
-        (("log(cosh(x))", "abs(x) + log1p(exp(-2*abs(x))) - log(2)", "--timeout", "2"), 3, "unknown"),
-        (("x + foo(y)", "x"), 2, "error"),
-    ]
-    for (lhs, rhs, *options), code, verdict in cases:
-        got, out, _err = verify_cli(capsys, lhs, rhs, *options, "--json")
-        answer = json.loads(out)
-        assert got == code and answer["verdict"] == verdict, out
-        if verdict != "error":
-            assert set(answer) == VERDICT_KEYS
-            assert isinstance(answer["method"], str) and answer["method"]
-            assert isinstance(answer["seconds"], float) and answer["seconds"] >= 0
-            assert isinstance(answer["lhs"], str) and isinstance(answer["rhs"], str)
-            cx = answer["counterexample"]
-            assert cx is None if verdict != "refuted" else all(isinstance(v, str) for v in cx.values())
-        else:
-            assert set(answer) == VERDICT_KEYS | {"message"} and "column 5" in answer["message"]
-
-
-def test_cli_text_output_and_errors_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _err = verify_cli(capsys, "diff(x^3, x, 2)", "6*x")
-    assert code == 0 and "verdict:   proved" in out and "method:" in out and "time:" in out
-    code, out, _err = verify_cli(capsys, "sigmoid(-z)", "sigmoid(z)")
-    assert code == 1 and "verdict:   refuted" in out and "counterexample: z = " in out
-    code, out, err = verify_cli(capsys, "x", "sum(y[k], k, 1, K", "--assume", "K integer >= 2")
-    assert code == 2 and out == "" and "in the RHS" in err and "^" in err
-
-
-@pytest.mark.parametrize(
-    ("lhs", "rhs", "assume", "code"),
-    [
-        ("sqrt(x^2)", "x", ["x real"], 1),
-        ("sqrt(x^2)", "x", ["x > 0"], 0),
-        ("abs(x)", "x", ["x >= 0"], 0),
-        ("abs(x)", "x", ["x >= -1"], 1),
-        ("log(p) + log(1 - p)", "log(p - p^2)", ["0 < p < 1"], 0),
-        ("log(x) + log(y)", "log(x*y)", ["x < 0", "y < 0"], 1),
-        ("y^2", "y", ["y in {0, 1}"], 0),
-        ("y^2", "1", ["y in {-1, 1}"], 0),
-        ("y^2", "1", ["y in {-1, 0, 1}"], 1),
-        ("y^3 - 5*y^2 + 6*y", "0", ["y in {0, 2, 3}"], 0),
-        ("y*(2*y - 1)", "0", ["y in {0, 0.5}"], 0),
-        ("(-1)^(2*K)", "1", ["K integer >= 2"], 0),
-        ("sum(1/K, k, 1, K)", "1", ["K integer >= 2"], 0),
-        ("sum(y[k], k, 1, K)", "1", ["y in simplex"], 0),
-        ("max(0, 1 - y*z)", "max(0, 1 - z)", ["y in {1}"], 0),
-        ("x*y", "abs(x*y)", ["x, y > 0"], 0),
-    ],
-)
-def test_cli_every_assumption_form_changes_the_verdict_as_it_should(
-    capsys: pytest.CaptureFixture[str], lhs: str, rhs: str, assume: list[str], code: int
-) -> None:
-    got, out, err = verify_cli(capsys, lhs, rhs, *_assume_options(assume), "--timeout", "10")
-    assert got == code, out + err
-
-
-@pytest.mark.parametrize(
-    ("assume", "column"),
-    [("x in (0, 1)", 6), ("x > y", 5), ("x is positive", 3), ("K integer >= two", 14), ("y in {0, 1", 11),
-     ("x > 0 < 1", 7), ("__class__ > 0", 1)],
-)
-def test_cli_unsupported_assumptions_exit_2_pointing_at_the_position(
-    capsys: pytest.CaptureFixture[str], assume: str, column: int
-) -> None:
-    code, _out, err = verify_cli(capsys, "x", "x", "--assume", assume)
-    assert code == 2 and "in the assumption" in err and f"(column {column})" in err, err
-
-
-def test_cli_timeout_is_enforced(capsys: pytest.CaptureFixture[str]) -> None:
-    hard = "((exp(x+y)-exp(-x-y))/2)^60 + log(cosh(x)) - abs(x) - log1p(exp(-2*abs(x))) + log(2)"
-    start = time.perf_counter()
-    code, out, _err = verify_cli(capsys, "sinh(x+y)^60", hard, "--timeout", "1", "--json")
-    assert time.perf_counter() - start < 30  # a hang guard, not a speed requirement
-    answer = json.loads(out)
-    assert code == 3 and answer["verdict"] == "unknown" and "budget" in answer["method"]
-    assert answer["seconds"] < 3
-
-
-def test_cli_every_payload_exits_2_with_no_side_effect(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    marker = tmp_path / "pwned"
-    hostile = [
-        *payloads(marker),
-        f"getattr(x, '__class__')('{marker}')",
-        "x.__class__.__mro__",
-        "__class__",
-        "x + __import__",
-        f"{{open('{marker}', 'w') for _ in [1]}}",
-        f"[c('{marker}') for c in ().__class__.__base__.__subclasses__()]",
-        f"exec('open(\"{marker}\", \"w\")')",
-        f"eval('open(\"{marker}\", \"w\")')",
-        f"compile('1', '{marker}', 'eval')",
-        "10**10**10",
-        "(" * 200 + "x" + ")" * 200,
-        "-" * 1900 + "x",
-        "x+" * 1500 + "x",
-        "sigmoid(" * 60 + "x" + ")" * 60,
-        "1" * 3000,
-    ]
-    for payload in hostile:
-        for latex in ((), ("--latex",)):
-            code, out, err = verify_cli(capsys, payload, "1", *latex)
-            assert code == 2, (payload, out)
-            assert "column" in err, (payload, err)
-    assert not marker.exists()
-
-
 def test_cli_audit_table_and_exit_code() -> None:
     done = cli("audit", str(SOURCE_AUDIT))
     assert done.returncode == 1, done.stderr
@@ -1079,3 +582,128 @@ def test_a_value_beyond_reach_is_unknown_not_a_crash(tmp_path: Path, toy: Catalo
     """
     (outcome,) = audit_text(tmp_path, toml, toy).outcomes
     assert outcome.verdict == "unknown" and "cannot evaluate" in outcome.message
+
+
+# ---------------------------------------------------------------- numbers at the edges
+
+
+def one_value(tmp_path: Path, toy: Catalog, expr: str, at: str, stated: str, digits: int) -> ClaimOutcome:
+    toml = f'[[claim]]\nid = "v"\nsource = "s"\nkind = "value"\nexpr = "{expr}"\nat = {at}\nstated = {stated}\n' \
+           f"digits = {digits}\n"
+    (outcome,) = audit_text(tmp_path, toml, toy).outcomes
+    return outcome
+
+
+@pytest.mark.parametrize("stated", ["inf", '"inf"'])
+def test_a_stated_infinity_is_legal_written_either_way(tmp_path: Path, toy: Catalog, stated: str) -> None:
+    outcome = one_value(tmp_path, toy, "-log(p)", "{p = 0.0}", stated, 3)
+    assert outcome.verdict == "correct" and outcome.computed == "inf" == outcome.stated
+    outcome = one_value(tmp_path, toy, "-log(p)", "{p = 0.5}", stated, 3)
+    assert outcome.verdict == "wrong" and outcome.computed == "0.693"
+
+
+@pytest.mark.parametrize(
+    ("at", "stated", "digits", "verdict", "computed"),
+    [
+        ('{z = "10^300"}', "1e300", 2, "correct", "1" + "0" * 300 + ".00"),  # beyond 50 digits: computed further
+        ('{z = "10^300 + 1"}', "1e300", 0, "wrong", "1" + "0" * 299 + "1"),
+        ("{z = 1e300}", "1.5e300", 0, "wrong", "1" + "0" * 300),  # 1e300 is read as the exact 10^300
+        ("{z = -0.0001}", "-0.0", 2, "correct", "0.00"),  # never "-0.00"
+        ("{z = -0.125}", "-0.13", 2, "correct", "-0.13"),  # half away from zero
+        ("{z = 0.125}", "0.12", 2, "wrong", "0.13"),
+        ("{z = 1e-300}", "0", 30, "correct", "0." + "0" * 30),
+        ("{z = 2}", "1" + "0" * 60, 30, "wrong", "2." + "0" * 30),  # a stated integer beyond 64 bits is exact
+    ],
+)
+def test_values_far_from_one_are_rounded_exactly(
+    tmp_path: Path, toy: Catalog, at: str, stated: str, digits: int, verdict: str, computed: str
+) -> None:
+    outcome = one_value(tmp_path, toy, "z", at, stated, digits)
+    assert (outcome.verdict, outcome.computed) == (verdict, computed), outcome
+
+
+def test_a_mean_of_inf_and_minus_inf_is_unknown(tmp_path: Path, toy: Catalog) -> None:
+    toml = value_claim("v", "toy_logit", "[[0.0, 1.0], 1]", stated='"inf"', digits=3)
+    (outcome,) = audit_text(tmp_path, toml, toy).outcomes
+    assert outcome.verdict == "unknown" and "undefined" in outcome.message, outcome
+    toml = value_claim("v", "toy_logit", "[[0.0, 1.0], 1]", stated='["-inf", "inf"]', digits=3, reduction="none")
+    (outcome,) = audit_text(tmp_path, toml, toy).outcomes
+    assert outcome.verdict == "correct" and outcome.computed == "[-inf, inf]", outcome
+
+
+def test_a_value_with_too_many_digits_to_round_is_unknown(tmp_path: Path, toy: Catalog) -> None:
+    outcome = one_value(tmp_path, toy, "exp(z)", '{z = "10^300"}', "1", 3)
+    assert outcome.verdict == "unknown" and "too many digits to round to 3 decimal places" in outcome.message
+    assert "10^4.3429e+299" in outcome.message
+
+
+# ---------------------------------------------------------------- random claims: a row each, never an exception
+
+
+class Raw(str):
+    """A TOML literal written as is (1e400, nan)."""
+
+
+def toml_value(value: object) -> str:
+    """``value`` written as TOML (a test-only writer: strings as JSON strings, which TOML reads alike)."""
+    if isinstance(value, Raw):
+        return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)  # nan, inf and -inf are TOML's spellings too
+    if isinstance(value, int | str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    assert isinstance(value, dict)
+    return "{" + ", ".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
+
+
+TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
+SCALARS = st.one_of(
+    st.booleans(), st.integers(), st.integers(min_value=-(10**80), max_value=10**80),
+    st.floats(allow_nan=True, allow_infinity=True), TEXT,
+    st.sampled_from([Raw("1e400"), Raw("-1e400"), Raw("1e-400"), Raw("nan"), Raw("+inf"), "inf", "-inf", "10^300",
+                     "log(99)", "1/0", "sqrt(-1)", "log(0)", "x", "p", "z", "y", "sigmoid(z)", "0.5", "mean", "none",
+                     "sum", "value", "identity", "bce_with_logits", "y in {0, 1}"]),
+)
+KEYS = st.sampled_from(["z", "y", "p", "pos_weight", "x", "gamma"]) | TEXT
+VALUES = st.deferred(lambda: SCALARS | st.lists(VALUES, max_size=3) | st.dictionaries(KEYS, VALUES, max_size=3))
+BASES = [
+    {"id": "a", "source": "s", "kind": "value", "loss": "bce_with_logits", "inputs": [[0.5, -1.0], [1, 0]],
+     "params": {"pos_weight": 2}, "reduction": "mean", "stated": 0.5, "digits": 3},
+    {"id": "b", "source": "s", "kind": "value", "expr": "diff(bce_with_logits(z, y), z)",
+     "at": {"z": "log(99)", "y": 0}, "stated": 0.99, "digits": 2},
+    {"id": "c", "source": "s", "kind": "identity", "lhs": "sigmoid(-z)", "rhs": "1 - sigmoid(z)", "assume": [],
+     "budget": 5},
+]
+FIELDS = sorted({key for base in BASES for key in base} | {"latex"})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(base=st.sampled_from(BASES), changes=st.dictionaries(st.sampled_from(FIELDS), VALUES, max_size=3),
+       dropped=st.sets(st.sampled_from(FIELDS), max_size=2))
+def test_random_values_in_each_field_give_a_row_or_a_one_line_file_error(
+    tmp_path: Path, bundled: Catalog, base: dict[str, object], changes: dict[str, object], dropped: set[str]
+) -> None:
+    if isinstance(changes.get("budget"), int | float) and not isinstance(changes["budget"], bool):
+        changes["budget"] = min(changes["budget"], 5)  # keep the random runs short
+    claim = {k: v for k, v in {**base, **changes}.items() if k not in dropped}
+    good = {**BASES[1], "id": "good"}
+    text = "".join(
+        "[[claim]]\n" + "".join(f"{json.dumps(k)} = {toml_value(v)}\n" for k, v in table.items()) + "\n"
+        for table in (claim, good)
+    )
+    path = tmp_path / "claims.toml"
+    path.write_text(text, encoding="utf-8")
+    result = run_audit(path, bundled)
+    if result.error:
+        assert "\n" not in result.error and not result.outcomes and result.exit_code == 2
+        return
+    assert [o.verdict in VERDICTS for o in result.outcomes] == [True, True], result.outcomes
+    assert result.outcomes[-1].id == "good" and result.outcomes[-1].verdict == "correct"  # the others still judged
+    first = result.outcomes[0]
+    if first.verdict == "error":
+        assert "field" in first.message, first.message
+    assert result.to_text() and json.dumps(result.to_json())

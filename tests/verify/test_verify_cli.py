@@ -15,7 +15,7 @@ import pytest
 
 from symloss.cli import formulas_last
 from symloss.prove.numeric import evaluate
-from symloss.verify.audit import parse_claim
+from symloss.verify.claim import parse_claim
 from symloss.verify.parse import ParseError, Statement, split_relation
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -84,10 +84,11 @@ def test_split_relation_rejects(text: str, latex: bool, message: str) -> None:
 @pytest.mark.parametrize(
     ("arguments", "expected"),
     [
-        (["-log(p)", "log(1/p)", "--assume", "p > 0"], ["--assume", "p > 0", "--", "-log(p)", "log(1/p)"]),
+        (["-log(p)", "log(1/p)", "--assume", "p > 0"], ["--assume=p > 0", "--", "-log(p)", "log(1/p)"]),
         (["--", "-x", "--json", "-x"], ["--json", "--", "-x", "-x"]),
-        (["--time", "5", "-x < 0", "--assume=x > 0"], ["--time", "5", "--assume=x > 0", "--", "-x < 0"]),
-        (["--assume", "-1 < x", "-x <= 1"], ["--assume", "-1 < x", "--", "-x <= 1"]),
+        (["--time", "5", "-x < 0", "--assume=x > 0"], ["--time=5", "--assume=x > 0", "--", "-x < 0"]),
+        (["--assume", "-1 < x", "-x <= 1"], ["--assume=-1 < x", "--", "-x <= 1"]),
+        (["--timeout", "-inf", "x"], ["--timeout=-inf", "--", "x"]),
     ],
 )
 def test_formulas_go_after_the_options(arguments: list[str], expected: list[str]) -> None:
