@@ -25,7 +25,9 @@ import sympy as sp
 from symloss.declare.catalog import Catalog
 from symloss.declare.functions import to_elementary
 from symloss.declare.loss import Claim, identity, inequality
-from symloss.prove.prover import Verdict, prove, run_with_budget
+from symloss.prove.budget import run_with_budget
+from symloss.prove.prover import prove
+from symloss.prove.verdict import Verdict
 from symloss.verify.assume import implied_equalities, parse_assumptions
 from symloss.verify.parse import ParseError, Statement, parse_many, relation_position, split_relation
 
