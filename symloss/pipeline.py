@@ -164,9 +164,14 @@ class KernelBuild:
 
     def files(self, names: Sequence[str]) -> dict[str, str]:
         """File name → source: one module per kernel (its certificate in the docstrings) and the package."""
-        files = {f"{k.loss.name}.py": render_module(k, self.summary(k.loss.name)) for k in self.kernels}
+        files = {f"{k.loss.name}.py": render_module(k, self.summary(k.loss.name), self._within_budget(k.loss.name))
+                 for k in self.kernels}
         files.update(render_package(names))
         return files
+
+    def _within_budget(self, name: str) -> bool | None:
+        certificate = self.certificates.get(name)
+        return None if certificate is None else certificate.passed
 
     def summary(self, name: str) -> str:
         certificate = self.certificates.get(name)

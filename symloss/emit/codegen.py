@@ -196,13 +196,15 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render_module(kernel: Kernel, certificate: str) -> str:
-    """The Python source of one loss's kernel module."""
+def render_module(kernel: Kernel, certificate: str, within_budget: bool | None = None) -> str:
+    """The Python source of one loss's kernel module; ``within_budget`` is its certificate's verdict (None:
+    not certified), so that "no stability rule needed" is said only of a kernel measured within budget."""
     loss = kernel.loss
     origin = getattr(loss.origin, "reference", "") or getattr(loss.origin, "distribution", "")
     env = _environment()
     template = env.get_template("kernel.py.j2")
-    context = dict(kernel=kernel, certificate=certificate, indent=_indent, origin=origin or "definition",
+    context = dict(kernel=kernel, certificate=certificate, within_budget=within_budget, indent=_indent,
+                   origin=origin or "definition",
                    uses_class_count=uses_class_count, formula=sp.sstr(loss.formula),
                    gradient=sp.sstr(kernel.gradient.textbook), hessian=sp.sstr(kernel.hessian.textbook))
     # rendered once to see which shared helpers the module calls, then with exactly those imported

@@ -1094,3 +1094,14 @@ def test_sigmoid_and_softplus_share_their_exponential() -> None:
     derivation, _ = built("bce_with_logits")
     code = kernel_for(derivation, proved_rules()).code["value_and_gradient"]
     assert code.count("np.exp(") == 2  # e^{-|x|}, shared, and e^{min(x, 0)} of the sigmoid's numerator
+
+
+def test_no_stability_rule_is_called_needed_only_of_a_kernel_within_budget() -> None:
+    """A kernel no rule rewrote says "none needed" only when its certificate passed; otherwise "none"."""
+    derivation, _ = built("hinge")
+    kernel = kernel_for(derivation, proved_rules())
+    assert not kernel.rules
+    assert "Stability rules applied: none needed." in render_module(kernel, "within budget", within_budget=True)
+    for verdict in (False, None):
+        text = render_module(kernel, "OVER BUDGET", within_budget=verdict)
+        assert "Stability rules applied: none." in text and "none needed" not in text
