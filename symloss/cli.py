@@ -249,7 +249,7 @@ def _progress(message: str) -> None:
 
 def run_report(args: argparse.Namespace) -> int:
     from symloss.pipeline import analyse, build_kernels, write_kernels, write_report
-    from symloss.report.book import INSTALL_HINT, tex_available
+    from symloss.report.pdf import INSTALL_HINT, tex_available
 
     if args.pdf and not tex_available():
         print(f"symloss report: --pdf needs latexmk and pdflatex; install them with: {INSTALL_HINT}", file=sys.stderr)
@@ -279,7 +279,7 @@ def run_codegen(args: argparse.Namespace) -> int:
 
 def run_build(args: argparse.Namespace) -> int:
     from symloss.pipeline import analyse, build_kernels, write_kernels, write_report
-    from symloss.report.book import INSTALL_HINT, tex_available
+    from symloss.report.pdf import INSTALL_HINT, tex_available
 
     progress = _progress_unless(args.quiet)
     analyses = analyse(_catalog(args).losses, progress=progress)

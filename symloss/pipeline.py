@@ -32,15 +32,10 @@ from symloss.emit.codegen import (
 from symloss.prove.examples import Reproduction, reproduce
 from symloss.prove.results import ClaimResult, prove_catalog
 from symloss.prove.workers import map_in_workers
-from symloss.report.book import (
-    LossReport,
-    StableForm,
-    build_pdf,
-    comparison_plots,
-    kernel_plots,
-    render_reports,
-    shared_output_comparisons,
-)
+from symloss.report.book import render_reports
+from symloss.report.inputs import LossReport, StableForm
+from symloss.report.pdf import build_pdf
+from symloss.report.plots import comparison_plots, kernel_plots, shared_output_comparisons
 from symloss.stabilize.engine import ProvedRule
 from symloss.stabilize.rules import prove_rules
 

@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from symloss.declare.catalog import Catalog, load_catalog
-from symloss.verify.audit import VERDICTS, AuditResult, ClaimOutcome, run_audit
+from symloss.verify.audit import run_audit
+from symloss.verify.audit_outcomes import VERDICTS, AuditResult, ClaimOutcome
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SOURCE_AUDIT = REPOSITORY / "derivations" / "audits" / "source_texts.toml"
