@@ -71,3 +71,12 @@ def test_a_declaration_folder_written_against_the_old_paths_loads() -> None:
     assert "from symloss.loss import" in (folder / "waiting.py").read_text(encoding="utf-8")
     loss = load_catalog(folder).get("geometric_nll")
     assert isinstance(loss, Loss) and loss.claims
+
+
+MAX_MODULE_LINES = 600  # one job per module: none much over 500 lines
+
+
+def test_no_module_of_the_engine_is_much_over_500_lines() -> None:
+    sizes = {path.relative_to(PACKAGE).as_posix(): len(path.read_text(encoding="utf-8").splitlines())
+             for path in PACKAGE.rglob("*.py")}
+    assert {name: lines for name, lines in sizes.items() if lines > MAX_MODULE_LINES} == {}
