@@ -30,7 +30,9 @@ A value is computed at 50 digits from the declared expression (never a
 float kernel; more digits when the value is so large that 50 do not reach the
 last stated place, up to 400, beyond which the verdict is unknown) and
 compared with the stated number after rounding both, exactly and half away
-from zero, to the stated digits; an identity goes to the prover.
+from zero, to the stated digits; an identity goes to the prover.  An
+identity's ``budget`` (seconds, default 20, at most 600) covers reading it
+and proving it, as ``verify``'s timeout does: one slow to read is unknown.
 
 Numbers are read exactly as written.  An input, a parameter or a stated value
 must be a finite number (nan, inf, and a float literal beyond a 64-bit float
@@ -68,6 +70,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 
 import mpmath
@@ -78,8 +81,16 @@ from symloss.declare.loss import Claim, Loss
 from symloss.declare.notation import LABEL_DOMAINS
 from symloss.prove.numeric import class_counts, evaluate
 from symloss.prove.prover import prove
+from symloss.prove.verdict import Verdict
 from symloss.report.tables import format_table
-from symloss.verify.claim import EXIT_BAD_INPUT, EXIT_OK, EXIT_WRONG, evaluate_derivatives, parse_identity
+from symloss.verify.claim import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    EXIT_WRONG,
+    evaluate_derivatives,
+    parse_identity,
+    read_within,
+)
 from symloss.verify.parse import ParseError, parse
 
 DIGITS = 50  # working precision of value claims
@@ -292,12 +303,22 @@ def _identity_entry(ident: str, source: str, table: Mapping[str, object], catalo
     budget = table.get("budget", DEFAULT_BUDGET)
     if isinstance(budget, bool) or not isinstance(budget, int | float) or not 0 < budget <= 600:
         raise _bad(ident, "budget", "must be a number of seconds in (0, 600]")
+    reading = partial(_read_identity, ident, lhs, rhs, assume, _flag(ident, table, "latex"), catalog)
+    read, seconds = read_within(reading, budget)  # the budget covers reading and proving, as in verify
+    if isinstance(read, ClaimError):
+        raise read
+    return _IdentityEntry(ident, source, f"{lhs} = {rhs}", read, budget - seconds)
+
+
+def _read_identity(ident: str, lhs: str, rhs: str, assume: list[str], latex: bool, catalog: Catalog
+                   ) -> Claim | ClaimError:
+    """The identity ``lhs = rhs`` under ``assume``, or the error naming the field at fault (run in the
+    budgeted child of :func:`~symloss.verify.claim.read_within`)."""
     try:
-        parsed = parse_identity(lhs, rhs, assume, latex=_flag(ident, table, "latex"), catalog=catalog)
+        return parse_identity(lhs, rhs, assume, latex=latex, catalog=catalog).claim
     except ParseError as error:
         name = "assume" if error.text in assume else "lhs" if error.text == lhs else "rhs"
-        raise _bad(ident, name, str(error)) from None
-    return _IdentityEntry(ident, source, f"{lhs} = {rhs}", parsed.claim, float(budget))
+        return _bad(ident, name, str(error))
 
 
 def _stated(ident: str, table: Mapping[str, object]) -> tuple[Fraction | str | list[Fraction | str], int]:
@@ -518,11 +539,11 @@ class _IdentityEntry:
     ident: str
     source: str
     statement: str
-    claim: Claim
-    budget: float
+    claim: Claim | Verdict  # the verdict unknown when reading the claim took the whole budget
+    budget: float  # seconds left for the proof
 
     def judge(self) -> ClaimOutcome:
-        verdict = prove(self.claim, budget=self.budget)
+        verdict = self.claim if isinstance(self.claim, Verdict) else prove(self.claim, budget=self.budget)
         outcome = {"proved": "correct", "refuted": "wrong"}.get(verdict.status, "unknown")
         message = f"{verdict.status} by {verdict.method} in {verdict.seconds:.2f} s"
         if verdict.detail:
