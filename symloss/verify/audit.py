@@ -34,7 +34,9 @@ A value is computed at 50 digits from the declared expression (never a
 float kernel; more digits when the value is so large that 50 do not reach the
 last stated place, up to 400, beyond which the verdict is unknown) and
 compared with the stated number after rounding both, exactly and half away
-from zero, to the stated digits; an identity goes to the prover.
+from zero, to the stated digits; an identity goes to the prover.  An
+identity's ``budget`` (seconds, default 20, at most 600) covers reading it
+and proving it, as ``verify``'s timeout does: one slow to read is unknown.
 
 Numbers are read exactly as written.  An input, a parameter or a stated value
 must be a finite number (nan, inf, and a float literal beyond a 64-bit float

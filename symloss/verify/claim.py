@@ -16,9 +16,10 @@ unknown, "timed out after S s while reading the claim".
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
+from typing import TypeVar
 
 import sympy as sp
 
@@ -33,6 +34,7 @@ from symloss.verify.parse import ParseError, Statement, parse_many, relation_pos
 
 EXIT_OK, EXIT_WRONG, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
 MAX_TIMEOUT = 3600.0  # most seconds a verify may take
+_Read = TypeVar("_Read")
 
 
 # --------------------------------------------------------------------------- claims from text
@@ -189,19 +191,30 @@ def run_verify(
     """
     budget = check_timeout(timeout)
     stated = tuple(assumptions)
-    start = time.perf_counter()
-    read = run_with_budget(partial(_read, lhs, rhs, stated, latex, catalog), budget)
-    seconds = time.perf_counter() - start
+    read, seconds = read_within(partial(_read, lhs, rhs, stated, latex, catalog), budget)
     if isinstance(read, str):
         return VerifyResult(lhs, rhs or "", stated, error=read)
-    if not isinstance(read, tuple):
+    if isinstance(read, Verdict):
+        return VerifyResult(lhs, rhs or "", stated, verdict=read)
+    statement, parsed = read
+    verdict = prove(parsed.claim, budget=budget - seconds)
+    return VerifyResult(statement.lhs, statement.rhs, stated, parsed.lhs, parsed.rhs,
+                        replace(verdict, seconds=seconds + verdict.seconds), relation=statement.relation)
+
+
+def read_within(read: Callable[[], _Read], budget: float) -> tuple[_Read | Verdict, float]:
+    """Run ``read`` (reading a claim) in a child process killed after ``budget`` seconds; returns its
+    result and the seconds taken.  The result is the verdict unknown when the child did not answer:
+    "timed out after S s while reading the claim", or, had it stopped early, that it failed.  ``read``
+    must return something picklable, neither None nor a Verdict (an exception in it is a failure)."""
+    start = time.perf_counter()
+    read_result = run_with_budget(read, budget)
+    seconds = time.perf_counter() - start
+    if read_result is None:
         why = (f"timed out after {budget:g} s while reading the claim" if seconds >= budget
                else "reading the claim failed without an answer (the reader process stopped early)")
-        return VerifyResult(lhs, rhs or "", stated, verdict=Verdict("unknown", why, seconds, detail="not proved"))
-    statement, parsed = read
-    verdict = replace(prove(parsed.claim, budget=budget - seconds), seconds=time.perf_counter() - start)
-    return VerifyResult(statement.lhs, statement.rhs, stated, parsed.lhs, parsed.rhs, verdict,
-                        relation=statement.relation)
+        return Verdict("unknown", why, seconds, detail="not proved"), seconds
+    return read_result, seconds
 
 
 def _read(lhs: str, rhs: str | None, assumptions: tuple[str, ...], latex: bool, catalog: Catalog | None
