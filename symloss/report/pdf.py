@@ -25,7 +25,7 @@ def build_pdf(tex_path: Path) -> Path:
 
     LaTeX writes under the job name ``STEM-partial`` and the finished PDF is
     renamed to ``STEM.pdf`` in one step, so a build killed at any moment leaves
-    ``STEM.pdf`` whole: the old one or the new one.  Raises :class:`TexError`
+    ``STEM.pdf`` whole: the old one or the new one (its log is then moved to ``STEM.log``).  Raises :class:`TexError`
     naming the packages to install when TeX is missing, or quoting the first
     LaTeX errors when the document does not compile.
     """
@@ -43,4 +43,5 @@ def build_pdf(tex_path: Path) -> Path:
         errors = [line for line in text.splitlines() if line.startswith("!") or re.match(r"^\S+:\d+: ", line)]
         raise TexError(f"LaTeX failed on {tex_path.name}:\n" + "\n".join(errors[:20] or text.splitlines()[-20:]))
     os.replace(partial, pdf)
+    os.replace(tex_path.with_name(f"{job}.log"), tex_path.with_suffix(".log"))  # the log beside its PDF
     return pdf
