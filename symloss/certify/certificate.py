@@ -121,7 +121,7 @@ class KernelCertificate:
         """The function furthest over (or nearest to) its budget: failures first, then by error / budget."""
         if not self.functions:
             return None
-        return max(self.functions, key=lambda f: (not f.passed, f.nonfinite + f.range_errors, _error_ratio(f)))
+        return max(self.functions, key=lambda f: (not f.passed, _error_ratio(f)))
 
     def to_json(self) -> dict[str, object]:
         """The certificate as JSON-able data."""
