@@ -18,7 +18,7 @@ from checkout_kernels import built, proved_rules
 from kernels_for_certify import derivation
 
 from symloss.certify.certificate import KernelCertificate, certify
-from symloss.certify.stress_grid import stress_points
+from symloss.certify.stress_grid import DENSE_POINTS, stress_points
 from symloss.stabilize.engine import ProvedRule
 
 
@@ -70,6 +70,21 @@ def test_certificate_is_deterministic_and_json() -> None:
     assert {f["function"] for f in data["functions"]} == {
         "mse", "mse_grad", "mse_hess", "mse_value_and_grad[value]", "mse_value_and_grad[grad]"}
     assert first.summary().startswith("max ") and f"over {first.points} points" in first.summary()
+    assert data["sampling"] == {"seed": 0, "grid": first.points - DENSE_POINTS, "random": DENSE_POINTS,
+                                "ranges": {"yhat": "[-1.8e+308, 1.8e+308]", "y": "[-1.8e+308, 1.8e+308]"}}
+
+
+def test_the_summary_states_the_sampling_and_the_worst_point() -> None:
+    """The docstring's line says how many points, over which ranges, with which seed, and where the
+    function furthest over its budget is worst, argument by argument."""
+    cert = certificate("bce_with_logits", "naive_bce_with_logits_module")
+    summary = cert.summary()
+    grid = cert.points - DENSE_POINTS
+    assert f"sampled: {cert.points} points ({grid} on the stress grid, {DENSE_POINTS} random by binade" in summary
+    assert "seed 0) over z ∈ [-1.8e+308, 1.8e+308], y ∈ {0, 1};" in summary
+    worst = cert.worst()
+    assert worst is not None and not worst.passed and worst.function == "bce_with_logits"
+    assert f"; worst: bce_with_logits, {worst.max_ulp:.2g} ulp at z={worst.worst_point[0]!r}, y=" in summary
 
 
 def test_values_the_reference_could_not_resolve_are_counted_in_the_summary() -> None:
