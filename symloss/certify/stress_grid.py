@@ -243,9 +243,10 @@ def _magnitude(ordinal: int) -> float:
 
 
 def sample_magnitude(low: float, high: float, rng: np.random.Generator) -> float:
-    """A float64 in [low, high] (0 ≤ low ≤ high < inf) the way Herbie samples: every binade that meets
-    the range equally likely (subnormal binades included, 0 as one more), uniform over the floats of
-    the binade within the range."""
+    """A float64 in [low, high] (0 ≤ low ≤ high < inf), stratified by exponent: every binade that meets
+    the range equally likely, uniform over the floats of the binade within the range.  Herbie samples
+    uniformly over float ordinals, which makes each normal binade equally likely; here each subnormal
+    binade is one more stratum too (and 0, when in range, one more), so 2^-1074 … 2^-1022 are reached."""
     lo, hi = _ordinal(low), _ordinal(high)
     starts, ends = np.maximum(_BINADE_STARTS, lo), np.minimum(_BINADE_ENDS, hi + 1)
     keep = starts < ends
