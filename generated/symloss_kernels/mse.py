@@ -8,7 +8,7 @@ Loss (textbook form, per sample)::
 
 Origin: Gaussian, fixed variance sigma^2
 Stability rules applied: square_of_exact_sum, sigmoid_powers.
-Accuracy certificate: within budget: max 0.86 ulp, max rel. error 1.3e-16 over 708 points; no inf/NaN where the truth is finite
+Accuracy certificate: within budget: max 0.79 ulp, max rel. error 1.1e-16 over 932 points; no inf/NaN where the truth is finite; sampled: 932 points (676 on the stress grid, 256 random by binade, seed 0) over yhat ∈ [-1.8e+308, 1.8e+308], y ∈ [-1.8e+308, 1.8e+308]; worst: mse, 0.79 ulp at yhat=1e-08, y=-40.0
 """
 
 import numpy as np
@@ -83,7 +83,7 @@ def mse(yhat, y, *, reduction="mean", weight=None):
 
     Formula: (-y + yhat)**2
     Stable form: square_of_exact_sum.
-    Certificate: within budget: max 0.86 ulp, max rel. error 1.3e-16 over 708 points; no inf/NaN where the truth is finite
+    Certificate: within budget: max 0.79 ulp, max rel. error 1.1e-16 over 932 points; no inf/NaN where the truth is finite; sampled: 932 points (676 on the stress grid, 256 random by binade, seed 0) over yhat ∈ [-1.8e+308, 1.8e+308], y ∈ [-1.8e+308, 1.8e+308]; worst: mse, 0.79 ulp at yhat=1e-08, y=-40.0
     """
     yhat, y, weight = _inputs(yhat, y, reduction=reduction, weight=weight)
     (loss,) = _blockwise(_value, ("loss",), (yhat, y,), (), vector=False, weight=weight, reduction=reduction)

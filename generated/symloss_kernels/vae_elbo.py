@@ -7,8 +7,8 @@ Loss (textbook form, per sample)::
     nll + Sum(exp(logvar[k])/2 - logvar[k]/2 + mu[k]**2/2 - 1/2, (k, 1, K))
 
 Origin: Kingma and Welling (2014): reconstruction plus KL(q(z | x) || N(0, I)) in closed form
-Stability rules applied: none needed.
-Accuracy certificate: within budget: max 2.8 ulp, max rel. error 4.3e-16 over 88 points; no inf/NaN where the truth is finite
+Stability rules applied: none.
+Accuracy certificate: OVER BUDGET: max 1.8e+08 ulp, max rel. error 3e-08 over 312 points; no inf/NaN where the truth is finite; sampled: 312 points (56 on the stress grid, 256 random by binade, seed 0) over mu ∈ real vectors of K ∈ {2, 3, 10, 1000} entries, nll ∈ [-1.8e+308, 1.8e+308], logvar ∈ real vectors of K ∈ {2, 3, 10, 1000} entries; worst: vae_elbo, rel. error 3e-08 at mu=(4.6016994416175617e-07, 1.026948581110143e-06, 7.449940478604125e-07, 1.323324058208199e-06, -1.3010316645785824e-07, 4.7206458373614935e-07, -5.994430854559575e-07, -9.444833361765917e-07, 2.963695410661674e-07, 2.925314245291535e-07), nll=1e-08, logvar=(-2.1432965482446344e-07, 6.279399763069652e-07, -5.798215942841662e-07, -1.2748302466138527e-06, -1.140481559685241e-06, -2.9571463967771815e-09, 5.170344582543011e-07, 1.1388913850782957e-06, 4.474858129353963e-07, -5.132302799272434e-07)
 """
 
 import numpy as np
@@ -98,7 +98,7 @@ def vae_elbo(mu, nll, logvar, *, axis=-1, reduction="mean", weight=None):
 
     Formula: nll + Sum(exp(logvar[k])/2 - logvar[k]/2 + mu[k]**2/2 - 1/2, (k, 1, K))
     Stable form: the formula as it is.
-    Certificate: within budget: max 2.8 ulp, max rel. error 4.3e-16 over 88 points; no inf/NaN where the truth is finite
+    Certificate: OVER BUDGET: max 1.8e+08 ulp, max rel. error 3e-08 over 312 points; no inf/NaN where the truth is finite; sampled: 312 points (56 on the stress grid, 256 random by binade, seed 0) over mu ∈ real vectors of K ∈ {2, 3, 10, 1000} entries, nll ∈ [-1.8e+308, 1.8e+308], logvar ∈ real vectors of K ∈ {2, 3, 10, 1000} entries; worst: vae_elbo, rel. error 3e-08 at mu=(4.6016994416175617e-07, 1.026948581110143e-06, 7.449940478604125e-07, 1.323324058208199e-06, -1.3010316645785824e-07, 4.7206458373614935e-07, -5.994430854559575e-07, -9.444833361765917e-07, 2.963695410661674e-07, 2.925314245291535e-07), nll=1e-08, logvar=(-2.1432965482446344e-07, 6.279399763069652e-07, -5.798215942841662e-07, -1.2748302466138527e-06, -1.140481559685241e-06, -2.9571463967771815e-09, 5.170344582543011e-07, 1.1388913850782957e-06, 4.474858129353963e-07, -5.132302799272434e-07)
     """
     mu, nll, logvar, weight = _inputs(mu, nll, logvar, axis=axis, reduction=reduction, weight=weight)
     (loss,) = _blockwise(_value, ("loss",), (mu, nll, logvar,), (), vector=True, weight=weight, reduction=reduction)

@@ -20,7 +20,15 @@ import numpy as np
 
 from symloss.certify.comparison import Tally, budget_of, compare
 from symloss.certify.reference import ReferenceEvaluator
-from symloss.certify.stress_grid import Point, json_number, json_value, stress_points
+from symloss.certify.stress_grid import (
+    DENSE_POINTS,
+    Point,
+    Sampling,
+    json_number,
+    json_value,
+    sampling_of,
+    stress_points,
+)
 from symloss.declare.loss import Loss
 from symloss.derive.chain import Derivation
 from symloss.stabilize.engine import ProvedRule
@@ -86,17 +94,34 @@ class FunctionCertificate:
 
 @dataclass(frozen=True)
 class KernelCertificate:
-    """The certificates of every function of one loss's kernel, over ``points`` grid points."""
+    """The certificates of every function of one loss's kernel, over ``points`` points drawn as
+    ``sampling`` says."""
 
     loss: str
     points: int
     functions: tuple[FunctionCertificate, ...]
     passed: bool
+    sampling: Sampling | None = None
 
     def summary(self) -> str:
-        """One line for a docstring, e.g. "max 2 ulp, max rel. error 3.1e-16 over 412 points;
-        no inf/NaN where the truth is finite"."""
-        return _summary_line(self.functions, self.points)
+        """One line for a docstring, e.g. "max 2 ulp, max rel. error 3.1e-16 over 4800 points;
+        no inf/NaN where the truth is finite; sampled: 4800 points (704 on the stress grid, 4096 random
+        by binade, seed 0) over yhat ∈ …; worst: mse_grad, 2 ulp at yhat=…, y=…"."""
+        line = _summary_line(self.functions, self.points)
+        if self.sampling is None:
+            return line
+        line += f"; sampled: {self.sampling.describe()}"
+        worst = self.worst()
+        if worst is not None and worst.worst_point is not None:
+            at = ", ".join(f"{n}={v!r}" for n, v in zip(self.sampling.names, worst.worst_point, strict=False))
+            line += f"; worst: {worst.function}, {_error(worst)} at {at}"
+        return line
+
+    def worst(self) -> FunctionCertificate | None:
+        """The function furthest over (or nearest to) its budget: failures first, then by error / budget."""
+        if not self.functions:
+            return None
+        return max(self.functions, key=lambda f: (not f.passed, _error_ratio(f)))
 
     def to_json(self) -> dict[str, object]:
         """The certificate as JSON-able data."""
@@ -105,8 +130,24 @@ class KernelCertificate:
             "points": self.points,
             "passed": self.passed,
             "summary": self.summary(),
+            "sampling": None if self.sampling is None else {
+                "seed": self.sampling.seed, "grid": self.sampling.grid, "random": self.sampling.random,
+                "ranges": dict(self.sampling.ranges)},
             "functions": [f.to_json() for f in self.functions],
         }
+
+
+def _error_ratio(function: FunctionCertificate) -> float:
+    """The function's error in its budget's metric over its budget."""
+    metric = function.max_ulp if function.budget_kind == "ulp" else function.max_relative_error
+    return metric / function.budget
+
+
+def _error(function: FunctionCertificate) -> str:
+    """The function's error in its budget's metric, e.g. "2.1 ulp" or "rel. error 3e-16"."""
+    if function.budget_kind == "ulp":
+        return f"{function.max_ulp:.2g} ulp"
+    return f"rel. error {function.max_relative_error:.2g}"
 
 
 def _summary_line(functions: Sequence[FunctionCertificate], points: int) -> str:
@@ -215,9 +256,10 @@ def _certificate(name: str, tally: Tally, kind: str, budget: float, refusal: str
     )
 
 
-def certify(derivation: Derivation, module: ModuleType, *, seed: int = 0,
+def certify(derivation: Derivation, module: ModuleType, *, seed: int = 0, dense: int = DENSE_POINTS,
             rules: Sequence[ProvedRule] | None = None) -> KernelCertificate:
-    """Certify the kernel of ``derivation.loss`` in ``module`` on the stress grid (:func:`stress_points`).
+    """Certify the kernel of ``derivation.loss`` in ``module`` on the stress grid and ``dense`` random points
+    over the whole domain of every input and parameter (:func:`stress_points`, seeded by ``seed``).
 
     Every function (``NAME``, ``NAME_grad``, ``NAME_hess`` and both parts of
     ``NAME_value_and_grad``) is called once per block of points with
@@ -226,7 +268,7 @@ def certify(derivation: Derivation, module: ModuleType, *, seed: int = 0,
     (:meth:`~symloss.certify.reference.ReferenceEvaluator.truths`; default: the rules proved in this process).
     """
     loss = derivation.loss
-    points = stress_points(loss, seed=seed)
+    points = stress_points(loss, seed=seed, dense=dense)
     kind, budget = budget_of(loss)
     reference = ReferenceEvaluator(derivation, rules)
     truths = {f: reference.truths(f, points) for f in FUNCTIONS}
@@ -245,7 +287,8 @@ def certify(derivation: Derivation, module: ModuleType, *, seed: int = 0,
     functions = tuple(_certificate(_function_name(loss.name, n, form, own), tallies[n, form], kind, budget,
                                    truths[sources[n]].refusal)
                       for form in dict.fromkeys(f for _, f in tallies) for n in sources)
-    return KernelCertificate(loss.name, len(points), functions, all(f.passed for f in functions))
+    return KernelCertificate(loss.name, len(points), functions, all(f.passed for f in functions),
+                             sampling_of(loss, seed=seed, dense=dense))
 
 
 def _function_name(loss_name: str, function: str, form: str = "rows", own: str = "rows") -> str:

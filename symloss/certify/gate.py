@@ -51,8 +51,10 @@ def _worst(function: FunctionCertificate, names: Sequence[str]) -> str:
 
 
 def _short(loss: str, function: str) -> str:
-    """``value``, ``grad``, ``hess``, ``value_and_grad[grad]`` …: the kernel function without its loss's name."""
-    return function.removeprefix(loss).removeprefix("_") or "value"
+    """``value``, ``grad``, ``hess``, ``value_and_grad[grad]``, ``value (one-hot rows)`` …: the kernel function
+    without its loss's name (a label form other than the target's own kept in parentheses)."""
+    short = function.removeprefix(loss).removeprefix("_")
+    return f"value{short}" if not short or short.startswith(" (") else short
 
 
 def over_budget(
@@ -79,7 +81,7 @@ def read_known(path: Path) -> dict[str, str]:
         if not line:
             continue
         name, _, figure = line.partition("  ")
-        if not name or " " in name or name in known:
+        if not name or " " in name.split(" (", 1)[0] or name in known:
             raise ValueError(f"{path}:{number}: expected one 'loss.function  figure' line per function")
         known[name] = figure.strip()
     return known

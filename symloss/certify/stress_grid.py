@@ -5,8 +5,12 @@ domains: for an elementwise loss, each variable's stress values (0, 1e-300 … 1
 the ends of a bounded interval and points 1e-16 inside them, counts) crossed with representative
 hyper-parameters; for a class-vector loss, class counts 2, 3, 10 and 1000 at logit scales 1 … 1e4,
 the target's logit random, largest or smallest, soft labels that are multiples of 2^-20 (so they
-sum to exactly 1), and −inf masks for softmax-based losses.  Then :data:`RANDOM_POINTS` seeded
-random points.  A point is also given as JSON-able data here, for certificates and messages.
+sum to exactly 1), and −inf masks for softmax-based losses.  Then :data:`DENSE_POINTS` seeded
+random points over the whole declared domain of every input *and* every hyper-parameter, sampled
+the way Herbie samples (every binade equally likely, both signs, subnormals; :func:`sample_scalar`)
+and, on an interval with a nonzero finite end, also by their distance to it (p → 1⁺, p → 2⁻).
+:class:`Sampling` is what a certificate says about them.  A point is also given as JSON-able data
+here, for certificates and messages.
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
 
 from symloss.declare.loss import Loss
-from symloss.declare.notation import Domain
+from symloss.declare.notation import Domain, Var
 
 REAL_STRESS = (0.0, 1e-300, 1e-8, 0.5, 1.0, 3.0, 20.0, 40.0, 100.0, 710.0, 745.0, 1e4, 1e300)
 UNIT_STRESS = (1e-300, 1e-16, 1e-8, 0.25, 0.5, 0.75, 1 - 1e-8, 1 - 1e-16)
@@ -28,9 +33,13 @@ SHORT_MAGNITUDES = (1e-8, 0.5, 1.0, 1e4)  # further inputs take these, to keep t
 CLASS_COUNTS = (2, 3, 10)
 LARGE_CLASS_COUNT = 1000
 LOGIT_SCALES = (1.0, 100.0, 1e4)
-RANDOM_POINTS = 32
 FULL_PARAM_GRID = 4
 DYADIC_TOTAL = 2**20  # soft labels are multiples of 2^-20, so they sum to exactly 1
+DENSE_POINTS = 256  # seeded random points per loss, on top of the deterministic grid (4096 made the build > 8 min)
+UNSET_SHARE = 1 / 8  # share of random points with an optional hyper-parameter switched off
+NEAR_END_SHARE = 1 / 2  # share of a bounded-away-from-0 domain's points drawn by their distance to an end
+MAX_COUNT = 2.0**53  # counts are sampled up to here (every integer below is a float64)
+SCALE_DOMAIN = Domain("logit scale", 2.0**-20, 2.0**20, low_open=False, high_open=False)
 
 Point = tuple[object, ...]
 
@@ -116,7 +125,7 @@ def _param_grid(loss: Loss) -> list[tuple[float | None, ...]]:
     return list(dict.fromkeys([middle, *varied]))
 
 
-def stress_points(loss: Loss, *, seed: int = 0) -> list[Point]:
+def stress_points(loss: Loss, *, seed: int = 0, dense: int = DENSE_POINTS) -> list[Point]:
     """The deterministic stress grid of ``loss``: argument tuples (output, target, *inputs,
     *params), class vectors as tuples of floats (one-hot targets as 0.0/1.0 vectors).
 
@@ -125,11 +134,12 @@ def stress_points(loss: Loss, *, seed: int = 0) -> list[Point]:
     :func:`param_values`.  Class-vector losses: K in 2, 3, 10 with logit scales 1, 100,
     1e4 and target classes first and last, the target's logit random, largest and smallest;
     soft and extreme labels; two points at K = 1000; masks (a −inf logit off the target)
-    for softmax-based losses.  Then :data:`RANDOM_POINTS` seeded random points.
+    for softmax-based losses.  Then ``dense`` (default :data:`DENSE_POINTS`) seeded random points over
+    the whole domain of every input and parameter (:func:`_random_point`).
     """
     rng = np.random.default_rng(seed)
     grid = _vector_grid(loss, rng) if is_class_vector(loss) else _scalar_grid(loss)
-    return grid + [_random_point(loss, rng) for _ in range(RANDOM_POINTS)]
+    return grid + [_random_point(loss, rng) for _ in range(dense)]
 
 
 def _scalar_grid(loss: Loss) -> list[Point]:
@@ -193,29 +203,172 @@ def _class_vector(
 
 
 def _random_point(loss: Loss, rng: np.random.Generator) -> Point:
-    """A seeded random point: log-uniform magnitudes for real inputs, uniform in bounded
-    intervals, random classes, sizes and scales for class vectors; params from their values."""
-    params = tuple(float(rng.choice(param_values(p.domain))) for p in loss.params)
+    """A seeded random point over the whole domain of every input and parameter: scalars by
+    :func:`sample_scalar`; class vectors of a random size in :data:`CLASS_COUNTS` at a logit scale
+    drawn by binade from 2^-20 … 2^20, the target class random, labels soft where allowed."""
+    params = tuple(_random_param(p, rng) for p in loss.params)
     if is_class_vector(loss):
         size = int(rng.choice(CLASS_COUNTS))
-        scale = float(rng.choice(LOGIT_SCALES))
+        scale = sample_scalar(SCALE_DOMAIN, rng)
         return _vector_point(loss, rng, size, scale, int(rng.integers(size)), "random", params, soft=True)
     variables = (loss.output, loss.target, *loss.inputs)
-    return (*(_random_scalar(v.domain, rng) for v in variables), *params)
+    return (*(sample_scalar(v.domain, rng) for v in variables), *params)
 
 
-def _random_scalar(domain: Domain, rng: np.random.Generator) -> float:
+def _random_param(param: Var, rng: np.random.Generator) -> float | None:
+    """A hyper-parameter drawn over its whole domain (:func:`sample_scalar`); None (the option
+    switched off) with probability :data:`UNSET_SHARE` when the kernel accepts it."""
+    if param.unset is not None and rng.random() < UNSET_SHARE:
+        return None
+    return sample_scalar(param.domain, rng)
+
+
+# --------------------------------------------------------------------------- sampling by binade
+
+_MANTISSA = 2**52
+# The binades of positive float64 bit patterns (ordinals): the 52 subnormal binades [2^j, 2^(j+1)),
+# magnitudes [2^(j-1074), 2^(j-1073)); then the 2046 normal binades, one exponent each.
+_BINADE_STARTS = np.array([2**j for j in range(52)] + [e * _MANTISSA for e in range(1, 2047)], dtype=np.int64)
+_BINADE_ENDS = np.array([2 ** (j + 1) for j in range(52)] + [(e + 1) * _MANTISSA for e in range(1, 2047)],
+                        dtype=np.int64)  # exclusive
+
+
+def _ordinal(magnitude: float) -> int:
+    """The bit pattern of a nonnegative float64: monotone in the value, consecutive for neighbours."""
+    return int(np.array(magnitude, dtype=np.float64).view(np.int64))
+
+
+def _magnitude(ordinal: int) -> float:
+    return float(np.array(ordinal, dtype=np.int64).view(np.float64))
+
+
+def sample_magnitude(low: float, high: float, rng: np.random.Generator) -> float:
+    """A float64 in [low, high] (0 ≤ low ≤ high < inf), stratified by exponent: every binade that meets
+    the range equally likely, uniform over the floats of the binade within the range.  Herbie samples
+    uniformly over float ordinals, which makes each normal binade equally likely; here each subnormal
+    binade is one more stratum too (and 0, when in range, one more), so 2^-1074 … 2^-1022 are reached."""
+    lo, hi = _ordinal(low), _ordinal(high)
+    starts, ends = np.maximum(_BINADE_STARTS, lo), np.minimum(_BINADE_ENDS, hi + 1)
+    keep = starts < ends
+    starts, ends = starts[keep], ends[keep]
+    pick = int(rng.integers(len(starts) + (lo == 0)))
+    if pick == len(starts):
+        return 0.0
+    return _magnitude(int(rng.integers(starts[pick], ends[pick])))
+
+
+def _bounds(domain: Domain) -> tuple[float, float]:
+    """The domain's closed float bounds: its ends, or the largest finite floats when unbounded."""
+    big = float(np.finfo(np.float64).max)
+    low = -big if domain.low is None else float(domain.low)
+    high = big if domain.high is None else float(domain.high)
+    return low, high
+
+
+def _by_binade(low: float, high: float, rng: np.random.Generator) -> float:
+    """A float in [low, high] by :func:`sample_magnitude`, each sign the range allows equally likely."""
+    signs = [s for s in (1.0, -1.0) if (high >= 0.0 if s > 0 else low < 0.0)]
+    sign = signs[int(rng.integers(len(signs)))]
+    if sign > 0:
+        return sample_magnitude(max(low, 0.0), high, rng)
+    return -sample_magnitude(max(-high, 0.0), -low, rng)
+
+
+def _near_end(low: float, high: float, rng: np.random.Generator) -> float:
+    """A point at a binade-sampled distance from one finite, nonzero end (p → 1⁺, p → 2⁻, c → 1⁺ …):
+    the distance in (0, half the width] (at most max(|end|, 1) on a half-line)."""
+    ends = [e for e in (low, high) if math.isfinite(e) and e != 0.0 and abs(e) < float(np.finfo(np.float64).max)]
+    end = ends[int(rng.integers(len(ends)))]
+    reach = (high - low) / 2 if math.isfinite(high - low) else max(abs(end), 1.0)
+    distance = sample_magnitude(0.0, reach, rng)
+    return end + distance if end == low else end - distance
+
+
+def sample_scalar(domain: Domain, rng: np.random.Generator) -> float:
+    """One seeded point of a scalar domain, over the whole of it.
+
+    A finite set: a value, uniformly.  Counts: a float sampled by binade in [low, 2^53], rounded
+    down.  An interval: by binade over its floats (every binade and both signs where allowed
+    equally likely, subnormals included, so 0⁺ and ±∞ are approached); and, when an end is finite
+    and nonzero, with probability :data:`NEAR_END_SHARE` at a binade-sampled distance from such an
+    end instead (so p → 1⁺ and p → 2⁻ on (1, 2)).  A point that rounds onto an open end is moved to
+    the nearest float inside."""
     if domain.values:
-        return float(rng.choice([float(v) for v in domain.values]))
+        return float(domain.values[int(rng.integers(len(domain.values)))])
+    low, high = _bounds(domain)
     if domain.integer:
-        return float(rng.integers(int(domain.low or 0), int(domain.low or 0) + 50))
-    if domain.low is not None and domain.high is not None:
-        return float(domain.low) + (float(domain.high) - float(domain.low)) * float(rng.uniform(0.001, 0.999))
-    magnitude = 10.0 ** float(rng.uniform(-10, 3))
-    for candidate in (magnitude * float(rng.choice((-1.0, 1.0))), magnitude, -magnitude):
-        if domain.contains(candidate):
-            return candidate
-    raise ValueError(f"cannot sample the domain {domain.name}")
+        return _count(domain, low, min(high, MAX_COUNT), rng)
+    has_end = any(math.isfinite(e) and e != 0.0 and abs(e) < float(np.finfo(np.float64).max) for e in (low, high))
+    value = _near_end(low, high, rng) if has_end and rng.random() < NEAR_END_SHARE else _by_binade(low, high, rng)
+    if not domain.contains(value):
+        value = min(max(value, low), high)
+        inward = high if value == low else low
+        value = float(np.nextafter(value, inward))
+    if not domain.contains(value):
+        raise ValueError(f"cannot sample the domain {domain.name}")
+    return value
+
+
+def _count(domain: Domain, low: float, high: float, rng: np.random.Generator) -> float:
+    """A count in [low, high]: 0 (when in the domain) as likely as each binade of [max(low, 1), high],
+    rounded down within it."""
+    first = max(math.ceil(low), 1)
+    while not domain.contains(first):
+        first += 1
+    if domain.contains(0.0) and rng.integers(math.floor(math.log2(high)) - math.floor(math.log2(first)) + 2) == 0:
+        return 0.0
+    return float(max(first, math.floor(sample_magnitude(float(first), high, rng))))
+
+
+def domain_range(domain: Domain) -> str:
+    """The sampled range of a scalar domain, as the certificate states it: "{0, 1}", "[0, 2^53]",
+    "(1, 2)", "(0, 1.8e+308]" (an unbounded side as the largest finite float)."""
+    if domain.values:
+        return "{" + ", ".join(f"{float(v):g}" for v in domain.values) + "}"
+    low, high = _bounds(domain)
+    if domain.integer:
+        high = min(high, MAX_COUNT)
+    left = "[" if domain.low is None or not domain.low_open else "("
+    right = "]" if domain.high is None or not domain.high_open or domain.integer else ")"
+    return f"{left}{low:.3g}, {high:.3g}{right}"
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """What a certificate says about its points: ``grid`` deterministic stress points and ``random``
+    seeded ones (``seed``), over ``ranges`` (each variable's name and sampled range, in point order)."""
+
+    seed: int
+    grid: int
+    random: int
+    ranges: tuple[tuple[str, str], ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The point's coordinates: output, target, inputs, parameters."""
+        return tuple(name for name, _ in self.ranges)
+
+    def describe(self) -> str:
+        """E.g. "4800 points (704 on the stress grid, 4096 random by binade, seed 0) over yhat ∈ [-1.8e+308,
+        1.8e+308], delta ∈ (0, 1.8e+308]"."""
+        over = ", ".join(f"{name} ∈ {extent}" for name, extent in self.ranges)
+        return (f"{self.grid + self.random} points ({self.grid} on the stress grid, {self.random} random "
+                f"by binade, seed {self.seed}) over {over}")
+
+
+def variable_range(variable: Var) -> str:
+    """A variable's sampled range: :func:`domain_range` of a scalar; a class vector's kind and sizes."""
+    if variable.is_vector:
+        sizes = ", ".join(map(str, (*CLASS_COUNTS, LARGE_CLASS_COUNT)))
+        return f"{variable.domain.vector} vectors of K ∈ {{{sizes}}} entries"
+    return domain_range(variable.domain)
+
+
+def sampling_of(loss: Loss, *, seed: int = 0, dense: int = DENSE_POINTS) -> Sampling:
+    """The sampling of :func:`stress_points` ``(loss, seed=seed, dense=dense)``."""
+    variables = (loss.output, loss.target, *loss.inputs, *loss.params)
+    grid = len(stress_points(loss, seed=seed, dense=0))
+    return Sampling(seed, grid, dense, tuple((v.name, variable_range(v)) for v in variables))
 
 
 # --------------------------------------------------------------------------- points as JSON

@@ -44,3 +44,22 @@ def test_differences_in_both_directions_and_in_the_figure() -> None:
     assert any("b.value is over budget and not in the known list" in p for p in problems)
     assert any("c.hess is in the known list but within budget now" in p for p in problems)
     assert any("a.grad: the known list says 'max 8 ulp', measured 'max 9 ulp'" in p for p in problems)
+
+
+def test_a_label_form_other_than_the_targets_own_is_named_and_listed() -> None:
+    """Functions certified on another label form ("nt_xent (one-hot rows)") get a name the known list
+    reads back: ``loss.value (one-hot rows)``, ``loss.grad (one-hot rows)``."""
+    certificate = KernelCertificate("nt", 10, (_function("nt (one-hot rows)", passed=False, max_ulp=9.0),
+                                               _function("nt_grad (one-hot rows)", passed=False, max_ulp=9.0)),
+                                    passed=False)
+    found = over_budget({"nt": certificate}, {}, {})
+    assert [o.name for o in found] == ["nt.grad (one-hot rows)", "nt.value (one-hot rows)"]
+
+
+def test_a_known_list_with_label_forms_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "known.txt"
+    path.write_text("nt.grad (one-hot rows)  max 9 ulp (budget 4 ulp)\n")
+    assert read_known(path) == {"nt.grad (one-hot rows)": "max 9 ulp (budget 4 ulp)"}
+    path.write_text("nt grad  max 9 ulp\n")
+    with pytest.raises(ValueError, match=r"known\.txt:1"):
+        read_known(path)

@@ -5,10 +5,23 @@ and the budgets that follow from the output."""
 from __future__ import annotations
 
 import math
+from collections import Counter
+
+import numpy as np
 
 from symloss import load_catalog
 from symloss.certify.comparison import RELATIVE_BUDGET, ULP_BUDGET, budget_of
-from symloss.certify.stress_grid import is_softmax_based, param_values, scalar_stress, stress_points
+from symloss.certify.stress_grid import (
+    DENSE_POINTS,
+    domain_range,
+    is_softmax_based,
+    param_values,
+    sample_scalar,
+    sampling_of,
+    scalar_stress,
+    stress_points,
+)
+from symloss.declare.notation import Domain
 
 
 def test_grid_is_deterministic_and_seeded() -> None:
@@ -51,3 +64,83 @@ def test_softmax_detection_is_structural() -> None:
     assert not is_softmax_based(catalog.get("triplet"))
     assert budget_of(catalog.get("mse")) == ("ulp", ULP_BUDGET)
     assert budget_of(catalog.get("kl_divergence")) == ("relative", RELATIVE_BUDGET)
+
+
+# --------------------------------------------------------------------------- dense sampling by binade
+
+
+def _binade(x: float) -> int:
+    """The binade of a nonzero float: its exponent, subnormals each their own (frexp's exponent)."""
+    return math.frexp(abs(x))[1]
+
+
+def test_every_binade_is_hit_with_both_signs_and_subnormals() -> None:
+    rng = np.random.default_rng(0)
+    real = Domain("real")
+    draws = [sample_scalar(real, rng) for _ in range(40_000)]
+    binades = {(_binade(x), x > 0) for x in draws if x != 0.0}
+    # 2098 binades a sign (52 subnormal ones); 40k draws hit nearly all of them: a log-uniform
+    # sampler of 1e-10 … 1e3 (the old one) would hit 44 a sign.
+    assert len({b for b, positive in binades if positive}) > 1900
+    assert len({b for b, positive in binades if not positive}) > 1900
+    assert any(0 < abs(x) < 2.2250738585072014e-308 for x in draws)  # subnormals
+    assert max(draws) > 1e300 and min(draws) < -1e300
+    # stratified: no binade far more likely than another (expected 40000 / 4196 ≈ 9.5 a binade)
+    counts = Counter((_binade(x), x > 0) for x in draws if x != 0.0)
+    assert max(counts.values()) < 40
+
+
+def test_a_sign_is_drawn_only_where_the_domain_allows_it() -> None:
+    rng = np.random.default_rng(1)
+    positive = Domain("positive", 0, None)
+    draws = [sample_scalar(positive, rng) for _ in range(2000)]
+    assert all(x > 0 for x in draws)
+    assert min(draws) < 1e-300 and max(draws) > 1e300  # c → 0⁺ and c → ∞
+
+
+def test_ends_of_open_intervals_are_approached() -> None:
+    rng = np.random.default_rng(2)
+    power = Domain("tweedie power", 1, 2)  # p ∈ (1, 2)
+    draws = [sample_scalar(power, rng) for _ in range(4000)]
+    assert all(1 < x < 2 for x in draws)
+    assert min(draws) - 1 < 1e-14 and 2 - max(draws) < 1e-14  # p → 1⁺ and p → 2⁻
+    assert sum(x - 1 < 1e-8 for x in draws) > 100 and sum(2 - x < 1e-8 for x in draws) > 100
+    assert any(1.3 < x < 1.7 for x in draws)  # and the middle
+    unit = Domain("tau", 0, 1)  # τ → 0⁺
+    assert min(sample_scalar(unit, rng) for _ in range(2000)) < 1e-300
+
+
+def test_counts_are_sampled_by_binade_up_to_2_to_the_53() -> None:
+    rng = np.random.default_rng(3)
+    counts = Domain("count", 0, None, low_open=False, integer=True)
+    draws = [sample_scalar(counts, rng) for _ in range(3000)]
+    assert all(x == int(x) and x >= 0 for x in draws)
+    assert 0.0 in draws and max(draws) > 1e15
+    assert len({_binade(x) for x in draws if x}) == 54  # 1 … 2^53: frexp exponents 1 … 54
+
+
+def test_every_parameter_is_varied_over_its_whole_domain() -> None:
+    catalog = load_catalog()
+    for name in ("focal", "huber", "poly1"):
+        loss = catalog.get(name)
+        points = stress_points(loss, dense=4096)
+        for position, param in enumerate(loss.params, start=len(points[0]) - len(loss.params)):
+            values = {p[position] for p in points} - {None}
+            assert len(values) > 1000, (name, param.name)  # never only a default or a few points
+            assert all(param.domain.contains(v) for v in values)
+            if param.domain.high is None:
+                assert max(values) > 1e300, (name, param.name)  # c → ∞
+            if param.domain.low is not None:
+                assert min(values) - float(param.domain.low) < 1e-300, (name, param.name)  # c → low⁺
+
+
+def test_dense_sampling_is_reproducible_from_its_seed_and_counted() -> None:
+    loss = load_catalog().get("huber")
+    grid = stress_points(loss, dense=0)
+    first, again = stress_points(loss, seed=7), stress_points(loss, seed=7)
+    assert first == again and first != stress_points(loss, seed=8)
+    assert len(first) == len(grid) + DENSE_POINTS
+    sampling = sampling_of(loss, seed=7)
+    assert sampling.seed == 7 and sampling.random == DENSE_POINTS and sampling.grid == len(grid)
+    assert dict(sampling.ranges)["delta"] == domain_range(loss.params[0].domain)
+    assert "seed 7" in sampling.describe() and "delta ∈" in sampling.describe()

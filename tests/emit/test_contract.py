@@ -72,8 +72,12 @@ def batch(loss: Loss, points: list[tuple[object, ...]]) -> tuple[list[np.ndarray
 
 
 def good(loss: Loss) -> tuple[list[np.ndarray], dict[str, object]]:
-    """``SAMPLES`` copies of the last (a random) stress point: inputs every check accepts."""
-    return batch(loss, [stress_points(loss)[-1]] * SAMPLES)
+    """``SAMPLES`` copies of the last stress point whose numbers are all moderate (at most 1e3 in magnitude,
+    the random points range over all floats): inputs every check accepts."""
+    def moderate(value: object) -> bool:
+        return all(map(moderate, value)) if isinstance(value, tuple) else value is None or abs(value) <= 1e3
+
+    return batch(loss, [next(p for p in reversed(stress_points(loss)) if moderate(p))] * SAMPLES)
 
 
 def batches(loss: Loss) -> Iterator[tuple[list[np.ndarray], dict[str, object]]]:
