@@ -130,8 +130,9 @@ def gate_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--allow-over-budget", action="store_true",
                      help="exit 0 even when a kernel function is over its accuracy budget (they are still listed)")
     sub.add_argument("--known-over-budget", type=Path, default=None, metavar="FILE",
-                     help="the functions known to be over budget, one 'loss.function  figure' a line: "
-                          "exit 1 when the measured ones differ from the list in either direction")
+                     help="the functions known to be over budget, one 'loss.function  figure' a line (default: "
+                          "the catalog's own over_budget.txt, if any): exit 1 when the measured ones of the "
+                          "losses built differ from the list in either direction")
     sub.add_argument("--strict", action="store_true", help="accepted for older scripts: the gate is the default")
 
 
@@ -295,27 +296,32 @@ def run_build(args: argparse.Namespace) -> int:
 
 def _kernel_verdict(kernels: KernelBuild, args: argparse.Namespace) -> int:
     """List every kernel function over its accuracy budget on stderr, once, with its worst point;
-    they fail the command unless ``--allow-over-budget``, or unless they are exactly the
-    ``--known-over-budget`` list."""
-    from symloss.certify.gate import differences, read_known
+    they fail the command unless ``--allow-over-budget``, or unless they are exactly what the known
+    list says of the losses built (``--known-over-budget``, else the catalog's own ``over_budget.txt``)."""
+    from symloss.certify.gate import KNOWN_LIST, differences, read_known
+    from symloss.declare.catalog import bundled_folder
 
     measured = kernels.over_budget
     for function in measured:
         worst = f"; {function.worst}" if function.worst else ""
         print(f"symloss: OVER BUDGET {function.name}: {function.figure}{worst}", file=sys.stderr)
     problems = [function.name for function in measured]
-    if args.known_over_budget is not None:
+    known_list = args.known_over_budget
+    if known_list is None and not getattr(args, "no_certify", False):
+        own = (args.catalog or bundled_folder()) / KNOWN_LIST
+        known_list = own if own.is_file() else None
+    if known_list is not None:
         if getattr(args, "no_certify", False):
             print("symloss: --known-over-budget needs the certification (drop --no-certify)", file=sys.stderr)
             return EXIT_BAD_INPUT
         try:
-            known = read_known(args.known_over_budget)
+            known = read_known(known_list)
         except (OSError, ValueError) as error:
             print(f"symloss: the known over-budget list: {error}", file=sys.stderr)
             return EXIT_BAD_INPUT
-        problems = differences(measured, known)
+        problems = differences(measured, known, [k.loss.name for k in kernels.kernels])
         for problem in problems:
-            print(f"symloss: {problem}", file=sys.stderr)
+            print(f"symloss: {problem} ({known_list})", file=sys.stderr)
     return EXIT_WRONG if problems and not args.allow_over_budget else EXIT_OK
 
 

@@ -103,3 +103,17 @@ def test_ctrl_c_ends_a_command_with_one_line_exit_130_and_no_process_left(to_gro
     assert stderr == "symloss: interrupted\n"
     time.sleep(0.5)
     assert [pid for pid, state in _session(process.pid) if state != "Z"] == []  # dead workers may await reaping
+
+
+def test_a_catalogs_own_known_list_is_used_when_no_other_is_given(tmp_path: Path) -> None:
+    listed = _over_budget_lines(_codegen(tmp_path).stderr)
+    lines = [line.removeprefix("symloss: OVER BUDGET ").split("; worst")[0].replace(": ", "  ", 1) for line in listed]
+    catalog = tmp_path / "catalog"
+    catalog.mkdir()
+    (catalog / "rayleigh.py").write_text((OVER_BUDGET_CATALOG / "rayleigh.py").read_text())
+    (catalog / "over_budget.txt").write_text("\n".join([*lines, "another_loss.grad  max 9 ulp"]) + "\n")
+    done = cli("codegen", "--catalog", str(catalog), "--out", str(tmp_path / "own"), "--quiet")
+    assert done.returncode == 0, done.stderr  # another_loss was not built: its entry is not compared
+    (catalog / "over_budget.txt").write_text("\n".join(lines[1:]) + "\n")
+    done = cli("codegen", "--catalog", str(catalog), "--out", str(tmp_path / "own"), "--quiet")
+    assert done.returncode == 1 and "not in the known list" in done.stderr and "over_budget.txt" in done.stderr

@@ -7,7 +7,9 @@ not be certified at all (the certifier raised, or the reference never resolved):
 function nobody measured is never reported within budget.
 
 The known list is a text file, one function a line, ``loss.function`` followed by the
-measured figure as this module prints it; ``#`` starts a comment.  The gate fails when
+measured figure as this module prints it; ``#`` starts a comment.  A catalog folder may hold
+its own, ``over_budget.txt``, used when no other list is given; entries of losses that were
+not built are not compared.  The gate fails when
 a function is over budget and not listed, when a listed function is now within budget
 (the list only shrinks), and when a listed figure is not the measured one (the list
 always tells the truth).
@@ -87,8 +89,13 @@ def read_known(path: Path) -> dict[str, str]:
     return known
 
 
-def differences(measured: Sequence[OverBudget], known: Mapping[str, str]) -> list[str]:
-    """Why the measured over-budget functions are not the known list (empty when they are)."""
+KNOWN_LIST = "over_budget.txt"  # a catalog folder's own known list, used when no other is given
+
+
+def differences(measured: Sequence[OverBudget], known: Mapping[str, str], losses: Sequence[str]) -> list[str]:
+    """Why the measured over-budget functions of ``losses`` (those built) are not the known list's
+    entries for them (empty when they are)."""
+    known = {name: figure for name, figure in known.items() if name.split(".", 1)[0] in losses}
     by_name = {o.name: o for o in measured}
     problems = [f"{o.name} is over budget and not in the known list ({o.figure})"
                 for o in measured if o.name not in known]

@@ -185,7 +185,7 @@ def test_integer_labels_are_certified_beside_one_hot_rows() -> None:
 def test_an_option_given_as_none_is_certified_at_the_value_it_declares() -> None:
     """alpha=None (no class balancing) is on the grid and among the random points, its truth the formulas
     at alpha = y; a kernel wrong only there fails.  (On the grid alone: the random points find the
-    generated kernel over budget at huge gamma, as tests/over_budget.txt says.)"""
+    generated kernel over budget at huge gamma, as derivations/over_budget.txt says.)"""
     derivation_, module = built("focal_with_logits")
     assert any(p[-1] is None for p in stress_points(derivation_.loss, dense=0))
     assert any(p[-1] is None for p in stress_points(derivation_.loss)[len(stress_points(derivation_.loss, dense=0)):])

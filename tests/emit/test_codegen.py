@@ -986,7 +986,8 @@ def test_poly1_within_1e_13_where_it_cancelled(z: list[float], y: list[float], e
 @pytest.mark.parametrize("name", ["focal", "poisson_nll", "poly1"])
 def test_rebuilt_kernel_is_certified_within_its_budget(name: str) -> None:
     derivation, module = built(name)
-    # on the stress grid: the random points over the whole domain find all three over budget (tests/over_budget.txt)
+    # on the stress grid: the random points over the whole domain find all three over budget
+    # (derivations/over_budget.txt)
     certificate = certify(derivation, module, dense=0)
     assert certificate.passed, [f.function + ": " + f.summary() for f in certificate.functions if not f.passed]
 
