@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from symloss.__main__ import EXIT_INTERRUPTED
 from symloss.declare.catalog import Catalog, CatalogError, load_catalog
 from symloss.report.tables import format_table
 from symloss.verify.claim import MAX_TIMEOUT, check_timeout
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from symloss.pipeline import KernelBuild
 
 EXIT_OK, EXIT_WRONG, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
-EXIT_INTERRUPTED = 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
