@@ -133,6 +133,10 @@ def gate_options(sub: argparse.ArgumentParser) -> None:
                      help="the functions known to be over budget, one 'loss.function  figure' a line (default: "
                           "the catalog's own over_budget.txt, if any): exit 1 when the measured ones of the "
                           "losses built differ from the list in either direction")
+    sub.add_argument("--write-known-over-budget", type=Path, default=None, metavar="FILE",
+                     help="write the measured over-budget functions to FILE as a known list (each with its figure "
+                          "and worst point: inputs, parameters, truth, kernel value) and exit 0; the list is not "
+                          "compared then")
     sub.add_argument("--strict", action="store_true", help="accepted for older scripts: the gate is the default")
 
 
@@ -295,16 +299,30 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def _kernel_verdict(kernels: KernelBuild, args: argparse.Namespace) -> int:
-    """List every kernel function over its accuracy budget on stderr, once, with its worst point;
-    they fail the command unless ``--allow-over-budget``, or unless they are exactly what the known
-    list says of the losses built (``--known-over-budget``, else the catalog's own ``over_budget.txt``)."""
-    from symloss.certify.gate import KNOWN_LIST, differences, read_known
+    """List every kernel function over its accuracy budget on stderr, once, with its worst point, the
+    truth and the kernel's value there; they fail the command unless ``--allow-over-budget``, or unless
+    they are exactly what the known list says of the losses built (``--known-over-budget``, else the
+    catalog's own ``over_budget.txt``).  With ``--write-known-over-budget`` they are written as the
+    known list instead (exit 0 once written)."""
+    from symloss.certify.gate import KNOWN_LIST, differences, known_list, read_known
     from symloss.declare.catalog import bundled_folder
+    from symloss.emit.files import write_atomic
 
     measured = kernels.over_budget
     for function in measured:
-        worst = f"; {function.worst}" if function.worst else ""
-        print(f"symloss: OVER BUDGET {function.name}: {function.figure}{worst}", file=sys.stderr)
+        print(f"symloss: OVER BUDGET {function.name}: {function.stated}", file=sys.stderr)
+    if args.write_known_over_budget is not None:
+        if getattr(args, "no_certify", False):
+            print("symloss: --write-known-over-budget needs the certification (drop --no-certify)", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        try:
+            write_atomic(args.write_known_over_budget, known_list(measured, kernels.certificates))
+        except OSError as error:
+            print(f"symloss: cannot write the known over-budget list: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        print(f"symloss: wrote {len(measured)} over-budget function(s) to {args.write_known_over_budget}",
+              file=sys.stderr)
+        return EXIT_OK
     problems = [function.name for function in measured]
     known_list = args.known_over_budget
     if known_list is None and not getattr(args, "no_certify", False):
