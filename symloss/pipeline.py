@@ -103,6 +103,7 @@ def loss_reports(analyses: Sequence[Analysis], kernels: KernelBuild | None = Non
             stable=stable_forms(kernel),
             certificates=certificate.functions if certificate is not None else (),
             plots=kernel_plots(a.loss, load_generated(kernel_dir, a.loss.name)),
+            sampling=certificate.sampling if certificate is not None else None,
         ))
     return reports
 
