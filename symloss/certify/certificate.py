@@ -136,7 +136,7 @@ class KernelCertificate:
         line += f"; sampled: {self.sampling.describe()}"
         worst = self.worst()
         if worst is not None and worst.worst_point is not None:
-            line += f"; worst: {worst.function}, {_error(worst)} at {worst.worst_text(self.sampling.names)}"
+            line += f"; worst: {worst.function}, {_worst_error(worst)} at {worst.worst_text(self.sampling.names)}"
         return line
 
     def worst(self) -> FunctionCertificate | None:
@@ -187,6 +187,14 @@ def _error(function: FunctionCertificate) -> str:
     if function.budget_kind == "ulp":
         return f"{function.max_ulp:.2g} ulp"
     return f"rel. error {function.max_relative_error:.2g}"
+
+
+def _worst_error(function: FunctionCertificate) -> str:
+    """What goes wrong at the function's worst point: an inf/NaN or a missed zero/subnormal/overflow when
+    there are any (those points are the worst), else its error (:func:`_error`)."""
+    if function.nonfinite or function.range_errors:
+        return "an inf/NaN or a missed zero/subnormal/overflow"
+    return _error(function)
 
 
 def _summary_line(functions: Sequence[FunctionCertificate], points: int) -> str:

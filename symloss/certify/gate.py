@@ -111,11 +111,12 @@ def known_list(measured: Sequence[OverBudget], certificates: Mapping[str, Kernel
     sampled = " or ".join(f"{random} seeded random points (seed {seed})" for random, seed in samplings) or "no points"
     header = (
         "# The kernel functions over their accuracy budget, as measured by symloss codegen/build",
-        f"# --write-known-over-budget: the stress grid of each loss plus {sampled} by binade over the whole",
-        "# domain of every input and parameter.  One function a line: loss.function, two spaces, the measured",
-        "# figure, then the worst point (inputs and parameters), the rounded truth and the kernel's value there.",
-        "# symloss codegen/build fail when a function is over budget and not listed, when a listed one is within",
-        "# budget now, or when a listed line is not what they measure.  Write it again, never by hand.",
+        "# --write-known-over-budget on the stress grid of each loss plus",
+        f"# {sampled} by binade over the whole domain of every input and parameter.",
+        "# One function a line: loss.function, two spaces, the measured figure, then the worst point (inputs",
+        "# and parameters), the rounded truth and the kernel's value there.  symloss codegen/build fail when a",
+        "# function is over budget and not listed, when a listed one is within budget now, or when a listed",
+        "# line is not what they measure.  Write it again with that option, never by hand.",
     )
     return "\n".join([*header, *(o.line() for o in sorted(measured, key=lambda o: o.name))]) + "\n"
 
