@@ -41,7 +41,7 @@ DENSE_POINTS = 4096  # seeded random points per loss, on top of the deterministi
 UNSET_SHARE = 1 / 8  # share of random points with an optional hyper-parameter switched off
 NEAR_END_SHARE = 1 / 2  # share of a bounded-away-from-0 domain's points drawn by their distance to an end
 MAX_COUNT = 2.0**53  # counts are sampled up to here (every integer below is a float64)
-SCALE_DOMAIN = Domain("logit scale", 2.0**-20, 2.0**20, low_open=False, high_open=False)
+SCALE_DOMAIN = Domain("logit scale", 2.0**-1074, 2.0**1020, low_open=False, high_open=False)  # entries stay finite
 SPECIAL_SHARE = 1 / 8  # share of an interval's draws that are one of its special values
 COINCIDENT_SHARE = 1 / 4  # share of random points with one scalar input near another
 ZERO_ENTRIES_SHARE = 1 / 8  # share of random class vectors with some entries set to 0
@@ -213,8 +213,9 @@ def _random_point(loss: Loss, rng: np.random.Generator) -> Point:
     """A seeded random point over the whole domain of every input and parameter: scalars by
     :func:`sample_scalar`, with probability :data:`COINCIDENT_SHARE` one of them then moved near
     another (:func:`_coincident`); class vectors of a random size in :data:`CLASS_COUNTS` at a logit
-    scale drawn by binade from 2^-20 … 2^20, the target class random, labels soft where allowed,
-    with probability :data:`ZERO_ENTRIES_SHARE` some entries of the output set to 0."""
+    scale drawn by binade from 2^-1074 … 2^1020 (so entries reach every binade, as scalars do), the
+    target class random, labels soft where allowed, with probability :data:`ZERO_ENTRIES_SHARE` some
+    entries of a real vector set to 0."""
     params = tuple(_random_param(p, rng) for p in loss.params)
     if is_class_vector(loss):
         size = int(rng.choice(CLASS_COUNTS))
@@ -245,13 +246,17 @@ def _coincident(variables: Sequence[Var], values: list[float], rng: np.random.Ge
 
 
 def _zero_entries(loss: Loss, point: Point, rng: np.random.Generator) -> Point:
-    """``point`` with a random nonempty subset of the output's entries set to 0 (when 0 is in its domain)."""
-    output = point[0]
-    if loss.output.domain.vector != "real":
+    """``point`` with a random nonempty subset of the entries of one real class vector (the output or
+    an input, at random) set to 0."""
+    reals = [i for i, v in enumerate((loss.output, loss.target, *loss.inputs)) if v.domain.vector == "real"]
+    if not reals:
         return point
-    zeroed = rng.random(len(output)) < 0.5
-    zeroed[int(rng.integers(len(output)))] = True
-    return (tuple(0.0 if z else x for z, x in zip(zeroed, output, strict=True)), *point[1:])
+    chosen = reals[int(rng.integers(len(reals)))]
+    entries = point[chosen]
+    zeroed = rng.random(len(entries)) < 0.5
+    zeroed[int(rng.integers(len(entries)))] = True
+    vector = tuple(0.0 if z else x for z, x in zip(zeroed, entries, strict=True))
+    return (*point[:chosen], vector, *point[chosen + 1:])
 
 
 def _random_param(param: Var, rng: np.random.Generator) -> float | None:
@@ -413,7 +418,9 @@ def variable_range(variable: Var) -> str:
     """A variable's sampled range: :func:`domain_range` of a scalar; a class vector's kind and sizes."""
     if variable.is_vector:
         sizes = ", ".join(map(str, (*CLASS_COUNTS, LARGE_CLASS_COUNT)))
-        return f"{variable.domain.vector} vectors of K ∈ {{{sizes}}} entries"
+        scaled = " (standard normal entries times a scale by binade in [2^-1074, 2^1020])" if (
+            variable.domain.vector == "real") else ""
+        return f"{variable.domain.vector} vectors of K ∈ {{{sizes}}} entries{scaled}"
     return domain_range(variable.domain)
 
 
