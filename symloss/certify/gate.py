@@ -43,9 +43,20 @@ class OverBudget:
         return f"{self.name}  {self.stated}"
 
 
+NO_CORRECT_DIGIT_ULPS = 2.0**52  # an error this large leaves no correct significant digit
+
+
 def _figure(function: FunctionCertificate) -> str:
-    error = (f"max {function.max_ulp:.3g} ulp" if function.budget_kind == "ulp"
-             else f"max rel. error {function.max_relative_error:.3g}")
+    """The measured figure, e.g. "max 3.2 ulp (budget 4 ulp), 2 inf/NaN".  An error that leaves no
+    correct digit (2^52 ulp or more, a relative error of 1 or more) is said so, not by its size: a
+    sampled maximum beyond it is a lower bound of no use, while "no correct digit somewhere" is a
+    fact no further sample can make false."""
+    if function.budget_kind == "ulp":
+        error = ("no correct digit (max ≥ 2^52 ulp)" if function.max_ulp >= NO_CORRECT_DIGIT_ULPS
+                 else f"max {function.max_ulp:.3g} ulp")
+    else:
+        error = ("no correct digit (max rel. error ≥ 1)" if function.max_relative_error >= 1
+                 else f"max rel. error {function.max_relative_error:.3g}")
     misses = [f"{function.nonfinite} inf/NaN"] if function.nonfinite else []
     misses += [f"{function.range_errors} range errors"] if function.range_errors else []
     return ", ".join([f"{error} (budget {function.budget:g} {function.budget_kind})", *misses])
