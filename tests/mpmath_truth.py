@@ -6,10 +6,12 @@ arithmetic and proved stable forms): it walks the SymPy tree of ``loss.formula``
 precision, with class sums and class maxima as loops over :math:`k = 1 … K`.
 
 Trust.  A value computed at 50 digits is trusted only when a 100-digit evaluation agrees with it to
-:math:`2^{-60}` relative (:data:`AGREEMENT`); otherwise 400 digits are tried against 100, then,
-for inputs up to about :math:`10^4`, the :math:`60 + \max|x| / \ln 10` digits that resolve
-:math:`e^{\pm x}` against 1 against 100 more.  Values below :math:`2^{-1100}` (under every float64)
-agree with each other.  A point no pair of precisions agrees on is *unresolved* (``None``).
+:math:`2^{-60}` relative (:data:`AGREEMENT`); otherwise 400 digits are tried against 100, 800 against
+400, then the digits that hold the inputs' sums exactly and resolve :math:`e^{\pm x}` against 1 (for
+inputs up to about :math:`10^4`) against 200 more.  Values below :math:`2^{-1100}` (under every float64)
+agree with each other, but since a value that cancels to 0 does so at every precision too low for it,
+they are trusted only when the finest precision confirms them.  A point no pair of precisions agrees
+on is *unresolved* (``None``).
 
 Kinks.  Where a switch is at 0 — the argument of a ``Heaviside`` (whose value there is not declared)
 or ``sign``, the difference of the two sides of a ``Piecewise`` condition, or a tie of a ``Max``,
@@ -235,20 +237,25 @@ def _agree(a: mpmath.mpf, b: mpmath.mpf) -> bool:
     return largest < NEGLIGIBLE or abs(a - b) <= AGREEMENT * largest
 
 
-def precisions(magnitude: float) -> list[tuple[int, int]]:
-    """The pairs of digits to compare, in order: (50, 100), (100, 400), and, for inputs of magnitude
-    up to where :math:`e^{\\pm x}` against 1 needs :data:`MAX_DIGITS` digits, (n, n + 100) with
-    n = 60 + ⌈magnitude / ln 10⌉."""
-    pairs = [(50, 100), (100, 400)]
-    needed = 60 + math.ceil(magnitude / math.log(10)) if math.isfinite(magnitude) else MAX_DIGITS + 1
-    if 400 < needed <= MAX_DIGITS:
-        pairs.append((needed, needed + 100))
-    return pairs
+def precisions(numbers: Sequence[float]) -> list[tuple[int, int]]:
+    """The pairs of digits to compare, in order: (50, 100), (100, 400), (400, 800), and (n, n + 200) with n
+    the digits that hold the inputs' sums exactly (the span of their binary exponents, and 1's) and
+    resolve :math:`e^{\pm x}` against 1 (60 + max|x| / ln 10), when that is above 800 and at most
+    :data:`MAX_DIGITS`."""
+    finite = [abs(x) for x in numbers if math.isfinite(x) and x != 0.0]
+    exponents = [0, *(math.frexp(x)[1] for x in finite)]
+    span = 60 + math.ceil((max(exponents) - min(exponents) + 53) * math.log10(2))
+    needed = max(span, 60 + math.ceil(max(finite, default=0.0) / math.log(10)))
+    if needed > MAX_DIGITS:
+        needed = span  # e^{±x} is out of reach; the exact sums still are
+    return [(50, 100), (100, 400), (400, 800), *([(needed, needed + 200)] if needed > 800 else [])]
 
 
-def resolve(entries: Callable[[], list[tuple[mpmath.mpf, bool]]], magnitude: float) -> Resolved:
+def resolve(entries: Callable[[], list[tuple[mpmath.mpf, bool]]], numbers: Sequence[float]) -> Resolved:
     """Evaluate ``entries`` (every entry's value and kink flag, at the current mpmath precision) at the
-    pairs of :func:`precisions` until a pair agrees on every entry; the finer value is kept."""
+    pairs of :func:`precisions` of the point's ``numbers`` until a pair agrees on every entry; the finer
+    value is kept.  A value that cancels to 0 may do so at every precision below the one that resolves
+    it, so an entry that is negligible is trusted only when the finest precision agrees with it too."""
     cached: dict[int, list[tuple[mpmath.mpf, bool]] | None] = {}
 
     def at(digits: int) -> list[tuple[mpmath.mpf, bool]] | None:
@@ -260,14 +267,21 @@ def resolve(entries: Callable[[], list[tuple[mpmath.mpf, bool]]], magnitude: flo
                     cached[digits] = None
         return cached[digits]
 
+    def agree(first: list[tuple[mpmath.mpf, bool]] | None, second: list[tuple[mpmath.mpf, bool]] | None) -> bool:
+        return (first is not None and second is not None
+                and all(_agree(a, b) for (a, _), (b, _) in zip(first, second, strict=True)))
+
+    pairs = precisions(numbers)
+    finest = pairs[-1][1]
     kink = False
-    for coarse, fine in precisions(magnitude):
+    for coarse, fine in pairs:
         first, second = at(coarse), at(fine)
-        if first is None or second is None:
+        if not agree(first, second):
             continue
         kink = any(k for _, k in first) or any(k for _, k in second)
-        if all(_agree(a, b) for (a, _), (b, _) in zip(first, second, strict=True)):
-            return Resolved(tuple(+b for b, _ in second), kink)
+        if any(abs(v) < NEGLIGIBLE for v, _ in second) and not agree(second, at(finest)):
+            continue
+        return Resolved(tuple(+b for b, _ in second), kink)
     return Resolved(None, kink)
 
 

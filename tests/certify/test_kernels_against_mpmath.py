@@ -264,7 +264,7 @@ def truth(key: tuple[str, str], loss: Loss, function: str, point: Point) -> Reso
         index = loss.index.symbol if loss.index is not None else None
         return [evaluator.value(env, {} if i is None else {index: i}) for i in entries]
 
-    return resolve(values, max(map(abs, _flat(point)), default=0.0))
+    return resolve(values, _flat(point))
 
 
 # --------------------------------------------------------------------------- what the certificates say
