@@ -44,13 +44,23 @@ class UndefinedError(ArithmeticError):
 Value = mpmath.mpf | int | bool
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One evaluation's value, whether it met a kink, and whether it lost all digits somewhere."""
+
+    value: mpmath.mpf
+    kink: bool
+    cancelled: bool
+
+
 @dataclass
 class _Walk:
-    """One evaluation: the variables' values (a class vector as a 0-based list), the bound class
-    indices, whether a switch was met at 0, and memoized values of index-free subtrees."""
+    """One evaluation: the variables' values (a class vector as a 0-based list), whether a switch was
+    met at 0 or a total cancellation happened, and memoized values of subtrees (by their bound indices)."""
 
     env: Mapping[sp.Basic, object]
     kink: bool = False
+    cancelled: bool = False  # a sum lost (nearly) all its digits, or a log met an argument (nearly) at 1
     memo: dict[tuple[sp.Basic, tuple[int, ...]], Value] = field(default_factory=dict)
 
 
@@ -65,8 +75,9 @@ class Evaluator:
         self._bound_in: dict[sp.Basic, tuple[sp.Symbol, ...]] = {}
         self._terms: dict[sp.Basic, tuple[sp.Expr, ...]] = {}
 
-    def value(self, env: Mapping[sp.Basic, object], bound: Mapping[sp.Symbol, int]) -> tuple[mpmath.mpf, bool]:
-        """The value at the current mpmath precision and whether a kink was met; raises Undefined."""
+    def value(self, env: Mapping[sp.Basic, object], bound: Mapping[sp.Symbol, int]) -> Entry:
+        """The value at the current mpmath precision, whether a kink was met and whether some digits were
+        all lost (a sum cancelled to (nearly) 0, a log of (nearly) 1); raises UndefinedError."""
         walk = _Walk(env)
         result = self._eval(self.expr, walk, dict(bound))
         if isinstance(result, bool):
@@ -74,7 +85,7 @@ class Evaluator:
         result = mpmath.mpf(result)
         if not mpmath.isfinite(result):
             raise UndefinedError(f"{result}")
-        return result, walk.kink
+        return Entry(result, walk.kink, walk.cancelled)
 
     # ----------------------------------------------------------------------- the walk
 
@@ -113,7 +124,10 @@ class Evaluator:
             (position,) = node.indices
             return walk.env[node.base][int(ev(position)) - 1]
         if isinstance(node, sp.Add):
-            return sum((ev(a) for a in node.args[1:]), ev(node.args[0]))
+            terms = [ev(a) for a in node.args]
+            total = sum(terms[1:], terms[0])
+            walk.cancelled = walk.cancelled or _lost(total, max(abs(t) for t in terms))
+            return total
         if isinstance(node, sp.Mul):
             product = ev(node.args[0])
             for a in node.args[1:]:
@@ -148,6 +162,8 @@ class Evaluator:
             if self._at_zero(node.args[0], g, walk, bound):
                 walk.kink = True
             return mpmath.mpf(mpmath.sign(g))
+        if isinstance(node, sp.log):
+            return _Log(walk)(ev(node.args[0]))
         if isinstance(node, sp.Function) and type(node) in _ELEMENTARY:
             return _ELEMENTARY[type(node)](*(ev(a) for a in node.args))
         raise NotImplementedError(f"no mpmath evaluation of {type(node).__name__} in {node}")
@@ -197,15 +213,26 @@ def _power(base: Value, exponent: Value, integer: bool) -> Value:
     return mpmath.power(base, exponent)
 
 
-def _log(x: Value) -> mpmath.mpf:
-    if x <= 0:
-        raise UndefinedError("log of a nonpositive number")
-    return mpmath.log(x)
+def _lost(result: Value, scale: Value) -> bool:
+    """Whether ``result``, computed from numbers of magnitude ``scale``, kept fewer than 8 of the precision's bits."""
+    return scale != 0 and abs(result) <= scale * mpmath.ldexp(1, 8 - mpmath.mp.prec)
+
+
+class _Log:
+    """log, noting an argument at (or within the last 8 bits of) 1: its digits are all lost."""
+
+    def __init__(self, walk: _Walk) -> None:
+        self.walk = walk
+
+    def __call__(self, x: Value) -> mpmath.mpf:
+        if x <= 0:
+            raise UndefinedError("log of a nonpositive number")
+        self.walk.cancelled = self.walk.cancelled or _lost(x - 1, 1)
+        return mpmath.log(x)
 
 
 _ELEMENTARY: dict[type, Callable[..., mpmath.mpf]] = {
     sp.exp: mpmath.exp,
-    sp.log: _log,
     sp.tanh: mpmath.tanh,
     sp.cosh: mpmath.cosh,
     sp.sinh: mpmath.sinh,
@@ -238,7 +265,7 @@ def _agree(a: mpmath.mpf, b: mpmath.mpf) -> bool:
 
 
 def precisions(numbers: Sequence[float]) -> list[tuple[int, int]]:
-    """The pairs of digits to compare, in order: (50, 100), (100, 400), (400, 800), and (n, n + 200) with n
+    r"""The pairs of digits to compare, in order: (50, 100), (100, 400), (400, 800), and (n, n + 200) with n
     the digits that hold the inputs' sums exactly (the span of their binary exponents, and 1's) and
     resolve :math:`e^{\pm x}` against 1 (60 + max|x| / ln 10), when that is above 800 and at most
     :data:`MAX_DIGITS`."""
@@ -251,14 +278,15 @@ def precisions(numbers: Sequence[float]) -> list[tuple[int, int]]:
     return [(50, 100), (100, 400), (400, 800), *([(needed, needed + 200)] if needed > 800 else [])]
 
 
-def resolve(entries: Callable[[], list[tuple[mpmath.mpf, bool]]], numbers: Sequence[float]) -> Resolved:
-    """Evaluate ``entries`` (every entry's value and kink flag, at the current mpmath precision) at the
-    pairs of :func:`precisions` of the point's ``numbers`` until a pair agrees on every entry; the finer
-    value is kept.  A value that cancels to 0 may do so at every precision below the one that resolves
-    it, so an entry that is negligible is trusted only when the finest precision agrees with it too."""
-    cached: dict[int, list[tuple[mpmath.mpf, bool]] | None] = {}
+def resolve(entries: Callable[[], list[Entry]], numbers: Sequence[float]) -> Resolved:
+    """Evaluate ``entries`` (at the current mpmath precision) at the pairs of :func:`precisions` of the
+    point's ``numbers`` until a pair agrees on every entry; the finer value is kept.  A value that cancels
+    to 0 does so at every precision below the one that resolves it (and a term of a sum that does is
+    masked by the others), so a pair with a negligible entry or a total cancellation is trusted only when
+    the finest precision agrees with it too."""
+    cached: dict[int, list[Entry] | None] = {}
 
-    def at(digits: int) -> list[tuple[mpmath.mpf, bool]] | None:
+    def at(digits: int) -> list[Entry] | None:
         if digits not in cached:
             with mpmath.workdps(digits):
                 try:
@@ -267,9 +295,9 @@ def resolve(entries: Callable[[], list[tuple[mpmath.mpf, bool]]], numbers: Seque
                     cached[digits] = None
         return cached[digits]
 
-    def agree(first: list[tuple[mpmath.mpf, bool]] | None, second: list[tuple[mpmath.mpf, bool]] | None) -> bool:
+    def agree(first: list[Entry] | None, second: list[Entry] | None) -> bool:
         return (first is not None and second is not None
-                and all(_agree(a, b) for (a, _), (b, _) in zip(first, second, strict=True)))
+                and all(_agree(a.value, b.value) for a, b in zip(first, second, strict=True)))
 
     pairs = precisions(numbers)
     finest = pairs[-1][1]
@@ -278,10 +306,11 @@ def resolve(entries: Callable[[], list[tuple[mpmath.mpf, bool]]], numbers: Seque
         first, second = at(coarse), at(fine)
         if not agree(first, second):
             continue
-        kink = any(k for _, k in first) or any(k for _, k in second)
-        if any(abs(v) < NEGLIGIBLE for v, _ in second) and not agree(second, at(finest)):
+        kink = any(e.kink for e in (*first, *second))
+        suspect = any(e.cancelled or abs(e.value) < NEGLIGIBLE for e in (*first, *second))
+        if suspect and not agree(second, at(finest)):
             continue
-        return Resolved(tuple(+b for b, _ in second), kink)
+        return Resolved(tuple(+e.value for e in second), kink)
     return Resolved(None, kink)
 
 
