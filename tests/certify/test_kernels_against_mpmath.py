@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import re
 import struct
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -57,7 +58,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FOLDERS = {"bundled": None, "examples": ROOT / "examples"}
 KNOWN_LISTS = {"bundled": ROOT / "derivations" / "over_budget.txt", "examples": ROOT / "examples" / "over_budget.txt"}
 GENERATED = ROOT / "generated" / "symloss_kernels"
-EXAMPLES = 12  # hypothesis examples per loss: the file runs in about 2 minutes on the (loaded) 2-core machine
+EXAMPLES = 30  # hypothesis examples per loss: the file runs in about 1.5-2 minutes on the (loaded) 2-core machine
 PHASES = (Phase.explicit, Phase.generate)  # no shrinking: a failing point is reported as drawn, in seconds
 FUNCTIONS = {"value": "value", "grad": "grad", "hess": "hess",
              "value_and_grad[value]": "value", "value_and_grad[grad]": "grad"}
@@ -361,20 +362,24 @@ def violations(subject: Subject, key: tuple[str, str], point: Point) -> list[str
     return found
 
 
-def hold_to_certificate(subject: Subject, key: tuple[str, str], examples: int = EXAMPLES) -> None:
-    """Run the property: at every drawn point, no function of the kernel is worse than its certificate."""
+def hold_to_certificate(subject: Subject, key: tuple[str, str], examples: int = EXAMPLES) -> Counter[str]:
+    """Run the property: at every drawn point, no function of the kernel is worse than its certificate.
+    Returns how many points were compared and how many rejected (their truth unresolved)."""
+    counts: Counter[str] = Counter()
 
     @settings(derandomize=True, database=None, deadline=None, max_examples=examples, phases=PHASES,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
     @given(point=points(subject.loss))
     def check(point: Point) -> None:
         found = violations(subject, key, point)
+        counts["rejected" if found is None else "compared"] += 1
         if found is None:
             event("rejected: truth unresolved")
             reject()
         assert not found, "\n".join(found)
 
     check()
+    return counts
 
 
 # --------------------------------------------------------------------------- the tests
@@ -384,7 +389,9 @@ def hold_to_certificate(subject: Subject, key: tuple[str, str], examples: int = 
 def test_kernel_within_its_certificate(kind: str, name: str, example_kernels: Path) -> None:
     """Every function of the loss's kernel is within what its certificate (and the known list) says."""
     module = load_generated(GENERATED if kind == "bundled" else example_kernels, name)
-    hold_to_certificate(subject(kind, name, module), (kind, name))
+    counts = hold_to_certificate(subject(kind, name, module), (kind, name))
+    print(f"{kind}-{name}: {counts['compared']} points compared, {counts['rejected']} rejected (truth unresolved)")
+    assert counts["rejected"] <= counts["compared"], "most points rejected: the test says little about this kernel"
 
 
 def _altered(module: ModuleType, name: str, changes: Mapping[str, Callable[..., np.ndarray]]) -> ModuleType:
