@@ -180,16 +180,18 @@ def bits(computed: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """log2(1 + the number of float64 values between ``computed`` and ``truth``); 64 for a NaN against
     a number, NaN where the truth is NaN (not measured)."""
     computed, truth = np.asarray(computed, dtype=np.float64), np.asarray(truth, dtype=np.float64)
-    distance = np.abs(_ordinal(computed) - _ordinal(truth))
+    distance = np.array([float(abs(a - b)) for a, b in zip(_ordinal(computed).tolist(), _ordinal(truth).tolist(),
+                                                            strict=True)])
     out = np.minimum(64.0, np.log2(1.0 + distance))
     out = np.where(np.isnan(computed), 64.0, out)
     return np.where(np.isnan(truth), math.nan, out)
 
 
 def _ordinal(x: np.ndarray) -> np.ndarray:
-    """The position of each float64 on the number line of float64 values (as a float: ±0 both 0)."""
-    integers = np.nan_to_num(x).view(np.int64)
-    magnitude = (integers & np.int64(0x7FFF_FFFF_FFFF_FFFF)).astype(np.float64)
+    """The position of each float64 on the number line of float64 values (±0 both 0, ±inf next to the
+    largest floats), as int64: the difference of two is the number of floats between them."""
+    integers = np.atleast_1d(np.where(np.isnan(x), 0.0, x)).view(np.int64)
+    magnitude = integers & np.int64(0x7FFF_FFFF_FFFF_FFFF)
     return np.where(integers < 0, -magnitude, magnitude)
 
 
