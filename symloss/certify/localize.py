@@ -46,8 +46,9 @@ from symloss.declare.likelihood import ClassMax
 from symloss.derive.chain import Derivation
 from symloss.emit.codegen import render_package
 from symloss.emit.forms import Switch, forms_of, switches_of
-from symloss.emit.printer import KernelPrinter
+from symloss.emit.printer import KernelPrinter, two_floats
 from symloss.stabilize.engine import ProvedRule
+from symloss.stabilize.primitives import sigmoid_powers
 from symloss.stabilize.rules import proved_rules
 
 LOSING_BITS = 2.0  # a node "loses bits" at a point where its local error exceeds this
@@ -104,6 +105,19 @@ class _Node:
     floating: object  # the compiled float64 operation of the children's values
 
 
+class _OperationPrinter(KernelPrinter):
+    """The kernels' printer, with the primitives the kernels emit as program steps
+    (:data:`symloss.emit.blocks.HANDLERS`) printed as the same helper calls."""
+
+    def __init__(self) -> None:
+        super().__init__({})
+
+    def _print_sigmoid_powers(self, expr: sigmoid_powers) -> str:
+        x, a, b, *root = expr.args
+        constants = "".join(f", {two_floats(r)}" for r in root)
+        return f"_sigmoid_powers({self._print(x)}, {a}, {b}{constants})"
+
+
 @cache
 def numerics() -> ModuleType:
     """The generated kernels' numerics module (rendered from its template, as the kernels import it)."""
@@ -127,7 +141,7 @@ def _node(expr: sp.Expr) -> _Node:
         replace = dict(zip(children, dummies, strict=True))
         template = expr.func(*(replace.get(a, a) for a in expr.args))
     namespace = {"np": np, **{k: v for k, v in vars(numerics()).items() if k.startswith("_")}}
-    floating = sp.lambdify(dummies, template, modules=[namespace], printer=KernelPrinter({}))
+    floating = sp.lambdify(dummies, template, modules=[namespace], printer=_OperationPrinter())
     return _Node(expr, children, IntervalExpression(template, None, frozenset(dummies)), dummies, floating)
 
 
@@ -216,7 +230,13 @@ def _measure(expr: sp.Expr, envs: Sequence[Mapping[sp.Symbol, float]]) -> tuple[
 
 
 def _apply(node: _Node, arguments: Sequence[np.ndarray], count: int) -> np.ndarray:
-    return np.broadcast_to(np.asarray(node.floating(*arguments), dtype=np.float64), (count,)).copy()
+    """The node's float64 operation at every point: on the arrays at once, or point by point on scalars
+    where a helper takes a scalar (a parameter, as the kernel passes it)."""
+    try:
+        return np.broadcast_to(np.asarray(node.floating(*arguments), dtype=np.float64), (count,)).copy()
+    except (ValueError, TypeError):
+        return np.array([np.asarray(node.floating(*(np.float64(a[i]) for a in arguments)), dtype=np.float64).item()
+                         for i in range(count)])
 
 
 def localize_expression(expr: sp.Expr, envs: Sequence[Mapping[sp.Symbol, float]], function: str = "") -> Localization:
