@@ -69,12 +69,12 @@ class NodeError:
     mean_bits: float
     losing: int
     points: int
-    worst: Mapping[str, float]
+    worst: Mapping[str, float | None]
 
     def to_json(self) -> dict[str, object]:
         return {"subexpression": self.text, "max_bits": self.max_bits, "mean_bits": self.mean_bits,
                 "points_losing_over_2_bits": self.losing, "points": self.points,
-                "worst_point": {k: json_number(v) for k, v in self.worst.items()}}
+                "worst_point": {k: None if v is None else json_number(v) for k, v in self.worst.items()}}
 
 
 @dataclass(frozen=True)
@@ -241,14 +241,18 @@ def _apply(node: _Node, arguments: Sequence[np.ndarray], count: int) -> np.ndarr
 
 def localize_expression(expr: sp.Expr, envs: Sequence[Mapping[sp.Symbol, float]], function: str = "") -> Localization:
     """The local errors of ``expr``'s subexpressions at the points ``envs`` (symbol → float64 value)."""
-    return _summary(function, [(expr, envs)])
+    return _summary(function, [(expr, envs, [{s.name: v for s, v in env.items()} for env in envs])])
 
 
-def _summary(function: str, groups: Sequence[tuple[sp.Expr, Sequence[Mapping[sp.Symbol, float]]]]) -> Localization:
-    """One localization of the expressions of ``groups`` (a branch each, with its points)."""
-    per_node: dict[sp.Expr, list[tuple[float, Mapping[sp.Symbol, float]]]] = {}
+_Group = tuple[sp.Expr, Sequence[Mapping[sp.Symbol, float]], Sequence[Mapping[str, float | None]]]
+
+
+def _summary(function: str, groups: Sequence[_Group]) -> Localization:
+    """One localization of the expressions of ``groups``: a branch each, with its points (symbol → value)
+    and the same points as shown (variable name → value, None for an option given as None)."""
+    per_node: dict[sp.Expr, list[tuple[float, Mapping[str, float | None]]]] = {}
     worst_total, measured = 0.0, 0
-    for expr, envs in groups:
+    for expr, envs, shown in groups:
         if not envs:
             continue
         local, total = _measure(expr, envs)
@@ -256,21 +260,21 @@ def _summary(function: str, groups: Sequence[tuple[sp.Expr, Sequence[Mapping[sp.
         measured += len(finite)
         worst_total = max(worst_total, float(finite.max(initial=0.0)))
         for node, errors in local.items():
-            per_node.setdefault(node, []).extend((float(b), env) for b, env in zip(errors, envs, strict=True)
+            per_node.setdefault(node, []).extend((float(b), point) for b, point in zip(errors, shown, strict=True)
                                                  if not math.isnan(b))
     nodes = [_node_error(node, found) for node, found in per_node.items() if found]
     nodes.sort(key=lambda n: (-n.max_bits, -n.mean_bits, n.text))
     return Localization(function, worst_total, measured, tuple(nodes))
 
 
-def _node_error(expr: sp.Expr, found: Sequence[tuple[float, Mapping[sp.Symbol, float]]]) -> NodeError:
+def _node_error(expr: sp.Expr, found: Sequence[tuple[float, Mapping[str, float | None]]]) -> NodeError:
     errors = [b for b, _ in found]
     worst = max(range(len(found)), key=errors.__getitem__)
     text = sp.sstr(expr)
     if len(text) > SHOWN_CHARACTERS:
         text = text[: SHOWN_CHARACTERS - 1] + "…"
     return NodeError(text, max(errors), sum(errors) / len(errors), sum(b > LOSING_BITS for b in errors),
-                     len(errors), {s.name: v for s, v in found[worst][1].items()})
+                     len(errors), found[worst][1])
 
 
 def localize(derivation: Derivation, *, dense: int = DENSE_POINTS,
@@ -286,12 +290,14 @@ def localize(derivation: Derivation, *, dense: int = DENSE_POINTS,
     groups: dict[tuple[Switch, ...], list[Point]] = {}
     for point in stress_points(loss, dense=dense):
         groups.setdefault(_switched(loss, point), []).append(point)
-    per_function: dict[str, list[tuple[sp.Expr, list[dict[sp.Symbol, float]]]]] = {f: [] for f in FUNCTIONS}
+    per_function: dict[str, list[_Group]] = {f: [] for f in FUNCTIONS}
+    names = [v.name for v in loss.variables]
     for switches, points in groups.items():
         for function, form in zip(FUNCTIONS, forms_of(derivation, rules, switches), strict=True):
             for branch in form.branches:
                 chosen = [p for p in points if branch.label is None or float(p[1]) == float(branch.label)]
-                per_function[function].append((branch.expr, [_env(loss, p) for p in chosen]))
+                per_function[function].append((branch.expr, [_env(loss, p) for p in chosen],
+                                               [dict(zip(names, p, strict=True)) for p in chosen]))
     return tuple(_summary(f, per_function[f]) for f in FUNCTIONS)
 
 
