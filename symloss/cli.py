@@ -115,6 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--no-certify", action="store_true", help="skip the accuracy certification (faster)")
     gate_options(sub)
 
+    sub = command("localize", "report where each kernel function loses its bits: the local error of every "
+                  "subexpression (it changes nothing)", run_localize)
+    sub.add_argument("names", nargs="*", metavar="LOSS", help="losses to localize (default: all)")
+    sub.add_argument("--points", type=_point_count, default=None, metavar="N",
+                     help="random points on top of the deterministic grid (default: as the certification)")
+    sub.add_argument("--json", action="store_true", help="print a JSON list instead of text")
+    catalog_option(sub)
+
     sub = command("build", "regenerate everything under generated/ (kernels, .tex, PDF when TeX is installed)",
                   run_build)
     sub.add_argument("--out", type=Path, default=Path("generated"), metavar="DIR",
@@ -182,6 +190,17 @@ def _timeout(text: str) -> float:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _point_count(text: str) -> int:
+    """``localize --points``: a non-negative whole number."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of points: {text!r}") from None
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"a number of points is at least 0, not {count}")
+    return count
+
+
 def _catalog(args: argparse.Namespace) -> Catalog:
     return load_catalog(args.catalog)
 
@@ -246,6 +265,32 @@ def run_prove(args: argparse.Namespace) -> int:
                 for r in results]
         print(format_table(["loss", "claim", "kind", "verdict", "method", "seconds"], rows))
     return summary_exit_code(results)
+
+
+def run_localize(args: argparse.Namespace) -> int:
+    """Each kernel function's float64 error and its top subexpressions by local error (a report: exit 0)."""
+    from symloss.certify.localize import TOP, localize
+    from symloss.certify.stress_grid import DENSE_POINTS
+    from symloss.derive.chain import derive
+
+    losses = _catalog(args).select(args.names)
+    dense = DENSE_POINTS if args.points is None else args.points
+    results = [(loss.name, localize(derive(loss), dense=dense)) for loss in losses]
+    if args.json:
+        print(json.dumps([{"loss": name, "functions": [f.to_json() for f in functions]}
+                          for name, functions in results], indent=2))
+        return EXIT_OK
+    for name, functions in results:
+        for f in functions:
+            if f.note:
+                print(f"{name}.{f.function}: {f.note}")
+                continue
+            print(f"{name}.{f.function}: max error {f.max_bits:.1f} bits over {f.points} points")
+            for n in f.nodes[:TOP]:
+                worst = ", ".join(f"{k}={v!r}" for k, v in n.worst.items())
+                print(f"  {n.max_bits:5.1f} max {n.mean_bits:5.2f} mean bits, {n.losing} points > 2 bits: "
+                      f"{n.text}   worst at {worst}")
+    return EXIT_OK
 
 
 def _progress(message: str) -> None:

@@ -99,8 +99,9 @@ class Truths:
     refusal: str = ""
 
 
-def _resolved(x: object) -> mpmath.mpf | None:
-    """The value an interval pins down, or None (see the module docstring)."""
+def resolved(x: object) -> mpmath.mpf | None:
+    """The value a ball pins down (its midpoint, when it is narrower than :data:`RESOLUTION` relative,
+    negligible, or beyond the float64 range), or None (see the module docstring)."""
     lo, hi = endpoints(x)
     if mpmath.isnan(lo) or mpmath.isnan(hi):
         return None
@@ -115,8 +116,9 @@ def _resolved(x: object) -> mpmath.mpf | None:
     return None
 
 
-def _round(value: mpmath.mpf) -> float:
-    """Correct rounding to float64 (through a 30-digit decimal string, which Python rounds)."""
+def correctly_rounded(value: mpmath.mpf) -> float:
+    """``value`` correctly rounded to float64 (through a 30-digit decimal string, which Python rounds;
+    ±inf beyond twice the largest float, ±0 below every float)."""
     if abs(value) > 2 * LARGEST or abs(value) < NEGLIGIBLE:  # far outside: no digits to print
         return math.copysign(math.inf if abs(value) > 1 else 0.0, float(mpmath.sign(value)))
     return float(mpmath.nstr(value, 30))
@@ -193,18 +195,18 @@ class ReferenceEvaluator:
             values = [v if v is not None and w is not None and _agree(v, w) else None for v, w in zip(values, other,
                                                                                                        strict=True)]
             kink = kink or results[1][1]
-        rounded = tuple(_round(v) if v is not None else math.nan for v in values)
+        rounded = tuple(correctly_rounded(v) if v is not None else math.nan for v in values)
         return Truth(tuple(values), rounded, kink)
 
     def _resolve(self, reference: IntervalExpression, point: Point, entries: int | None,
                  standin: float | None) -> tuple[list[mpmath.mpf | None], bool]:
         values: list[mpmath.mpf | None] = []
         kink = False
-        for digits in _precisions(point):
+        for digits in precisions(point):
             with working_precision(digits):
                 try:
                     intervals, kink = reference.evaluate(self._env(point, standin), entries)
-                    values = [_resolved(x) for x in intervals]
+                    values = [resolved(x) for x in intervals]
                 except (ValueError, ZeroDivisionError, ArithmeticError, TypeError):
                     values = [None] * (entries or 1)
             if all(v is not None for v in values):
@@ -268,7 +270,7 @@ def _consistent(a: mpmath.mpf, b: mpmath.mpf) -> bool:
     :data:`RESOLUTION`) can be the same number: within both widths, both negligible, or beyond the
     float64 range on the same side."""
     if max(abs(a), abs(b)) > LARGEST:
-        return _round(a) == _round(b)
+        return correctly_rounded(a) == correctly_rounded(b)
     return _agree(a, b, widths=2)
 
 
@@ -281,7 +283,7 @@ def _interval_value(variable: Var, value: object, standin: float | None) -> obje
     return exact(value)
 
 
-def _precisions(point: Point) -> tuple[int, ...]:
+def precisions(point: Point) -> tuple[int, ...]:
     """The digits to try: 50, then enough to resolve e^{±x} against 1 for the largest finite
     input x (x / ln 10 digits, at least 400; 400 when that exceeds :data:`MAX_DIGITS`, which
     still settles values far below the float64 range)."""
