@@ -35,6 +35,8 @@ ULP_BUDGET = 4.0
 RELATIVE_BUDGET = 1e-13
 SMALLEST_NORMAL = float(np.finfo(np.float64).tiny)
 SUBNORMAL_STEP = float(np.spacing(0.0))
+LARGEST = float(np.finfo(np.float64).max)
+LARGEST_ULP = 2.0**971  # the spacing of the floats just below LARGEST
 
 
 @dataclass(frozen=True)
@@ -72,10 +74,16 @@ class Tally:
             self.worst = worst
 
 
+def ulp(rounded: float) -> float:
+    """The spacing of float64 at a finite ``rounded`` (numpy's, but 2^971 at the largest float, where
+    numpy's spacing overflows to inf)."""
+    return LARGEST_ULP if abs(rounded) == LARGEST else float(np.spacing(abs(rounded)))
+
+
 def entry_errors(computed: float, true: mpmath.mpf, rounded: float) -> tuple[float, float, str]:
     """(ulps, absolute error, status) of one computed entry against its truth.
 
-    ``ulps`` is :math:`|c - t| / \\mathrm{ulp}(\\mathrm{fl}(t))` (numpy's spacing of the
+    ``ulps`` is :math:`|c - t| / \\mathrm{ulp}(\\mathrm{fl}(t))` (:func:`ulp` of the
     rounded truth) and the status "normal" where the rounded truth is a normal float64;
     "tiny" where it is 0 or subnormal (ulps then in steps of 2^-1074); "overflow" where it is
     infinite (ulps 0 if the result is that infinity, else inf); "nonfinite" for an inf/NaN
@@ -87,7 +95,7 @@ def entry_errors(computed: float, true: mpmath.mpf, rounded: float) -> tuple[flo
         return math.inf, math.inf, "nonfinite"
     error = float(abs(mpmath.mpf(computed) - true))
     if abs(rounded) >= SMALLEST_NORMAL:
-        return error / float(np.spacing(abs(rounded))), error, "normal"
+        return error / ulp(rounded), error, "normal"
     return error / SUBNORMAL_STEP, error, "tiny"
 
 
