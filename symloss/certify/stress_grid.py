@@ -233,14 +233,14 @@ def _coincident(variables: Sequence[Var], values: list[float], rng: np.random.Ge
     """``values`` with one interval variable set to another's value times 1 + δ, δ of a random sign
     drawn by binade from [2^-53, 1], or 0 with probability 1/8: where a loss subtracts them (a
     residual ŷ − y) the difference spans every scale from one ulp of them, and exact cancellation.
-    Unchanged when no two interval variables exist or the moved value leaves its domain."""
+    Unchanged when no two interval variables exist or the moved value overflows or leaves its domain."""
     candidates = [i for i, v in enumerate(variables) if not v.domain.values]
     if len(candidates) < 2:
         return values
     source, target = (candidates[int(j)] for j in rng.choice(len(candidates), 2, replace=False))
     delta = 0.0 if rng.random() < 1 / 8 else float(rng.choice((-1.0, 1.0))) * sample_magnitude(2.0**-53, 1.0, rng)
     moved = values[source] * (1.0 + delta)
-    if variables[target].domain.contains(moved):
+    if math.isfinite(moved) and variables[target].domain.contains(moved):
         values = [*values[:target], moved, *values[target + 1:]]
     return values
 

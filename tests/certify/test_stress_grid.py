@@ -109,6 +109,13 @@ def test_some_random_points_have_one_input_near_another() -> None:
     assert sum(0.0 < r < 2.0**-40 for r in residuals) >= 10  # near it, at many scales
 
 
+def test_every_random_point_is_finite() -> None:
+    for name in ("mse", "huber", "cross_entropy", "softmax_cross_entropy"):
+        points = stress_points(load_catalog().get(name), dense=2000)[-2000:]
+        flat = [x for p in points for v in p for x in (v if isinstance(v, tuple) else (v,)) if x is not None]
+        assert all(math.isfinite(x) for x in flat), name  # a move near another input never overflows
+
+
 def test_a_sign_is_drawn_only_where_the_domain_allows_it() -> None:
     rng = np.random.default_rng(1)
     positive = Domain("positive", 0, None)
