@@ -211,30 +211,31 @@ def _class_vector(
 
 def _random_point(loss: Loss, rng: np.random.Generator) -> Point:
     """A seeded random point over the whole domain of every input and parameter: scalars by
-    :func:`sample_scalar`, with probability :data:`COINCIDENT_SHARE` one of them then moved near
-    another (:func:`_coincident`); class vectors of a random size in :data:`CLASS_COUNTS` at a logit
-    scale drawn by binade from 2^-1074 … 2^1020 (so entries reach every binade, as scalars do), the
-    target class random, labels soft where allowed, with probability :data:`ZERO_ENTRIES_SHARE` some
-    entries of a real vector set to 0."""
+    :func:`sample_scalar`, with probability :data:`COINCIDENT_SHARE` one of them (an input or a
+    parameter) then moved near another (:func:`_coincident`); class vectors of a random size in
+    :data:`CLASS_COUNTS` at a logit scale drawn by binade from 2^-1074 … 2^1020 (so entries reach every
+    binade, as scalars do), the target class random, labels one-hot or (where allowed) soft, equally
+    likely, with probability :data:`ZERO_ENTRIES_SHARE` some entries of a real vector set to 0."""
     params = tuple(_random_param(p, rng) for p in loss.params)
     if is_class_vector(loss):
         size = int(rng.choice(CLASS_COUNTS))
         scale = sample_scalar(SCALE_DOMAIN, rng)
-        point = _vector_point(loss, rng, size, scale, int(rng.integers(size)), "random", params, soft=True)
+        soft = bool(rng.random() < 0.5)
+        point = _vector_point(loss, rng, size, scale, int(rng.integers(size)), "random", params, soft=soft)
         return _zero_entries(loss, point, rng) if rng.random() < ZERO_ENTRIES_SHARE else point
-    variables = (loss.output, loss.target, *loss.inputs)
-    values = [sample_scalar(v.domain, rng) for v in variables]
+    values = [*(sample_scalar(v.domain, rng) for v in (loss.output, loss.target, *loss.inputs)), *params]
     if rng.random() < COINCIDENT_SHARE:
-        values = _coincident(variables, values, rng)
-    return (*values, *params)
+        values = _coincident((loss.output, loss.target, *loss.inputs, *loss.params), values, rng)
+    return tuple(values)
 
 
-def _coincident(variables: Sequence[Var], values: list[float], rng: np.random.Generator) -> list[float]:
+def _coincident(variables: Sequence[Var], values: list[float | None], rng: np.random.Generator) -> list[float | None]:
     """``values`` with one interval variable set to another's value times 1 + δ, δ of a random sign
     drawn by binade from [2^-53, 1], or 0 with probability 1/8: where a loss subtracts them (a
-    residual ŷ − y) the difference spans every scale from one ulp of them, and exact cancellation.
-    Unchanged when no two interval variables exist or the moved value overflows or leaves its domain."""
-    candidates = [i for i, v in enumerate(variables) if not v.domain.values]
+    residual ŷ − y, or |r| − ε) the difference spans every scale from one ulp of them, and exact
+    cancellation.  Unchanged when no two interval variables with a value exist or the moved value
+    overflows or leaves its domain."""
+    candidates = [i for i, v in enumerate(variables) if not v.domain.values and values[i] is not None]
     if len(candidates) < 2:
         return values
     source, target = (candidates[int(j)] for j in rng.choice(len(candidates), 2, replace=False))
