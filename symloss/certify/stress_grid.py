@@ -215,13 +215,17 @@ def _random_point(loss: Loss, rng: np.random.Generator) -> Point:
     parameter) then moved near another (:func:`_coincident`); class vectors of a random size in
     :data:`CLASS_COUNTS` at a logit scale drawn by binade from 2^-1074 … 2^1020 (so entries reach every
     binade, as scalars do), the target class random, labels one-hot or (where allowed) soft, equally
-    likely, with probability :data:`ZERO_ENTRIES_SHARE` some entries of a real vector set to 0."""
+    likely, with probability :data:`ZERO_ENTRIES_SHARE` some entries of a real vector set to 0; a
+    class-vector loss's scalar inputs by :func:`sample_scalar` too."""
     params = tuple(_random_param(p, rng) for p in loss.params)
     if is_class_vector(loss):
         size = int(rng.choice(CLASS_COUNTS))
         scale = sample_scalar(SCALE_DOMAIN, rng)
         soft = bool(rng.random() < 0.5)
         point = _vector_point(loss, rng, size, scale, int(rng.integers(size)), "random", params, soft=soft)
+        arguments = (loss.output, loss.target, *loss.inputs)
+        point = (*(x if v.is_vector else sample_scalar(v.domain, rng) for v, x in zip(arguments, point, strict=False)),
+                 *params)
         return _zero_entries(loss, point, rng) if rng.random() < ZERO_ENTRIES_SHARE else point
     values = [*(sample_scalar(v.domain, rng) for v in (loss.output, loss.target, *loss.inputs)), *params]
     if rng.random() < COINCIDENT_SHARE:

@@ -16,8 +16,9 @@ The kernels are held to what their certificates say: a function not in its catal
 list (``derivations/over_budget.txt``, ``examples/over_budget.txt``) to its budget
 (:func:`symloss.certify.comparison.budget_of`: 4 ulp elementwise, 1e-13 relative normwise over a class
 vector; no inf/NaN where the truth is finite; no missed zero/subnormal/overflowing truth); a listed
-function to its listed worst error, and to inf/NaN or range errors only if its line counts them.  The
-metric is the certifier's (:func:`symloss.certify.comparison.compare`); the truth is not.
+function to its listed worst error ("no correct digit": any error), and to inf/NaN or range errors only
+if its line counts them.  The metric is the certifier's (:func:`symloss.certify.comparison.compare`); the
+truth is not.
 
 Kernels: the bundled catalog's checked-in ``generated/symloss_kernels``, and the examples catalog's,
 generated once per session into a temporary folder without certification.
