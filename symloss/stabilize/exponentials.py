@@ -1,14 +1,13 @@
 r"""Stability rules of exponentials whose textbook form overflows although the result does not
 (Blanchard, Higham and Higham 2021 for the shifted log-sum-exp): the log of a positive constant plus
-an exponential as a shifted log-sum-exp, a power of an exponential over a power of a positive constant
-plus that exponential as sigmoids, and an exponential distributed over a sum of exponentials, each
-product merged into one exponent.  None names a loss; "constant" means any expression SymPy knows is
-positive that holds no exponential (a number, or a positive hyper-parameter such as a dispersion).
+an exponential as a shifted log-sum-exp, and a power of an exponential over a power of a positive
+constant plus that exponential with numerator and denominator divided by the larger of 1 and that
+exponential.  None names a loss; "constant" means any expression SymPy knows is positive that holds no
+exponential (a number, or a positive hyper-parameter such as a dispersion).
 
 SymPy merges a product of exponentials into one exponent by itself
-(:math:`y e^a e^b \to y e^{a + b}`), so no rule is needed for that; these rules bring the
-exponentials of a sum or a quotient together so that it can.
-"""
+(:math:`y e^a e^b \to y e^{a + b}`), so no rule is needed for that; these rules take the overflow out
+of the sums that such an exponential meets."""
 
 from __future__ import annotations
 
@@ -16,22 +15,23 @@ from collections.abc import Callable
 
 import sympy as sp
 
-from symloss.declare.functions import sigmoid
 from symloss.stabilize.engine import Rewrite, Rule
-from symloss.stabilize.identities import C, a, b, claim, t, u
+from symloss.stabilize.identities import C, a, claim, t, u
 from symloss.stabilize.primitives import log1p
 
 
-def _top_down(matches: Callable[[sp.Basic], bool], rewrite: Callable[[sp.Basic], sp.Basic]) -> Rewrite:
-    """A rewrite of the outermost subexpressions that match (a product is seen before its factors,
-    so a quotient's numerator and denominator are rewritten together, never the denominator alone)."""
+def _top_down(matches: Callable[[sp.Basic], bool], rewrite: Callable[[sp.Basic], sp.Basic], *,
+              factors_alone: bool = True) -> Rewrite:
+    """A rewrite of the outermost subexpressions that match (a product is seen before its factors);
+    without ``factors_alone`` a factor of a product that does not match is not matched by itself either
+    (a quotient's denominator is rewritten with its numerator or not at all)."""
 
-    def walk(expr: sp.Basic) -> sp.Basic:
-        if matches(expr):
+    def walk(expr: sp.Basic, in_product: bool = False) -> sp.Basic:
+        if (factors_alone or not in_product) and matches(expr):
             return rewrite(expr)
         if not expr.args:
             return expr
-        args = tuple(walk(arg) for arg in expr.args)
+        args = tuple(walk(arg, isinstance(expr, sp.Mul)) for arg in expr.args)
         return expr if args == expr.args else expr.func(*args)
 
     return walk
@@ -83,11 +83,12 @@ LOG_OF_CONSTANT_PLUS_EXP = Rule(
     sp.log(C + sp.exp(a)),
 )
 
-# ------------------------------------------------------------------- e^{m a} / (c + e^a)^n as sigmoids
+# --------------------------------------------------------- e^{m a} / (c + e^a)^n without an overflow
 
 
-def _sigmoid_quotient(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, int, int, sp.Expr] | None:
-    """(c, a, m, n, rest) where ``expr`` is rest · e^{m a} / (c + e^a)^n for integers 0 <= m <= n, n >= 1."""
+def _exp_quotient(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, int, int, sp.Expr] | None:
+    """(c, a, m, n, rest) where ``expr`` is rest · e^{m a} / (c + e^a)^n for integers 0 <= m <= n, n >= 1,
+    and rest holds no other exponential."""
     if not isinstance(expr, (sp.Mul, sp.Pow)):
         return None
     factors = list(sp.Mul.make_args(expr))
@@ -105,59 +106,29 @@ def _sigmoid_quotient(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, int, int, sp.Ex
                 m = numerator.args[0] / a_
                 if m.is_Integer and 0 < m <= n:
                     return c, a_, int(m), n, sp.Mul(*(f for f in others if f is not numerator))
-        return c, a_, 0, n, sp.Mul(*others)
+        if not any(f.has(sp.exp) for f in others):  # another exponential would be left to overflow
+            return c, a_, 0, n, sp.Mul(*others)
     return None
 
 
-def _as_sigmoids(c: sp.Expr, a_: sp.Expr, m: int, n: int, rest: sp.Expr) -> sp.Expr:
-    r""":math:`e^{ma}/(c + e^a)^n = \sigma(a - \log c)^m\,(\sigma(\log c - a)/c)^{n-m}`: two sigmoids,
-    neither of which overflows."""
-    return rest * sigmoid(a_ - sp.log(c)) ** m * (sigmoid(sp.log(c) - a_) / c) ** (n - m)
+def _shifted_quotient(c: sp.Expr, a_: sp.Expr, m: int, n: int, rest: sp.Expr) -> sp.Expr:
+    r""":math:`e^{ma}/(c + e^a)^n = e^{ma - nM}/(c\,e^{-M} + e^{a - M})^n`, :math:`M = \max(a, 0)`:
+    numerator and denominator divided by :math:`e^{nM}`, so that no exponential of a positive argument
+    is taken (:math:`a - M = \min(a, 0)` exactly in floating point, the denominator in
+    :math:`[\min(c, 1), c + 1]`) and no :math:`\log c` is rounded into an exponent."""
+    top = sp.Max(a_, 0)
+    return rest * sp.exp(m * a_ - n * top) / (c * sp.exp(-top) + sp.exp(a_ - top)) ** n
 
 
 EXP_OVER_CONSTANT_PLUS_EXP = Rule(
     "exp_over_constant_plus_exp",
-    (claim("exp_over_constant_plus_exp, m = 1: e^a/(C + e^a) = sigma(a - log C)",
-           sp.exp(a) / (C + sp.exp(a)), sigmoid(a - sp.log(C))),
-     claim("exp_over_constant_plus_exp, m = 0: 1/(C + e^a) = sigma(log C - a)/C",
-           1 / (C + sp.exp(a)), sigmoid(sp.log(C) - a) / C)),
-    _top_down(lambda e: _sigmoid_quotient(e) is not None, lambda e: _as_sigmoids(*_sigmoid_quotient(e))),
+    tuple(claim(f"exp_over_constant_plus_exp, m = {m}, n = 1, a = {side}u: "
+                f"e^(m a)/(C + e^a) = e^(m a - M)/(C e^(-M) + e^(a - M)), M = max(a, 0)",
+                sp.exp(m * sign * u) / (C + sp.exp(sign * u)), _shifted_quotient(C, sign * u, m, 1, sp.S.One))
+          for m in (0, 1) for sign, side in ((1, ""), (-1, "-"))),
+    _top_down(lambda e: _exp_quotient(e) is not None, lambda e: _shifted_quotient(*_exp_quotient(e)),
+              factors_alone=False),
     t * sp.exp(2 * a) / (C + sp.exp(a)) ** 3,
 )
 
-# ------------------------------------------------------------- e^b (s + e^a) as s e^b + e^{a + b}
-
-
-def _is_monomial(term: sp.Expr) -> bool:
-    """A product of numbers, symbols and exponentials (no sum inside)."""
-    return all(f.is_Number or f.is_Symbol or isinstance(f, sp.exp) for f in sp.Mul.make_args(term))
-
-
-def _distributable(expr: sp.Basic) -> tuple[sp.Expr, sp.Add, sp.Expr] | None:
-    """(e^b, sum, rest) where ``expr`` is rest · e^b · sum, the sum of monomials with an exponential."""
-    if not isinstance(expr, sp.Mul):
-        return None
-    factors = sp.Mul.make_args(expr)
-    exps = [f for f in factors if isinstance(f, sp.exp)]
-    sums = [f for f in factors if isinstance(f, sp.Add) and all(_is_monomial(term) for term in f.args)
-            and any(isinstance(g, sp.exp) for term in f.args for g in sp.Mul.make_args(term))]
-    if len(exps) != 1 or not sums:
-        return None
-    rest = sp.Mul(*(f for f in factors if f is not exps[0] and f is not sums[0]))
-    return exps[0], sums[0], rest
-
-
-def _distribute(e_b: sp.Expr, total: sp.Add, rest: sp.Expr) -> sp.Expr:
-    """rest · Σ_i (term_i · e^b), each term's exponentials merged with e^b into one."""
-    return rest * sp.Add(*(sp.powsimp(term * e_b, combine="exp") for term in total.args))
-
-
-EXP_TIMES_SUM_OF_EXPS = Rule(
-    "exp_times_sum_of_exps",
-    (claim("exp_times_sum_of_exps: e^b (t + e^a) = t e^b + e^(a + b)",
-           sp.exp(b) * (t + sp.exp(a)), t * sp.exp(b) + sp.exp(a + b)),),
-    _top_down(lambda e: _distributable(e) is not None, lambda e: _distribute(*_distributable(e))),
-    sp.exp(-2 * a) * (t - 2 * sp.exp(a)),
-)
-
-EXPONENTIALS: tuple[Rule, ...] = (LOG_OF_CONSTANT_PLUS_EXP, EXP_OVER_CONSTANT_PLUS_EXP, EXP_TIMES_SUM_OF_EXPS)
+EXPONENTIALS: tuple[Rule, ...] = (LOG_OF_CONSTANT_PLUS_EXP, EXP_OVER_CONSTANT_PLUS_EXP)

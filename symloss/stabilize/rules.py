@@ -32,10 +32,9 @@ for the shifted sums):
 ``softplus_tail``               :math:`\operatorname{softplus}(x) - \max(x, 0) = \operatorname{log1p}(e^{-|x|})`
 ``log_of_constant_plus_exp``    :math:`\log(c + e^{a}) = \max(a, \log c) + \operatorname{log1p}(e^{-|a - \log c|})`
                                 for :math:`c > 0` free of exponentials (also :math:`\operatorname{log1p}(e^a)`, c = 1)
-``exp_over_constant_plus_exp``  :math:`e^{ma}/(c + e^{a})^{n} = \sigma(a - \log c)^{m}\,(\sigma(\log c - a)/c)^{n-m}`
-                                for integers :math:`0 \le m \le n`, :math:`c > 0`: no overflowing quotient
-``exp_times_sum_of_exps``       :math:`e^{b}(t + e^{a}) = t\,e^{b} + e^{a+b}` for a sum of monomials
-                                holding an exponential: each product merged into one exponent
+``exp_over_constant_plus_exp``  :math:`e^{ma}/(c + e^{a})^{n} = e^{ma - nM}/(c\,e^{-M} + e^{a - M})^{n}`,
+                                :math:`M = \max(a, 0)`, for integers :math:`0 \le m \le n`, :math:`c > 0`:
+                                no overflowing quotient
 ``log1p``                       :math:`\log(1 + x) = \operatorname{log1p}(x)`
 ``expm1``                       :math:`e^{x} - 1 = \operatorname{expm1}(x)`
 ``exp_minus_variable``          :math:`e^{a} - t = \operatorname{expm1}(a) - (t - 1)` for a variable t,
@@ -107,7 +106,6 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "log1p",
     "expm1",
     "exp_minus_variable",
-    "exp_times_sum_of_exps",  # after exp_minus_variable, whose e^a - t has no cancellation to distribute
     "logcosh",
     "one_minus_tanh_squared",
     "sech2",
