@@ -17,7 +17,7 @@ import sympy as sp
 
 from symloss.stabilize.engine import Rewrite, Rule
 from symloss.stabilize.identities import C, a, claim, t, u
-from symloss.stabilize.primitives import log1p
+from symloss.stabilize.primitives import expand_primitives, log1p
 
 
 def _top_down(matches: Callable[[sp.Basic], bool], rewrite: Callable[[sp.Basic], sp.Basic], *,
@@ -88,7 +88,7 @@ LOG_OF_CONSTANT_PLUS_EXP = Rule(
 
 def _exp_quotient(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, int, int, sp.Expr] | None:
     """(c, a, m, n, rest) where ``expr`` is rest · e^{m a} / (c + e^a)^n for integers 0 <= m <= n, n >= 1,
-    and rest holds no other exponential."""
+    and rest holds no other exponential (nor a primitive of one, such as exp_minus)."""
     if not isinstance(expr, (sp.Mul, sp.Pow)):
         return None
     factors = list(sp.Mul.make_args(expr))
@@ -106,7 +106,7 @@ def _exp_quotient(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, int, int, sp.Expr] 
                 m = numerator.args[0] / a_
                 if m.is_Integer and 0 < m <= n:
                     return c, a_, int(m), n, sp.Mul(*(f for f in others if f is not numerator))
-        if not any(f.has(sp.exp) for f in others):  # another exponential would be left to overflow
+        if not any(expand_primitives(f).has(sp.exp) for f in others):  # one left would overflow alone
             return c, a_, 0, n, sp.Mul(*others)
     return None
 
