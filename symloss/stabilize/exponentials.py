@@ -5,9 +5,9 @@ constant plus that exponential with numerator and denominator divided by the lar
 exponential.  None names a loss; "constant" means any expression SymPy knows is positive that holds no
 exponential (a number, or a positive hyper-parameter such as a dispersion).
 
-SymPy merges a product of exponentials into one exponent by itself
-(:math:`y e^a e^b \to y e^{a + b}`), so no rule is needed for that; these rules take the overflow out
-of the sums that such an exponential meets."""
+SymPy merges a product of exponentials of multiples of one term by itself
+(:math:`e^{z} e^{-2z} \to e^{-z}`), not of unrelated exponents (:math:`e^{x} e^{y}` stays); these rules
+take the overflow out of the sums and quotients that an exponential meets."""
 
 from __future__ import annotations
 
