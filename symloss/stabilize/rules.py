@@ -6,11 +6,11 @@ kernel implementations do not.  Rules are data (:data:`RULES`): a name a
 reader can search for (it is written into the kernel's docstring and the
 report), the identity that justifies it as a :class:`~symloss.declare.loss.Claim`,
 and the rewrite.  They are declared by family (:mod:`~symloss.stabilize.logistic`,
-:mod:`~symloss.stabilize.powers`, :mod:`~symloss.stabilize.elementary`,
-:mod:`~symloss.stabilize.exact_sums`, :mod:`~symloss.stabilize.softmax`,
-:mod:`~symloss.stabilize.class_sums`) and listed here in the order they are applied
-(:data:`ORDER`).  :func:`prove_rules` proves every claim; the engine
-(:func:`symloss.stabilize.engine.stabilize`) applies only rules whose claim was proved.
+:mod:`~symloss.stabilize.powers`, :mod:`~symloss.stabilize.exponentials`,
+:mod:`~symloss.stabilize.elementary`, :mod:`~symloss.stabilize.exact_sums`, :mod:`~symloss.stabilize.softmax`,
+:mod:`~symloss.stabilize.class_sums`) and listed here in the order they are applied (:data:`ORDER`).
+:func:`prove_rules` proves every claim; the engine (:func:`symloss.stabilize.engine.stabilize`) applies
+only rules whose claim was proved.
 
 The ``*_of_exact_sum`` rules apply where the argument is a sum of two terms that are each
 a float input (or its negation) or a constant: the kernel then carries the sum exactly
@@ -30,6 +30,11 @@ for the shifted sums):
 ``sigmoid_power``               :math:`\sigma(a)^{c} = e^{-c\operatorname{softplus}(-a)}
                                 = e^{c\min(a,0)}\,e^{-c\log(1+e^{-|a|})}` for a variable exponent c
 ``softplus_tail``               :math:`\operatorname{softplus}(x) - \max(x, 0) = \operatorname{log1p}(e^{-|x|})`
+``log_of_constant_plus_exp``    :math:`\log(c + e^{a}) = \max(a, \log c) + \operatorname{log1p}(e^{-|a - \log c|})`
+                                for :math:`c > 0` free of exponentials (also :math:`\operatorname{log1p}(e^a)`, c = 1)
+``exp_over_constant_plus_exp``  :math:`e^{ma}/(c + e^{a})^{n} = e^{ma - nM}/(c\,e^{-M} + e^{a - M})^{n}`,
+                                :math:`M = \max(a, 0)`, for integers :math:`0 \le m \le n`, :math:`c > 0`:
+                                no overflowing quotient
 ``log1p``                       :math:`\log(1 + x) = \operatorname{log1p}(x)`
 ``expm1``                       :math:`e^{x} - 1 = \operatorname{expm1}(x)`
 ``exp_minus_variable``          :math:`e^{a} - t = \operatorname{expm1}(a) - (t - 1)` for a variable t,
@@ -82,11 +87,12 @@ from symloss.stabilize.class_sums import CLASS_SUMS
 from symloss.stabilize.elementary import ELEMENTARY
 from symloss.stabilize.engine import ProvedRule, Rule
 from symloss.stabilize.exact_sums import EXACT_SUMS
+from symloss.stabilize.exponentials import EXPONENTIALS
 from symloss.stabilize.logistic import LOGISTIC
 from symloss.stabilize.powers import POWERS
 from symloss.stabilize.softmax import SOFTMAX
 
-FAMILIES: tuple[tuple[Rule, ...], ...] = (LOGISTIC, POWERS, ELEMENTARY, EXACT_SUMS, SOFTMAX, CLASS_SUMS)
+FAMILIES: tuple[tuple[Rule, ...], ...] = (LOGISTIC, POWERS, EXPONENTIALS, ELEMENTARY, EXACT_SUMS, SOFTMAX, CLASS_SUMS)
 ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on every pass
     "log_sigmoid_to_softplus",
     "log1m_sigmoid_to_softplus",
@@ -95,6 +101,8 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "scaled_one_minus_sigmoid",
     "sigmoid_power",
     "softplus_tail",
+    "log_of_constant_plus_exp",  # before log1p, which would hide log(1 + e^a) as log1p(e^a)
+    "exp_over_constant_plus_exp",
     "log1p",
     "expm1",
     "exp_minus_variable",
