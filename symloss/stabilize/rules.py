@@ -8,7 +8,7 @@ report), the identity that justifies it as a :class:`~symloss.declare.loss.Claim
 and the rewrite.  They are declared by family (:mod:`~symloss.stabilize.logistic`,
 :mod:`~symloss.stabilize.powers`, :mod:`~symloss.stabilize.elementary`,
 :mod:`~symloss.stabilize.exact_sums`, :mod:`~symloss.stabilize.softmax`,
-:mod:`~symloss.stabilize.class_sums`) and listed here in the order they are applied
+:mod:`~symloss.stabilize.class_sums`, :mod:`~symloss.stabilize.scaling`) and listed here in the order they are applied
 (:data:`ORDER`).  :func:`prove_rules` proves every claim; the engine
 (:func:`symloss.stabilize.engine.stabilize`) applies only rules whose claim was proved.
 
@@ -45,6 +45,10 @@ for the shifted sums):
                                 :math:`c = -(\tanh^2 y + \varepsilon(2 + \varepsilon))/(1 + \varepsilon)^2`,
                                 :math:`\varepsilon = \tanh x\tanh y`
 ``square_of_exact_sum``         :math:`(x + y)^2 = x^2 + y(2x + y)`
+``log1p_of_huge_square``        :math:`\log(1 + r^2 k) = 2\log|r| + \log k + \operatorname{log1p}(1/(r^2 k))`
+                                for :math:`k > 0`, where :math:`r^2 k > 10^{300}` (:math:`r^2` may overflow)
+``power_of_huge_square``        :math:`(d + r^2 k)^p = |r|^{2p} k^p (1 + d/(r^2 k))^p` for :math:`k > 0`,
+                                :math:`d \ge 0`, where :math:`r^2 > 10^{300}` (hypot-style scaling)
 ``sigmoid_minus_constant``      :math:`\sigma(a) - q = -(1 - q)\sigma(a)\,\mathrm{expm1}(\mathrm{logit}\,q - a)`
                                 for a constant :math:`0 < q < 1`: no cancellation at the root
                                 :math:`a = \operatorname{logit} q` (its argument an exact sum:
@@ -83,9 +87,11 @@ from symloss.stabilize.engine import ProvedRule, Rule
 from symloss.stabilize.exact_sums import EXACT_SUMS
 from symloss.stabilize.logistic import LOGISTIC
 from symloss.stabilize.powers import POWERS
+from symloss.stabilize.scaling import SCALING
 from symloss.stabilize.softmax import SOFTMAX
 
-FAMILIES: tuple[tuple[Rule, ...], ...] = (LOGISTIC, POWERS, ELEMENTARY, EXACT_SUMS, SOFTMAX, CLASS_SUMS)
+FAMILIES: tuple[tuple[Rule, ...], ...] = (LOGISTIC, POWERS, ELEMENTARY, EXACT_SUMS, SOFTMAX, CLASS_SUMS,
+                                                 SCALING)
 ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on every pass
     "log_sigmoid_to_softplus",
     "log1m_sigmoid_to_softplus",
@@ -104,6 +110,8 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "tanh_of_exact_sum",
     "sech2_of_exact_sum",
     "square_of_exact_sum",
+    "log1p_of_huge_square",  # after log1p and square_of_exact_sum, whose forms it matches
+    "power_of_huge_square",
     "sigmoid_minus_constant",
     "sigmoid_powers",
     "relative_entropy_terms",

@@ -1,0 +1,119 @@
+r"""Stability rules for squares that overflow (hypot-style scaling): a square :math:`S = r^2` (``r**2``
+or :class:`~symloss.stabilize.primitives.square_of_sum`) overflows to inf for :math:`|r| > 1.34\cdot10^{154}`
+although :math:`\log(1 + S k)` or :math:`\sqrt{d + S k}` is finite; the rules take the size of
+:math:`|r|` out before it is squared, in a regime with an explicit boundary :data:`HUGE`.
+
+* ``log1p_of_huge_square``: :math:`\log(1 + u^2 k) = 2\log u + \log k + \log(1 + 1/(u^2 k))` for
+  :math:`u = |r| > 0`, :math:`k > 0`, used where :math:`S k > \mathrm{HUGE}`;
+* ``power_of_huge_square``: :math:`(d + u^2 k)^p = u^{2p}\,k^p\,(1 + d/(u^2 k))^p` for
+  :math:`u > 0`, :math:`k > 0`, :math:`d \ge 0` and a real :math:`p` (a square root, a Hessian's
+  :math:`-3/2`), used where :math:`S > \mathrm{HUGE}`.
+
+Neither names a loss; both keep the textbook form below the boundary, where it is exact to the last
+rounding, so the common case computes what it did."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from symloss.declare.notation import NONNEGATIVE, POSITIVE, REAL, Scope, var
+from symloss.stabilize.engine import Rule
+from symloss.stabilize.identities import claim, r
+from symloss.stabilize.primitives import log1p, square_of_sum
+
+HUGE = sp.Float("1e300", 3)  # printed as 1.00e+300, which Python reads as the float 1e300
+r"""The regime boundary.  Above it :math:`\log(1 + 1/(Sk)) < 10^{-300}` and :math:`2\log u + \log k \ge 690`
+is a sum of terms of at most :math:`\sim 1450` in magnitude, so the scaled form loses no more than a
+factor 2 to cancellation; below it the textbook form is kept (its square is finite unless the other
+factor is tiny, and it is the form the bundled kernels are certified with)."""
+
+_u, _k, _d = (var(n, POSITIVE).symbol for n in ("u", "k", "d"))
+_p = var("p", REAL).symbol
+_SCOPE = Scope((var("u", POSITIVE), var("k", POSITIVE), var("d", NONNEGATIVE), var("p", REAL)))
+_d0 = var("d", NONNEGATIVE).symbol
+
+
+def square_root_of(expr: sp.Expr) -> sp.Expr | None:
+    """``r`` when ``expr`` is the square ``r**2`` or ``square_of_sum(x, y)`` (then ``r = x + y``)."""
+    if isinstance(expr, square_of_sum):
+        return expr.args[0] + expr.args[1]
+    if isinstance(expr, sp.Pow) and expr.exp == 2:
+        return expr.base
+    return None
+
+
+def scaled_square(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:
+    """(S, r, k) when ``expr`` is :math:`S k`, a square :math:`S = r^2` times a positive factor ``k``
+    (possibly 1)."""
+    for factor in sp.Mul.make_args(expr):
+        root = square_root_of(factor)
+        if root is not None:
+            k = expr / factor
+            return (factor, root, k) if k.is_positive else None
+    return None
+
+
+def _log1p_rewrite(expr: sp.Expr) -> sp.Expr:
+    r"""log1p(S k) → Piecewise((2 log|r| + log k + log1p(1/(S k)), S k > HUGE), (log1p(S k), True))."""
+
+    def rewrite(e: log1p) -> sp.Expr:
+        square, root, k = scaled_square(e.args[0])
+        scaled = 2 * sp.log(sp.Abs(root)) + sp.expand_log(sp.log(k)) + log1p(1 / (square * k))
+        return sp.Piecewise((scaled, square * k > HUGE), (e, True))
+
+    return _outside_piecewise(expr, lambda e: isinstance(e, log1p) and scaled_square(e.args[0]) is not None,
+                              rewrite)
+
+
+def _huge_term(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr] | None:
+    r"""(S, r, k, d) when ``expr`` is a sum :math:`d + S k` with :math:`d \ge 0` and one scaled square."""
+    if not isinstance(expr, sp.Add):
+        return None
+    for term in expr.args:
+        found = scaled_square(term)
+        if found is not None:
+            rest = expr - term
+            if rest.is_nonnegative:
+                return (*found, rest)
+    return None
+
+
+def _power_rewrite(expr: sp.Expr) -> sp.Expr:
+    r"""(d + S k)^p → Piecewise((|r|^{2p} k^p (1 + d/(S k))^p, S > HUGE), ((d + S k)^p, True)) for a
+    non-integer exponent p (an integer power of a sum is left to the quotient it stands in)."""
+
+    def matches(e: sp.Basic) -> bool:
+        return (isinstance(e, sp.Pow) and e.exp.is_Rational and not e.exp.is_Integer
+                and _huge_term(e.base) is not None)
+
+    def rewrite(e: sp.Pow) -> sp.Expr:
+        square, root, k, d = _huge_term(e.base)
+        p = e.exp  # a negative power as the reciprocal of a positive one: SymPy would write |r|^-3 as |r|/r^4
+        magnitude = sp.Abs(root) ** (2 * abs(p)) * k ** abs(p) * (1 + d / (square * k)) ** abs(p)
+        scaled = magnitude if p > 0 else 1 / magnitude
+        return sp.Piecewise((scaled, square > HUGE), (e, True))
+
+    return _outside_piecewise(expr, matches, rewrite)
+
+
+def _outside_piecewise(expr: sp.Expr, matches, rewrite) -> sp.Expr:
+    """``expr`` with ``rewrite`` applied to each match that is not already inside a Piecewise (the
+    rewrites' own Piecewise keeps the textbook form as its second branch, never rewritten again)."""
+    if isinstance(expr, sp.Piecewise) or expr.is_Atom or not expr.args:
+        return expr
+    if matches(expr):
+        return rewrite(expr)
+    return expr.func(*(_outside_piecewise(a, matches, rewrite) for a in expr.args))
+
+
+SCALING: tuple[Rule, ...] = (
+    Rule("log1p_of_huge_square",
+         (claim("log1p_of_huge_square: log(1 + u^2 k) = 2 log u + log k + log(1 + 1/(u^2 k)) for u, k > 0",
+                sp.log(1 + _u**2 * _k), 2 * sp.log(_u) + sp.log(_k) + sp.log(1 + 1 / (_u**2 * _k)), _SCOPE),
+          claim("log1p_of_huge_square, u = |r|: |r|^2 = r^2", sp.Abs(r) ** 2, r**2)),
+         _log1p_rewrite, log1p(square_of_sum(_u, -_k) / _d**2)),
+    Rule("power_of_huge_square",
+         (claim("power_of_huge_square: (d + u^2 k)^p = u^(2p) k^p (1 + d/(u^2 k))^p for u, k > 0, d >= 0",
+                (_d0 + _u**2 * _k) ** _p, _u ** (2 * _p) * _k**_p * (1 + _d0 / (_u**2 * _k)) ** _p, _SCOPE),),
+         _power_rewrite, sp.sqrt(_d**2 + square_of_sum(_u, -_k))),
+)
