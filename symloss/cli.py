@@ -115,6 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--no-certify", action="store_true", help="skip the accuracy certification (faster)")
     gate_options(sub)
 
+    sub = command("localize", "report where each kernel function loses its bits: the local error of every "
+                  "subexpression (it changes nothing)", run_localize)
+    sub.add_argument("names", nargs="*", metavar="LOSS", help="losses to localize (default: all)")
+    sub.add_argument("--points", type=_point_count, default=None, metavar="N",
+                     help="random points on top of the deterministic grid (default: as the certification)")
+    sub.add_argument("--json", action="store_true", help="print a JSON list instead of text")
+    catalog_option(sub)
+
     sub = command("build", "regenerate everything under generated/ (kernels, .tex, PDF when TeX is installed)",
                   run_build)
     sub.add_argument("--out", type=Path, default=Path("generated"), metavar="DIR",
@@ -133,6 +141,10 @@ def gate_options(sub: argparse.ArgumentParser) -> None:
                      help="the functions known to be over budget, one 'loss.function  figure' a line (default: "
                           "the catalog's own over_budget.txt, if any): exit 1 when the measured ones of the "
                           "losses built differ from the list in either direction")
+    sub.add_argument("--write-known-over-budget", type=Path, default=None, metavar="FILE",
+                     help="write the measured over-budget functions to FILE as a known list (each with its figure "
+                          "and worst point: inputs, parameters, truth, kernel value) and exit 0; the list is not "
+                          "compared then")
     sub.add_argument("--strict", action="store_true", help="accepted for older scripts: the gate is the default")
 
 
@@ -176,6 +188,17 @@ def _timeout(text: str) -> float:
         return check_timeout(seconds)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _point_count(text: str) -> int:
+    """``localize --points``: a non-negative whole number."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of points: {text!r}") from None
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"a number of points is at least 0, not {count}")
+    return count
 
 
 def _catalog(args: argparse.Namespace) -> Catalog:
@@ -244,6 +267,32 @@ def run_prove(args: argparse.Namespace) -> int:
     return summary_exit_code(results)
 
 
+def run_localize(args: argparse.Namespace) -> int:
+    """Each kernel function's float64 error and its top subexpressions by local error (a report: exit 0)."""
+    from symloss.certify.localize import TOP, localize
+    from symloss.certify.stress_grid import DENSE_POINTS
+    from symloss.derive.chain import derive
+
+    losses = _catalog(args).select(args.names)
+    dense = DENSE_POINTS if args.points is None else args.points
+    results = [(loss.name, localize(derive(loss), dense=dense)) for loss in losses]
+    if args.json:
+        print(json.dumps([{"loss": name, "functions": [f.to_json() for f in functions]}
+                          for name, functions in results], indent=2))
+        return EXIT_OK
+    for name, functions in results:
+        for f in functions:
+            if f.note:
+                print(f"{name}.{f.function}: {f.note}")
+                continue
+            print(f"{name}.{f.function}: max error {f.max_bits:.1f} bits over {f.points} points")
+            for n in f.nodes[:TOP]:
+                worst = ", ".join(f"{k}={v!r}" for k, v in n.worst.items())
+                print(f"  {n.max_bits:5.1f} max {n.mean_bits:5.2f} mean bits, {n.losing} points > 2 bits: "
+                      f"{n.text}   worst at {worst}")
+    return EXIT_OK
+
+
 def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -295,16 +344,30 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def _kernel_verdict(kernels: KernelBuild, args: argparse.Namespace) -> int:
-    """List every kernel function over its accuracy budget on stderr, once, with its worst point;
-    they fail the command unless ``--allow-over-budget``, or unless they are exactly what the known
-    list says of the losses built (``--known-over-budget``, else the catalog's own ``over_budget.txt``)."""
-    from symloss.certify.gate import KNOWN_LIST, differences, read_known
+    """List every kernel function over its accuracy budget on stderr, once, with its worst point, the
+    truth and the kernel's value there; they fail the command unless ``--allow-over-budget``, or unless
+    they are exactly what the known list says of the losses built (``--known-over-budget``, else the
+    catalog's own ``over_budget.txt``).  With ``--write-known-over-budget`` they are written as the
+    known list instead (exit 0 once written)."""
+    from symloss.certify.gate import KNOWN_LIST, differences, known_list, read_known
     from symloss.declare.catalog import bundled_folder
+    from symloss.emit.files import write_atomic
 
     measured = kernels.over_budget
     for function in measured:
-        worst = f"; {function.worst}" if function.worst else ""
-        print(f"symloss: OVER BUDGET {function.name}: {function.figure}{worst}", file=sys.stderr)
+        print(f"symloss: OVER BUDGET {function.name}: {function.stated}", file=sys.stderr)
+    if args.write_known_over_budget is not None:
+        if getattr(args, "no_certify", False):
+            print("symloss: --write-known-over-budget needs the certification (drop --no-certify)", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        try:
+            write_atomic(args.write_known_over_budget, known_list(measured, kernels.certificates))
+        except OSError as error:
+            print(f"symloss: cannot write the known over-budget list: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        print(f"symloss: wrote {len(measured)} over-budget function(s) to {args.write_known_over_budget}",
+              file=sys.stderr)
+        return EXIT_OK
     problems = [function.name for function in measured]
     known_list = args.known_over_budget
     if known_list is None and not getattr(args, "no_certify", False):

@@ -37,7 +37,7 @@ from symloss.report.inputs import LossReport, StableForm
 from symloss.report.pdf import build_pdf
 from symloss.report.plots import comparison_plots, kernel_plots, shared_output_comparisons
 from symloss.stabilize.engine import ProvedRule
-from symloss.stabilize.rules import prove_rules
+from symloss.stabilize.rules import proved_rules
 
 Progress = Callable[[str], None] | None
 T = TypeVar("T")
@@ -103,6 +103,7 @@ def loss_reports(analyses: Sequence[Analysis], kernels: KernelBuild | None = Non
             stable=stable_forms(kernel),
             certificates=certificate.functions if certificate is not None else (),
             plots=kernel_plots(a.loss, load_generated(kernel_dir, a.loss.name)),
+            sampling=certificate.sampling if certificate is not None else None,
         ))
     return reports
 
@@ -136,9 +137,9 @@ def write_report(
 def kernels(
     derivations: Sequence[Derivation], rules: Sequence[ProvedRule] | None = None, progress: Progress = None
 ) -> list[Kernel]:
-    """The stable forms and code of each derived loss (rules proved here unless given); a loss whose
+    """The stable forms and code of each derived loss (rules proved here, once per process, unless given); a loss whose
     expressions the generator cannot print exactly gets no kernel, and ``progress`` says why."""
-    proved = prove_rules() if rules is None else rules
+    proved = proved_rules() if rules is None else rules
     built = []
     for derivation in derivations:
         try:

@@ -8,7 +8,7 @@ Loss (textbook form, per sample)::
 
 Origin: Girshick (2015), Fast R-CNN box regression
 Stability rules applied: square_of_exact_sum.
-Accuracy certificate: OVER BUDGET: max 7.9e+15 ulp, max rel. error inf over 2284 points; 16 inf/NaN where the truth is finite; sampled: 2284 points (2028 on the stress grid, 256 random by binade, seed 0) over yhat ∈ [-1.8e+308, 1.8e+308], y ∈ [-1.8e+308, 1.8e+308], beta ∈ (0, 1.8e+308]; worst: smooth_l1, 7.9e+15 ulp at yhat=8.350883729907733e-21, y=-4.086639792759629e+183, beta=2.2732294650322085e+291
+Accuracy certificate: OVER BUDGET: max 8.8e+15 ulp, max rel. error inf over 6124 points; 478 inf/NaN where the truth is finite; sampled: 6124 points (2028 on the stress grid, 4096 random by binade, seed 0) over yhat ∈ [-1.8e+308, 1.8e+308], y ∈ [-1.8e+308, 1.8e+308], beta ∈ (0, 1.8e+308]; worst: smooth_l1, an inf/NaN or a missed zero/subnormal/overflow at yhat=-9.51386682472405e+217, y=-9.513866810531382e+217, beta=1.7976931348623157e+308: truth 5.602508989358891e+109, kernel inf
 """
 
 import numpy as np
@@ -95,7 +95,7 @@ def smooth_l1(yhat, y, *, beta=1.0, reduction="mean", weight=None):
 
     Formula: Piecewise(((-y + yhat)**2/(2*beta), (beta > -y + yhat) & (beta > y - yhat)), (-beta/2 + Abs(y - yhat), True))
     Stable form: square_of_exact_sum.
-    Certificate: OVER BUDGET: max 7.9e+15 ulp, max rel. error inf over 2284 points; 16 inf/NaN where the truth is finite; sampled: 2284 points (2028 on the stress grid, 256 random by binade, seed 0) over yhat ∈ [-1.8e+308, 1.8e+308], y ∈ [-1.8e+308, 1.8e+308], beta ∈ (0, 1.8e+308]; worst: smooth_l1, 7.9e+15 ulp at yhat=8.350883729907733e-21, y=-4.086639792759629e+183, beta=2.2732294650322085e+291
+    Certificate: OVER BUDGET: max 8.8e+15 ulp, max rel. error inf over 6124 points; 478 inf/NaN where the truth is finite; sampled: 6124 points (2028 on the stress grid, 4096 random by binade, seed 0) over yhat ∈ [-1.8e+308, 1.8e+308], y ∈ [-1.8e+308, 1.8e+308], beta ∈ (0, 1.8e+308]; worst: smooth_l1, an inf/NaN or a missed zero/subnormal/overflow at yhat=-9.51386682472405e+217, y=-9.513866810531382e+217, beta=1.7976931348623157e+308: truth 5.602508989358891e+109, kernel inf
     """
     yhat, y, beta, weight = _inputs(yhat, y, beta=beta, reduction=reduction, weight=weight)
     (loss,) = _blockwise(_value, ("loss",), (yhat, y,), (beta,), vector=False, weight=weight, reduction=reduction)

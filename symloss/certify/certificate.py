@@ -50,7 +50,9 @@ class FunctionCertificate:
     class vector for class-vector outputs.  ``nonfinite`` counts entries that
     are inf/NaN where the rounded truth is finite; ``range_errors`` entries
     whose truth is 0, subnormal or overflowing and that miss it (see the budgets in
-    :mod:`symloss.certify.comparison`).
+    :mod:`symloss.certify.comparison`).  ``worst_point`` is the point furthest over the budget (the
+    first of equally bad ones), ``worst_truth`` and ``worst_value`` the rounded truth and the kernel's
+    value there, at the entry ``worst_entry`` of a class vector (None for a scalar output).
     """
 
     function: str
@@ -67,10 +69,28 @@ class FunctionCertificate:
     worst_point: Point | None
     stable: int = 0
     stable_refusal: str = ""
+    worst_truth: float | None = None
+    worst_value: float | None = None
+    worst_entry: int | None = None
 
     def summary(self) -> str:
         """One line: the errors, the point count, the non-finite count."""
         return _summary_line((self,), self.points)
+
+    def worst_text(self, names: Sequence[str]) -> str:
+        """The worst point, coordinate by coordinate (``names``: output, target, inputs, parameters), with
+        the truth and the kernel's value there, e.g. "yhat=1.5, y=0.0: truth 2.25, kernel 2.2500000000000004";
+        for a class vector its worst entry, e.g. "z=(…), y=(…): entry 2 of 3: truth 0.25, kernel 0.5"
+        (empty if no point was compared)."""
+        if self.worst_point is None:
+            return ""
+        text = point_text(names, self.worst_point)
+        if self.worst_truth is None or self.worst_value is None:
+            return text
+        if self.worst_entry is not None:
+            size = next((len(v) for v in self.worst_point if isinstance(v, tuple)), None)
+            text += f": entry {self.worst_entry}" + ("" if size is None else f" of {size}")
+        return f"{text}: truth {self.worst_truth!r}, kernel {self.worst_value!r}"
 
     def to_json(self) -> dict[str, object]:
         """The certificate as JSON-able data (non-finite floats as strings)."""
@@ -87,6 +107,9 @@ class FunctionCertificate:
             "budget": self.budget,
             "passed": self.passed,
             "worst_point": json_value(self.worst_point),
+            "worst_truth": json_value(self.worst_truth),
+            "worst_value": json_value(self.worst_value),
+            "worst_entry": self.worst_entry,
             "stable": self.stable,
             "stable_refusal": self.stable_refusal,
         }
@@ -106,15 +129,14 @@ class KernelCertificate:
     def summary(self) -> str:
         """One line for a docstring, e.g. "max 2 ulp, max rel. error 3.1e-16 over 4800 points;
         no inf/NaN where the truth is finite; sampled: 4800 points (704 on the stress grid, 4096 random
-        by binade, seed 0) over yhat ∈ …; worst: mse_grad, 2 ulp at yhat=…, y=…"."""
+        by binade, seed 0) over yhat ∈ …; worst: mse_grad, 2 ulp at yhat=…, y=…: truth …, kernel …"."""
         line = _summary_line(self.functions, self.points)
         if self.sampling is None:
             return line
         line += f"; sampled: {self.sampling.describe()}"
         worst = self.worst()
         if worst is not None and worst.worst_point is not None:
-            at = ", ".join(f"{n}={v!r}" for n, v in zip(self.sampling.names, worst.worst_point, strict=False))
-            line += f"; worst: {worst.function}, {_error(worst)} at {at}"
+            line += f"; worst: {worst.function}, {_worst_error(worst)} at {worst.worst_text(self.sampling.names)}"
         return line
 
     def worst(self) -> FunctionCertificate | None:
@@ -137,6 +159,23 @@ class KernelCertificate:
         }
 
 
+SHOWN_ENTRIES = 10  # a longer class vector is shown by its first and last entries and its length
+
+
+def point_text(names: Sequence[str], point: Point) -> str:
+    """A point as "name=value, …", floats as Python prints them (``repr``: exact, inf, nan); a class
+    vector longer than :data:`SHOWN_ENTRIES` as its first three and last entries and its length,
+    e.g. "z=(0.1, 0.2, 0.3, …, 0.9; 1000 entries)"."""
+    return ", ".join(f"{name}={_value_text(value)}" for name, value in zip(names, point, strict=False))
+
+
+def _value_text(value: object) -> str:
+    if not isinstance(value, tuple) or len(value) <= SHOWN_ENTRIES:
+        return repr(value)
+    shown = ", ".join(repr(v) for v in value[:3])
+    return f"({shown}, …, {value[-1]!r}; {len(value)} entries)"
+
+
 def _error_ratio(function: FunctionCertificate) -> float:
     """The function's error in its budget's metric over its budget."""
     metric = function.max_ulp if function.budget_kind == "ulp" else function.max_relative_error
@@ -148,6 +187,14 @@ def _error(function: FunctionCertificate) -> str:
     if function.budget_kind == "ulp":
         return f"{function.max_ulp:.2g} ulp"
     return f"rel. error {function.max_relative_error:.2g}"
+
+
+def _worst_error(function: FunctionCertificate) -> str:
+    """What goes wrong at the function's worst point: an inf/NaN or a missed zero/subnormal/overflow when
+    there are any (those points are the worst), else its error (:func:`_error`)."""
+    if function.nonfinite or function.range_errors:
+        return "an inf/NaN or a missed zero/subnormal/overflow"
+    return _error(function)
 
 
 def _summary_line(functions: Sequence[FunctionCertificate], points: int) -> str:
@@ -247,12 +294,14 @@ def _certificate(name: str, tally: Tally, kind: str, budget: float, refusal: str
     of ``kind`` is within ``budget``."""
     metric = tally.max_ulp if kind == "ulp" else tally.max_relative
     passed = tally.points > 0 and tally.nonfinite == 0 and tally.range_errors == 0 and metric <= budget
+    worst = tally.worst
     return FunctionCertificate(
         function=name, points=tally.points, excluded=tally.excluded, unresolved=tally.unresolved,
         max_ulp=tally.max_ulp, max_relative_error=tally.max_relative, nonfinite=tally.nonfinite,
         range_errors=tally.range_errors, budget_kind=kind, budget=budget, passed=passed,
-        worst_point=tally.worst[1] if tally.worst is not None else None,
-        stable=tally.stable, stable_refusal=refusal,
+        worst_point=None if worst is None else worst.point, stable=tally.stable, stable_refusal=refusal,
+        worst_truth=None if worst is None else worst.truth, worst_value=None if worst is None else worst.value,
+        worst_entry=None if worst is None else worst.entry,
     )
 
 

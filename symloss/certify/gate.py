@@ -6,13 +6,14 @@ inf/NaN where the truth is finite, a missed zero/subnormal/overflow) or when it 
 not be certified at all (the certifier raised, or the reference never resolved): a
 function nobody measured is never reported within budget.
 
-The known list is a text file, one function a line, ``loss.function`` followed by the
-measured figure as this module prints it; ``#`` starts a comment.  A catalog folder may hold
-its own, ``over_budget.txt``, used when no other list is given; entries of losses that were
-not built are not compared.  The gate fails when
-a function is over budget and not listed, when a listed function is now within budget
-(the list only shrinks), and when a listed figure is not the measured one (the list
-always tells the truth).
+The known list is a text file, one function a line: ``loss.function``, two spaces, and what was
+measured as this module prints it (:meth:`OverBudget.stated`: the figure, then the worst point —
+inputs, parameters, the rounded truth and the kernel's value there); ``#`` starts a comment.
+:func:`known_list` writes it from a measurement (``--write-known-over-budget``), so nobody copies
+it by hand.  A catalog folder may hold its own, ``over_budget.txt``, used when no other list is
+given; entries of losses that were not built are not compared.  The gate fails when a function is
+over budget and not listed, when a listed function is now within budget (the list only shrinks),
+and when a listed line is not what was measured (the list always tells the truth).
 """
 
 from __future__ import annotations
@@ -30,26 +31,46 @@ class OverBudget:
 
     name: str  # "loss.function"
     figure: str
-    worst: str = ""
+    worst: str = ""  # "worst at z=…, y=…: truth …, kernel …", or "" if no point was compared
+
+    @property
+    def stated(self) -> str:
+        """What the known list states of this function: the figure, then its worst point."""
+        return f"{self.figure}; {self.worst}" if self.worst else self.figure
 
     def line(self) -> str:
         """The known list's line for this function."""
-        return f"{self.name}  {self.figure}"
+        return f"{self.name}  {self.stated}"
+
+
+NO_CORRECT_DIGIT_ULPS = 2.0**52  # an error this large leaves no correct significant digit
 
 
 def _figure(function: FunctionCertificate) -> str:
-    error = (f"max {function.max_ulp:.3g} ulp" if function.budget_kind == "ulp"
-             else f"max rel. error {function.max_relative_error:.3g}")
+    """The measured figure, e.g. "max 3.2 ulp (budget 4 ulp), 2 inf/NaN".  An error that leaves no
+    correct digit (2^52 ulp or more, a relative error of 1 or more) is said so, not by its size: a
+    sampled maximum beyond it is a lower bound of no use, while "no correct digit somewhere" is a
+    fact no further sample can make false."""
+    if function.budget_kind == "ulp":
+        error = ("no correct digit (max ≥ 2^52 ulp)" if function.max_ulp >= NO_CORRECT_DIGIT_ULPS
+                 else f"max {function.max_ulp:.3g} ulp")
+    else:
+        error = ("no correct digit (max rel. error ≥ 1)" if function.max_relative_error >= 1
+                 else f"max rel. error {function.max_relative_error:.3g}")
     misses = [f"{function.nonfinite} inf/NaN"] if function.nonfinite else []
     misses += [f"{function.range_errors} range errors"] if function.range_errors else []
     return ", ".join([f"{error} (budget {function.budget:g} {function.budget_kind})", *misses])
 
 
 def _worst(function: FunctionCertificate, names: Sequence[str]) -> str:
-    if function.worst_point is None:
-        return ""
-    values = ", ".join(f"{n}={v!r}" for n, v in zip(names, function.worst_point, strict=False))
-    return f"worst at {values}"
+    """ "worst at z=…, y=…: truth …, kernel …" (:meth:`FunctionCertificate.worst_text`), or ""."""
+    text = function.worst_text(names)
+    return f"worst at {text}" if text else ""
+
+
+def _one_line(reason: str) -> str:
+    """A reason on one line of the known list: whitespace runs as one space, no ``#`` (a comment there)."""
+    return " ".join(reason.replace("#", "").split())
 
 
 def _short(loss: str, function: str) -> str:
@@ -66,7 +87,7 @@ def over_budget(
 ) -> list[OverBudget]:
     """Every function over budget, sorted by name: failed certificates (``arguments`` names each
     loss's point coordinates, for the worst point) and losses the certifier could not certify."""
-    found = [OverBudget(f"{loss}.*", f"not certified: {reason}") for loss, reason in failures.items()]
+    found = [OverBudget(f"{loss}.*", f"not certified: {_one_line(reason)}") for loss, reason in failures.items()]
     for loss, certificate in certificates.items():
         if certificate is None:
             continue
@@ -76,7 +97,7 @@ def over_budget(
 
 
 def read_known(path: Path) -> dict[str, str]:
-    """The known list: ``loss.function`` → its stated figure; raises OSError/ValueError."""
+    """The known list: ``loss.function`` → what it states (:attr:`OverBudget.stated`); raises OSError/ValueError."""
     known: dict[str, str] = {}
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
@@ -92,15 +113,34 @@ def read_known(path: Path) -> dict[str, str]:
 KNOWN_LIST = "over_budget.txt"  # a catalog folder's own known list, used when no other is given
 
 
+def known_list(measured: Sequence[OverBudget], certificates: Mapping[str, KernelCertificate | None]) -> str:
+    """The known list of ``measured`` (one :meth:`OverBudget.line` a function, sorted), under a comment
+    saying what it is and how ``certificates`` sampled their points.  :func:`read_known` reads it back
+    as exactly what was measured."""
+    samplings = sorted({(c.sampling.random, c.sampling.seed) for c in certificates.values()
+                        if c is not None and c.sampling is not None})
+    sampled = " or ".join(f"{random} seeded random points (seed {seed})" for random, seed in samplings) or "no points"
+    header = (
+        "# The kernel functions over their accuracy budget, as measured by symloss codegen/build",
+        "# --write-known-over-budget on the stress grid of each loss plus",
+        f"# {sampled} by binade over the whole domain of every input and parameter.",
+        "# One function a line: loss.function, two spaces, the measured figure, then the worst point (inputs",
+        "# and parameters), the rounded truth and the kernel's value there.  symloss codegen/build fail when a",
+        "# function is over budget and not listed, when a listed one is within budget now, or when a listed",
+        "# line is not what they measure.  Write it again with that option, never by hand.",
+    )
+    return "\n".join([*header, *(o.line() for o in sorted(measured, key=lambda o: o.name))]) + "\n"
+
+
 def differences(measured: Sequence[OverBudget], known: Mapping[str, str], losses: Sequence[str]) -> list[str]:
     """Why the measured over-budget functions of ``losses`` (those built) are not the known list's
-    entries for them (empty when they are)."""
+    entries for them (empty when they are): a line differs when its figure or its worst point does."""
     known = {name: figure for name, figure in known.items() if name.split(".", 1)[0] in losses}
     by_name = {o.name: o for o in measured}
-    problems = [f"{o.name} is over budget and not in the known list ({o.figure})"
+    problems = [f"{o.name} is over budget and not in the known list ({o.stated})"
                 for o in measured if o.name not in known]
     problems += [f"{name} is in the known list but within budget now: remove it" for name in known
                  if name not in by_name]
-    problems += [f"{name}: the known list says {known[name]!r}, measured {by_name[name].figure!r}"
-                 for name in known if name in by_name and known[name] != by_name[name].figure]
+    problems += [f"{name}: the known list says {known[name]!r}, measured {by_name[name].stated!r}"
+                 for name in known if name in by_name and known[name] != by_name[name].stated]
     return problems

@@ -1,4 +1,5 @@
-r"""An expression compiled for evaluation in interval arithmetic (``mpmath.iv``), kinks detected.
+r"""An expression compiled for evaluation in interval arithmetic (Arb balls, :mod:`symloss.certify.balls`), kinks
+detected.
 
 The reference of a certificate evaluates a function's declared expression, or its proved stable
 form, at the exact float inputs in intervals (:class:`IntervalExpression`).  Class sums are
@@ -19,17 +20,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-import mpmath
 import sympy as sp
-from mpmath import iv
 from sympy.printing.pycode import MpmathPrinter
 
+from symloss.certify import balls
+from symloss.certify.balls import ball, maximum, midpoint, minimum, number
 from symloss.certify.interval_primitives import (
     CLASS_AXIS_INTERVALS,
     SCALAR_INTERVALS,
     SUPPORTED_PRIMITIVES,
     iv_softplus,
-    midpoint,
     sums_of_others,
 )
 from symloss.declare.likelihood import ClassMax, sum_out_deltas
@@ -103,16 +103,6 @@ def _near_zero(g: object, scale: object) -> bool:
     return abs(midpoint(g)) <= KINK_TOLERANCE * abs(midpoint(scale))
 
 
-def _interval_max(*values: object) -> iv.mpf:
-    items = [iv.mpf(v) for v in values]
-    return iv.mpf([max(v.a for v in items), max(v.b for v in items)])
-
-
-def _interval_min(*values: object) -> iv.mpf:
-    items = [iv.mpf(v) for v in values]
-    return iv.mpf([min(v.a for v in items), min(v.b for v in items)])
-
-
 def _tied(values: Sequence[object], largest: bool) -> bool:
     mids = sorted((midpoint(v) for v in values), reverse=largest)
     return len(mids) > 1 and abs(mids[0] - mids[1]) <= KINK_TOLERANCE * (abs(mids[0]) + abs(mids[1]))
@@ -126,15 +116,15 @@ def _namespace(flags: EvaluationFlags) -> dict[str, object]:
         if _near_zero(g, scale):
             if h0 is None:
                 flags.kink = True
-                return iv.mpf(0.5)
-            return iv.mpf(h0)
-        return iv.mpf(1 if midpoint(g) > 0 else 0)
+                return ball(0.5)
+            return ball(h0)
+        return ball(1 if midpoint(g) > 0 else 0)
 
     def sign(g: object, scale: object) -> object:
         if _near_zero(g, scale):
             flags.kink = True
-            return iv.mpf(0)
-        return iv.mpf(1 if midpoint(g) > 0 else -1)
+            return ball(0)
+        return ball(1 if midpoint(g) > 0 else -1)
 
     def side(g: object, scale: object) -> int:
         if _near_zero(g, scale):
@@ -143,27 +133,35 @@ def _namespace(flags: EvaluationFlags) -> dict[str, object]:
 
     def tie_max(*values: object) -> object:
         flags.kink = flags.kink or _tied(values, largest=True)
-        return _interval_max(*values)
+        return maximum(*values)
 
     def tie_min(*values: object) -> object:
         flags.kink = flags.kink or _tied(values, largest=False)
-        return _interval_min(*values)
+        return minimum(*values)
 
     return {
-        "mpf": lambda v: iv.mpf(mpmath.mpf(v)),
-        "pi": iv.pi, "E": iv.e, "e": iv.e,
-        "exp": iv.exp, "log": iv.log, "log1p": iv.log1p, "expm1": iv.expm1, "sqrt": iv.sqrt,
-        "cosh": lambda x: (iv.exp(x) + iv.exp(-x)) / 2,
-        "sinh": lambda x: (iv.exp(x) - iv.exp(-x)) / 2,
-        "tanh": lambda x: 1 - 2 / (iv.exp(2 * x) + 1),  # resolves at huge |x|, where _iv_tanh's expm1 overflows
-        "sigmoid": lambda x: 1 / (1 + iv.exp(-x)),
+        "mpf": number,
+        "pi": balls.pi, "e": balls.e,
+        "exp": balls.exp, "log": balls.log, "log1p": balls.log1p, "expm1": balls.expm1, "sqrt": balls.sqrt,
+        "cosh": balls.cosh, "sinh": balls.sinh, "tanh": balls.tanh,
+        "sigmoid": lambda x: 1 / (1 + balls.exp(-x)),
         "softplus": iv_softplus,
         **{primitive.__name__: function for primitive, function in SCALAR_INTERVALS.items()},
         "fabs": abs, "Abs": abs,
-        "Max": _interval_max, "Min": _interval_min, "_TieMax": tie_max, "_TieMin": tie_min,
+        "Max": maximum, "Min": minimum, "_TieMax": tie_max, "_TieMin": tie_min,
         "_Step": step, "_Sign": sign, "_Side": side,
         "KroneckerDelta": lambda a, b: int(a == b),
     }
+
+
+class _BallPrinter(MpmathPrinter):
+    """SymPy's mpmath printer, with π and e as calls: a ball constant is computed at the working precision."""
+
+    def _print_Pi(self, expr: sp.Expr) -> str:  # noqa: N802 (SymPy's printer method names)
+        return "pi()"
+
+    def _print_Exp1(self, expr: sp.Expr) -> str:  # noqa: N802
+        return "e()"
 
 
 _PRINTER_SETTINGS = {"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True}
@@ -200,7 +198,7 @@ def compile_interval(expr: sp.Expr, flags: EvaluationFlags, leading: tuple[sp.Sy
     scalars = sorted((s for s in expr.free_symbols if isinstance(s, sp.Symbol) and s not in labels
                       and s not in leading), key=str)
     arguments = (*leading, *scalars, *bases)
-    function = sp.lambdify(arguments, expr, modules=[_namespace(flags)], printer=MpmathPrinter(_PRINTER_SETTINGS),
+    function = sp.lambdify(arguments, expr, modules=[_namespace(flags)], printer=_BallPrinter(_PRINTER_SETTINGS),
                            cse=not expr.has(sp.Sum, ClassMax), dummify=False)
     return _Piece(function, arguments)
 
@@ -319,7 +317,7 @@ class IntervalExpression:
                 env[r.symbol] = sum(terms[1:], terms[0])
             else:
                 self.flags.kink = self.flags.kink or (r.kind == "tiemax" and _tied(terms, largest=True))
-                env[r.symbol] = _interval_max(*terms)
+                env[r.symbol] = maximum(*terms)
         if entries is None:
             return [self.body(env)], self.flags.kink
         if not self.per_entry:
@@ -329,8 +327,9 @@ class IntervalExpression:
 
 def interval_value(expr: sp.Expr, env: Mapping[sp.Basic, object], entry: sp.Symbol | None = None,
                    entries: int | None = None) -> list[object]:
-    """``expr`` (with primitives, a fixed class count) in interval arithmetic at the current
-    ``iv.dps``, as the reference evaluates it: ``env`` gives every scalar symbol an interval and every
-    class vector a 1-based list (index 0 unused); one interval, or one per ``entry`` = 1 … ``entries``."""
+    """``expr`` (with primitives, a fixed class count) in interval arithmetic at the working precision
+    (:func:`symloss.certify.balls.working_precision`), as the reference evaluates it: ``env`` gives every
+    scalar symbol an interval and every class vector a 1-based list (index 0 unused); one interval, or one
+    per ``entry`` = 1 … ``entries``."""
     scalars = frozenset(s for s in env if isinstance(s, sp.Symbol))
     return IntervalExpression(expr, entry, scalars).evaluate(dict(env), entries)[0]

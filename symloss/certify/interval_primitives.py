@@ -1,4 +1,5 @@
-r"""The stability primitives in interval arithmetic, written from their definitions without cancellation.
+r"""The stability primitives in interval arithmetic (Arb balls, :mod:`symloss.certify.balls`), written from their
+definitions without cancellation.
 
 Each function below is the primitive's defining expression (its ``textbook()``) regrouped by an
 identity that holds for every real argument, so that no two nearly equal intervals are
@@ -13,30 +14,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-import mpmath
-from mpmath import iv
-
+from symloss.certify.balls import ball, exp, expm1, log1p, midpoint
 from symloss.stabilize import primitives
-
-
-def midpoint(x: object) -> mpmath.mpf:
-    """The midpoint of an interval (a number is its own)."""
-    return x.mid if isinstance(x, iv.mpf) else mpmath.mpf(x)
 
 
 def iv_softplus(x: object) -> object:
     """log(1 + e^x) = x + log1p(e^-x) = log1p(e^x)."""
-    return x + iv.log1p(iv.exp(-x)) if midpoint(x) > 0 else iv.log1p(iv.exp(x))
+    return x + log1p(exp(-x)) if midpoint(x) > 0 else log1p(exp(x))
 
 
 def _iv_sinh(x: object) -> object:
     """sinh x = (expm1(x) − expm1(−x))/2: the two terms have opposite signs, nothing cancels."""
-    return (iv.expm1(x) - iv.expm1(-x)) / 2
+    return (expm1(x) - expm1(-x)) / 2
 
 
 def _iv_logcosh(x: object) -> object:
     """log cosh x = log1p(2 sinh²(x/2))."""
-    return iv.log1p(2 * _iv_sinh(x / 2) ** 2)
+    return log1p(2 * _iv_sinh(x / 2) ** 2)
 
 
 def _iv_sech2(x: object) -> object:
@@ -46,36 +40,36 @@ def _iv_sech2(x: object) -> object:
 
 def _iv_tanh(x: object) -> object:
     """tanh x = expm1(2x)/(expm1(2x) + 2), the denominator at least 1."""
-    e = iv.expm1(2 * x)
+    e = expm1(2 * x)
     return e / (e + 2)
 
 
 def _iv_sigmoid_pow(a: object, c: object) -> object:
     """σ(a)^c = e^{−c softplus(−a)}."""
-    return iv.exp(-c * iv_softplus(-a))
+    return exp(-c * iv_softplus(-a))
 
 
 def _iv_sigmoid_powers(x: object, a: object, b: object, *root: object) -> object:
     """σ(x)^a σ(−x)^b (e^{L−x} − 1) = e^{−a softplus(−x) − b softplus(x)} expm1(L − x)."""
-    product = iv.exp(-a * iv_softplus(-x) - b * iv_softplus(x))
-    return product * iv.expm1(root[0] - x) if root else product
+    product = exp(-a * iv_softplus(-x) - b * iv_softplus(x))
+    return product * expm1(root[0] - x) if root else product
 
 
 def _iv_sigmoid_expm1(a: object, root: object) -> object:
     """σ(a)(e^{L−a} − 1) = expm1(L − a)/(1 + e^−a)."""
-    return iv.expm1(root - a) / (1 + iv.exp(-a))
+    return expm1(root - a) / (1 + exp(-a))
 
 
 def _iv_exp_minus(a: object, t: object) -> object:
     """e^a − t = expm1(a) − (t − 1), t − 1 exact for a float t."""
-    return iv.expm1(a) - (t - 1)
+    return expm1(a) - (t - 1)
 
 
 def _iv_kl_div(p: object, q: object) -> object:
     """p log(p/q) − p + q = q h(x), x = (p − q)/q, h(x) = (1 + x) log1p(x) − x (undefined at p = 0,
     as the textbook form is)."""
     x = (p - q) / q
-    return q * ((1 + x) * iv.log1p(x) - x)
+    return q * ((1 + x) * log1p(x) - x)
 
 
 SCALAR_INTERVALS: Mapping[type[primitives.Primitive], Callable[..., object]] = {
@@ -97,7 +91,7 @@ SCALAR_INTERVALS: Mapping[type[primitives.Primitive], Callable[..., object]] = {
 def sums_of_others(terms: Sequence[object]) -> list[object]:
     r""":math:`\sum_{j \ne k} t_j` for every k, from prefix and suffix sums (the own term is never
     subtracted from the total)."""
-    before, after = [iv.mpf(0)], [iv.mpf(0)]
+    before, after = [ball(0)], [ball(0)]
     for t in terms[:-1]:
         before.append(before[-1] + t)
     for t in reversed(terms[1:]):
@@ -111,7 +105,7 @@ def _softmax_parts(entries: Sequence[object]) -> tuple[int, list[object], list[o
     :math:`\operatorname{softmax}_k = x_k/(x_k + o_k)` and :math:`\log\operatorname{softmax}_k =
     -\operatorname{log1p}(o_k/x_k)`: sums of positive terms, quotients and a log1p, nothing cancels."""
     top = max(range(len(entries)), key=lambda j: midpoint(entries[j]))
-    shifted = [iv.exp(e - entries[top]) for e in entries]
+    shifted = [exp(e - entries[top]) for e in entries]
     return top, shifted, sums_of_others(shifted)
 
 
@@ -128,14 +122,14 @@ def _per_class(entry: Callable[[object, object], object]) -> Callable[[Sequence[
 def _iv_logsumexp(entries: Sequence[object]) -> list[object]:
     """log Σ_j e^{e_j} = e_a + log1p(o_a) (x_a = 1), the same for every class."""
     top, _, o = _softmax_parts(entries)
-    return [entries[top] + iv.log1p(o[top])] * len(entries)
+    return [entries[top] + log1p(o[top])] * len(entries)
 
 
 CLASS_AXIS_INTERVALS: Mapping[type[primitives.ClassAxisPrimitive], Callable[[Sequence[object]], list[object]]] = {
     primitives.Softmax: _per_class(lambda x, o: x / (x + o)),
     primitives.SoftmaxComplement: _per_class(lambda x, o: o / (x + o)),
-    primitives.LogSoftmax: _per_class(lambda x, o: -iv.log1p(o / x)),
-    primitives.SoftmaxXLogXRatio: _per_class(lambda x, o: -iv.log1p(o / x) / (o / x)),  # o/x = (1 − p)/p
+    primitives.LogSoftmax: _per_class(lambda x, o: -log1p(o / x)),
+    primitives.SoftmaxXLogXRatio: _per_class(lambda x, o: -log1p(o / x) / (o / x)),  # o/x = (1 − p)/p
     primitives.LogSumExp: _iv_logsumexp,
 }
 """Interval implementations of the class-axis primitives: the entries e_1 … e_K → the value for

@@ -6,7 +6,8 @@ no precision resolves it, its proved stable form (the second reference below).
 
 Precision.  Fixed 50-digit arithmetic is not enough for the declared forms: at :math:`z = 100`,
 :math:`-\log(1-\sigma(z))` loses 43 of its 50 digits to cancellation.  So the reference is
-evaluated in interval arithmetic (``mpmath.iv``, :mod:`symloss.certify.interval_evaluation`),
+evaluated in interval arithmetic (Arb balls, :mod:`symloss.certify.balls`, compiled by
+:mod:`symloss.certify.interval_evaluation`),
 starting at 50 digits, and the precision is raised until the interval pins the value down to
 :math:`2^{-64}` relative (or to below the float64 subnormal range, or beyond the float64 range).
 
@@ -36,16 +37,14 @@ limit is infinite and the point is undefined.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 
 import mpmath
 import numpy as np
 import sympy as sp
-from mpmath import iv
 
+from symloss.certify.balls import ball, endpoints, working_precision
 from symloss.certify.interval_evaluation import (
     EvaluationFlags,
     IntervalExpression,
@@ -58,7 +57,7 @@ from symloss.declare.notation import Var
 from symloss.derive.chain import Derivation
 from symloss.emit.forms import Form, stable_form
 from symloss.stabilize.engine import ProvedRule
-from symloss.stabilize.rules import prove_rules
+from symloss.stabilize.rules import proved_rules
 
 RESOLUTION = mpmath.mpf(2) ** -64  # relative width at which a reference interval is accepted
 FIRST_DIGITS, MAX_DIGITS = 50, 4500  # the reference's first and largest precision
@@ -100,11 +99,10 @@ class Truths:
     refusal: str = ""
 
 
-def _resolved(x: object) -> mpmath.mpf | None:
-    """The value an interval pins down, or None (see the module docstring)."""
-    if not isinstance(x, iv.mpf):
-        x = iv.mpf(x)
-    lo, hi = mpmath.mpf(x.a), mpmath.mpf(x.b)
+def resolved(x: object) -> mpmath.mpf | None:
+    """The value a ball pins down (its midpoint, when it is narrower than :data:`RESOLUTION` relative,
+    negligible, or beyond the float64 range), or None (see the module docstring)."""
+    lo, hi = endpoints(x)
     if mpmath.isnan(lo) or mpmath.isnan(hi):
         return None
     if lo > LARGEST or hi < -LARGEST:
@@ -118,8 +116,9 @@ def _resolved(x: object) -> mpmath.mpf | None:
     return None
 
 
-def _round(value: mpmath.mpf) -> float:
-    """Correct rounding to float64 (through a 30-digit decimal string, which Python rounds)."""
+def correctly_rounded(value: mpmath.mpf) -> float:
+    """``value`` correctly rounded to float64 (through a 30-digit decimal string, which Python rounds;
+    ±inf beyond twice the largest float, ±0 below every float)."""
     if abs(value) > 2 * LARGEST or abs(value) < NEGLIGIBLE:  # far outside: no digits to print
         return math.copysign(math.inf if abs(value) > 1 else 0.0, float(mpmath.sign(value)))
     return float(mpmath.nstr(value, 30))
@@ -176,7 +175,7 @@ class ReferenceEvaluator:
 
     def _stable_reference(self, function: str, size: int | None, label: float | None) -> IntervalExpression | None:
         if function not in self._forms:
-            rules = self.rules if self.rules is not None else _proved_rules()
+            rules = self.rules if self.rules is not None else proved_rules()
             self._forms[function] = stable_form(self.expressions[function], self.loss.target, rules)
         branches = [b for b in self._forms[function].branches if b.label is None or float(b.label) == label]
         if len(branches) != 1:
@@ -196,18 +195,18 @@ class ReferenceEvaluator:
             values = [v if v is not None and w is not None and _agree(v, w) else None for v, w in zip(values, other,
                                                                                                        strict=True)]
             kink = kink or results[1][1]
-        rounded = tuple(_round(v) if v is not None else math.nan for v in values)
+        rounded = tuple(correctly_rounded(v) if v is not None else math.nan for v in values)
         return Truth(tuple(values), rounded, kink)
 
     def _resolve(self, reference: IntervalExpression, point: Point, entries: int | None,
                  standin: float | None) -> tuple[list[mpmath.mpf | None], bool]:
         values: list[mpmath.mpf | None] = []
         kink = False
-        for digits in _precisions(point):
-            with _precision(digits):
+        for digits in precisions(point):
+            with working_precision(digits):
                 try:
                     intervals, kink = reference.evaluate(self._env(point, standin), entries)
-                    values = [_resolved(x) for x in intervals]
+                    values = [resolved(x) for x in intervals]
                 except (ValueError, ZeroDivisionError, ArithmeticError, TypeError):
                     values = [None] * (entries or 1)
             if all(v is not None for v in values):
@@ -271,38 +270,20 @@ def _consistent(a: mpmath.mpf, b: mpmath.mpf) -> bool:
     :data:`RESOLUTION`) can be the same number: within both widths, both negligible, or beyond the
     float64 range on the same side."""
     if max(abs(a), abs(b)) > LARGEST:
-        return _round(a) == _round(b)
+        return correctly_rounded(a) == correctly_rounded(b)
     return _agree(a, b, widths=2)
 
 
-@cache
-def _proved_rules() -> tuple[ProvedRule, ...]:
-    """The stability rules with their verdicts, proved once per process."""
-    return prove_rules()
-
-
 def _interval_value(variable: Var, value: object, standin: float | None) -> object:
-    def exact(x: float) -> iv.mpf:
-        return iv.mpf(standin if x == -math.inf and standin is not None else x)
+    def exact(x: float) -> object:
+        return ball(standin if x == -math.inf and standin is not None else x)
 
     if variable.is_vector:
         return [None, *(exact(x) for x in value)]
     return exact(value)
 
 
-@contextmanager
-def _precision(digits: int) -> Iterator[None]:
-    """mpmath's interval and plain contexts both at ``digits`` significant digits."""
-    saved = iv.dps
-    iv.dps = digits
-    try:
-        with mpmath.workdps(digits):
-            yield
-    finally:
-        iv.dps = saved
-
-
-def _precisions(point: Point) -> tuple[int, ...]:
+def precisions(point: Point) -> tuple[int, ...]:
     """The digits to try: 50, then enough to resolve e^{±x} against 1 for the largest finite
     input x (x / ln 10 digits, at least 400; 400 when that exceeds :data:`MAX_DIGITS`, which
     still settles values far below the float64 range)."""

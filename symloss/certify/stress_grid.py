@@ -8,7 +8,9 @@ the target's logit random, largest or smallest, soft labels that are multiples o
 sum to exactly 1), and −inf masks for softmax-based losses.  Then :data:`DENSE_POINTS` seeded
 random points over the whole declared domain of every input *and* every hyper-parameter, sampled
 the way Herbie samples (every binade equally likely, both signs, subnormals; :func:`sample_scalar`)
-and, on an interval with a nonzero finite end, also by their distance to it (p → 1⁺, p → 2⁻).
+and, on an interval with a nonzero finite end, also by their distance to it (p → 1⁺, p → 2⁻); some
+draws are the domain's special values (0, ±2^-1074, ±the largest float, the ends), some points have
+one input near another (a residual ŷ − y at every scale down to 0), some class vectors exact zeros.
 :class:`Sampling` is what a certificate says about them.  A point is also given as JSON-able data
 here, for certificates and messages.
 """
@@ -35,11 +37,16 @@ LARGE_CLASS_COUNT = 1000
 LOGIT_SCALES = (1.0, 100.0, 1e4)
 FULL_PARAM_GRID = 4
 DYADIC_TOTAL = 2**20  # soft labels are multiples of 2^-20, so they sum to exactly 1
-DENSE_POINTS = 256  # seeded random points per loss, on top of the deterministic grid (4096 made the build > 8 min)
+DENSE_POINTS = 4096  # seeded random points per loss, on top of the deterministic grid
 UNSET_SHARE = 1 / 8  # share of random points with an optional hyper-parameter switched off
 NEAR_END_SHARE = 1 / 2  # share of a bounded-away-from-0 domain's points drawn by their distance to an end
 MAX_COUNT = 2.0**53  # counts are sampled up to here (every integer below is a float64)
-SCALE_DOMAIN = Domain("logit scale", 2.0**-20, 2.0**20, low_open=False, high_open=False)
+SCALE_DOMAIN = Domain("logit scale", 2.0**-1074, 2.0**1020, low_open=False, high_open=False)  # entries stay finite
+SPECIAL_SHARE = 1 / 8  # share of an interval's draws that are one of its special values
+COINCIDENT_SHARE = 1 / 4  # share of random points with one scalar input near another
+ZERO_ENTRIES_SHARE = 1 / 8  # share of random class vectors with some entries set to 0
+LARGEST = float(np.finfo(np.float64).max)
+SMALLEST = float(np.finfo(np.float64).smallest_subnormal)
 
 Point = tuple[object, ...]
 
@@ -204,15 +211,52 @@ def _class_vector(
 
 def _random_point(loss: Loss, rng: np.random.Generator) -> Point:
     """A seeded random point over the whole domain of every input and parameter: scalars by
-    :func:`sample_scalar`; class vectors of a random size in :data:`CLASS_COUNTS` at a logit scale
-    drawn by binade from 2^-20 … 2^20, the target class random, labels soft where allowed."""
+    :func:`sample_scalar`, with probability :data:`COINCIDENT_SHARE` one of them then moved near
+    another (:func:`_coincident`); class vectors of a random size in :data:`CLASS_COUNTS` at a logit
+    scale drawn by binade from 2^-1074 … 2^1020 (so entries reach every binade, as scalars do), the
+    target class random, labels soft where allowed, with probability :data:`ZERO_ENTRIES_SHARE` some
+    entries of a real vector set to 0."""
     params = tuple(_random_param(p, rng) for p in loss.params)
     if is_class_vector(loss):
         size = int(rng.choice(CLASS_COUNTS))
         scale = sample_scalar(SCALE_DOMAIN, rng)
-        return _vector_point(loss, rng, size, scale, int(rng.integers(size)), "random", params, soft=True)
+        point = _vector_point(loss, rng, size, scale, int(rng.integers(size)), "random", params, soft=True)
+        return _zero_entries(loss, point, rng) if rng.random() < ZERO_ENTRIES_SHARE else point
     variables = (loss.output, loss.target, *loss.inputs)
-    return (*(sample_scalar(v.domain, rng) for v in variables), *params)
+    values = [sample_scalar(v.domain, rng) for v in variables]
+    if rng.random() < COINCIDENT_SHARE:
+        values = _coincident(variables, values, rng)
+    return (*values, *params)
+
+
+def _coincident(variables: Sequence[Var], values: list[float], rng: np.random.Generator) -> list[float]:
+    """``values`` with one interval variable set to another's value times 1 + δ, δ of a random sign
+    drawn by binade from [2^-53, 1], or 0 with probability 1/8: where a loss subtracts them (a
+    residual ŷ − y) the difference spans every scale from one ulp of them, and exact cancellation.
+    Unchanged when no two interval variables exist or the moved value overflows or leaves its domain."""
+    candidates = [i for i, v in enumerate(variables) if not v.domain.values]
+    if len(candidates) < 2:
+        return values
+    source, target = (candidates[int(j)] for j in rng.choice(len(candidates), 2, replace=False))
+    delta = 0.0 if rng.random() < 1 / 8 else float(rng.choice((-1.0, 1.0))) * sample_magnitude(2.0**-53, 1.0, rng)
+    moved = values[source] * (1.0 + delta)
+    if math.isfinite(moved) and variables[target].domain.contains(moved):
+        values = [*values[:target], moved, *values[target + 1:]]
+    return values
+
+
+def _zero_entries(loss: Loss, point: Point, rng: np.random.Generator) -> Point:
+    """``point`` with a random nonempty subset of the entries of one real class vector (the output or
+    an input, at random) set to 0."""
+    reals = [i for i, v in enumerate((loss.output, loss.target, *loss.inputs)) if v.domain.vector == "real"]
+    if not reals:
+        return point
+    chosen = reals[int(rng.integers(len(reals)))]
+    entries = point[chosen]
+    zeroed = rng.random(len(entries)) < 0.5
+    zeroed[int(rng.integers(len(entries)))] = True
+    vector = tuple(0.0 if z else x for z, x in zip(zeroed, entries, strict=True))
+    return (*point[:chosen], vector, *point[chosen + 1:])
 
 
 def _random_param(param: Var, rng: np.random.Generator) -> float | None:
@@ -298,6 +342,9 @@ def sample_scalar(domain: Domain, rng: np.random.Generator) -> float:
     low, high = _bounds(domain)
     if domain.integer:
         return _count(domain, low, min(high, MAX_COUNT), rng)
+    if rng.random() < SPECIAL_SHARE:
+        specials = special_values(domain)
+        return specials[int(rng.integers(len(specials)))]
     has_end = any(math.isfinite(e) and e != 0.0 and abs(e) < float(np.finfo(np.float64).max) for e in (low, high))
     value = _near_end(low, high, rng) if has_end and rng.random() < NEAR_END_SHARE else _by_binade(low, high, rng)
     if not domain.contains(value):
@@ -307,6 +354,17 @@ def sample_scalar(domain: Domain, rng: np.random.Generator) -> float:
     if not domain.contains(value):
         raise ValueError(f"cannot sample the domain {domain.name}")
     return value
+
+
+def special_values(domain: Domain) -> list[float]:
+    """The special floats of an interval domain: 0, ±2^-1074, ±the largest float, and each finite end
+    (or, when open, the float next to it inside) — where underflow, overflow and division by the
+    smallest or largest argument show."""
+    low, high = _bounds(domain)
+    ends = [] if domain.low is None else [float(np.nextafter(low, high)) if domain.low_open else low]
+    ends += [] if domain.high is None else [float(np.nextafter(high, low)) if domain.high_open else high]
+    candidates = [0.0, SMALLEST, -SMALLEST, LARGEST, -LARGEST, *ends]
+    return sorted({c for c in candidates if domain.contains(c)})
 
 
 def _count(domain: Domain, low: float, high: float, rng: np.random.Generator) -> float:
@@ -360,7 +418,9 @@ def variable_range(variable: Var) -> str:
     """A variable's sampled range: :func:`domain_range` of a scalar; a class vector's kind and sizes."""
     if variable.is_vector:
         sizes = ", ".join(map(str, (*CLASS_COUNTS, LARGE_CLASS_COUNT)))
-        return f"{variable.domain.vector} vectors of K ∈ {{{sizes}}} entries"
+        scaled = " (standard normal entries times a scale by binade in [2^-1074, 2^1020])" if (
+            variable.domain.vector == "real") else ""
+        return f"{variable.domain.vector} vectors of K ∈ {{{sizes}}} entries{scaled}"
     return domain_range(variable.domain)
 
 

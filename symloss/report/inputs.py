@@ -18,6 +18,7 @@ from symloss.prove.results import ClaimResult
 
 if TYPE_CHECKING:
     from symloss.certify.certificate import FunctionCertificate
+    from symloss.certify.stress_grid import Sampling
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class LossReport:
     stable: tuple[StableForm, ...] = ()
     certificates: tuple[FunctionCertificate, ...] = ()
     plots: tuple[Plot, ...] = ()
+    sampling: Sampling | None = None  # how the certificates sampled their points
 
     @property
     def loss(self) -> Loss:

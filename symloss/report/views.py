@@ -13,11 +13,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
+from typing import TYPE_CHECKING
 
 import sympy as sp
 from markupsafe import Markup
 
-from symloss.declare.latex import compact, math_lines, tex, tex_escape, visible_width
+from symloss.declare.latex import compact, math_lines, scientific, tex, tex_escape, visible_width
 from symloss.declare.loss import Claim, ClaimKind, Likelihood, Loss
 from symloss.derive.chain import Derivation
 from symloss.prove.examples import Reproduction
@@ -25,9 +26,13 @@ from symloss.prove.results import ClaimResult
 from symloss.prove.verdict import Verdict
 from symloss.report.inputs import LossReport
 
+if TYPE_CHECKING:
+    from symloss.certify.certificate import FunctionCertificate
+
 EQUATION_WIDTH = 62  # typeset characters on the right of "lhs &="
 MAX_DISPLAY_LINES = 6  # a longer gradient or Hessian is shown with named common subexpressions
 NAME_LETTERS = ("u", "v", "w", r"\xi")  # letters for those names; the first the loss does not use
+SHOWN_ENTRIES = 4  # a longer class vector of a worst point is shown by its first and last entries and its length
 SUMMARY_WIDTH = 40  # typeset characters of a gradient in the summary table (else: a reference to its chapter)
 RELATIONS = {">=": r"\geq", ">": ">", "<=": r"\leq", "<": "<"}
 
@@ -92,10 +97,72 @@ def chapter_view(report: LossReport) -> dict[str, object]:
         "claims": [_claim_view(result, names) for result in report.claims],
         "stable": [(s.function, s.rules, _rows(s.expr, names)) for s in report.stable],
         "certificates": report.certificates,
+        "sampling": _sampling_view(report),
+        "worst": [_worst_view(f, report.loss) for f in report.certificates if f.worst_point is not None],
         "examples": [_example_view(r, names) for r in report.reproductions],
         "plots": report.plots,
         "plot_note": Markup(f"${report.plots[0].note}$") if report.plots and report.plots[0].note else "",
     }
+
+
+def _sampling_view(report: LossReport) -> dict[str, object] | None:
+    """How the certificates sampled their points: the counts, the seed, each variable's range typeset."""
+    sampling = report.sampling
+    if sampling is None:
+        return None
+    latex = {v.name: v.latex for v in report.loss.variables}
+    ranges = [Markup(f"${latex.get(name, tex_escape(name))}$ {tex_escape('∈')} {_with_numbers(extent)}")
+              for name, extent in sampling.ranges]
+    return {"points": sampling.grid + sampling.random, "grid": sampling.grid, "random": sampling.random,
+            "seed": sampling.seed, "ranges": ranges}
+
+
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?")
+
+
+def _with_numbers(text: str) -> Markup:
+    """Plain text with its numbers typeset: "(0, 1.8e+308]" as "(\\(0\\), \\(1.8\\times10^{308}\\)]"."""
+    parts, end = [], 0
+    for number in NUMBER.finditer(text):
+        parts += [tex_escape(text[end:number.start()]), rf"\({_number(number.group())}\)"]
+        end = number.end()
+    return Markup("".join([*parts, tex_escape(text[end:])]))
+
+
+def _number(text: str) -> str:
+    """A number as Python prints it (``repr`` of a float, or a range's "1.8e+308", "0", "9.01e+15")
+    typeset in LaTeX math, every printed digit kept: e-notation as a power of ten, inf and nan by name."""
+    if text.lstrip("-") in ("inf", "nan"):
+        return scientific(float(text))
+    mantissa, _, power = text.partition("e")
+    return rf"{mantissa}\times10^{{{int(power)}}}" if power else mantissa
+
+
+def _coordinate(latex: str, value: object) -> Markup:
+    """One coordinate of a worst point, ``name = value`` in LaTeX: a float exactly (:func:`_number`), a
+    class vector as its entries (a long one as its first and last entries and its length), else as text."""
+    if isinstance(value, float):
+        return Markup(f"${latex} = {_number(repr(value))}$")
+    if not isinstance(value, tuple):
+        return Markup(f"${latex}$ = {tex_escape(str(value))}")
+    shown = [f"${_number(repr(float(v)))}$" for v in value]
+    if len(value) > SHOWN_ENTRIES:
+        shown = [*shown[:SHOWN_ENTRIES - 1], r"\dots", f"{shown[-1]}; {len(value)} entries"]
+    return Markup(f"${latex}$ = ({', '.join(shown)})")
+
+
+def _float(value: float | None) -> Markup:
+    """A float of a certificate in LaTeX math, every digit Python prints; None as nothing."""
+    return Markup("" if value is None else f"${_number(repr(value))}$")
+
+
+def _worst_view(function: FunctionCertificate, loss: Loss) -> dict[str, object]:
+    """A function's worst point, coordinate by coordinate, with the rounded truth and the kernel's value
+    there (at a class vector's worst entry, ``entry``), typeset."""
+    variables = (loss.output, loss.target, *loss.inputs, *loss.params)
+    point = [_coordinate(v.latex, x) for v, x in zip(variables, function.worst_point or (), strict=False)]
+    return {"function": function.function, "point": point, "entry": function.worst_entry,
+            "truth": _float(function.worst_truth), "value": _float(function.worst_value)}
 
 
 def _origin_view(loss: Loss, names: Mapping[sp.Basic, str]) -> dict[str, object]:

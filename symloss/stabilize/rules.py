@@ -79,6 +79,7 @@ for the shifted sums):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 from symloss.prove.prover import prove
 from symloss.stabilize.class_sums import CLASS_SUMS
@@ -141,3 +142,10 @@ RULES: tuple[Rule, ...] = _in_order(FAMILIES, ORDER)
 def prove_rules(rules: Sequence[Rule] = RULES, *, budget: float = 20.0) -> tuple[ProvedRule, ...]:
     """Every rule with the prover's verdicts on its claims."""
     return tuple(ProvedRule(rule, tuple(prove(claim, budget=budget) for claim in rule.claims)) for rule in rules)
+
+
+@cache
+def proved_rules() -> tuple[ProvedRule, ...]:
+    """:data:`RULES` with their verdicts, proved once per process (worker processes forked after the
+    first call inherit them)."""
+    return prove_rules()

@@ -17,7 +17,8 @@ import sympy as sp
 from checkout_kernels import built, proved_rules
 from kernels_for_certify import derivation
 
-from symloss.certify.certificate import KernelCertificate, certify
+from symloss.certify.certificate import KernelCertificate, certify, point_text
+from symloss.certify.reference import ReferenceEvaluator
 from symloss.certify.stress_grid import DENSE_POINTS, stress_points
 from symloss.stabilize.engine import ProvedRule
 
@@ -100,7 +101,54 @@ def test_the_summary_states_the_sampling_and_the_worst_point() -> None:
     assert "seed 0) over z ∈ [-1.8e+308, 1.8e+308], y ∈ {0, 1}, pos_weight ∈ (0, 1.8e+308];" in summary
     worst = cert.worst()
     assert worst is not None and not worst.passed and worst.function == "bce_with_logits"
-    assert f"; worst: bce_with_logits, {worst.max_ulp:.2g} ulp at z={worst.worst_point[0]!r}, y=" in summary
+    assert worst.range_errors > 0  # a missed zero/subnormal is the worst, whatever the ulps elsewhere
+    assert ("; worst: bce_with_logits, an inf/NaN or a missed zero/subnormal/overflow "
+            f"at z={worst.worst_point[0]!r}, y=") in summary
+    within = certificate("mse", "mse_module")
+    best = within.worst()
+    assert best is not None and f"; worst: {best.function}, {best.max_ulp:.2g} ulp at yhat=" in within.summary()
+
+
+def test_the_worst_point_holds_the_truth_and_the_kernels_value_there() -> None:
+    """The certificate's worst truth is the reference's rounded truth at its worst point and its worst value
+    what the kernel returns there; both are in the summary (the docstring) and in the JSON, inf as a string."""
+    cert = certificate("bce_with_logits", "naive_bce_with_logits_module")
+    value = by_function(cert)["bce_with_logits"]
+    points = stress_points(derivation("bce_with_logits").loss)
+    truth = ReferenceEvaluator(derivation("bce_with_logits")).truths("value", points).values[
+        points.index(value.worst_point)]
+    z, y, pos_weight = value.worst_point
+    computed = kernels.naive_bce_with_logits_module().bce_with_logits(
+        np.array([z]), np.array([y]), reduction="none", pos_weight=pos_weight)
+    assert value.worst_entry is None
+    assert value.worst_truth == truth.rounded[0] and value.worst_value == float(computed[0])
+    assert value.worst_value != value.worst_truth  # the naive kernel is wrong there
+    assert (f" at {point_text(cert.sampling.names, value.worst_point)}: truth {value.worst_truth!r}, "
+            f"kernel {value.worst_value!r}") in cert.summary()
+    assert json.loads(json.dumps(value.to_json()))["worst_value"] == value.worst_value
+    overflowed = replace(value, worst_value=float("inf")).to_json()
+    assert overflowed["worst_value"] == "inf" and json.loads(json.dumps(overflowed))["worst_truth"] == value.worst_truth
+
+
+def test_a_class_vectors_worst_entry_is_the_one_furthest_off() -> None:
+    """Normwise: the worst entry of the worst point is the one whose error makes the relative error."""
+    cert = certificate("softmax_cross_entropy", "softmax_cross_entropy_module")
+    grad = by_function(cert)["softmax_cross_entropy_grad"]
+    z, y, smoothing = grad.worst_point
+    computed = kernels.softmax_cross_entropy_module().softmax_cross_entropy_grad(
+        np.array([z]), np.array([y]), reduction="none", label_smoothing=smoothing)[0]
+    truth = ReferenceEvaluator(derivation("softmax_cross_entropy")).truths("grad", [grad.worst_point]).values[0]
+    assert grad.worst_entry is not None and grad.worst_value == float(computed[grad.worst_entry])
+    assert grad.worst_truth == truth.rounded[grad.worst_entry]
+    relative = abs(grad.worst_value - grad.worst_truth) / max(abs(t) for t in truth.rounded)
+    assert relative == pytest.approx(grad.max_relative_error, rel=1e-3)
+    assert f": entry {grad.worst_entry} of {len(z)}: truth {grad.worst_truth!r}" in grad.worst_text(
+        cert.sampling.names)
+
+
+def test_a_long_class_vector_is_shown_by_its_ends_and_its_length() -> None:
+    long = tuple(float(k) for k in range(1000))
+    assert point_text(("z", "y"), (long, (0.5, 0.5))) == "z=(0.0, 1.0, 2.0, …, 999.0; 1000 entries), y=(0.5, 0.5)"
 
 
 def test_values_the_reference_could_not_resolve_are_counted_in_the_summary() -> None:

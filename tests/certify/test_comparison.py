@@ -29,3 +29,10 @@ def test_ulp_metric_zero_subnormal_overflow_and_nonfinite() -> None:
     assert entry_errors(math.inf, mpmath.mpf("1e400"), math.inf) == (0.0, math.inf, "overflow")
     assert entry_errors(1e308, mpmath.mpf("1e400"), math.inf)[0] == math.inf
     assert entry_errors(math.nan, one := mpmath.mpf(1), float(one))[2] == "nonfinite"
+
+
+def test_an_error_at_the_largest_float_is_counted_in_its_own_ulps() -> None:
+    largest = float(np.finfo(np.float64).max)
+    below = float(np.nextafter(largest, 0.0))
+    ulps, _, status = entry_errors(below, mpmath.mpf(largest), largest)
+    assert status == "normal" and ulps == 1.0  # numpy's spacing overflows there: the error would read as 0 ulp

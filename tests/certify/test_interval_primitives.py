@@ -3,14 +3,11 @@ its textbook definition, and its resolution where the textbook form cancels."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import mpmath
 import pytest
 import sympy as sp
-from mpmath import iv
 
+from symloss.certify.balls import ball, endpoints, working_precision
 from symloss.certify.interval_evaluation import interval_value
 from symloss.certify.interval_primitives import SUPPORTED_PRIMITIVES
 from symloss.declare.functions import sigmoid
@@ -63,7 +60,7 @@ def textbook_value(primitive: Primitive, at: dict[sp.Basic, int] | None = None) 
 
 def assert_encloses(interval: object, expected: mpmath.mpf) -> None:
     """The interval is narrow (50 digits) and holds the 40-digit textbook value."""
-    low, high = mpmath.mpf(interval.a), mpmath.mpf(interval.b)
+    low, high = endpoints(interval)
     scale = max(abs(expected), mpmath.mpf(1e-30))
     assert high - low <= mpmath.mpf(10) ** -40 * scale, (interval, expected)
     assert low - mpmath.mpf(10) ** -35 * scale <= expected <= high + mpmath.mpf(10) ** -35 * scale, (interval, expected)
@@ -73,22 +70,10 @@ def test_every_interval_implementation_has_a_textbook_test() -> None:
     assert set(SCALAR_SAMPLES) | set(CLASS_SAMPLES) == SUPPORTED_PRIMITIVES
 
 
-@contextmanager
-def fifty_digits() -> Iterator[None]:
-    """mpmath's interval and plain contexts at 50 digits, as the reference starts."""
-    saved = iv.dps
-    iv.dps = 50
-    try:
-        with mpmath.workdps(50):
-            yield
-    finally:
-        iv.dps = saved
-
-
 @pytest.mark.parametrize("primitive", [scalar_sample(p, args) for p, samples in SCALAR_SAMPLES.items()
                                        for args in samples], ids=str)
 def test_scalar_interval_primitives_agree_with_their_textbook(primitive: Primitive) -> None:
-    with fifty_digits():
+    with working_precision(50):
         (value,) = interval_value(primitive, {})
         assert_encloses(value, textbook_value(primitive))
 
@@ -96,18 +81,19 @@ def test_scalar_interval_primitives_agree_with_their_textbook(primitive: Primiti
 @pytest.mark.parametrize(("primitive", "entry"), list(CLASS_SAMPLES.values()), ids=str)
 def test_class_axis_interval_primitives_agree_with_their_textbook(primitive: Primitive,
                                                                   entry: sp.Symbol | None) -> None:
-    env = {_z: [None, *(iv.mpf(v) for v in _Z)], _w: [None, *(iv.mpf(v) for v in _W)]}
-    with fifty_digits():
+    env = {_z: [None, *(ball(v) for v in _Z)], _w: [None, *(ball(v) for v in _W)]}
+    with working_precision(50):
         values = interval_value(primitive, env, entry, 3 if entry is not None else None)
         for j, value in enumerate(values, start=1):
             assert_encloses(value, textbook_value(primitive, {entry: j} if entry is not None else None))
 
 
 def test_interval_primitives_resolve_where_the_textbook_cancels() -> None:
-    env = {_z: [None, iv.mpf(1e4), iv.mpf(0.0)]}
-    with fifty_digits():
+    env = {_z: [None, ball(1e4), ball(0.0)]}
+    with working_precision(50):
         top, _ = interval_value(primitives.LogSoftmax(_z[_k], _k, 2), env, _k, 2)  # −log1p(e^−1e4) ≈ −1.1e-4343
         tiny = interval_value(primitives.kl_div(_Q(0.75), _Q(0.75 * (1 + 2.0**-52))), {})[0]  # ≈ q x²/2, x ≈ 2^-52
-        assert abs(top.b - top.a) <= mpmath.mpf(2) ** -64 * abs(top.a)
-        assert abs(mpmath.mpf(top.a) + mpmath.exp(-mpmath.mpf(1e4))) <= mpmath.mpf(10) ** -40 * abs(top.a)
-        assert tiny.a > 0 and tiny.b - tiny.a <= mpmath.mpf(2) ** -64 * tiny.a
+        (top_low, top_high), (tiny_low, tiny_high) = endpoints(top), endpoints(tiny)
+        assert abs(top_high - top_low) <= mpmath.mpf(2) ** -64 * abs(top_low)
+        assert abs(top_low + mpmath.exp(-mpmath.mpf(1e4))) <= mpmath.mpf(10) ** -40 * abs(top_low)
+        assert tiny_low > 0 and tiny_high - tiny_low <= mpmath.mpf(2) ** -64 * tiny_low

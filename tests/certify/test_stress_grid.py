@@ -19,6 +19,7 @@ from symloss.certify.stress_grid import (
     sample_scalar,
     sampling_of,
     scalar_stress,
+    special_values,
     stress_points,
 )
 from symloss.declare.notation import Domain
@@ -85,9 +86,34 @@ def test_every_binade_is_hit_with_both_signs_and_subnormals() -> None:
     assert len({b for b, positive in binades if not positive}) > 1900
     assert any(0 < abs(x) < 2.2250738585072014e-308 for x in draws)  # subnormals
     assert max(draws) > 1e300 and min(draws) < -1e300
-    # stratified: no binade far more likely than another (expected 40000 / 4196 ≈ 9.5 a binade)
-    counts = Counter((_binade(x), x > 0) for x in draws if x != 0.0)
+    # stratified: no binade far more likely than another (expected 40000 · 7/8 / 4196 ≈ 8.3 a binade), the
+    # special values (1/8 of the draws) apart
+    specials = set(special_values(real))
+    counts = Counter((_binade(x), x > 0) for x in draws if x not in specials)
     assert max(counts.values()) < 40
+    assert specials == {0.0, 5e-324, -5e-324, 1.7976931348623157e308, -1.7976931348623157e308}
+    assert all(draws.count(v) > 500 for v in specials)  # 40000 / 8 / 5 = 1000 each, expected
+
+
+def test_special_values_are_the_domain_s_own() -> None:
+    assert special_values(Domain("unit", 0, 1, low_open=True, high_open=True)) == [5e-324, 1 - 2**-53]
+    assert special_values(Domain("p", 1, 2, low_open=True, high_open=True)) == [1 + 2**-52, 2 - 2**-52]
+    assert special_values(Domain("positive", 0, None)) == [5e-324, 1.7976931348623157e308]
+
+
+def test_some_random_points_have_one_input_near_another() -> None:
+    loss = load_catalog().get("mse")
+    points = stress_points(loss, dense=400)[-400:]
+    residuals = [abs(yhat - y) / max(abs(yhat), abs(y)) for yhat, y in points if yhat != 0.0 or y != 0.0]
+    assert sum(r == 0.0 for r in residuals) >= 1  # exact cancellation
+    assert sum(0.0 < r < 2.0**-40 for r in residuals) >= 10  # near it, at many scales
+
+
+def test_every_random_point_is_finite() -> None:
+    for name in ("mse", "huber", "cross_entropy", "softmax_cross_entropy"):
+        points = stress_points(load_catalog().get(name), dense=2000)[-2000:]
+        flat = [x for p in points for v in p for x in (v if isinstance(v, tuple) else (v,)) if x is not None]
+        assert all(math.isfinite(x) for x in flat), name  # a move near another input never overflows
 
 
 def test_a_sign_is_drawn_only_where_the_domain_allows_it() -> None:

@@ -8,6 +8,7 @@ pdflatex, pdftotext); they fail, loudly, when it is missing — CI installs it.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import subprocess
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from symloss.certify.certificate import FunctionCertificate
+from symloss.certify.stress_grid import Sampling
 from symloss.declare.catalog import load_catalog
 from symloss.pipeline import analyse
 from symloss.report.book import render_book, render_chapter, render_reports
@@ -259,3 +262,39 @@ def test_stable_form_and_certificate_sections_are_empty_until_the_kernels_fill_t
     chapter = render_chapter(report)
     assert r"\section{Stable form}" not in chapter and r"\section{Accuracy certificate}" not in chapter
     assert r"\section{Gradient and Hessian}" in chapter
+
+
+def _certificate(function: str, worst_point: tuple, truth: float, value: float, *, passed: bool,
+                 entry: int | None = None) -> FunctionCertificate:
+    return FunctionCertificate(function, points=400, excluded=0, unresolved=0, max_ulp=3.0 if passed else math.inf,
+                               max_relative_error=1e-16, nonfinite=0 if passed else 1, range_errors=0,
+                               budget_kind="ulp", budget=4.0, passed=passed, worst_point=worst_point,
+                               worst_truth=truth, worst_value=value, worst_entry=entry)
+
+
+def test_the_certificate_states_its_sampling_and_each_functions_worst_point(tmp_path: Path) -> None:
+    """The section says how the points were drawn (counts, seed, every range) and, per function, the worst
+    point with the truth and the kernel's value there: inf, NaN, e-notation and a long class vector typeset
+    (shortened), the whole chapter compiling cleanly."""
+    (report,) = _reports(FIXTURES / "user_catalog")
+    certificates = (
+        _certificate("geometric_nll", (710.0, 3.0), 1e-300, math.inf, passed=False),
+        _certificate("geometric_nll_grad", (-0.0, 2.0), 0.25, math.nan, passed=False),
+        _certificate("geometric_nll_hess", (tuple(float(k) for k in range(1000)), 1.0), 2.5e-08, 2.5000000000000005e-08,
+                     passed=True, entry=517),
+    )
+    sampling = Sampling(7, 148, 256, (("z", "[-1.8e+308, 1.8e+308]"), ("y", "[0, 9.01e+15]")))
+    chapter = render_chapter(dataclasses.replace(report, certificates=certificates, sampling=sampling))
+    section = chapter.split(r"\section{Accuracy certificate}")[1].split(r"\section")[0]
+    assert "deterministic stress grid" in section and "inputs, random points" not in section
+    assert "404 points, 148 on the grid and\n256 random (seed 7)" in section
+    assert r"$z$ \(\in\) [\(-1.8\times10^{308}\), \(1.8\times10^{308}\)]" in section
+    assert r"$y$ \(\in\) [\(0\), \(9.01\times10^{15}\)]" in section
+    assert (r"\item \texttt{geometric\_nll} at $z = 710.0$, $y = 3.0$:" "\n"
+            r"truth $1\times10^{-300}$, kernel $\infty$.") in section
+    assert r"$z = -0.0$, $y = 2.0$:" "\n" r"truth $0.25$, kernel $\text{NaN}$." in section
+    assert (r"$z$ = ($0.0$, $1.0$, $2.0$, \dots, $999.0$; 1000 entries), $y = 1.0$:" "\n"
+            r"entry 517: truth $2.5\times10^{-8}$, kernel $2.5000000000000005\times10^{-8}$.") in section
+    path = tmp_path / "geometric_nll.tex"
+    path.write_text(chapter)
+    _assert_clean_log(build_pdf(path))

@@ -1,0 +1,312 @@
+r"""Where a kernel loses its bits: the local error of every subexpression (Herbie's localization).
+
+Local error (Panchekha et al., "Automatically improving accuracy for floating point expressions",
+PLDI 2015).  For a node :math:`f(c_1, \dots, c_n)` of an expression at a point, let :math:`\hat c_i`
+be the children's exact values correctly rounded to float64.  The node's local error is the distance
+between :math:`\mathrm{fl}(f)(\hat c_1, \dots, \hat c_n)` — the operation alone, in float64 as the
+kernel computes it — and :math:`\mathrm{round}(f(c_1, \dots, c_n))`, in bits:
+:math:`\log_2(1 + u)` with :math:`u` the number of float64 values between the two (64 for a NaN
+against a number).  A correctly rounded operation (+, ×, √) has local error 0 wherever its inputs are
+float64; the node with the largest local error over the sample points is where the bits are lost,
+whatever its inputs did.
+
+Exact values are Arb balls (:mod:`symloss.certify.balls`), each node computed from its children's
+balls by the compiled interval evaluator (:mod:`symloss.certify.interval_evaluation`), at the
+reference's precisions (:func:`symloss.certify.reference.precisions`) until every node resolves
+(:func:`symloss.certify.reference.resolved`).  A node whose value, or a child's, is unresolved, or
+that sits on a kink, is not measured at that point.  The float64 operation is the kernel's: the node
+printed by the kernels' printer (:class:`symloss.emit.printer.KernelPrinter`), calling the helpers of
+the generated numerics module for the stable primitives; a numeric child (a constant) stays inside
+the operation, as the kernel prints it.  A Piecewise, a relation or a class reduction is measured
+as one opaque operation of its free symbols.
+
+The expressions localized are the kernel's stable forms (:func:`symloss.emit.forms.forms_of`: the
+value, gradient and Hessian, per label branch, per switched option) at the certification points
+(:func:`symloss.certify.stress_grid.stress_points`).  The function's own error is the form evaluated
+node by node in float64 against its exact value (the kernel's code may order a sum differently).
+Class-vector losses are not localized in this step.  This module reports; it changes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from types import ModuleType
+
+import numpy as np
+import sympy as sp
+
+from symloss.certify.balls import ball, working_precision
+from symloss.certify.interval_evaluation import IntervalExpression
+from symloss.certify.reference import correctly_rounded, precisions, resolved
+from symloss.certify.stress_grid import DENSE_POINTS, Point, is_class_vector, json_number, stress_points
+from symloss.declare.likelihood import ClassMax
+from symloss.derive.chain import Derivation
+from symloss.emit.codegen import render_package
+from symloss.emit.forms import Switch, forms_of, switches_of
+from symloss.emit.printer import KernelPrinter, two_floats
+from symloss.stabilize.engine import ProvedRule
+from symloss.stabilize.primitives import sigmoid_powers
+from symloss.stabilize.rules import proved_rules
+
+LOSING_BITS = 2.0  # a node "loses bits" at a point where its local error exceeds this
+TOP = 3  # nodes reported per function
+SHOWN_CHARACTERS = 80  # a longer subexpression is shown truncated
+FUNCTIONS = ("value", "grad", "hess")
+_OPAQUE = (sp.Piecewise, sp.Sum, ClassMax, sp.Indexed, sp.Rel, sp.logic.boolalg.Boolean)
+
+
+@dataclass(frozen=True)
+class NodeError:
+    """The local error of one subexpression over the points where it was measured: its largest and
+    mean in bits, the number of points where it exceeds :data:`LOSING_BITS`, and a worst point
+    (variable name → value)."""
+
+    text: str
+    max_bits: float
+    mean_bits: float
+    losing: int
+    points: int
+    worst: Mapping[str, float | None]
+
+    def to_json(self) -> dict[str, object]:
+        return {"subexpression": self.text, "max_bits": self.max_bits, "mean_bits": self.mean_bits,
+                "points_losing_over_2_bits": self.losing, "points": self.points,
+                "worst_point": {k: None if v is None else json_number(v) for k, v in self.worst.items()}}
+
+
+@dataclass(frozen=True)
+class Localization:
+    """An expression's (or a kernel function's) float64 error over the points — the largest, in bits,
+    of the form evaluated node by node — and its nodes by local error, the worst first (``note``:
+    why it was not localized, "" if it was)."""
+
+    function: str
+    max_bits: float
+    points: int
+    nodes: tuple[NodeError, ...]
+    note: str = ""
+
+    def to_json(self, top: int = TOP) -> dict[str, object]:
+        return {"function": self.function, "max_bits": self.max_bits, "points": self.points,
+                "nodes": [n.to_json() for n in self.nodes[:top]], "note": self.note}
+
+
+@dataclass
+class _Node:
+    """A subexpression: its float64 operation and its exact operation on its ``children``."""
+
+    expr: sp.Expr
+    children: tuple[sp.Expr, ...]
+    exact: IntervalExpression
+    dummies: tuple[sp.Dummy, ...]
+    floating: object  # the compiled float64 operation of the children's values
+
+
+class _OperationPrinter(KernelPrinter):
+    """The kernels' printer, with the primitives the kernels emit as program steps
+    (:data:`symloss.emit.blocks.HANDLERS`) printed as the same helper calls."""
+
+    def __init__(self) -> None:
+        super().__init__({})
+
+    def _print_sigmoid_powers(self, expr: sigmoid_powers) -> str:
+        x, a, b, *root = expr.args
+        constants = "".join(f", {two_floats(r)}" for r in root)
+        return f"_sigmoid_powers({self._print(x)}, {a}, {b}{constants})"
+
+
+@cache
+def numerics() -> ModuleType:
+    """The generated kernels' numerics module (rendered from its template, as the kernels import it)."""
+    module = ModuleType("_symloss_localize_numerics")
+    exec(compile(render_package([])["_numerics.py"], module.__name__, "exec"), module.__dict__)
+    return module
+
+
+def _opaque(expr: sp.Expr) -> bool:
+    """Whether ``expr`` is measured as one operation of its free symbols (see the module docstring)."""
+    return isinstance(expr, _OPAQUE) or expr.has(sp.Sum, ClassMax, sp.Indexed)
+
+
+def _node(expr: sp.Expr) -> _Node:
+    if _opaque(expr):
+        children = tuple(sorted(expr.free_symbols, key=str))
+        template, dummies = expr, children
+    else:
+        children = tuple(a for a in expr.args if not a.is_number)
+        dummies = tuple(sp.Dummy(f"c{i}") for i in range(len(children)))
+        replace = dict(zip(children, dummies, strict=True))
+        template = expr.func(*(replace.get(a, a) for a in expr.args))
+    namespace = {"np": np, **{k: v for k, v in vars(numerics()).items() if k.startswith("_")}}
+    floating = sp.lambdify(dummies, template, modules=[namespace], printer=_OperationPrinter())
+    return _Node(expr, children, IntervalExpression(template, None, frozenset(dummies)), dummies, floating)
+
+
+def _nodes(expr: sp.Expr) -> list[_Node]:
+    """Every distinct non-atomic subexpression, children before parents."""
+    order: dict[sp.Expr, None] = {}
+
+    def visit(e: sp.Expr) -> None:
+        if e in order or e.is_Atom or e.is_number:
+            return
+        if not _opaque(e):
+            for child in e.args:
+                visit(child)
+        order[e] = None
+
+    visit(expr)
+    return [_node(e) for e in order]
+
+
+def _exact(nodes: Sequence[_Node], env: Mapping[sp.Symbol, float]) -> dict[sp.Expr, float]:
+    """Each node's exact value correctly rounded (NaN where unresolved or on a kink) at one point,
+    at the first of the reference's precisions that resolves every node."""
+    rounded: dict[sp.Expr, float] = {}
+    for digits in precisions(tuple(env.values())):
+        with working_precision(digits):
+            balls: dict[sp.Expr, object] = {s: ball(v) for s, v in env.items()}
+            rounded = {s: float(v) for s, v in env.items()}
+            for node in nodes:
+                result = _ball(node, balls) if all(c in balls for c in node.children) else None
+                value = None if result is None else resolved(result)
+                if value is not None:
+                    balls[node.expr] = result
+                rounded[node.expr] = math.nan if value is None else correctly_rounded(value)
+        if not any(math.isnan(rounded[n.expr]) for n in nodes):
+            break
+    return rounded
+
+
+def _ball(node: _Node, balls: Mapping[sp.Expr, object]) -> object | None:
+    """The node's exact ball from its children's balls; None on a kink or where Arb refuses."""
+    try:
+        (result,), kink = node.exact.evaluate(dict(zip(node.dummies, (balls[c] for c in node.children), strict=True)),
+                                              None)
+    except (ValueError, ZeroDivisionError, ArithmeticError, TypeError):
+        return None
+    return None if kink else result
+
+
+def bits(computed: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """log2(1 + the number of float64 values between ``computed`` and ``truth``); 64 for a NaN against
+    a number, NaN where the truth is NaN (not measured)."""
+    computed, truth = np.asarray(computed, dtype=np.float64), np.asarray(truth, dtype=np.float64)
+    distance = np.array([float(abs(a - b)) for a, b in zip(_ordinal(computed).tolist(), _ordinal(truth).tolist(),
+                                                            strict=True)])
+    out = np.minimum(64.0, np.log2(1.0 + distance))
+    out = np.where(np.isnan(computed), 64.0, out)
+    return np.where(np.isnan(truth), math.nan, out)
+
+
+def _ordinal(x: np.ndarray) -> np.ndarray:
+    """The position of each float64 on the number line of float64 values (±0 both 0, ±inf next to the
+    largest floats), as int64: the difference of two is the number of floats between them."""
+    integers = np.atleast_1d(np.where(np.isnan(x), 0.0, x)).view(np.int64)
+    magnitude = integers & np.int64(0x7FFF_FFFF_FFFF_FFFF)
+    return np.where(integers < 0, -magnitude, magnitude)
+
+
+def _measure(expr: sp.Expr, envs: Sequence[Mapping[sp.Symbol, float]]) -> tuple[dict[sp.Expr, np.ndarray], np.ndarray]:
+    """Per node, its local error in bits at each point (NaN: not measured); and the error of the whole
+    expression evaluated node by node in float64."""
+    nodes = _nodes(expr)
+    exact = [_exact(nodes, env) for env in envs]
+    symbols = sorted(expr.free_symbols, key=str)
+    values = {s: np.array([env[s] for env in envs], dtype=np.float64) for s in symbols}
+    rounded = {s: values[s] for s in symbols}
+    local: dict[sp.Expr, np.ndarray] = {}
+    with np.errstate(all="ignore"):
+        for node in nodes:
+            truth = np.array([e[node.expr] for e in exact], dtype=np.float64)
+            rounded[node.expr] = truth
+            local[node.expr] = bits(_apply(node, [rounded[c] for c in node.children], len(envs)), truth)
+            values[node.expr] = _apply(node, [values[c] for c in node.children], len(envs))
+    if expr.is_number:  # a constant form: as exact as its rounding
+        return local, np.zeros(len(envs))
+    return local, bits(values[expr], rounded[expr])
+
+
+def _apply(node: _Node, arguments: Sequence[np.ndarray], count: int) -> np.ndarray:
+    """The node's float64 operation at every point: on the arrays at once, or point by point on scalars
+    where a helper takes a scalar (a parameter, as the kernel passes it)."""
+    try:
+        return np.broadcast_to(np.asarray(node.floating(*arguments), dtype=np.float64), (count,)).copy()
+    except (ValueError, TypeError):
+        return np.array([np.asarray(node.floating(*(np.float64(a[i]) for a in arguments)), dtype=np.float64).item()
+                         for i in range(count)])
+
+
+def localize_expression(expr: sp.Expr, envs: Sequence[Mapping[sp.Symbol, float]], function: str = "") -> Localization:
+    """The local errors of ``expr``'s subexpressions at the points ``envs`` (symbol → float64 value)."""
+    return _summary(function, [(expr, envs, [{s.name: v for s, v in env.items()} for env in envs])])
+
+
+_Group = tuple[sp.Expr, Sequence[Mapping[sp.Symbol, float]], Sequence[Mapping[str, float | None]]]
+
+
+def _summary(function: str, groups: Sequence[_Group]) -> Localization:
+    """One localization of the expressions of ``groups``: a branch each, with its points (symbol → value)
+    and the same points as shown (variable name → value, None for an option given as None)."""
+    per_node: dict[sp.Expr, list[tuple[float, Mapping[str, float | None]]]] = {}
+    worst_total, measured = 0.0, 0
+    for expr, envs, shown in groups:
+        if not envs:
+            continue
+        local, total = _measure(expr, envs)
+        finite = total[~np.isnan(total)]
+        measured += len(finite)
+        worst_total = max(worst_total, float(finite.max(initial=0.0)))
+        for node, errors in local.items():
+            per_node.setdefault(node, []).extend((float(b), point) for b, point in zip(errors, shown, strict=True)
+                                                 if not math.isnan(b))
+    nodes = [_node_error(node, found) for node, found in per_node.items() if found]
+    nodes.sort(key=lambda n: (-n.max_bits, -n.mean_bits, n.text))
+    return Localization(function, worst_total, measured, tuple(nodes))
+
+
+def _node_error(expr: sp.Expr, found: Sequence[tuple[float, Mapping[str, float | None]]]) -> NodeError:
+    errors = [b for b, _ in found]
+    worst = max(range(len(found)), key=errors.__getitem__)
+    text = sp.sstr(expr)
+    if len(text) > SHOWN_CHARACTERS:
+        text = text[: SHOWN_CHARACTERS - 1] + "…"
+    return NodeError(text, max(errors), sum(errors) / len(errors), sum(b > LOSING_BITS for b in errors),
+                     len(errors), found[worst][1])
+
+
+def localize(derivation: Derivation, *, dense: int = DENSE_POINTS,
+             rules: Sequence[ProvedRule] | None = None) -> tuple[Localization, ...]:
+    """The localization of a loss's kernel functions (value, gradient, Hessian) at its certification
+    points (``dense`` random ones on top of the deterministic grid): each stable form per label branch
+    and per switched option, at the points of that branch."""
+    loss = derivation.loss
+    if is_class_vector(loss):
+        note = "not localized: class-vector losses (sums and maxima over classes) are not localized yet"
+        return tuple(Localization(f, 0.0, 0, (), note) for f in FUNCTIONS)
+    rules = proved_rules() if rules is None else rules
+    groups: dict[tuple[Switch, ...], list[Point]] = {}
+    for point in stress_points(loss, dense=dense):
+        groups.setdefault(_switched(loss, point), []).append(point)
+    per_function: dict[str, list[_Group]] = {f: [] for f in FUNCTIONS}
+    names = [v.name for v in loss.variables]
+    for switches, points in groups.items():
+        for function, form in zip(FUNCTIONS, forms_of(derivation, rules, switches), strict=True):
+            for branch in form.branches:
+                chosen = [p for p in points if branch.label is None or float(p[1]) == float(branch.label)]
+                per_function[function].append((branch.expr, [_env(loss, p) for p in chosen],
+                                               [dict(zip(names, p, strict=True)) for p in chosen]))
+    return tuple(_summary(f, per_function[f]) for f in FUNCTIONS)
+
+
+def _switched(loss: object, point: Point) -> tuple[Switch, ...]:
+    """The switches the kernel takes at ``point``: options given as None, options at a default of 0."""
+    values = dict(zip((v.name for v in loss.variables), point, strict=True))
+    return tuple(s for s in switches_of(loss)
+                 if values[s.param.name] is None or (s.value == 0 and values[s.param.name] == 0))
+
+
+def _env(loss: object, point: Point) -> dict[sp.Symbol, float]:
+    return {v.symbol: float(x) for v, x in zip(loss.variables, point, strict=True) if x is not None}
