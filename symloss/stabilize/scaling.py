@@ -18,8 +18,8 @@ import sympy as sp
 
 from symloss.declare.notation import NONNEGATIVE, POSITIVE, REAL, Scope, var
 from symloss.stabilize.engine import Rule
-from symloss.stabilize.identities import claim, r
-from symloss.stabilize.primitives import log1p, square_of_sum
+from symloss.stabilize.identities import C, claim, r
+from symloss.stabilize.primitives import expand_primitives, log1p, square_of_sum, square_ratio
 
 HUGE = sp.Float("1e300", 3)  # printed as 1.00e+300, which Python reads as the float 1e300
 r"""The regime boundary.  Above it :math:`\log(1 + 1/(Sk)) < 10^{-300}` and :math:`2\log u + \log k \ge 690`
@@ -30,6 +30,7 @@ factor is tiny, and it is the form the bundled kernels are certified with)."""
 _u, _k, _d = (var(n, POSITIVE).symbol for n in ("u", "k", "d"))
 _p = var("p", REAL).symbol
 _SCOPE = Scope((var("u", POSITIVE), var("k", POSITIVE), var("d", NONNEGATIVE), var("p", REAL)))
+_POSITIVE_SCOPE = Scope((var("u", POSITIVE), var("k", POSITIVE), var("d", POSITIVE), var("p", REAL)))
 _d0 = var("d", NONNEGATIVE).symbol
 
 
@@ -40,6 +41,35 @@ def square_root_of(expr: sp.Expr) -> sp.Expr | None:
     if isinstance(expr, sp.Pow) and expr.exp == 2:
         return expr.base
     return None
+
+
+def _half_power(factor: sp.Expr) -> tuple[sp.Expr, int] | None:
+    """(g, n) when ``factor`` is an even integer power :math:`g^{2n}` (``square_of_sum(x, y)`` to an
+    integer power e is :math:`(x + y)^{2e}`); None otherwise."""
+    base, exponent = factor.as_base_exp()
+    if not exponent.is_Integer:
+        return None
+    if isinstance(base, square_of_sum):
+        return base.args[0] + base.args[1], int(exponent)
+    return (base, int(exponent) // 2) if exponent % 2 == 0 else None
+
+
+def as_square_ratio(monomial: sp.Expr) -> sp.Expr:
+    r"""``monomial`` with its even powers gathered into one :class:`square_ratio`:
+    :math:`\prod_i g_i^{2n_i} \cdot \rho = (N/D)^2 \rho` with :math:`N = \prod_{n_i > 0} g_i^{n_i}`,
+    :math:`D = \prod_{n_i < 0} g_i^{-n_i}`, computed as the square of the ratio :math:`N/D`, so that
+    neither :math:`N^2` nor :math:`D^2` is formed (an identity wherever :math:`D \ne 0`)."""
+    numerator, denominator, rest = [], [], []
+    for factor in sp.Mul.make_args(monomial):
+        found = _half_power(factor)
+        if found is None:
+            rest.append(factor)
+        else:
+            root, n = found
+            (numerator if n > 0 else denominator).append(root ** abs(n))
+    if not numerator and not denominator:
+        return monomial
+    return square_ratio(sp.Mul(*numerator), sp.Mul(*denominator)) * sp.Mul(*rest)
 
 
 def scaled_square(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:
@@ -54,15 +84,24 @@ def scaled_square(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:
 
 
 def _log1p_rewrite(expr: sp.Expr) -> sp.Expr:
-    r"""log1p(S k) → Piecewise((2 log|r| + log k + log1p(1/(S k)), S k > HUGE), (log1p(S k), True))."""
+    r"""log1p(S k) → Piecewise((2 log|r| + log k + log1p(1/(S k)), S k > HUGE), (log1p(S k), True)), with
+    :math:`1/(S k)`, the condition's :math:`S k` and, where k holds a square (:math:`c^{-2}`), the textbook
+    branch's :math:`S k` computed as squares of ratios (:func:`as_square_ratio`)."""
 
     def rewrite(e: log1p) -> sp.Expr:
-        square, root, k = scaled_square(e.args[0])
-        scaled = 2 * sp.log(sp.Abs(root)) + sp.expand_log(sp.log(k)) + log1p(1 / (square * k))
-        return sp.Piecewise((scaled, square * k > HUGE), (e, True))
+        argument = e.args[0]
+        _, root, k = scaled_square(argument)
+        scaled = 2 * sp.log(sp.Abs(root)) + sp.expand_log(sp.log(k)) + log1p(as_square_ratio(1 / argument))
+        big = as_square_ratio(argument)
+        return sp.Piecewise((scaled, big > HUGE), (log1p(big) if _has_square(k) else e, True))
 
     return _outside_piecewise(expr, lambda e: isinstance(e, log1p) and scaled_square(e.args[0]) is not None,
                               rewrite)
+
+
+def _has_square(k: sp.Expr) -> bool:
+    """Whether the factor ``k`` holds an even power (:math:`c^{-2}`), whose square may overflow or underflow."""
+    return as_square_ratio(k) != k
 
 
 def _huge_term(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr] | None:
@@ -79,8 +118,10 @@ def _huge_term(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr] | No
 
 
 def _power_rewrite(expr: sp.Expr) -> sp.Expr:
-    r"""(d + S k)^p → Piecewise((|r|^{2p} k^p (1 + d/(S k))^p, S > HUGE), ((d + S k)^p, True)) for a
-    non-integer exponent p (an integer power of a sum is left to the quotient it stands in)."""
+    r"""(d + S k)^p → Piecewise((|r|^{2p} k^p (1 + d/(S k))^p, S > HUGE or S k/d > HUGE),
+    (d^p (1 + S k/d)^p, d > HUGE), ((d + S k)^p, True)) for a non-integer exponent p (an integer power
+    of a sum is left to the quotient it stands in); the ratios d/(S k) and S k/d, and S k itself where
+    k holds a square (:math:`c^{-2}`), computed as squares of ratios (:func:`as_square_ratio`)."""
 
     def matches(e: sp.Basic) -> bool:
         return (isinstance(e, sp.Pow) and e.exp.is_Rational and not e.exp.is_Integer
@@ -89,9 +130,12 @@ def _power_rewrite(expr: sp.Expr) -> sp.Expr:
     def rewrite(e: sp.Pow) -> sp.Expr:
         square, root, k, d = _huge_term(e.base)
         p = e.exp  # a negative power as the reciprocal of a positive one: SymPy would write |r|^-3 as |r|/r^4
-        magnitude = sp.Abs(root) ** (2 * abs(p)) * k ** abs(p) * (1 + d / (square * k)) ** abs(p)
-        scaled = magnitude if p > 0 else 1 / magnitude
-        return sp.Piecewise((scaled, square > HUGE), (e, True))
+        by_square = sp.Abs(root) ** (2 * abs(p)) * k ** abs(p) * (1 + as_square_ratio(d / (square * k))) ** abs(p)
+        by_rest = d ** abs(p) * (1 + as_square_ratio(square * k / d)) ** abs(p)
+        textbook = (d + as_square_ratio(square * k)) ** p if _has_square(k) else e
+        return sp.Piecewise((by_square if p > 0 else 1 / by_square,
+                             sp.Or(square > HUGE, as_square_ratio(square * k / d) > HUGE)),
+                            (by_rest if p > 0 else 1 / by_rest, d > HUGE), (textbook, True))
 
     return _outside_piecewise(expr, matches, rewrite)
 
@@ -106,14 +150,20 @@ def _outside_piecewise(expr: sp.Expr, matches, rewrite) -> sp.Expr:
     return expr.func(*(_outside_piecewise(a, matches, rewrite) for a in expr.args))
 
 
+_RATIO = claim("a quotient of squares as the square of the ratio: (r/C)^2 = r^2/C^2 for C > 0",
+               expand_primitives(square_ratio(r, C)), r**2 / C**2)
+
 SCALING: tuple[Rule, ...] = (
     Rule("log1p_of_huge_square",
          (claim("log1p_of_huge_square: log(1 + u^2 k) = 2 log u + log k + log(1 + 1/(u^2 k)) for u, k > 0",
                 sp.log(1 + _u**2 * _k), 2 * sp.log(_u) + sp.log(_k) + sp.log(1 + 1 / (_u**2 * _k)), _SCOPE),
-          claim("log1p_of_huge_square, u = |r|: |r|^2 = r^2", sp.Abs(r) ** 2, r**2)),
+          claim("log1p_of_huge_square, u = |r|: |r|^2 = r^2", sp.Abs(r) ** 2, r**2), _RATIO),
          _log1p_rewrite, log1p(square_of_sum(_u, -_k) / _d**2)),
     Rule("power_of_huge_square",
          (claim("power_of_huge_square: (d + u^2 k)^p = u^(2p) k^p (1 + d/(u^2 k))^p for u, k > 0, d >= 0",
-                (_d0 + _u**2 * _k) ** _p, _u ** (2 * _p) * _k**_p * (1 + _d0 / (_u**2 * _k)) ** _p, _SCOPE),),
+                (_d0 + _u**2 * _k) ** _p, _u ** (2 * _p) * _k**_p * (1 + _d0 / (_u**2 * _k)) ** _p, _SCOPE),
+          claim("power_of_huge_square, huge d: (d + u^2 k)^p = d^p (1 + u^2 k/d)^p for u, k, d > 0",
+                (_d + _u**2 * _k) ** _p, _d**_p * (1 + _u**2 * _k / _d) ** _p, _POSITIVE_SCOPE),
+          _RATIO),
          _power_rewrite, sp.sqrt(_d**2 + square_of_sum(_u, -_k))),
 )
