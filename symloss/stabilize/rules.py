@@ -46,9 +46,14 @@ for the shifted sums):
                                 :math:`\varepsilon = \tanh x\tanh y`
 ``square_of_exact_sum``         :math:`(x + y)^2 = x^2 + y(2x + y)`
 ``log1p_of_huge_square``        :math:`\log(1 + r^2 k) = 2\log|r| + \log k + \operatorname{log1p}(1/(r^2 k))`
-                                for :math:`k > 0`, where :math:`r^2 k > 10^{300}` (:math:`r^2` may overflow)
+                                for :math:`k > 0`, where :math:`r^2 k > 10^{300}` (:math:`r^2` may overflow);
+                                quotients of squares as squares of ratios, :math:`c^2/r^2 = (c/r)^2`
 ``power_of_huge_square``        :math:`(d + r^2 k)^p = |r|^{2p} k^p (1 + d/(r^2 k))^p` for :math:`k > 0`,
-                                :math:`d \ge 0`, where :math:`r^2 > 10^{300}` (hypot-style scaling)
+                                :math:`d \ge 0`, where :math:`r^2` or :math:`r^2 k/d > 10^{300}`, and
+                                :math:`d^p (1 + r^2 k/d)^p` where :math:`d > 10^{300}` (hypot-style scaling)
+``quotient_of_huge_square``     :math:`P/(d + r^2 k)^n = (P/(r^2 k)^n)/(1 + d/(r^2 k))^n` in the same regimes
+                                (:math:`(P/d^n)/(1 + r^2 k/d)^n` where :math:`d > 10^{300}`), the division
+                                carried into P's sums: :math:`(c^2 - r^2)/r^2 = (c/r)^2 - 1`
 ``sigmoid_minus_constant``      :math:`\sigma(a) - q = -(1 - q)\sigma(a)\,\mathrm{expm1}(\mathrm{logit}\,q - a)`
                                 for a constant :math:`0 < q < 1`: no cancellation at the root
                                 :math:`a = \operatorname{logit} q` (its argument an exact sum:
@@ -113,6 +118,7 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "square_of_exact_sum",
     "log1p_of_huge_square",  # after log1p and square_of_exact_sum, whose forms it matches
     "power_of_huge_square",
+    "quotient_of_huge_square",
     "sigmoid_minus_constant",
     "sigmoid_powers",
     "relative_entropy_terms",

@@ -7,10 +7,18 @@ although :math:`\log(1 + S k)` or :math:`\sqrt{d + S k}` is finite; the rules ta
   :math:`u = |r| > 0`, :math:`k > 0`, used where :math:`S k > \mathrm{HUGE}`;
 * ``power_of_huge_square``: :math:`(d + u^2 k)^p = u^{2p}\,k^p\,(1 + d/(u^2 k))^p` for
   :math:`u > 0`, :math:`k > 0`, :math:`d \ge 0` and a real :math:`p` (a square root, a Hessian's
-  :math:`-3/2`), used where :math:`S > \mathrm{HUGE}`.
+  :math:`-3/2`), used where :math:`S > \mathrm{HUGE}` or :math:`S k/d > \mathrm{HUGE}`, and
+  :math:`d^p (1 + u^2 k/d)^p` for :math:`d > 0`, used where :math:`d > \mathrm{HUGE}` (a huge scale
+  :math:`c`, :math:`d = c^2`).
 
-Neither names a loss; both keep the textbook form below the boundary, where it is exact to the last
-rounding, so the common case computes what it did."""
+In every regime a quotient of squares (:math:`c^2/r^2`, :math:`r^2/(\nu\sigma^2)`) is computed as the
+square of a ratio (:class:`~symloss.stabilize.primitives.square_ratio`, :func:`as_square_ratio`):
+:math:`(c/r)^2` is finite wherever it is representable, while :math:`c^2` or :math:`r^2` alone may
+overflow or underflow (the previous :math:`c^2/r^2` gave inf/inf in the gradient of the pseudo-Huber loss).
+
+Neither names a loss.  Below the boundary both keep the textbook form, its :math:`S k` written as the
+square of a ratio only where k holds a square (:math:`(r/c)^2` for :math:`r^2 c^{-2}`: the same value to a
+rounding or two, and no 0/0 where :math:`r` and :math:`c` are both below :math:`10^{-154}`)."""
 
 from __future__ import annotations
 
@@ -67,8 +75,11 @@ def as_square_ratio(monomial: sp.Expr) -> sp.Expr:
         else:
             root, n = found
             (numerator if n > 0 else denominator).append(root ** abs(n))
-    if not numerator and not denominator:
-        return monomial
+    for root in [g for g in numerator if g in denominator]:  # (r/r)^2 = 1
+        numerator.remove(root)
+        denominator.remove(root)
+    if not numerator or not denominator:  # no quotient of squares: a square alone is computed as it was
+        return sp.Mul(*(g**2 for g in numerator), *(g**-2 for g in denominator), *rest)
     return square_ratio(sp.Mul(*numerator), sp.Mul(*denominator)) * sp.Mul(*rest)
 
 
@@ -101,7 +112,7 @@ def _log1p_rewrite(expr: sp.Expr) -> sp.Expr:
 
 def _has_square(k: sp.Expr) -> bool:
     """Whether the factor ``k`` holds an even power (:math:`c^{-2}`), whose square may overflow or underflow."""
-    return as_square_ratio(k) != k
+    return any(_half_power(factor) is not None for factor in sp.Mul.make_args(k))
 
 
 def _huge_term(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr] | None:
@@ -121,7 +132,9 @@ def _power_rewrite(expr: sp.Expr) -> sp.Expr:
     r"""(d + S k)^p → Piecewise((|r|^{2p} k^p (1 + d/(S k))^p, S > HUGE or S k/d > HUGE),
     (d^p (1 + S k/d)^p, d > HUGE), ((d + S k)^p, True)) for a non-integer exponent p (an integer power
     of a sum is left to the quotient it stands in); the ratios d/(S k) and S k/d, and S k itself where
-    k holds a square (:math:`c^{-2}`), computed as squares of ratios (:func:`as_square_ratio`)."""
+    k holds a square (:math:`c^{-2}`), computed as squares of ratios (:func:`as_square_ratio`).  The
+    second regime only where d is a square (:math:`c^2`): a product such as :math:`\nu\sigma^2` may
+    overflow in :math:`\sigma^2` although d itself is moderate, and would then be taken for huge."""
 
     def matches(e: sp.Basic) -> bool:
         return (isinstance(e, sp.Pow) and e.exp.is_Rational and not e.exp.is_Integer
@@ -133,11 +146,64 @@ def _power_rewrite(expr: sp.Expr) -> sp.Expr:
         by_square = sp.Abs(root) ** (2 * abs(p)) * k ** abs(p) * (1 + as_square_ratio(d / (square * k))) ** abs(p)
         by_rest = d ** abs(p) * (1 + as_square_ratio(square * k / d)) ** abs(p)
         textbook = (d + as_square_ratio(square * k)) ** p if _has_square(k) else e
-        return sp.Piecewise((by_square if p > 0 else 1 / by_square,
-                             sp.Or(square > HUGE, as_square_ratio(square * k / d) > HUGE)),
-                            (by_rest if p > 0 else 1 / by_rest, d > HUGE), (textbook, True))
+        dominant = sp.Or(square > HUGE, as_square_ratio(square * k / d) > HUGE)
+        regimes = [(by_square if p > 0 else 1 / by_square, dominant)]
+        if _half_power(d) is not None:
+            regimes.append((by_rest if p > 0 else 1 / by_rest, d > HUGE))
+        return sp.Piecewise(*regimes, (textbook, True))
 
     return _outside_piecewise(expr, matches, rewrite)
+
+
+def _divided(numerator: sp.Expr, square: sp.Expr, root: sp.Expr, k: sp.Expr, d: sp.Expr | None, n: int) -> sp.Expr:
+    r"""``numerator``:math:`/D^n` for :math:`D = S k` (``d`` None) or :math:`D = d`, the division carried
+    into each of the numerator's sums that holds the square S, one per power (:math:`(c^2 - S)/S =
+    (c/r)^2 - 1`), and the rest a monomial, S written :math:`r^2` (with ``root`` oriented as the
+    numerator's factor, so that SymPy cancels it), whose quotients of squares are squares of ratios."""
+    factors = []
+    for factor in sp.Mul.make_args(numerator):
+        if n > 0 and isinstance(factor, sp.Add) and factor.has(square):
+            factor = sp.Add(*(as_square_ratio(term / (square * k if d is None else d)) for term in factor.args))
+            n -= 1
+        factors.append(factor)
+    return as_square_ratio(sp.Mul(*factors) / (root**2 * k if d is None else d) ** n)
+
+
+def _quotient_rewrite(expr: sp.Expr) -> sp.Expr:
+    r"""P (d + S k)^{-n} → Piecewise((P/(S k)^n · (1 + d/(S k))^{-n}, S > HUGE or S k/d > HUGE),
+    (P/d^n · (1 + S k/d)^{-n}, d > HUGE), (P (d + S k)^{-n}, True)) for an integer n ≥ 1 (the second regime
+    only where d is a square, :math:`c^2`, see :func:`_power_rewrite`): numerator and
+    denominator divided through by the larger of d and S k, so that neither overflows (:math:`r/(c^2 + r^2)`
+    at :math:`r = 10^{200}`), S written :math:`r^2` with r oriented as the numerator's factor so that SymPy
+    cancels it."""
+
+    def quotient(e: sp.Basic) -> tuple[sp.Expr, sp.Expr, int] | None:
+        if not isinstance(e, sp.Mul):
+            return None
+        for factor in e.args:
+            base, exponent = factor.as_base_exp()
+            if exponent.is_Integer and exponent < 0 and _huge_term(base) is not None:
+                return e / factor, base, -int(exponent)
+        return None
+
+    def rewrite(e: sp.Mul) -> sp.Expr:
+        numerator, base, n = quotient(e)
+        square, root, k, d = _huge_term(base)
+        # factors free of r stay outside the regimes, multiplied last as in the textbook kernel (-(ν + 1) r/B
+        # computes r/B first; (ν + 1) r first would overflow at a huge ν)
+        factors = sp.Mul.make_args(numerator)
+        outside = sp.Mul(*(f for f in factors if not f.free_symbols & root.free_symbols))
+        numerator = sp.Mul(*(f for f in factors if f.free_symbols & root.free_symbols))
+        e = numerator * base**-n
+        root = next((f for f in sp.Mul.make_args(numerator) if sp.expand(f + root) == 0), root)
+        by_square = _divided(numerator, square, root, k, None, n) / (1 + as_square_ratio(d / (square * k))) ** n
+        by_rest = _divided(numerator, square, root, k, d, n) / (1 + as_square_ratio(square * k / d)) ** n
+        regimes = [(by_square, sp.Or(square > HUGE, as_square_ratio(square * k / d) > HUGE))]
+        if _half_power(d) is not None:
+            regimes.append((by_rest, d > HUGE))
+        return outside * sp.Piecewise(*regimes, (e, True))
+
+    return _outside_piecewise(expr, lambda e: quotient(e) is not None, rewrite)
 
 
 def _outside_piecewise(expr: sp.Expr, matches, rewrite) -> sp.Expr:
@@ -153,17 +219,20 @@ def _outside_piecewise(expr: sp.Expr, matches, rewrite) -> sp.Expr:
 _RATIO = claim("a quotient of squares as the square of the ratio: (r/C)^2 = r^2/C^2 for C > 0",
                expand_primitives(square_ratio(r, C)), r**2 / C**2)
 
+_POWER_CLAIMS = (  # (d + S k)^p for a real p: a square root, a Hessian's -3/2, a quotient's -n
+    claim("power_of_huge_square: (d + u^2 k)^p = u^(2p) k^p (1 + d/(u^2 k))^p for u, k > 0, d >= 0",
+          (_d0 + _u**2 * _k) ** _p, _u ** (2 * _p) * _k**_p * (1 + _d0 / (_u**2 * _k)) ** _p, _SCOPE),
+    claim("power_of_huge_square, huge d: (d + u^2 k)^p = d^p (1 + u^2 k/d)^p for u, k, d > 0",
+          (_d + _u**2 * _k) ** _p, _d**_p * (1 + _u**2 * _k / _d) ** _p, _POSITIVE_SCOPE),
+    _RATIO)
+
 SCALING: tuple[Rule, ...] = (
     Rule("log1p_of_huge_square",
          (claim("log1p_of_huge_square: log(1 + u^2 k) = 2 log u + log k + log(1 + 1/(u^2 k)) for u, k > 0",
                 sp.log(1 + _u**2 * _k), 2 * sp.log(_u) + sp.log(_k) + sp.log(1 + 1 / (_u**2 * _k)), _SCOPE),
           claim("log1p_of_huge_square, u = |r|: |r|^2 = r^2", sp.Abs(r) ** 2, r**2), _RATIO),
          _log1p_rewrite, log1p(square_of_sum(_u, -_k) / _d**2)),
-    Rule("power_of_huge_square",
-         (claim("power_of_huge_square: (d + u^2 k)^p = u^(2p) k^p (1 + d/(u^2 k))^p for u, k > 0, d >= 0",
-                (_d0 + _u**2 * _k) ** _p, _u ** (2 * _p) * _k**_p * (1 + _d0 / (_u**2 * _k)) ** _p, _SCOPE),
-          claim("power_of_huge_square, huge d: (d + u^2 k)^p = d^p (1 + u^2 k/d)^p for u, k, d > 0",
-                (_d + _u**2 * _k) ** _p, _d**_p * (1 + _u**2 * _k / _d) ** _p, _POSITIVE_SCOPE),
-          _RATIO),
-         _power_rewrite, sp.sqrt(_d**2 + square_of_sum(_u, -_k))),
+    Rule("power_of_huge_square", _POWER_CLAIMS, _power_rewrite, sp.sqrt(_d**2 + square_of_sum(_u, -_k))),
+    Rule("quotient_of_huge_square", _POWER_CLAIMS, _quotient_rewrite,
+         _u * (_d**2 - square_of_sum(_u, -_k)) / (_d**2 + square_of_sum(_u, -_k)) ** 2),
 )

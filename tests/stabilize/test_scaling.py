@@ -71,19 +71,26 @@ def test_a_false_variant_is_never_proved(statement: str, lhs: sp.Expr, rhs: sp.E
 
 
 def test_each_branch_equals_the_textbook_expression_at_a_point_in_its_regime() -> None:
-    """Both branches of each rewrite, expanded, agree with the textbook form at a huge and a moderate residual."""
+    """Every branch of each rewrite, expanded, agrees with the textbook form at a huge residual, a moderate one
+    and a moderate one at a large scale."""
     x, y, c = sp.symbols("x y c", positive=True)
     expressions = [log1p(square_of_sum(x, -y) / c**2), log1p(square_of_sum(x, -y) / (3 * c**2)),
                    sp.sqrt(c**2 + square_of_sum(x, -y)), (c**2 + square_of_sum(x, -y)) ** sp.Rational(-3, 2),
                    (1 + square_of_sum(x, -y) / c**2) ** sp.Rational(-3, 2)]
-    rules = [BY_NAME["log1p_of_huge_square"]] * 2 + [BY_NAME["power_of_huge_square"]] * 3
+    expressions += [c**2 * (x - y) / (c**2 + square_of_sum(y, -x)),
+                    square_of_sum(x, -y) / (c**2 + square_of_sum(x, -y)),
+                    c**2 * (c**2 - square_of_sum(y, -x)) / (c**2 + square_of_sum(y, -x)) ** 2,
+                    (x - y) / (3 * c**2 + square_of_sum(y, -x))]
+    rules = ([BY_NAME["log1p_of_huge_square"]] * 2 + [BY_NAME["power_of_huge_square"]] * 3
+             + [BY_NAME["quotient_of_huge_square"]] * 4)
     for expr, rule in zip(expressions, rules, strict=True):
         rewritten = rule.rewrite(expr)
         assert rewritten != expr
         for point in ({x: sp.Integer(10) ** 200, y: -3, c: 2}, {x: 5, y: 2, c: sp.Rational(1, 3)},
                       {x: 1, y: -1, c: sp.Integer(10) ** 12}):
-            for branch, _ in rewritten.args:
-                got = sp.N(expand_primitives(branch).subs(point), 40)
+            (regimes,) = rewritten.atoms(sp.Piecewise)  # a quotient keeps its factors free of r outside
+            for branch, _ in regimes.args:
+                got = sp.N(expand_primitives(rewritten.xreplace({regimes: branch})).subs(point), 40)
                 want = sp.N(expand_primitives(expr).subs(point), 40)
                 assert abs(got - want) <= sp.Float(1e-30, 40) * abs(want)
 
@@ -113,9 +120,9 @@ def _kernel_module(name: str, formula_of: object):
 
 @pytest.fixture(scope="module")
 def log_module():
-    """The kernel of log(1 + (r/c)²)."""
+    """The kernel of log(1 + (r/c)²), whose gradient is 2r/(c² + r²)."""
     kernel, module = _kernel_module("scaled_log", lambda r, c: sp.log(1 + (r / c) ** 2))
-    assert "log1p_of_huge_square" in kernel.value.rules
+    assert "log1p_of_huge_square" in kernel.value.rules and "quotient_of_huge_square" in kernel.gradient.rules
     return module
 
 
@@ -158,4 +165,15 @@ def test_the_kernel_of_a_power_of_a_sum_of_squares_is_within_4_ulp_at_huge_and_t
         for a, b, s in POINTS:
             r, scale = mpmath.mpf(a) - mpmath.mpf(b), mpmath.mpf(s)
             truths.append(r / mpmath.sqrt(1 + (r / scale) ** 2))
+        _within_4_ulp(got, truths)
+
+
+def test_the_kernel_of_a_quotient_by_a_sum_of_squares_is_within_4_ulp_at_huge_and_tiny_scales(log_module) -> None:
+    """The gradient 2r/(c² + r²): c² + r² overflows at r = 10^300 or c = 10^200, and is 0 at c = 10^-200, r = 0."""
+    got = np.array([log_module.scaled_log_grad(np.array([a]), np.array([b]), c=s)[0] for a, b, s in POINTS])
+    with mpmath.workdps(60):
+        truths = []
+        for a, b, s in POINTS:
+            r, scale = mpmath.mpf(a) - mpmath.mpf(b), mpmath.mpf(s)
+            truths.append(2 * r / (scale**2 + r**2))
         _within_4_ulp(got, truths)
