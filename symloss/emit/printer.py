@@ -23,6 +23,7 @@ from symloss.stabilize.primitives import (
     sech2,
     sigmoid_expm1,
     sigmoid_pow,
+    square_ratio,
 )
 
 
@@ -83,6 +84,9 @@ class KernelPrinter(NumPyPrinter):
 
     def _print_exp_minus(self, expr: exp_minus) -> str:
         return f"_exp_minus({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_square_ratio(self, expr: square_ratio) -> str:
+        return f"_square_ratio({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _print_SumOthers(self, expr: SumOthers) -> str:  # noqa: N802
         return f"_sum_others({self._print(expr.args[0])})"

@@ -10,7 +10,7 @@ comes from how the kernel template implements it (max-shifted sums,
 Scalar primitives: :func:`log1p`, :func:`expm1` (SymPy's C functions, which
 NumPy prints natively), :class:`logcosh`, :class:`sech2`, :class:`kl_div` and
 :class:`sigmoid_expm1`,
-:class:`exp_minus`, :class:`sigmoid_pow` and :class:`sigmoid_powers` (a product of powers of
+:class:`exp_minus`, :class:`square_ratio`, :class:`sigmoid_pow` and :class:`sigmoid_powers` (a product of powers of
 :math:`\sigma(x)` and :math:`\sigma(-x)`); over the class axis, :class:`SumOthers` (the sum of the
 other classes' entries, for every class).
 
@@ -74,6 +74,7 @@ __all__ = [
     "sigmoid_pow",
     "sigmoid_powers",
     "square_of_sum",
+    "square_ratio",
     "tanh_of_sum",
 ]
 
@@ -191,6 +192,19 @@ class square_of_sum(OfExactSumBase):  # noqa: N801
 
     def function(self, argument: sp.Expr) -> sp.Expr:
         return argument**2
+
+
+class square_ratio(Primitive):  # noqa: N801
+    r""":math:`(a/b)^2`, computed as the square of the rounded ratio (:math:`q = a/b`, then :math:`q\,q`):
+    within 1.5 ulp wherever the result is a normal float, although :math:`a^2` or :math:`b^2` may
+    overflow or underflow (:math:`a = 10^{-200}`, :math:`b = 10^{-180}`: :math:`a^2/b^2 = 0/0`, while
+    :math:`(a/b)^2 = 10^{-40}`).  SymPy distributes an integer power over a quotient,
+    :math:`(a/b)^2 \to a^2 b^{-2}`; this primitive keeps the ratio whole."""
+
+    nargs = 2
+
+    def textbook(self) -> sp.Expr:
+        return (self.args[0] / self.args[1]) ** 2
 
 
 class sigmoid_expm1(Primitive):  # noqa: N801

@@ -8,9 +8,9 @@ report), the identity that justifies it as a :class:`~symloss.declare.loss.Claim
 and the rewrite.  They are declared by family (:mod:`~symloss.stabilize.logistic`,
 :mod:`~symloss.stabilize.powers`, :mod:`~symloss.stabilize.exponentials`,
 :mod:`~symloss.stabilize.elementary`, :mod:`~symloss.stabilize.exact_sums`, :mod:`~symloss.stabilize.softmax`,
-:mod:`~symloss.stabilize.class_sums`) and listed here in the order they are applied (:data:`ORDER`).
-:func:`prove_rules` proves every claim; the engine (:func:`symloss.stabilize.engine.stabilize`) applies
-only rules whose claim was proved.
+:mod:`~symloss.stabilize.class_sums`, :mod:`~symloss.stabilize.scaling`) and listed here in the order they are
+applied (:data:`ORDER`).  :func:`prove_rules` proves every claim; the engine
+(:func:`symloss.stabilize.engine.stabilize`) applies only rules whose claim was proved.
 
 The ``*_of_exact_sum`` rules apply where the argument is a sum of two terms that are each
 a float input (or its negation) or a constant: the kernel then carries the sum exactly
@@ -50,6 +50,15 @@ for the shifted sums):
                                 :math:`c = -(\tanh^2 y + \varepsilon(2 + \varepsilon))/(1 + \varepsilon)^2`,
                                 :math:`\varepsilon = \tanh x\tanh y`
 ``square_of_exact_sum``         :math:`(x + y)^2 = x^2 + y(2x + y)`
+``log1p_of_huge_square``        :math:`\log(1 + r^2 k) = 2\log|r| + \log k + \operatorname{log1p}(1/(r^2 k))`
+                                for :math:`k > 0`, where :math:`r^2 k > 10^{300}` (:math:`r^2` may overflow);
+                                quotients of squares as squares of ratios, :math:`c^2/r^2 = (c/r)^2`
+``power_of_huge_square``        :math:`(d + r^2 k)^p = |r|^{2p} k^p (1 + d/(r^2 k))^p` for :math:`k > 0`,
+                                :math:`d \ge 0`, where :math:`r^2` or :math:`r^2 k/d > 10^{300}`, and
+                                :math:`d^p (1 + r^2 k/d)^p` where :math:`d > 10^{300}` (hypot-style scaling)
+``quotient_of_huge_square``     :math:`P/(d + r^2 k)^n = (P/(r^2 k)^n)/(1 + d/(r^2 k))^n` in the same regimes
+                                (:math:`(P/d^n)/(1 + r^2 k/d)^n` where :math:`d > 10^{300}`), the division
+                                carried into P's sums: :math:`(c^2 - r^2)/r^2 = (c/r)^2 - 1`
 ``sigmoid_minus_constant``      :math:`\sigma(a) - q = -(1 - q)\sigma(a)\,\mathrm{expm1}(\mathrm{logit}\,q - a)`
                                 for a constant :math:`0 < q < 1`: no cancellation at the root
                                 :math:`a = \operatorname{logit} q` (its argument an exact sum:
@@ -90,9 +99,11 @@ from symloss.stabilize.exact_sums import EXACT_SUMS
 from symloss.stabilize.exponentials import EXPONENTIALS
 from symloss.stabilize.logistic import LOGISTIC
 from symloss.stabilize.powers import POWERS
+from symloss.stabilize.scaling import SCALING
 from symloss.stabilize.softmax import SOFTMAX
 
-FAMILIES: tuple[tuple[Rule, ...], ...] = (LOGISTIC, POWERS, EXPONENTIALS, ELEMENTARY, EXACT_SUMS, SOFTMAX, CLASS_SUMS)
+FAMILIES: tuple[tuple[Rule, ...], ...] = (LOGISTIC, POWERS, EXPONENTIALS, ELEMENTARY, EXACT_SUMS, SOFTMAX, CLASS_SUMS,
+                                                 SCALING)
 ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on every pass
     "log_sigmoid_to_softplus",
     "log1m_sigmoid_to_softplus",
@@ -113,6 +124,9 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "tanh_of_exact_sum",
     "sech2_of_exact_sum",
     "square_of_exact_sum",
+    "log1p_of_huge_square",  # after log1p and square_of_exact_sum, whose forms it matches
+    "power_of_huge_square",
+    "quotient_of_huge_square",
     "sigmoid_minus_constant",
     "sigmoid_powers",
     "relative_entropy_terms",
