@@ -38,25 +38,33 @@ def by_function(cert: KernelCertificate) -> dict[str, object]:
     return {f.function: f for f in cert.functions}
 
 
-@pytest.mark.parametrize(
-    ("loss", "builder"),
-    [("mse", "mse_module"), ("bce_with_logits", "bce_with_logits_module")],
-)
-def test_stable_kernels_pass(loss: str, builder: str) -> None:
-    cert = certificate(loss, builder)
+def test_a_stable_kernel_passes() -> None:
+    cert = certificate("mse", "mse_module")
     assert cert.passed, [f.to_json() for f in cert.functions if not f.passed]
-    own_form = [f for f in cert.functions if not f.function.endswith(")")]  # integer labels: one-hot points only
-    assert all(f.nonfinite == 0 and f.points > 0 for f in cert.functions)
-    assert all(f.points > 0.8 * cert.points for f in own_form)
+    assert all(f.nonfinite == 0 and f.points > 0.8 * cert.points for f in cert.functions)
     assert "no inf/NaN where the truth is finite" in cert.summary()
+
+
+def test_a_stable_logistic_kernel_is_found_over_budget_only_where_a_huge_weight_meets_an_underflow() -> None:
+    """The hand-made bce_with_logits kernel computes w·σ(z)σ(−z) as written: σ(−|z|) underflows to 0 beyond
+    |z| ≈ 745 while w·σ(z)σ(−z) is a normal number for w up to 1.8e308 (so does the generated kernel,
+    derivations/over_budget.txt); its value and gradient pass."""
+    functions = by_function(certificate("bce_with_logits", "bce_with_logits_module"))
+    assert functions["bce_with_logits"].passed and functions["bce_with_logits_grad"].passed
+    hess = functions["bce_with_logits_hess"]
+    z, _, weight = hess.worst_point
+    assert not hess.passed and hess.worst_value == 0.0 and hess.worst_truth > 0.0
+    assert abs(z) > 745 and weight * np.exp(-abs(np.float64(745.0))) > 0  # σ(−|z|) underflows, the weight is huge
+    assert all(f.nonfinite == 0 for f in functions.values())
 
 
 def test_softmax_cross_entropy_gradient_is_found_over_budget_by_the_random_points() -> None:
     """p − y cancels where the softmax is close to the label: the stress grid never went there, the
-    random points over the whole domain do (the value stays within budget)."""
+    random points over the whole domain do."""
     cert = certificate("softmax_cross_entropy", "softmax_cross_entropy_module")
     functions = by_function(cert)
-    assert functions["softmax_cross_entropy"].passed
+    assert by_function(grid_certificate("softmax_cross_entropy", "softmax_cross_entropy_module"))[
+        "softmax_cross_entropy_grad"].passed
     assert not functions["softmax_cross_entropy_grad"].passed
     assert functions["softmax_cross_entropy_grad"].max_relative_error > 1e-13
     assert all(f.nonfinite == 0 for f in cert.functions)
@@ -221,13 +229,14 @@ def test_integer_labels_are_certified_beside_one_hot_rows() -> None:
     of its own for indices), on the points whose target is one-hot; a kernel wrong only for indices fails."""
     derivation_, module = built("softmax_cross_entropy")
     functions = by_function(certify(derivation_, module))
-    indexed = functions["softmax_cross_entropy_grad (integer labels)"]
+    indexed = functions["softmax_cross_entropy (integer labels)"]
     assert indexed.passed and indexed.points >= 60
-    assert functions["softmax_cross_entropy_grad"].points > indexed.points  # soft labels are rows only
+    assert functions["softmax_cross_entropy"].points > indexed.points  # soft labels are rows only
     spoiled = certify(derivation_, wrapped(module, lambda args, _: np.asarray(args[1]).dtype == np.int64))
-    failed = {f.function for f in spoiled.functions if not f.passed}
-    assert not spoiled.passed and "softmax_cross_entropy (integer labels)" in failed
-    assert "softmax_cross_entropy" not in failed
+    newly_failed = {f.function for f in spoiled.functions if not f.passed} - {
+        name for name, f in functions.items() if not f.passed}
+    assert "softmax_cross_entropy (integer labels)" in newly_failed
+    assert all(name.endswith("(integer labels)") for name in newly_failed)  # the rows form is as before
 
 
 def test_an_option_given_as_none_is_certified_at_the_value_it_declares() -> None:
