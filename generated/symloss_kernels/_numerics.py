@@ -394,6 +394,12 @@ def _square_of_sum(x, y, y_low=0.0):
     return np.where(np.isfinite(square), square + low * (2.0 * h + low), square)
 
 
+def _square_ratio(a, b):
+    """(a/b)^2 as the square of the ratio: no a^2 or b^2 to overflow or underflow."""
+    q = a / b
+    return q * q
+
+
 def _expm1_of_sum(x, y, y_low=0.0):
     """e^{h + l} - 1 = (e^h - 1) + e^h (e^l - 1), h + l = x + y (+ y_low) exactly."""
     h, low = _exact_sum(x, y, y_low)
