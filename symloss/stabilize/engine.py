@@ -54,7 +54,9 @@ class Stabilized:
 
 
 def stabilize(expr: sp.Expr, rules: Sequence[ProvedRule]) -> Stabilized:
-    """``expr`` with the proved rules applied, in order, until nothing changes."""
+    """``expr`` with the proved rules applied, in order, until nothing changes.  A rewrite that only
+    rebuilds ``expr`` unchanged is no application: rebuilding a node lets SymPy re-evaluate it
+    (2·(ŷ − y) becomes 2ŷ − 2y), which is no rule's doing, so it is neither kept nor named."""
     applied: list[str] = []
     for _ in range(MAX_PASSES):
         before = expr
@@ -62,13 +64,21 @@ def stabilize(expr: sp.Expr, rules: Sequence[ProvedRule]) -> Stabilized:
             if not proved.proved:
                 continue
             rewritten = proved.rule.rewrite(expr)
-            if rewritten != expr:
+            if rewritten != expr and rewritten != rebuilt(expr):
                 expr = rewritten
                 if proved.rule.name not in applied:
                     applied.append(proved.rule.name)
         if expr == before:
             break
     return Stabilized(expr, tuple(applied))
+
+
+def rebuilt(expr: sp.Basic) -> sp.Basic:
+    """``expr`` with every node rebuilt from its (rebuilt) arguments, as a rewrite that changes nothing
+    leaves it: SymPy's evaluation on construction applied throughout."""
+    if not expr.args or isinstance(expr, sp.Indexed | sp.IndexedBase):
+        return expr
+    return expr.func(*(rebuilt(a) for a in expr.args))
 
 
 # --------------------------------------------------------------------------- pattern rewrites

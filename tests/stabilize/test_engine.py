@@ -48,3 +48,14 @@ def test_a_false_rule_is_refuted_and_never_applied() -> None:
     (checked,) = prove_rules((wrong,))
     assert not checked.proved and checked.verdicts[0].status == "refuted"
     assert stabilize(sigmoid(-y), (checked,)).expr == sigmoid(-y)
+
+
+def test_a_rewrite_that_only_rebuilds_is_neither_kept_nor_named(proved: tuple[ProvedRule, ...]) -> None:
+    """Rebuilding 2·(z − y) node by node lets SymPy distribute it; that is no rule's rewrite."""
+    rebuilding = replace(proved[0], rule=replace(proved[0].rule, name="rebuilds",
+                                                 rewrite=lambda e: e.func(*e.args) if e.args else e))
+    factored = sp.Mul(2, z - y, evaluate=False)
+    assert rebuilding.rule.rewrite(factored) != factored  # the rebuild does change the tree
+    result = stabilize(factored, (rebuilding,))
+    assert result.expr == factored and result.rules == ()
+    assert stabilize(1 - sigmoid(z), proved).rules == ("one_minus_sigmoid",)  # a real rewrite is named
