@@ -117,9 +117,10 @@ def known_list(measured: Sequence[OverBudget], certificates: Mapping[str, Kernel
     """The known list of ``measured`` (one :meth:`OverBudget.line` a function, sorted), under a comment
     saying what it is and how ``certificates`` sampled their points.  :func:`read_known` reads it back
     as exactly what was measured."""
-    samplings = sorted({(c.sampling.random, c.sampling.seed) for c in certificates.values()
+    samplings = sorted({(c.sampling.random // len(c.sampling.paths), c.sampling.seed) for c in certificates.values()
                         if c is not None and c.sampling is not None})
-    sampled = " or ".join(f"{random} seeded random points (seed {seed})" for random, seed in samplings) or "no points"
+    sampled = " or ".join(f"{random} seeded random points per code path (seed {seed})"
+                          for random, seed in samplings) or "no points"
     header = (
         "# The kernel functions over their accuracy budget, as measured by symloss codegen/build",
         "# --write-known-over-budget on the stress grid of each loss plus",

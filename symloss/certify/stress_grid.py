@@ -142,11 +142,32 @@ def stress_points(loss: Loss, *, seed: int = 0, dense: int = DENSE_POINTS) -> li
     1e4 and target classes first and last, the target's logit random, largest and smallest;
     soft and extreme labels; two points at K = 1000; masks (a −inf logit off the target)
     for softmax-based losses.  Then ``dense`` (default :data:`DENSE_POINTS`) seeded random points over
-    the whole domain of every input and parameter (:func:`_random_point`).
+    the whole domain of every input and parameter (:func:`_random_point`) for each code path of the
+    kernel (:func:`code_paths`).
     """
     rng = np.random.default_rng(seed)
     grid = _vector_grid(loss, rng) if is_class_vector(loss) else _scalar_grid(loss)
-    return grid + [_random_point(loss, rng) for _ in range(dense)]
+    return grid + [_random_point(loss, rng, path) for path in code_paths(loss) for _ in range(dense)]
+
+
+@dataclass(frozen=True)
+class CodePath:
+    """A way through a kernel that random points must reach as often as the general one: labels
+    given as class indices (one-hot targets), or an option switched off (given as None)."""
+
+    name: str
+    one_hot: bool = False
+    unset: str | None = None
+
+
+def code_paths(loss: Loss) -> tuple[CodePath, ...]:
+    """The general path; for a target that takes soft labels and class indices both, one-hot labels
+    (the kernel's programs for indices); for each option a kernel accepts as None, that option off."""
+    paths = [CodePath("general")]
+    if loss.target.is_vector and loss.target.domain.vector == "distribution":
+        paths.append(CodePath("integer labels", one_hot=True))
+    paths += [CodePath(f"{p.name}=None", unset=p.name) for p in loss.params if p.unset is not None]
+    return tuple(paths)
 
 
 def _scalar_grid(loss: Loss) -> list[Point]:
@@ -209,19 +230,20 @@ def _class_vector(
     return tuple(float(e) * scale for e in entries)
 
 
-def _random_point(loss: Loss, rng: np.random.Generator) -> Point:
+def _random_point(loss: Loss, rng: np.random.Generator, path: CodePath = CodePath("general")) -> Point:
     """A seeded random point over the whole domain of every input and parameter: scalars by
     :func:`sample_scalar`, with probability :data:`COINCIDENT_SHARE` one of them (an input or a
     parameter) then moved near another (:func:`_coincident`); class vectors of a random size in
     :data:`CLASS_COUNTS` at a logit scale drawn by binade from 2^-1074 … 2^1020 (so entries reach every
     binade, as scalars do), the target class random, labels one-hot or (where allowed) soft, equally
     likely, with probability :data:`ZERO_ENTRIES_SHARE` some entries of a real vector set to 0; a
-    class-vector loss's scalar inputs by :func:`sample_scalar` too."""
-    params = tuple(_random_param(p, rng) for p in loss.params)
+    class-vector loss's scalar inputs by :func:`sample_scalar` too.  On ``path``: labels one-hot, or
+    its option None."""
+    params = tuple(None if p.name == path.unset else _random_param(p, rng) for p in loss.params)
     if is_class_vector(loss):
         size = int(rng.choice(CLASS_COUNTS))
         scale = sample_scalar(SCALE_DOMAIN, rng)
-        soft = bool(rng.random() < 0.5)
+        soft = bool(rng.random() < 0.5) and not path.one_hot
         point = _vector_point(loss, rng, size, scale, int(rng.integers(size)), "random", params, soft=soft)
         arguments = (loss.output, loss.target, *loss.inputs)
         point = (*(x if v.is_vector else sample_scalar(v.domain, rng) for v, x in zip(arguments, point, strict=False)),
@@ -405,6 +427,7 @@ class Sampling:
     grid: int
     random: int
     ranges: tuple[tuple[str, str], ...]
+    paths: tuple[str, ...] = ("general",)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -413,10 +436,13 @@ class Sampling:
 
     def describe(self) -> str:
         """E.g. "4800 points (704 on the stress grid, 4096 random by binade, seed 0) over yhat ∈ [-1.8e+308,
-        1.8e+308], delta ∈ (0, 1.8e+308]"."""
+        1.8e+308], delta ∈ (0, 1.8e+308]"; with more code paths, "… 8192 random by binade (4096 on each
+        path: general, alpha=None), …"."""
         over = ", ".join(f"{name} ∈ {extent}" for name, extent in self.ranges)
+        each = (f" ({self.random // len(self.paths)} on each path: {', '.join(self.paths)})"
+                if len(self.paths) > 1 else "")
         return (f"{self.grid + self.random} points ({self.grid} on the stress grid, {self.random} random "
-                f"by binade, seed {self.seed}) over {over}")
+                f"by binade{each}, seed {self.seed}) over {over}")
 
 
 def variable_range(variable: Var) -> str:
@@ -433,7 +459,8 @@ def sampling_of(loss: Loss, *, seed: int = 0, dense: int = DENSE_POINTS) -> Samp
     """The sampling of :func:`stress_points` ``(loss, seed=seed, dense=dense)``."""
     variables = (loss.output, loss.target, *loss.inputs, *loss.params)
     grid = len(stress_points(loss, seed=seed, dense=0))
-    return Sampling(seed, grid, dense, tuple((v.name, variable_range(v)) for v in variables))
+    paths = tuple(path.name for path in code_paths(loss))
+    return Sampling(seed, grid, dense * len(paths), tuple((v.name, variable_range(v)) for v in variables), paths)
 
 
 # --------------------------------------------------------------------------- points as JSON

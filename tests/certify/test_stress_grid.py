@@ -170,3 +170,15 @@ def test_dense_sampling_is_reproducible_from_its_seed_and_counted() -> None:
     assert sampling.seed == 7 and sampling.random == DENSE_POINTS and sampling.grid == len(grid)
     assert dict(sampling.ranges)["delta"] == domain_range(loss.params[0].domain)
     assert "seed 7" in sampling.describe() and "delta ∈" in sampling.describe()
+
+
+def test_every_code_path_gets_its_own_dense_points() -> None:
+    """Integer labels (one-hot targets) and an option switched off get as many random points as the rest."""
+    focal = load_catalog().get("focal_with_logits")
+    points = stress_points(focal, dense=300)[-600:]
+    assert sum(p[-1] is None for p in points) >= 300  # alpha=None: its own 300, and some of the general ones
+    softmax = load_catalog().get("softmax_cross_entropy")
+    labels = [p[1] for p in stress_points(softmax, dense=300)[-600:]]
+    assert sum(sorted(y) == [0.0] * (len(y) - 1) + [1.0] for y in labels) >= 300
+    assert sampling_of(softmax, dense=300).random == 600
+    assert "300 on each path: general, integer labels" in sampling_of(softmax, dense=300).describe()
