@@ -44,9 +44,10 @@ from symloss.certify.reference import correctly_rounded, precisions, resolved
 from symloss.certify.stress_grid import DENSE_POINTS, Point, is_class_vector, json_number, stress_points
 from symloss.declare.likelihood import ClassMax
 from symloss.derive.chain import Derivation
+from symloss.emit.blocks import sigmoid_powers_call
 from symloss.emit.codegen import render_package
 from symloss.emit.forms import Switch, forms_of, switches_of
-from symloss.emit.printer import KernelPrinter, two_floats
+from symloss.emit.printer import KernelPrinter
 from symloss.stabilize.engine import ProvedRule
 from symloss.stabilize.primitives import sigmoid_powers
 from symloss.stabilize.rules import proved_rules
@@ -113,9 +114,7 @@ class _OperationPrinter(KernelPrinter):
         super().__init__({})
 
     def _print_sigmoid_powers(self, expr: sigmoid_powers) -> str:
-        x, a, b, *root = expr.args
-        constants = "".join(f", {two_floats(r)}" for r in root)
-        return f"_sigmoid_powers({self._print(x)}, {a}, {b}{constants})"
+        return sigmoid_powers_call(expr, self._print(expr.args[0]))
 
 
 @cache

@@ -31,11 +31,17 @@ def _helper_call(name: str, kind: int | None = None, outputs: int = 1,
     return emit
 
 
-def _sigmoid_powers(program: Program, expr: sigmoid_powers, kind: int) -> Value:
-    """``_sigmoid_powers(x, a, b[, root high, root low])`` into a fresh array (x emitted as a program value)."""
-    x, a, b, *root = expr.args
+def sigmoid_powers_call(expr: sigmoid_powers, x: str) -> str:
+    """The numerics helper's call ``_sigmoid_powers(x, a, b[, root high, root low])`` for ``expr``, its
+    first argument written as ``x``."""
+    _, a, b, *root = expr.args
     constants = "".join(f", {two_floats(r)}" for r in root)
-    return program.call(f"_sigmoid_powers({{a0}}, {a}, {b}{constants})", [program.emit(x)], kind, outputs=0)
+    return f"_sigmoid_powers({x}, {a}, {b}{constants})"
+
+
+def _sigmoid_powers(program: Program, expr: sigmoid_powers, kind: int) -> Value:
+    """:func:`sigmoid_powers_call` into a fresh array (x emitted as a program value)."""
+    return program.call(sigmoid_powers_call(expr, "{a0}"), [program.emit(expr.args[0])], kind, outputs=0)
 
 
 def _from_parts(program: Program, expr: FromParts, kind: int) -> Value:

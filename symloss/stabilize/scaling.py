@@ -14,7 +14,7 @@ although :math:`\log(1 + S k)` or :math:`\sqrt{d + S k}` is finite; the rules ta
 In every regime a quotient of squares (:math:`c^2/r^2`, :math:`r^2/(\nu\sigma^2)`) is computed as the
 square of a ratio (:class:`~symloss.stabilize.primitives.square_ratio`, :func:`as_square_ratio`):
 :math:`(c/r)^2` is finite wherever it is representable, while :math:`c^2` or :math:`r^2` alone may
-overflow or underflow (the previous :math:`c^2/r^2` gave inf/inf in the gradient of the pseudo-Huber loss).
+overflow or underflow (:math:`c^2/r^2` gives inf/inf where both squares overflow).
 
 Neither names a loss.  Below the boundary both keep the textbook form, its :math:`S k` written as the
 square of a ratio only where k holds a square (:math:`(r/c)^2` for :math:`r^2 c^{-2}`: the same value to a
