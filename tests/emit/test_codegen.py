@@ -429,6 +429,24 @@ def test_sigmoid_powers_helper_against_mpmath(rebuilt: Path) -> None:
         assert Fraction(h) + Fraction(e) == Fraction(a) * Fraction(b)
 
 
+def test_sigmoid_pow_at_huge_exponents_is_a_number(rebuilt: Path) -> None:
+    """σ(x)^c at c up to the largest float: 0 where c·min(x, 0) overflows (TwoProduct's error term was
+    inf − inf = NaN there), e^{−c log1p(e^{−x})} at x > 0, and no NaN anywhere."""
+    numerics = load_generated(rebuilt, "_numerics")
+    x = np.array([-3.6e265, -1e-300, -5e-324, 0.0, 2.0, 800.0, 1e300])
+    for c in (1.8779389572925e204, 1e300, float(np.finfo(np.float64).max), 126.64358390348153):
+        with np.errstate(all="ignore"):
+            got = numerics._sigmoid_pow(x, c)
+        assert not np.any(np.isnan(got)), (c, got)
+        with mpmath.workdps(60):
+            for xi, computed in zip(x, got, strict=True):
+                true = mpmath.exp(-mpmath.mpf(c) * mpmath.log1p(mpmath.exp(-mpmath.mpf(xi))))
+                if abs(true) < np.finfo(np.float64).tiny:
+                    assert abs(computed) < np.finfo(np.float64).tiny, (c, xi, computed)
+                else:  # f log1p(e^{-|x|}) rounded once: (c - 64) log 2 2^-53 relative at most
+                    assert ulps(computed, true) <= 1 + (c - 64) * 0.7, (c, xi, computed, true)
+
+
 def test_gaussian_nll_squares_the_exact_residual(rebuilt: Path) -> None:
     """(log v + (y − ŷ)²/v)/2 at ŷ = 1e-8, y = −0.5, v = 0.5 cancels to −0.097: the rounded residual cost 5 ulp."""
     module = load_generated(rebuilt, "gaussian_nll")
