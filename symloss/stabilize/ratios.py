@@ -95,6 +95,11 @@ def _square_ratio_rewrite(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: _scaled_exact_square(e) is not None, rewrite)
 
 
+RESTORING = frozenset({"perfect_square_in_sum"})
+"""Rules that put back a structure an expansion took apart rather than replace a textbook form: a candidate
+form is not preferred for them (a factored form expands its numerator, and would otherwise count its own
+expansion undone as one more rule applied)."""
+
 RATIOS: tuple[Rule, ...] = (
     Rule("perfect_square_in_sum",
          (claim("perfect_square_in_sum: k x^2 - 2 k x y + k y^2 = k (x - y)^2",
