@@ -19,12 +19,21 @@ MAX_PASSES = 8
 
 @dataclass(frozen=True)
 class Rule:
-    """One stability rewrite: its searchable name, the identity behind it, the rewrite itself."""
+    """One stability rewrite: its searchable name, the identity behind it, the rewrite itself.  An
+    approximation (a truncated series used in an explicit regime) states its truncation bound in
+    ``approximation``; its claims then prove the bound, not an equality of the rewrite."""
 
     name: str
     claims: tuple[Claim, ...]  # each must be proved before the rule may be applied
     rewrite: Rewrite  # one pass over an expression; returns it unchanged where nothing matches
     example: sp.Expr | None = None  # an expression the rewrite changes (default: the first claim's left side)
+    approximation: str = ""  # for a truncated series: its truncation bound and regime; empty for an identity
+
+    @property
+    def label(self) -> str:
+        """The name, and for an approximation the words "approximation:" and its bound (the kernel's
+        docstring and the report show this, so that an approximation is never read as an identity)."""
+        return f"{self.name} (approximation: {self.approximation})" if self.approximation else self.name
 
     @property
     def sample(self) -> sp.Expr:
@@ -47,7 +56,8 @@ class ProvedRule:
 
 @dataclass(frozen=True)
 class Stabilized:
-    """An expression after the rewrites, and the names of the rules that changed it (in order)."""
+    """An expression after the rewrites, and the labels of the rules that changed it (in order; see
+    :attr:`Rule.label`)."""
 
     expr: sp.Expr
     rules: tuple[str, ...]
@@ -66,8 +76,8 @@ def stabilize(expr: sp.Expr, rules: Sequence[ProvedRule]) -> Stabilized:
             rewritten = proved.rule.rewrite(expr)
             if rewritten != expr and rewritten != rebuilt(expr):
                 expr = rewritten
-                if proved.rule.name not in applied:
-                    applied.append(proved.rule.name)
+                if proved.rule.label not in applied:
+                    applied.append(proved.rule.label)
         if expr == before:
             break
     return Stabilized(expr, tuple(applied))
