@@ -18,6 +18,15 @@ MAX_PASSES = 8
 
 
 @dataclass(frozen=True)
+class Approximation:
+    """What a truncated series promises in its regime: the bound as the kernel's docstring states it, and
+    the proved bound on the relative error as a number (for the tests)."""
+
+    bound: str
+    relative_error: float
+
+
+@dataclass(frozen=True)
 class Rule:
     """One stability rewrite: its searchable name, the identity behind it, the rewrite itself.  An
     approximation (a truncated series used in an explicit regime) states its truncation bound in
@@ -27,13 +36,13 @@ class Rule:
     claims: tuple[Claim, ...]  # each must be proved before the rule may be applied
     rewrite: Rewrite  # one pass over an expression; returns it unchanged where nothing matches
     example: sp.Expr | None = None  # an expression the rewrite changes (default: the first claim's left side)
-    approximation: str = ""  # for a truncated series: its truncation bound and regime; empty for an identity
+    approximation: Approximation | None = None  # for a truncated series: its bound; None for an identity
 
     @property
     def label(self) -> str:
         """The name, and for an approximation the words "approximation:" and its bound (the kernel's
         docstring and the report show this, so that an approximation is never read as an identity)."""
-        return f"{self.name} (approximation: {self.approximation})" if self.approximation else self.name
+        return self.name if self.approximation is None else f"{self.name} (approximation: {self.approximation.bound})"
 
     @property
     def sample(self) -> sp.Expr:

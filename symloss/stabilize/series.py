@@ -37,7 +37,7 @@ import sympy as sp
 
 from symloss.declare.loss import derivative, identity, inequality
 from symloss.declare.notation import NONNEGATIVE, UNIT_HALF_OPEN, Scope, var
-from symloss.stabilize.engine import Rule
+from symloss.stabilize.engine import Approximation, Rule
 from symloss.stabilize.primitives import expand_primitives, log1p, square_ratio
 
 TERMS = 15  # N: the series of atanh u truncated after u^(2N + 1)
@@ -131,8 +131,9 @@ LOG1P_REMAINDER_SERIES = Rule(
                 _t - sp.log(1 + _t), ">=", _t**2 / (2 * (1 + _t)), scope=_T_SCOPE)),
     _rewrite,
     _t - log1p(_t),
-    approximation=(f"relative error <= {float(relative_bound()):.1e} < 2^-54 for t < {REGIME}, "
-                   f"{TERMS} terms of the atanh series of t - log1p(t), the textbook form elsewhere"),
+    approximation=Approximation(f"relative error <= {float(relative_bound()):.1e} < 2^-54 for t < {REGIME}, "
+                                f"{TERMS} terms of the atanh series of t - log1p(t), the textbook form elsewhere",
+                                float(relative_bound())),
 )
 
 SERIES: tuple[Rule, ...] = (LOG1P_REMAINDER_SERIES,)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import mpmath
@@ -17,12 +18,15 @@ import sympy as sp
 from symloss.declare.loss import derivative
 from symloss.prove.prover import prove
 from symloss.stabilize.engine import ProvedRule, stabilize
+from symloss.stabilize.primitives import expand_primitives
 from symloss.stabilize.series import (
     _U_SCOPE,
     LOG1P_REMAINDER_SERIES,
     TERMS,
+    _t,
     _u,
     atanh_remainder,
+    log1p_remainder_series,
     relative_bound,
     truncation_bound,
 )
@@ -42,6 +46,17 @@ def test_claims_proved(verdicts: tuple) -> None:
 def test_bound_below_half_an_ulp() -> None:
     assert relative_bound() < sp.Rational(1, 2**54)
     assert relative_bound(TERMS - 1) > sp.Rational(1, 2**54)  # N is the fewest terms that suffice
+    assert relative_bound(TERMS, sp.Integer(2)) > sp.Rational(1, 2**54)  # a larger regime needs more terms
+
+
+def test_false_series_coefficient_refuted() -> None:
+    """The truncated series with one coefficient wrong (1/29 as 1/28) is not the atanh polynomial."""
+    right = expand_primitives(log1p_remainder_series(_t))
+    u2 = (_t / (2 + _t)) ** 2
+    wrong = right + 2 * _t**2 / (2 + _t) ** 3 * (sp.Rational(1, 29) - sp.Rational(1, 28)) * u2**13
+    claim = LOG1P_REMAINDER_SERIES.claims[1]
+    assert prove(replace(claim, lhs=right)).status == "proved"
+    assert prove(replace(claim, lhs=wrong)).status == "refuted"
 
 
 def test_false_truncation_bound_not_proved() -> None:
