@@ -18,13 +18,31 @@ MAX_PASSES = 8
 
 
 @dataclass(frozen=True)
+class Approximation:
+    """What a truncated series promises in its regime: the bound as the kernel's docstring states it, and
+    the proved bound on the relative error as a number (for the tests)."""
+
+    bound: str
+    relative_error: float
+
+
+@dataclass(frozen=True)
 class Rule:
-    """One stability rewrite: its searchable name, the identity behind it, the rewrite itself."""
+    """One stability rewrite: its searchable name, the identity behind it, the rewrite itself.  An
+    approximation (a truncated series used in an explicit regime) states its truncation bound in
+    ``approximation``; its claims then prove the bound, not an equality of the rewrite."""
 
     name: str
     claims: tuple[Claim, ...]  # each must be proved before the rule may be applied
     rewrite: Rewrite  # one pass over an expression; returns it unchanged where nothing matches
     example: sp.Expr | None = None  # an expression the rewrite changes (default: the first claim's left side)
+    approximation: Approximation | None = None  # for a truncated series: its bound; None for an identity
+
+    @property
+    def label(self) -> str:
+        """The name, and for an approximation the words "approximation:" and its bound (the kernel's
+        docstring and the report show this, so that an approximation is never read as an identity)."""
+        return self.name if self.approximation is None else f"{self.name} (approximation: {self.approximation.bound})"
 
     @property
     def sample(self) -> sp.Expr:
@@ -56,8 +74,9 @@ class Step:
 
 @dataclass(frozen=True)
 class Stabilized:
-    """An expression after the rewrites, the names of the rules that changed it (in order) and each
-    application, in order (what :mod:`symloss.stabilize.regimes` reads the origin of a Piecewise from)."""
+    """An expression after the rewrites, the labels of the rules that changed it (in order; see
+    :attr:`Rule.label`) and each application, in order (what :mod:`symloss.stabilize.regimes` reads the
+    origin of a Piecewise from)."""
 
     expr: sp.Expr
     rules: tuple[str, ...]
@@ -79,8 +98,8 @@ def stabilize(expr: sp.Expr, rules: Sequence[ProvedRule]) -> Stabilized:
             if rewritten != expr and rewritten != rebuilt(expr):
                 steps.append(Step(proved.rule.name, expr, rewritten))
                 expr = rewritten
-                if proved.rule.name not in applied:
-                    applied.append(proved.rule.name)
+                if proved.rule.label not in applied:
+                    applied.append(proved.rule.label)
         if expr == before:
             break
     return Stabilized(expr, tuple(applied), tuple(steps))

@@ -8,8 +8,9 @@ report), the identity that justifies it as a :class:`~symloss.declare.loss.Claim
 and the rewrite.  They are declared by family (:mod:`~symloss.stabilize.logistic`,
 :mod:`~symloss.stabilize.powers`, :mod:`~symloss.stabilize.exponentials`,
 :mod:`~symloss.stabilize.elementary`, :mod:`~symloss.stabilize.exact_sums`, :mod:`~symloss.stabilize.softmax`,
-:mod:`~symloss.stabilize.class_sums`, :mod:`~symloss.stabilize.scaling`, :mod:`~symloss.stabilize.ratios`) and
-listed here in the order they are applied (:data:`ORDER`).  :func:`prove_rules` proves every claim; the engine
+:mod:`~symloss.stabilize.class_sums`, :mod:`~symloss.stabilize.scaling`, :mod:`~symloss.stabilize.ratios`,
+:mod:`~symloss.stabilize.series`) and listed here in the order they are applied (:data:`ORDER`).
+:func:`prove_rules` proves every claim; the engine
 (:func:`symloss.stabilize.engine.stabilize`) applies only rules whose claim was proved.
 
 The ``*_of_exact_sum`` rules apply where the argument is a sum of two terms that are each
@@ -85,6 +86,10 @@ for the shifted sums):
 ``log_softmax_remainder``       :math:`\log p_k + (1 - p_k) = \log(1+x) - x` at :math:`x = -(1 - p_k)`,
                                 a series in :math:`u = x/(2+x)` where :math:`1 - p_k` is small
 ``sum_over_the_others``         :math:`\sum_j f_j - f_k = \sum_{j<k} f_j + \sum_{j>k} f_j`
+``log1p_remainder_series``      **approximation**, not an identity: :math:`t - \operatorname{log1p}(t)`
+                                (:math:`t \ge 0`) as 15 terms of its series in :math:`u = t/(2 + t)` for
+                                :math:`t < 1`, relative truncation error :math:`\le 3^{-31}/33 < 2^{-54}`
+                                (:mod:`~symloss.stabilize.series`); the textbook form from :math:`t = 1` on
 ==============================  ==============================================================
 """
 
@@ -103,10 +108,11 @@ from symloss.stabilize.logistic import LOGISTIC
 from symloss.stabilize.powers import POWERS
 from symloss.stabilize.ratios import RATIOS
 from symloss.stabilize.scaling import SCALING
+from symloss.stabilize.series import SERIES
 from symloss.stabilize.softmax import SOFTMAX
 
 FAMILIES: tuple[tuple[Rule, ...], ...] = (LOGISTIC, POWERS, EXPONENTIALS, ELEMENTARY, EXACT_SUMS, SOFTMAX, CLASS_SUMS,
-                                                 SCALING, RATIOS)
+                                                 SCALING, RATIOS, SERIES)
 ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on every pass
     "log_sigmoid_to_softplus",
     "log1m_sigmoid_to_softplus",
@@ -118,6 +124,7 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "log_of_constant_plus_exp",  # before log1p, which would hide log(1 + e^a) as log1p(e^a)
     "exp_over_constant_plus_exp",
     "log1p",
+    "log1p_remainder_series",  # after log1p, whose log1p(t) it matches
     "expm1",
     "exp_minus_variable",
     "logcosh",
