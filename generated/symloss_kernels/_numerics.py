@@ -313,12 +313,14 @@ def _sigmoid_pow(x, c):
     if f == 0.0:
         return np.where(np.isnan(x), np.nan, 1.0) if n == 0 else _sigmoid_powers(x, n, 0)
     u = np.minimum(x, 0.0)
-    split = np.abs(u) < 2.0**900  # beyond it e^{f u} is 0 for every f > 2^-890
+    # f u is split (TwoProduct) only where neither factor's Veltkamp split nor the product overflows; beyond
+    # |u| = 2^900 or |f u| = 2^1000 e^{f u} is 0 (and the error terms would be inf - inf)
+    split = (np.abs(u) < 2.0**900) & (np.abs(u) * f < 2.0**1000) & (f < 2.0**900)
     p, p_low = _two_prod(f, np.where(split, u, 0.0))
     p, p_low = np.where(split, p, f * u), np.where(split, p_low, 0.0)
     h, low = _two_sum(p, -f * np.log1p(np.exp(-np.abs(x))))
     fraction = np.exp(h)
-    fraction = fraction + fraction * (low + p_low)
+    fraction = fraction + fraction * np.where(split, low + p_low, 0.0)
     return fraction if n == 0 else fraction * _sigmoid_powers(x, n, 0)
 
 
@@ -398,6 +400,20 @@ def _square_ratio(a, b):
     """(a/b)^2 as the square of the ratio: no a^2 or b^2 to overflow or underflow."""
     q = a / b
     return q * q
+
+
+def _square_ratio_of_sum(x, y, c, y_low=0.0):
+    """((x + y)/c)^2 for c > 0 with x + y = s (h + l) exactly (TwoSum; s = 1/2 where |x| or |y| >= 2^1020,
+    the halves' sum exact and finite): q = h/c, t = l/c, ((x + y)/c)^2 = (q/s)^2 + (t/s)(2q + t)/s, no
+    (x + y)^2 or c^2 formed (within 2 ulp wherever the result is normal)."""
+    big = np.maximum(np.abs(x), np.abs(y)) >= 2.0**1020
+    s = np.where(big, 0.5, 1.0)
+    h, low = _two_sum(x * s, y * s)
+    q = h / c
+    t = (low + y_low * s) / c
+    q, t = q / s, t / s
+    square = q * q
+    return np.where(np.isfinite(square), square + t * (2.0 * q + t), square)
 
 
 def _expm1_of_sum(x, y, y_low=0.0):
