@@ -13,7 +13,7 @@ from symloss.emit.arrays import AtMax, FromParts, LabelParts, SoftmaxParts, Zero
 from symloss.emit.naming import KernelNaming
 from symloss.emit.onehot import AtLabel
 from symloss.emit.printer import KernelPrinter, two_floats
-from symloss.emit.program import ENTRY, POOLS, SAMPLE, SCALAR, Program, Value, divisions
+from symloss.emit.program import ENTRY, POOLS, SAMPLE, SCALAR, Program, Value, parameter_power
 from symloss.stabilize.primitives import logcosh, sigmoid_powers
 
 RESERVED = frozenset({"np", "scratch", "loss", "grad", "hess", "loss_at_label", "grad_at_label", "hess_at_label",
@@ -86,16 +86,17 @@ HANDLERS: Mapping[type, Callable[[Program, sp.Expr, int], Value]] = {
 }
 
 
-def _divisions_kept(shared: Sequence[tuple[sp.Symbol, sp.Expr]], reduced: Sequence[sp.Expr],
-                    kinds: Mapping[sp.Basic, int]) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
-    """The common subexpressions without the negative powers :math:`t^{-n}` of parameters, put back where
-    they were used: :math:`x/t` is then printed as a division (one rounding, finite where :math:`1/t`
-    overflows at :math:`t = 2^{-1074}`), not as :math:`x \\cdot (1/t)`."""
+def _parameter_powers_kept(shared: Sequence[tuple[sp.Symbol, sp.Expr]], reduced: Sequence[sp.Expr],
+                           kinds: Mapping[sp.Basic, int]) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
+    """The common subexpressions without the integer powers :math:`t^{\\pm n}` of parameters, put back where
+    they were used, so that a product prints them as multiplications or divisions by t
+    (:func:`~symloss.emit.program.parameter_power`): :math:`x/t` rounds once and is finite where :math:`1/t`
+    overflows at :math:`t = 2^{-1074}`, :math:`(x t) t` where :math:`t^2` overflows but the product does not."""
     inlined: dict[sp.Symbol, sp.Expr] = {}
     kept = []
     for symbol, expr in shared:
         expr = expr.xreplace(inlined)
-        if divisions(expr) and kinds.get(expr.base, SCALAR) == SCALAR:
+        if parameter_power(expr) and kinds.get(expr.base, SCALAR) == SCALAR:
             inlined[symbol] = expr
         else:
             kept.append((symbol, expr))
@@ -110,7 +111,7 @@ def kernel_code(results: Sequence[tuple[str, sp.Expr]], printer: KernelPrinter, 
     ``named``: temporaries named by :class:`KernelNaming` and each block headed by its formula."""
     shared, reduced = sp.cse([shared_exponentials(e) for _, e in results], symbols=sp.numbered_symbols("t"),
                              optimizations="basic", order="canonical")
-    shared, reduced = _divisions_kept(shared, reduced, kinds)
+    shared, reduced = _parameter_powers_kept(shared, reduced, kinds)
     handlers = {**HANDLERS, **_label_handlers(labels)} if labels else HANDLERS
     reserved = RESERVED | {"K"} | set(printer.names.values())
     program = Program(printer, dict(kinds), handlers, per_sample=_per_sample, naming=KernelNaming(dict(shared)),

@@ -234,22 +234,27 @@ class Program:
         return total
 
     def _mul(self, expr: sp.Mul, kind: int) -> Value:
-        scalars = [a for a in expr.args if self.kind_of(a) == SCALAR and not divisions(a)]
+        powers = [a for a in expr.args if self.kind_of(a) == SCALAR and parameter_power(a)]
+        scalars = [a for a in expr.args if self.kind_of(a) == SCALAR and a not in powers]
         arrays = [a for a in expr.args if self.kind_of(a) != SCALAR]
         numerators = [a for a in arrays if not _reciprocal(a)]
-        # a reciprocal factor is a divisor, and a parameter's power t^-n is n divisions: x/t rounds once
-        # and stays finite where 1/t overflows (t = 2^-1074) and x·(1/t) would be 0·inf
+        # a parameter's power t^n is |n| multiplications or divisions by t: x/t rounds once and stays finite
+        # where 1/t overflows (t = 2^-1074; x·(1/t) would be 0·inf), and x·t·t where t^2 over- or underflows
+        # (t = 1e200) but the product does not
+        multipliers = [a.base for a in powers for _ in range(max(parameter_power(a), 0))]
         denominators = [1 / a for a in arrays if _reciprocal(a)] + [
-            a.base for a in expr.args if self.kind_of(a) == SCALAR for _ in range(divisions(a))]
+            a.base for a in powers for _ in range(max(-parameter_power(a), 0))]
         coefficient = sp.Mul(*scalars)
         if numerators:
             product = self.emit(numerators[0])
-            for factor in numerators[1:]:
+            for factor in [*numerators[1:], *multipliers]:
                 product = self.call("np.multiply({a0}, {a1}, out={0})", [product, self.emit(factor)], kind)
         else:
             product = self.call("np.divide({a0}, {a1}, out={0})",
                                 [self._scalar(coefficient), self.emit(denominators.pop(0))], kind)
             coefficient = sp.S.One
+            for factor in multipliers:
+                product = self.call("np.multiply({a0}, {a1}, out={0})", [product, self.emit(factor)], kind)
         for divisor in denominators:
             product = self.call("np.divide({a0}, {a1}, out={0})", [product, self.emit(divisor)], kind)
         if coefficient == -1:
@@ -427,10 +432,15 @@ def _renumbered(lines: Sequence[str]) -> list[str]:
     return [re.sub(r"\bu\d+\b", lambda m: order[m.group(0)], line) for line in lines]
 
 
-def divisions(expr: sp.Expr) -> int:
-    """n for a parameter's negative integer power :math:`t^{-n}` (printed as n divisions by t), else 0."""
-    if isinstance(expr, sp.Pow) and isinstance(expr.base, sp.Symbol) and expr.exp.is_Integer and expr.exp < 0:
-        return int(-expr.exp)
+MAX_PARAMETER_POWER = 4  # t^n beyond it stays one power (a chain of n products would cost more than it saves)
+
+
+def parameter_power(expr: sp.Expr) -> int:
+    """n for a parameter's integer power :math:`t^n`, :math:`0 < |n| \\le 4` (printed as |n| multiplications
+    or divisions by t), else 0."""
+    if isinstance(expr, sp.Pow) and isinstance(expr.base, sp.Symbol) and expr.exp.is_Integer \
+            and 0 < abs(expr.exp) <= MAX_PARAMETER_POWER:
+        return int(expr.exp)
     return 0
 
 

@@ -210,9 +210,11 @@ def test_a_parameter_divides_instead_of_multiplying_by_its_overflowing_reciproca
     and x·a^-2 inf where the exact quotient is finite; the program divides, once per power."""
     arrays = {"x": np.array([0.0, 1e-300, -3e-310]), "w": np.ones(3), "y": np.ones(3)}
     tiny = 5e-324
-    got = run({"once": x / a, "twice": x * a**-2}, arrays, a=tiny)
+    with np.errstate(all="ignore"):
+        got = run({"once": x / a, "twice": x * a**-2}, arrays, a=tiny)
     np.testing.assert_array_equal(got["once"], arrays["x"] / tiny)
-    np.testing.assert_array_equal(got["twice"], arrays["x"] / tiny / tiny)
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(got["twice"], arrays["x"] / tiny / tiny)
     assert got["once"][0] == 0 and np.isinf(got["twice"][1])
 
 
@@ -221,3 +223,13 @@ def test_common_subexpressions_keep_divisions_by_a_parameter() -> None:
                                                                                               y: ENTRY}, "x", False)
     code = "\n".join(lines)
     assert "**(-" not in code and "np.divide" in code
+
+
+def test_a_parameter_squared_multiplies_twice_where_its_square_overflows() -> None:
+    """3·x·a²: at a = 1e200 a² overflows to inf and at a = 1e-200 underflows to 0, where the products
+    x·a·a are finite and nonzero (x = 1e-300 and 1e300)."""
+    for scale, xs in ((1e200, np.array([1e-300, 3e-310, 0.0])), (1e-200, np.array([1e300, 3e290, 0.0]))):
+        with np.errstate(all="ignore"):
+            got = run({"loss": 3 * x * a**2}, {"x": xs, "w": np.ones(3), "y": np.ones(3)}, a=scale)["loss"]
+        np.testing.assert_array_equal(got, xs * scale * scale * 3)
+        assert np.all(np.isfinite(got)) and got[0] != 0
