@@ -96,21 +96,54 @@ class LabelParts(sp.Function):
     nargs = 1
 
 
-def _unbounded(expr: sp.Expr) -> bool:
-    """Whether ``expr`` may be infinite at the edge of its domain: a log, or a negative power of
-    anything but a single symbol (a class count or a positive hyper-parameter)."""
-    return expr.has(sp.log, LogSoftmax, LogSumExp, LogSoftmaxRemainder) or any(
-        p.exp.is_negative and not isinstance(p.base, sp.Symbol) for p in expr.atoms(sp.Pow) if p.exp.is_number)
+def _may_overflow(expr: sp.Expr) -> bool:
+    r"""Whether ``expr`` may be infinite in float64 at a float input where its exact value is finite,
+    or infinite exactly at the edge of its domain: a log (:math:`\log 0 = -\infty`), an exponential
+    (:math:`e^a` overflows past :math:`a > 709`), a power with a symbolic exponent (:math:`p^{\gamma - 1}`
+    at :math:`\gamma = 0`), a power above 1 (:math:`r^2` past :math:`|r| > 10^{154}`) or a negative power
+    of anything but a number or a class count (:math:`1/\nu` is :math:`\infty` at
+    :math:`\nu = 2^{-1074}`, a positive hyper-parameter's smallest float)."""
+
+    def overflows(p: sp.Pow) -> bool:
+        if p.base.is_number or (p.base.is_integer and p.base.is_positive):  # a constant; 1/K <= 1
+            return False
+        return not p.exp.is_number or p.exp.is_negative or p.exp > 1
+
+    return expr.has(sp.log, sp.exp, LogSoftmax, LogSumExp, LogSoftmaxRemainder) or any(
+        overflows(p) for p in expr.atoms(sp.Pow))
 
 
-def mark_zero_weighted(expr: sp.Expr, *weights_of: sp.Basic) -> sp.Expr:
-    """Every product of weight factors (bounded factors with any of ``weights_of``: the labels, or
-    hyper-parameters that may be 0) and an unbounded rest as ``ZeroWeighted(weight, rest)``."""
+def _may_be_zero(expr: sp.Expr) -> bool:
+    r"""Whether ``expr`` may be exactly 0 at a float input: a variable whose domain holds 0 (a label, a
+    hyper-parameter at its domain's closed end), a difference of inputs, or a polynomial of such —
+    no log, exponential, negative or symbolic power (:math:`p^\gamma` is 1, not 0, at :math:`\gamma = 0`),
+    so that its float value is 0 only where the exact one is (or underflows)."""
+    return (bool(expr.free_symbols) and expr.is_zero is not False
+            and not expr.has(sp.log, sp.exp, LogSoftmax, LogSumExp, LogSoftmaxRemainder)
+            and all(p.exp.is_number and p.exp.is_positive for p in expr.atoms(sp.Pow)))
+
+
+def _bases(expr: sp.Expr) -> set[sp.Expr]:
+    r"""The bases of the factors of ``expr``, each up to a constant factor (:math:`2y - 2\hat y` as
+    :math:`\hat y - y`)."""
+    bases = ((f.base if isinstance(f, sp.Pow) else f).as_content_primitive()[1] for f in sp.Mul.make_args(expr))
+    return {-b if b.could_extract_minus_sign() else b for b in bases}
+
+
+def mark_zero_weighted(expr: sp.Expr) -> sp.Expr:
+    r"""Every product of factors that may be exactly 0 (:func:`_may_be_zero`: the weight) and a rest
+    that may overflow (:func:`_may_overflow`) as ``ZeroWeighted(weight, rest)``: 0 wherever the weight
+    is 0.  In exact arithmetic :math:`0 \cdot v = 0` for every finite :math:`v`, however large its
+    float64 value (:math:`\infty`) is; where :math:`v` is itself infinite or undefined (:math:`0 \cdot \log 0`)
+    the product is undefined and 0 is the convention of a label weight of 0 (a class that contributes
+    nothing).  Only a NaN of ``weight · rest`` where the weight is 0 changes.  A factor whose base
+    divides the rest (:math:`r \cdot 1/(r^2 k)`) is left in it, to cancel there rather than overflow."""
 
     def rewrite(mul: sp.Mul) -> sp.Expr:
-        weights = [f for f in mul.args if f.has(*weights_of) and not _unbounded(f)]
+        divisors = set().union(*(_bases(p.base) for p in mul.atoms(sp.Pow) if p.exp.is_negative))
+        weights = [f for f in mul.args if _may_be_zero(f) and not _bases(f) & divisors]
         rest = [f for f in mul.args if f not in weights]
-        if not weights or not rest or not _unbounded(sp.Mul(*rest)):
+        if not weights or not rest or not _may_overflow(sp.Mul(*rest)):
             return mul
         return ZeroWeighted(sp.Mul(*weights), sp.Mul(*rest))
 
@@ -149,21 +182,18 @@ def check_array_semantics(expr: sp.Expr, free: sp.Symbol | None) -> None:
             raise UnsupportedExpressionError(f"the summand of {total} mentions the free index {free}")
 
 
-def prepared(expr: sp.Expr, index: sp.Symbol | None, labels: sp.IndexedBase | None,
-              weights: Sequence[sp.Basic] = ()) -> sp.Expr:
-    """An expression ready for printing: label weights (and factors of ``weights``) marked, class
+def prepared(expr: sp.Expr, index: sp.Symbol | None) -> sp.Expr:
+    """An expression ready for printing: zero weights marked (:func:`mark_zero_weighted`), class
     indices flattened."""
-    weights = (*(() if labels is None else (labels,)), *weights)
-    if weights:
-        expr = mark_zero_weighted(expr, *weights)
+    expr = mark_zero_weighted(expr)
     return flatten_indices(expr, index) if index is not None else expr
 
 
-def selected(form: Form, index: sp.Symbol | None, labels: sp.IndexedBase | None, label: sp.Symbol,
+def selected(form: Form, index: sp.Symbol | None, label: sp.Symbol,
              output: sp.Symbol | None) -> sp.Expr:
     """One expression for the whole form: the branches joined by :class:`LabelSelect` on ``label``,
     or, when they mirror each other in ``output``, one branch evaluated at ±``output``."""
-    exprs = [prepared(b.expr, index, labels) for b in form.branches]
+    exprs = [prepared(b.expr, index) for b in form.branches]
     if len(exprs) == 1:
         return exprs[0]
     values = sp.Tuple(*(b.label for b in form.branches))

@@ -1,13 +1,79 @@
-"""Expressions under array semantics: class indices flattened, Kronecker deltas summed out."""
+"""Expressions under array semantics: class indices flattened, Kronecker deltas summed out; a zero
+factor kept 0 against a factor that may overflow."""
 
 from __future__ import annotations
 
-import sympy as sp
+import math
 
-from symloss.emit.arrays import flatten_indices
+import numpy as np
+import pytest
+import sympy as sp
+from checkout_kernels import built
+
+from symloss.emit.arrays import ZeroWeighted, _may_be_zero, _may_overflow, flatten_indices, mark_zero_weighted
+from symloss.stabilize.primitives import log1p
+
+P = sp.Symbol("p", positive=True)
+GAMMA = sp.Symbol("gamma", nonnegative=True)
+NU = sp.Symbol("nu", positive=True)
+R, Z = sp.Symbol("r", real=True), sp.Symbol("z", real=True)
+K = sp.Symbol("K", integer=True, positive=True)
 
 
 def test_flatten_indices_sums_out_kronecker_deltas() -> None:
     z, k, i = sp.IndexedBase("z"), sp.Symbol("k", integer=True), sp.Symbol("i", integer=True)
     count, n = sp.Symbol("K"), sp.Symbol("n", integer=True)
     assert flatten_indices(sp.Sum(z[k] * sp.KroneckerDelta(i, k), (k, 1, count)), n) == z[n]
+
+
+@pytest.mark.parametrize("expr", [sp.exp(Z), sp.log(P), 1 / NU, R**2, P**GAMMA, P ** (GAMMA - 1), R**2 / NU])
+def test_what_may_overflow(expr: sp.Expr) -> None:
+    assert _may_overflow(expr)
+
+
+@pytest.mark.parametrize("expr", [1 / K, sp.sqrt(P), R, 3 * Z, GAMMA * (1 - P)])
+def test_what_may_not_overflow(expr: sp.Expr) -> None:
+    assert not _may_overflow(expr)
+
+
+def test_what_may_be_exactly_zero() -> None:
+    assert _may_be_zero(GAMMA) and _may_be_zero(R - Z) and _may_be_zero(1 - P)
+    assert not _may_be_zero(NU)  # a positive parameter is never 0
+    assert not _may_be_zero(P**GAMMA)  # 1, not 0, at gamma = 0 (and it may overflow)
+    assert not _may_be_zero(sp.Integer(2))
+
+
+def test_a_zero_factor_is_marked_against_an_overflowing_rest() -> None:
+    # focal's gamma/p * log1p(-p): 1/p is inf at p = 5e-324, gamma = 0
+    assert mark_zero_weighted(GAMMA * log1p(-P) / P) == ZeroWeighted(GAMMA, log1p(-P) / P)
+    assert mark_zero_weighted((R - Z) ** 2 * sp.exp(Z)) == ZeroWeighted((R - Z) ** 2, sp.exp(Z))
+
+
+def test_nothing_is_marked_without_both_a_zero_factor_and_an_overflowing_rest() -> None:
+    for expr in (NU * sp.exp(Z), R * Z, GAMMA * (1 - P), P**GAMMA * sp.log(P)):
+        assert not mark_zero_weighted(expr).has(ZeroWeighted), expr
+
+
+def test_a_factor_that_cancels_against_a_divisor_is_not_split_from_it() -> None:
+    # 2(z - r)/((r - z)^2 k): 2(z - r) marked apart would leave (r - z)^2 to overflow at |r - z| > 1e154
+    k = sp.Symbol("k", positive=True)
+    assert not mark_zero_weighted((2 * Z - 2 * R) / ((R - Z) ** 2 * (k + 1))).has(ZeroWeighted)
+
+
+def truth(expr: sp.Expr, point: dict[str, float]) -> float:
+    """``expr`` at the exact float ``point`` in 60 digits, rounded to float64."""
+    exact = {s: sp.Rational(point[s.name]) for s in expr.free_symbols}
+    return float(sp.N(expr.xreplace(exact), 60))
+
+
+@pytest.mark.parametrize(("function", "point"), [
+    ("grad", {"p": 5.1942682e-316, "y": 0.0, "gamma": 0.0}),  # gamma * (1/p) log1p(-p): 0 * inf before
+    ("hess", {"p": 5e-324, "y": 1.0, "gamma": 0.0}),
+])
+def test_focal_kernel_keeps_the_zero_gamma_where_1_over_p_overflows(function: str, point: dict[str, float]) -> None:
+    derivation, module = built("focal")
+    expected = truth(getattr(derivation, {"grad": "gradient", "hess": "hessian"}[function]), point)
+    kernel = getattr(module, f"focal_{function}")
+    value = kernel(np.array([point["p"]]), np.array([point["y"]]), gamma=point["gamma"], reduction="none")[0]
+    assert not math.isnan(value)
+    assert value == expected or math.isclose(value, expected, rel_tol=1e-15)
