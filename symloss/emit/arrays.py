@@ -114,13 +114,17 @@ def _may_overflow(expr: sp.Expr) -> bool:
 
 
 def _may_be_zero(expr: sp.Expr) -> bool:
-    r"""Whether ``expr`` may be exactly 0 at a float input: a variable whose domain holds 0 (a label, a
-    hyper-parameter at its domain's closed end), a difference of inputs, or a polynomial of such —
-    no log, exponential, negative or symbolic power (:math:`p^\gamma` is 1, not 0, at :math:`\gamma = 0`),
-    so that its float value is 0 only where the exact one is (or underflows)."""
-    return (bool(expr.free_symbols) and expr.is_zero is not False
-            and not expr.has(sp.log, sp.exp, LogSoftmax, LogSumExp, LogSoftmaxRemainder)
-            and all(p.exp.is_number and p.exp.is_positive for p in expr.atoms(sp.Pow)))
+    r"""Whether ``expr`` may be 0 at a float input, and its float value is 0 only where its exact value is:
+    a variable whose domain holds 0 (a label, a hyper-parameter at its domain's closed end), or the sum
+    of two variables or of a variable and a constant (:math:`\hat y - y`, :math:`1 - p`: a float sum
+    is 0 exactly where the exact one is).  Not a product or a power, which underflow to 0 where the exact
+    value is not (:math:`r^2` at :math:`|r| < 10^{-162}`), nor :math:`p^\gamma`, 1 at :math:`\gamma = 0`."""
+
+    def atom(e: sp.Expr) -> bool:
+        return isinstance(e, sp.Symbol | sp.Indexed) or e.is_number or (-e).is_Symbol
+
+    exact = atom(expr) or (isinstance(expr, sp.Add) and len(expr.args) == 2 and all(atom(t) for t in expr.args))
+    return exact and bool(expr.free_symbols) and expr.is_zero is not False
 
 
 def _bases(expr: sp.Expr) -> set[sp.Expr]:
@@ -131,21 +135,24 @@ def _bases(expr: sp.Expr) -> set[sp.Expr]:
 
 
 def mark_zero_weighted(expr: sp.Expr) -> sp.Expr:
-    r"""Every product of factors that may be exactly 0 (:func:`_may_be_zero`: the weight) and a rest
-    that may overflow (:func:`_may_overflow`) as ``ZeroWeighted(weight, rest)``: 0 wherever the weight
-    is 0.  In exact arithmetic :math:`0 \cdot v = 0` for every finite :math:`v`, however large its
-    float64 value (:math:`\infty`) is; where :math:`v` is itself infinite or undefined (:math:`0 \cdot \log 0`)
-    the product is undefined and 0 is the convention of a label weight of 0 (a class that contributes
-    nothing).  Only a NaN of ``weight · rest`` where the weight is 0 changes.  A factor whose base
-    divides the rest (:math:`r \cdot 1/(r^2 k)`) is left in it, to cancel there rather than overflow."""
+    r"""Every product of factors that may be exactly 0 (:func:`_may_be_zero`: the weights) and a rest
+    that may overflow (:func:`_may_overflow`) as ``ZeroWeighted(weight, rest)``, one weight after the
+    other: 0 wherever a weight is 0.  In exact arithmetic :math:`0 \cdot v = 0` for every finite
+    :math:`v`, however large its float64 value (:math:`\infty`) is; where :math:`v` is itself infinite or
+    undefined (:math:`0 \cdot \log 0`) the product is undefined and 0 is the convention of a label
+    weight of 0 (a class that contributes nothing).  Only a NaN of ``weight · rest`` where the weight is
+    0 changes.  A factor whose base divides the rest (:math:`r \cdot 1/(r^2 k)`) is left in it, to cancel
+    there rather than overflow."""
 
     def rewrite(mul: sp.Mul) -> sp.Expr:
         divisors = set().union(*(_bases(p.base) for p in mul.atoms(sp.Pow) if p.exp.is_negative))
         weights = [f for f in mul.args if _may_be_zero(f) and not _bases(f) & divisors]
-        rest = [f for f in mul.args if f not in weights]
-        if not weights or not rest or not _may_overflow(sp.Mul(*rest)):
+        rest = sp.Mul(*(f for f in mul.args if f not in weights))
+        if not weights or rest == 1 or not _may_overflow(rest):
             return mul
-        return ZeroWeighted(sp.Mul(*weights), sp.Mul(*rest))
+        for weight in weights:  # one at a time: a product of weights may underflow to 0
+            rest = ZeroWeighted(weight, rest)
+        return rest
 
     return expr.replace(lambda e: isinstance(e, sp.Mul), rewrite)
 

@@ -40,13 +40,22 @@ def test_what_may_be_exactly_zero() -> None:
     assert _may_be_zero(GAMMA) and _may_be_zero(R - Z) and _may_be_zero(1 - P)
     assert not _may_be_zero(NU)  # a positive parameter is never 0
     assert not _may_be_zero(P**GAMMA)  # 1, not 0, at gamma = 0 (and it may overflow)
+    assert not _may_be_zero((R - Z) ** 2) and not _may_be_zero(R * Z)  # 0 by underflow where the truth is not
     assert not _may_be_zero(sp.Integer(2))
 
 
 def test_a_zero_factor_is_marked_against_an_overflowing_rest() -> None:
     # focal's gamma/p * log1p(-p): 1/p is inf at p = 5e-324, gamma = 0
     assert mark_zero_weighted(GAMMA * log1p(-P) / P) == ZeroWeighted(GAMMA, log1p(-P) / P)
-    assert mark_zero_weighted((R - Z) ** 2 * sp.exp(Z)) == ZeroWeighted((R - Z) ** 2, sp.exp(Z))
+    assert mark_zero_weighted((R - Z) * sp.exp(Z)) == ZeroWeighted(R - Z, sp.exp(Z))
+    marked = mark_zero_weighted(GAMMA * (R - Z) * sp.exp(Z))  # one weight at a time: their product may underflow
+    assert marked in (ZeroWeighted(GAMMA, ZeroWeighted(R - Z, sp.exp(Z))),
+                      ZeroWeighted(R - Z, ZeroWeighted(GAMMA, sp.exp(Z))))
+
+
+def test_an_underflowing_square_is_no_zero_weight() -> None:
+    # welsch's r^2 * (-1/c^2): r^2 is 0 at |r| = 1e-170 where (r/c)^2 at c = 5e-324 is huge, not 0
+    assert not mark_zero_weighted(-((R - Z) ** 2) / NU**2).has(ZeroWeighted)
 
 
 def test_nothing_is_marked_without_both_a_zero_factor_and_an_overflowing_rest() -> None:
