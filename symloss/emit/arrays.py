@@ -5,9 +5,9 @@ over that axis.
 The transforms change nothing under that reading: class indices renamed to one (:func:`flatten_indices`),
 the indicator of the largest entry marked (:class:`AtMax`), the max-shifted exponentials of each class
 vector shared by every softmax primitive (:class:`SoftmaxParts`, :class:`FromParts`), a label weight of 0
-kept 0 against an unbounded factor (:class:`ZeroWeighted`), the branches of a form joined by
-:class:`~symloss.emit.program.LabelSelect` (or, when they mirror each other, one branch at a signed
-output), and :math:`\sigma`, softplus written out as the exponentials they are computed from.
+and any factor that is exactly 0 kept 0 against a factor that may overflow (:class:`ZeroWeighted`), the
+branches of a form joined by :class:`~symloss.emit.program.LabelSelect` (or, when they mirror each other,
+one branch at a signed output), and :math:`\sigma`, softplus written out as the exponentials they are computed from.
 """
 
 from __future__ import annotations
@@ -96,6 +96,27 @@ class LabelParts(sp.Function):
     nargs = 1
 
 
+def _unbounded(expr: sp.Expr) -> bool:
+    """Whether ``expr`` may be infinite at the edge of its domain: a log, or a negative power of
+    anything but a single symbol (a class count or a positive hyper-parameter)."""
+    return expr.has(sp.log, LogSoftmax, LogSumExp, LogSoftmaxRemainder) or any(
+        p.exp.is_negative and not isinstance(p.base, sp.Symbol) for p in expr.atoms(sp.Pow) if p.exp.is_number)
+
+
+def mark_zero_weighted(expr: sp.Expr, *weights_of: sp.Basic) -> sp.Expr:
+    """Every product of weight factors (bounded factors with any of ``weights_of``: the labels, or
+    hyper-parameters that may be 0) and an unbounded rest as ``ZeroWeighted(weight, rest)``."""
+
+    def rewrite(mul: sp.Mul) -> sp.Expr:
+        weights = [f for f in mul.args if f.has(*weights_of) and not _unbounded(f)]
+        rest = [f for f in mul.args if f not in weights]
+        if not weights or not rest or not _unbounded(sp.Mul(*rest)):
+            return mul
+        return ZeroWeighted(sp.Mul(*weights), sp.Mul(*rest))
+
+    return expr.replace(lambda e: isinstance(e, sp.Mul), rewrite)
+
+
 def _may_overflow(expr: sp.Expr) -> bool:
     r"""Whether ``expr`` may be infinite in float64 at a float input where its exact value is finite,
     or infinite exactly at the edge of its domain: a log (:math:`\log 0 = -\infty`), an exponential
@@ -134,7 +155,7 @@ def _bases(expr: sp.Expr) -> set[sp.Expr]:
     return {-b if b.could_extract_minus_sign() else b for b in bases}
 
 
-def mark_zero_weighted(expr: sp.Expr) -> sp.Expr:
+def mark_exact_zeros(expr: sp.Expr) -> sp.Expr:
     r"""Every product of factors that may be exactly 0 (:func:`_may_be_zero`: the weights) and a rest
     that may overflow (:func:`_may_overflow`) as ``ZeroWeighted(weight, rest)``, one weight after the
     other: 0 wherever a weight is 0.  In exact arithmetic :math:`0 \cdot v = 0` for every finite
@@ -189,18 +210,22 @@ def check_array_semantics(expr: sp.Expr, free: sp.Symbol | None) -> None:
             raise UnsupportedExpressionError(f"the summand of {total} mentions the free index {free}")
 
 
-def prepared(expr: sp.Expr, index: sp.Symbol | None) -> sp.Expr:
-    """An expression ready for printing: zero weights marked (:func:`mark_zero_weighted`), class
-    indices flattened."""
-    expr = mark_zero_weighted(expr)
+def prepared(expr: sp.Expr, index: sp.Symbol | None, labels: sp.IndexedBase | None,
+              weights: Sequence[sp.Basic] = ()) -> sp.Expr:
+    """An expression ready for printing: label weights (and factors of ``weights``) marked, then every
+    other exact zero (:func:`mark_exact_zeros`), class indices flattened."""
+    weights = (*(() if labels is None else (labels,)), *weights)
+    if weights:
+        expr = mark_zero_weighted(expr, *weights)
+    expr = mark_exact_zeros(expr)
     return flatten_indices(expr, index) if index is not None else expr
 
 
-def selected(form: Form, index: sp.Symbol | None, label: sp.Symbol,
+def selected(form: Form, index: sp.Symbol | None, labels: sp.IndexedBase | None, label: sp.Symbol,
              output: sp.Symbol | None) -> sp.Expr:
     """One expression for the whole form: the branches joined by :class:`LabelSelect` on ``label``,
     or, when they mirror each other in ``output``, one branch evaluated at ±``output``."""
-    exprs = [prepared(b.expr, index) for b in form.branches]
+    exprs = [prepared(b.expr, index, labels) for b in form.branches]
     if len(exprs) == 1:
         return exprs[0]
     values = sp.Tuple(*(b.label for b in form.branches))

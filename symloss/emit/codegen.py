@@ -105,12 +105,13 @@ def kernel_for(derivation: Derivation, rules: Sequence[ProvedRule], *, named: bo
     clashes = sorted(v.name for v in loss.variables if v.name in RESERVED or re.fullmatch(r"[tu]\d+", v.name))
     if clashes:
         raise UnsupportedExpressionError(f"{loss.name}: the names {clashes} are taken by the kernel's own code")
+    labels = target.symbol if target.is_vector else None
     output = None if loss.output.is_vector else loss.output.symbol
     kinds = array_kinds(loss)
     first = loss.output.name
 
     def rows(*results: tuple[str, Form]) -> str:
-        return "\n".join(kernel_code([(name, selected(form, index, target.symbol, output))
+        return "\n".join(kernel_code([(name, selected(form, index, labels, target.symbol, output))
                                       for name, form in results], printer, kinds, first, loss.output.is_vector,
                                      named=named))
 
@@ -142,16 +143,18 @@ def index_kernel_code(results: Sequence[tuple[str, Form]], loss: Loss, index: sp
                       kinds: Mapping[sp.Basic, int], *, named: bool = True) -> list[str]:
     """The lines of a block program for integer class labels (:mod:`symloss.emit.onehot`): each result at
     the entries off the label and, for an entry-wise result that depends on it, at the label, written
-    into the label's entries last."""
+    into the label's entries last.  A factor of hyper-parameters that may be 0 times an unbounded
+    quantity counts as 0 there (the label weight it stands for)."""
     target = loss.target
+    params = [v.symbol for v in loss.params]
     specialized: list[tuple[str, sp.Expr]] = []
     at_labels: list[str] = []
     for name, form in results:
         (branch,) = form.branches
         split = at_integer_labels(branch.expr, target.symbol, loss.index.symbol, loss.classes.symbol)
-        specialized.append((name, prepared(split.elsewhere, index)))
+        specialized.append((name, prepared(split.elsewhere, index, None, params)))
         if split.at_label is not None:
-            specialized.append((f"{name}_at_label", prepared(split.at_label, index)))
+            specialized.append((f"{name}_at_label", prepared(split.at_label, index, None, params)))
             at_labels.append(name)
     lines = kernel_code(specialized, printer, kinds, loss.output.name, vector=True, labels=target.name, named=named)
     bare = {name for name, expr in specialized if isinstance(expr, sp.Symbol | sp.Indexed)}

@@ -10,7 +10,7 @@ import pytest
 import sympy as sp
 from checkout_kernels import built
 
-from symloss.emit.arrays import ZeroWeighted, _may_be_zero, _may_overflow, flatten_indices, mark_zero_weighted
+from symloss.emit.arrays import ZeroWeighted, _may_be_zero, _may_overflow, flatten_indices, mark_exact_zeros
 from symloss.stabilize.primitives import log1p
 
 P = sp.Symbol("p", positive=True)
@@ -46,27 +46,27 @@ def test_what_may_be_exactly_zero() -> None:
 
 def test_a_zero_factor_is_marked_against_an_overflowing_rest() -> None:
     # focal's gamma/p * log1p(-p): 1/p is inf at p = 5e-324, gamma = 0
-    assert mark_zero_weighted(GAMMA * log1p(-P) / P) == ZeroWeighted(GAMMA, log1p(-P) / P)
-    assert mark_zero_weighted((R - Z) * sp.exp(Z)) == ZeroWeighted(R - Z, sp.exp(Z))
-    marked = mark_zero_weighted(GAMMA * (R - Z) * sp.exp(Z))  # one weight at a time: their product may underflow
+    assert mark_exact_zeros(GAMMA * log1p(-P) / P) == ZeroWeighted(GAMMA, log1p(-P) / P)
+    assert mark_exact_zeros((R - Z) * sp.exp(Z)) == ZeroWeighted(R - Z, sp.exp(Z))
+    marked = mark_exact_zeros(GAMMA * (R - Z) * sp.exp(Z))  # one weight at a time: their product may underflow
     assert marked in (ZeroWeighted(GAMMA, ZeroWeighted(R - Z, sp.exp(Z))),
                       ZeroWeighted(R - Z, ZeroWeighted(GAMMA, sp.exp(Z))))
 
 
 def test_an_underflowing_square_is_no_zero_weight() -> None:
     # welsch's r^2 * (-1/c^2): r^2 is 0 at |r| = 1e-170 where (r/c)^2 at c = 5e-324 is huge, not 0
-    assert not mark_zero_weighted(-((R - Z) ** 2) / NU**2).has(ZeroWeighted)
+    assert not mark_exact_zeros(-((R - Z) ** 2) / NU**2).has(ZeroWeighted)
 
 
 def test_nothing_is_marked_without_both_a_zero_factor_and_an_overflowing_rest() -> None:
     for expr in (NU * sp.exp(Z), R * Z, GAMMA * (1 - P), P**GAMMA * sp.log(P)):
-        assert not mark_zero_weighted(expr).has(ZeroWeighted), expr
+        assert not mark_exact_zeros(expr).has(ZeroWeighted), expr
 
 
 def test_a_factor_that_cancels_against_a_divisor_is_not_split_from_it() -> None:
     # 2(z - r)/((r - z)^2 k): 2(z - r) marked apart would leave (r - z)^2 to overflow at |r - z| > 1e154
     k = sp.Symbol("k", positive=True)
-    assert not mark_zero_weighted((2 * Z - 2 * R) / ((R - Z) ** 2 * (k + 1))).has(ZeroWeighted)
+    assert not mark_exact_zeros((2 * Z - 2 * R) / ((R - Z) ** 2 * (k + 1))).has(ZeroWeighted)
 
 
 def truth(expr: sp.Expr, point: dict[str, float]) -> float:
