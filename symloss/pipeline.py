@@ -114,7 +114,8 @@ def stable_forms(kernel: Kernel) -> tuple[StableForm, ...]:
     for suffix, form in (("", kernel.value), ("_grad", kernel.gradient), ("_hess", kernel.hessian)):
         for branch in form.branches:
             where = "" if branch.label is None else f" ({kernel.loss.target.name} = {branch.label})"
-            forms.append(StableForm(f"{kernel.loss.name}{suffix}{where}", branch.expr, branch.rules))
+            forms.append(StableForm(f"{kernel.loss.name}{suffix}{where}", branch.expr, branch.rules,
+                                     branch.regimes))
     return tuple(forms)
 
 

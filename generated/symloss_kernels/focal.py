@@ -68,28 +68,27 @@ def _gradient(p, y, gamma, scratch):
         entries = _buffers(scratch, "entries", p.shape, 5)
         # t0 = p - 1
         t0 = np.add(p, -1, out=entries[0])
-        # inv_t0 = 1/t0
-        inv_t0 = np.divide(1.0, t0, out=entries[1])
         # inv_p = 1/p
-        inv_p = np.divide(1.0, p, out=entries[2])
-        # grad = {0: -p**gamma*(gamma*inv_p*log1p(-p) + inv_t0), 1: -(-t0)**gamma*(gamma*inv_t0*log(p) + ...
-        u0 = np.power(p, gamma, out=entries[3])
+        inv_p = np.divide(1.0, p, out=entries[1])
+        # grad = {0: -p**gamma*(gamma*inv_p*log1p(-p) + 1/t0), 1: -(-t0)**gamma*(gamma*log(p)/t0 + inv_p)}[y]
+        u0 = np.power(p, gamma, out=entries[2])
+        inv_t0 = np.divide(1.0, t0, out=entries[3])
         neg_p = np.negative(p, out=entries[4])
         log1p_neg_p = np.log1p(neg_p, out=entries[4])
         u1 = np.multiply(inv_p, log1p_neg_p, out=entries[4])
         u2 = np.multiply(u1, gamma, out=entries[4])
-        u3 = np.add(inv_t0, u2, out=entries[4])
-        u4 = np.multiply(u0, u3, out=entries[3])
-        u5 = np.negative(u4, out=entries[3])
-        neg_t0 = np.negative(t0, out=entries[0])
-        u6 = np.power(neg_t0, gamma, out=entries[0])
+        u3 = np.add(inv_t0, u2, out=entries[3])
+        u4 = np.multiply(u0, u3, out=entries[2])
+        u5 = np.negative(u4, out=entries[2])
+        neg_t0 = np.negative(t0, out=entries[3])
+        u6 = np.power(neg_t0, gamma, out=entries[3])
         log_p = np.log(p, out=entries[4])
-        u7 = np.multiply(inv_t0, log_p, out=entries[1])
-        u8 = np.multiply(u7, gamma, out=entries[1])
-        u9 = np.add(inv_p, u8, out=entries[1])
+        u7 = np.divide(log_p, t0, out=entries[0])
+        u8 = np.multiply(u7, gamma, out=entries[0])
+        u9 = np.add(inv_p, u8, out=entries[0])
         u10 = np.multiply(u6, u9, out=entries[0])
         u11 = np.negative(u10, out=entries[0])
-        grad = _by_label(y, (0, 1), (u5, u11), out=entries[1], work=entries[2])
+        grad = _by_label(y, (0, 1), (u5, u11), out=entries[1], work=entries[3])
     return _full(grad, p.shape)
 
 
@@ -149,8 +148,6 @@ def _value_and_gradient(p, y, gamma, scratch):
         # t2 = (-t1)**gamma
         neg_t1 = np.negative(t1, out=entries[4])
         t2 = np.power(neg_t1, gamma, out=entries[4])
-        # inv_t1 = 1/t1
-        inv_t1 = np.divide(1.0, t1, out=entries[3])
         # inv_p = 1/p
         inv_p = np.divide(1.0, p, out=entries[5])
         # loss = {0: -t0*log1p_neg_p, 1: -log_p*t2}[y]
@@ -159,13 +156,14 @@ def _value_and_gradient(p, y, gamma, scratch):
         u2 = np.multiply(log_p, t2, out=entries[7])
         u3 = np.negative(u2, out=entries[7])
         loss = _by_label(y, (0, 1), (u1, u3), out=entries[8], work=entries[9])
-        # grad = {0: -t0*(gamma*log1p_neg_p*inv_p + inv_t1), 1: -t2*(gamma*log_p*inv_t1 + inv_p)}[y]
+        # grad = {0: -t0*(gamma*log1p_neg_p*inv_p + 1/t1), 1: -t2*(gamma*log_p/t1 + inv_p)}[y]
+        inv_t1 = np.divide(1.0, t1, out=entries[6])
         u4 = np.multiply(log1p_neg_p, inv_p, out=entries[1])
         u5 = np.multiply(u4, gamma, out=entries[1])
         u6 = np.add(inv_t1, u5, out=entries[1])
         u7 = np.multiply(t0, u6, out=entries[0])
         u8 = np.negative(u7, out=entries[0])
-        u9 = np.multiply(log_p, inv_t1, out=entries[1])
+        u9 = np.divide(log_p, t1, out=entries[1])
         u10 = np.multiply(u9, gamma, out=entries[1])
         u11 = np.add(inv_p, u10, out=entries[1])
         u12 = np.multiply(t2, u11, out=entries[1])

@@ -97,6 +97,10 @@ def huber(yhat, y, *, delta=1.0, reduction="mean", weight=None):
 
     Formula: Piecewise(((-y + yhat)**2/2, (delta >= -y + yhat) & (delta >= y - yhat)), (delta*(-delta/2 + Abs(y - yhat)), True))
     Stable form: square_of_exact_sum.
+    Regimes (the first branch whose condition holds is computed):
+        definition:
+            1. delta >= -y + yhat and delta >= y - yhat
+            2. otherwise (default)
     Certificate: OVER BUDGET: max 1.1 ulp, max rel. error inf over 6124 points; 10 inf/NaN where the truth is finite; sampled: 6124 points (2028 on the stress grid, 4096 random by binade, seed 0) over yhat ∈ [-1.8e+308, 1.8e+308], y ∈ [-1.8e+308, 1.8e+308], delta ∈ (0, 1.8e+308]; worst: huber, an inf/NaN or a missed zero/subnormal/overflow at yhat=-8.01382217850749e+305, y=1.7976931348623157e+308, delta=5e-324: truth 8.921377739304063e-16, kernel inf
     """
     yhat, y, delta, weight = _inputs(yhat, y, delta=delta, reduction=reduction, weight=weight)
@@ -109,6 +113,10 @@ def huber_grad(yhat, y, *, delta=1.0, reduction="mean", weight=None):
 
     Per element: Piecewise((-y + yhat, (delta >= -y + yhat) & (delta >= y - yhat)), (-delta*sign(y - yhat), True))
     Stable form: the derivative as it is.
+    Regimes (the first branch whose condition holds is computed):
+        definition:
+            1. delta >= -y + yhat and delta >= y - yhat
+            2. otherwise (default)
     """
     yhat, y, delta, weight = _inputs(yhat, y, delta=delta, reduction=reduction, weight=weight)
     (grad,) = _blockwise(_gradient, ("derivative",), (yhat, y,), (delta,), vector=False, weight=weight, reduction=reduction)
@@ -120,6 +128,10 @@ def huber_hess(yhat, y, *, delta=1.0, reduction="mean", weight=None):
 
     Per element: Piecewise((1, (delta >= -y + yhat) & (delta >= y - yhat)), (0, True))
     Stable form: the derivative as it is.
+    Regimes (the first branch whose condition holds is computed):
+        definition:
+            1. delta >= -y + yhat and delta >= y - yhat
+            2. otherwise (default)
     """
     yhat, y, delta, weight = _inputs(yhat, y, delta=delta, reduction=reduction, weight=weight)
     (hess,) = _blockwise(_hessian, ("derivative",), (yhat, y,), (delta,), vector=False, weight=weight, reduction=reduction)

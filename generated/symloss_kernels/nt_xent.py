@@ -8,7 +8,7 @@ Loss (textbook form, per sample)::
 
 Origin: Chen et al. (2020), SimCLR: softmax cross-entropy over one row of cosine similarities divided by the temperature; the self-similarity is left out of the row (or masked as -inf)
 Stability rules applied: softmax_max_shifted, log_softmax_max_shifted, softmax_minus_target, softmax_complement.
-Accuracy certificate: OVER BUDGET: max 6.1e+03 ulp, max rel. error inf over 4266 points; 17352 inf/NaN where the truth is finite; 2856 zero/subnormal/overflow results missed; 5634 function values compared against the proved stable form (the declared form could not resolve them); 4948 function values not compared (the reference could not resolve them); sampled: 4266 points (170 on the stress grid, 4096 random by binade, seed 0) over s ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), y ∈ onehot vectors of K ∈ {2, 3, 10, 1000} entries, temperature ∈ (0, 1.8e+308]; worst: nt_xent, an inf/NaN or a missed zero/subnormal/overflow at s=(3.6965672947577895e-111, -2.8389928209202536e-108), y=(0.0, 1.0), temperature=9.9631e-318: truth 2.853217606012527e+209, kernel inf
+Accuracy certificate: OVER BUDGET: max 5.2e+15 ulp, max rel. error inf over 4266 points; 9906 inf/NaN where the truth is finite; 1532 zero/subnormal/overflow results missed; 5634 function values compared against the proved stable form (the declared form could not resolve them); 4948 function values not compared (the reference could not resolve them); sampled: 4266 points (170 on the stress grid, 4096 random by binade, seed 0) over s ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), y ∈ onehot vectors of K ∈ {2, 3, 10, 1000} entries, temperature ∈ (0, 1.8e+308]; worst: nt_xent_grad, an inf/NaN or a missed zero/subnormal/overflow at s=(1.0734448213819365e+306, 6.46000710232669e+306, -5.639679138757424e+306, 5.2486943220745847e+306, 5.5488041105148705e+306, -5.974319505696865e+306, -4.768140469092698e+306, 9.032200825584118e+306, 3.4434062823030786e+306, 6.746844666199438e+306), y=(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0), temperature=5e-324: entry 0 of 10: truth 0.0, kernel nan
 """
 
 import numpy as np
@@ -53,7 +53,7 @@ def _value(s, y, temperature, scratch):
             samples = _buffers(scratch, "samples", s.shape[:-1] + (1,), 3)
             entries = _buffers(scratch, "entries", s.shape, 3)
             # loss = -(log_softmax(s/temperature))[label]
-            u0 = np.multiply(s, (temperature**(-1.0)), out=entries[0])
+            u0 = np.divide(s, temperature, out=entries[0])
             u1 = _shifted(u0, out=(entries[1], entries[2]))
             u2 = _take_parts(u1, y, out=(samples[0], samples[1]))
             u3 = _log_softmax(u2, out=samples[2])
@@ -62,7 +62,7 @@ def _value(s, y, temperature, scratch):
             samples = _buffers(scratch, "samples", s.shape[:-1] + (1,), 1)
             entries = _buffers(scratch, "entries", s.shape, 3)
             # loss = -sum(zero_weighted(y, log_softmax(s/temperature)))
-            u0 = np.multiply(s, (temperature**(-1.0)), out=entries[0])
+            u0 = np.divide(s, temperature, out=entries[0])
             u1 = _shifted(u0, out=(entries[1], entries[2]))
             u2 = _log_softmax(u1, out=entries[0])
             u3 = _zero_weighted(y, u2, out=entries[1])
@@ -76,34 +76,32 @@ def _gradient(s, y, temperature, scratch):
         if y.dtype == np.int64:
             samples = _buffers(scratch, "samples", s.shape[:-1] + (1,), 3)
             entries = _buffers(scratch, "entries", s.shape, 3)
-            # inv_temperature = 1/temperature
-            inv_temperature = temperature**(-1.0)
-            # t0 = shifted(s*inv_temperature)
-            u0 = np.multiply(s, inv_temperature, out=entries[0])
+            # t0 = shifted(s/temperature)
+            u0 = np.divide(s, temperature, out=entries[0])
             t0 = _shifted(u0, out=(entries[1], entries[2]))
-            # grad = inv_temperature*softmax(t0)
+            # grad = softmax(t0)/temperature
             u1 = _softmax(t0, out=entries[0])
-            grad = np.multiply(u1, inv_temperature, out=entries[0])
-            # grad_at_label = -inv_temperature*(softmax_complement(t0))[label]
+            grad = np.divide(u1, temperature, out=entries[0])
+            # grad_at_label = -(softmax_complement(t0))[label]/temperature
             label_parts_t0 = _take_parts(t0, y, out=(samples[0], samples[1]))
             u2 = _softmax_complement(label_parts_t0, out=samples[2])
-            grad_at_label = np.multiply(u2, (-inv_temperature), out=samples[0])
+            u3 = np.divide(u2, temperature, out=samples[0])
+            grad_at_label = np.negative(u3, out=samples[0])
             grad = _put(_full(grad, s.shape), y, grad_at_label)
         else:
             entries = _buffers(scratch, "entries", s.shape, 4)
-            # inv_temperature = 1/temperature
-            inv_temperature = temperature**(-1.0)
-            # t0 = shifted(s*inv_temperature)
-            u0 = np.multiply(s, inv_temperature, out=entries[0])
+            # t0 = shifted(s/temperature)
+            u0 = np.divide(s, temperature, out=entries[0])
             t0 = _shifted(u0, out=(entries[1], entries[2]))
-            # grad = -inv_temperature*(y*softmax_complement(t0) + (y - 1)*softmax(t0))
+            # grad = -(y*softmax_complement(t0) + (y - 1)*softmax(t0))/temperature
             u1 = np.add(y, -1, out=entries[0])
             u2 = _softmax(t0, out=entries[3])
             u3 = np.multiply(u1, u2, out=entries[0])
             u4 = _softmax_complement(t0, out=entries[3])
             u5 = np.multiply(u4, y, out=entries[1])
             u6 = np.add(u3, u5, out=entries[0])
-            grad = np.multiply(u6, (-inv_temperature), out=entries[0])
+            u7 = np.divide(u6, temperature, out=entries[0])
+            grad = np.negative(u7, out=entries[0])
     return _full(grad, s.shape)
 
 
@@ -112,23 +110,25 @@ def _hessian(s, y, temperature, scratch):
         if y.dtype == np.int64:
             entries = _buffers(scratch, "entries", s.shape, 4)
             # t0 = shifted(s/temperature)
-            u0 = np.multiply(s, (temperature**(-1.0)), out=entries[0])
+            u0 = np.divide(s, temperature, out=entries[0])
             t0 = _shifted(u0, out=(entries[1], entries[2]))
             # hess = softmax(t0)*softmax_complement(t0)/temperature**2
             u1 = _softmax(t0, out=entries[0])
             u2 = _softmax_complement(t0, out=entries[3])
             u3 = np.multiply(u1, u2, out=entries[0])
-            hess = np.multiply(u3, (temperature**(-2.0)), out=entries[0])
+            u4 = np.divide(u3, temperature, out=entries[0])
+            hess = np.divide(u4, temperature, out=entries[0])
         else:
             entries = _buffers(scratch, "entries", s.shape, 4)
             # t0 = shifted(s/temperature)
-            u0 = np.multiply(s, (temperature**(-1.0)), out=entries[0])
+            u0 = np.divide(s, temperature, out=entries[0])
             t0 = _shifted(u0, out=(entries[1], entries[2]))
             # hess = softmax(t0)*softmax_complement(t0)/temperature**2
             u1 = _softmax(t0, out=entries[0])
             u2 = _softmax_complement(t0, out=entries[3])
             u3 = np.multiply(u1, u2, out=entries[0])
-            hess = np.multiply(u3, (temperature**(-2.0)), out=entries[0])
+            u4 = np.divide(u3, temperature, out=entries[0])
+            hess = np.divide(u4, temperature, out=entries[0])
     return _full(hess, s.shape)
 
 
@@ -137,43 +137,41 @@ def _value_and_gradient(s, y, temperature, scratch):
         if y.dtype == np.int64:
             samples = _buffers(scratch, "samples", s.shape[:-1] + (1,), 4)
             entries = _buffers(scratch, "entries", s.shape, 3)
-            # inv_temperature = 1/temperature
-            inv_temperature = temperature**(-1.0)
-            # t0 = shifted(s*inv_temperature)
-            u0 = np.multiply(s, inv_temperature, out=entries[0])
+            # t0 = shifted(s/temperature)
+            u0 = np.divide(s, temperature, out=entries[0])
             t0 = _shifted(u0, out=(entries[1], entries[2]))
             # loss = -(log_softmax(t0))[label]
             label_parts_t0 = _take_parts(t0, y, out=(samples[0], samples[1]))
             u1 = _log_softmax(label_parts_t0, out=samples[2])
             loss = np.negative(u1, out=samples[2])
-            # grad = inv_temperature*softmax(t0)
+            # grad = softmax(t0)/temperature
             u2 = _softmax(t0, out=entries[0])
-            grad = np.multiply(u2, inv_temperature, out=entries[0])
-            # grad_at_label = -inv_temperature*(softmax_complement(t0))[label]
+            grad = np.divide(u2, temperature, out=entries[0])
+            # grad_at_label = -(softmax_complement(t0))[label]/temperature
             u3 = _softmax_complement(label_parts_t0, out=samples[3])
-            grad_at_label = np.multiply(u3, (-inv_temperature), out=samples[0])
+            u4 = np.divide(u3, temperature, out=samples[0])
+            grad_at_label = np.negative(u4, out=samples[0])
             grad = _put(_full(grad, s.shape), y, grad_at_label)
         else:
             samples = _buffers(scratch, "samples", s.shape[:-1] + (1,), 1)
             entries = _buffers(scratch, "entries", s.shape, 4)
-            # inv_temperature = 1/temperature
-            inv_temperature = temperature**(-1.0)
-            # t0 = shifted(s*inv_temperature)
-            u0 = np.multiply(s, inv_temperature, out=entries[0])
+            # t0 = shifted(s/temperature)
+            u0 = np.divide(s, temperature, out=entries[0])
             t0 = _shifted(u0, out=(entries[1], entries[2]))
             # loss = -sum(zero_weighted(y, log_softmax(t0)))
             u1 = _log_softmax(t0, out=entries[0])
             u2 = _zero_weighted(y, u1, out=entries[3])
             u3 = np.sum(u2, axis=-1, keepdims=True, out=samples[0])
             loss = np.negative(u3, out=samples[0])
-            # grad = -inv_temperature*(y*softmax_complement(t0) + (y - 1)*softmax(t0))
+            # grad = -(y*softmax_complement(t0) + (y - 1)*softmax(t0))/temperature
             u4 = np.add(y, -1, out=entries[0])
             u5 = _softmax(t0, out=entries[3])
             u6 = np.multiply(u4, u5, out=entries[0])
             u7 = _softmax_complement(t0, out=entries[3])
             u8 = np.multiply(u7, y, out=entries[1])
             u9 = np.add(u6, u8, out=entries[0])
-            grad = np.multiply(u9, (-inv_temperature), out=entries[0])
+            u10 = np.divide(u9, temperature, out=entries[0])
+            grad = np.negative(u10, out=entries[0])
     loss = _full(loss, s.shape[:-1] + (1,))[..., 0]
     return loss, _full(grad, s.shape)
 
@@ -186,7 +184,7 @@ def nt_xent(s, y, *, temperature=0.5, axis=-1, reduction="mean", weight=None):
 
     Formula: -Sum(log(exp(s[k]/temperature)/Sum(exp(s[j]/temperature), (j, 1, K)))*y[k], (k, 1, K))
     Stable form: softmax_max_shifted, log_softmax_max_shifted.
-    Certificate: OVER BUDGET: max 6.1e+03 ulp, max rel. error inf over 4266 points; 17352 inf/NaN where the truth is finite; 2856 zero/subnormal/overflow results missed; 5634 function values compared against the proved stable form (the declared form could not resolve them); 4948 function values not compared (the reference could not resolve them); sampled: 4266 points (170 on the stress grid, 4096 random by binade, seed 0) over s ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), y ∈ onehot vectors of K ∈ {2, 3, 10, 1000} entries, temperature ∈ (0, 1.8e+308]; worst: nt_xent, an inf/NaN or a missed zero/subnormal/overflow at s=(3.6965672947577895e-111, -2.8389928209202536e-108), y=(0.0, 1.0), temperature=9.9631e-318: truth 2.853217606012527e+209, kernel inf
+    Certificate: OVER BUDGET: max 5.2e+15 ulp, max rel. error inf over 4266 points; 9906 inf/NaN where the truth is finite; 1532 zero/subnormal/overflow results missed; 5634 function values compared against the proved stable form (the declared form could not resolve them); 4948 function values not compared (the reference could not resolve them); sampled: 4266 points (170 on the stress grid, 4096 random by binade, seed 0) over s ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), y ∈ onehot vectors of K ∈ {2, 3, 10, 1000} entries, temperature ∈ (0, 1.8e+308]; worst: nt_xent_grad, an inf/NaN or a missed zero/subnormal/overflow at s=(1.0734448213819365e+306, 6.46000710232669e+306, -5.639679138757424e+306, 5.2486943220745847e+306, 5.5488041105148705e+306, -5.974319505696865e+306, -4.768140469092698e+306, 9.032200825584118e+306, 3.4434062823030786e+306, 6.746844666199438e+306), y=(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0), temperature=5e-324: entry 0 of 10: truth 0.0, kernel nan
     """
     s, y, temperature, weight = _inputs(s, y, temperature=temperature, axis=axis, reduction=reduction, weight=weight)
     (loss,) = _blockwise(_value, ("loss",), (s, y,), (temperature,), vector=True, weight=weight, reduction=reduction)

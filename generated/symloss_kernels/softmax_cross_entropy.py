@@ -68,7 +68,7 @@ def _value(z, y, label_smoothing, scratch):
             # loss = zero_weighted(label_smoothing - 1, (log_softmax_z)[label]) - ...
             at_label_log_softmax_z = _take(log_softmax_z, y, out=samples[0])
             u0 = _zero_weighted((label_smoothing - 1), at_label_log_softmax_z, out=samples[1])
-            u1 = np.multiply(log_softmax_z, (K**(-1.0)), out=entries[0])
+            u1 = np.divide(log_softmax_z, K, out=entries[0])
             u2 = _zero_weighted(label_smoothing, u1, out=entries[1])
             u3 = np.sum(u2, axis=-1, keepdims=True, out=samples[0])
             loss = np.subtract(u0, u3, out=samples[0])
@@ -119,19 +119,17 @@ def _gradient(z, y, label_smoothing, scratch):
             shifted_z = _shifted(z, out=(entries[0], entries[1]))
             # softmax_complement_z = softmax_complement(shifted_z)
             softmax_complement_z = _softmax_complement(shifted_z, out=entries[2])
-            # inv_K = 1/K
-            inv_K = K**(-1.0)
-            # t0 = label_smoothing*inv_K
-            t0 = label_smoothing*inv_K
+            # t0 = label_smoothing/K
+            t0 = label_smoothing/K
             # softmax_z = softmax(shifted_z)
             softmax_z = _softmax(shifted_z, out=entries[3])
             # grad = -softmax_complement_z*t0 + softmax_z*(1 - t0)
             u0 = np.multiply(softmax_z, (1 - t0), out=entries[0])
             u1 = np.multiply(softmax_complement_z, t0, out=entries[1])
             grad = np.subtract(u0, u1, out=entries[0])
-            # grad_at_label = label_smoothing*(1 - inv_K)*(softmax_z)[label] - (-label_smoothing + t0 + 1)* ...
+            # grad_at_label = label_smoothing*(1 - 1/K)*(softmax_z)[label] - (-label_smoothing + t0 + 1)* ...
             at_label_softmax_z = _take(softmax_z, y, out=samples[0])
-            u2 = np.multiply(at_label_softmax_z, (label_smoothing*(1 - inv_K)), out=samples[0])
+            u2 = np.multiply(at_label_softmax_z, (label_smoothing*(1 - 1/K)), out=samples[0])
             u3 = _take(softmax_complement_z, y, out=samples[1])
             u4 = np.multiply(u3, (-label_smoothing + t0 + 1), out=samples[1])
             grad_at_label = np.subtract(u2, u4, out=samples[0])
@@ -232,18 +230,16 @@ def _value_and_gradient(z, y, label_smoothing, scratch):
             shifted_z = _shifted(z, out=(entries[0], entries[1]))
             # log_softmax_z = log_softmax(shifted_z)
             log_softmax_z = _log_softmax(shifted_z, out=entries[2])
-            # inv_K = 1/K
-            inv_K = K**(-1.0)
             # softmax_complement_z = softmax_complement(shifted_z)
             softmax_complement_z = _softmax_complement(shifted_z, out=entries[3])
-            # t0 = label_smoothing*inv_K
-            t0 = label_smoothing*inv_K
+            # t0 = label_smoothing/K
+            t0 = label_smoothing/K
             # softmax_z = softmax(shifted_z)
             softmax_z = _softmax(shifted_z, out=entries[4])
             # loss = zero_weighted(label_smoothing - 1, (log_softmax_z)[label]) - ...
             at_label_log_softmax_z = _take(log_softmax_z, y, out=samples[0])
             u0 = _zero_weighted((label_smoothing - 1), at_label_log_softmax_z, out=samples[1])
-            u1 = np.multiply(log_softmax_z, inv_K, out=entries[0])
+            u1 = np.divide(log_softmax_z, K, out=entries[0])
             u2 = _zero_weighted(label_smoothing, u1, out=entries[1])
             u3 = np.sum(u2, axis=-1, keepdims=True, out=samples[0])
             loss = np.subtract(u0, u3, out=samples[0])
@@ -251,9 +247,9 @@ def _value_and_gradient(z, y, label_smoothing, scratch):
             u4 = np.multiply(softmax_z, (1 - t0), out=entries[0])
             u5 = np.multiply(softmax_complement_z, t0, out=entries[1])
             grad = np.subtract(u4, u5, out=entries[0])
-            # grad_at_label = label_smoothing*(1 - inv_K)*(softmax_z)[label] - (-label_smoothing + t0 + 1)* ...
+            # grad_at_label = label_smoothing*(1 - 1/K)*(softmax_z)[label] - (-label_smoothing + t0 + 1)* ...
             at_label_softmax_z = _take(softmax_z, y, out=samples[1])
-            u6 = np.multiply(at_label_softmax_z, (label_smoothing*(1 - inv_K)), out=samples[1])
+            u6 = np.multiply(at_label_softmax_z, (label_smoothing*(1 - 1/K)), out=samples[1])
             u7 = _take(softmax_complement_z, y, out=samples[2])
             u8 = np.multiply(u7, (-label_smoothing + t0 + 1), out=samples[2])
             grad_at_label = np.subtract(u6, u8, out=samples[1])

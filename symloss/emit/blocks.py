@@ -13,7 +13,7 @@ from symloss.emit.arrays import AtMax, FromParts, LabelParts, SoftmaxParts, Zero
 from symloss.emit.naming import KernelNaming
 from symloss.emit.onehot import AtLabel
 from symloss.emit.printer import KernelPrinter, two_floats
-from symloss.emit.program import ENTRY, POOLS, SAMPLE, Program, Value
+from symloss.emit.program import ENTRY, POOLS, SAMPLE, SCALAR, Program, Value, divisions
 from symloss.stabilize.primitives import logcosh, sigmoid_powers
 
 RESERVED = frozenset({"np", "scratch", "loss", "grad", "hess", "loss_at_label", "grad_at_label", "hess_at_label",
@@ -86,6 +86,22 @@ HANDLERS: Mapping[type, Callable[[Program, sp.Expr, int], Value]] = {
 }
 
 
+def _divisions_kept(shared: Sequence[tuple[sp.Symbol, sp.Expr]], reduced: Sequence[sp.Expr],
+                    kinds: Mapping[sp.Basic, int]) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
+    """The common subexpressions without the negative powers :math:`t^{-n}` of parameters, put back where
+    they were used: :math:`x/t` is then printed as a division (one rounding, finite where :math:`1/t`
+    overflows at :math:`t = 2^{-1074}`), not as :math:`x \\cdot (1/t)`."""
+    inlined: dict[sp.Symbol, sp.Expr] = {}
+    kept = []
+    for symbol, expr in shared:
+        expr = expr.xreplace(inlined)
+        if divisions(expr) and kinds.get(expr.base, SCALAR) == SCALAR:
+            inlined[symbol] = expr
+        else:
+            kept.append((symbol, expr))
+    return kept, [e.xreplace(inlined) for e in reduced]
+
+
 def kernel_code(results: Sequence[tuple[str, sp.Expr]], printer: KernelPrinter, kinds: Mapping[sp.Basic, int],
                 first: str, vector: bool, labels: str = "", *, named: bool = True) -> list[str]:
     """Lines computing each named result, common subexpressions shared (``t0, t1, …``), as a
@@ -94,6 +110,7 @@ def kernel_code(results: Sequence[tuple[str, sp.Expr]], printer: KernelPrinter, 
     ``named``: temporaries named by :class:`KernelNaming` and each block headed by its formula."""
     shared, reduced = sp.cse([shared_exponentials(e) for _, e in results], symbols=sp.numbered_symbols("t"),
                              optimizations="basic", order="canonical")
+    shared, reduced = _divisions_kept(shared, reduced, kinds)
     handlers = {**HANDLERS, **_label_handlers(labels)} if labels else HANDLERS
     reserved = RESERVED | {"K"} | set(printer.names.values())
     program = Program(printer, dict(kinds), handlers, per_sample=_per_sample, naming=KernelNaming(dict(shared)),

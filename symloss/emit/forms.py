@@ -21,6 +21,7 @@ from symloss.declare.loss import Loss
 from symloss.declare.notation import Var
 from symloss.derive.chain import Derivation
 from symloss.stabilize.engine import ProvedRule, stabilize
+from symloss.stabilize.regimes import Regimes, merged, regimes_of
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Branch:
     label: object | None
     expr: sp.Expr
     rules: tuple[str, ...]
+    regimes: tuple[Regimes, ...] = ()  # of each Piecewise in ``expr``: the definition's and the rules'
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,10 @@ class Form:
     @property
     def rules(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(name for b in self.branches for name in b.rules))
+
+    @property
+    def regimes(self) -> tuple[Regimes, ...]:
+        return merged(b.regimes for b in self.branches)
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,7 @@ def _branch(label: object | None, expr: sp.Expr, rules: Sequence[ProvedRule], de
     stabilized = [stabilize(c, rules) for c in candidates]
     # the candidate the most rules could rewrite keeps the most of its stable structure; then the shorter
     best = min(stabilized, key=lambda s: (-len(s.rules), sp.count_ops(s.expr), sp.default_sort_key(s.expr)))
-    return Branch(label, best.expr, best.rules)
+    return Branch(label, best.expr, best.rules, regimes_of(best))
 
 
 def forms_of(derivation: Derivation, rules: Sequence[ProvedRule], switches: Sequence[Switch] = ()) -> tuple[Form, ...]:

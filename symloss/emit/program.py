@@ -234,10 +234,13 @@ class Program:
         return total
 
     def _mul(self, expr: sp.Mul, kind: int) -> Value:
-        scalars = [a for a in expr.args if self.kind_of(a) == SCALAR]
+        scalars = [a for a in expr.args if self.kind_of(a) == SCALAR and not divisions(a)]
         arrays = [a for a in expr.args if self.kind_of(a) != SCALAR]
         numerators = [a for a in arrays if not _reciprocal(a)]
-        denominators = [1 / a for a in arrays if _reciprocal(a)]
+        # a reciprocal factor is a divisor, and a parameter's power t^-n is n divisions: x/t rounds once
+        # and stays finite where 1/t overflows (t = 2^-1074) and x·(1/t) would be 0·inf
+        denominators = [1 / a for a in arrays if _reciprocal(a)] + [
+            a.base for a in expr.args if self.kind_of(a) == SCALAR for _ in range(divisions(a))]
         coefficient = sp.Mul(*scalars)
         if numerators:
             product = self.emit(numerators[0])
@@ -424,5 +427,13 @@ def _renumbered(lines: Sequence[str]) -> list[str]:
     return [re.sub(r"\bu\d+\b", lambda m: order[m.group(0)], line) for line in lines]
 
 
+def divisions(expr: sp.Expr) -> int:
+    """n for a parameter's negative integer power :math:`t^{-n}` (printed as n divisions by t), else 0."""
+    if isinstance(expr, sp.Pow) and isinstance(expr.base, sp.Symbol) and expr.exp.is_Integer and expr.exp < 0:
+        return int(-expr.exp)
+    return 0
+
+
 def _reciprocal(expr: sp.Expr) -> bool:
-    return isinstance(expr, sp.Pow) and expr.exp == -1
+    """Whether ``expr`` is 1/b for an expression b (not a number: a number's reciprocal is a constant)."""
+    return isinstance(expr, sp.Pow) and expr.exp == -1 and not expr.base.is_number

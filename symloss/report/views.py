@@ -25,6 +25,7 @@ from symloss.prove.examples import Reproduction
 from symloss.prove.results import ClaimResult
 from symloss.prove.verdict import Verdict
 from symloss.report.inputs import LossReport
+from symloss.stabilize.regimes import Regimes
 
 if TYPE_CHECKING:
     from symloss.certify.certificate import FunctionCertificate
@@ -95,7 +96,8 @@ def chapter_view(report: LossReport) -> dict[str, object]:
         "gradient": _result_row(derivation.gradient, names, derivation.gradient_check),
         "hessian": _result_row(derivation.hessian, names, derivation.hessian_check),
         "claims": [_claim_view(result, names) for result in report.claims],
-        "stable": [(s.function, s.rules, _rows(s.expr, names)) for s in report.stable],
+        "stable": [(s.function, s.rules, _rows(s.expr, names), [_regimes_view(r, names) for r in s.regimes])
+                   for s in report.stable],
         "certificates": report.certificates,
         "sampling": _sampling_view(report),
         "worst": [_worst_view(f, report.loss) for f in report.certificates if f.worst_point is not None],
@@ -103,6 +105,12 @@ def chapter_view(report: LossReport) -> dict[str, object]:
         "plots": report.plots,
         "plot_note": Markup(f"${report.plots[0].note}$") if report.plots and report.plots[0].note else "",
     }
+
+
+def _regimes_view(regimes: Regimes, names: Mapping[sp.Basic, str]) -> dict[str, object]:
+    """One Piecewise of a stable form: the rule that made it (None: the definition) and each branch's
+    condition typeset, in the order they are tested (the default branch, taken otherwise, is not one)."""
+    return {"rule": regimes.rule, "conditions": [Markup(f"${c}$") for c in regimes.latex(names)]}
 
 
 def _sampling_view(report: LossReport) -> dict[str, object] | None:

@@ -46,11 +46,22 @@ class ProvedRule:
 
 
 @dataclass(frozen=True)
+class Step:
+    """One application of a rule: the expression before and after it."""
+
+    rule: str
+    before: sp.Expr
+    after: sp.Expr
+
+
+@dataclass(frozen=True)
 class Stabilized:
-    """An expression after the rewrites, and the names of the rules that changed it (in order)."""
+    """An expression after the rewrites, the names of the rules that changed it (in order) and each
+    application, in order (what :mod:`symloss.stabilize.regimes` reads the origin of a Piecewise from)."""
 
     expr: sp.Expr
     rules: tuple[str, ...]
+    steps: tuple[Step, ...] = ()
 
 
 def stabilize(expr: sp.Expr, rules: Sequence[ProvedRule]) -> Stabilized:
@@ -58,6 +69,7 @@ def stabilize(expr: sp.Expr, rules: Sequence[ProvedRule]) -> Stabilized:
     rebuilds ``expr`` unchanged is no application: rebuilding a node lets SymPy re-evaluate it
     (2·(ŷ − y) becomes 2ŷ − 2y), which is no rule's doing, so it is neither kept nor named."""
     applied: list[str] = []
+    steps: list[Step] = []
     for _ in range(MAX_PASSES):
         before = expr
         for proved in rules:
@@ -65,12 +77,13 @@ def stabilize(expr: sp.Expr, rules: Sequence[ProvedRule]) -> Stabilized:
                 continue
             rewritten = proved.rule.rewrite(expr)
             if rewritten != expr and rewritten != rebuilt(expr):
+                steps.append(Step(proved.rule.name, expr, rewritten))
                 expr = rewritten
                 if proved.rule.name not in applied:
                     applied.append(proved.rule.name)
         if expr == before:
             break
-    return Stabilized(expr, tuple(applied))
+    return Stabilized(expr, tuple(applied), tuple(steps))
 
 
 def rebuilt(expr: sp.Basic) -> sp.Basic:

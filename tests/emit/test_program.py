@@ -203,3 +203,21 @@ def test_long_formulas_are_cut_within_the_comment_width() -> None:
     assert _cut("loss = x + w") == "loss = x + w"
     expr = sum(sp.exp(x * i) * w ** i for i in range(1, 30))
     assert all(len(line) <= COMMENT_WIDTH + 2 for line in lines_of({"loss": expr}, named=True) if line.startswith("#"))
+
+
+def test_a_parameter_divides_instead_of_multiplying_by_its_overflowing_reciprocal() -> None:
+    """x/a and x/a^2 at a = 2^-1074: 1/a overflows to inf, so x·(1/a) would be 0·inf = NaN at x = 0
+    and x·a^-2 inf where the exact quotient is finite; the program divides, once per power."""
+    arrays = {"x": np.array([0.0, 1e-300, -3e-310]), "w": np.ones(3), "y": np.ones(3)}
+    tiny = 5e-324
+    got = run({"once": x / a, "twice": x * a**-2}, arrays, a=tiny)
+    np.testing.assert_array_equal(got["once"], arrays["x"] / tiny)
+    np.testing.assert_array_equal(got["twice"], arrays["x"] / tiny / tiny)
+    assert got["once"][0] == 0 and np.isinf(got["twice"][1])
+
+
+def test_common_subexpressions_keep_divisions_by_a_parameter() -> None:
+    lines = kernel_code([("loss", x / a), ("grad", w / a + y * a**-2)], KernelPrinter({}), {x: ENTRY, w: ENTRY,
+                                                                                              y: ENTRY}, "x", False)
+    code = "\n".join(lines)
+    assert "**(-" not in code and "np.divide" in code

@@ -17,16 +17,19 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import sympy as sp
 
 from symloss.certify.certificate import FunctionCertificate
 from symloss.certify.stress_grid import Sampling
 from symloss.declare.catalog import load_catalog
+from symloss.declare.latex import tex
 from symloss.pipeline import analyse
 from symloss.report.book import render_book, render_chapter, render_reports
-from symloss.report.inputs import Comparison, LossReport
+from symloss.report.inputs import Comparison, LossReport, StableForm
 from symloss.report.pdf import INSTALL_HINT, build_pdf
 from symloss.report.plots import comparison_plots, derived_comparison_plots, kernel_plots, load_kernels
 from symloss.report.views import chapter_view
+from symloss.stabilize.regimes import Regimes
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 OWN_CATALOG = FIXTURES / "report_catalog"  # one new loss from a likelihood, its text full of _ % & #
@@ -295,6 +298,27 @@ def test_the_certificate_states_its_sampling_and_each_functions_worst_point(tmp_
     assert r"$z = -0.0$, $y = 2.0$:" "\n" r"truth $0.25$, kernel $\text{NaN}$." in section
     assert (r"$z$ = ($0.0$, $1.0$, $2.0$, \dots, $999.0$; 1000 entries), $y = 1.0$:" "\n"
             r"entry 517: truth $2.5\times10^{-8}$, kernel $2.5000000000000005\times10^{-8}$.") in section
+    path = tmp_path / "geometric_nll.tex"
+    path.write_text(chapter)
+    _assert_clean_log(build_pdf(path))
+
+
+def test_the_stable_form_lists_each_functions_regimes_next_to_its_rules(tmp_path: Path) -> None:
+    """A rule's Piecewise is listed under the rule, a definition's under the definition, each condition
+    typeset in the order tested and the default last; the chapter compiles cleanly."""
+    (report,) = _reports(FIXTURES / "user_catalog")
+    z = report.loss.output.symbol
+    huge = sp.Float("1e300", 3)
+    form = StableForm("geometric_nll", sp.Piecewise((2 * sp.log(z), z**2 > huge), (sp.log(1 + z**2), True)),
+                      ("log1p_of_huge_square",),
+                      (Regimes("log1p_of_huge_square", (z**2 > huge,)), Regimes(None, (z <= 0, z <= 1))))
+    chapter = render_chapter(dataclasses.replace(report, stable=(form,)))
+    section = chapter.split(r"\section{Stable form}")[1].split(r"\section")[0]
+    names = report.loss.scope.latex_names()
+    first, second, third = (tex(condition, names) for condition in (z**2 > huge, z <= 0, z <= 1))
+    assert rf"\item rule \texttt{{log1p\_of\_huge\_square}}:" "\n" rf"1.\ ${first}$; 2.\ otherwise" in section
+    assert r"\item the definition:" "\n" rf"1.\ ${second}$; 2.\ ${third}$; 3.\ otherwise" in section
+    assert r"10^{300}" in section
     path = tmp_path / "geometric_nll.tex"
     path.write_text(chapter)
     _assert_clean_log(build_pdf(path))
