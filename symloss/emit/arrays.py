@@ -155,27 +155,59 @@ def _bases(expr: sp.Expr) -> set[sp.Expr]:
     return {-b if b.could_extract_minus_sign() else b for b in bases}
 
 
+def _common_zeros(add: sp.Add) -> sp.Expr:
+    r"""``add`` with the factors common to all its terms that may be exactly 0 taken out of the sum
+    (:math:`2\gamma a - \gamma(\gamma - 1) b = \gamma (2a - (\gamma - 1) b)`), so that the product
+    they belong to is marked whole; ``add`` itself when it has none."""
+    common = set.intersection(*(set(sp.Mul.make_args(term)) for term in add.args))
+    zeros = sp.Mul(*sorted((f for f in common if _may_be_zero(f)), key=sp.default_sort_key))
+    return add if zeros == 1 else zeros * sp.Add(*(term / zeros for term in add.args))
+
+
+def _divisor(factor: sp.Expr) -> bool:
+    r"""Whether ``factor`` is the reciprocal :math:`1/t` of a variable.  A weight over such divisors
+    alone, :math:`w/t`, is printed as a division, and :math:`0/t = 0` at every float :math:`t \ne 0`
+    (the reciprocal, :math:`\infty` at :math:`t = 2^{-1074}`, is never formed): it is left unmarked."""
+    return isinstance(factor, sp.Pow) and factor.exp == -1 and isinstance(factor.base, sp.Symbol | sp.Indexed)
+
+
+def _marked_product(mul: sp.Mul) -> sp.Expr | None:
+    """``mul`` as :func:`mark_exact_zeros` marks it (its sums' common zero factors taken out), or None
+    when it has no weight against a rest that may overflow."""
+    factored = sp.Mul(*(_common_zeros(f) if isinstance(f, sp.Add) else f for f in mul.args))
+    factors = sp.Mul.make_args(factored)
+    divisors = set().union(*(_bases(p.base) for p in factored.atoms(sp.Pow) if p.exp.is_negative))
+    weights = [f for f in factors if _may_be_zero(f) and not _bases(f) & divisors]
+    rest = [f for f in factors if f not in weights]
+    if not weights or all(_divisor(f) for f in rest) or not _may_overflow(sp.Mul(*rest)):
+        return None
+    marked = mark_exact_zeros(sp.Mul(*rest))
+    for weight in weights:  # one at a time: a product of weights may underflow to 0
+        marked = ZeroWeighted(weight, marked)
+    return marked
+
+
 def mark_exact_zeros(expr: sp.Expr) -> sp.Expr:
     r"""Every product of factors that may be exactly 0 (:func:`_may_be_zero`: the weights) and a rest
     that may overflow (:func:`_may_overflow`) as ``ZeroWeighted(weight, rest)``, one weight after the
-    other: 0 wherever a weight is 0.  In exact arithmetic :math:`0 \cdot v = 0` for every finite
-    :math:`v`, however large its float64 value (:math:`\infty`) is; where :math:`v` is itself infinite or
-    undefined (:math:`0 \cdot \log 0`) the product is undefined and 0 is the convention of a label
-    weight of 0 (a class that contributes nothing).  Only a NaN of ``weight · rest`` where the weight is
-    0 changes.  A factor whose base divides the rest (:math:`r \cdot 1/(r^2 k)`) is left in it, to cancel
-    there rather than overflow."""
-
-    def rewrite(mul: sp.Mul) -> sp.Expr:
-        divisors = set().union(*(_bases(p.base) for p in mul.atoms(sp.Pow) if p.exp.is_negative))
-        weights = [f for f in mul.args if _may_be_zero(f) and not _bases(f) & divisors]
-        rest = sp.Mul(*(f for f in mul.args if f not in weights))
-        if not weights or rest == 1 or not _may_overflow(rest):
-            return mul
-        for weight in weights:  # one at a time: a product of weights may underflow to 0
-            rest = ZeroWeighted(weight, rest)
-        return rest
-
-    return expr.replace(lambda e: isinstance(e, sp.Mul), rewrite)
+    other, outermost product first: 0 wherever a weight is 0.  In exact arithmetic :math:`0 \cdot v = 0`
+    for every finite :math:`v`, however large its float64 value (:math:`\infty`) is; where :math:`v` is
+    itself infinite or undefined (:math:`0 \cdot \log 0`) the product is undefined and 0 is the
+    convention of a label weight of 0 (a class that contributes nothing).  Only a NaN of
+    ``weight · rest`` where the weight is 0 changes.  A weight common to the terms of a sum factor is
+    taken out of the sum and marked against the whole product (:math:`\gamma` of
+    :math:`p^{\gamma - 1}(2\gamma a - \gamma(\gamma - 1) b)`: marked in each term, the sum's 0 would
+    meet :math:`p^{-1} = \infty` outside it).  A factor whose base divides the rest
+    (:math:`r \cdot 1/(r^2 k)`) is left in it, to cancel there rather than overflow; a reciprocal of a
+    variable that is all the rest is a division (:func:`_divisor`), left unmarked.  A product left unmarked keeps
+    its grouping."""
+    if isinstance(expr, sp.Mul):
+        marked = _marked_product(expr)
+        if marked is not None:
+            return marked
+    if expr.is_Atom or not expr.args:
+        return expr
+    return expr.func(*(mark_exact_zeros(a) for a in expr.args))
 
 
 def flatten_indices(expr: sp.Expr, index: sp.Symbol) -> sp.Expr:
