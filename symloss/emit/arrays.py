@@ -120,18 +120,20 @@ def mark_zero_weighted(expr: sp.Expr, *weights_of: sp.Basic) -> sp.Expr:
 def _may_overflow(expr: sp.Expr) -> bool:
     r"""Whether ``expr`` may be infinite in float64 at a float input where its exact value is finite,
     or infinite exactly at the edge of its domain: a log (:math:`\log 0 = -\infty`), an exponential
-    (:math:`e^a` overflows past :math:`a > 709`), a power with a symbolic exponent (:math:`p^{\gamma - 1}`
-    at :math:`\gamma = 0`), a power above 1 (:math:`r^2` past :math:`|r| > 10^{154}`) or a negative power
-    of anything but a number or a class count (:math:`1/\nu` is :math:`\infty` at
-    :math:`\nu = 2^{-1074}`, a positive hyper-parameter's smallest float)."""
+    (:math:`e^a` overflows past :math:`a > 709`; not :math:`e^{-|z|} \le 1`), a power with a symbolic
+    exponent (:math:`p^{\gamma - 1}` at :math:`\gamma = 0`), a power above 1 (:math:`r^2` past
+    :math:`|r| > 10^{154}`) or a negative power of anything but a number or a class count
+    (:math:`1/\nu` is :math:`\infty` at :math:`\nu = 2^{-1074}`, a positive hyper-parameter's smallest
+    float)."""
 
     def overflows(p: sp.Pow) -> bool:
         if p.base.is_number or (p.base.is_integer and p.base.is_positive):  # a constant; 1/K <= 1
             return False
         return not p.exp.is_number or p.exp.is_negative or p.exp > 1
 
-    return expr.has(sp.log, sp.exp, LogSoftmax, LogSumExp, LogSoftmaxRemainder) or any(
-        overflows(p) for p in expr.atoms(sp.Pow))
+    return (expr.has(sp.log, LogSoftmax, LogSumExp, LogSoftmaxRemainder)
+            or any(not e.args[0].is_nonpositive for e in expr.atoms(sp.exp))
+            or any(overflows(p) for p in expr.atoms(sp.Pow)))
 
 
 def _may_be_zero(expr: sp.Expr) -> bool:
@@ -261,11 +263,16 @@ def selected(form: Form, index: sp.Symbol | None, labels: sp.IndexedBase | None,
     if len(exprs) == 1:
         return exprs[0]
     values = sp.Tuple(*(b.label for b in form.branches))
-    mirrored = mirror(exprs, output) if output is not None and len(exprs) == 2 else None
+    # a branch marked whole, w·h as ZeroWeighted(w, h), mirrors by its h, the weights selected by label
+    weights, bodies = zip(*((e.args if isinstance(e, ZeroWeighted) else (sp.S.One, e)) for e in exprs), strict=True)
+    mirrored = mirror(bodies, output) if output is not None and len(exprs) == 2 else None
     if mirrored is not None:
         (c0, c1), inner = mirrored
         signed = LabelSelect(label, values, sp.Tuple(sp.S.One, sp.S.NegativeOne)) * output
-        return LabelSelect(label, values, sp.Tuple(c0, c1)) * inner.xreplace({output: signed})
+        product = LabelSelect(label, values, sp.Tuple(c0, c1)) * inner.xreplace({output: signed})
+        if weights == (sp.S.One, sp.S.One):
+            return product
+        return ZeroWeighted(LabelSelect(label, values, sp.Tuple(*weights)), product)
     return LabelSelect(label, values, sp.Tuple(*exprs))
 
 
