@@ -10,7 +10,16 @@ import pytest
 import sympy as sp
 from checkout_kernels import built
 
-from symloss.emit.arrays import ZeroWeighted, _may_be_zero, _may_overflow, flatten_indices, mark_exact_zeros
+from symloss.emit.arrays import (
+    ZeroWeighted,
+    _may_be_zero,
+    _may_overflow,
+    flatten_indices,
+    mark_exact_zeros,
+    selected,
+)
+from symloss.emit.forms import Branch, Form
+from symloss.emit.program import LabelSelect
 from symloss.stabilize.primitives import log1p
 
 P = sp.Symbol("p", positive=True)
@@ -69,6 +78,41 @@ def test_a_factor_that_cancels_against_a_divisor_is_not_split_from_it() -> None:
     assert not mark_exact_zeros((2 * Z - 2 * R) / ((R - Z) ** 2 * (k + 1))).has(ZeroWeighted)
 
 
+def test_a_zero_factor_common_to_a_sum_is_marked_against_the_whole_product() -> None:
+    # focal's p^(gamma-1) (2 gamma a - gamma (gamma-1) b): gamma marked in each term leaves the sum's 0
+    # to meet p^-1 = inf outside it
+    a, b = 1 / (1 - P), log1p(-P) / P
+    marked = mark_exact_zeros(P ** (GAMMA - 1) * (2 * GAMMA * a - GAMMA * (GAMMA - 1) * b))
+    assert isinstance(marked, ZeroWeighted) and marked.args[0] == GAMMA
+    rest = marked.args[1].replace(lambda e: isinstance(e, ZeroWeighted), lambda e: e.args[0] * e.args[1])
+    assert sp.simplify(rest - P ** (GAMMA - 1) * (2 * a - (GAMMA - 1) * b)) == 0
+
+
+def test_a_weight_over_a_reciprocal_alone_stays_a_division() -> None:
+    # (yhat - y)/var prints as a division, 0/var = 0; marked, 1/var = inf at var = 5e-324 times a
+    # finite difference would be inf where the truth is finite
+    assert mark_exact_zeros((R - Z) / NU) == (R - Z) / NU
+    assert mark_exact_zeros((R - Z) * sp.exp(Z) / NU).has(ZeroWeighted)  # e^z overflows: marked
+
+
+def test_an_exponential_of_a_nonpositive_argument_does_not_overflow() -> None:
+    assert not _may_overflow(sp.exp(-sp.Abs(Z)))
+    assert _may_overflow(sp.exp(sp.Abs(Z)))
+
+
+def test_a_form_marked_whole_in_each_branch_still_mirrors() -> None:
+    # focal_with_logits with alpha: (1 - alpha) h(z) and alpha h(-z) are one evaluation of h at +-z, as
+    # without alpha, the weights selected by label around it (so alpha_t = 1 gives alpha=None's bits)
+    y, alpha = sp.Symbol("y"), sp.Symbol("alpha", nonnegative=True)
+    h = sp.exp(GAMMA * Z) * sp.log(1 + sp.exp(Z))
+    branches = (Branch(0, (1 - alpha) * h, ()), Branch(1, alpha * h.subs(Z, -Z), ()))
+    form = Form((1 - alpha) * h, branches)
+    expr = selected(form, None, None, y, Z)
+    assert isinstance(expr, ZeroWeighted) and isinstance(expr.args[0], LabelSelect)
+    assert expr.args[0].args[2] == sp.Tuple(1 - alpha, alpha)
+    assert len([e for e in expr.atoms(sp.exp) if e.args[0].has(GAMMA)]) == 1  # h evaluated once
+
+
 def truth(expr: sp.Expr, point: dict[str, float]) -> float:
     """``expr`` at the exact float ``point`` in 60 digits, rounded to float64."""
     exact = {s: sp.Rational(point[s.name]) for s in expr.free_symbols}
@@ -78,6 +122,7 @@ def truth(expr: sp.Expr, point: dict[str, float]) -> float:
 @pytest.mark.parametrize(("function", "point"), [
     ("grad", {"p": 5.1942682e-316, "y": 0.0, "gamma": 0.0}),  # gamma * (1/p) log1p(-p): 0 * inf before
     ("hess", {"p": 5e-324, "y": 1.0, "gamma": 0.0}),
+    ("hess", {"p": 5.1942682e-316, "y": 0.0, "gamma": 0.0}),  # gamma outside p^(gamma - 1) = inf: truth 1
 ])
 def test_focal_kernel_keeps_the_zero_gamma_where_1_over_p_overflows(function: str, point: dict[str, float]) -> None:
     derivation, module = built("focal")
