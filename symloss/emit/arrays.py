@@ -251,7 +251,8 @@ def prepared(expr: sp.Expr, index: sp.Symbol | None, labels: sp.IndexedBase | No
     weights = (*(() if labels is None else (labels,)), *weights)
     if weights:
         expr = mark_zero_weighted(expr, *weights)
-    expr = mark_exact_zeros(expr)
+    if mark_exact_zeros(expr) != expr:  # marked as common subexpression elimination will group it
+        expr = mark_exact_zeros(sp.factor_terms(expr))
     return flatten_indices(expr, index) if index is not None else expr
 
 

@@ -16,10 +16,13 @@ from symloss.emit.arrays import (
     _may_overflow,
     flatten_indices,
     mark_exact_zeros,
+    prepared,
     selected,
 )
+from symloss.emit.blocks import kernel_code
 from symloss.emit.forms import Branch, Form
-from symloss.emit.program import LabelSelect
+from symloss.emit.printer import KernelPrinter
+from symloss.emit.program import ENTRY, LabelSelect
 from symloss.stabilize.primitives import log1p
 
 P = sp.Symbol("p", positive=True)
@@ -113,10 +116,10 @@ def test_a_form_marked_whole_in_each_branch_still_mirrors() -> None:
     assert len([e for e in expr.atoms(sp.exp) if e.args[0].has(GAMMA)]) == 1  # h evaluated once
 
 
-def truth(expr: sp.Expr, point: dict[str, float]) -> float:
-    """``expr`` at the exact float ``point`` in 60 digits, rounded to float64."""
+def truth(expr: sp.Expr, point: dict[str, float], digits: int = 60) -> float:
+    """``expr`` at the exact float ``point`` in ``digits`` digits, rounded to float64."""
     exact = {s: sp.Rational(point[s.name]) for s in expr.free_symbols}
-    return float(sp.N(expr.xreplace(exact), 60))
+    return float(sp.N(expr.xreplace(exact), digits))
 
 
 @pytest.mark.parametrize(("function", "point"), [
@@ -131,3 +134,34 @@ def test_focal_kernel_keeps_the_zero_gamma_where_1_over_p_overflows(function: st
     value = kernel(np.array([point["p"]]), np.array([point["y"]]), gamma=point["gamma"], reduction="none")[0]
     assert not math.isnan(value)
     assert value == expected or math.isclose(value, expected, rel_tol=1e-15)
+
+
+def test_a_marked_sum_keeps_the_common_factors_that_elimination_takes_out() -> None:
+    # focal.grad's -gamma p^gamma log1p(-p)/p + p^gamma/(1 - p): p^gamma outside the sum, as common
+    # subexpression elimination groups the unmarked form; inside the mark p^gamma log1p(-p), shared with
+    # the loss, underflows to 0 at p = 1e-300
+    marked = prepared(-GAMMA * P**GAMMA * log1p(-P) / P + P**GAMMA / (1 - P), None, None)
+    assert marked == P**GAMMA * (ZeroWeighted(GAMMA, -log1p(-P) / P) + 1 / (1 - P))
+    assert prepared(P**GAMMA / (1 - P) + R, None, None) == P**GAMMA / (1 - P) + R  # unmarked: as it was
+
+
+def test_the_mark_rounds_as_the_product_it_wraps() -> None:
+    # geman_mcclure's (y - yhat) * -2c^2/D^2: the scalar -2c^2 multiplies last, as in the unmarked product
+    # ((y - yhat) D^-2) (-2c^2), not (y - yhat) (D^-2 (-2c^2)) (an underflow or overflow more)
+    y, yhat, c = sp.Symbol("y"), sp.Symbol("yhat"), sp.Symbol("c", positive=True)
+    expr = ZeroWeighted(y - yhat, -2 * c**2 / (c**2 + (y - yhat) ** 2) ** 2)
+    lines = [line for line in kernel_code([("grad", expr)], KernelPrinter({}), {y: ENTRY, yhat: ENTRY}, "y", False,
+                                          named=False) if not line.startswith("entries")]
+    marked = next(i for i, line in enumerate(lines) if "_zero_weighted(" in line)
+    assert marked == len(lines) - 2
+    assert lines[-1].startswith("grad = np.multiply(") and "(-2*t" in lines[-1]  # t = c**2, shared
+
+
+def test_focal_value_and_grad_is_the_gradient_where_a_shared_product_underflows() -> None:
+    # p^gamma log1p(-p) = 1e-150 * -1e-300 underflows: the marked term computed from it lost gamma p^(gamma-1)
+    point = {"p": 1e-300, "y": 0.0, "gamma": 0.5}
+    derivation, module = built("focal")
+    p, y = np.array([point["p"]]), np.array([point["y"]])
+    _, grad = module.focal_value_and_grad(p, y, gamma=point["gamma"], reduction="none")
+    assert math.isclose(grad[0], truth(derivation.gradient, point, 400), rel_tol=1e-15)
+    assert grad[0] == module.focal_grad(p, y, gamma=point["gamma"], reduction="none")[0]
