@@ -246,12 +246,15 @@ def check_array_semantics(expr: sp.Expr, free: sp.Symbol | None) -> None:
 
 def prepared(expr: sp.Expr, index: sp.Symbol | None, labels: sp.IndexedBase | None,
               weights: Sequence[sp.Basic] = ()) -> sp.Expr:
-    """An expression ready for printing: label weights (and factors of ``weights``) marked, then every
-    other exact zero (:func:`mark_exact_zeros`), class indices flattened."""
+    r"""An expression ready for printing: label weights (and factors of ``weights``) marked, then every
+    other exact zero (:func:`mark_exact_zeros`), class indices flattened.  An expression with exact zeros
+    is marked in its ``factor_terms`` form, the grouping common subexpression elimination gives the
+    unmarked one (:math:`p^\gamma (\gamma a + b)`: marked in the expanded form, the term
+    :math:`\gamma p^\gamma a` hides :math:`p^\gamma` from it and rounds otherwise)."""
     weights = (*(() if labels is None else (labels,)), *weights)
     if weights:
         expr = mark_zero_weighted(expr, *weights)
-    if mark_exact_zeros(expr) != expr:  # marked as common subexpression elimination will group it
+    if mark_exact_zeros(expr) != expr:
         expr = mark_exact_zeros(sp.factor_terms(expr))
     return flatten_indices(expr, index) if index is not None else expr
 

@@ -157,6 +157,16 @@ def test_the_mark_rounds_as_the_product_it_wraps() -> None:
     assert lines[-1].startswith("grad = np.multiply(") and "(-2*t" in lines[-1]  # t = c**2, shared
 
 
+def test_a_mark_over_a_reciprocal_alone_keeps_its_coefficient_a_division() -> None:
+    # fair's (y - yhat) * c/(c + |y - yhat|): c/(c + |r|) is finite where 1/(c + |r|) overflows (c = 5e-324)
+    y, yhat, c = sp.Symbol("y"), sp.Symbol("yhat"), sp.Symbol("c", positive=True)
+    expr = ZeroWeighted(y - yhat, c / (c + sp.Abs(y - yhat)))
+    lines = kernel_code([("grad", expr)], KernelPrinter({}), {y: ENTRY, yhat: ENTRY}, "y", False, named=False)
+    assert lines[-1].startswith("grad = _zero_weighted(")
+    assert any(line.split(" = ")[1].startswith("np.divide(c, ") for line in lines)
+    assert not any("np.divide(1.0," in line for line in lines)
+
+
 def test_focal_value_and_grad_is_the_gradient_where_a_shared_product_underflows() -> None:
     # p^gamma log1p(-p) = 1e-150 * -1e-300 underflows: the marked term computed from it lost gamma p^(gamma-1)
     point = {"p": 1e-300, "y": 0.0, "gamma": 0.5}
