@@ -58,6 +58,26 @@ def _per_sample(expr: sp.Basic) -> bool:
     return isinstance(expr, ClassMax | AtLabel) or (isinstance(expr, FromParts) and expr.args[0].name == "_logsumexp")
 
 
+def _zero_weighted(program: Program, expr: ZeroWeighted, kind: int) -> Value:
+    r"""``_zero_weighted(w, v)`` of the mark :math:`w \cdot v`, the scalar coefficient of :math:`v` (its
+    factors free of the arrays, but a parameter's negative power, a division) multiplied after it, as
+    :meth:`Program._mul` multiplies an unmarked product's coefficient last: where :math:`w \ne 0` the mark
+    rounds as the product it wraps (:math:`(w \cdot D^{-2}) \cdot (-2c^2)`, not
+    :math:`w \cdot (D^{-2} \cdot (-2c^2))`).  Only :math:`0 \cdot \infty` of the array factors is made 0;
+    a coefficient that overflows itself (:math:`c^2` at :math:`c > 10^{154}`) meets the 0 as unmarked."""
+    weight, value = expr.args
+    factors = sp.Mul.make_args(value)
+    coefficient = [f for f in factors if program.kind_of(f) == SCALAR and not divisions(f)]
+    rest = [f for f in factors if f not in coefficient]
+    # a rest of reciprocals 1/b alone keeps its coefficient: c/b is a division, finite where 1/b overflows
+    if not coefficient or all(isinstance(f, sp.Pow) and f.exp == -1 for f in rest):
+        return program.helper("_zero_weighted", [program.emit(weight), program.emit(value)], kind)
+    marked = program.emit(ZeroWeighted(weight, sp.Mul(*rest)))
+    standing = sp.Dummy(marked.text)  # the marked value, as a factor of the product that multiplies it
+    program.memo[standing], program.kinds[standing] = marked, marked.kind
+    return program.emit(sp.Mul(*coefficient) * standing)
+
+
 def _label_handlers(labels: str) -> dict[type, Callable[[Program, sp.Expr, int], Value]]:
     """Program steps reading entry-wise values at each sample's integer label ``labels``: ``_take``
     of the value, or a softmax primitive evaluated on the parts at the label alone (not on every entry)."""
@@ -78,7 +98,7 @@ def _label_handlers(labels: str) -> dict[type, Callable[[Program, sp.Expr, int],
 
 HANDLERS: Mapping[type, Callable[[Program, sp.Expr, int], Value]] = {
     logcosh: _helper_call("_logcosh"),
-    ZeroWeighted: _helper_call("_zero_weighted"),
+    ZeroWeighted: _zero_weighted,
     AtMax: _at_max,
     SoftmaxParts: _helper_call("_shifted", ENTRY, outputs=2),
     FromParts: _from_parts,
