@@ -67,7 +67,7 @@ def _zero_weighted(program: Program, expr: ZeroWeighted, kind: int) -> Value:
     a coefficient that overflows itself (:math:`c^2` at :math:`c > 10^{154}`) meets the 0 as unmarked."""
     weight, value = expr.args
     factors = sp.Mul.make_args(value)
-    coefficient = [f for f in factors if program.kind_of(f) == SCALAR and not divisions(f)]
+    coefficient = [f for f in factors if program.kind_of(f) == SCALAR and parameter_power(f) >= 0]
     rest = [f for f in factors if f not in coefficient]
     # a rest of reciprocals 1/b alone keeps its coefficient: c/b is a division, finite where 1/b overflows
     if not coefficient or all(isinstance(f, sp.Pow) and f.exp == -1 for f in rest):
