@@ -93,13 +93,14 @@ def _gradient(s, y, temperature, scratch):
             # t0 = shifted(s/temperature)
             u0 = np.divide(s, temperature, out=entries[0])
             t0 = _shifted(u0, out=(entries[1], entries[2]))
-            # grad = -(y*softmax_complement(t0) + (y - 1)*softmax(t0))/temperature
+            # grad = -((y - 1)*softmax(t0) - zero_weighted(y, -softmax_complement(t0)))/temperature
             u1 = np.add(y, -1, out=entries[0])
             u2 = _softmax(t0, out=entries[3])
             u3 = np.multiply(u1, u2, out=entries[0])
             u4 = _softmax_complement(t0, out=entries[3])
-            u5 = np.multiply(u4, y, out=entries[1])
-            u6 = np.add(u3, u5, out=entries[0])
+            u5 = _zero_weighted(y, u4, out=entries[1])
+            neg_u5 = np.negative(u5, out=entries[1])
+            u6 = np.subtract(u3, neg_u5, out=entries[0])
             u7 = np.divide(u6, temperature, out=entries[0])
             grad = np.negative(u7, out=entries[0])
     return _full(grad, s.shape)
@@ -163,13 +164,14 @@ def _value_and_gradient(s, y, temperature, scratch):
             u2 = _zero_weighted(y, u1, out=entries[3])
             u3 = np.sum(u2, axis=-1, keepdims=True, out=samples[0])
             loss = np.negative(u3, out=samples[0])
-            # grad = -(y*softmax_complement(t0) + (y - 1)*softmax(t0))/temperature
+            # grad = -((y - 1)*softmax(t0) - zero_weighted(y, -softmax_complement(t0)))/temperature
             u4 = np.add(y, -1, out=entries[0])
             u5 = _softmax(t0, out=entries[3])
             u6 = np.multiply(u4, u5, out=entries[0])
             u7 = _softmax_complement(t0, out=entries[3])
-            u8 = np.multiply(u7, y, out=entries[1])
-            u9 = np.add(u6, u8, out=entries[0])
+            u8 = _zero_weighted(y, u7, out=entries[1])
+            neg_u8 = np.negative(u8, out=entries[1])
+            u9 = np.subtract(u6, neg_u8, out=entries[0])
             u10 = np.divide(u9, temperature, out=entries[0])
             grad = np.negative(u10, out=entries[0])
     loss = _full(loss, s.shape[:-1] + (1,))[..., 0]

@@ -8,7 +8,7 @@ Loss (textbook form, per sample)::
 
 Origin: focal loss of Lin et al. (2017) over softmax probabilities
 Stability rules applied: softmax_max_shifted, log_softmax_max_shifted, softmax_complement, sum_over_the_others, softmax_xlogx_ratio, sum_over_other_classes.
-Accuracy certificate: OVER BUDGET: max 4.2e+02 ulp, max rel. error inf over 8362 points; 9956 inf/NaN where the truth is finite; 236 zero/subnormal/overflow results missed; 40176 function values compared against the proved stable form (the declared form could not resolve them); sampled: 8362 points (170 on the stress grid, 8192 random by binade (4096 on each path: general, integer labels), seed 0) over z ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), y ∈ distribution vectors of K ∈ {2, 3, 10, 1000} entries, gamma ∈ [0, 1.8e+308]; worst: softmax_focal_hess, an inf/NaN or a missed zero/subnormal/overflow at z=(1.0817502185807804e-42, 6.688760159530678e-42, 1.5159034796013182e-41, 5.0302444097716357e-42, 1.2776423505756774e-41, 3.3251798134132304e-42, 1.6497366775708312e-41, 1.4094195687341493e-42, 2.304152754417108e-41, 6.621461793673744e-42), y=(0.0235595703125, 0.04959583282470703, 0.038702964782714844, 0.7601251602172852, 0.038387298583984375, 0.015594482421875, 0.004628181457519531, 0.034668922424316406, 0.005351066589355469, 0.029386520385742188), gamma=1.7307559801198626e+177: entry 0 of 10: truth 0.0, kernel nan
+Accuracy certificate: OVER BUDGET: max 4.2e+02 ulp, max rel. error 5.7e-14 over 8362 points; 100 inf/NaN where the truth is finite; 236 zero/subnormal/overflow results missed; 40176 function values compared against the proved stable form (the declared form could not resolve them); sampled: 8362 points (170 on the stress grid, 8192 random by binade (4096 on each path: general, integer labels), seed 0) over z ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), y ∈ distribution vectors of K ∈ {2, 3, 10, 1000} entries, gamma ∈ [0, 1.8e+308]; worst: softmax_focal_hess, an inf/NaN or a missed zero/subnormal/overflow at z=(119.78376128419669, 16.5917182802058, 81.46028647879297, -195.09658826068173, 0.9412415573342711, -52.02313775600578, 201.8500063022149, -113.70079792803877, 31.637687172988663, -71.85553001181844), y=(0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0), gamma=1.7976931348623157e+308: entry 0 of 10: truth 0.0, kernel inf
 """
 
 import numpy as np
@@ -76,17 +76,17 @@ def _gradient(z, y, gamma, scratch):
         shifted_z = _shifted(z, out=(entries[0], entries[1]))
         # softmax_complement_z = softmax_complement(shifted_z)
         softmax_complement_z = _softmax_complement(shifted_z, out=entries[2])
-        # t0 = softmax_complement_z**gamma*y*(gamma*softmax_xlogx_ratio(shifted_z) - 1)
+        # t0 = softmax_complement_z**gamma*(gamma*softmax_xlogx_ratio(shifted_z) - 1)
         u0 = np.power(softmax_complement_z, gamma, out=entries[3])
         softmax_xlogx_ratio_z = _softmax_xlogx_ratio(shifted_z, out=entries[4])
         u1 = np.multiply(softmax_xlogx_ratio_z, gamma, out=entries[4])
         u2 = np.add(u1, -1, out=entries[4])
-        u3 = np.multiply(u0, u2, out=entries[3])
-        t0 = np.multiply(u3, y, out=entries[3])
-        # grad = softmax_complement_z*t0 - softmax(shifted_z)*SumOthers(t0, k, K)
-        u4 = np.multiply(softmax_complement_z, t0, out=entries[2])
-        softmax_z = _softmax(shifted_z, out=entries[4])
-        u5 = _sum_others(t0)
+        t0 = np.multiply(u0, u2, out=entries[3])
+        # grad = -softmax(shifted_z)*SumOthers(zero_weighted(y, t0), k, K) + zero_weighted(y, ...
+        u3 = np.multiply(softmax_complement_z, t0, out=entries[2])
+        u4 = _zero_weighted(y, u3, out=entries[4])
+        softmax_z = _softmax(shifted_z, out=entries[2])
+        u5 = _sum_others(_zero_weighted(y, t0))
         u6 = np.multiply(softmax_z, u5, out=entries[0])
         grad = np.subtract(u4, u6, out=entries[0])
     return _full(grad, z.shape)
@@ -103,32 +103,33 @@ def _hessian(z, y, gamma, scratch):
         softmax_z = _softmax(shifted_z, out=entries[2])
         # softmax_complement_z = softmax_complement(shifted_z)
         softmax_complement_z = _softmax_complement(shifted_z, out=entries[3])
-        # softmax_xlogx_ratio_z = softmax_xlogx_ratio(shifted_z)
-        softmax_xlogx_ratio_z = _softmax_xlogx_ratio(shifted_z, out=entries[4])
         # t0 = softmax_complement_z**gamma
-        t0 = np.power(softmax_complement_z, gamma, out=entries[0])
-        # t1 = t0*y
-        t1 = np.multiply(t0, y, out=entries[1])
-        # t2 = gamma*(-2*softmax_z + softmax_xlogx_ratio_z*(gamma*softmax_z - 1))
-        u0 = np.multiply(softmax_z, gamma, out=entries[5])
-        u1 = np.add(u0, -1, out=entries[5])
-        u2 = np.multiply(softmax_xlogx_ratio_z, u1, out=entries[5])
-        u3 = np.multiply(softmax_z, 2, out=entries[6])
-        u4 = np.subtract(u2, u3, out=entries[5])
-        t2 = np.multiply(u4, gamma, out=entries[5])
-        # hess = -softmax_z*softmax_complement_z*sum(t1*(gamma*softmax_xlogx_ratio_z - 1)) + softmax_z* ...
-        u5 = _other_classes_sum(softmax_z, _zero_weighted(y, -t0*t2/softmax_complement_z))
-        u6 = np.multiply(softmax_z, u5, out=entries[0])
-        u7 = np.multiply(softmax_z, softmax_complement_z, out=entries[2])
-        u8 = np.multiply(softmax_xlogx_ratio_z, gamma, out=entries[4])
-        u9 = np.add(u8, -1, out=entries[4])
-        u10 = np.multiply(t1, u9, out=entries[4])
-        u11 = np.sum(u10, axis=-1, keepdims=True, out=samples[0])
-        u12 = np.multiply(u7, u11, out=entries[2])
-        u13 = np.subtract(u6, u12, out=entries[0])
-        u14 = np.multiply(softmax_complement_z, t1, out=entries[1])
-        u15 = np.multiply(u14, t2, out=entries[1])
-        hess = np.subtract(u13, u15, out=entries[0])
+        t0 = np.power(softmax_complement_z, gamma, out=entries[4])
+        # softmax_xlogx_ratio_z = softmax_xlogx_ratio(shifted_z)
+        softmax_xlogx_ratio_z = _softmax_xlogx_ratio(shifted_z, out=entries[5])
+        # t1 = t0*(-2*softmax_z + softmax_xlogx_ratio_z*(gamma*softmax_z - 1))
+        u0 = np.multiply(softmax_z, gamma, out=entries[0])
+        u1 = np.add(u0, -1, out=entries[0])
+        u2 = np.multiply(softmax_xlogx_ratio_z, u1, out=entries[0])
+        u3 = np.multiply(softmax_z, 2, out=entries[1])
+        u4 = np.subtract(u2, u3, out=entries[0])
+        t1 = np.multiply(t0, u4, out=entries[0])
+        # hess = -softmax_z*softmax_complement_z*sum(zero_weighted(y, t0*(gamma*softmax_xlogx_ratio_z - ...
+        u5 = _other_classes_sum(softmax_z, _zero_weighted(y, _zero_weighted(gamma, -t1/softmax_complement_z)))
+        u6 = np.multiply(softmax_z, u5, out=entries[1])
+        u7 = np.multiply(softmax_complement_z, t1, out=entries[0])
+        u8 = _zero_weighted(gamma, u7, out=entries[6])
+        neg_u8 = np.negative(u8, out=entries[0])
+        u9 = _zero_weighted(y, neg_u8, out=entries[6])
+        u10 = np.add(u6, u9, out=entries[0])
+        u11 = np.multiply(softmax_z, softmax_complement_z, out=entries[1])
+        u12 = np.multiply(softmax_xlogx_ratio_z, gamma, out=entries[2])
+        u13 = np.add(u12, -1, out=entries[2])
+        u14 = np.multiply(t0, u13, out=entries[2])
+        u15 = _zero_weighted(y, u14, out=entries[3])
+        u16 = np.sum(u15, axis=-1, keepdims=True, out=samples[0])
+        u17 = np.multiply(u11, u16, out=entries[1])
+        hess = np.subtract(u10, u17, out=entries[0])
     return _full(hess, z.shape)
 
 
@@ -144,22 +145,22 @@ def _value_and_gradient(z, y, gamma, scratch):
         softmax_complement_z = _softmax_complement(shifted_z, out=entries[2])
         # t0 = softmax_complement_z**gamma
         t0 = np.power(softmax_complement_z, gamma, out=entries[3])
-        # t1 = t0*y*(gamma*softmax_xlogx_ratio(shifted_z) - 1)
+        # t1 = t0*(gamma*softmax_xlogx_ratio(shifted_z) - 1)
         softmax_xlogx_ratio_z = _softmax_xlogx_ratio(shifted_z, out=entries[4])
         u0 = np.multiply(softmax_xlogx_ratio_z, gamma, out=entries[4])
         u1 = np.add(u0, -1, out=entries[4])
-        u2 = np.multiply(t0, u1, out=entries[4])
-        t1 = np.multiply(u2, y, out=entries[4])
+        t1 = np.multiply(t0, u1, out=entries[4])
         # loss = -sum(zero_weighted(y, t0*log_softmax(shifted_z)))
         log_softmax_z = _log_softmax(shifted_z, out=entries[5])
-        u3 = np.multiply(t0, log_softmax_z, out=entries[3])
-        u4 = _zero_weighted(y, u3, out=entries[5])
-        u5 = np.sum(u4, axis=-1, keepdims=True, out=samples[0])
-        loss = np.negative(u5, out=samples[0])
-        # grad = softmax_complement_z*t1 - softmax(shifted_z)*SumOthers(t1, k, K)
-        u6 = np.multiply(softmax_complement_z, t1, out=entries[2])
-        softmax_z = _softmax(shifted_z, out=entries[3])
-        u7 = _sum_others(t1)
+        u2 = np.multiply(t0, log_softmax_z, out=entries[3])
+        u3 = _zero_weighted(y, u2, out=entries[5])
+        u4 = np.sum(u3, axis=-1, keepdims=True, out=samples[0])
+        loss = np.negative(u4, out=samples[0])
+        # grad = -softmax(shifted_z)*SumOthers(zero_weighted(y, t1), k, K) + zero_weighted(y, ...
+        u5 = np.multiply(softmax_complement_z, t1, out=entries[2])
+        u6 = _zero_weighted(y, u5, out=entries[3])
+        softmax_z = _softmax(shifted_z, out=entries[2])
+        u7 = _sum_others(_zero_weighted(y, t1))
         u8 = np.multiply(softmax_z, u7, out=entries[0])
         grad = np.subtract(u6, u8, out=entries[0])
     loss = _full(loss, z.shape[:-1] + (1,))[..., 0]
@@ -174,7 +175,7 @@ def softmax_focal(z, y, *, gamma=2.0, axis=-1, reduction="mean", weight=None):
 
     Formula: -Sum((-exp(z[k])/Sum(exp(z[j]), (j, 1, K)) + 1)**gamma*log(exp(z[k])/Sum(exp(z[j]), (j, 1, K)))*y[k], (k, 1, K))
     Stable form: softmax_max_shifted, log_softmax_max_shifted, softmax_complement.
-    Certificate: OVER BUDGET: max 4.2e+02 ulp, max rel. error inf over 8362 points; 9956 inf/NaN where the truth is finite; 236 zero/subnormal/overflow results missed; 40176 function values compared against the proved stable form (the declared form could not resolve them); sampled: 8362 points (170 on the stress grid, 8192 random by binade (4096 on each path: general, integer labels), seed 0) over z ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), y ∈ distribution vectors of K ∈ {2, 3, 10, 1000} entries, gamma ∈ [0, 1.8e+308]; worst: softmax_focal_hess, an inf/NaN or a missed zero/subnormal/overflow at z=(1.0817502185807804e-42, 6.688760159530678e-42, 1.5159034796013182e-41, 5.0302444097716357e-42, 1.2776423505756774e-41, 3.3251798134132304e-42, 1.6497366775708312e-41, 1.4094195687341493e-42, 2.304152754417108e-41, 6.621461793673744e-42), y=(0.0235595703125, 0.04959583282470703, 0.038702964782714844, 0.7601251602172852, 0.038387298583984375, 0.015594482421875, 0.004628181457519531, 0.034668922424316406, 0.005351066589355469, 0.029386520385742188), gamma=1.7307559801198626e+177: entry 0 of 10: truth 0.0, kernel nan
+    Certificate: OVER BUDGET: max 4.2e+02 ulp, max rel. error 5.7e-14 over 8362 points; 100 inf/NaN where the truth is finite; 236 zero/subnormal/overflow results missed; 40176 function values compared against the proved stable form (the declared form could not resolve them); sampled: 8362 points (170 on the stress grid, 8192 random by binade (4096 on each path: general, integer labels), seed 0) over z ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), y ∈ distribution vectors of K ∈ {2, 3, 10, 1000} entries, gamma ∈ [0, 1.8e+308]; worst: softmax_focal_hess, an inf/NaN or a missed zero/subnormal/overflow at z=(119.78376128419669, 16.5917182802058, 81.46028647879297, -195.09658826068173, 0.9412415573342711, -52.02313775600578, 201.8500063022149, -113.70079792803877, 31.637687172988663, -71.85553001181844), y=(0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0), gamma=1.7976931348623157e+308: entry 0 of 10: truth 0.0, kernel inf
     """
     z, y, gamma, weight = _inputs(z, y, gamma=gamma, axis=axis, reduction=reduction, weight=weight)
     (loss,) = _blockwise(_value, ("loss",), (z, y,), (gamma,), vector=True, weight=weight, reduction=reduction)
