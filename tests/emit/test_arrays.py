@@ -153,8 +153,9 @@ def test_the_mark_rounds_as_the_product_it_wraps() -> None:
     lines = [line for line in kernel_code([("grad", expr)], KernelPrinter({}), {y: ENTRY, yhat: ENTRY}, "y", False,
                                           named=False) if not line.startswith("entries")]
     marked = next(i for i, line in enumerate(lines) if "_zero_weighted(" in line)
-    assert marked == len(lines) - 2
-    assert lines[-1].startswith("grad = np.multiply(") and "(-2*t" in lines[-1]  # t = c**2, shared
+    after = lines[marked + 1:]  # the coefficient -2c^2, a factor at a time (c, c, -2), after the mark
+    assert [line.split("np.multiply(")[1].split(", ")[1] for line in after] == ["c", "c", "-2"]
+    assert lines[-1].startswith("grad = np.multiply(")
 
 
 def test_a_mark_over_a_reciprocal_alone_keeps_its_coefficient_a_division() -> None:
