@@ -7,7 +7,8 @@ reader can search for (it is written into the kernel's docstring and the
 report), the identity that justifies it as a :class:`~symloss.declare.loss.Claim`,
 and the rewrite.  They are declared by family (:mod:`~symloss.stabilize.logistic`,
 :mod:`~symloss.stabilize.powers`, :mod:`~symloss.stabilize.exponentials`,
-:mod:`~symloss.stabilize.elementary`, :mod:`~symloss.stabilize.exact_sums`, :mod:`~symloss.stabilize.softmax`,
+:mod:`~symloss.stabilize.elementary`, :mod:`~symloss.stabilize.cancellation`,
+:mod:`~symloss.stabilize.exact_sums`, :mod:`~symloss.stabilize.softmax`,
 :mod:`~symloss.stabilize.class_sums`, :mod:`~symloss.stabilize.scaling`) and listed here in the order they are
 applied (:data:`ORDER`).  :func:`prove_rules` proves every claim; the engine
 (:func:`symloss.stabilize.engine.stabilize`) applies only rules whose claim was proved.
@@ -39,6 +40,11 @@ for the shifted sums):
 ``expm1``                       :math:`e^{x} - 1 = \operatorname{expm1}(x)`
 ``exp_minus_variable``          :math:`e^{a} - t = \operatorname{expm1}(a) - (t - 1)` for a variable t,
                                 used where :math:`t - 1` is exact (:math:`\tfrac12 \le t \le 2`)
+``power_minus_one``             :math:`c\,u^a - c = c\operatorname{expm1}(a\log u)` for :math:`u > 0` and a
+                                non-integer exponent (:math:`\operatorname{log1p}(t)` for :math:`u = 1 + t`),
+                                two terms of a longer sum; the textbook form kept where u is not known positive
+                                and :math:`u \le 0`
+``one_minus_exp``               :math:`c - c\,e^{x} = -c\operatorname{expm1}(x)`, two terms of a longer sum
 ``logcosh``                     :math:`\log\cosh r = \operatorname{log1p}(2\sinh^2(r/2))` near 0
                                 and :math:`|r| + \operatorname{log1p}(e^{-2|r|}) - \log 2` elsewhere
 ``one_minus_tanh_squared``      :math:`1 - \tanh^2 a = 1/\cosh^2 a`
@@ -92,6 +98,7 @@ from collections.abc import Sequence
 from functools import cache
 
 from symloss.prove.prover import prove
+from symloss.stabilize.cancellation import CANCELLATION
 from symloss.stabilize.class_sums import CLASS_SUMS
 from symloss.stabilize.elementary import ELEMENTARY
 from symloss.stabilize.engine import ProvedRule, Rule
@@ -102,8 +109,8 @@ from symloss.stabilize.powers import POWERS
 from symloss.stabilize.scaling import SCALING
 from symloss.stabilize.softmax import SOFTMAX
 
-FAMILIES: tuple[tuple[Rule, ...], ...] = (LOGISTIC, POWERS, EXPONENTIALS, ELEMENTARY, EXACT_SUMS, SOFTMAX, CLASS_SUMS,
-                                                 SCALING)
+FAMILIES: tuple[tuple[Rule, ...], ...] = (LOGISTIC, POWERS, EXPONENTIALS, ELEMENTARY, CANCELLATION, EXACT_SUMS, SOFTMAX,
+                                                 CLASS_SUMS, SCALING)
 ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on every pass
     "log_sigmoid_to_softplus",
     "log1m_sigmoid_to_softplus",
@@ -117,6 +124,8 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "log1p",
     "expm1",
     "exp_minus_variable",
+    "power_minus_one",  # before power_of_huge_square, which would hide a power of 1 + t in its regimes
+    "one_minus_exp",
     "logcosh",
     "one_minus_tanh_squared",
     "sech2",
