@@ -85,6 +85,7 @@ SCALAR_INTERVALS: Mapping[type[primitives.Primitive], Callable[..., object]] = {
     primitives.sech2_of_sum: lambda x, y: _iv_sech2(x + y),
     primitives.square_of_sum: lambda x, y: (x + y) ** 2,
     primitives.square_ratio: lambda a, b: (a / b) ** 2,
+    primitives.square_ratio_of_sum: lambda x, y, c: ((x + y) / c) ** 2,
 }
 """Interval implementations of the scalar primitives, by class (printed under the class name)."""
 

@@ -21,6 +21,7 @@ from symloss.declare.loss import Loss
 from symloss.declare.notation import Var
 from symloss.derive.chain import Derivation
 from symloss.stabilize.engine import ProvedRule, stabilize
+from symloss.stabilize.ratios import RESTORING
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,10 @@ def _branch(label: object | None, expr: sp.Expr, rules: Sequence[ProvedRule], de
         with contextlib.suppress(sp.PolynomialError, TypeError, ValueError):
             candidates.append(sp.factor(expr))
     stabilized = [stabilize(c, rules) for c in candidates]
-    # the candidate the most rules could rewrite keeps the most of its stable structure; then the shorter
-    best = min(stabilized, key=lambda s: (-len(s.rules), sp.count_ops(s.expr), sp.default_sort_key(s.expr)))
+    # the candidate the most rules could rewrite keeps the most of its stable structure (a rule that only
+    # undoes an expansion not counted); then the one with fewer expansions to undo; then the shorter
+    best = min(stabilized, key=lambda s: (-len(set(s.rules) - RESTORING), len(set(s.rules) & RESTORING),
+                                          sp.count_ops(s.expr), sp.default_sort_key(s.expr)))
     return Branch(label, best.expr, best.rules)
 
 

@@ -24,6 +24,7 @@ from symloss.stabilize.primitives import (
     sigmoid_expm1,
     sigmoid_pow,
     square_ratio,
+    square_ratio_of_sum,
 )
 
 
@@ -87,6 +88,14 @@ class KernelPrinter(NumPyPrinter):
 
     def _print_square_ratio(self, expr: square_ratio) -> str:
         return f"_square_ratio({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_square_ratio_of_sum(self, expr: square_ratio_of_sum) -> str:
+        """``_square_ratio_of_sum(x, y, c)``; a constant ``y`` in two floats, ``(x, high, c, y_low=low)``."""
+        x, y, c = expr.args
+        if not y.is_number:
+            return f"_square_ratio_of_sum({self._print(x)}, {self._print(y)}, {self._print(c)})"
+        high, low = two_floats(y).split(", ")
+        return f"_square_ratio_of_sum({self._print(x)}, {high}, {self._print(c)}, y_low={low})"
 
     def _print_SumOthers(self, expr: SumOthers) -> str:  # noqa: N802
         return f"_sum_others({self._print(expr.args[0])})"

@@ -10,7 +10,8 @@ comes from how the kernel template implements it (max-shifted sums,
 Scalar primitives: :func:`log1p`, :func:`expm1` (SymPy's C functions, which
 NumPy prints natively), :class:`logcosh`, :class:`sech2`, :class:`kl_div` and
 :class:`sigmoid_expm1`,
-:class:`exp_minus`, :class:`square_ratio`, :class:`sigmoid_pow` and :class:`sigmoid_powers` (a product of powers of
+:class:`exp_minus`, :class:`square_ratio`, :class:`square_ratio_of_sum`, :class:`sigmoid_pow` and
+:class:`sigmoid_powers` (a product of powers of
 :math:`\sigma(x)` and :math:`\sigma(-x)`); over the class axis, :class:`SumOthers` (the sum of the
 other classes' entries, for every class).
 
@@ -75,6 +76,7 @@ __all__ = [
     "sigmoid_powers",
     "square_of_sum",
     "square_ratio",
+    "square_ratio_of_sum",
     "tanh_of_sum",
 ]
 
@@ -205,6 +207,21 @@ class square_ratio(Primitive):  # noqa: N801
 
     def textbook(self) -> sp.Expr:
         return (self.args[0] / self.args[1]) ** 2
+
+
+class square_ratio_of_sum(Primitive):  # noqa: N801
+    r""":math:`((x + y)/c)^2` for :math:`c > 0`, x a float input (or its negation) and y another one or a
+    constant: the sum carried exactly (:math:`x + y = h + l`, TwoSum) and divided before it is squared,
+    :math:`(h/c)^2 + (l/c)(2h/c + l/c)`, so that neither :math:`(x + y)^2` nor :math:`c^2` is formed
+    (both may overflow or underflow where the quotient does not: :math:`x + y = 10^{275}`,
+    :math:`c = 10^{220}`).  Where :math:`|x|` or :math:`|y| \ge 2^{1020}` the sum is taken of the halves
+    (exact there), :math:`x + y = 2(x/2 + y/2)`, so that it cannot overflow either."""
+
+    nargs = 3
+
+    def textbook(self) -> sp.Expr:
+        x, y, c = self.args
+        return ((x + y) / c) ** 2
 
 
 class sigmoid_expm1(Primitive):  # noqa: N801

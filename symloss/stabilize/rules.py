@@ -7,10 +7,10 @@ reader can search for (it is written into the kernel's docstring and the
 report), the identity that justifies it as a :class:`~symloss.declare.loss.Claim`,
 and the rewrite.  They are declared by family (:mod:`~symloss.stabilize.logistic`,
 :mod:`~symloss.stabilize.powers`, :mod:`~symloss.stabilize.exponentials`,
-:mod:`~symloss.stabilize.elementary`, :mod:`~symloss.stabilize.cancellation`,
-:mod:`~symloss.stabilize.exact_sums`, :mod:`~symloss.stabilize.softmax`,
-:mod:`~symloss.stabilize.class_sums`, :mod:`~symloss.stabilize.scaling`) and listed here in the order they are
-applied (:data:`ORDER`).  :func:`prove_rules` proves every claim; the engine
+:mod:`~symloss.stabilize.elementary`, :mod:`~symloss.stabilize.exact_sums`, :mod:`~symloss.stabilize.softmax`,
+:mod:`~symloss.stabilize.class_sums`, :mod:`~symloss.stabilize.scaling`, :mod:`~symloss.stabilize.ratios`,
+:mod:`~symloss.stabilize.cancellation`) and listed here in the order they are applied (:data:`ORDER`).
+:func:`prove_rules` proves every claim; the engine
 (:func:`symloss.stabilize.engine.stabilize`) applies only rules whose claim was proved.
 
 The ``*_of_exact_sum`` rules apply where the argument is a sum of two terms that are each
@@ -65,6 +65,8 @@ for the shifted sums):
 ``quotient_of_huge_square``     :math:`P/(d + r^2 k)^n = (P/(r^2 k)^n)/(1 + d/(r^2 k))^n` in the same regimes
                                 (:math:`(P/d^n)/(1 + r^2 k/d)^n` where :math:`d > 10^{300}`), the division
                                 carried into P's sums: :math:`(c^2 - r^2)/r^2 = (c/r)^2 - 1`
+``square_ratio_of_exact_sum``   :math:`(x + y)^2/c^2 = ((x + y)/c)^2` for :math:`c > 0`, the exact sum divided
+                                before it is squared: neither :math:`(x + y)^2` nor :math:`c^2` formed
 ``sigmoid_minus_constant``      :math:`\sigma(a) - q = -(1 - q)\sigma(a)\,\mathrm{expm1}(\mathrm{logit}\,q - a)`
                                 for a constant :math:`0 < q < 1`: no cancellation at the root
                                 :math:`a = \operatorname{logit} q` (its argument an exact sum:
@@ -106,11 +108,12 @@ from symloss.stabilize.exact_sums import EXACT_SUMS
 from symloss.stabilize.exponentials import EXPONENTIALS
 from symloss.stabilize.logistic import LOGISTIC
 from symloss.stabilize.powers import POWERS
+from symloss.stabilize.ratios import RATIOS
 from symloss.stabilize.scaling import SCALING
 from symloss.stabilize.softmax import SOFTMAX
 
-FAMILIES: tuple[tuple[Rule, ...], ...] = (LOGISTIC, POWERS, EXPONENTIALS, ELEMENTARY, CANCELLATION, EXACT_SUMS, SOFTMAX,
-                                                 CLASS_SUMS, SCALING)
+FAMILIES: tuple[tuple[Rule, ...], ...] = (LOGISTIC, POWERS, EXPONENTIALS, ELEMENTARY, EXACT_SUMS, SOFTMAX, CLASS_SUMS,
+                                                 SCALING, RATIOS, CANCELLATION)
 ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on every pass
     "log_sigmoid_to_softplus",
     "log1m_sigmoid_to_softplus",
@@ -132,10 +135,12 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "logcosh_of_exact_sum",
     "tanh_of_exact_sum",
     "sech2_of_exact_sum",
+    "perfect_square_in_sum",  # before square_of_exact_sum, which carries the square it makes exactly
     "square_of_exact_sum",
     "log1p_of_huge_square",  # after log1p and square_of_exact_sum, whose forms it matches
     "power_of_huge_square",
     "quotient_of_huge_square",
+    "square_ratio_of_exact_sum",  # after the scaling rules, whose forms (a square times c^-2) it would hide
     "sigmoid_minus_constant",
     "sigmoid_powers",
     "relative_entropy_terms",

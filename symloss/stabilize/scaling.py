@@ -63,13 +63,19 @@ def _half_power(factor: sp.Expr) -> tuple[sp.Expr, int] | None:
 
 
 def as_square_ratio(monomial: sp.Expr) -> sp.Expr:
-    r"""``monomial`` with its even powers gathered into one :class:`square_ratio`:
+    r"""``monomial`` with its even powers (and the even part of its odd ones,
+    :math:`g^{2n \pm 1} = g^{2n} g^{\pm 1}`) gathered into one :class:`square_ratio`:
     :math:`\prod_i g_i^{2n_i} \cdot \rho = (N/D)^2 \rho` with :math:`N = \prod_{n_i > 0} g_i^{n_i}`,
     :math:`D = \prod_{n_i < 0} g_i^{-n_i}`, computed as the square of the ratio :math:`N/D`, so that
     neither :math:`N^2` nor :math:`D^2` is formed (an identity wherever :math:`D \ne 0`)."""
     numerator, denominator, rest = [], [], []
     for factor in sp.Mul.make_args(monomial):
         found = _half_power(factor)
+        base, exponent = factor.as_base_exp()
+        if found is None and exponent.is_Integer and abs(exponent) > 1:  # g^(2n ± 1) = g^(2n) g^(±1)
+            sign = 1 if exponent > 0 else -1
+            found = (base, (int(exponent) - sign) // 2)
+            rest.append(base**sign)
         if found is None:
             rest.append(factor)
         else:
@@ -191,9 +197,10 @@ def _quotient_rewrite(expr: sp.Expr) -> sp.Expr:
         square, root, k, d = _huge_term(base)
         # factors free of r stay outside the regimes, multiplied last as in the textbook kernel (-(ν + 1) r/B
         # computes r/B first; (ν + 1) r first would overflow at a huge ν)
+        # (an even power such as c^2 goes inside, where it enters the squares of ratios)
         factors = sp.Mul.make_args(numerator)
-        outside = sp.Mul(*(f for f in factors if not f.free_symbols & root.free_symbols))
-        numerator = sp.Mul(*(f for f in factors if f.free_symbols & root.free_symbols))
+        outside = sp.Mul(*(f for f in factors if not f.free_symbols & root.free_symbols and _half_power(f) is None))
+        numerator = numerator / outside
         e = numerator * base**-n
         root = next((f for f in sp.Mul.make_args(numerator) if sp.expand(f + root) == 0), root)
         by_square = _divided(numerator, square, root, k, None, n) / (1 + as_square_ratio(d / (square * k))) ** n

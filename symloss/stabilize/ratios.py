@@ -1,0 +1,116 @@
+r"""Stability rules for a scaled residual :math:`((x + y)/c)^2`: the square of an exact sum divided by a
+square computed as the square of the ratio, and an expanded perfect square inside a sum put back together
+so that the exact-sum rules apply to it.
+
+* ``perfect_square_in_sum``: :math:`k x^2 \mp 2k xy + k y^2 = k (x \mp y)^2` for three terms of a sum, x
+  and y float inputs, k a number.  Differentiation expands :math:`(\hat y - y)^2` into
+  :math:`\hat y^2 - 2y\hat y + y^2`, whose every term overflows at :math:`|y| = 10^{300}` and which
+  cancels where :math:`\hat y \approx y`; as a square of a difference it is carried exactly
+  (``square_of_exact_sum``) and scaled (the scaling rules).
+* ``square_ratio_of_exact_sum``: :math:`(x + y)^2 c^{-2} = ((x + y)/c)^2` for :math:`c > 0`, the square of
+  an exact sum (:class:`~symloss.stabilize.primitives.square_of_sum`, or :math:`(x + y)^2` itself) times
+  :math:`c^{-2}` (:class:`~symloss.stabilize.primitives.square_ratio_of_sum`): :math:`(x + y)^2` overflows
+  for :math:`|x + y| > 1.34\cdot10^{154}` and :math:`c^2` underflows for :math:`c < 10^{-162}` although
+  the ratio's square is finite; the kernel divides the exact sum (from halves where :math:`x + y` itself
+  could overflow) before it squares.
+
+Neither names a loss."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from symloss.stabilize.engine import Rule
+from symloss.stabilize.exact_sums import exact_terms
+from symloss.stabilize.identities import C, a, b, claim, t
+from symloss.stabilize.primitives import expand_primitives, square_of_sum, square_ratio_of_sum
+
+
+def _input(expr: sp.Basic) -> bool:
+    """A float input: a scalar symbol or a class-vector entry."""
+    return isinstance(expr, sp.Symbol | sp.Indexed)
+
+
+def _quadratic(term: sp.Expr) -> tuple[sp.Expr, tuple[sp.Expr, ...]] | None:
+    """(k, (v, w)) when ``term`` is :math:`k v w` for float inputs v, w (v = w for :math:`k v^2`) and a
+    nonzero number k; None otherwise."""
+    k, rest = term.as_coeff_Mul()
+    if isinstance(rest, sp.Pow) and rest.exp == 2 and _input(rest.base):
+        return k, (rest.base, rest.base)
+    factors = sp.Mul.make_args(rest)
+    if len(factors) == 2 and all(_input(f) for f in factors):
+        return k, tuple(sorted(factors, key=sp.default_sort_key))
+    return None
+
+
+def perfect_square(add: sp.Basic) -> tuple[tuple[sp.Expr, ...], sp.Expr] | None:
+    r"""(the three terms, :math:`k (v \mp w)^2`) when the sum ``add`` holds :math:`k v^2`,
+    :math:`\mp 2k v w` and :math:`k w^2` for float inputs :math:`v \ne w` and a number k; None otherwise."""
+    if not isinstance(add, sp.Add):
+        return None
+    quadratics = {term: found for term in add.args if (found := _quadratic(term)) is not None}
+    squares = {pair[0]: (term, k) for term, (k, pair) in quadratics.items() if pair[0] == pair[1]}
+    for term, (k, (v, w)) in quadratics.items():
+        if v == w or v not in squares or w not in squares:
+            continue
+        (square_v, k_v), (square_w, k_w) = squares[v], squares[w]
+        if k_v == k_w and k in (2 * k_v, -2 * k_v):
+            return (square_v, term, square_w), k_v * (v + sp.sign(k / k_v) * w) ** 2
+    return None
+
+
+def _perfect_square_rewrite(expr: sp.Expr) -> sp.Expr:
+    r""":math:`k v^2 \mp 2k v w + k w^2 + R \to k (v \mp w)^2 + R` in every sum that holds such three terms."""
+
+    def rewrite(add: sp.Add) -> sp.Expr:
+        terms, square = perfect_square(add)
+        return square + sp.Add(*(term for term in add.args if term not in terms))
+
+    return expr.replace(lambda e: perfect_square(e) is not None, rewrite)
+
+
+def _scaled_exact_square(mul: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:
+    """(the two factors, ``square_ratio_of_sum(x, y, c)``) when the product ``mul`` holds the square of an
+    exact sum x + y and :math:`c^{-2}` for a positive c; None otherwise."""
+    if not isinstance(mul, sp.Mul):
+        return None
+    squares = [f for f in mul.args if isinstance(f, square_of_sum)
+               or (isinstance(f, sp.Pow) and f.exp == 2 and exact_terms(f.base) is not None)]
+    scales = [f for f in mul.args if isinstance(f, sp.Pow) and f.exp == -2 and f.base.is_positive]
+    if not squares or not scales:
+        return None
+    square, scale = squares[0], scales[0]
+    x, y = square.args if isinstance(square, square_of_sum) else exact_terms(square.base)
+    return square, scale, square_ratio_of_sum(x, y, scale.base)
+
+
+def _square_ratio_rewrite(expr: sp.Expr) -> sp.Expr:
+    r""":math:`S\,c^{-2}\rho \to \operatorname{square\_ratio\_of\_sum}(x, y, c)\,\rho` in every product that holds
+    the square S of an exact sum x + y and :math:`c^{-2}`, c > 0."""
+
+    def rewrite(mul: sp.Mul) -> sp.Expr:
+        square, scale, ratio = _scaled_exact_square(mul)
+        return ratio * mul / (square * scale)
+
+    return expr.replace(lambda e: _scaled_exact_square(e) is not None, rewrite)
+
+
+RESTORING = frozenset({"perfect_square_in_sum"})
+"""Rules that put back a structure an expansion took apart rather than replace a textbook form: a candidate
+form is not preferred for them (a factored form expands its numerator, and would otherwise count its own
+expansion undone as one more rule applied)."""
+
+RATIOS: tuple[Rule, ...] = (
+    Rule("perfect_square_in_sum",
+         (claim("perfect_square_in_sum: k x^2 - 2 k x y + k y^2 = k (x - y)^2",
+                t * a**2 - 2 * t * a * b + t * b**2, t * (a - b) ** 2),
+          claim("perfect_square_in_sum: k x^2 + 2 k x y + k y^2 = k (x + y)^2",
+                t * a**2 + 2 * t * a * b + t * b**2, t * (a + b) ** 2)),
+         _perfect_square_rewrite,
+         C**2 + 3 * a**2 - 6 * a * b + 3 * b**2),
+    Rule("square_ratio_of_exact_sum",
+         (claim("square_ratio_of_exact_sum: (x + y)^2/c^2 = ((x + y)/c)^2 for c > 0",
+                expand_primitives(square_of_sum(a, b)) / C**2, expand_primitives(square_ratio_of_sum(a, b, C))),),
+         _square_ratio_rewrite,
+         -square_of_sum(a, -b) / C**2),
+)
