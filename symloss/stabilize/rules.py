@@ -40,11 +40,6 @@ for the shifted sums):
 ``expm1``                       :math:`e^{x} - 1 = \operatorname{expm1}(x)`
 ``exp_minus_variable``          :math:`e^{a} - t = \operatorname{expm1}(a) - (t - 1)` for a variable t,
                                 used where :math:`t - 1` is exact (:math:`\tfrac12 \le t \le 2`)
-``power_minus_one``             :math:`c\,u^a - c = c\operatorname{expm1}(a\log u)` for :math:`u > 0` and a
-                                non-integer exponent (:math:`\operatorname{log1p}(t)` for :math:`u = 1 + t`),
-                                two terms of a longer sum; the textbook form kept where u is not known positive
-                                and :math:`u \le 0`
-``one_minus_exp``               :math:`c - c\,e^{x} = -c\operatorname{expm1}(x)`, two terms of a longer sum
 ``logcosh``                     :math:`\log\cosh r = \operatorname{log1p}(2\sinh^2(r/2))` near 0
                                 and :math:`|r| + \operatorname{log1p}(e^{-2|r|}) - \log 2` elsewhere
 ``one_minus_tanh_squared``      :math:`1 - \tanh^2 a = 1/\cosh^2 a`
@@ -67,6 +62,11 @@ for the shifted sums):
                                 carried into P's sums: :math:`(c^2 - r^2)/r^2 = (c/r)^2 - 1`
 ``square_ratio_of_exact_sum``   :math:`(x + y)^2/c^2 = ((x + y)/c)^2` for :math:`c > 0`, the exact sum divided
                                 before it is squared: neither :math:`(x + y)^2` nor :math:`c^2` formed
+``power_minus_one``             :math:`c\,u^a - c = c\operatorname{expm1}(a\log u)` for :math:`u > 0` and a
+                                non-integer exponent (:math:`\operatorname{log1p}(t)` for :math:`u = 1 + t`),
+                                two terms of a longer sum; the textbook form kept where u is not known positive
+                                and :math:`u \le 0`
+``one_minus_exp``               :math:`c - c\,e^{x} = -c\operatorname{expm1}(x)`, two terms of a longer sum
 ``sigmoid_minus_constant``      :math:`\sigma(a) - q = -(1 - q)\sigma(a)\,\mathrm{expm1}(\mathrm{logit}\,q - a)`
                                 for a constant :math:`0 < q < 1`: no cancellation at the root
                                 :math:`a = \operatorname{logit} q` (its argument an exact sum:
@@ -127,8 +127,6 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "log1p",
     "expm1",
     "exp_minus_variable",
-    "power_minus_one",  # before power_of_huge_square, which would hide a power of 1 + t in its regimes
-    "one_minus_exp",
     "logcosh",
     "one_minus_tanh_squared",
     "sech2",
@@ -141,6 +139,8 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "power_of_huge_square",
     "quotient_of_huge_square",
     "square_ratio_of_exact_sum",  # after the scaling rules, whose forms (a square times c^-2) it would hide
+    "power_minus_one",  # after the scaling rules: rewrites inside their moderate regime, not instead of it
+    "one_minus_exp",
     "sigmoid_minus_constant",
     "sigmoid_powers",
     "relative_entropy_terms",
