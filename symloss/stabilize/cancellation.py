@@ -26,17 +26,25 @@ import sympy as sp
 
 from symloss.stabilize.engine import Rewrite, Rule
 from symloss.stabilize.identities import a, claim, t, w, x
-from symloss.stabilize.primitives import expand_primitives, expm1, log1p, square_of_sum, square_ratio
+from symloss.stabilize.primitives import (
+    expand_primitives,
+    expm1,
+    log1p,
+    square_of_sum,
+    square_ratio,
+    square_ratio_of_sum,
+)
 
 Exponent = Callable[[sp.Expr], sp.Expr | None]  # the exact exponent of a factor f = e^exponent, or None
 
 
 def _known_nonnegative(expr: sp.Expr) -> bool:
     r"""Whether ``expr`` is nonnegative wherever it is real: SymPy's assumptions, with squares
-    (``square_of_sum``, ``square_ratio``, even powers), absolute values and their products, quotients
-    and positive powers known nonnegative.  A quotient by zero is taken as :math:`+\infty` (a float
-    division gives inf or NaN, never a negative number), which SymPy's assumptions do not."""
-    if expr.is_nonnegative or isinstance(expr, square_of_sum | square_ratio | sp.Abs):
+    (``square_of_sum``, ``square_ratio``, ``square_ratio_of_sum``, even powers), absolute values and
+    their products, quotients and positive powers known nonnegative.  A quotient by zero is taken as
+    :math:`+\infty` (a float division gives inf or NaN, never a negative number), which SymPy's
+    assumptions do not."""
+    if expr.is_nonnegative or isinstance(expr, square_of_sum | square_ratio | square_ratio_of_sum | sp.Abs):
         return True
     if isinstance(expr, sp.Add | sp.Mul):
         return all(_known_nonnegative(arg) for arg in expr.args)
@@ -85,18 +93,27 @@ def _exp_exponent(factor: sp.Expr) -> sp.Expr | None:
 def _minus_one_rewrite(exponent: Exponent) -> Rewrite:
     r"""c·f − c → c·expm1(X) for two terms of one sum (the others kept), f a factor of the first with
     ``exponent``\ (f) = X; a power whose base is not known positive as Piecewise((c·expm1(X), u > 0),
-    (c·f − c, True)), whose second branch is not rewritten again (u > 0 is false there)."""
+    (c·f − c, True)), whose second branch is not rewritten again (u > 0 is false there).  Where f is a
+    Piecewise (a scaling rule's regimes) with such a factor in a branch, the −c goes into every branch,
+    c·Piecewise((f_i, k_i)) − c = Piecewise((c·f_i − c, k_i)), and the branches are rewritten."""
+
+    def matches(factor: sp.Expr, outside: frozenset) -> bool:
+        """``factor`` is f (a power whose condition u > 0 is in ``outside``, a later branch of a Piecewise
+        that tested it, is left), or a Piecewise with such an f as a branch."""
+        if isinstance(factor, sp.Piecewise):
+            return any(matches(e, outside | {c for _, c in factor.args[:i]}) for i, (e, _) in enumerate(factor.args))
+        return exponent(factor) is not None and not (isinstance(factor, sp.Pow) and _positive(factor.base) in outside)
 
     def pair(add: sp.Basic, outside: frozenset) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:
-        """(the term c·f, the factor f, the scale c) of the first such pair in the sum ``add``; a power
-        whose condition u > 0 is in ``outside`` (a later branch of a Piecewise that tested it) is left."""
+        """(the term c·f, the factor f, the scale c) of the first such pair in the sum ``add``."""
         if not isinstance(add, sp.Add):
             return None
         for term in add.args:
-            for factor in sp.Mul.make_args(term):
-                if exponent(factor) is None or (isinstance(factor, sp.Pow) and _positive(factor.base) in outside):
+            factors = sp.Mul.make_args(term)
+            for i, factor in enumerate(factors):
+                if not matches(factor, outside):
                     continue
-                scale = term / factor
+                scale = sp.Mul(*factors[:i], *factors[i + 1:])  # not term/factor: 1/Piecewise goes into its branches
                 if -scale in add.args:
                     return term, factor, scale
         return None
@@ -104,6 +121,9 @@ def _minus_one_rewrite(exponent: Exponent) -> Rewrite:
     def rewrite(add: sp.Add, outside: frozenset) -> sp.Expr:
         term, factor, scale = pair(add, outside)
         rest = sp.Add(*(arg for arg in add.args if arg not in (term, -scale)))
+        if isinstance(factor, sp.Piecewise):
+            return rest + sp.Piecewise(*((walk(scale * e - scale, outside | {k for _, k in factor.args[:i]}), c)
+                                         for i, (e, c) in enumerate(factor.args)))
         stable = scale * expm1(exponent(factor))
         if isinstance(factor, sp.Pow) and not _known_positive(factor.base):
             stable = sp.Piecewise((stable, _positive(factor.base)), (term - scale, True))

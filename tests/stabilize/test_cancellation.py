@@ -18,7 +18,7 @@ from symloss.prove.prover import prove
 from symloss.stabilize.cancellation import CANCELLATION
 from symloss.stabilize.engine import ProvedRule, stabilize
 from symloss.stabilize.identities import a, claim, t, w, x
-from symloss.stabilize.primitives import expand_primitives, expm1, log1p, square_of_sum
+from symloss.stabilize.primitives import expand_primitives, expm1, log1p, square_of_sum, square_ratio_of_sum
 
 ULP_BUDGET = 4.0
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -79,6 +79,10 @@ def _proved_family() -> tuple[ProvedRule, ...]:
          y + 3 * expm1(a * log1p(square_of_sum(z, -y) / c**2) / 2)),
         (c**2 / 2 * (1 - sp.exp(-z**2 / c**2)), -c**2 * expm1(-z**2 / c**2) / 2),
         (c - c * sp.exp(z) + y, -c * expm1(z) + y),
+        (3 * sp.Piecewise((c * z, z > 10**300), (sp.sqrt(1 + z**2), True)) - 3 + y,  # a scaling rule's regimes:
+         y + sp.Piecewise((3 * c * z - 3, z > 10**300), (3 * expm1(log1p(z**2) / 2), True))),  # -c into each
+        (sp.sqrt(1 + square_ratio_of_sum(z, -y, c) / 2) - 1,  # a squared ratio is nonnegative: no Piecewise
+         expm1(log1p(square_ratio_of_sum(z, -y, c) / 2) / 2)),
         ((1 - (1 - p) ** q) / q,  # 1 - p is not known positive: the textbook form kept where it is not
          sp.Piecewise((-expm1(q * log1p(-p)), p < 1), (1 - (1 - p) ** q, True)) / q),
     ],
