@@ -9,7 +9,8 @@ and the rewrite.  They are declared by family (:mod:`~symloss.stabilize.logistic
 :mod:`~symloss.stabilize.powers`, :mod:`~symloss.stabilize.exponentials`,
 :mod:`~symloss.stabilize.elementary`, :mod:`~symloss.stabilize.exact_sums`, :mod:`~symloss.stabilize.softmax`,
 :mod:`~symloss.stabilize.class_sums`, :mod:`~symloss.stabilize.scaling`, :mod:`~symloss.stabilize.ratios`,
-:mod:`~symloss.stabilize.series`) and listed here in the order they are applied (:data:`ORDER`).
+:mod:`~symloss.stabilize.series`, :mod:`~symloss.stabilize.cancellation`) and listed here in the order they are
+applied (:data:`ORDER`).
 :func:`prove_rules` proves every claim; the engine
 (:func:`symloss.stabilize.engine.stabilize`) applies only rules whose claim was proved.
 
@@ -62,6 +63,11 @@ for the shifted sums):
                                 carried into P's sums: :math:`(c^2 - r^2)/r^2 = (c/r)^2 - 1`
 ``square_ratio_of_exact_sum``   :math:`(x + y)^2/c^2 = ((x + y)/c)^2` for :math:`c > 0`, the exact sum divided
                                 before it is squared: neither :math:`(x + y)^2` nor :math:`c^2` formed
+``power_minus_one``             :math:`c\,u^a - c = c\operatorname{expm1}(a\log u)` for :math:`u > 0` and a
+                                non-integer exponent (:math:`\operatorname{log1p}(t)` for :math:`u = 1 + t`),
+                                two terms of a longer sum; the textbook form kept where u is not known positive
+                                and :math:`u \le 0`
+``one_minus_exp``               :math:`c - c\,e^{x} = -c\operatorname{expm1}(x)`, two terms of a longer sum
 ``sigmoid_minus_constant``      :math:`\sigma(a) - q = -(1 - q)\sigma(a)\,\mathrm{expm1}(\mathrm{logit}\,q - a)`
                                 for a constant :math:`0 < q < 1`: no cancellation at the root
                                 :math:`a = \operatorname{logit} q` (its argument an exact sum:
@@ -99,6 +105,7 @@ from collections.abc import Sequence
 from functools import cache
 
 from symloss.prove.prover import prove
+from symloss.stabilize.cancellation import CANCELLATION
 from symloss.stabilize.class_sums import CLASS_SUMS
 from symloss.stabilize.elementary import ELEMENTARY
 from symloss.stabilize.engine import ProvedRule, Rule
@@ -112,7 +119,7 @@ from symloss.stabilize.series import SERIES
 from symloss.stabilize.softmax import SOFTMAX
 
 FAMILIES: tuple[tuple[Rule, ...], ...] = (LOGISTIC, POWERS, EXPONENTIALS, ELEMENTARY, EXACT_SUMS, SOFTMAX, CLASS_SUMS,
-                                                 SCALING, RATIOS, SERIES)
+                                                 SCALING, RATIOS, SERIES, CANCELLATION)
 ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on every pass
     "log_sigmoid_to_softplus",
     "log1m_sigmoid_to_softplus",
@@ -139,6 +146,8 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "power_of_huge_square",
     "quotient_of_huge_square",
     "square_ratio_of_exact_sum",  # after the scaling rules, whose forms (a square times c^-2) it would hide
+    "power_minus_one",  # after the scaling rules: rewrites inside their moderate regime, not instead of it
+    "one_minus_exp",
     "sigmoid_minus_constant",
     "sigmoid_powers",
     "relative_entropy_terms",
