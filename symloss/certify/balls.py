@@ -59,6 +59,12 @@ def expm1(x: object) -> arb:
     return ball(x).expm1()
 
 
+def exprel(x: object) -> arb:
+    """(e^x - 1)/x, 1 at 0: e^(x/2) sinh(x/2)/(x/2), the last factor Arb's sinc at i x/2 (defined at 0)."""
+    half = ball(x) / 2
+    return half.exp() * flint.acb(0, half).sinc().real
+
+
 def sqrt(x: object) -> arb:
     return ball(x).sqrt()
 

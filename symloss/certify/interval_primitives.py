@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from symloss.certify.balls import ball, exp, expm1, log1p, midpoint
+from symloss.certify.balls import ball, exp, expm1, exprel, log1p, midpoint
 from symloss.stabilize import primitives
 
 
@@ -77,6 +77,7 @@ SCALAR_INTERVALS: Mapping[type[primitives.Primitive], Callable[..., object]] = {
     primitives.sigmoid_powers: _iv_sigmoid_powers,
     primitives.sigmoid_expm1: _iv_sigmoid_expm1,
     primitives.exp_minus: _iv_exp_minus,
+    primitives.exprel: exprel,
     primitives.kl_div: _iv_kl_div,
     primitives.logcosh: _iv_logcosh,
     primitives.sech2: _iv_sech2,

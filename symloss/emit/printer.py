@@ -18,6 +18,7 @@ from symloss.stabilize.primitives import (
     OtherClassesSum,
     SumOthers,
     exp_minus,
+    exprel,
     kl_div,
     logcosh,
     sech2,
@@ -85,6 +86,9 @@ class KernelPrinter(NumPyPrinter):
 
     def _print_exp_minus(self, expr: exp_minus) -> str:
         return f"_exp_minus({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_exprel(self, expr: exprel) -> str:
+        return f"_exprel({self._print(expr.args[0])})"
 
     def _print_square_ratio(self, expr: square_ratio) -> str:
         return f"_square_ratio({self._print(expr.args[0])}, {self._print(expr.args[1])})"

@@ -9,8 +9,13 @@ exponent, which is accurate to its own magnitude:
   :math:`u = 1 + t` the logarithm is :math:`\operatorname{log1p}(t)`, so that :math:`t` is not
   rounded into :math:`1 + t` first.
 * ``one_minus_exp``: :math:`c - c\,e^{x} = -c\operatorname{expm1}(x)`.
+* ``expm1_over_factor``: :math:`\operatorname{expm1}(d\,y)/d = y\operatorname{exprel}(d\,y)` for a
+  divisor :math:`d` that is a factor of the exponent (the Box–Cox form :math:`(u^\lambda - 1)/\lambda`
+  after ``power_minus_one``): where :math:`d\,y` underflows, :math:`\operatorname{expm1}(d\,y)/d` is
+  0 or has lost :math:`y`'s digits, while :math:`y\operatorname{exprel}(d\,y) \to y`, the limit
+  :math:`\lambda \to 0` (:math:`\log u`).
 
-Both apply to two terms of a sum, :math:`c\,f` and :math:`-c` (the sum may hold more terms, which
+The first two apply to two terms of a sum, :math:`c\,f` and :math:`-c` (the sum may hold more terms, which
 are kept), as ``scaled_one_minus_sigmoid`` does.  An integer power is left alone: it is a polynomial
 whose base may be negative, where :math:`\log u` is not real.  Where the base of a power is not known
 to be positive (SymPy's assumptions, with a square such as ``square_of_sum`` known nonnegative), the
@@ -25,10 +30,11 @@ from collections.abc import Callable
 import sympy as sp
 
 from symloss.stabilize.engine import Rewrite, Rule
-from symloss.stabilize.identities import a, claim, t, w, x
+from symloss.stabilize.identities import a, b, claim, t, w, x
 from symloss.stabilize.primitives import (
     expand_primitives,
     expm1,
+    exprel,
     log1p,
     square_of_sum,
     square_ratio,
@@ -142,6 +148,48 @@ def _minus_one_rewrite(exponent: Exponent) -> Rewrite:
     return walk
 
 
+def _has_expm1_of(divisor: sp.Expr, factor: sp.Expr) -> bool:
+    r"""Whether ``factor`` is :math:`\operatorname{expm1}(X)`, or a product with such a factor, or a Piecewise
+    with such a branch, where ``divisor`` is a factor of :math:`X`."""
+    if isinstance(factor, sp.Piecewise):
+        return any(_has_expm1_of(divisor, branch) for branch, _ in factor.args)
+    return any(isinstance(f, expm1) and divisor in sp.Mul.make_args(f.args[0]) for f in sp.Mul.make_args(factor))
+
+
+def _divisor_of_exponent(product: sp.Expr) -> tuple[sp.Expr, sp.Expr] | None:
+    r"""(a factor :math:`\operatorname{expm1}(X)` or a Piecewise with one as a branch, a divisor :math:`d`) of a
+    product that divides by :math:`d` (a factor :math:`d^{-n}` or :math:`b^{-n}`, :math:`d = b`), :math:`d` not a
+    number and a factor of :math:`X`; None where there is none."""
+    if not isinstance(product, sp.Mul):
+        return None
+    for power in product.args:
+        if not (isinstance(power, sp.Pow) and power.exp.is_negative and not power.base.is_Number):
+            continue
+        for divisor in (1 / power, power.base):
+            for factor in product.args:
+                if isinstance(factor, expm1 | sp.Piecewise) and _has_expm1_of(divisor, factor):
+                    return factor, divisor
+    return None
+
+
+def _exprel_rewrite(expr: sp.Expr) -> sp.Expr:
+    r"""c·expm1(d·y)/d → c·y·exprel(d·y) in every product that has such a pair (see
+    :func:`_divisor_of_exponent`); c·Piecewise((e_i, k_i))/d = c·Piecewise((e_i/d, k_i)), each branch
+    rewritten."""
+
+    def rewrite(product: sp.Mul) -> sp.Expr:
+        factor, divisor = _divisor_of_exponent(product)
+        others = list(product.args)
+        others.remove(factor)  # not product/factor: SymPy divides a Piecewise into its branches
+        rest = sp.Mul(*others) * divisor
+        if isinstance(factor, sp.Piecewise):
+            return rest * sp.Piecewise(*((_exprel_rewrite(branch / divisor), condition)
+                                         for branch, condition in factor.args))
+        return rest * (factor.args[0] / divisor) * exprel(factor.args[0])
+
+    return expr.replace(lambda e: _divisor_of_exponent(e) is not None, rewrite)
+
+
 CANCELLATION: tuple[Rule, ...] = (
     Rule("power_minus_one",
          (claim("power_minus_one: c u^a - c = c expm1(a log u) for u > 0", t * w**a - t,
@@ -154,4 +202,8 @@ CANCELLATION: tuple[Rule, ...] = (
          (claim("one_minus_exp: c - c e^a = -c expm1(a)", t - t * sp.exp(a), expand_primitives(-t * expm1(a))),),
          _minus_one_rewrite(_exp_exponent),
          t - t * sp.exp(a)),
+    Rule("expm1_over_factor",
+         (claim("expm1_over_factor: c expm1(a y)/a = c y exprel(a y)", t * expm1(a * b) / a,
+                expand_primitives(t * b * exprel(a * b))),),
+         _exprel_rewrite),
 )

@@ -10,7 +10,7 @@ comes from how the kernel template implements it (max-shifted sums,
 Scalar primitives: :func:`log1p`, :func:`expm1` (SymPy's C functions, which
 NumPy prints natively), :class:`logcosh`, :class:`sech2`, :class:`kl_div` and
 :class:`sigmoid_expm1`,
-:class:`exp_minus`, :class:`square_ratio`, :class:`square_ratio_of_sum`, :class:`sigmoid_pow` and
+:class:`exp_minus`, :class:`exprel`, :class:`square_ratio`, :class:`square_ratio_of_sum`, :class:`sigmoid_pow` and
 :class:`sigmoid_powers` (a product of powers of
 :math:`\sigma(x)` and :math:`\sigma(-x)`); over the class axis, :class:`SumOthers` (the sum of the
 other classes' entries, for every class).
@@ -65,6 +65,7 @@ __all__ = [
     "exp_minus",
     "expand_primitives",
     "expm1",
+    "exprel",
     "kl_div",
     "log1p",
     "logcosh",
@@ -222,6 +223,20 @@ class square_ratio_of_sum(Primitive):  # noqa: N801
     def textbook(self) -> sp.Expr:
         x, y, c = self.args
         return ((x + y) / c) ** 2
+
+
+class exprel(Primitive):  # noqa: N801 - named as GSL's gsl_sf_exprel
+    r""":math:`\operatorname{exprel}(x) = (e^x - 1)/x`, 1 at :math:`x = 0` (its limit; Abramowitz and Stegun
+    4.2.1): :math:`\operatorname{expm1}(x)/x`, whose two roundings keep the relative accuracy for every
+    :math:`x`, also where :math:`x` underflows to 0 or to a subnormal (:math:`\operatorname{exprel} = 1` there,
+    while :math:`\operatorname{expm1}(x)/a` for :math:`x = a\,y` loses :math:`y` with :math:`x`).  From
+    :math:`x > 700` on it is :math:`e^{x/2}\,(e^{x/2}/x)`, finite up to :math:`x \approx 716` where
+    :math:`e^x` overflows."""
+
+    nargs = 1
+
+    def textbook(self) -> sp.Expr:
+        return expm1(self.args[0]) / self.args[0]
 
 
 class sigmoid_expm1(Primitive):  # noqa: N801

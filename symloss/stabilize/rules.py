@@ -148,6 +148,7 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "square_ratio_of_exact_sum",  # after the scaling rules, whose forms (a square times c^-2) it would hide
     "power_minus_one",  # after the scaling rules: rewrites inside their moderate regime, not instead of it
     "one_minus_exp",
+    "expm1_over_factor",  # after power_minus_one, whose expm1(λ log u)/λ it rewrites
     "sigmoid_minus_constant",
     "sigmoid_powers",
     "relative_entropy_terms",

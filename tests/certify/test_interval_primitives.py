@@ -25,6 +25,7 @@ SCALAR_SAMPLES: dict[type[Primitive], tuple[tuple[object, ...], ...]] = {  # mod
     primitives.sigmoid_powers: ((1.25, 2, 1), (0.5, 0, 3), (0.75, 1, 2, sp.log(3)), (-2.0, 1, 1, sp.log(2))),
     primitives.sigmoid_expm1: ((0.25, sp.log(2)), (-3.5, sp.log(3))),
     primitives.exp_minus: ((0.25, 1.5), (-1.125, 0.25)),
+    primitives.exprel: ((0.375,), (-2.5,), (2.0**-60,)),
     primitives.kl_div: ((0.375, 0.5), (2.0, 0.75), (0.5, 0.5)),
     primitives.logcosh: ((0.375,), (-4.0,)),
     primitives.sech2: ((0.375,), (-2.5,)),

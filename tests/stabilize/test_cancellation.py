@@ -17,8 +17,15 @@ from symloss.emit.codegen import load_generated
 from symloss.prove.prover import prove
 from symloss.stabilize.cancellation import CANCELLATION
 from symloss.stabilize.engine import ProvedRule, stabilize
-from symloss.stabilize.identities import a, claim, t, w, x
-from symloss.stabilize.primitives import expand_primitives, expm1, log1p, square_of_sum, square_ratio_of_sum
+from symloss.stabilize.identities import a, b, claim, t, w, x
+from symloss.stabilize.primitives import (
+    expand_primitives,
+    expm1,
+    exprel,
+    log1p,
+    square_of_sum,
+    square_ratio_of_sum,
+)
 
 ULP_BUDGET = 4.0
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -39,6 +46,10 @@ def test_every_claim_is_proved(rule: object) -> None:
         claim("the exponent outside: c u^a - c = c a expm1(log u)", t * w**a - t,
               expand_primitives(t * a * expm1(sp.log(w)))),
         claim("the sign lost: c - c e^a = c expm1(a)", t - t * sp.exp(a), expand_primitives(t * expm1(a))),
+        claim("the divisor kept: c expm1(a b)/a = c exprel(a b)/a", t * expm1(a * b) / a,
+              expand_primitives(t * exprel(a * b) / a)),
+        claim("the exponent's cofactor lost: c expm1(a b)/a = c exprel(a b)", t * expm1(a * b) / a,
+              expand_primitives(t * exprel(a * b))),
     ],
     ids=lambda cl: cl.statement.split(":")[0],
 )
@@ -73,7 +84,8 @@ def _proved_family() -> tuple[ProvedRule, ...]:
 @pytest.mark.parametrize(
     ("expr", "expected"),
     [
-        ((1 - p**q) / q, -expm1(q * sp.log(p)) / q),  # a probability to a small power: p > 0 is known
+        ((1 - p**q) / q, -sp.log(p) * exprel(q * sp.log(p))),  # a probability to a small power: p > 0 is known;
+        # the Box-Cox quotient expm1(q log p)/q as log p exprel(q log p), -log p where q log p underflows
         (sp.sqrt(1 + z**2) - 1, expm1(log1p(z**2) / 2)),  # 1 + z^2 is known positive
         (y + 3 * (1 + square_of_sum(z, -y) / c**2) ** (a / 2) - 3,  # two terms of a longer sum, the rest kept
          y + 3 * expm1(a * log1p(square_of_sum(z, -y) / c**2) / 2)),
@@ -84,7 +96,10 @@ def _proved_family() -> tuple[ProvedRule, ...]:
         (sp.sqrt(1 + square_ratio_of_sum(z, -y, c) / 2) - 1,  # a squared ratio is nonnegative: no Piecewise
          expm1(log1p(square_ratio_of_sum(z, -y, c) / 2) / 2)),
         ((1 - (1 - p) ** q) / q,  # 1 - p is not known positive: the textbook form kept where it is not
-         sp.Piecewise((-expm1(q * log1p(-p)), p < 1), (1 - (1 - p) ** q, True)) / q),
+         sp.Piecewise((-log1p(-p) * exprel(q * log1p(-p)), p < 1), ((1 - (1 - p) ** q) / q, True))),
+        (c * expm1(q**2 * z) / q**2 + expm1(2 * z) / 2,  # a divisor that is a factor of the exponent; not a number
+         c * z * exprel(q**2 * z) + expm1(2 * z) / 2),
+        (expm1(q * z) / q**3, z * exprel(q * z) / q**2),  # one factor of a power of the divisor
     ],
 )
 def test_the_family_rewrites(expr: sp.Expr, expected: sp.Expr) -> None:
@@ -101,6 +116,7 @@ def test_the_family_rewrites(expr: sp.Expr, expected: sp.Expr) -> None:
         2 * p**q - 3 * y,
         sp.exp(z) - y,  # no constant term: the exp_minus_variable rule's business
         expm1(q * sp.log(p)),  # the rule's own output: a fixed point
+        expm1(q * z) / c,  # the divisor is not a factor of the exponent
     ],
 )
 def test_what_the_family_leaves_alone(expr: sp.Expr) -> None:
@@ -134,10 +150,11 @@ def _within_budget(got: np.ndarray, want: list[mpmath.mpf]) -> None:
 
 def test_generalized_cross_entropy_at_a_small_power_and_a_sure_probability(kernels: Path) -> None:
     """(1 − p^q)/q was 0 where p^q rounds to 1 (p = 1 − 2^-53 at q = 1e-8, p = 1/2 at q = 1e-20); as
-    −expm1(q log p)/q it is −log p to first order in q."""
+    −log p exprel(q log p) it is −log p to first order in q, also where q log p underflows (it was 0 at
+    p = 1.35e-225, q = 2.1e-175 with the label 0 as −expm1(q log1p(−p))/q)."""
     module = load_generated(kernels, "generalized_cross_entropy")
-    probabilities = np.array([1 - 2.0**-53, 0.5, 1e-300, 2.0**-53, 0.25])
-    powers = np.array([1e-8, 1e-20, 1e-5, 0.5, 1e-8])
+    probabilities = np.array([1 - 2.0**-53, 0.5, 1e-300, 2.0**-53, 0.25, 1.35e-225, 2.0**-53])
+    powers = np.array([1e-8, 1e-20, 1e-5, 0.5, 1e-8, 2.1e-175, 1e-320])  # q log p underflows at the last two
     with mpmath.workdps(80):
         for label in (1.0, 0.0):
             want = [-mpmath.expm1(mpmath.mpf(g) * (mpmath.log(pr) if label else mpmath.log1p(-mpmath.mpf(pr))))
@@ -166,3 +183,17 @@ def test_robust_losses_at_small_residuals(kernels: Path, loss: str) -> None:
     options = {"alpha": 0.5, "c": 1.0} if loss == "barron" else {"c": 1.0}
     got = getattr(module, loss)(RESIDUALS, np.zeros_like(RESIDUALS), reduction="none", **options)
     _within_budget(got, want)
+
+
+def test_exprel_against_mpmath(kernels: Path) -> None:
+    """The kernels' exprel(x) = expm1(x)/x within 2 ulp from 0 and the subnormals to the overflow of e^x/x."""
+    numerics = load_generated(kernels, "_numerics")
+    x = np.array([0.0, -0.0, 5e-324, -1e-310, 1e-200, -3e-17, 1e-8, 0.5, -0.75, 3.0, -40.0, -800.0, 300.0, 700.0,
+                  705.5, 712.0, -np.inf])
+    got = numerics._exprel(x)
+    with mpmath.workdps(60):
+        for xi, computed in zip(x, got, strict=True):
+            true = mpmath.mpf(1) if xi == 0 else (0 if xi == -np.inf else mpmath.expm1(mpmath.mpf(xi)) / xi)
+            assert computed == true if true == 0 else ulps(computed, true) <= 2, (xi, computed, true)
+    assert numerics._exprel(np.array([np.inf]))[0] == np.inf
+    assert np.isnan(numerics._exprel(np.array([np.nan]))[0])
