@@ -10,6 +10,7 @@ and the rewrite.  They are declared by family (:mod:`~symloss.stabilize.logistic
 :mod:`~symloss.stabilize.elementary`, :mod:`~symloss.stabilize.exact_sums`, :mod:`~symloss.stabilize.softmax`,
 :mod:`~symloss.stabilize.class_sums`, :mod:`~symloss.stabilize.scaling`, :mod:`~symloss.stabilize.ratios`,
 :mod:`~symloss.stabilize.series`) and listed here in the order they are applied (:data:`ORDER`).
+Margins over the classes are in :mod:`~symloss.stabilize.class_margins`.
 :func:`prove_rules` proves every claim; the engine
 (:func:`symloss.stabilize.engine.stabilize`) applies only rules whose claim was proved.
 
@@ -90,6 +91,11 @@ for the shifted sums):
                                 (:math:`t \ge 0`) as 15 terms of its series in :math:`u = t/(2 + t)` for
                                 :math:`t < 1`, relative truncation error :math:`\le 3^{-31}/33 < 2^{-54}`
                                 (:mod:`~symloss.stabilize.series`); the textbook form from :math:`t = 1` on
+``max_minus_class_invariant``   :math:`\max_k f(k) - c = \max_k((g(k) - c) + h(k))` for c free of k,
+                                :math:`f = g + h`, g the terms of a signed entry: no cancellation of the
+                                rounded max against c
+``divided_before_summing``      :math:`\frac1d\sum_k w_k\max(0, \sum_i a_i) = \sum_k w_k\max(0, \sum_i a_i/d)`
+                                for :math:`d > 0`: no overflowing margin where the mean is finite
 ==============================  ==============================================================
 """
 
@@ -99,6 +105,7 @@ from collections.abc import Sequence
 from functools import cache
 
 from symloss.prove.prover import prove
+from symloss.stabilize.class_margins import CLASS_MARGINS
 from symloss.stabilize.class_sums import CLASS_SUMS
 from symloss.stabilize.elementary import ELEMENTARY
 from symloss.stabilize.engine import ProvedRule, Rule
@@ -112,7 +119,7 @@ from symloss.stabilize.series import SERIES
 from symloss.stabilize.softmax import SOFTMAX
 
 FAMILIES: tuple[tuple[Rule, ...], ...] = (LOGISTIC, POWERS, EXPONENTIALS, ELEMENTARY, EXACT_SUMS, SOFTMAX, CLASS_SUMS,
-                                                 SCALING, RATIOS, SERIES)
+                                                 SCALING, RATIOS, SERIES, CLASS_MARGINS)
 ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on every pass
     "log_sigmoid_to_softplus",
     "log1m_sigmoid_to_softplus",
@@ -151,6 +158,8 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "sum_over_the_others",
     "softmax_minus_target",
     "softmax_xlogx_ratio",
+    "max_minus_class_invariant",
+    "divided_before_summing",
 )
 
 
