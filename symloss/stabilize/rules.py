@@ -9,8 +9,8 @@ and the rewrite.  They are declared by family (:mod:`~symloss.stabilize.logistic
 :mod:`~symloss.stabilize.powers`, :mod:`~symloss.stabilize.exponentials`,
 :mod:`~symloss.stabilize.elementary`, :mod:`~symloss.stabilize.exact_sums`, :mod:`~symloss.stabilize.softmax`,
 :mod:`~symloss.stabilize.class_sums`, :mod:`~symloss.stabilize.scaling`, :mod:`~symloss.stabilize.ratios`,
-:mod:`~symloss.stabilize.series`, :mod:`~symloss.stabilize.cancellation`) and listed here in the order they are
-applied (:data:`ORDER`).
+:mod:`~symloss.stabilize.series`, :mod:`~symloss.stabilize.cancellation`, :mod:`~symloss.stabilize.class_margins`)
+and listed here in the order they are applied (:data:`ORDER`).
 :func:`prove_rules` proves every claim; the engine
 (:func:`symloss.stabilize.engine.stabilize`) applies only rules whose claim was proved.
 
@@ -68,6 +68,9 @@ for the shifted sums):
                                 two terms of a longer sum; the textbook form kept where u is not known positive
                                 and :math:`u \le 0`
 ``one_minus_exp``               :math:`c - c\,e^{x} = -c\operatorname{expm1}(x)`, two terms of a longer sum
+``expm1_over_factor``           :math:`c\operatorname{expm1}(d\,y)/d = c\,y\operatorname{exprel}(d\,y)` for a
+                                divisor :math:`d` that is a factor of the exponent (Box–Cox: keeps
+                                :math:`\log u` where :math:`\lambda\log u` underflows)
 ``sigmoid_minus_constant``      :math:`\sigma(a) - q = -(1 - q)\sigma(a)\,\mathrm{expm1}(\mathrm{logit}\,q - a)`
                                 for a constant :math:`0 < q < 1`: no cancellation at the root
                                 :math:`a = \operatorname{logit} q` (its argument an exact sum:
@@ -96,6 +99,11 @@ for the shifted sums):
                                 (:math:`t \ge 0`) as 15 terms of its series in :math:`u = t/(2 + t)` for
                                 :math:`t < 1`, relative truncation error :math:`\le 3^{-31}/33 < 2^{-54}`
                                 (:mod:`~symloss.stabilize.series`); the textbook form from :math:`t = 1` on
+``max_minus_class_invariant``   :math:`\max_k f(k) - c = \max_k((g(k) - c) + h(k))` for c free of k,
+                                :math:`f = g + h`, g the terms of a signed entry: no cancellation of the
+                                rounded max against c
+``divided_before_summing``      :math:`\frac1d\sum_k w_k\max(0, \sum_i a_i) = \sum_k w_k\max(0, \sum_i a_i/d)`
+                                for :math:`d > 0`: no overflowing margin where the mean is finite
 ==============================  ==============================================================
 """
 
@@ -106,6 +114,7 @@ from functools import cache
 
 from symloss.prove.prover import prove
 from symloss.stabilize.cancellation import CANCELLATION
+from symloss.stabilize.class_margins import CLASS_MARGINS
 from symloss.stabilize.class_sums import CLASS_SUMS
 from symloss.stabilize.elementary import ELEMENTARY
 from symloss.stabilize.engine import ProvedRule, Rule
@@ -119,7 +128,7 @@ from symloss.stabilize.series import SERIES
 from symloss.stabilize.softmax import SOFTMAX
 
 FAMILIES: tuple[tuple[Rule, ...], ...] = (LOGISTIC, POWERS, EXPONENTIALS, ELEMENTARY, EXACT_SUMS, SOFTMAX, CLASS_SUMS,
-                                                 SCALING, RATIOS, SERIES, CANCELLATION)
+                                                 SCALING, RATIOS, SERIES, CANCELLATION, CLASS_MARGINS)
 ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on every pass
     "log_sigmoid_to_softplus",
     "log1m_sigmoid_to_softplus",
@@ -161,6 +170,8 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "sum_over_the_others",
     "softmax_minus_target",
     "softmax_xlogx_ratio",
+    "max_minus_class_invariant",
+    "divided_before_summing",
 )
 
 
