@@ -555,6 +555,15 @@ def _exp_minus(a, t):
     return np.where(near_one, np.expm1(a) - (t - 1.0), np.exp(a) - t)
 
 
+def _exprel(x):
+    """(e^x - 1)/x, 1 at x = 0: expm1(x)/x (relative accuracy for every x, 1 where x is 0 or subnormal),
+    e^(x/2) (e^(x/2)/x) from x > 700 on (finite while e^x/x is, up to x = 716), inf at x = inf."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        half = np.exp(0.5 * x)
+        ratio = np.where(x > 700.0, half * (half / x), np.expm1(x) / x)
+    return np.where(x == 0.0, 1.0, np.where(x == np.inf, np.inf, ratio))
+
+
 def _shifted(e, out=None):
     """The parts of a max-shifted softmax over the last axis, computed once per array and shared:
     (m = max e, d = e - m, x = e^d (exactly 1 at the arg-max), rest = sum of x over the other classes);
