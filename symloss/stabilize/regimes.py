@@ -55,11 +55,18 @@ class Regimes:
 
 @dataclass(frozen=True)
 class PrimitiveRegimes:
-    """Where a primitive's helper switches formulas: ``call`` names its arguments ("sech2(a)"), each regime
-    is (condition, method) in plain text, in the order tested, the last "otherwise"."""
+    """Where a primitive's helper switches formulas: ``call`` names its arguments ("sech2(a)"), ``meaning``
+    is its textbook expression in those names ("" for one over the class axis, a sum), each regime is
+    (condition, method) in plain text, in the order tested, the last "otherwise"."""
 
     call: str
     regimes: tuple[tuple[str, str], ...]
+    meaning: str = ""
+
+    @property
+    def title(self) -> str:
+        """The call and what it stands for: "sech2(a) = cosh(a)**(-2)"."""
+        return f"{self.call} = {self.meaning}" if self.meaning else self.call
 
     def text(self) -> tuple[str, ...]:
         """Each regime as "condition: method", in the order tested."""
@@ -69,7 +76,14 @@ class PrimitiveRegimes:
 def primitive_regimes(expr: sp.Basic) -> tuple[PrimitiveRegimes, ...]:
     """The regimes of each primitive in ``expr`` whose helper switches, each primitive once, outermost first."""
     kinds = dict.fromkeys(type(e) for e in sp.preorder_traversal(expr) if isinstance(e, Primitive))
-    return tuple(PrimitiveRegimes(kind.regime_call, kind.regimes) for kind in kinds if kind.regimes)
+    return tuple(PrimitiveRegimes(kind.regime_call, kind.regimes, _meaning(kind)) for kind in kinds if kind.regimes)
+
+
+def _meaning(kind: type[Primitive]) -> str:
+    """The textbook expression of ``kind`` in the argument names of its ``regime_call`` ("" for a sum)."""
+    names = kind.regime_call[kind.regime_call.index("(") + 1:-1].split(", ")
+    textbook = kind(*sp.symbols(names, real=True)).textbook()
+    return "" if textbook.has(sp.Sum) else sp.sstr(textbook)
 
 
 def regimes_of(stabilized: Stabilized) -> tuple[Regimes, ...]:
