@@ -108,19 +108,27 @@ HANDLERS: Mapping[type, Callable[[Program, sp.Expr, int], Value]] = {
 
 def _parameter_powers_kept(shared: Sequence[tuple[sp.Symbol, sp.Expr]], reduced: Sequence[sp.Expr],
                            kinds: Mapping[sp.Basic, int]) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
-    """The common subexpressions without the integer powers :math:`t^{\\pm n}` of parameters, put back where
-    they were used, so that a product prints them as multiplications or divisions by t
-    (:func:`~symloss.emit.program.parameter_power`): :math:`x/t` rounds once and is finite where :math:`1/t`
-    overflows at :math:`t = 2^{-1074}`, :math:`(x t) t` where :math:`t^2` overflows but the product does not."""
+    """The common subexpressions without the integer powers :math:`t^{\\pm n}` of parameters and the
+    reciprocals :math:`1/v` of input variables, put back where they were used, so that a product prints them
+    as multiplications or divisions by t or v (:func:`~symloss.emit.program.parameter_power`): :math:`x/v`
+    rounds once and is finite where :math:`1/v` overflows at :math:`v = 2^{-1074}` (:math:`x = \\log(1 - v)`:
+    :math:`x \\cdot (1/v) = -\\infty` where :math:`x/v = -1`), :math:`(x t) t` where :math:`t^2` overflows but
+    the product does not."""
     inlined: dict[sp.Symbol, sp.Expr] = {}
     kept = []
     for symbol, expr in shared:
         expr = expr.xreplace(inlined)
-        if parameter_power(expr) and kinds.get(expr.base, SCALAR) == SCALAR:
+        if (parameter_power(expr) and kinds.get(expr.base, SCALAR) == SCALAR) or _variable_reciprocal(expr, kinds):
             inlined[symbol] = expr
         else:
             kept.append((symbol, expr))
     return kept, [e.xreplace(inlined) for e in reduced]
+
+
+def _variable_reciprocal(expr: sp.Expr, kinds: Mapping[sp.Basic, int]) -> bool:
+    """Whether ``expr`` is :math:`1/v` for an input variable v holding one number per entry."""
+    return isinstance(expr, sp.Pow) and expr.exp == -1 and isinstance(expr.base, sp.Symbol) \
+        and kinds.get(expr.base) == ENTRY
 
 
 def kernel_code(results: Sequence[tuple[str, sp.Expr]], printer: KernelPrinter, kinds: Mapping[sp.Basic, int],

@@ -297,6 +297,14 @@ class exprel(Primitive):  # noqa: N801 - named as GSL's gsl_sf_exprel
     :math:`x > 700` on it is :math:`e^{x/2}\,(e^{x/2}/x)`, finite up to :math:`x \approx 716` where
     :math:`e^x` overflows."""
 
+    regime_call = "exprel(x)"
+    regimes = (
+        ("x = 0", "1"),
+        ("x = inf", "inf"),
+        ("x > 700", "exp(x/2) (exp(x/2)/x)"),
+        ("otherwise", "expm1(x)/x"),
+    )
+
     nargs = 1
 
     def textbook(self) -> sp.Expr:
