@@ -93,6 +93,10 @@ def brier(p, y, *, reduction="mean", weight=None):
 
     Formula: (p - y)**2
     Stable form: square_of_exact_sum.
+    Regimes (the first branch whose condition holds is computed):
+        primitive square_of_sum(x, y) = (x + y)**2, in its NumPy helper:
+            1. h**2 finite: h**2 + l(2h + l), h + l = x + y exactly (TwoSum)
+            2. otherwise: h**2 (inf: the square overflows)
     Certificate: within budget: max 0.94 ulp, max rel. error 1.1e-16 over 4116 points; no inf/NaN where the truth is finite; sampled: 4116 points (20 on the stress grid, 4096 random by binade, seed 0) over p ∈ [0, 1], y ∈ {0, 1}; worst: brier, 0.94 ulp at p=0.0005176384362848559, y=1.0: truth 0.998964991076981, kernel 0.9989649910769811
     """
     p, y, weight = _inputs(p, y, reduction=reduction, weight=weight)

@@ -133,6 +133,8 @@ def cross_entropy(p, y, *, axis=-1, reduction="mean", weight=None):
 
     Formula: -Sum(log(p[k])*y[k], (k, 1, K))
     Stable form: the formula as it is.
+    Paths tested in order before the general one above (the first whose condition holds is computed):
+        if y.dtype == np.int64: stable form as it is; no regimes.
     Certificate: within budget: max 0.62 ulp, max rel. error 1.2e-16 over 4152 points; no inf/NaN where the truth is finite; sampled: 4152 points (56 on the stress grid, 4096 random by binade, seed 0) over p ∈ simplex vectors of K ∈ {2, 3, 10, 1000} entries, y ∈ onehot vectors of K ∈ {2, 3, 10, 1000} entries; worst: cross_entropy_hess, rel. error 1.2e-16 at p=(0.9913320541381836, 0.008667945861816406), y=(1.0, 0.0): entry 0 of 2: truth 1.0175639251066617, kernel 1.0175639251066615
     """
     p, y, weight = _inputs(p, y, axis=axis, reduction=reduction, weight=weight)
@@ -145,6 +147,8 @@ def cross_entropy_grad(p, y, *, axis=-1, reduction="mean", weight=None):
 
     Per entry: -y[i]/p[i]
     Stable form: the derivative as it is.
+    Paths tested in order before the general one above (the first whose condition holds is computed):
+        if y.dtype == np.int64: stable form as it is; no regimes.
     """
     p, y, weight = _inputs(p, y, axis=axis, reduction=reduction, weight=weight)
     (grad,) = _blockwise(_gradient, ("derivative",), (p, y,), (), vector=True, weight=weight, reduction=reduction)
@@ -156,6 +160,8 @@ def cross_entropy_hess(p, y, *, axis=-1, reduction="mean", weight=None):
 
     Per entry: y[i]/p[i]**2
     Stable form: the derivative as it is.
+    Paths tested in order before the general one above (the first whose condition holds is computed):
+        if y.dtype == np.int64: stable form as it is; no regimes.
     """
     p, y, weight = _inputs(p, y, axis=axis, reduction=reduction, weight=weight)
     (hess,) = _blockwise(_hessian, ("derivative",), (p, y,), (), vector=True, weight=weight, reduction=reduction)

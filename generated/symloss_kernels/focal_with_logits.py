@@ -371,6 +371,12 @@ def focal_with_logits(z, y, *, gamma=2.0, alpha=0.25, reduction="mean", weight=N
 
     Formula: (-alpha*y - (1 - alpha)*(1 - y))*(-y*sigmoid(z) - (1 - y)*(1 - sigmoid(z)) + 1)**gamma*log(y*sigmoid(z) + (1 - y)*(1 - sigmoid(z)))
     Stable form: log1m_sigmoid_to_softplus, sigmoid_power, log_sigmoid_to_softplus, one_minus_sigmoid.
+    Regimes (the first branch whose condition holds is computed):
+        primitive sigmoid_pow(a, c) = sigmoid(a)**c, in its NumPy helper:
+            1. c an integer n <= 64: sigmoid_powers(a, n, 0) (1 for n = 0)
+            2. otherwise: exp(h)(1 + l) sigmoid_powers(a, n, 0), n = min(floor(c), 64), f = c - n, h + l = f min(a, 0) - f log1p(exp(-|a|)) summed exactly (f min(a, 0) split by TwoProduct where |min(a, 0)| < 2**900, f |min(a, 0)| < 2**1000 and f < 2**900)
+    Paths tested in order before the general one above (the first whose condition holds is computed):
+        if alpha is None: stable form log1m_sigmoid_to_softplus, sigmoid_power, log_sigmoid_to_softplus, one_minus_sigmoid; the same regimes as the general one.
     Certificate: OVER BUDGET: max 29 ulp, max rel. error inf over 8504 points; 1481 inf/NaN where the truth is finite; 14251 function values compared against the proved stable form (the declared form could not resolve them); sampled: 8504 points (312 on the stress grid, 8192 random by binade (4096 on each path: general, alpha=None), seed 0) over z ∈ [-1.8e+308, 1.8e+308], y ∈ {0, 1}, gamma ∈ [0, 1.8e+308], alpha ∈ [0, 1]; worst: focal_with_logits_grad, 29 ulp at z=-5e-324, y=1.0, gamma=126.64358390348153, alpha=None: truth -3.3402622171406965e-37, kernel -3.3402622171407086e-37
     ``alpha=None``: no class balancing, alpha_t = 1 for both classes (the formulas with alpha = y).
     """
@@ -384,6 +390,12 @@ def focal_with_logits_grad(z, y, *, gamma=2.0, alpha=0.25, reduction="mean", wei
 
     Per element: gamma*(-alpha*y - (1 - alpha)*(1 - y))*(-y*(1 - sigmoid(z))*sigmoid(z) + (1 - y)*(1 - sigmoid(z))*sigmoid(z))*(-y*sigmoid(z) - (1 - y)*(1 - sigmoid(z)) + 1)**gamma*log(y*sigmoid(z) + (1 - y)*(1 - sigmoid(z)))/(-y*sigmoid(z) - (1 - y)*(1 - sigmoid(z)) + 1) + (-alpha*y - (1 - alpha)*(1 - y))*(y*(1 - sigmoid(z))*sigmoid(z) - (1 - y)*(1 - sigmoid(z))*sigmoid(z))*(-y*sigmoid(z) - (1 - y)*(1 - sigmoid(z)) + 1)**gamma/(y*sigmoid(z) + (1 - y)*(1 - sigmoid(z)))
     Stable form: log1m_sigmoid_to_softplus, scaled_one_minus_sigmoid, sigmoid_power, log_sigmoid_to_softplus, one_minus_sigmoid, sigmoid_minus_one.
+    Regimes (the first branch whose condition holds is computed):
+        primitive sigmoid_pow(a, c) = sigmoid(a)**c, in its NumPy helper:
+            1. c an integer n <= 64: sigmoid_powers(a, n, 0) (1 for n = 0)
+            2. otherwise: exp(h)(1 + l) sigmoid_powers(a, n, 0), n = min(floor(c), 64), f = c - n, h + l = f min(a, 0) - f log1p(exp(-|a|)) summed exactly (f min(a, 0) split by TwoProduct where |min(a, 0)| < 2**900, f |min(a, 0)| < 2**1000 and f < 2**900)
+    Paths tested in order before the general one above (the first whose condition holds is computed):
+        if alpha is None: stable form log1m_sigmoid_to_softplus, scaled_one_minus_sigmoid, sigmoid_power, log_sigmoid_to_softplus, one_minus_sigmoid, sigmoid_minus_one; the same regimes as the general one.
     ``alpha=None``: no class balancing, alpha_t = 1 for both classes (the formulas with alpha = y).
     """
     z, y, gamma, alpha, weight = _inputs(z, y, gamma=gamma, alpha=alpha, reduction=reduction, weight=weight)
@@ -396,6 +408,15 @@ def focal_with_logits_hess(z, y, *, gamma=2.0, alpha=0.25, reduction="mean", wei
 
     Per element: (alpha*y + (1 - alpha)*(1 - y))*(-y*sigmoid(z) - (1 - y)*(1 - sigmoid(z)) + 1)**gamma*(-gamma**2*(y*sigmoid(z) + (1 - y)*(1 - sigmoid(z)))**2*log(y*sigmoid(z) + (1 - y)*(1 - sigmoid(z))) - gamma*(y*sigmoid(z) + (1 - y)*(1 - sigmoid(z)))*(-log(y*sigmoid(z) + (1 - y)*(1 - sigmoid(z))) - Max(0, z*(1 - 2*y)))*(-y*sigmoid(z) - (1 - y)*(1 - sigmoid(z)) + 1) + (y*sigmoid(z) + (1 - y)*(1 - sigmoid(z)))*(-gamma*Max(0, z*(1 - 2*y)) + 2*gamma + 1)*(-y*sigmoid(z) - (1 - y)*(1 - sigmoid(z)) + 1))
     Stable form: log1m_sigmoid_to_softplus, one_minus_sigmoid, sigmoid_power, softplus_tail, sigmoid_powers, log_sigmoid_to_softplus.
+    Regimes (the first branch whose condition holds is computed):
+        primitive sigmoid_powers(x, a, b) = sigmoid(-x)**b*sigmoid(x)**a, in its NumPy helper:
+            1. x < 0: exp(a x)/(1 + exp(x))**(a + b) in double-double (times exp(L - x) - 1 for a root L), x clipped at -1400
+            2. otherwise: exp(-b x)/(1 + exp(-x))**(a + b) in double-double (times exp(L - x) - 1 for a root L), x clipped at 1400
+        primitive sigmoid_pow(a, c) = sigmoid(a)**c, in its NumPy helper:
+            1. c an integer n <= 64: sigmoid_powers(a, n, 0) (1 for n = 0)
+            2. otherwise: exp(h)(1 + l) sigmoid_powers(a, n, 0), n = min(floor(c), 64), f = c - n, h + l = f min(a, 0) - f log1p(exp(-|a|)) summed exactly (f min(a, 0) split by TwoProduct where |min(a, 0)| < 2**900, f |min(a, 0)| < 2**1000 and f < 2**900)
+    Paths tested in order before the general one above (the first whose condition holds is computed):
+        if alpha is None: stable form log1m_sigmoid_to_softplus, one_minus_sigmoid, sigmoid_power, softplus_tail, sigmoid_powers, log_sigmoid_to_softplus; the same regimes as the general one.
     ``alpha=None``: no class balancing, alpha_t = 1 for both classes (the formulas with alpha = y).
     """
     z, y, gamma, alpha, weight = _inputs(z, y, gamma=gamma, alpha=alpha, reduction=reduction, weight=weight)

@@ -98,6 +98,12 @@ def kl_divergence(q, p, *, axis=-1, reduction="mean", weight=None):
 
     Formula: Sum(log(p[k]/q[k])*p[k], (k, 1, K))
     Stable form: relative_entropy_terms.
+    Regimes (the first branch whose condition holds is computed):
+        primitive kl_div(p, q) = p*log(p/q) - p + q, in its NumPy helper:
+            1. q/2 <= p <= 2q: q h(x), x = (p - q)/q exact (Sterbenz), Bennett's h(x) = (1 + x) log1p(x) - x by its series in x/(2 + x)
+            2. p == 0: q (the limit)
+            3. p/q overflows or underflows: p (log(p) - log(q)) - (p - q)
+            4. otherwise: p log(p/q) - (p - q)
     Certificate: within budget: max 5.7 ulp, max rel. error 7e-16 over 4152 points; no inf/NaN where the truth is finite; sampled: 4152 points (56 on the stress grid, 4096 random by binade, seed 0) over q ∈ simplex vectors of K ∈ {2, 3, 10, 1000} entries, p ∈ simplex vectors of K ∈ {2, 3, 10, 1000} entries; worst: kl_divergence, rel. error 7e-16 at q=(0.10252857208251953, 0.8974714279174805), p=(0.2126007080078125, 0.7873992919921875): truth 0.05201633471459433, kernel 0.05201633471459437
     """
     q, p, weight = _inputs(q, p, axis=axis, reduction=reduction, weight=weight)

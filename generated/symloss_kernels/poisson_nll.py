@@ -96,6 +96,10 @@ def poisson_nll_grad(z, y, *, reduction="mean", weight=None):
 
     Per element: -y + exp(z)
     Stable form: exp_minus_variable.
+    Regimes (the first branch whose condition holds is computed):
+        primitive exp_minus(a, t) = -t + exp(a), in its NumPy helper:
+            1. 1/2 <= t <= 2: expm1(a) - (t - 1), t - 1 exact (Sterbenz)
+            2. otherwise: exp(a) - t
     """
     z, y, weight = _inputs(z, y, reduction=reduction, weight=weight)
     (grad,) = _blockwise(_gradient, ("derivative",), (z, y,), (), vector=False, weight=weight, reduction=reduction)

@@ -165,6 +165,10 @@ def poly1(z, y, *, epsilon=1.0, axis=-1, reduction="mean", weight=None):
 
     Formula: epsilon*(1 - Sum(exp(z[k])*y[k]/Sum(exp(z[j]), (j, 1, K)), (k, 1, K))) - Sum(log(exp(z[k])/Sum(exp(z[j]), (j, 1, K)))*y[k], (k, 1, K))
     Stable form: softmax_max_shifted, log_softmax_max_shifted, softmax_complement, log_softmax_remainder.
+    Regimes (the first branch whose condition holds is computed):
+        primitive LogSoftmaxRemainder(e, k, K), in its NumPy helper:
+            1. q <= 1/2, q = 1 - softmax(e)_k from the other classes: -x**2/(2 + x) + 2 sum_{n=1}^{17} u**(2n+1)/(2n+1), x = -q, u = x/(2 + x)
+            2. otherwise: log_softmax(e)_k + q
     Certificate: OVER BUDGET: max 9e+15 ulp, max rel. error 1 over 8362 points; no inf/NaN where the truth is finite; 1443 function values compared against the proved stable form (the declared form could not resolve them); 1132 function values not compared (the reference could not resolve them); sampled: 8362 points (170 on the stress grid, 8192 random by binade (4096 on each path: general, integer labels), seed 0) over z ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), y ∈ distribution vectors of K ∈ {2, 3, 10, 1000} entries, epsilon ∈ [-1, 1.8e+308]; worst: poly1_hess, rel. error 1 at z=(-6.133812254715783e+306, 0.0, 0.0), y=(0.0, 0.0, 1.0), epsilon=1.7976931348623157e+308: entry 1 of 3: truth 0.25, kernel 0.0
     """
     z, y, epsilon, weight = _inputs(z, y, epsilon=epsilon, axis=axis, reduction=reduction, weight=weight)
@@ -177,6 +181,10 @@ def poly1_grad(z, y, *, epsilon=1.0, axis=-1, reduction="mean", weight=None):
 
     Per entry: -(-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)*((epsilon + 1)*exp(z[i])/Sum(exp(z[j]), (j, 1, K)) - exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)*y[i] + ((epsilon + 1)*(-exp(z[i])*y[i]/Sum(exp(z[j]), (j, 1, K)) + Sum(exp(z[k])*y[k]/Sum(exp(z[j]), (j, 1, K)), (k, 1, K))) - (-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)*y[i] + Sum((-exp(z[k])/Sum(exp(z[j]), (j, 1, K)) + 1)*y[k], (k, 1, K)))*exp(z[i])/Sum(exp(z[j]), (j, 1, K))
     Stable form: softmax_max_shifted, softmax_complement, sum_over_other_classes.
+    Regimes (the first branch whose condition holds is computed):
+        primitive OtherClassesSum(c, f, k, K, i), in its NumPy helper:
+            1. c_i == 0: 0
+            2. otherwise: c_i (the sum without the entry of largest magnitude, that entry added back for the other classes)
     """
     z, y, epsilon, weight = _inputs(z, y, epsilon=epsilon, axis=axis, reduction=reduction, weight=weight)
     (grad,) = _blockwise(_gradient, ("derivative",), (z, y,), (epsilon,), vector=True, weight=weight, reduction=reduction)
@@ -188,6 +196,10 @@ def poly1_hess(z, y, *, epsilon=1.0, axis=-1, reduction="mean", weight=None):
 
     Per entry: (((-epsilon*y[i] + 1)*(-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1) + (epsilon*y[i] + 1)*exp(z[i])/Sum(exp(z[j]), (j, 1, K)))*(-(1 - y[i])*exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + Sum((1 - y[k])*exp(z[k])/Sum(exp(z[j]), (j, 1, K)), (k, 1, K))) + ((-epsilon*(1 - y[i]) + 1)*exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + (epsilon*(1 - y[i]) + 1)*(-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1))*(-exp(z[i])*y[i]/Sum(exp(z[j]), (j, 1, K)) + Sum(exp(z[k])*y[k]/Sum(exp(z[j]), (j, 1, K)), (k, 1, K))))*exp(z[i])/Sum(exp(z[j]), (j, 1, K))
     Stable form: softmax_max_shifted, softmax_complement, sum_over_other_classes, sum_over_the_others.
+    Regimes (the first branch whose condition holds is computed):
+        primitive OtherClassesSum(c, f, k, K, i), in its NumPy helper:
+            1. c_i == 0: 0
+            2. otherwise: c_i (the sum without the entry of largest magnitude, that entry added back for the other classes)
     """
     z, y, epsilon, weight = _inputs(z, y, epsilon=epsilon, axis=axis, reduction=reduction, weight=weight)
     (hess,) = _blockwise(_hessian, ("derivative",), (z, y,), (epsilon,), vector=True, weight=weight, reduction=reduction)

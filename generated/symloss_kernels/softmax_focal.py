@@ -187,6 +187,11 @@ def softmax_focal_grad(z, y, *, gamma=2.0, axis=-1, reduction="mean", weight=Non
 
     Per entry: (-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)*(-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)**gamma*(gamma*exp(z[i])*log(exp(z[i])/Sum(exp(z[j]), (j, 1, K)))/((-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)*Sum(exp(z[j]), (j, 1, K))) - 1)*y[i] - (-(-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)**gamma*(gamma*exp(z[i])*log(exp(z[i])/Sum(exp(z[j]), (j, 1, K)))/((-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)*Sum(exp(z[j]), (j, 1, K))) - 1)*y[i] + Sum((-exp(z[k])/Sum(exp(z[j]), (j, 1, K)) + 1)**gamma*(gamma*exp(z[k])*log(exp(z[k])/Sum(exp(z[j]), (j, 1, K)))/((-exp(z[k])/Sum(exp(z[j]), (j, 1, K)) + 1)*Sum(exp(z[j]), (j, 1, K))) - 1)*y[k], (k, 1, K)))*exp(z[i])/Sum(exp(z[j]), (j, 1, K))
     Stable form: softmax_max_shifted, log_softmax_max_shifted, softmax_complement, sum_over_the_others, softmax_xlogx_ratio.
+    Regimes (the first branch whose condition holds is computed):
+        primitive SoftmaxXLogXRatio(e, k, K), in its NumPy helper:
+            1. x_k == 0, x_k = exp(e_k - m), m = max(e): 0 (the limit p -> 0: a masked class)
+            2. (1 - x_k) + r == 0, r = sum of x_j over j != argmax: -1 (the limit p -> 1)
+            3. otherwise: x_k (e_k - m - log1p(r))/((1 - x_k) + r)
     """
     z, y, gamma, weight = _inputs(z, y, gamma=gamma, axis=axis, reduction=reduction, weight=weight)
     (grad,) = _blockwise(_gradient, ("derivative",), (z, y,), (gamma,), vector=True, weight=weight, reduction=reduction)
@@ -198,6 +203,14 @@ def softmax_focal_hess(z, y, *, gamma=2.0, axis=-1, reduction="mean", weight=Non
 
     Per entry: gamma*(-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)*(-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)**gamma*(2*exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + (-gamma*exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)*exp(z[i])*log(exp(z[i])/Sum(exp(z[j]), (j, 1, K)))/((-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)*Sum(exp(z[j]), (j, 1, K))))*y[i] - (-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)*exp(z[i])*Sum((-exp(z[k])/Sum(exp(z[j]), (j, 1, K)) + 1)**gamma*(gamma*exp(z[k])*log(exp(z[k])/Sum(exp(z[j]), (j, 1, K)))/((-exp(z[k])/Sum(exp(z[j]), (j, 1, K)) + 1)*Sum(exp(z[j]), (j, 1, K))) - 1)*y[k], (k, 1, K))/Sum(exp(z[j]), (j, 1, K)) + (-gamma*(-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)**gamma*(2*exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + (-gamma*exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)*exp(z[i])*log(exp(z[i])/Sum(exp(z[j]), (j, 1, K)))/((-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)*Sum(exp(z[j]), (j, 1, K))))*y[i]/(-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1) + Sum(gamma*(-exp(z[k])/Sum(exp(z[j]), (j, 1, K)) + 1)**gamma*(2*exp(z[k])/Sum(exp(z[j]), (j, 1, K)) + (-gamma*exp(z[k])/Sum(exp(z[j]), (j, 1, K)) + 1)*exp(z[k])*log(exp(z[k])/Sum(exp(z[j]), (j, 1, K)))/((-exp(z[k])/Sum(exp(z[j]), (j, 1, K)) + 1)*Sum(exp(z[j]), (j, 1, K))))*y[k]/(-exp(z[k])/Sum(exp(z[j]), (j, 1, K)) + 1), (k, 1, K)))*exp(2*z[i])/Sum(exp(z[j]), (j, 1, K))**2
     Stable form: softmax_max_shifted, log_softmax_max_shifted, softmax_complement, sum_over_other_classes, softmax_xlogx_ratio.
+    Regimes (the first branch whose condition holds is computed):
+        primitive OtherClassesSum(c, f, k, K, i), in its NumPy helper:
+            1. c_i == 0: 0
+            2. otherwise: c_i (the sum without the entry of largest magnitude, that entry added back for the other classes)
+        primitive SoftmaxXLogXRatio(e, k, K), in its NumPy helper:
+            1. x_k == 0, x_k = exp(e_k - m), m = max(e): 0 (the limit p -> 0: a masked class)
+            2. (1 - x_k) + r == 0, r = sum of x_j over j != argmax: -1 (the limit p -> 1)
+            3. otherwise: x_k (e_k - m - log1p(r))/((1 - x_k) + r)
     """
     z, y, gamma, weight = _inputs(z, y, gamma=gamma, axis=axis, reduction=reduction, weight=weight)
     (hess,) = _blockwise(_hessian, ("derivative",), (z, y,), (gamma,), vector=True, weight=weight, reduction=reduction)

@@ -136,6 +136,10 @@ def triplet(a, pos, neg, *, margin=1.0, axis=-1, reduction="mean", weight=None):
 
     Formula: Max(0, margin - Sum((a[k] - neg[k])**2, (k, 1, K)) + Sum((a[k] - pos[k])**2, (k, 1, K)))
     Stable form: square_of_exact_sum.
+    Regimes (the first branch whose condition holds is computed):
+        primitive square_of_sum(x, y) = (x + y)**2, in its NumPy helper:
+            1. h**2 finite: h**2 + l(2h + l), h + l = x + y exactly (TwoSum)
+            2. otherwise: h**2 (inf: the square overflows)
     Certificate: OVER BUDGET: max 5.9e+02 ulp, max rel. error inf over 4260 points; 19416 inf/NaN where the truth is finite; 1774 zero/subnormal/overflow results missed; sampled: 4260 points (164 on the stress grid, 4096 random by binade, seed 0) over a ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), pos ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), neg ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), margin ∈ (0, 1.8e+308]; worst: triplet, an inf/NaN or a missed zero/subnormal/overflow at a=(1.0230043506278333e+306, -5.286796304300118e+306, -1.3624002606901162e+306), pos=(4.4878833464827077e+306, -4.3029672426049553e+306, -1.0078929207905406e+307), neg=(-8.750935832068537e+306, -9.42316338903131e+305, 7.37789933265529e+306), margin=5e-324: truth 0.0, kernel nan
     """
     a, pos, neg, margin, weight = _inputs(a, pos, neg, margin=margin, axis=axis, reduction=reduction, weight=weight)
