@@ -70,6 +70,8 @@ for the shifted sums):
                                 = e^{ax}/(1 + e^{x})^{a+b}` (times :math:`e^{L-x} - 1`, a
                                 :class:`~symloss.stabilize.primitives.sigmoid_expm1` factor absorbed), one
                                 product in double-double arithmetic instead of several rounded factors
+``pow1p``                       :math:`(1 + t)^a = e^{a\operatorname{log1p}(t)}` for an exponent a that is
+                                not a number or a known integer, log1p and the product in double-double
 ``relative_entropy_terms``      :math:`\sum_k p_k\log(p_k/q_k) = \sum_k \operatorname{kl\_div}(p_k, q_k)
                                 + \sum_k (p_k - q_k)`, every term of the first sum :math:`\ge 0`, the
                                 second compensated
@@ -139,6 +141,7 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "power_of_huge_square",
     "quotient_of_huge_square",
     "square_ratio_of_exact_sum",  # after the scaling rules, whose forms (a square times c^-2) it would hide
+    "pow1p",  # after the scaling rules and one_minus_exp: only the powers of 1 + t that remain
     "sigmoid_minus_constant",
     "sigmoid_powers",
     "relative_entropy_terms",
