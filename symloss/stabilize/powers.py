@@ -14,9 +14,11 @@ as an exponential for :math:`t > -1`; the reduction of a far argument, :math:`1 
 :math:`\operatorname{log1p}(d) = \log((1 + s)/(1 - s))` for :math:`s = d/(2 + d)` (whose series
 :math:`2(s + s^3/3 + s^5/5 + \dots)` the kernel sums for :math:`|s| \le 0.172`; Abramowitz and Stegun
 4.1.28).  An exponent that is a number stays a power (NumPy's ``sqrt`` and integer powers), and so does
-an integer-valued one (a polynomial, whose base may be negative).  Where the ``cancellation`` family's
-``power_minus_one`` takes :math:`c\,u^a - c` as an expm1, it runs first; this rule takes the powers that
-remain."""
+an integer-valued one (a polynomial, whose base may be negative).  The rule is applied last: every other
+rule first takes the powers it rewrites better (``power_minus_one`` of the ``cancellation`` family,
+:math:`c\,u^a - c` as an expm1; ``softmax_complement``, :math:`1 - \operatorname{softmax}(z)_k` summed from
+the other classes, which :math:`\operatorname{log1p}(-p)` of a rounded p would lose), and this one the
+powers that remain."""
 
 from __future__ import annotations
 

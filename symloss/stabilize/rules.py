@@ -141,7 +141,6 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "power_of_huge_square",
     "quotient_of_huge_square",
     "square_ratio_of_exact_sum",  # after the scaling rules, whose forms (a square times c^-2) it would hide
-    "pow1p",  # after the scaling rules and one_minus_exp: only the powers of 1 + t that remain
     "sigmoid_minus_constant",
     "sigmoid_powers",
     "relative_entropy_terms",
@@ -154,6 +153,7 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "sum_over_the_others",
     "softmax_minus_target",
     "softmax_xlogx_ratio",
+    "pow1p",  # last: the powers of 1 + t that remain (1 - softmax is summed from the other classes first)
 )
 
 

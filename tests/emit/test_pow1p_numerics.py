@@ -97,3 +97,19 @@ def test_pow1p_broadcasts_a_scalar_exponent() -> None:
     got = numerics()._pow1p(t, 1.5)
     assert got.shape == t.shape
     np.testing.assert_allclose(got, (1 + t) ** 1.5, rtol=4e-16)
+
+
+@pytest.mark.parametrize("c", [126.64358390348153, 65.0, 70.5, 300.25, 1e4 + 0.3, 64.5])
+def test_sigmoid_pow_is_within_budget_at_large_exponents(c: float) -> None:
+    """σ(x)^c for c >= 65: f log1p(e^{-|x|}) (f = c - 64) carried in two floats (it was rounded into the
+    exponent: 28 ulp at c = 126.6, x = 0; 659 at c = 1e4), and σ(x)^64 from e^{-|x|} in double-double
+    (its 0.37 2^-53 raised to the 64th power was 12 ulp)."""
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.uniform(-5, 5, 200), [-5e-324, 0.0, 1e-300, -0.01, 0.01, 30.0, -30.0, 700.0]])
+    with np.errstate(all="ignore"):
+        got = numerics()._sigmoid_pow(x, c)
+    with mpmath.workprec(300):
+        errors = [_ulps(g, mpmath.exp(-mpmath.mpf(c) * mpmath.log1p(mpmath.exp(-mpmath.mpf(xi)))))
+                  for xi, g in zip(x, got, strict=True)]
+    worst = int(np.argmax(errors))
+    assert errors[worst] <= ULP_BUDGET, (c, x[worst], got[worst], errors[worst])
