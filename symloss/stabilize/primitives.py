@@ -70,6 +70,7 @@ __all__ = [
     "log1p",
     "logcosh",
     "logcosh_of_sum",
+    "pow1p",
     "sech2",
     "sech2_of_sum",
     "sigmoid_expm1",
@@ -322,6 +323,29 @@ class sigmoid_pow(Primitive):  # noqa: N801 - named like NumPy functions
 
     def textbook(self) -> sp.Expr:
         return sigmoid(self.args[0]) ** self.args[1]
+
+
+class pow1p(Primitive):  # noqa: N801 - named like NumPy functions
+    r""":math:`(1 + t)^a` for :math:`t > -1` and an exponent a that is not a known integer, implemented as
+    :math:`e^{a\operatorname{log1p}(t)}` (proved in :mod:`symloss.stabilize.powers`) with
+    :math:`\operatorname{log1p}(t)` and its product by a carried in two floats (double-double).
+
+    ``np.power(1 + t, a)`` rounds :math:`1 + t` first, a relative error up to :math:`2^{-53}` of the base
+    that the power multiplies by :math:`|a|`: at :math:`t = -5.8\cdot 10^{-230}`,
+    :math:`a = 1.8\cdot 10^{308}` the base is 1 and the power 1, where the truth is
+    :math:`e^{-10^{79}} = 0`.  ``exp(a * log1p(t))`` in float64 still rounds the product, an absolute
+    error up to :math:`|a\log(1 + t)|\,2^{-53}` in the exponent (hundreds of ulps near the float range's
+    ends); the double-double product leaves only the rounding of the exponential.  Where
+    :math:`1 + t < 0` the kernel gives ``np.power(1 + t, a)`` (a real power there needs an integer a)."""
+
+    nargs = 2
+
+    def textbook(self) -> sp.Expr:
+        return (1 + self.args[0]) ** self.args[1]
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        t, a = self.args
+        return a * pow1p(t, a - 1) if argindex == 1 else pow1p(t, a) * log1p(t)
 
 
 class SumOthers(Primitive):
