@@ -115,7 +115,7 @@ def stable_forms(kernel: Kernel) -> tuple[StableForm, ...]:
         for branch in form.branches:
             where = "" if branch.label is None else f" ({kernel.loss.target.name} = {branch.label})"
             forms.append(StableForm(f"{kernel.loss.name}{suffix}{where}", branch.expr, branch.rules,
-                                     branch.regimes))
+                                     branch.regimes, branch.primitives))
     return tuple(forms)
 
 

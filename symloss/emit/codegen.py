@@ -58,6 +58,7 @@ class Variant:
     condition: str
     rules: tuple[str, ...]
     code: Mapping[str, str]  # as :attr:`Kernel.code`
+    forms: tuple[Form, ...] = ()  # the value, gradient and Hessian computed under ``condition``
 
 
 @dataclass(frozen=True)
@@ -130,10 +131,10 @@ def kernel_for(derivation: Derivation, rules: Sequence[ProvedRule], *, named: bo
             label_test = f"{target.name}.dtype == np.int64"
             for choice, forms in (*choices.items(), ((), (value, gradient, hessian))):
                 condition = " and ".join((label_test, *(s.condition for s in choice)))
-                variants.append(Variant(condition, _rules(forms), programs(*forms, code=indices)))
+                variants.append(Variant(condition, _rules(forms), programs(*forms, code=indices), forms))
         except IndexFormError:  # integer labels then become one-hot rows, block by block
             variants, takes_indices = [], False
-    variants += [Variant(" and ".join(s.condition for s in choice), _rules(forms), programs(*forms))
+    variants += [Variant(" and ".join(s.condition for s in choice), _rules(forms), programs(*forms), forms)
                  for choice, forms in choices.items()]
     return Kernel(loss, value, gradient, hessian, arguments_of(loss), options_of(loss),
                   programs(value, gradient, hessian), tuple(variants), takes_indices)

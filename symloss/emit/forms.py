@@ -22,7 +22,7 @@ from symloss.declare.notation import Var
 from symloss.derive.chain import Derivation
 from symloss.stabilize.engine import ProvedRule, stabilize
 from symloss.stabilize.ratios import RESTORING
-from symloss.stabilize.regimes import Regimes, merged, regimes_of
+from symloss.stabilize.regimes import PrimitiveRegimes, Regimes, merged, primitive_regimes, regimes_of
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Branch:
     expr: sp.Expr
     rules: tuple[str, ...]
     regimes: tuple[Regimes, ...] = ()  # of each Piecewise in ``expr``: the definition's and the rules'
+    primitives: tuple[PrimitiveRegimes, ...] = ()  # of each primitive in ``expr`` whose helper switches
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,11 @@ class Form:
     @property
     def regimes(self) -> tuple[Regimes, ...]:
         return merged(b.regimes for b in self.branches)
+
+    @property
+    def primitives(self) -> tuple[PrimitiveRegimes, ...]:
+        """The regimes inside the helpers of the primitives the branches use, each primitive once."""
+        return tuple(dict.fromkeys(r for b in self.branches for r in b.primitives))
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,7 @@ def _branch(label: object | None, expr: sp.Expr, rules: Sequence[ProvedRule], de
     # undoes an expansion not counted); then the one with fewer expansions to undo; then the shorter
     best = min(stabilized, key=lambda s: (-len(set(s.rules) - RESTORING), len(set(s.rules) & RESTORING),
                                           sp.count_ops(s.expr), sp.default_sort_key(s.expr)))
-    return Branch(label, best.expr, best.rules, regimes_of(best))
+    return Branch(label, best.expr, best.rules, regimes_of(best), primitive_regimes(best.expr))
 
 
 def forms_of(derivation: Derivation, rules: Sequence[ProvedRule], switches: Sequence[Switch] = ()) -> tuple[Form, ...]:

@@ -15,7 +15,7 @@ from symloss.declare.loss import Loss
 from symloss.derive.chain import Derivation
 from symloss.prove.examples import Reproduction
 from symloss.prove.results import ClaimResult
-from symloss.stabilize.regimes import Regimes
+from symloss.stabilize.regimes import PrimitiveRegimes, Regimes
 
 if TYPE_CHECKING:
     from symloss.certify.certificate import FunctionCertificate
@@ -25,12 +25,13 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class StableForm:
     """One generated function after the stability rewrites: its expression, the rules that made it and
-    the regimes of its Piecewise (the definition's and the rules')."""
+    the regimes of its Piecewise (the definition's and the rules') and those inside the helpers of its primitives."""
 
     function: str  # e.g. "bce_grad"
     expr: sp.Expr
     rules: tuple[str, ...]  # names of the rewrite rules applied, in order
     regimes: tuple[Regimes, ...] = ()
+    primitives: tuple[PrimitiveRegimes, ...] = ()
 
 
 @dataclass(frozen=True)

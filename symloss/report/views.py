@@ -96,8 +96,8 @@ def chapter_view(report: LossReport) -> dict[str, object]:
         "gradient": _result_row(derivation.gradient, names, derivation.gradient_check),
         "hessian": _result_row(derivation.hessian, names, derivation.hessian_check),
         "claims": [_claim_view(result, names) for result in report.claims],
-        "stable": [(s.function, s.rules, _rows(s.expr, names), [_regimes_view(r, names) for r in s.regimes])
-                   for s in report.stable],
+        "stable": [(s.function, s.rules, _rows(s.expr, names), [_regimes_view(r, names) for r in s.regimes],
+                    s.primitives) for s in report.stable],
         "certificates": report.certificates,
         "sampling": _sampling_view(report),
         "worst": [_worst_view(f, report.loss) for f in report.certificates if f.worst_point is not None],

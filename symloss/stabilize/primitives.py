@@ -86,6 +86,12 @@ __all__ = [
 class Primitive(sp.Function):
     """A function with a textbook definition and an accurate implementation."""
 
+    #: Where the kernel's NumPy helper switches formulas: (condition, method) in plain text, in the order
+    #: the helper tests them, the last condition "otherwise"; empty for a helper without a switch.
+    regimes: tuple[tuple[str, str], ...] = ()
+    #: The primitive with its arguments named as :attr:`regimes` names them, e.g. "sech2(a)".
+    regime_call = ""
+
     def textbook(self) -> sp.Expr:
         """The expression this primitive stands for."""
         raise NotImplementedError
@@ -107,6 +113,12 @@ class logcosh(Primitive):  # noqa: N801 - named like NumPy functions
     r""":math:`\log\cosh r`, implemented as :math:`\log(1 + 2\sinh^2(r/2))` near 0 and
     :math:`|r| + \log(1 + e^{-2|r|}) - \log 2` elsewhere (both proved in :mod:`symloss.stabilize.rules`)."""
 
+    regime_call = "logcosh(r)"
+    regimes = (
+        ("|r| < 1", "log1p(2 sinh(|r|/2)**2)"),
+        ("otherwise", "|r| + log1p(exp(-2|r|)) - log(2)"),
+    )
+
     nargs = 1
 
     def textbook(self) -> sp.Expr:
@@ -120,6 +132,12 @@ class sech2(Primitive):  # noqa: N801 - named like NumPy functions
     r""":math:`\operatorname{sech}^2 a = 1/\cosh^2 a`, implemented as :math:`1 - \tanh^2 a` for
     :math:`|a| < 5/8` and :math:`4e/(1 + e(2 + e))` with :math:`e = e^{-2|a|}` elsewhere (both proved in
     :mod:`symloss.stabilize.rules`): no :math:`\cosh a` rounded next to 1, no overflow of :math:`\cosh^2 a`."""
+
+    regime_call = "sech2(a)"
+    regimes = (
+        ("|a| < 5/8", "1 - tanh(|a|)**2"),
+        ("otherwise", "4e/(1 + e(2 + e)), e = exp(-2|a|)"),
+    )
 
     nargs = 1
 
@@ -136,6 +154,16 @@ class kl_div(Primitive):  # noqa: N801 - named as SciPy's scipy.special.kl_div
     (a series in :math:`s = x/(2 + x)` for small :math:`|x|`, where the direct form cancels); its value
     at :math:`p = 0` is the limit :math:`q`.  :math:`p - q` is exact for :math:`q/2 \le p \le 2q`
     (Sterbenz's lemma), so a term of :math:`p \approx q` keeps every digit."""
+
+    regime_call = "kl_div(p, q)"
+    regimes = (
+        ("q/2 <= p <= 2q",
+         "q h(x), x = (p - q)/q exact (Sterbenz), Bennett's h(x) = (1 + x) log1p(x) - x by its "
+         "series in x/(2 + x)"),
+        ("p == 0", "q (the limit)"),
+        ("p/q overflows or underflows", "p (log(p) - log(q)) - (p - q)"),
+        ("otherwise", "p log(p/q) - (p - q)"),
+    )
 
     nargs = 2
 
@@ -162,6 +190,12 @@ class OfExactSumBase(Primitive):
 class logcosh_of_sum(OfExactSumBase):  # noqa: N801
     r""":math:`\log\cosh(h + l) = \log\cosh h + \log\cosh l + \log(1 + \tanh h \tanh l)`."""
 
+    regime_call = "logcosh_of_sum(x, y)"
+    regimes = (
+        ("|fl(x + y)| < 2**52", "logcosh(h) + (logcosh(l) + log1p(tanh(h) tanh(l))), h + l = x + y exactly (TwoSum)"),
+        ("otherwise", "logcosh(h), h = fl(x + y) (l would move it by less than an ulp)"),
+    )
+
     helper = "_logcosh_of_sum"
 
     def function(self, argument: sp.Expr) -> sp.Expr:
@@ -170,6 +204,12 @@ class logcosh_of_sum(OfExactSumBase):  # noqa: N801
 
 class tanh_of_sum(OfExactSumBase):  # noqa: N801
     r""":math:`\tanh(h + l) = \tanh h + \tanh l\,(1 - \tanh^2 h)/(1 + \tanh h \tanh l)`."""
+
+    regime_call = "tanh_of_sum(x, y)"
+    regimes = (
+        ("|fl(x + y)| < 2**52", "tanh(h) + tanh(l) sech2(h)/(1 + tanh(h) tanh(l)), h + l = x + y exactly (TwoSum)"),
+        ("otherwise", "tanh(h), h = fl(x + y) (l would move it by less than an ulp)"),
+    )
 
     helper = "_tanh_of_sum"
 
@@ -182,6 +222,14 @@ class sech2_of_sum(OfExactSumBase):  # noqa: N801
     :math:`c = -(\tanh^2 l + \varepsilon(2 + \varepsilon))/(1 + \varepsilon)^2`,
     :math:`\varepsilon = \tanh h \tanh l`."""
 
+    regime_call = "sech2_of_sum(x, y)"
+    regimes = (
+        ("|fl(x + y)| < 2**52",
+         "sech2(h)(1 + c), c = -(tanh(l)**2 + e(2 + e))/(1 + e)**2, e = tanh(h) tanh(l), h + l "
+         "= x + y exactly (TwoSum)"),
+        ("otherwise", "sech2(h), h = fl(x + y) (l would move it by less than an ulp)"),
+    )
+
     helper = "_sech2_of_sum"
 
     def function(self, argument: sp.Expr) -> sp.Expr:
@@ -191,6 +239,12 @@ class sech2_of_sum(OfExactSumBase):  # noqa: N801
 class square_of_sum(OfExactSumBase):  # noqa: N801
     r""":math:`(h + l)^2 = h^2 + l(2h + l)`: the square of a residual :math:`y - \hat y` with its
     rounding error (doubled by the square) added back."""
+
+    regime_call = "square_of_sum(x, y)"
+    regimes = (
+        ("h**2 finite", "h**2 + l(2h + l), h + l = x + y exactly (TwoSum)"),
+        ("otherwise", "h**2 (inf: the square overflows)"),
+    )
 
     helper = "_square_of_sum"
 
@@ -219,6 +273,16 @@ class square_ratio_of_sum(Primitive):  # noqa: N801
     :math:`c = 10^{220}`).  Where :math:`|x|` or :math:`|y| \ge 2^{1020}` the sum is taken of the halves
     (exact there), :math:`x + y = 2(x/2 + y/2)`, so that it cannot overflow either."""
 
+    regime_call = "square_ratio_of_sum(x, y, c)"
+    regimes = (
+        ("max(|x|, |y|) >= 2**1020",
+         "q**2 + t(2q + t) with h + l = x/2 + y/2 exactly (TwoSum), q = 2h/c, t = 2l/c; q**2 "
+         "alone where it overflows"),
+        ("otherwise",
+         "q**2 + t(2q + t) with h + l = x + y exactly (TwoSum), q = h/c, t = l/c; q**2 alone "
+         "where it overflows"),
+    )
+
     nargs = 3
 
     def textbook(self) -> sp.Expr:
@@ -246,6 +310,12 @@ class sigmoid_expm1(Primitive):  # noqa: N801
     from :math:`a > L - 2` on, and :math:`(e^L - e^a)/(1 + e^a)` below, where that cancels little and
     :math:`e^{L - a}` would overflow as :math:`a \to -\infty`."""
 
+    regime_call = "sigmoid_expm1(a, L)"
+    regimes = (
+        ("a > L - 2", "sigmoid(a) expm1(L - a), L - a an exact sum"),
+        ("otherwise", "(exp(L) - exp(a))/(1 + exp(a))"),
+    )
+
     nargs = 2
 
     def textbook(self) -> sp.Expr:
@@ -263,6 +333,16 @@ class sigmoid_powers(Primitive):  # noqa: N801
     (Cody and Waite's reduction, :math:`|r| \le \log 2/2`) and rounds once.  ``sigmoid_powers(-x, a, b)``
     is ``sigmoid_powers(x, b, a)``: the argument is kept without a leading minus sign, so that a loss
     whose labels mirror each other (:math:`y = 0` at :math:`z`, :math:`y = 1` at :math:`-z`) shares one form."""
+
+    regime_call = "sigmoid_powers(x, a, b)"
+    regimes = (
+        ("x < 0",
+         "exp(a x)/(1 + exp(x))**(a + b) in double-double (times exp(L - x) - 1 for a root L), "
+         "x clipped at -1400"),
+        ("otherwise",
+         "exp(-b x)/(1 + exp(-x))**(a + b) in double-double (times exp(L - x) - 1 for a root "
+         "L), x clipped at 1400"),
+    )
 
     nargs = (3, 4)
 
@@ -298,6 +378,12 @@ class exp_minus(Primitive):  # noqa: N801 - named like NumPy functions
     :math:`e^{a} \approx t` the difference is then ill-conditioned in :math:`a` itself.
     """
 
+    regime_call = "exp_minus(a, t)"
+    regimes = (
+        ("1/2 <= t <= 2", "expm1(a) - (t - 1), t - 1 exact (Sterbenz)"),
+        ("otherwise", "exp(a) - t"),
+    )
+
     nargs = 2
 
     def textbook(self) -> sp.Expr:
@@ -318,6 +404,15 @@ class sigmoid_pow(Primitive):  # noqa: N801 - named like NumPy functions
     double-double product (:class:`sigmoid_powers`) and :math:`\sigma(a)^f` the exponential of an
     exactly summed argument whose only rounding is that of :math:`f\log(1 + e^{-|a|}) < \log 2`.
     """
+
+    regime_call = "sigmoid_pow(a, c)"
+    regimes = (
+        ("c an integer n <= 64", "sigmoid_powers(a, n, 0) (1 for n = 0)"),
+        ("otherwise",
+         "exp(h)(1 + l) sigmoid_powers(a, n, 0), n = min(floor(c), 64), f = c - n, h + l = f "
+         "min(a, 0) - f log1p(exp(-|a|)) summed exactly (f min(a, 0) split by TwoProduct where "
+         "|min(a, 0)| < 2**900, f |min(a, 0)| < 2**1000 and f < 2**900)"),
+    )
 
     nargs = 2
 
@@ -422,6 +517,13 @@ class SoftmaxXLogXRatio(ClassAxisPrimitive):
     :math:`-\log(1 + r)/r`, so neither the log nor the complement is formed by cancellation and
     the limit :math:`-1` is kept when :math:`r` underflows."""
 
+    regime_call = "SoftmaxXLogXRatio(e, k, K)"
+    regimes = (
+        ("x_k == 0, x_k = exp(e_k - m), m = max(e)", "0 (the limit p -> 0: a masked class)"),
+        ("(1 - x_k) + r == 0, r = sum of x_j over j != argmax", "-1 (the limit p -> 1)"),
+        ("otherwise", "x_k (e_k - m - log1p(r))/((1 - x_k) + r)"),
+    )
+
     def textbook(self) -> sp.Expr:
         p = sp.exp(self.entry) / self.normalizer()
         return p * sp.log(p) / (1 - p)
@@ -441,6 +543,13 @@ class LogSoftmaxRemainder(ClassAxisPrimitive):
     6.2 to cancellation, that sum.
     """
 
+    regime_call = "LogSoftmaxRemainder(e, k, K)"
+    regimes = (
+        ("q <= 1/2, q = 1 - softmax(e)_k from the other classes",
+         "-x**2/(2 + x) + 2 sum_{n=1}^{17} u**(2n+1)/(2n+1), x = -q, u = x/(2 + x)"),
+        ("otherwise", "log_softmax(e)_k + q"),
+    )
+
     def textbook(self) -> sp.Expr:
         p = sp.exp(self.entry) / self.normalizer()
         return sp.log(p) + 1 - p
@@ -459,6 +568,14 @@ class OtherClassesSum(Primitive):
     other classes, so that neither a dominant own entry (:math:`\sum_k f(k) - f(i)` would lose
     every digit to it) nor a dominant other entry cancels; 0 wherever the weight :math:`c_i` is 0
     (a class of probability 0 takes nothing from a sum it does not enter)."""
+
+    regime_call = "OtherClassesSum(c, f, k, K, i)"
+    regimes = (
+        ("c_i == 0", "0"),
+        ("otherwise",
+         "c_i (the sum without the entry of largest magnitude, that entry added back for the "
+         "other classes)"),
+    )
 
     nargs = 5
 

@@ -9,6 +9,10 @@ engine was given is the definition's; one whose conditions first appear in an ap
 A rule that only rewrites inside the conditions of an existing Piecewise (``log(1 + x)`` there becoming
 ``log1p(x)``) keeps that Piecewise's origin: the one Piecewise whose conditions disappeared in the same
 application, with as many branches, is the one it rewrote.
+
+The primitives of a stable form switch formulas too, inside their NumPy helpers (``sech2`` at
+:math:`|a| < 5/8`): :func:`primitive_regimes` lists those of each primitive the form uses, from the data
+each primitive class carries (:attr:`~symloss.stabilize.primitives.Primitive.regimes`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import sympy as sp
 
 from symloss.declare.latex import tex
 from symloss.stabilize.engine import Stabilized
-from symloss.stabilize.primitives import expand_primitives
+from symloss.stabilize.primitives import Primitive, expand_primitives
 
 Conditions = tuple[sp.Basic, ...]  # of each branch but the default, in the order they are tested
 DEFAULT = "otherwise (default)"  # the last branch, taken wherever no condition before it holds
@@ -47,6 +51,39 @@ class Regimes:
     def latex(self, names: Mapping[sp.Basic, str] | None = None) -> tuple[str, ...]:
         """Each condition in LaTeX math with the loss's typeset names; the default branch is not one."""
         return tuple(tex(_readable(c), names) for c in self.conditions)
+
+
+@dataclass(frozen=True)
+class PrimitiveRegimes:
+    """Where a primitive's helper switches formulas: ``call`` names its arguments ("sech2(a)"), ``meaning``
+    is its textbook expression in those names ("" for one over the class axis, a sum), each regime is
+    (condition, method) in plain text, in the order tested, the last "otherwise"."""
+
+    call: str
+    regimes: tuple[tuple[str, str], ...]
+    meaning: str = ""
+
+    @property
+    def title(self) -> str:
+        """The call and what it stands for: "sech2(a) = cosh(a)**(-2)"."""
+        return f"{self.call} = {self.meaning}" if self.meaning else self.call
+
+    def text(self) -> tuple[str, ...]:
+        """Each regime as "condition: method", in the order tested."""
+        return tuple(f"{condition}: {method}" for condition, method in self.regimes)
+
+
+def primitive_regimes(expr: sp.Basic) -> tuple[PrimitiveRegimes, ...]:
+    """The regimes of each primitive in ``expr`` whose helper switches, each primitive once, outermost first."""
+    kinds = dict.fromkeys(type(e) for e in sp.preorder_traversal(expr) if isinstance(e, Primitive))
+    return tuple(PrimitiveRegimes(kind.regime_call, kind.regimes, _meaning(kind)) for kind in kinds if kind.regimes)
+
+
+def _meaning(kind: type[Primitive]) -> str:
+    """The textbook expression of ``kind`` in the argument names of its ``regime_call`` ("" for a sum)."""
+    names = kind.regime_call[kind.regime_call.index("(") + 1:-1].split(", ")
+    textbook = kind(*sp.symbols(names, real=True)).textbook()
+    return "" if textbook.has(sp.Sum) else sp.sstr(textbook)
 
 
 def regimes_of(stabilized: Stabilized) -> tuple[Regimes, ...]:

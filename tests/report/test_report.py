@@ -29,7 +29,8 @@ from symloss.report.inputs import Comparison, LossReport, StableForm
 from symloss.report.pdf import INSTALL_HINT, build_pdf
 from symloss.report.plots import comparison_plots, derived_comparison_plots, kernel_plots, load_kernels
 from symloss.report.views import chapter_view
-from symloss.stabilize.regimes import Regimes
+from symloss.stabilize.primitives import kl_div
+from symloss.stabilize.regimes import Regimes, primitive_regimes
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 OWN_CATALOG = FIXTURES / "report_catalog"  # one new loss from a likelihood, its text full of _ % & #
@@ -305,13 +306,15 @@ def test_the_certificate_states_its_sampling_and_each_functions_worst_point(tmp_
 
 def test_the_stable_form_lists_each_functions_regimes_next_to_its_rules(tmp_path: Path) -> None:
     """A rule's Piecewise is listed under the rule, a definition's under the definition, each condition
-    typeset in the order tested and the default last; the chapter compiles cleanly."""
+    typeset in the order tested and the default last, then the switches inside a primitive's helper (its
+    conditions and methods, plain text escaped); the chapter compiles cleanly."""
     (report,) = _reports(FIXTURES / "user_catalog")
     z = report.loss.output.symbol
     huge = sp.Float("1e300", 3)
     form = StableForm("geometric_nll", sp.Piecewise((2 * sp.log(z), z**2 > huge), (sp.log(1 + z**2), True)),
                       ("log1p_of_huge_square",),
-                      (Regimes("log1p_of_huge_square", (z**2 > huge,)), Regimes(None, (z <= 0, z <= 1))))
+                      (Regimes("log1p_of_huge_square", (z**2 > huge,)), Regimes(None, (z <= 0, z <= 1))),
+                      primitive_regimes(kl_div(z, z + 1)))
     chapter = render_chapter(dataclasses.replace(report, stable=(form,)))
     section = chapter.split(r"\section{Stable form}")[1].split(r"\section")[0]
     names = report.loss.scope.latex_names()
@@ -319,6 +322,9 @@ def test_the_stable_form_lists_each_functions_regimes_next_to_its_rules(tmp_path
     assert rf"\item rule \texttt{{log1p\_of\_huge\_square}}:" "\n" rf"1.\ ${first}$; 2.\ otherwise" in section
     assert r"\item the definition:" "\n" rf"1.\ ${second}$; 2.\ ${third}$; 3.\ otherwise" in section
     assert r"10^{300}" in section
+    assert (r"\item primitive \texttt{kl\_div(p, q) = p*log(p/q) - p + q}, in its NumPy helper:" "\n"
+            r"1.\ q/2 \textless{}= p \textless{}= 2q: q h(x)") in section
+    assert r"4.\ otherwise: p log(p/q) - (p - q)." in section
     path = tmp_path / "geometric_nll.tex"
     path.write_text(chapter)
     _assert_clean_log(build_pdf(path))

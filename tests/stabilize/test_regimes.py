@@ -3,6 +3,9 @@ listed in the kernel's docstrings."""
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -10,9 +13,13 @@ import sympy as sp
 
 from symloss.declare.catalog import load_catalog
 from symloss.derive.chain import derive
-from symloss.emit.codegen import kernel_for, render_module
+from symloss.emit.arrays import HELPERS
+from symloss.emit.blocks import sigmoid_powers_call
+from symloss.emit.codegen import Variant, kernel_for, render_module, render_package
+from symloss.emit.printer import KernelPrinter
+from symloss.stabilize import primitives
 from symloss.stabilize.engine import ProvedRule, stabilize
-from symloss.stabilize.primitives import log1p
+from symloss.stabilize.primitives import Primitive, log1p
 from symloss.stabilize.regimes import DEFAULT, regimes_of
 from symloss.stabilize.scaling import HUGE
 
@@ -80,3 +87,143 @@ def test_a_kernels_docstring_lists_each_functions_regimes(examples_modules: dict
 def test_a_function_without_regimes_has_no_regimes_section(proved: tuple[ProvedRule, ...]) -> None:
     module = render_module(kernel_for(derive(load_catalog().get("bce")), proved), "not certified")
     assert "Regimes" not in module
+
+
+# ---------------------------------------------------------------- the switches inside the primitives' helpers
+
+
+def _concrete(kind: type = Primitive) -> list[type]:
+    """Every primitive class of :mod:`symloss.stabilize.primitives` that stands for a function (no base class)."""
+    leaves = []
+    for sub in kind.__subclasses__():
+        if sub.__module__ == primitives.__name__:
+            leaves += _concrete(sub) if sub.__subclasses__() else [sub]
+    return leaves
+
+
+def _helper_of(kind: type) -> str:
+    """The numerics helper a kernel calls for the primitive ``kind`` (read from the printed call)."""
+    if kind in HELPERS:
+        return HELPERS[kind]
+    args = [sp.Symbol(f"a{i}", real=True) for i in range(min(kind.nargs))]
+    if kind is primitives.sigmoid_powers:
+        return sigmoid_powers_call(kind(args[0], 1, 2), "x").split("(")[0]
+    if kind is primitives.sigmoid_expm1:
+        args[1] = sp.log(2)
+    return KernelPrinter({}).doprint(kind(*args)).split("(")[0]
+
+
+def _helpers(source: str) -> dict[str, tuple[set[str], bool]]:
+    """Each helper of the numerics module: the helpers it calls and whether it switches formulas itself
+    (calls np.where or np.select)."""
+    found = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef):
+            calls = [c.func for c in ast.walk(node) if isinstance(c, ast.Call)]
+            called = {f.id for f in calls if isinstance(f, ast.Name) and f.id.startswith("_")}
+            switches = any(isinstance(f, ast.Attribute) and f.attr in ("where", "select") for f in calls)
+            found[node.name] = (called, switches)
+    return found
+
+
+def _reached(helpers: dict[str, tuple[set[str], bool]], start: str) -> set[str]:
+    """``start`` and every helper it calls, directly or not."""
+    seen, todo = set(), [start]
+    while todo:
+        name = todo.pop()
+        if name not in seen and name in helpers:
+            seen.add(name)
+            todo += helpers[name][0]
+    return seen
+
+
+def _unrecorded(source: str, kinds: list[type]) -> list[str]:
+    """What ties the primitives' regimes to the numerics module, as the list of what breaks it: a primitive
+    whose helper is missing; one whose helper switches (itself or in a helper it calls) without regimes, or
+    has regimes without a switch; a helper that switches reached by no primitive with regimes."""
+    helpers = _helpers(source)
+    problems, covered = [], set()
+    for kind in kinds:
+        helper = _helper_of(kind)
+        if helper not in helpers:
+            problems.append(f"{kind.__name__}: no helper {helper}")
+            continue
+        reached = _reached(helpers, helper)
+        switches = any(helpers[h][1] for h in reached)
+        if switches != bool(kind.regimes):
+            problems.append(f"{kind.__name__}: {helper} {'switches' if switches else 'has no switch'}, "
+                            f"regimes {kind.regimes}")
+        if kind.regimes:
+            covered |= reached
+    problems += [f"{name} switches for no primitive" for name, (_, switches) in helpers.items()
+                 if switches and name not in covered]
+    return problems
+
+
+def test_every_switch_in_a_primitives_helper_is_recorded_as_its_regimes() -> None:
+    source = render_package([])["_numerics.py"]
+    kinds = _concrete()
+    assert {primitives.logcosh, primitives.sech2, primitives.kl_div, primitives.square_of_sum,
+            primitives.LogSoftmaxRemainder} <= set(kinds)
+    assert _unrecorded(source, kinds) == []
+    for kind in kinds:
+        assert kind.regime_call.startswith(f"{kind.__name__}(") or not kind.regimes
+        conditions = [condition for condition, _ in kind.regimes]
+        assert conditions == [] or (conditions[-1] == "otherwise" and "otherwise" not in conditions[:-1])
+
+
+def test_the_tie_fails_for_an_unrecorded_switch_or_a_recorded_one_without_a_switch() -> None:
+    source = render_package([])["_numerics.py"]
+    kinds = _concrete()
+    # a new switching helper for no primitive
+    fake = source + "\n\ndef _clamped(x):\n    return np.where(x > 0.0, x, 0.0)\n"
+    assert _unrecorded(fake, kinds) == ["_clamped switches for no primitive"]
+    # a switch added to a helper whose primitive records none
+    squared = source.replace("    return q * q\n", "    return np.where(b == 0, 0.0, q * q)\n")
+    assert squared != source
+    assert [p.split(":")[0] for p in _unrecorded(squared, kinds)] == ["square_ratio",
+                                                                      "_square_ratio switches for no primitive"]
+    # the switch of _exp_minus taken out: its regimes no longer describe the helper
+    straight = source.replace("return np.where(near_one, np.expm1(a) - (t - 1.0), np.exp(a) - t)",
+                              "return np.exp(a) - t")
+    assert straight != source
+    assert [p.split(":")[0] for p in _unrecorded(straight, kinds)] == ["exp_minus"]
+
+
+def test_a_docstring_lists_each_primitives_regimes_after_the_piecewise(proved: tuple[ProvedRule, ...]) -> None:
+    catalog = load_catalog()
+    huber = render_module(kernel_for(derive(catalog.get("huber")), proved), "not certified")
+    value = _docstring(huber, "huber")
+    assert ("        definition:\n"
+            "            1. delta >= -y + yhat and delta >= y - yhat\n"
+            "            2. otherwise (default)\n"
+            "        primitive square_of_sum(x, y) = (x + y)**2, in its NumPy helper:\n"
+            "            1. h**2 finite: h**2 + l(2h + l), h + l = x + y exactly (TwoSum)\n"
+            "            2. otherwise: h**2 (inf: the square overflows)\n") in value
+    log_cosh = render_module(kernel_for(derive(catalog.get("log_cosh")), proved), "not certified")
+    hessian = _docstring(log_cosh, "log_cosh_hess")
+    assert hessian.count("primitive ") == 1
+    assert "primitive sech2_of_sum(x, y) = cosh(x + y)**(-2), in its NumPy helper:\n" in hessian
+    assert "1. |fl(x + y)| < 2**52: sech2(h)(1 + c)" in hessian and "Paths tested" not in hessian
+
+
+def test_each_switched_paths_regimes_are_listed_or_said_to_be_the_general_ones(proved: tuple[ProvedRule, ...]) -> None:
+    catalog = load_catalog()
+    focal = render_module(kernel_for(derive(catalog.get("focal_with_logits")), proved), "not certified")
+    gradient = _docstring(focal, "focal_with_logits_grad")
+    assert "    Paths tested in order before the general one above" in gradient
+    assert re.search(r"\n        if alpha is None: stable form [\w, ]+; the same regimes as the general one\.\n",
+                     gradient)
+    # a path whose forms have regimes of their own lists them under its condition
+    kernel = kernel_for(derive(catalog.get("huber")), proved)
+    other = kernel_for(derive(catalog.get("log_cosh")), proved)
+    switched = Variant("delta is None", other.rules, kernel.code, (other.value, other.gradient, other.hessian))
+    module = render_module(dataclasses.replace(kernel, variants=(switched,)), "not certified")
+    value = _docstring(module, "huber")
+    assert ("        if delta is None: stable form logcosh, logcosh_of_exact_sum;\n"
+            "            Regimes (the first branch whose condition holds is computed):\n"
+            "                primitive logcosh_of_sum(x, y) = log(cosh(x + y)), in its NumPy helper:\n"
+            "                    1. |fl(x + y)| < 2**52: ") in value
+    sc = render_module(kernel_for(derive(catalog.get("softmax_cross_entropy")), proved), "not certified")
+    assert "        if y.dtype == np.int64: stable form softmax_max_shifted, softmax_minus_target; no regimes.\n" in (
+        _docstring(sc, "softmax_cross_entropy_grad"))
