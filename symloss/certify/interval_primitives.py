@@ -65,6 +65,12 @@ def _iv_exp_minus(a: object, t: object) -> object:
     return expm1(a) - (t - 1)
 
 
+def _iv_pow1p(t: object, a: object) -> object:
+    """(1 + t)^a = e^{a log1p(t)} for t > −1/2; (1 + t)^a itself below (1 + t = 0 included, where log1p
+    is −∞), 1 + t exact for a float t in [−1, −1/2] (Sterbenz)."""
+    return exp(a * log1p(t)) if midpoint(t) > -0.5 else (1 + ball(t)) ** a
+
+
 def _iv_kl_div(p: object, q: object) -> object:
     """p log(p/q) − p + q = q h(x), x = (p − q)/q, h(x) = (1 + x) log1p(x) − x (undefined at p = 0,
     as the textbook form is)."""
@@ -79,6 +85,7 @@ SCALAR_INTERVALS: Mapping[type[primitives.Primitive], Callable[..., object]] = {
     primitives.exp_minus: _iv_exp_minus,
     primitives.exprel: exprel,
     primitives.kl_div: _iv_kl_div,
+    primitives.pow1p: _iv_pow1p,
     primitives.logcosh: _iv_logcosh,
     primitives.sech2: _iv_sech2,
     primitives.logcosh_of_sum: lambda x, y: _iv_logcosh(x + y),  # the sum is exact in intervals

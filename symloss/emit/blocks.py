@@ -14,7 +14,7 @@ from symloss.emit.naming import KernelNaming
 from symloss.emit.onehot import AtLabel
 from symloss.emit.printer import KernelPrinter, two_floats
 from symloss.emit.program import ENTRY, POOLS, SAMPLE, SCALAR, Program, Value, parameter_power
-from symloss.stabilize.primitives import logcosh, sigmoid_powers
+from symloss.stabilize.primitives import logcosh, pow1p, sigmoid_powers
 
 RESERVED = frozenset({"np", "scratch", "loss", "grad", "hess", "loss_at_label", "grad_at_label", "hess_at_label",
                       *POOLS.values()})  # names in a kernel's code
@@ -56,6 +56,11 @@ def _at_max(program: Program, expr: AtMax, kind: int) -> Value:
 
 def _per_sample(expr: sp.Basic) -> bool:
     return isinstance(expr, ClassMax | AtLabel) or (isinstance(expr, FromParts) and expr.args[0].name == "_logsumexp")
+
+
+def _pow1p(program: Program, expr: pow1p, kind: int) -> Value:
+    """``_pow1p(t, a)`` into a fresh array, t and a emitted as program values (a label's entry among them)."""
+    return program.call("_pow1p({a0}, {a1})", [program.emit(a) for a in expr.args], kind, outputs=0)
 
 
 def _zero_weighted(program: Program, expr: ZeroWeighted, kind: int) -> Value:
@@ -103,6 +108,7 @@ HANDLERS: Mapping[type, Callable[[Program, sp.Expr, int], Value]] = {
     SoftmaxParts: _helper_call("_shifted", ENTRY, outputs=2),
     FromParts: _from_parts,
     sigmoid_powers: _sigmoid_powers,
+    pow1p: _pow1p,
 }
 
 

@@ -21,6 +21,7 @@ from symloss.stabilize.primitives import (
     exprel,
     kl_div,
     logcosh,
+    pow1p,
     sech2,
     sigmoid_expm1,
     sigmoid_pow,
@@ -83,6 +84,9 @@ class KernelPrinter(NumPyPrinter):
 
     def _print_sigmoid_pow(self, expr: sigmoid_pow) -> str:
         return f"_sigmoid_pow({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_pow1p(self, expr: pow1p) -> str:
+        return f"_pow1p({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _print_exp_minus(self, expr: exp_minus) -> str:
         return f"_exp_minus({self._print(expr.args[0])}, {self._print(expr.args[1])})"

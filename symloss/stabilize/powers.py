@@ -1,6 +1,24 @@
-"""Stability rules of powers of the logistic function (the focal losses): σ(a)^c for a variable
+r"""Stability rules of powers: of the logistic function (the focal losses), σ(a)^c for a variable
 exponent c as an exponential of softplus, and a product σ(x)^a σ(−x)^b (with a root factor) as one
-primitive computed in double-double arithmetic."""
+primitive computed in double-double arithmetic; and of one plus a term, ``pow1p``.
+
+``pow1p`` (Goldberg 1991 for log1p): :math:`(1 + t)^a = e^{a\operatorname{log1p}(t)}` for an exponent a
+that is not a known integer, as the primitive :class:`~symloss.stabilize.primitives.pow1p`.
+``(1 - p)**gamma`` rounds :math:`1 - p` before the power, a relative error of up to :math:`2^{-53}` that
+the power multiplies by :math:`|a|`: a focal loss at :math:`p = 5.8\cdot 10^{-230}`,
+:math:`\gamma = 1.8\cdot 10^{308}` gives :math:`1^\gamma = 1` where the truth is :math:`e^{-10^{79}} = 0`.
+The kernel computes :math:`\operatorname{log1p}(t)` and its product by a in two floats each, so that only
+the final exponential rounds.  The claims prove the identities the kernel's helper evaluates: the power
+as an exponential for :math:`t > -1`; the reduction of a far argument, :math:`1 + t = 2^e f`:
+:math:`\log(1 + t) = e\log 2 + \operatorname{log1p}(f - 1)`; and the series argument,
+:math:`\operatorname{log1p}(d) = \log((1 + s)/(1 - s))` for :math:`s = d/(2 + d)` (whose series
+:math:`2(s + s^3/3 + s^5/5 + \dots)` the kernel sums for :math:`|s| \le 0.172`; Abramowitz and Stegun
+4.1.28).  An exponent that is a number stays a power (NumPy's ``sqrt`` and integer powers), and so does
+an integer-valued one (a polynomial, whose base may be negative).  The rule is applied last: every other
+rule first takes the powers it rewrites better (``power_minus_one`` of the ``cancellation`` family,
+:math:`c\,u^a - c` as an expm1; ``softmax_complement``, :math:`1 - \operatorname{softmax}(z)_k` summed from
+the other classes, which :math:`\operatorname{log1p}(-p)` of a rounded p would lose), and this one the
+powers that remain."""
 
 from __future__ import annotations
 
@@ -18,8 +36,10 @@ from symloss.stabilize.identities import (
     n,
     u,
     w,
+    x,
 )
 from symloss.stabilize.primitives import (
+    pow1p,
     sigmoid_expm1,
     sigmoid_pow,
     sigmoid_powers,
@@ -78,6 +98,18 @@ def _sigmoid_powers_rewrite() -> Rewrite:
     return visit
 
 
+def _one_plus(expr: sp.Basic) -> bool:
+    """Whether ``expr`` is a power (1 + t)^a: its base a sum holding the term 1, its exponent neither a
+    number nor known to be an integer."""
+    return (isinstance(expr, sp.Pow) and isinstance(expr.base, sp.Add) and sp.S.One in expr.base.args
+            and not expr.exp.is_number and expr.exp.is_integer is not True)
+
+
+def _pow1p_rewrite(expr: sp.Expr) -> sp.Expr:
+    r"""(1 + t)^a → pow1p(t, a) for every such power (see :func:`_one_plus`)."""
+    return expr.replace(_one_plus, lambda e: pow1p(e.base - 1, e.exp))
+
+
 POWERS: tuple[Rule, ...] = (
     Rule("sigmoid_power",
          (claim("sigmoid_power: sigma(a)^c = exp(-c softplus(-a))", sigmoid(a) ** u, sp.exp(-u * softplus(-a))),
@@ -101,4 +133,12 @@ POWERS: tuple[Rule, ...] = (
                 sp.exp(a), 2**b * sp.exp(a - b * sp.log(2)))),
          _sigmoid_powers_rewrite(),
          3 * sigmoid(a) ** 2 * sigmoid(-a)),
+    Rule("pow1p",
+         (claim("pow1p: (1 + x)^a = exp(a log(1 + x)) for x > -1", (1 + x) ** a, sp.exp(a * sp.log(1 + x))),
+          claim("pow1p, the reduction 1 + t = 2^b w: log(2^b w) = b log 2 + log(1 + (w - 1))",
+                sp.log(2**b * w), b * sp.log(2) + sp.log(1 + (w - 1))),
+          claim("pow1p, the series argument: log(1 + x) = log((1 + s)/(1 - s)), s = x/(2 + x)",
+                sp.log(1 + x), sp.log((1 + x / (2 + x)) / (1 - x / (2 + x))))),
+         _pow1p_rewrite,
+         -((1 - x) ** a) * sp.log(x)),
 )

@@ -70,6 +70,7 @@ __all__ = [
     "log1p",
     "logcosh",
     "logcosh_of_sum",
+    "pow1p",
     "sech2",
     "sech2_of_sum",
     "sigmoid_expm1",
@@ -406,17 +407,21 @@ class sigmoid_pow(Primitive):  # noqa: N801 - named like NumPy functions
     :math:`e^{-c\operatorname{softplus}(-a)}` (both identities proved in :mod:`symloss.stabilize.rules`).
 
     A power of the rounded :math:`\sigma(a)` multiplies its error (about 1.5 ulp) by c, and a
-    subnormal :math:`\sigma(-710)` has lost bits before it is raised.  The kernel splits
-    :math:`c = n + f` (n an integer up to 64, :math:`0 \le f < 1`): :math:`\sigma(a)^n` is one
+    subnormal :math:`\sigma(-710)` has lost bits before it is raised.  Below :math:`c = 8` the kernel
+    splits :math:`c = n + f` (n an integer, :math:`0 \le f < 1`): :math:`\sigma(a)^n` is one
     double-double product (:class:`sigmoid_powers`) and :math:`\sigma(a)^f` the exponential of an
-    exactly summed argument whose only rounding is that of :math:`f\log(1 + e^{-|a|}) < \log 2`.
+    exactly summed argument whose only rounding is that of :math:`f\log(1 + e^{-|a|}) < \log 2`; from
+    :math:`c = 8` on the whole exponent :math:`c\min(a, 0) - c\log(1 + e^{-|a|})` is carried in two floats
+    and rounded once by the exponential.
     """
 
     regime_call = "sigmoid_pow(a, c)"
     regimes = (
-        ("c an integer n <= 64", "sigmoid_powers(a, n, 0) (1 for n = 0)"),
+        ("c >= 8", "exp(h)(1 + l), h + l = c min(a, 0) - c log1p(exp(-|a|)) in two floats (double-double "
+         "exp(-|a|), log1p and products), exp(h) of the rounding where h < -800"),
+        ("c an integer n < 8", "sigmoid_powers(a, n, 0) (1 for n = 0)"),
         ("otherwise",
-         "exp(h)(1 + l) sigmoid_powers(a, n, 0), n = min(floor(c), 64), f = c - n, h + l = f "
+         "exp(h)(1 + l) sigmoid_powers(a, n, 0), n = floor(c), f = c - n, h + l = f "
          "min(a, 0) - f log1p(exp(-|a|)) summed exactly (f min(a, 0) split by TwoProduct where "
          "|min(a, 0)| < 2**900, f |min(a, 0)| < 2**1000 and f < 2**900)"),
     )
@@ -425,6 +430,37 @@ class sigmoid_pow(Primitive):  # noqa: N801 - named like NumPy functions
 
     def textbook(self) -> sp.Expr:
         return sigmoid(self.args[0]) ** self.args[1]
+
+
+class pow1p(Primitive):  # noqa: N801 - named like NumPy functions
+    r""":math:`(1 + t)^a` for :math:`t > -1` and an exponent a that is not a known integer, implemented as
+    :math:`e^{a\operatorname{log1p}(t)}` (proved in :mod:`symloss.stabilize.powers`) with
+    :math:`\operatorname{log1p}(t)` and its product by a carried in two floats (double-double).
+
+    ``np.power(1 + t, a)`` rounds :math:`1 + t` first, a relative error up to :math:`2^{-53}` of the base
+    that the power multiplies by :math:`|a|`: at :math:`t = -5.8\cdot 10^{-230}`,
+    :math:`a = 1.8\cdot 10^{308}` the base is 1 and the power 1, where the truth is
+    :math:`e^{-10^{79}} = 0`.  ``exp(a * log1p(t))`` in float64 still rounds the product, an absolute
+    error up to :math:`|a\log(1 + t)|\,2^{-53}` in the exponent (hundreds of ulps near the float range's
+    ends); the double-double product leaves only the rounding of the exponential.  Where
+    :math:`1 + t < 0` the kernel gives ``np.power(1 + t, a)`` (a real power there needs an integer a)."""
+
+    regime_call = "pow1p(t, a)"
+    regimes = (
+        ("t < -1", "(1 + t)**a (real only for an integer a)"),
+        ("a = 0 or t = 0", "1"),
+        ("|a log1p(t)| <= 800", "exp(h + l), h + l = a log1p(t) in two floats, rounded once by the exponential"),
+        ("otherwise", "exp(a log1p(t)) (0 or inf)"),
+    )
+
+    nargs = 2
+
+    def textbook(self) -> sp.Expr:
+        return (1 + self.args[0]) ** self.args[1]
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        t, a = self.args
+        return a * pow1p(t, a - 1) if argindex == 1 else pow1p(t, a) * log1p(t)
 
 
 class SumOthers(Primitive):

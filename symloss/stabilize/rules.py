@@ -79,6 +79,8 @@ for the shifted sums):
                                 = e^{ax}/(1 + e^{x})^{a+b}` (times :math:`e^{L-x} - 1`, a
                                 :class:`~symloss.stabilize.primitives.sigmoid_expm1` factor absorbed), one
                                 product in double-double arithmetic instead of several rounded factors
+``pow1p``                       :math:`(1 + t)^a = e^{a\operatorname{log1p}(t)}` for an exponent a that is
+                                not a number or a known integer, log1p and the product in double-double
 ``relative_entropy_terms``      :math:`\sum_k p_k\log(p_k/q_k) = \sum_k \operatorname{kl\_div}(p_k, q_k)
                                 + \sum_k (p_k - q_k)`, every term of the first sum :math:`\ge 0`, the
                                 second compensated
@@ -172,6 +174,7 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "softmax_xlogx_ratio",
     "max_minus_class_invariant",
     "divided_before_summing",
+    "pow1p",  # last: the powers of 1 + t that remain (1 - softmax is summed from the other classes first)
 )
 
 

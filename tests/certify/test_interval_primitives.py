@@ -27,6 +27,7 @@ SCALAR_SAMPLES: dict[type[Primitive], tuple[tuple[object, ...], ...]] = {  # mod
     primitives.exp_minus: ((0.25, 1.5), (-1.125, 0.25)),
     primitives.exprel: ((0.375,), (-2.5,), (2.0**-60,)),
     primitives.kl_div: ((0.375, 0.5), (2.0, 0.75), (0.5, 0.5)),
+    primitives.pow1p: ((0.25, 1.5), (-0.75, 2.5), (-0.375, -0.5), (3.0, 0.5)),
     primitives.logcosh: ((0.375,), (-4.0,)),
     primitives.sech2: ((0.375,), (-2.5,)),
     primitives.logcosh_of_sum: ((0.5, -1.25),),
