@@ -44,6 +44,39 @@ def _sigmoid_powers(program: Program, expr: sigmoid_powers, kind: int) -> Value:
     return program.call(sigmoid_powers_call(expr, "{a0}"), [program.emit(expr.args[0])], kind, outputs=0)
 
 
+class ScaledSigmoidPowers(sp.Function):
+    r"""A product :math:`c_1 \cdots c_n \operatorname{sigmoid\_powers}(x, a, b)`: arguments (the primitive,
+    :math:`c_1, \dots, c_n`)."""
+
+
+def scaled_sigmoid_powers(expr: sp.Expr) -> sp.Expr:
+    r"""Every product with a factor :math:`\operatorname{sigmoid\_powers}(x, a, b)` as
+    :class:`ScaledSigmoidPowers` of that factor and the others: the helper multiplies each co-factor's
+    mantissa in and adds its power of two to its own before it applies them, so that a value that underflows
+    on its own (:math:`\sigma(745)\sigma(-745)`, one bit) is not rounded to a subnormal before a large
+    co-factor scales it back up, and no partial product of the co-factors overflows."""
+
+    def scaled(product: sp.Mul) -> sp.Expr:
+        powers = next(f for f in product.args if isinstance(f, sigmoid_powers))
+        others = list(product.args)
+        others.remove(powers)
+        # a parameter's power t^n as n factors t (t^2 overflows at t = 1e200 where t's mantissa does not)
+        factors = [f.base for f in others for _ in range(max(parameter_power(f), 0))]
+        return ScaledSigmoidPowers(powers, *factors, *(f for f in others if parameter_power(f) <= 0))
+
+    return expr.replace(lambda e: isinstance(e, sp.Mul) and any(isinstance(f, sigmoid_powers) for f in e.args),
+                        scaled)
+
+
+def _scaled_sigmoid_powers(program: Program, expr: ScaledSigmoidPowers, kind: int) -> Value:
+    """``_sigmoid_powers(x, a, b[, root], times=(c_1, …))`` into a fresh array."""
+    powers, *factors = expr.args
+    times = "".join(f"{{a{i + 1}}}, " for i in range(len(factors)))
+    call = sigmoid_powers_call(powers, "{a0}")[:-1] + f", times=({times}))"
+    operands = [program.emit(powers.args[0]), *(program.emit(f) for f in factors)]
+    return program.call(call, operands, kind, outputs=0)
+
+
 def _from_parts(program: Program, expr: FromParts, kind: int) -> Value:
     helper, parts = expr.args
     return program.helper(helper.name, [program.emit(parts)], SAMPLE if helper.name == "_logsumexp" else ENTRY)
@@ -108,6 +141,7 @@ HANDLERS: Mapping[type, Callable[[Program, sp.Expr, int], Value]] = {
     SoftmaxParts: _helper_call("_shifted", ENTRY, outputs=2),
     FromParts: _from_parts,
     sigmoid_powers: _sigmoid_powers,
+    ScaledSigmoidPowers: _scaled_sigmoid_powers,
     pow1p: _pow1p,
 }
 
@@ -124,7 +158,8 @@ def _parameter_powers_kept(shared: Sequence[tuple[sp.Symbol, sp.Expr]], reduced:
     kept = []
     for symbol, expr in shared:
         expr = expr.xreplace(inlined)
-        if (parameter_power(expr) and kinds.get(expr.base, SCALAR) == SCALAR) or _variable_reciprocal(expr, kinds):
+        if (parameter_power(expr) and kinds.get(expr.base, SCALAR) == SCALAR) or _variable_reciprocal(expr, kinds) \
+                or isinstance(expr, sigmoid_powers):
             inlined[symbol] = expr
         else:
             kept.append((symbol, expr))
@@ -146,6 +181,8 @@ def kernel_code(results: Sequence[tuple[str, sp.Expr]], printer: KernelPrinter, 
     shared, reduced = sp.cse([shared_exponentials(e) for _, e in results], symbols=sp.numbered_symbols("t"),
                              optimizations="basic", order="canonical")
     shared, reduced = _parameter_powers_kept(shared, reduced, kinds)
+    shared = [(symbol, scaled_sigmoid_powers(expr)) for symbol, expr in shared]
+    reduced = [scaled_sigmoid_powers(expr) for expr in reduced]
     handlers = {**HANDLERS, **_label_handlers(labels)} if labels else HANDLERS
     reserved = RESERVED | {"K"} | set(printer.names.values())
     program = Program(printer, dict(kinds), handlers, per_sample=_per_sample, naming=KernelNaming(dict(shared)),
