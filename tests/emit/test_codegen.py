@@ -429,6 +429,45 @@ def test_sigmoid_powers_helper_against_mpmath(rebuilt: Path) -> None:
         assert Fraction(h) + Fraction(e) == Fraction(a) * Fraction(b)
 
 
+def test_sigmoid_powers_with_co_factors_against_mpmath(rebuilt: Path) -> None:
+    """c_1 c_2 σ(x)^a σ(−x)^b with the co-factors multiplied in before the powers of two: within 2 ulp where
+    σ(−x) alone is subnormal (x = 745: one bit) or 0 and the co-factors bring the product back into range,
+    0 where the product underflows however large the co-factors, inf where it overflows, and no overflow of
+    c_1 c_2 on the way."""
+    numerics = load_generated(rebuilt, "_numerics")
+    x = np.array([745.0, 745.0, 900.0, -1000.0, 20.0, 2000.0, 3.0])
+    c1 = np.array([-4.5e19, 1e300, 1e300, 1e300, 1e300, 1e300, 1e300])
+    c2 = np.array([1.0, 1e100, 1e300, 1e300, 1e-300, 1e300, 1e10])
+    with np.errstate(all="ignore"):
+        got = numerics._sigmoid_powers(x, 1, 1, times=(c1, c2))
+        plain = numerics._sigmoid_powers(x, 1, 1) * c1 * c2
+    with mpmath.workdps(80):
+        for xi, a, b, computed in zip(x, c1, c2, got, strict=True):
+            point = mpmath.mpf(xi)
+            true = mpmath.mpf(a) * mpmath.mpf(b) / (1 + mpmath.exp(-point)) / (1 + mpmath.exp(point))
+            if abs(true) > np.finfo(np.float64).max:
+                assert computed == np.inf, (xi, a, b, computed)
+            elif abs(true) >= np.finfo(np.float64).tiny:
+                assert ulps(computed, true) <= 2, (xi, a, b, computed, true)
+            else:
+                assert abs(computed) < np.finfo(np.float64).tiny, (xi, a, b, computed)
+    assert not np.allclose(plain[:3], got[:3], rtol=1e-3)  # the plain product is far off there: the test can fail
+
+
+def test_products_with_sigmoid_powers_pass_their_co_factors() -> None:
+    """c·t²·sigmoid_powers(x, 1, 1) → the primitive with co-factors (c, t, t); other products unchanged."""
+    from symloss.emit.blocks import ScaledSigmoidPowers, scaled_sigmoid_powers
+    from symloss.stabilize.primitives import sigmoid_powers
+
+    x, c, t = sp.symbols("x c t")
+    powers = sigmoid_powers(x, 1, 1)
+    scaled = scaled_sigmoid_powers(c * t**2 * powers + x * c)
+    found = list(scaled.atoms(ScaledSigmoidPowers))
+    assert len(found) == 1 and found[0].args[0] == powers
+    assert sorted(map(str, found[0].args[1:])) == ["c", "t", "t"]
+    assert scaled - found[0] == x * c
+
+
 def test_sigmoid_pow_at_huge_exponents_is_a_number(rebuilt: Path) -> None:
     """σ(x)^c at c up to the largest float: 0 where c·min(x, 0) overflows (TwoProduct's error term was
     inf − inf = NaN there), e^{−c log1p(e^{−x})} at x > 0, and no NaN anywhere."""
