@@ -303,19 +303,34 @@ def _output(shape, out):
 
 
 def _sigmoid_pow(x, c):
-    """sigma(x)^c = sigma(x)^n sigma(x)^f, n = min(floor(c), 64), f = c - n: no power of a rounded (or
-    subnormal) sigmoid.  sigma(x)^n is one double-double product (_sigmoid_powers, 1.3 ulp); sigma(x)^f =
-    exp(f min(x, 0) - f log1p(e^{-|x|})) = e^{h + l} = e^h (1 + l), its argument summed exactly (TwoProduct,
-    TwoSum), so that only the rounding of f log1p(e^{-|x|}) < log 2 (for c < 65) enters the exponent,
-    where exp(c a) of a rounded c a would be off by up to |c a| 2^-54 relative."""
-    n = int(min(np.floor(c), 64.0))
+    """sigma(x)^c without a power of a rounded (or subnormal) sigmoid, whose error (1.5 ulp) c would multiply.
+
+    For c < 8: sigma(x)^n sigma(x)^f, n = floor(c), f = c - n; sigma(x)^n one double-double product
+    (_sigmoid_powers, 1.3 ulp), sigma(x)^f = exp(f min(x, 0) - f log1p(e^{-|x|})) = e^{h + l} = e^h (1 + l), its
+    argument summed exactly (TwoProduct, TwoSum), so that only the rounding of f log1p(e^{-|x|}) < log 2 enters
+    the exponent.  For c >= 8, where the n products cost more and the power s^n of e^{-|x|} = 2^k s multiplies
+    the error of s by n (12 ulp at n = 64), and f log1p(e^{-|x|}) rounded would cost up to f log 2 2^-54 (28 ulp
+    at c = 126.6, x = 0): exp(c min(x, 0) - c log1p(e^{-|x|})) with the whole exponent in two floats, rounded
+    once by the exponential (within 1 ulp measured): e^{-|x|} in double-double (_exp_dd), its log1p
+    (_log1p_parts), both products by TwoProduct (_product_dd), their difference by TwoSum, then Cody and
+    Waite's reduction (_exp_parts); where that exponent is below -800, or not finite, exp of its rounding."""
+    if c >= 8.0:
+        k, e, e_low = _exp_dd(np.maximum(-np.abs(x), -1500.0))
+        k = k.astype(np.int32)
+        q, q_low = _product_dd(c, *_log1p_parts(np.ldexp(e, k), np.ldexp(e_low, k)))
+        p, p_low = _product_dd(c, np.minimum(x, 0.0), 0.0)
+        h, low = _two_sum(p, -q)
+        inside = np.abs(h) <= 800.0
+        j, m, m_low = _exp_parts(np.where(inside, h, 0.0), np.where(inside, low + (p_low - q_low), 0.0))
+        return np.where(inside, np.ldexp(1.0 + (m + m_low), j.astype(np.int32)), np.exp(h))
+    n = int(np.floor(c))
     f = c - n
     if f == 0.0:
         return np.where(np.isnan(x), np.nan, 1.0) if n == 0 else _sigmoid_powers(x, n, 0)
     u = np.minimum(x, 0.0)
     # f u is split (TwoProduct) only where neither factor's Veltkamp split nor the product overflows; beyond
-    # |u| = 2^900 or |f u| = 2^1000 e^{f u} is 0 (and the error terms would be inf - inf)
-    split = (np.abs(u) < 2.0**900) & (np.abs(u) * f < 2.0**1000) & (f < 2.0**900)
+    # |u| = 2^900 e^{f u} is 0 (and the error terms would be inf - inf)
+    split = np.abs(u) < 2.0**900
     p, p_low = _two_prod(f, np.where(split, u, 0.0))
     p, p_low = np.where(split, p, f * u), np.where(split, p_low, 0.0)
     h, low = _two_sum(p, -f * np.log1p(np.exp(-np.abs(x))))
@@ -458,15 +473,34 @@ def _dd_mul(a, b):
     return high, e - (high - p)
 
 
-def _exp_parts(x, x_low):
-    """e^{x + x_low} = 2^k (1 + m + m_low): k = round(x / log 2), m = expm1(r) of the reduced argument
-    r = x + x_low - k log 2 (|r| <= log 2 / 2, carried exactly as two floats; Cody and Waite 1980) and
-    m_low = (1 + m) r_low its low part.  1 + m is left unformed: m is within 0.52 ulp of expm1(r), which
-    makes 1 + m accurate to 0.37 2^-53 relative (np.exp is off by up to 1.3 2^-53)."""
+def _reduced(x, x_low):
+    """(k, r, r_low): x + x_low = k log 2 + r + r_low, k = round(x / log 2), |r| <= log 2 / 2 carried exactly as two
+    floats (Cody and Waite 1980: k _LN2_HIGH exact, x - k _LN2_HIGH exact by Sterbenz)."""
     k = np.rint(x * (1.0 / 0.6931471805599453))
     r, r_low = _two_sum(x - k * _LN2_HIGH, x_low - k * _LN2_LOW)
+    return k, r, r_low
+
+
+def _exp_parts(x, x_low):
+    """e^{x + x_low} = 2^k (1 + m + m_low): k and the reduced argument r (_reduced), m = expm1(r) and
+    m_low = (1 + m) r_low its low part.  1 + m is left unformed: m is within 0.52 ulp of expm1(r), which
+    makes 1 + m accurate to 0.37 2^-53 relative (np.exp is off by up to 1.3 2^-53)."""
+    k, r, r_low = _reduced(x, x_low)
     m = np.expm1(r)
     return k, m, (1.0 + m) * r_low
+
+
+def _exp_dd(x):
+    """e^x for |x| <= 1500 as (k, s, s_low), e^x = 2^k (s + s_low) with s + s_low a double-double within about
+    2^-64 relative: m = expm1(r) of the reduced argument r (_reduced) corrected by one Newton step,
+    delta = r - log1p(m) (log1p in two floats, _log1p_dd: |m| <= sqrt(2) - 1 for |r| <= log 2 / 2), and
+    e^r = (1 + m) e^delta = 1 + m + (1 + m) delta (delta about 2^-53 |r|, its square below 2^-106)."""
+    k, r, r_low = _reduced(x, 0.0)
+    m = np.expm1(r)
+    log, log_low = _log1p_dd(m, 0.0)
+    d, d_low = _two_sum(r, -log)
+    high, low = _one_plus(m, (1.0 + m) * (d + ((d_low + r_low) - log_low)))
+    return k, high, low
 
 
 def _one_plus(m, m_low):
@@ -475,14 +509,19 @@ def _one_plus(m, m_low):
     return high, ((1.0 - high) + m) + m_low
 
 
-def _sigmoid_powers(x, a, b, root=None, root_low=0.0):
+def _sigmoid_powers(x, a, b, root=None, root_low=0.0, times=()):
     """sigma(x)^a sigma(-x)^b (e^{L - x} - 1 when a root L = root + root_low is given) in double-double,
     rounded once.  With e = e^{-|x|} = 2^k (1 + m): e^{-bx}/(1 + e)^(a+b) for x >= 0 and e^{ax}/(1 + e)^(a+b)
     for x < 0; the root factor 2^j (1 + m_L) - 1 from e^{L - x} = 2^j (1 + m_L), L - x exact, so that it
     vanishes at x = L (for j = 0 it is m_L, an expm1).  The powers of two are kept apart and applied last:
-    no overflow, and gradual underflow only of the result.  Within 1.3 ulp; |x| is clipped at 1400, where
-    every factor is at its limit to below 2^-2000."""
-    x = np.clip(x, -1400.0, 1400.0)
+    no overflow, and gradual underflow only of the result.  Within 1.3 ulp; |x| is clipped at 1400 (and 710 more
+    for each co-factor), where every factor is at its limit to below 2^-2000 (times the co-factors).  ``times``,
+    co-factors c_i, multiply the quotient before the powers of two are applied, each as its mantissa (c = 2^e m,
+    m in [1/2, 1)) with e added to the scale: c sigma(745) sigma(-745) at c = 4.5e19 is 1.27e-304 to 1.3 ulp,
+    where the product of the subnormal sigma(-745) (one bit) with c was 75% off; and no partial product of the
+    co-factors overflows."""
+    bound = 1400.0 + 710.0 * len(times)  # each co-factor below 2^1024 = e^710: the clipped factors still vanish
+    x = np.clip(x, -bound, bound)
     negative = x < 0
     k, m, m_low = _exp_parts(-np.abs(x), 0.0)
     k = k.astype(np.int32)
@@ -510,7 +549,85 @@ def _sigmoid_powers(x, a, b, root=None, root_low=0.0):
     q = numerator[0] / denominator[0]  # the quotient of two double-doubles, its remainder exact
     p, e = _two_prod(q, denominator[0])
     q = q + (((numerator[0] - p) - e) + numerator[1] - q * denominator[1]) / denominator[0]
+    for factor in times:  # each co-factor 2^e m, its power of two added to the scale: no underflow, no overflow
+        m, e = np.frexp(factor)
+        q, scale = q * m, scale + e
     return np.ldexp(q, scale)
+
+
+_SQRT_HALF = 0.7071067811865476  # sqrt(1/2): the reduced argument f of log(2^e f) lies in [sqrt(1/2), sqrt(2))
+_THIRD_HIGH, _THIRD_LOW = 0.3333333333333333, 1.850371707708594e-17  # 1/3 in two floats
+
+
+def _log1p_dd(d, d_low):
+    """log1p(d + d_low) for |d| <= sqrt(2) - 1 as a double-double (high, low): with s = (d + d_low)/(2 + d + d_low)
+    (|s| <= 0.172, a quotient of double-doubles), log1p(d) = log((1 + s)/(1 - s)) = 2s + 2s w R(w), w = s^2,
+    R(w) = 1/3 + w/5 + w^2/7 + ... (Abramowitz and Stegun 4.1.28): 2s, w, 1/3 and the products in two
+    floats, the rest w (1/5 + w/7 + ...) (at most 2^-12.5 of the sum; 13 terms, the remainder below
+    2^-66 of it) in one; within about 2^-64 relative."""
+    den, den_low = _two_sum(2.0, d)
+    den_low = den_low + d_low
+    s = d / den
+    p, e = _two_prod(s, den)
+    s_low = (((d - p) - e) + d_low - s * den_low) / den
+    w, w_low = _two_prod(s, s)
+    w_low = w_low + 2.0 * s * s_low
+    tail = 0.0
+    for n in range(14, 1, -1):
+        tail = tail * w + 1.0 / (2 * n + 1)
+    r, r_low = _two_sum(_THIRD_HIGH, w * tail)
+    series = _dd_mul(_dd_mul((w, w_low), (r, r_low + _THIRD_LOW)), (2.0 * s, 2.0 * s_low))
+    high, low = _two_sum(2.0 * s, series[0])
+    return high, low + (2.0 * s_low + series[1])
+
+
+def _log1p_parts(t, t_low=0.0):
+    """log1p(t + t_low) for t > -1 as a double-double (high, low), within about 2^-64 relative: for
+    sqrt(1/2) <= 1 + t < sqrt(2) the series of _log1p_dd at t; elsewhere 1 + t = h + l exactly (TwoSum),
+    h = 2^e f with f in [sqrt(1/2), sqrt(2)), log(1 + t) = e log 2 + log1p((f - 1) + l 2^-e), f - 1 exact
+    (Sterbenz), log 2 in two floats; t itself for |t| < 2^-600; np.log1p(t) where 1 + t <= 0 or is not finite
+(-inf, NaN, inf)."""
+    near = (t >= _SQRT_HALF - 1.0) & (t < 2.0 * _SQRT_HALF - 1.0)
+    h, low = _two_sum(1.0, t)
+    f, e = np.frexp(np.where(np.isfinite(h) & (h > 0.0), h, 1.0))
+    below = f < _SQRT_HALF
+    f, e = np.where(below, 2.0 * f, f), np.where(below, e - 1, e)
+    d = np.where(near, t, f - 1.0)
+    d_low = np.where(near, t_low, np.ldexp(low + t_low, -e))
+    high, low = _log1p_dd(d, d_low)
+    e = np.where(near, 0, e).astype(np.float64)
+    high, low2 = _two_sum(e * _LN2_HIGH, high)
+    high, low = _two_sum(high, low + low2 + e * _LN2_LOW)  # normalized: |low| <= ulp(high)/2
+    tiny = np.abs(t) < 2.0**-600
+    high = np.where(tiny, t, np.where(np.isfinite(h) & (h > 0.0), high, np.log1p(t)))
+    return high, np.where(tiny, t_low, low)
+
+
+def _product_dd(a, high, low):
+    """a (high + low) as a double-double (p, p_low) where |a high| <= 800 (TwoProduct, a and high scaled by
+    2^-/+512 where |a| or |high| >= 2^512, so that neither Veltkamp split overflows); (a high, 0) elsewhere,
+    where it is not finite or its exponential is 0 or inf."""
+    plain = a * high
+    inside = np.isfinite(plain) & (np.abs(plain) <= 800.0)
+    scale = np.where(np.abs(a) >= 2.0**512, 2.0**-512, np.where(np.abs(high) >= 2.0**512, 2.0**512, 1.0))
+    p, p_low = _two_prod(np.where(inside, a * scale, 0.0), np.where(inside, high / scale, 0.0))
+    return np.where(inside, p, plain), np.where(inside, p_low + a * low, 0.0)
+
+
+def _pow1p(t, a):
+    """(1 + t)^a = exp(a log1p(t)) for t > -1, with log1p(t) (_log1p_parts) and its product by a (_product_dd)
+    in two floats, so that only the exponential rounds (within 0.9 ulp measured), where np.power(1 + t, a)
+    rounds 1 + t first (|a| 2^-53 relative) and exp(a * log1p(t)) the product (|a log1p(t)| 2^-53); the
+    exponential by Cody and Waite's reduction (_exp_parts).  Exact cases: 1 at a = 0 or t = 0 (as np.power);
+    where |a log1p(t)| > 800, or it is not finite, exp of the rounded product (0 or inf, the limits at t = -1
+    and of an infinite a); for 1 + t < 0, np.power(1 + t, a) (real only for an integer a)."""
+    t, a = np.broadcast_arrays(np.asarray(t, dtype=np.float64), np.asarray(a, dtype=np.float64))
+    p, p_low = _product_dd(a, *_log1p_parts(t))
+    inside = np.abs(p) <= 800.0
+    k, m, m_low = _exp_parts(np.where(inside, p, 0.0), p_low)
+    power = np.where(inside, np.ldexp(1.0 + (m + m_low), k.astype(np.int32)), np.exp(p))
+    power = np.where((a == 0.0) | (t == 0.0), 1.0, power)
+    return np.where(t < -1.0, np.power(1.0 + t, a), power)
 
 
 def _bennett_near_zero(x):

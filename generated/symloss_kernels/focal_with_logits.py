@@ -8,7 +8,7 @@ Loss (textbook form, per sample)::
 
 Origin: alpha-balanced focal loss of Lin et al. (2017) with p = sigma(z)
 Stability rules applied: log1m_sigmoid_to_softplus, sigmoid_power, log_sigmoid_to_softplus, one_minus_sigmoid, scaled_one_minus_sigmoid, sigmoid_minus_one, softplus_tail, sigmoid_powers.
-Accuracy certificate: OVER BUDGET: max 29 ulp, max rel. error inf over 8504 points; 1481 inf/NaN where the truth is finite; 14251 function values compared against the proved stable form (the declared form could not resolve them); sampled: 8504 points (312 on the stress grid, 8192 random by binade (4096 on each path: general, alpha=None), seed 0) over z ∈ [-1.8e+308, 1.8e+308], y ∈ {0, 1}, gamma ∈ [0, 1.8e+308], alpha ∈ [0, 1]; worst: focal_with_logits_grad, 29 ulp at z=-5e-324, y=1.0, gamma=126.64358390348153, alpha=None: truth -3.3402622171406965e-37, kernel -3.3402622171407086e-37
+Accuracy certificate: OVER BUDGET: max 2.5 ulp, max rel. error inf over 8504 points; 1481 inf/NaN where the truth is finite; 14251 function values compared against the proved stable form (the declared form could not resolve them); sampled: 8504 points (312 on the stress grid, 8192 random by binade (4096 on each path: general, alpha=None), seed 0) over z ∈ [-1.8e+308, 1.8e+308], y ∈ {0, 1}, gamma ∈ [0, 1.8e+308], alpha ∈ [0, 1]; worst: focal_with_logits_hess, an inf/NaN or a missed zero/subnormal/overflow at z=-4.4644002150484746e+228, y=1.0, gamma=1.950199483718843e+106, alpha=5e-324: truth -0.0, kernel -inf
 """
 
 import numpy as np
@@ -180,8 +180,6 @@ def _hessian(z, y, gamma, alpha, scratch):
             # z_signed = z*{0: 1, 1: -1}[y]
             sign_y = _by_label(y, (0, 1), (1, -1), out=entries[0], work=entries[1])
             z_signed = np.multiply(z, sign_y, out=entries[0])
-            # t0 = sigmoid_powers(z_signed, 1, 1)
-            t0 = _sigmoid_powers(z_signed, 1, 1)
             # log1p_e_neg_abs_z_signed = log1p(exp(-Abs(z_signed)))
             abs_z_signed = np.abs(z_signed, out=entries[1])
             neg_abs_z_signed = np.negative(abs_z_signed, out=entries[1])
@@ -189,31 +187,25 @@ def _hessian(z, y, gamma, alpha, scratch):
             log1p_e_neg_abs_z_signed = np.log1p(e_neg_abs_z_signed, out=entries[1])
             # max_z_signed_0 = Max(0, z_signed)
             max_z_signed_0 = np.maximum(z_signed, 0, out=entries[2])
-            # hess = (gamma**2*(log1p_e_neg_abs_z_signed + max_z_signed_0)*sigmoid_powers(z_signed, 0, 2) - ...
+            # hess = (ScaledSigmoidPowers(sigmoid_powers(z_signed, 1, 1), -gamma*max_z_signed_0 + 2*gamma + ...
             u0 = np.multiply(max_z_signed_0, gamma, out=entries[3])
             u1 = np.negative(u0, out=entries[3])
             u2 = np.add(u1, (2*gamma + 1), out=entries[3])
-            u3 = np.multiply(t0, u2, out=entries[3])
+            u3 = _sigmoid_powers(z_signed, 1, 1, times=(u2, ))
             u4 = np.add(log1p_e_neg_abs_z_signed, max_z_signed_0, out=entries[2])
-            u5 = _sigmoid_powers(z_signed, 0, 2)
-            u6 = np.multiply(u4, u5, out=entries[2])
-            u7 = np.multiply(u6, gamma, out=entries[2])
-            u8 = np.multiply(u7, gamma, out=entries[2])
-            u9 = np.add(u3, u8, out=entries[2])
-            u10 = np.multiply(t0, log1p_e_neg_abs_z_signed, out=entries[1])
-            u11 = np.multiply(u10, gamma, out=entries[1])
-            u12 = np.subtract(u9, u11, out=entries[1])
+            u5 = _sigmoid_powers(z_signed, 0, 2, times=(gamma, gamma, u4, ))
+            u6 = np.add(u3, u5, out=entries[2])
+            u7 = _sigmoid_powers(z_signed, 1, 1, times=(-1, log1p_e_neg_abs_z_signed, gamma, ))
+            u8 = np.add(u6, u7, out=entries[1])
             by_y = _by_label(y, (0, 1), (1, 1), out=entries[2], work=entries[3])
-            u13 = np.multiply(u12, by_y, out=entries[1])
-            u14 = _sigmoid_pow(z_signed, gamma)
-            hess = np.multiply(u13, u14, out=entries[0])
+            u9 = np.multiply(u8, by_y, out=entries[1])
+            u10 = _sigmoid_pow(z_signed, gamma)
+            hess = np.multiply(u9, u10, out=entries[0])
         else:
             entries = _buffers(scratch, "entries", z.shape, 5)
             # z_signed = z*{0: 1, 1: -1}[y]
             sign_y = _by_label(y, (0, 1), (1, -1), out=entries[0], work=entries[1])
             z_signed = np.multiply(z, sign_y, out=entries[0])
-            # t0 = sigmoid_powers(z_signed, 1, 1)
-            t0 = _sigmoid_powers(z_signed, 1, 1)
             # log1p_e_neg_abs_z_signed = log1p(exp(-Abs(z_signed)))
             abs_z_signed = np.abs(z_signed, out=entries[1])
             neg_abs_z_signed = np.negative(abs_z_signed, out=entries[1])
@@ -221,26 +213,22 @@ def _hessian(z, y, gamma, alpha, scratch):
             log1p_e_neg_abs_z_signed = np.log1p(e_neg_abs_z_signed, out=entries[1])
             # max_z_signed_0 = Max(0, z_signed)
             max_z_signed_0 = np.maximum(z_signed, 0, out=entries[2])
-            # hess = zero_weighted({0: 1 - alpha, 1: alpha}[y], (gamma**2*(log1p_e_neg_abs_z_signed + ...
+            # hess = zero_weighted({0: 1 - alpha, 1: alpha}[y], (ScaledSigmoidPowers(sigmoid_powers(z_signed, ...
             by_y = _by_label(y, (0, 1), ((1 - alpha), alpha), out=entries[3], work=entries[4])
             u0 = np.multiply(max_z_signed_0, gamma, out=entries[4])
             u1 = np.negative(u0, out=entries[4])
             u2 = np.add(u1, (2*gamma + 1), out=entries[4])
-            u3 = np.multiply(t0, u2, out=entries[4])
+            u3 = _sigmoid_powers(z_signed, 1, 1, times=(u2, ))
             u4 = np.add(log1p_e_neg_abs_z_signed, max_z_signed_0, out=entries[2])
-            u5 = _sigmoid_powers(z_signed, 0, 2)
-            u6 = np.multiply(u4, u5, out=entries[2])
-            u7 = np.multiply(u6, gamma, out=entries[2])
-            u8 = np.multiply(u7, gamma, out=entries[2])
-            u9 = np.add(u3, u8, out=entries[2])
-            u10 = np.multiply(t0, log1p_e_neg_abs_z_signed, out=entries[1])
-            u11 = np.multiply(u10, gamma, out=entries[1])
-            u12 = np.subtract(u9, u11, out=entries[1])
-            u13 = _by_label(y, (0, 1), (1, 1), out=entries[2], work=entries[4])
-            u14 = np.multiply(u12, u13, out=entries[1])
-            u15 = _sigmoid_pow(z_signed, gamma)
-            u16 = np.multiply(u14, u15, out=entries[0])
-            hess = _zero_weighted(by_y, u16, out=entries[1])
+            u5 = _sigmoid_powers(z_signed, 0, 2, times=(gamma, gamma, u4, ))
+            u6 = np.add(u3, u5, out=entries[2])
+            u7 = _sigmoid_powers(z_signed, 1, 1, times=(-1, log1p_e_neg_abs_z_signed, gamma, ))
+            u8 = np.add(u6, u7, out=entries[1])
+            u9 = _by_label(y, (0, 1), (1, 1), out=entries[2], work=entries[4])
+            u10 = np.multiply(u8, u9, out=entries[1])
+            u11 = _sigmoid_pow(z_signed, gamma)
+            u12 = np.multiply(u10, u11, out=entries[0])
+            hess = _zero_weighted(by_y, u12, out=entries[1])
     return _full(hess, z.shape)
 
 
@@ -373,11 +361,12 @@ def focal_with_logits(z, y, *, gamma=2.0, alpha=0.25, reduction="mean", weight=N
     Stable form: log1m_sigmoid_to_softplus, sigmoid_power, log_sigmoid_to_softplus, one_minus_sigmoid.
     Regimes (the first branch whose condition holds is computed):
         primitive sigmoid_pow(a, c) = sigmoid(a)**c, in its NumPy helper:
-            1. c an integer n <= 64: sigmoid_powers(a, n, 0) (1 for n = 0)
-            2. otherwise: exp(h)(1 + l) sigmoid_powers(a, n, 0), n = min(floor(c), 64), f = c - n, h + l = f min(a, 0) - f log1p(exp(-|a|)) summed exactly (f min(a, 0) split by TwoProduct where |min(a, 0)| < 2**900, f |min(a, 0)| < 2**1000 and f < 2**900)
+            1. c >= 8: exp(h)(1 + l), h + l = c min(a, 0) - c log1p(exp(-|a|)) in two floats (double-double exp(-|a|), log1p and products), exp(h) of the rounding where h < -800
+            2. c an integer n < 8: sigmoid_powers(a, n, 0) (1 for n = 0)
+            3. otherwise: exp(h)(1 + l) sigmoid_powers(a, n, 0), n = floor(c), f = c - n, h + l = f min(a, 0) - f log1p(exp(-|a|)) summed exactly (f min(a, 0) split by TwoProduct where |min(a, 0)| < 2**900, f |min(a, 0)| < 2**1000 and f < 2**900)
     Paths tested in order before the general one above (the first whose condition holds is computed):
         if alpha is None: stable form log1m_sigmoid_to_softplus, sigmoid_power, log_sigmoid_to_softplus, one_minus_sigmoid; the same regimes as the general one.
-    Certificate: OVER BUDGET: max 29 ulp, max rel. error inf over 8504 points; 1481 inf/NaN where the truth is finite; 14251 function values compared against the proved stable form (the declared form could not resolve them); sampled: 8504 points (312 on the stress grid, 8192 random by binade (4096 on each path: general, alpha=None), seed 0) over z ∈ [-1.8e+308, 1.8e+308], y ∈ {0, 1}, gamma ∈ [0, 1.8e+308], alpha ∈ [0, 1]; worst: focal_with_logits_grad, 29 ulp at z=-5e-324, y=1.0, gamma=126.64358390348153, alpha=None: truth -3.3402622171406965e-37, kernel -3.3402622171407086e-37
+    Certificate: OVER BUDGET: max 2.5 ulp, max rel. error inf over 8504 points; 1481 inf/NaN where the truth is finite; 14251 function values compared against the proved stable form (the declared form could not resolve them); sampled: 8504 points (312 on the stress grid, 8192 random by binade (4096 on each path: general, alpha=None), seed 0) over z ∈ [-1.8e+308, 1.8e+308], y ∈ {0, 1}, gamma ∈ [0, 1.8e+308], alpha ∈ [0, 1]; worst: focal_with_logits_hess, an inf/NaN or a missed zero/subnormal/overflow at z=-4.4644002150484746e+228, y=1.0, gamma=1.950199483718843e+106, alpha=5e-324: truth -0.0, kernel -inf
     ``alpha=None``: no class balancing, alpha_t = 1 for both classes (the formulas with alpha = y).
     """
     z, y, gamma, alpha, weight = _inputs(z, y, gamma=gamma, alpha=alpha, reduction=reduction, weight=weight)
@@ -392,8 +381,9 @@ def focal_with_logits_grad(z, y, *, gamma=2.0, alpha=0.25, reduction="mean", wei
     Stable form: log1m_sigmoid_to_softplus, scaled_one_minus_sigmoid, sigmoid_power, log_sigmoid_to_softplus, one_minus_sigmoid, sigmoid_minus_one.
     Regimes (the first branch whose condition holds is computed):
         primitive sigmoid_pow(a, c) = sigmoid(a)**c, in its NumPy helper:
-            1. c an integer n <= 64: sigmoid_powers(a, n, 0) (1 for n = 0)
-            2. otherwise: exp(h)(1 + l) sigmoid_powers(a, n, 0), n = min(floor(c), 64), f = c - n, h + l = f min(a, 0) - f log1p(exp(-|a|)) summed exactly (f min(a, 0) split by TwoProduct where |min(a, 0)| < 2**900, f |min(a, 0)| < 2**1000 and f < 2**900)
+            1. c >= 8: exp(h)(1 + l), h + l = c min(a, 0) - c log1p(exp(-|a|)) in two floats (double-double exp(-|a|), log1p and products), exp(h) of the rounding where h < -800
+            2. c an integer n < 8: sigmoid_powers(a, n, 0) (1 for n = 0)
+            3. otherwise: exp(h)(1 + l) sigmoid_powers(a, n, 0), n = floor(c), f = c - n, h + l = f min(a, 0) - f log1p(exp(-|a|)) summed exactly (f min(a, 0) split by TwoProduct where |min(a, 0)| < 2**900, f |min(a, 0)| < 2**1000 and f < 2**900)
     Paths tested in order before the general one above (the first whose condition holds is computed):
         if alpha is None: stable form log1m_sigmoid_to_softplus, scaled_one_minus_sigmoid, sigmoid_power, log_sigmoid_to_softplus, one_minus_sigmoid, sigmoid_minus_one; the same regimes as the general one.
     ``alpha=None``: no class balancing, alpha_t = 1 for both classes (the formulas with alpha = y).
@@ -413,8 +403,9 @@ def focal_with_logits_hess(z, y, *, gamma=2.0, alpha=0.25, reduction="mean", wei
             1. x < 0: exp(a x)/(1 + exp(x))**(a + b) in double-double (times exp(L - x) - 1 for a root L), x clipped at -1400
             2. otherwise: exp(-b x)/(1 + exp(-x))**(a + b) in double-double (times exp(L - x) - 1 for a root L), x clipped at 1400
         primitive sigmoid_pow(a, c) = sigmoid(a)**c, in its NumPy helper:
-            1. c an integer n <= 64: sigmoid_powers(a, n, 0) (1 for n = 0)
-            2. otherwise: exp(h)(1 + l) sigmoid_powers(a, n, 0), n = min(floor(c), 64), f = c - n, h + l = f min(a, 0) - f log1p(exp(-|a|)) summed exactly (f min(a, 0) split by TwoProduct where |min(a, 0)| < 2**900, f |min(a, 0)| < 2**1000 and f < 2**900)
+            1. c >= 8: exp(h)(1 + l), h + l = c min(a, 0) - c log1p(exp(-|a|)) in two floats (double-double exp(-|a|), log1p and products), exp(h) of the rounding where h < -800
+            2. c an integer n < 8: sigmoid_powers(a, n, 0) (1 for n = 0)
+            3. otherwise: exp(h)(1 + l) sigmoid_powers(a, n, 0), n = floor(c), f = c - n, h + l = f min(a, 0) - f log1p(exp(-|a|)) summed exactly (f min(a, 0) split by TwoProduct where |min(a, 0)| < 2**900, f |min(a, 0)| < 2**1000 and f < 2**900)
     Paths tested in order before the general one above (the first whose condition holds is computed):
         if alpha is None: stable form log1m_sigmoid_to_softplus, one_minus_sigmoid, sigmoid_power, softplus_tail, sigmoid_powers, log_sigmoid_to_softplus; the same regimes as the general one.
     ``alpha=None``: no class balancing, alpha_t = 1 for both classes (the formulas with alpha = y).

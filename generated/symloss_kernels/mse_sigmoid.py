@@ -42,53 +42,47 @@ def _inputs(z, y, *, reduction="mean", weight=None):
 def _value(z, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", z.shape, 3)
-        # loss = {0: 1, 1: 1}[y]*sigmoid_powers(z*{0: 1, 1: -1}[y], 2, 0)
-        by_y = _by_label(y, (0, 1), (1, 1), out=entries[0], work=entries[1])
-        sign_y = _by_label(y, (0, 1), (1, -1), out=entries[1], work=entries[2])
-        z_signed = np.multiply(z, sign_y, out=entries[1])
-        u0 = _sigmoid_powers(z_signed, 2, 0)
-        loss = np.multiply(by_y, u0, out=entries[0])
+        # loss = ScaledSigmoidPowers(sigmoid_powers(z*{0: 1, 1: -1}[y], 2, 0), {0: 1, 1: 1}[y])
+        sign_y = _by_label(y, (0, 1), (1, -1), out=entries[0], work=entries[1])
+        z_signed = np.multiply(z, sign_y, out=entries[0])
+        by_y = _by_label(y, (0, 1), (1, 1), out=entries[1], work=entries[2])
+        loss = _sigmoid_powers(z_signed, 2, 0, times=(by_y, ))
     return _full(loss, z.shape)
 
 
 def _gradient(z, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", z.shape, 3)
-        # grad = {0: 2, 1: -2}[y]*sigmoid_powers(z*{0: 1, 1: -1}[y], 2, 1)
-        by_y = _by_label(y, (0, 1), (2, -2), out=entries[0], work=entries[1])
-        sign_y = _by_label(y, (0, 1), (1, -1), out=entries[1], work=entries[2])
-        z_signed = np.multiply(z, sign_y, out=entries[1])
-        u0 = _sigmoid_powers(z_signed, 2, 1)
-        grad = np.multiply(by_y, u0, out=entries[0])
+        # grad = ScaledSigmoidPowers(sigmoid_powers(z*{0: 1, 1: -1}[y], 2, 1), {0: 2, 1: -2}[y])
+        sign_y = _by_label(y, (0, 1), (1, -1), out=entries[0], work=entries[1])
+        z_signed = np.multiply(z, sign_y, out=entries[0])
+        by_y = _by_label(y, (0, 1), (2, -2), out=entries[1], work=entries[2])
+        grad = _sigmoid_powers(z_signed, 2, 1, times=(by_y, ))
     return _full(grad, z.shape)
 
 
 def _hessian(z, y, scratch):
     with np.errstate(all="ignore"):
-        entries = _buffers(scratch, "entries", z.shape, 4)
-        # hess = {0: 2*sigmoid_powers(z, 3, 1, 0.6931471805599453094172321214581765680755), 1: -4* ...
-        u0 = _sigmoid_powers(z, 3, 1, 0.6931471805599453, 2.3190468138462996e-17)
-        u1 = np.multiply(u0, 2, out=entries[0])
-        u2 = _sigmoid_powers(z, 2, 2, -0.6931471805599453, -2.3190468138462996e-17)
-        u3 = np.multiply(u2, -4, out=entries[1])
-        hess = _by_label(y, (0, 1), (u1, u3), out=entries[2], work=entries[3])
+        entries = _buffers(scratch, "entries", z.shape, 2)
+        # hess = {0: ScaledSigmoidPowers(sigmoid_powers(z, 3, 1, ...
+        u0 = _sigmoid_powers(z, 3, 1, 0.6931471805599453, 2.3190468138462996e-17, times=(2, ))
+        u1 = _sigmoid_powers(z, 2, 2, -0.6931471805599453, -2.3190468138462996e-17, times=(-4, ))
+        hess = _by_label(y, (0, 1), (u0, u1), out=entries[0], work=entries[1])
     return _full(hess, z.shape)
 
 
 def _value_and_gradient(z, y, scratch):
     with np.errstate(all="ignore"):
-        entries = _buffers(scratch, "entries", z.shape, 4)
+        entries = _buffers(scratch, "entries", z.shape, 3)
         # z_signed = z*{0: 1, 1: -1}[y]
         sign_y = _by_label(y, (0, 1), (1, -1), out=entries[0], work=entries[1])
         z_signed = np.multiply(z, sign_y, out=entries[0])
-        # loss = {0: 1, 1: 1}[y]*sigmoid_powers(z_signed, 2, 0)
+        # loss = ScaledSigmoidPowers(sigmoid_powers(z_signed, 2, 0), {0: 1, 1: 1}[y])
         by_y = _by_label(y, (0, 1), (1, 1), out=entries[1], work=entries[2])
-        u0 = _sigmoid_powers(z_signed, 2, 0)
-        loss = np.multiply(by_y, u0, out=entries[1])
-        # grad = {0: 2, 1: -2}[y]*sigmoid_powers(z_signed, 2, 1)
-        u1 = _by_label(y, (0, 1), (2, -2), out=entries[2], work=entries[3])
-        u2 = _sigmoid_powers(z_signed, 2, 1)
-        grad = np.multiply(u1, u2, out=entries[0])
+        loss = _sigmoid_powers(z_signed, 2, 0, times=(by_y, ))
+        # grad = ScaledSigmoidPowers(sigmoid_powers(z_signed, 2, 1), {0: 2, 1: -2}[y])
+        u0 = _by_label(y, (0, 1), (2, -2), out=entries[1], work=entries[2])
+        grad = _sigmoid_powers(z_signed, 2, 1, times=(u0, ))
     loss = _full(loss, z.shape)
     return loss, _full(grad, z.shape)
 
