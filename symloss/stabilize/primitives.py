@@ -49,6 +49,14 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
 from symloss.declare.functions import sigmoid
+from symloss.stabilize.exact_sum_primitives import (
+    OfExactSumBase,
+    logcosh_of_sum,
+    sech2_of_sum,
+    square_of_sum,
+    tanh_of_sum,
+)
+from symloss.stabilize.primitive_base import Primitive
 
 __all__ = [
     "CompensatedSum",
@@ -81,32 +89,6 @@ __all__ = [
     "square_ratio_of_sum",
     "tanh_of_sum",
 ]
-
-
-class Primitive(sp.Function):
-    """A function with a textbook definition and an accurate implementation."""
-
-    #: Where the kernel's NumPy helper switches formulas: (condition, method) in plain text, in the order
-    #: the helper tests them, the last condition "otherwise"; empty for a helper without a switch.
-    regimes: tuple[tuple[str, str], ...] = ()
-    #: The primitive with its arguments named as :attr:`regimes` names them, e.g. "sech2(a)".
-    regime_call = ""
-
-    def textbook(self) -> sp.Expr:
-        """The expression this primitive stands for."""
-        raise NotImplementedError
-
-    def _latex(self, printer: sp.printing.latex.LatexPrinter, exp: str | None = None) -> str:
-        """``\\operatorname{name}(a, b)`` with the class's name; a constant argument to six digits."""
-        args = tuple(sp.Float(a, 6) if isinstance(a, sp.Float) else a for a in self.args)
-        return _call_latex(type(self).__name__.replace("_", r"\_"), args, printer, exp)
-
-
-def _call_latex(name: str, args: tuple[sp.Expr, ...], printer: sp.printing.latex.LatexPrinter,
-                exp: str | None) -> str:
-    r"""``\operatorname{name}\left(a, b\right)``, raised to ``exp`` when SymPy's printer passes one."""
-    call = rf"\operatorname{{{name}}}\left({', '.join(printer._print(a) for a in args)}\right)"
-    return call if exp is None else f"{call}^{{{exp}}}"
 
 
 class logcosh(Primitive):  # noqa: N801 - named like NumPy functions
@@ -170,86 +152,6 @@ class kl_div(Primitive):  # noqa: N801 - named as SciPy's scipy.special.kl_div
     def textbook(self) -> sp.Expr:
         p, q = self.args
         return p * sp.log(p / q) - p + q
-
-
-class OfExactSumBase(Primitive):
-    r""":math:`f(x + y)` with the sum :math:`x + y` carried exactly (see the module docstring):
-    arguments ``(x, y)``; the kernel's helper is named by :attr:`helper`."""
-
-    nargs = 2
-    helper = ""
-
-    def function(self, argument: sp.Expr) -> sp.Expr:
-        """The textbook :math:`f` at ``argument``."""
-        raise NotImplementedError
-
-    def textbook(self) -> sp.Expr:
-        return self.function(self.args[0] + self.args[1])
-
-
-class logcosh_of_sum(OfExactSumBase):  # noqa: N801
-    r""":math:`\log\cosh(h + l) = \log\cosh h + \log\cosh l + \log(1 + \tanh h \tanh l)`."""
-
-    regime_call = "logcosh_of_sum(x, y)"
-    regimes = (
-        ("|fl(x + y)| < 2**52", "logcosh(h) + (logcosh(l) + log1p(tanh(h) tanh(l))), h + l = x + y exactly (TwoSum)"),
-        ("otherwise", "logcosh(h), h = fl(x + y) (l would move it by less than an ulp)"),
-    )
-
-    helper = "_logcosh_of_sum"
-
-    def function(self, argument: sp.Expr) -> sp.Expr:
-        return sp.log(sp.cosh(argument))
-
-
-class tanh_of_sum(OfExactSumBase):  # noqa: N801
-    r""":math:`\tanh(h + l) = \tanh h + \tanh l\,(1 - \tanh^2 h)/(1 + \tanh h \tanh l)`."""
-
-    regime_call = "tanh_of_sum(x, y)"
-    regimes = (
-        ("|fl(x + y)| < 2**52", "tanh(h) + tanh(l) sech2(h)/(1 + tanh(h) tanh(l)), h + l = x + y exactly (TwoSum)"),
-        ("otherwise", "tanh(h), h = fl(x + y) (l would move it by less than an ulp)"),
-    )
-
-    helper = "_tanh_of_sum"
-
-    def function(self, argument: sp.Expr) -> sp.Expr:
-        return sp.tanh(argument)
-
-
-class sech2_of_sum(OfExactSumBase):  # noqa: N801
-    r""":math:`\operatorname{sech}^2(h + l) = \operatorname{sech}^2 h\,(1 + c)` with
-    :math:`c = -(\tanh^2 l + \varepsilon(2 + \varepsilon))/(1 + \varepsilon)^2`,
-    :math:`\varepsilon = \tanh h \tanh l`."""
-
-    regime_call = "sech2_of_sum(x, y)"
-    regimes = (
-        ("|fl(x + y)| < 2**52",
-         "sech2(h)(1 + c), c = -(tanh(l)**2 + e(2 + e))/(1 + e)**2, e = tanh(h) tanh(l), h + l "
-         "= x + y exactly (TwoSum)"),
-        ("otherwise", "sech2(h), h = fl(x + y) (l would move it by less than an ulp)"),
-    )
-
-    helper = "_sech2_of_sum"
-
-    def function(self, argument: sp.Expr) -> sp.Expr:
-        return 1 / sp.cosh(argument) ** 2
-
-
-class square_of_sum(OfExactSumBase):  # noqa: N801
-    r""":math:`(h + l)^2 = h^2 + l(2h + l)`: the square of a residual :math:`y - \hat y` with its
-    rounding error (doubled by the square) added back."""
-
-    regime_call = "square_of_sum(x, y)"
-    regimes = (
-        ("h**2 finite", "h**2 + l(2h + l), h + l = x + y exactly (TwoSum)"),
-        ("otherwise", "h**2 (inf: the square overflows)"),
-    )
-
-    helper = "_square_of_sum"
-
-    def function(self, argument: sp.Expr) -> sp.Expr:
-        return argument**2
 
 
 class square_ratio(Primitive):  # noqa: N801

@@ -1,0 +1,89 @@
+r"""Primitives of an exact sum (see :mod:`symloss.stabilize.primitives`): :math:`f(x + y)` with the terms
+:math:`x, y` of the argument taken separately, so that the kernel splits the sum exactly (TwoSum) and
+evaluates :math:`f(h + l)` by an addition formula proved in :mod:`symloss.stabilize.rules`."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from symloss.stabilize.primitive_base import Primitive
+
+
+class OfExactSumBase(Primitive):
+    r""":math:`f(x + y)` with the sum :math:`x + y` carried exactly (see the module docstring):
+    arguments ``(x, y)``; the kernel's helper is named by :attr:`helper`."""
+
+    nargs = 2
+    helper = ""
+
+    def function(self, argument: sp.Expr) -> sp.Expr:
+        """The textbook :math:`f` at ``argument``."""
+        raise NotImplementedError
+
+    def textbook(self) -> sp.Expr:
+        return self.function(self.args[0] + self.args[1])
+
+
+class logcosh_of_sum(OfExactSumBase):  # noqa: N801
+    r""":math:`\log\cosh(h + l) = \log\cosh h + \log\cosh l + \log(1 + \tanh h \tanh l)`."""
+
+    regime_call = "logcosh_of_sum(x, y)"
+    regimes = (
+        ("|fl(x + y)| < 2**52", "logcosh(h) + (logcosh(l) + log1p(tanh(h) tanh(l))), h + l = x + y exactly (TwoSum)"),
+        ("otherwise", "logcosh(h), h = fl(x + y) (l would move it by less than an ulp)"),
+    )
+
+    helper = "_logcosh_of_sum"
+
+    def function(self, argument: sp.Expr) -> sp.Expr:
+        return sp.log(sp.cosh(argument))
+
+
+class tanh_of_sum(OfExactSumBase):  # noqa: N801
+    r""":math:`\tanh(h + l) = \tanh h + \tanh l\,(1 - \tanh^2 h)/(1 + \tanh h \tanh l)`."""
+
+    regime_call = "tanh_of_sum(x, y)"
+    regimes = (
+        ("|fl(x + y)| < 2**52", "tanh(h) + tanh(l) sech2(h)/(1 + tanh(h) tanh(l)), h + l = x + y exactly (TwoSum)"),
+        ("otherwise", "tanh(h), h = fl(x + y) (l would move it by less than an ulp)"),
+    )
+
+    helper = "_tanh_of_sum"
+
+    def function(self, argument: sp.Expr) -> sp.Expr:
+        return sp.tanh(argument)
+
+
+class sech2_of_sum(OfExactSumBase):  # noqa: N801
+    r""":math:`\operatorname{sech}^2(h + l) = \operatorname{sech}^2 h\,(1 + c)` with
+    :math:`c = -(\tanh^2 l + \varepsilon(2 + \varepsilon))/(1 + \varepsilon)^2`,
+    :math:`\varepsilon = \tanh h \tanh l`."""
+
+    regime_call = "sech2_of_sum(x, y)"
+    regimes = (
+        ("|fl(x + y)| < 2**52",
+         "sech2(h)(1 + c), c = -(tanh(l)**2 + e(2 + e))/(1 + e)**2, e = tanh(h) tanh(l), h + l "
+         "= x + y exactly (TwoSum)"),
+        ("otherwise", "sech2(h), h = fl(x + y) (l would move it by less than an ulp)"),
+    )
+
+    helper = "_sech2_of_sum"
+
+    def function(self, argument: sp.Expr) -> sp.Expr:
+        return 1 / sp.cosh(argument) ** 2
+
+
+class square_of_sum(OfExactSumBase):  # noqa: N801
+    r""":math:`(h + l)^2 = h^2 + l(2h + l)`: the square of a residual :math:`y - \hat y` with its
+    rounding error (doubled by the square) added back."""
+
+    regime_call = "square_of_sum(x, y)"
+    regimes = (
+        ("h**2 finite", "h**2 + l(2h + l), h + l = x + y exactly (TwoSum)"),
+        ("otherwise", "h**2 (inf: the square overflows)"),
+    )
+
+    helper = "_square_of_sum"
+
+    def function(self, argument: sp.Expr) -> sp.Expr:
+        return argument**2
