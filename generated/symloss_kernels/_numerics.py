@@ -685,11 +685,15 @@ def _shifted(e, out=None):
     """The parts of a max-shifted softmax over the last axis, computed once per array and shared:
     (m = max e, d = e - m, x = e^d (exactly 1 at the arg-max), rest = sum of x over the other classes);
     d and x are written into ``out`` (a pair of arrays) when given.  The max is read at the arg-max
-    (NaN where a row has one, as ``np.max`` gives): one pass over the entries, not two."""
+    (NaN where a row has one, as ``np.max`` gives): one pass over the entries, not two.  Where the max is
+    infinite (s/t at t = 5e-324), the entries equal to it are 0 from it: two equal scores share the softmax
+    equally however large they are."""
     d_out, x_out = (None, None) if out is None else out
     largest = np.argmax(e, axis=-1)[..., None]
     top = np.take_along_axis(e, largest, axis=-1)
     d = np.subtract(e, top, out=d_out)
+    if not np.all(np.isfinite(top)):  # an infinite max: its ties are 0 from it (an equal share), not inf - inf
+        np.copyto(d, 0.0, where=(e == top))
     x = np.exp(d, out=x_out)
     at_max = _label_positions(x, largest)
     np.put(x, at_max, 0.0)
