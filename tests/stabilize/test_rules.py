@@ -175,8 +175,9 @@ def _points(expr: sp.Expr, seed: int) -> list[dict]:
         point: dict = {}
         for count in [s for s in expr.free_symbols if s.name == "K"]:
             point[count] = 3
+        labels = {base.label for base in expr.atoms(sp.IndexedBase)}  # a vector's name is no scalar
         for s in expr.free_symbols:
-            if s.name == "K" or isinstance(s, sp.Indexed):
+            if s.name == "K" or isinstance(s, sp.Indexed) or s in labels:
                 continue
             if s.is_integer:
                 point[s] = rng.randint(1, 3)
