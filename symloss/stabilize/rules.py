@@ -9,8 +9,8 @@ and the rewrite.  They are declared by family (:mod:`~symloss.stabilize.logistic
 :mod:`~symloss.stabilize.powers`, :mod:`~symloss.stabilize.exponentials`,
 :mod:`~symloss.stabilize.elementary`, :mod:`~symloss.stabilize.exact_sums`, :mod:`~symloss.stabilize.softmax`,
 :mod:`~symloss.stabilize.class_sums`, :mod:`~symloss.stabilize.scaling`, :mod:`~symloss.stabilize.ratios`,
-:mod:`~symloss.stabilize.series`, :mod:`~symloss.stabilize.cancellation`, :mod:`~symloss.stabilize.class_margins`)
-and listed here in the order they are applied (:data:`ORDER`).
+:mod:`~symloss.stabilize.series`, :mod:`~symloss.stabilize.cancellation`, :mod:`~symloss.stabilize.class_margins`,
+:mod:`~symloss.stabilize.norms`) and listed here in the order they are applied (:data:`ORDER`).
 :func:`prove_rules` proves every claim; the engine
 (:func:`symloss.stabilize.engine.stabilize`) applies only rules whose claim was proved.
 
@@ -71,6 +71,11 @@ for the shifted sums):
 ``expm1_over_factor``           :math:`c\operatorname{expm1}(d\,y)/d = c\,y\operatorname{exprel}(d\,y)` for a
                                 divisor :math:`d` that is a factor of the exponent (Box–Cox: keeps
                                 :math:`\log u` where :math:`\lambda\log u` underflows)
+``class_sums_as_products``      :math:`\sum_k A_k^2 - \sum_k B_k^2 = \sum_k (A_k - B_k)(A_k + B_k)`: class sums
+                                of quadratic summands collected into one, its summand factored into two linear
+                                forms (:mod:`~symloss.stabilize.norms`): no inf − inf, no cancelling sums
+``scaled_sum_of_products``      :math:`\sum_k u_k v_k = s\,(s \sum_k (u_k/s)(v_k/s))`, s a power of two near
+                                the largest entry, where it exceeds :math:`10^{150}`
 ``sigmoid_minus_constant``      :math:`\sigma(a) - q = -(1 - q)\sigma(a)\,\mathrm{expm1}(\mathrm{logit}\,q - a)`
                                 for a constant :math:`0 < q < 1`: no cancellation at the root
                                 :math:`a = \operatorname{logit} q` (its argument an exact sum:
@@ -123,6 +128,7 @@ from symloss.stabilize.engine import ProvedRule, Rule
 from symloss.stabilize.exact_sums import EXACT_SUMS
 from symloss.stabilize.exponentials import EXPONENTIALS
 from symloss.stabilize.logistic import LOGISTIC
+from symloss.stabilize.norms import NORMS
 from symloss.stabilize.powers import POWERS
 from symloss.stabilize.ratios import RATIOS
 from symloss.stabilize.scaling import SCALING
@@ -130,7 +136,7 @@ from symloss.stabilize.series import SERIES
 from symloss.stabilize.softmax import SOFTMAX
 
 FAMILIES: tuple[tuple[Rule, ...], ...] = (LOGISTIC, POWERS, EXPONENTIALS, ELEMENTARY, EXACT_SUMS, SOFTMAX, CLASS_SUMS,
-                                                 SCALING, RATIOS, SERIES, CANCELLATION, CLASS_MARGINS)
+                                                 SCALING, RATIOS, SERIES, CANCELLATION, CLASS_MARGINS, NORMS)
 ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on every pass
     "log_sigmoid_to_softplus",
     "log1m_sigmoid_to_softplus",
@@ -151,6 +157,8 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "logcosh_of_exact_sum",
     "tanh_of_exact_sum",
     "sech2_of_exact_sum",
+    "class_sums_as_products",  # before square_of_exact_sum, which would hide the squares it collects
+    "scaled_sum_of_products",
     "perfect_square_in_sum",  # before square_of_exact_sum, which carries the square it makes exactly
     "square_of_exact_sum",
     "log1p_of_huge_square",  # after log1p and square_of_exact_sum, whose forms it matches
