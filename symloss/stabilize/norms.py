@@ -51,7 +51,12 @@ class power_of_two_below(Primitive):  # noqa: N801 - named like the other primit
     is_positive = True
 
     def textbook(self) -> sp.Expr:
-        return 2 ** sp.floor(sp.log(self.args[0]) / sp.log(2))
+        (magnitude,) = self.args
+        if magnitude.is_Rational and magnitude.is_positive:  # by bit lengths: SymPy's floor of the log
+            p, q = magnitude.as_numer_denom()  # factors the integer (minutes at 2**1024 - 1)
+            exponent = int(p).bit_length() - int(q).bit_length()
+            return sp.Integer(2) ** (exponent if 2**exponent * q <= p else exponent - 1)
+        return 2 ** sp.floor(sp.log(magnitude) / sp.log(2))
 
     def _numpycode(self, printer: sp.printing.numpy.NumPyPrinter) -> str:
         return f"np.exp2(np.floor(np.log2({printer._print(self.args[0])})))"

@@ -76,7 +76,8 @@ def test_the_scaled_sum_is_a_regime_above_the_boundary_and_is_not_scaled_again()
 
 
 def test_power_of_two_below_is_a_power_of_two_near_its_argument() -> None:
-    for value in (sp.Integer(3), sp.Integer(10) ** 150, sp.Integer(2) ** 600, sp.Integer(2) ** 1024 - 1):
+    for value in (sp.Integer(3), sp.Integer(10) ** 150, sp.Integer(2) ** 600, sp.Integer(2) ** 1024 - 1,
+                  sp.Rational(7, 8), sp.Rational(1, 3), sp.Integer(1)):
         scale = power_of_two_below(value).textbook()
         assert scale <= value < 2 * scale and sp.log(scale, 2).is_Integer
 
