@@ -138,9 +138,14 @@ def _collect_rewrite(expr: sp.Expr) -> sp.Expr:
 
 
 def _scalable(total: sp.Basic) -> bool:
-    """Whether ``total`` is a class sum of a product of two linear forms in entries."""
-    return (isinstance(total, sp.Sum) and len(total.limits) == 1
-            and _product_of_linear(total.function) is not None)
+    """Whether ``total`` is a class sum of a product of two linear forms in entries, each of two or more
+    terms: a form that may overflow although its entries do not (:math:`n_k - p_k` at :math:`10^{308}`).  A
+    product of single entries (a label times a logit, :math:`\sum_k y_k z_k`) is left to the rules that read
+    it whole."""
+    if not (isinstance(total, sp.Sum) and len(total.limits) == 1):
+        return False
+    product = _product_of_linear(total.function)
+    return product is not None and all(isinstance(form, sp.Add) for form in product[1:])
 
 
 def _scale_rewrite(expr: sp.Expr) -> sp.Expr:

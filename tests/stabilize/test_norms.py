@@ -75,6 +75,13 @@ def test_the_scaled_sum_is_a_regime_above_the_boundary_and_is_not_scaled_again()
     assert BY_NAME["scaled_sum_of_products"].rewrite(rewritten) == rewritten
 
 
+def test_a_sum_of_products_of_single_entries_is_not_scaled() -> None:
+    """Σ_k y_k z_k (a label's dot product with the logits) is read whole by the class-margin rules."""
+    for alone in (sp.Sum(_y[k] * z[k], (k, 1, K)), sp.Sum(z[k] ** 2, (k, 1, K)),
+                  sp.Sum(_y[k] * (z[k] - _x[k]), (k, 1, K))):
+        assert BY_NAME["scaled_sum_of_products"].rewrite(alone) == alone
+
+
 def test_power_of_two_below_is_a_power_of_two_near_its_argument() -> None:
     for value in (sp.Integer(3), sp.Integer(10) ** 150, sp.Integer(2) ** 600, sp.Integer(2) ** 1024 - 1,
                   sp.Rational(7, 8), sp.Rational(1, 3), sp.Integer(1)):
