@@ -138,7 +138,7 @@ def _collect_rewrite(expr: sp.Expr) -> sp.Expr:
 
 
 def _scalable(total: sp.Basic) -> bool:
-    """Whether ``total`` is a class sum of a product of two linear forms in entries, each of two or more
+    r"""Whether ``total`` is a class sum of a product of two linear forms in entries, each of two or more
     terms: a form that may overflow although its entries do not (:math:`n_k - p_k` at :math:`10^{308}`).  A
     product of single entries (a label times a logit, :math:`\sum_k y_k z_k`) is left to the rules that read
     it whole."""
