@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from symloss.certify.balls import ball, exp, expm1, exprel, log1p, midpoint
 from symloss.stabilize import primitives
+from symloss.stabilize.scaled_softmax import divided_entry
 
 
 def iv_softplus(x: object) -> object:
@@ -94,6 +95,7 @@ SCALAR_INTERVALS: Mapping[type[primitives.Primitive], Callable[..., object]] = {
     primitives.square_of_sum: lambda x, y: (x + y) ** 2,
     primitives.square_ratio: lambda a, b: (a / b) ** 2,
     primitives.square_ratio_of_sum: lambda x, y, c: ((x + y) / c) ** 2,
+    divided_entry: lambda f, t: f / t,
 }
 """Interval implementations of the scalar primitives, by class (printed under the class name)."""
 

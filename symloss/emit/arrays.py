@@ -30,6 +30,7 @@ from symloss.stabilize.primitives import (
     SoftmaxXLogXRatio,
     log1p,
 )
+from symloss.stabilize.scaled_softmax import divided_entry
 
 HELPERS = {Softmax: "_softmax", LogSoftmax: "_log_softmax", SoftmaxComplement: "_softmax_complement",
            LogSumExp: "_logsumexp", SoftmaxXLogXRatio: "_softmax_xlogx_ratio",
@@ -66,6 +67,13 @@ class SoftmaxParts(sp.Function):
     softmax primitive of the same entries."""
 
     nargs = 1
+
+    @property
+    def operands(self) -> tuple[sp.Expr, ...]:
+        """The helper's arguments: the entry e, or (f, t) for an entry f/t divided by a positive t
+        (:class:`~symloss.stabilize.scaled_softmax.divided_entry`: shifted, then divided)."""
+        (entry,) = self.args
+        return entry.args if isinstance(entry, divided_entry) else (entry,)
 
 
 class FromParts(sp.Function):

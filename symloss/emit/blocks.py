@@ -77,6 +77,11 @@ def _scaled_sigmoid_powers(program: Program, expr: ScaledSigmoidPowers, kind: in
     return program.call(call, operands, kind, outputs=0)
 
 
+def _softmax_parts(program: Program, expr: SoftmaxParts, kind: int) -> Value:
+    """``_shifted(e, out=…)``, or ``_shifted(f, t, out=…)`` for an entry divided by t (shifted, then divided)."""
+    return program.helper("_shifted", [program.emit(a) for a in expr.operands], ENTRY, outputs=2)
+
+
 def _from_parts(program: Program, expr: FromParts, kind: int) -> Value:
     helper, parts = expr.args
     return program.helper(helper.name, [program.emit(parts)], SAMPLE if helper.name == "_logsumexp" else ENTRY)
@@ -138,7 +143,7 @@ HANDLERS: Mapping[type, Callable[[Program, sp.Expr, int], Value]] = {
     logcosh: _helper_call("_logcosh"),
     ZeroWeighted: _zero_weighted,
     AtMax: _at_max,
-    SoftmaxParts: _helper_call("_shifted", ENTRY, outputs=2),
+    SoftmaxParts: _softmax_parts,
     FromParts: _from_parts,
     sigmoid_powers: _sigmoid_powers,
     ScaledSigmoidPowers: _scaled_sigmoid_powers,

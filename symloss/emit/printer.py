@@ -109,7 +109,8 @@ class KernelPrinter(NumPyPrinter):
         return f"_sum_others({self._print(expr.args[0])})"
 
     def _print_SoftmaxParts(self, expr: SoftmaxParts) -> str:  # noqa: N802
-        return f"_shifted({self._print(expr.args[0])})"
+        """``_shifted(e)``, or ``_shifted(f, t)`` for an entry divided by t (shifted, then divided)."""
+        return f"_shifted({', '.join(self._print(a) for a in expr.operands)})"
 
     def _print_FromParts(self, expr: FromParts) -> str:  # noqa: N802
         return f"{expr.args[0].name}({self._print(expr.args[1])})"

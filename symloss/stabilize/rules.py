@@ -10,7 +10,8 @@ and the rewrite.  They are declared by family (:mod:`~symloss.stabilize.logistic
 :mod:`~symloss.stabilize.elementary`, :mod:`~symloss.stabilize.exact_sums`, :mod:`~symloss.stabilize.softmax`,
 :mod:`~symloss.stabilize.class_sums`, :mod:`~symloss.stabilize.scaling`, :mod:`~symloss.stabilize.ratios`,
 :mod:`~symloss.stabilize.series`, :mod:`~symloss.stabilize.cancellation`, :mod:`~symloss.stabilize.class_margins`,
-:mod:`~symloss.stabilize.norms`) and listed here in the order they are applied (:data:`ORDER`).
+:mod:`~symloss.stabilize.norms`, :mod:`~symloss.stabilize.scaled_softmax`) and listed here in the order they are
+applied (:data:`ORDER`).
 :func:`prove_rules` proves every claim; the engine
 (:func:`symloss.stabilize.engine.stabilize`) applies only rules whose claim was proved.
 
@@ -111,6 +112,9 @@ for the shifted sums):
                                 rounded max against c
 ``divided_before_summing``      :math:`\frac1d\sum_k w_k\max(0, \sum_i a_i) = \sum_k w_k\max(0, \sum_i a_i/d)`
                                 for :math:`d > 0`: no overflowing margin where the mean is finite
+``shift_before_divisor``        :math:`z_k/\tau - \max_j z_j/\tau = (z_k - \max_j z_j)/\tau` for
+                                :math:`\tau > 0`: a softmax of :math:`z/\tau` shifted before it is divided
+                                (:mod:`~symloss.stabilize.scaled_softmax`), finite where :math:`z/\tau` is not
 ==============================  ==============================================================
 """
 
@@ -131,12 +135,14 @@ from symloss.stabilize.logistic import LOGISTIC
 from symloss.stabilize.norms import NORMS
 from symloss.stabilize.powers import POWERS
 from symloss.stabilize.ratios import RATIOS
+from symloss.stabilize.scaled_softmax import SCALED_SOFTMAX
 from symloss.stabilize.scaling import SCALING
 from symloss.stabilize.series import SERIES
 from symloss.stabilize.softmax import SOFTMAX
 
 FAMILIES: tuple[tuple[Rule, ...], ...] = (LOGISTIC, POWERS, EXPONENTIALS, ELEMENTARY, EXACT_SUMS, SOFTMAX, CLASS_SUMS,
-                                                 SCALING, RATIOS, SERIES, CANCELLATION, CLASS_MARGINS, NORMS)
+                                                 SCALING, RATIOS, SERIES, CANCELLATION, CLASS_MARGINS, NORMS,
+                                                 SCALED_SOFTMAX)
 ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on every pass
     "log_sigmoid_to_softplus",
     "log1m_sigmoid_to_softplus",
@@ -182,7 +188,8 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "softmax_xlogx_ratio",
     "max_minus_class_invariant",
     "divided_before_summing",
-    "pow1p",  # last: the powers of 1 + t that remain (1 - softmax is summed from the other classes first)
+    "pow1p",  # the powers of 1 + t that remain (1 - softmax is summed from the other classes first)
+    "shift_before_divisor",  # last: the softmax rules above read the entries it wraps
 )
 
 

@@ -13,6 +13,7 @@ from symloss.certify.interval_primitives import SUPPORTED_PRIMITIVES
 from symloss.declare.functions import sigmoid
 from symloss.stabilize import primitives
 from symloss.stabilize.primitives import Primitive
+from symloss.stabilize.scaled_softmax import divided_entry
 
 _z, _w = sp.IndexedBase("z"), sp.IndexedBase("w")
 _k, _i = sp.Symbol("k", integer=True, positive=True), sp.Symbol("i", integer=True, positive=True)
@@ -36,6 +37,7 @@ SCALAR_SAMPLES: dict[type[Primitive], tuple[tuple[object, ...], ...]] = {  # mod
     primitives.square_of_sum: ((1.5, -0.25),),
     primitives.square_ratio: ((1.5, -0.25), (-0.375, 2.0)),
     primitives.square_ratio_of_sum: ((1.5, -0.25, 0.75), (-0.375, 2.0, 3.0)),
+    divided_entry: ((1.5, 0.75), (-0.375, 3.0)),
 }
 CLASS_SAMPLES: dict[type[Primitive], tuple[Primitive, sp.Symbol | None]] = {  # (primitive, its entry index)
     primitives.Softmax: (primitives.Softmax(_z[_k], _k, 3), _k),
