@@ -58,8 +58,9 @@ def _affine_target_rewrite(expr: sp.Expr) -> sp.Expr:
 
 
 def _affine_weight_parts(total: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:
-    r"""(g(k)·f(k), c, f(k)) of ``total`` = Σ_k (g(k) + c)·f(k) with a weight that is a sum of terms in the
-    summation index k and a non-zero part c free of k, c and g's coefficient not of known opposite signs:
+    r"""(g(k)·f(k), c, f(k)) of ``total`` = Σ_k (g(k) + c)·f(k) with an affine weight: g(k) = a·y_k, an entry
+    of a vector times a coefficient a free of k (not an expression such as 1 − p_k, whose complement a
+    later rule computes), and a non-zero part c free of k, c and a not of known opposite signs:
     :math:`\sum_k (1 - y_k) f_k` is kept, whose weight is exact where :math:`y_k \ge 1/2` while
     :math:`\sum_k f_k - \sum_k y_k f_k` would cancel.  (Otherwise the split's error bound,
     :math:`\sum_k (|g_k| + |c|)|f_k|` ulp, is the bound of the rounded weight :math:`g_k + c`.)"""
@@ -70,8 +71,8 @@ def _affine_weight_parts(total: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr] | 
         if not isinstance(weight, sp.Add):
             continue
         constant, varying = weight.as_independent(index, as_Add=True)
-        coefficient = varying.as_independent(index, as_Add=False)[0]
-        if constant != 0 and varying != 0 and not (coefficient * constant).is_negative:
+        coefficient, entry = varying.as_independent(index, as_Add=False)
+        if constant != 0 and isinstance(entry, sp.Indexed) and not (coefficient * constant).is_negative:
             factor = total.function / weight
             return varying * factor, constant, factor
     return None

@@ -85,10 +85,13 @@ def test_the_smoothed_weight_is_split_with_the_mean_kept_whole() -> None:
     assert rewritten == sp.Sum((1 - eps) * y[k] * f, (k, 1, K)) + eps * sp.Sum(sp.UnevaluatedExpr(f / K), (k, 1, K))
 
 
-def test_a_weight_one_minus_the_label_is_not_split() -> None:
-    """Σ_k (1 − y_k) f_k would become Σ f − Σ y f, which cancels: coefficients of opposite signs are kept."""
-    total = sp.Sum((1 - y[k]) * sp.exp(z[k]), (k, 1, K))
-    assert BY_NAME["class_sum_of_affine_weight"].rewrite(total) == total
+def test_what_class_sum_of_affine_weight_leaves_alone() -> None:
+    rewrite = BY_NAME["class_sum_of_affine_weight"].rewrite
+    entry = Softmax(z[k], k, K)
+    for alone in (sp.Sum((1 - y[k]) * sp.exp(z[k]), (k, 1, K)),  # Σ f − Σ y f would cancel: opposite signs
+                  sp.Sum((1 + LogSoftmax(z[k], k, K) - entry) * y[k], (k, 1, K)),  # poly1: 1 − p_k is no affine weight
+                  sp.Sum(y[k] * sp.exp(z[k]), (k, 1, K))):  # no constant part
+        assert rewrite(alone) == alone
 
 
 # ------------------------------------------------------------------------------ kernels
