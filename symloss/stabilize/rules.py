@@ -131,6 +131,7 @@ from symloss.stabilize.elementary import ELEMENTARY
 from symloss.stabilize.engine import ProvedRule, Rule
 from symloss.stabilize.exact_sums import EXACT_SUMS
 from symloss.stabilize.exponentials import EXPONENTIALS
+from symloss.stabilize.linearity import LINEARITY
 from symloss.stabilize.logistic import LOGISTIC
 from symloss.stabilize.norms import NORMS
 from symloss.stabilize.powers import POWERS
@@ -142,7 +143,7 @@ from symloss.stabilize.softmax import SOFTMAX
 
 FAMILIES: tuple[tuple[Rule, ...], ...] = (LOGISTIC, POWERS, EXPONENTIALS, ELEMENTARY, EXACT_SUMS, SOFTMAX, CLASS_SUMS,
                                                  SCALING, RATIOS, SERIES, CANCELLATION, CLASS_MARGINS, NORMS,
-                                                 SCALED_SOFTMAX)
+                                                 SCALED_SOFTMAX, LINEARITY)
 ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on every pass
     "log_sigmoid_to_softplus",
     "log1m_sigmoid_to_softplus",
@@ -179,11 +180,13 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "relative_entropy_terms",
     "softmax_max_shifted",
     "log_softmax_max_shifted",
+    "class_sum_of_affine_weight",  # after log_softmax_max_shifted, whose log-softmax the split sums keep
     "logsumexp_max_shifted",
     "softmax_complement",
     "log_softmax_remainder",
     "sum_over_other_classes",  # before sum_over_the_others: a weighted sum keeps its weight's zeros
     "sum_over_the_others",
+    "softmax_minus_affine_target",  # before softmax_minus_target, which then sees s - y alone
     "softmax_minus_target",
     "softmax_xlogx_ratio",
     "max_minus_class_invariant",
