@@ -27,6 +27,22 @@ Hence the relative error of the truncated series
 is at most :math:`u^{2N+1}/(2N+3)`, which for :math:`t < 1` (:math:`u < 1/3`) and N = 15 is
 :math:`3^{-31}/33 < 2^{-54}`: below half an ulp.  From :math:`t = 1` on the textbook difference is kept:
 it loses at most a factor :math:`\log(1 + t)/g(t) \le 2.26` to cancellation there.
+
+``expm1_remainder_series``: :math:`h(x) = \operatorname{expm1}(x) - x = \sum_{k \ge 2} x^k/k!`, found in a sum as
+:math:`A\operatorname{expm1}(x) - A x` (what ``expm1`` and ``one_minus_exp`` leave of :math:`e^x - 1 - x`,
+:math:`c + c x - c e^x` and the Gaussian KL term :math:`1 + \log\sigma^2 - e^{\log\sigma^2}`; the term A x
+may be written out term by term).  Near 0, :math:`h(x) \approx x^2/2` is the difference of two numbers near x.
+For :math:`|x| < T` (:data:`EXPM1_REGIME` = 1/2) it is replaced by :math:`\sum_{k=2}^{n} x^k/k!`
+(:data:`EXPM1_TERMS` = n = 15, odd), in Horner form.  With :math:`R_n(x) = e^x - \sum_{k=0}^{n} x^k/k!` the
+truncation error is :math:`R_n(x)`, and the prover proves, for :math:`x \ge 0` and :math:`y \ge 0`:
+:math:`e^{-x}R_n(x) \ge 0`; the derivative of :math:`x^{n+1}/(n+1)! - e^{-x}R_n(x)` is
+:math:`x^n(1 - e^{-x})/n! \ge 0` (that function vanishes at 0, so it is nonnegative by the mean value
+theorem, cited, not proved here: :math:`R_n(x) \le e^x x^{n+1}/(n+1)!`); :math:`0 \le R_n(-y) \le
+y^{n+1}/(n+1)!` (n odd); and the value's lower bounds :math:`h(x) \ge x^2/2`, :math:`h(-y) \ge y^2/2 - y^3/6`,
+with :math:`e^{y} \le 1/(1 - y)` for :math:`y < 1`.  Hence in the regime the relative error of the truncated
+series is at most :math:`2T^{n-1}/((n+1)!\,(1 - T))`, which for T = 1/2 and n = 15 is :math:`2^{-12}/16! <
+2^{-54}` (n = 13 gives :math:`1.1 \cdot 10^{-14}`).  From :math:`|x| = 1/2` on the textbook difference is kept:
+it loses at most a factor :math:`(|\operatorname{expm1}(x)| + |x|)/h(x) \le 8.4` to cancellation there.
 """
 
 from __future__ import annotations
