@@ -107,6 +107,10 @@ for the shifted sums):
                                 (:math:`t \ge 0`) as 15 terms of its series in :math:`u = t/(2 + t)` for
                                 :math:`t < 1`, relative truncation error :math:`\le 3^{-31}/33 < 2^{-54}`
                                 (:mod:`~symloss.stabilize.series`); the textbook form from :math:`t = 1` on
+``expm1_remainder_series``      **approximation**, not an identity: :math:`\operatorname{expm1}(x) - x` as
+                                :math:`\sum_{k=2}^{15} x^k/k!` for :math:`|x| < 1/2`, relative truncation
+                                error :math:`\le 2^{-12}/16! < 2^{-54}` (:mod:`~symloss.stabilize.series`);
+                                the textbook form from :math:`|x| = 1/2` on
 ``max_minus_class_invariant``   :math:`\max_k f(k) - c = \max_k((g(k) - c) + h(k))` for c free of k,
                                 :math:`f = g + h`, g the terms of a signed entry: no cancellation of the
                                 rounded max against c
@@ -174,6 +178,7 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "square_ratio_of_exact_sum",  # after the scaling rules, whose forms (a square times c^-2) it would hide
     "power_minus_one",  # after the scaling rules: rewrites inside their moderate regime, not instead of it
     "one_minus_exp",
+    "expm1_remainder_series",  # after expm1 and one_minus_exp, whose expm1(x) it matches
     "expm1_over_factor",  # after power_minus_one, whose expm1(λ log u)/λ it rewrites
     "sigmoid_minus_constant",
     "sigmoid_powers",
