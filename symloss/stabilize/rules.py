@@ -10,8 +10,8 @@ and the rewrite.  They are declared by family (:mod:`~symloss.stabilize.logistic
 :mod:`~symloss.stabilize.elementary`, :mod:`~symloss.stabilize.exact_sums`, :mod:`~symloss.stabilize.softmax`,
 :mod:`~symloss.stabilize.class_sums`, :mod:`~symloss.stabilize.scaling`, :mod:`~symloss.stabilize.ratios`,
 :mod:`~symloss.stabilize.series`, :mod:`~symloss.stabilize.cancellation`, :mod:`~symloss.stabilize.class_margins`,
-:mod:`~symloss.stabilize.norms`, :mod:`~symloss.stabilize.scaled_softmax`) and listed here in the order they are
-applied (:data:`ORDER`).
+:mod:`~symloss.stabilize.norms`, :mod:`~symloss.stabilize.scaled_softmax`, :mod:`~symloss.stabilize.linearity`)
+and listed here in the order they are applied (:data:`ORDER`).
 :func:`prove_rules` proves every claim; the engine
 (:func:`symloss.stabilize.engine.stabilize`) applies only rules whose claim was proved.
 
