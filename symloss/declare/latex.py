@@ -117,8 +117,11 @@ class _Printer(LatexPrinter):
         return self._vectors.get(expr, self._print(expr.label))
 
     def _print_Indexed(self, expr: sp.Indexed) -> str:  # noqa: N802
+        """:math:`x_{k}`; braced where the name has a superscript of its own (:math:`{\log\sigma^2_{k}}^{2}`,
+        not a double superscript)."""
         indices = ",".join(self._print(i) for i in expr.indices)
-        return f"{self._print(expr.base)}_{{{indices}}}"
+        name = self._print(expr.base)
+        return f"{{{name}_{{{indices}}}}}" if "^" in name else f"{name}_{{{indices}}}"
 
 
 def tex(expr: sp.Basic, names: Mapping[sp.Basic, str] | None = None) -> str:

@@ -60,3 +60,10 @@ def test_compact_does_not_name_trivial_parts() -> None:
 def test_sympy_latex_uses_declared_names() -> None:
     z = sp.Symbol("z")
     assert tex(sigmoid(z) ** 2, {z: r"\eta"}) == r"\sigma^{2}\left(\eta\right)"
+
+
+def test_a_vector_named_with_a_superscript_is_braced_before_a_power() -> None:
+    """An entry of log σ² squared: {\\log\\sigma^2_{k}}^{2}, not \\log\\sigma^2_{k}^{2} (a TeX error)."""
+    logvar, k = sp.IndexedBase("logvar"), sp.Symbol("k")
+    assert tex(logvar[k] ** 2, {logvar: r"\log\sigma^2"}) == r"{\log\sigma^2_{k}}^{2}"
+    assert tex(logvar[k], {logvar: r"\mu"}) == r"\mu_{k}"
