@@ -117,7 +117,7 @@ class _Printer(LatexPrinter):
         return self._vectors.get(expr, self._print(expr.label))
 
     def _print_Indexed(self, expr: sp.Indexed) -> str:  # noqa: N802
-        """:math:`x_{k}`; braced where the name has a superscript of its own (:math:`{\log\sigma^2_{k}}^{2}`,
+        r""":math:`x_{k}`; braced where the name has a superscript of its own (:math:`{\log\sigma^2_{k}}^{2}`,
         not a double superscript)."""
         indices = ",".join(self._print(i) for i in expr.indices)
         name = self._print(expr.base)
