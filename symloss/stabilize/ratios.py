@@ -126,9 +126,9 @@ def _square_over_rewrite(expr: sp.Expr) -> sp.Expr:
 
 def _scaled_exact_sum(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr | None, tuple[sp.Expr, sp.Expr]] | None:
     r"""(the number c, the factor :math:`x + y` or the sum :math:`c x + c y`, :math:`v^{-1}` or None, (x, y))
-    when ``expr`` is a product that holds an exact sum x + y and a number :math:`c \ne \pm 1` or
-    :math:`v^{-1}` for a positive v, or is :math:`c x + c y` itself (SymPy distributes a number over a sum),
-    :math:`c \ne \pm 1`; None otherwise."""
+    when ``expr`` is a product that holds an exact sum x + y of two float inputs and :math:`v^{-1}` for a
+    positive v (its number c, 1 without one), or is :math:`c x + c y` itself (SymPy distributes a number over
+    a sum), :math:`c \ne \pm 1`, y no constant; None otherwise."""
     if isinstance(expr, sp.Add) and len(expr.args) == 2:
         number = expr.args[0].as_coeff_Mul()[0]
         terms = exact_terms(sp.expand(expr / number)) if abs(number) != 1 else None
@@ -136,16 +136,16 @@ def _scaled_exact_sum(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr | None,
     if not isinstance(expr, sp.Mul):
         return None
     number = expr.as_coeff_Mul()[0]
-    sums = [f for f in expr.args if exact_terms(f) is not None]
+    sums = [f for f in expr.args if (terms := exact_terms(f)) is not None and not terms[1].is_number]
     scales = [f for f in expr.args if isinstance(f, sp.Pow) and f.exp == -1 and f.base.is_positive]
-    if not sums or (abs(number) == 1 and not scales):
+    if not sums or not scales:
         return None
     return number, number * sums[0], scales[0] if scales else None, exact_terms(sums[0])
 
 
 def _quotient_rewrite(expr: sp.Expr) -> sp.Expr:
     r""":math:`c\,(x + y)\,v^{-1}\rho \to \operatorname{quotient\_of\_sum}(x, y, c, v)\,\rho` in every product
-    that holds an exact sum x + y and a number c or :math:`v^{-1}`, v > 0 (v = 1 without one), and
+    that holds an exact sum x + y of two float inputs and :math:`v^{-1}`, v > 0, and
     :math:`c x + c y \to \operatorname{quotient\_of\_sum}(x, y, c, 1)`."""
 
     def rewrite(found: sp.Expr) -> sp.Expr:
