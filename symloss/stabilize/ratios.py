@@ -124,36 +124,42 @@ def _square_over_rewrite(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: _scaled_exact_square(e, -1) is not None, rewrite)
 
 
-def _scaled_exact_sum(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr | None, tuple[sp.Expr, sp.Expr]] | None:
-    r"""(the number c, the factor :math:`x + y` or the sum :math:`c x + c y`, :math:`v^{-1}` or None, (x, y))
-    when ``expr`` is a product that holds an exact sum x + y of two float inputs and :math:`v^{-1}` for a
-    positive v (its number c, 1 without one), or is :math:`c x + c y` itself (SymPy distributes a number over
-    a sum), :math:`c \ne \pm 1`, y no constant; None otherwise."""
-    if isinstance(expr, sp.Add) and len(expr.args) == 2:
-        number = expr.args[0].as_coeff_Mul()[0]
-        terms = exact_terms(sp.expand(expr / number)) if abs(number) != 1 else None
-        return None if terms is None or terms[1].is_number else (number, expr, None, terms)
+def _distributed_exact_sum(expr: sp.Basic) -> tuple[sp.Expr, tuple[sp.Expr, sp.Expr]] | None:
+    r"""(the number c, (x, y)) when ``expr`` is :math:`c x + c y` (SymPy distributes a number over a sum) for
+    an exact sum x + y of two float inputs, :math:`c \ne \pm 1`, y no constant; None otherwise."""
+    if not (isinstance(expr, sp.Add) and len(expr.args) == 2):
+        return None
+    number = expr.args[0].as_coeff_Mul()[0]
+    terms = exact_terms(sp.expand(expr / number)) if abs(number) != 1 else None
+    return None if terms is None or terms[1].is_number else (number, terms)
+
+
+def _scaled_exact_sum(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr, tuple[sp.Expr, sp.Expr]] | None:
+    r"""(the number c, the factor :math:`x + y`, :math:`v^{-1}`, (x, y)) when ``expr`` is a product that holds
+    an exact sum x + y of two float inputs and :math:`v^{-1}` for a positive v (its number c, 1 without one);
+    None otherwise."""
     if not isinstance(expr, sp.Mul):
         return None
-    number = expr.as_coeff_Mul()[0]
     sums = [f for f in expr.args if (terms := exact_terms(f)) is not None and not terms[1].is_number]
     scales = [f for f in expr.args if isinstance(f, sp.Pow) and f.exp == -1 and f.base.is_positive]
     if not sums or not scales:
         return None
-    return number, number * sums[0], scales[0] if scales else None, exact_terms(sums[0])
+    return expr.as_coeff_Mul()[0], sums[0], scales[0], exact_terms(sums[0])
 
 
 def _quotient_rewrite(expr: sp.Expr) -> sp.Expr:
     r""":math:`c\,(x + y)\,v^{-1}\rho \to \operatorname{quotient\_of\_sum}(x, y, c, v)\,\rho` in every product
-    that holds an exact sum x + y of two float inputs and :math:`v^{-1}`, v > 0, and
-    :math:`c x + c y \to \operatorname{quotient\_of\_sum}(x, y, c, 1)`."""
+    that holds an exact sum x + y of two float inputs and :math:`v^{-1}`, v > 0; and a whole expression
+    :math:`c x + c y \to \operatorname{quotient\_of\_sum}(x, y, c, 1)` (inside a larger product the rules that
+    read the residual there take it: the opaque primitive would hide it from them)."""
+    if (distributed := _distributed_exact_sum(expr)) is not None:
+        number, (x, y) = distributed
+        return quotient_of_sum(x, y, number, 1)
 
-    def rewrite(found: sp.Expr) -> sp.Expr:
-        number, scaled_sum, scale, (x, y) = _scaled_exact_sum(found)
-        divisor = 1 if scale is None else scale.base
-        rest = sp.Mul(*(f for f in sp.Mul.make_args(found) if f not in (scale, scaled_sum / number)))
-        rest = 1 if isinstance(found, sp.Add) else rest / number
-        return quotient_of_sum(x, y, number, divisor) * rest
+    def rewrite(found: sp.Mul) -> sp.Expr:
+        number, exact_sum, scale, (x, y) = _scaled_exact_sum(found)
+        rest = sp.Mul(*(f for f in sp.Mul.make_args(found) if f not in (scale, exact_sum))) / number
+        return quotient_of_sum(x, y, number, scale.base) * rest
 
     return expr.replace(lambda e: _scaled_exact_sum(e) is not None, rewrite)
 
