@@ -95,6 +95,8 @@ SCALAR_INTERVALS: Mapping[type[primitives.Primitive], Callable[..., object]] = {
     primitives.square_of_sum: lambda x, y: (x + y) ** 2,
     primitives.square_ratio: lambda a, b: (a / b) ** 2,
     primitives.square_ratio_of_sum: lambda x, y, c: ((x + y) / c) ** 2,
+    primitives.square_over_of_sum: lambda x, y, v, k: k * (x + y) ** 2 / v,
+    primitives.quotient_of_sum: lambda x, y, c, v: c * (x + y) / v,
     divided_entry: lambda f, t: f / t,
 }
 """Interval implementations of the scalar primitives, by class (printed under the class name)."""

@@ -22,9 +22,11 @@ from symloss.stabilize.primitives import (
     kl_div,
     logcosh,
     pow1p,
+    quotient_of_sum,
     sech2,
     sigmoid_expm1,
     sigmoid_pow,
+    square_over_of_sum,
     square_ratio,
     square_ratio_of_sum,
 )
@@ -97,13 +99,18 @@ class KernelPrinter(NumPyPrinter):
     def _print_square_ratio(self, expr: square_ratio) -> str:
         return f"_square_ratio({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
-    def _print_square_ratio_of_sum(self, expr: square_ratio_of_sum) -> str:
-        """``_square_ratio_of_sum(x, y, c)``; a constant ``y`` in two floats, ``(x, high, c, y_low=low)``."""
-        x, y, c = expr.args
+    def _print_square_ratio_of_sum(self, expr: square_ratio_of_sum | square_over_of_sum | quotient_of_sum) -> str:
+        """``_square_ratio_of_sum(x, y, c)`` (or ``_square_over_of_sum(x, y, v, k)``,
+        ``_quotient_of_sum(x, y, c, v)``); a constant ``y`` in two floats, ``(x, high, c, y_low=low)``."""
+        x, y, *rest = expr.args
+        scales = ", ".join(self._print(r) for r in rest)
         if not y.is_number:
-            return f"_square_ratio_of_sum({self._print(x)}, {self._print(y)}, {self._print(c)})"
+            return f"_{type(expr).__name__}({self._print(x)}, {self._print(y)}, {scales})"
         high, low = two_floats(y).split(", ")
-        return f"_square_ratio_of_sum({self._print(x)}, {high}, {self._print(c)}, y_low={low})"
+        return f"_{type(expr).__name__}({self._print(x)}, {high}, {scales}, y_low={low})"
+
+    _print_square_over_of_sum = _print_square_ratio_of_sum
+    _print_quotient_of_sum = _print_square_ratio_of_sum
 
     def _print_SumOthers(self, expr: SumOthers) -> str:  # noqa: N802
         return f"_sum_others({self._print(expr.args[0])})"

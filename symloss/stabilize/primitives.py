@@ -10,7 +10,8 @@ comes from how the kernel template implements it (max-shifted sums,
 Scalar primitives: :func:`log1p`, :func:`expm1` (SymPy's C functions, which
 NumPy prints natively), :class:`logcosh`, :class:`sech2`, :class:`kl_div` and
 :class:`sigmoid_expm1`,
-:class:`exp_minus`, :class:`exprel`, :class:`square_ratio`, :class:`square_ratio_of_sum`, :class:`sigmoid_pow` and
+:class:`exp_minus`, :class:`exprel`, :class:`square_ratio`, :class:`square_ratio_of_sum`, :class:`square_over_of_sum`,
+:class:`quotient_of_sum`, :class:`sigmoid_pow` and
 :class:`sigmoid_powers` (a product of powers of
 :math:`\sigma(x)` and :math:`\sigma(-x)`); over the class axis, :class:`SumOthers` (the sum of the
 other classes' entries, for every class).
@@ -79,12 +80,14 @@ __all__ = [
     "logcosh",
     "logcosh_of_sum",
     "pow1p",
+    "quotient_of_sum",
     "sech2",
     "sech2_of_sum",
     "sigmoid_expm1",
     "sigmoid_pow",
     "sigmoid_powers",
     "square_of_sum",
+    "square_over_of_sum",
     "square_ratio",
     "square_ratio_of_sum",
     "tanh_of_sum",
@@ -190,6 +193,56 @@ class square_ratio_of_sum(Primitive):  # noqa: N801
     def textbook(self) -> sp.Expr:
         x, y, c = self.args
         return ((x + y) / c) ** 2
+
+
+class square_over_of_sum(Primitive):  # noqa: N801
+    r""":math:`k(x + y)^2/v` for :math:`v > 0` and a number :math:`k > 0`, x a float input (or its negation)
+    and y another one or a constant: the sum carried exactly (:math:`x + y = h + l`, TwoSum) and
+    :math:`k(h + l)^2/v = k\,h^2/v + k\,l(2h + l)/v`, with :math:`h^2/v` formed as :math:`(kh)(h/v)` where
+    :math:`h^2` could overflow (:math:`|h| > 1`) and as :math:`k\,h(h/v)` where it could underflow
+    (:math:`|h| < 2^{-500}`), so that the square is not formed where the quotient is finite
+    (:math:`x + y = 3.7\cdot10^{267}`, :math:`v = 1.8\cdot10^{308}`: :math:`(x + y)^2 = \infty`, the quotient
+    :math:`7.8\cdot10^{226}`).  Where :math:`|x|` or :math:`|y| \ge 2^{1020}` the sum is taken of the halves
+    (exact there), :math:`x + y = 2(x/2 + y/2)`, and the quotient multiplied by 4 last.  k (a loss's
+    :math:`1/2`) is applied before the quotient can overflow: :math:`(x + y)^2/v` may exceed the float range
+    where :math:`k(x + y)^2/v` does not."""
+
+    regime_call = "square_over_of_sum(x, y, v, k)"
+    regimes = (
+        ("max(|x|, |y|) >= 2**1020",
+         "4 q, q the next regimes' value at h + l = x/2 + y/2 exactly (TwoSum)"),
+        ("|h| > 1", "(k h)(h/v) + k (2 (t h) + t l), t = l/v, h + l = x + y exactly (TwoSum); the first term "
+                    "alone where it overflows"),
+        ("|h| < 2**-500", "k h (h/v) + k (2 (t h) + t l), t = l/v"),
+        ("otherwise", "k (h h)/v + k l(2h + l)/v"),
+    )
+
+    nargs = 4
+
+    def textbook(self) -> sp.Expr:
+        x, y, v, k = self.args
+        return k * (x + y) ** 2 / v
+
+
+class quotient_of_sum(Primitive):  # noqa: N801
+    r""":math:`c(x + y)/v` for :math:`v > 0` and a number c, x a float input (or its negation) and y another
+    one or a constant: a residual scaled, with the sum taken of the halves where :math:`|x|` or
+    :math:`|y| \ge 2^{1020}` (exact there), :math:`c(x + y)/v = 2\,(c\,((x/2 + y/2)/v))`, so that
+    :math:`x + y` does not overflow where the result is finite (:math:`x = -y = 1.8\cdot10^{308}`,
+    :math:`v = 10^{174}`), and kept whole so that common-subexpression elimination cannot expand it into
+    :math:`c x + c y` (two overflowing terms, inf − inf)."""
+
+    regime_call = "quotient_of_sum(x, y, c, v)"
+    regimes = (
+        ("max(|x|, |y|) >= 2**1020", "2 (c ((x/2 + y/2)/v))"),
+        ("otherwise", "c ((x + y)/v)"),
+    )
+
+    nargs = 4
+
+    def textbook(self) -> sp.Expr:
+        x, y, c, v = self.args
+        return c * (x + y) / v
 
 
 class exprel(Primitive):  # noqa: N801 - named as GSL's gsl_sf_exprel

@@ -13,8 +13,17 @@ so that the exact-sum rules apply to it.
   for :math:`|x + y| > 1.34\cdot10^{154}` and :math:`c^2` underflows for :math:`c < 10^{-162}` although
   the ratio's square is finite; the kernel divides the exact sum (from halves where :math:`x + y` itself
   could overflow) before it squares.
+* ``square_over_exact_sum``: :math:`k(x + y)^2 v^{-1}` for :math:`v > 0` and a number :math:`k > 0` as
+  :class:`~symloss.stabilize.primitives.square_over_of_sum`, :math:`k(h + l)^2/v = (kh)(h/v) + k(2(l/v)h +
+  (l/v)l)`: :math:`(x + y)^2` overflows where the quotient is finite (:math:`x + y = 3.7\cdot10^{267}`,
+  :math:`v = 1.8\cdot10^{308}`); the kernel forms :math:`h/v` first, of the halves where :math:`x + y`
+  itself could overflow, and applies k before the quotient could overflow.
+* ``quotient_of_exact_sum``: :math:`c(x + y)v^{-1}` for :math:`v > 0` and a number c as
+  :class:`~symloss.stabilize.primitives.quotient_of_sum`, :math:`2(c((x/2 + y/2)/v))`: :math:`x + y` overflows
+  where the quotient is finite (:math:`x = -y = 1.8\cdot10^{308}`, :math:`v = 10^{174}`), and :math:`c x + c y`,
+  the product expanded, is inf − inf there.
 
-Neither names a loss."""
+None names a loss."""
 
 from __future__ import annotations
 
@@ -23,7 +32,14 @@ import sympy as sp
 from symloss.stabilize.engine import Rule
 from symloss.stabilize.exact_sums import exact_terms
 from symloss.stabilize.identities import C, a, b, claim, t
-from symloss.stabilize.primitives import expand_primitives, square_of_sum, square_ratio_of_sum
+from symloss.stabilize.identities import w as positive
+from symloss.stabilize.primitives import (
+    expand_primitives,
+    quotient_of_sum,
+    square_of_sum,
+    square_over_of_sum,
+    square_ratio_of_sum,
+)
 
 
 def _input(expr: sp.Basic) -> bool:
@@ -69,19 +85,19 @@ def _perfect_square_rewrite(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: perfect_square(e) is not None, rewrite)
 
 
-def _scaled_exact_square(mul: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:
-    """(the two factors, ``square_ratio_of_sum(x, y, c)``) when the product ``mul`` holds the square of an
-    exact sum x + y and :math:`c^{-2}` for a positive c; None otherwise."""
+def _scaled_exact_square(mul: sp.Basic, exponent: int) -> tuple[sp.Expr, sp.Expr, tuple[sp.Expr, ...]] | None:
+    """(the square, the scale, (x, y, c)) when the product ``mul`` holds the square of an exact sum x + y
+    and :math:`c^{e}` (``exponent`` e) for a positive c; None otherwise."""
     if not isinstance(mul, sp.Mul):
         return None
     squares = [f for f in mul.args if isinstance(f, square_of_sum)
                or (isinstance(f, sp.Pow) and f.exp == 2 and exact_terms(f.base) is not None)]
-    scales = [f for f in mul.args if isinstance(f, sp.Pow) and f.exp == -2 and f.base.is_positive]
+    scales = [f for f in mul.args if isinstance(f, sp.Pow) and f.exp == exponent and f.base.is_positive]
     if not squares or not scales:
         return None
     square, scale = squares[0], scales[0]
     x, y = square.args if isinstance(square, square_of_sum) else exact_terms(square.base)
-    return square, scale, square_ratio_of_sum(x, y, scale.base)
+    return square, scale, (x, y, scale.base)
 
 
 def _square_ratio_rewrite(expr: sp.Expr) -> sp.Expr:
@@ -89,10 +105,63 @@ def _square_ratio_rewrite(expr: sp.Expr) -> sp.Expr:
     the square S of an exact sum x + y and :math:`c^{-2}`, c > 0."""
 
     def rewrite(mul: sp.Mul) -> sp.Expr:
-        square, scale, ratio = _scaled_exact_square(mul)
-        return ratio * mul / (square * scale)
+        square, scale, arguments = _scaled_exact_square(mul, -2)
+        return square_ratio_of_sum(*arguments) * mul / (square * scale)
 
-    return expr.replace(lambda e: _scaled_exact_square(e) is not None, rewrite)
+    return expr.replace(lambda e: _scaled_exact_square(e, -2) is not None, rewrite)
+
+
+def _square_over_rewrite(expr: sp.Expr) -> sp.Expr:
+    r""":math:`\pm k\,S\,v^{-1}\rho \to \pm\operatorname{square\_over\_of\_sum}(x, y, v, k)\,\rho` in every
+    product that holds the square S of an exact sum x + y and :math:`v^{-1}`, v > 0, with its number
+    :math:`\pm k` (k > 0) taken into the primitive (so that :math:`k S/v` is finite where :math:`S/v` is not)."""
+
+    def rewrite(mul: sp.Mul) -> sp.Expr:
+        square, scale, arguments = _scaled_exact_square(mul, -1)
+        number = abs(mul.as_coeff_Mul()[0])
+        return square_over_of_sum(*arguments, number) * mul / (square * scale * number)
+
+    return expr.replace(lambda e: _scaled_exact_square(e, -1) is not None, rewrite)
+
+
+def _distributed_exact_sum(expr: sp.Basic) -> tuple[sp.Expr, tuple[sp.Expr, sp.Expr]] | None:
+    r"""(the number c, (x, y)) when ``expr`` is :math:`c x + c y` (SymPy distributes a number over a sum) for
+    an exact sum x + y of two float inputs, :math:`c \ne \pm 1`, y no constant; None otherwise."""
+    if not (isinstance(expr, sp.Add) and len(expr.args) == 2):
+        return None
+    number = expr.args[0].as_coeff_Mul()[0]
+    terms = exact_terms(sp.expand(expr / number)) if abs(number) != 1 else None
+    return None if terms is None or terms[1].is_number else (number, terms)
+
+
+def _scaled_exact_sum(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr, tuple[sp.Expr, sp.Expr]] | None:
+    r"""(the number c, the factor :math:`x + y`, :math:`v^{-1}`, (x, y)) when ``expr`` is a product that holds
+    an exact sum x + y of two float inputs and :math:`v^{-1}` for a positive v (its number c, 1 without one);
+    None otherwise."""
+    if not isinstance(expr, sp.Mul):
+        return None
+    sums = [f for f in expr.args if (terms := exact_terms(f)) is not None and not terms[1].is_number]
+    scales = [f for f in expr.args if isinstance(f, sp.Pow) and f.exp == -1 and f.base.is_positive]
+    if not sums or not scales:
+        return None
+    return expr.as_coeff_Mul()[0], sums[0], scales[0], exact_terms(sums[0])
+
+
+def _quotient_rewrite(expr: sp.Expr) -> sp.Expr:
+    r""":math:`c\,(x + y)\,v^{-1}\rho \to \operatorname{quotient\_of\_sum}(x, y, c, v)\,\rho` in every product
+    that holds an exact sum x + y of two float inputs and :math:`v^{-1}`, v > 0; and a whole expression
+    :math:`c x + c y \to \operatorname{quotient\_of\_sum}(x, y, c, 1)` (inside a larger product the rules that
+    read the residual there take it: the opaque primitive would hide it from them)."""
+    if (distributed := _distributed_exact_sum(expr)) is not None:
+        number, (x, y) = distributed
+        return quotient_of_sum(x, y, number, 1)
+
+    def rewrite(found: sp.Mul) -> sp.Expr:
+        number, exact_sum, scale, (x, y) = _scaled_exact_sum(found)
+        rest = sp.Mul(*(f for f in sp.Mul.make_args(found) if f not in (scale, exact_sum))) / number
+        return quotient_of_sum(x, y, number, scale.base) * rest
+
+    return expr.replace(lambda e: _scaled_exact_sum(e) is not None, rewrite)
 
 
 RESTORING = frozenset({"perfect_square_in_sum"})
@@ -113,4 +182,19 @@ RATIOS: tuple[Rule, ...] = (
                 expand_primitives(square_of_sum(a, b)) / C**2, expand_primitives(square_ratio_of_sum(a, b, C))),),
          _square_ratio_rewrite,
          -square_of_sum(a, -b) / C**2),
+    Rule("square_over_exact_sum",
+         (claim("square_over_exact_sum: k (h + l)^2/v = (k h)(h/v) + k (2 (l/v) h + (l/v) l) for v > 0",
+                positive * expand_primitives(square_of_sum(a, b)) / C,
+                (positive * a) * (a / C) + positive * (2 * (b / C) * a + (b / C) * b)),
+          claim("square_over_exact_sum: k (h + l)^2/v = k (h h + l (2h + l))/v for v > 0",
+                positive * expand_primitives(square_of_sum(a, b)) / C, positive * (a * a + b * (2 * a + b)) / C),
+          claim("square_over_exact_sum: k (x + y)^2/v = 4 k (x/2 + y/2)^2/v (the halves' sum)",
+                positive * expand_primitives(square_of_sum(a, b)) / C, 4 * (positive * (a / 2 + b / 2) ** 2 / C))),
+         _square_over_rewrite,
+         square_of_sum(a, -b) / (2 * C)),
+    Rule("quotient_of_exact_sum",
+         (claim("quotient_of_exact_sum: c (x + y)/v = 2 (c ((x/2 + y/2)/v)) for v > 0",
+                t * (a + b) / C, 2 * (t * ((a / 2 + b / 2) / C))),),
+         _quotient_rewrite,
+         (a - b) / C),
 )

@@ -64,6 +64,10 @@ for the shifted sums):
                                 carried into P's sums: :math:`(c^2 - r^2)/r^2 = (c/r)^2 - 1`
 ``square_ratio_of_exact_sum``   :math:`(x + y)^2/c^2 = ((x + y)/c)^2` for :math:`c > 0`, the exact sum divided
                                 before it is squared: neither :math:`(x + y)^2` nor :math:`c^2` formed
+``square_over_exact_sum``       :math:`(x + y)^2/v = h(h/v) + 2(l/v)h + (l/v)l` for :math:`v > 0`,
+                                :math:`h + l = x + y` exactly: no :math:`(x + y)^2` formed
+``quotient_of_exact_sum``       :math:`c(x + y)/v = 2(c((x/2 + y/2)/v))` for :math:`v > 0`: no :math:`x + y`
+                                to overflow, no :math:`c x + c y` to cancel as inf − inf
 ``power_minus_one``             :math:`c\,u^a - c = c\operatorname{expm1}(a\log u)` for :math:`u > 0` and a
                                 non-integer exponent (:math:`\operatorname{log1p}(t)` for :math:`u = 1 + t`),
                                 two terms of a longer sum; the textbook form kept where u is not known positive
@@ -176,6 +180,8 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "power_of_huge_square",
     "quotient_of_huge_square",
     "square_ratio_of_exact_sum",  # after the scaling rules, whose forms (a square times c^-2) it would hide
+    "square_over_exact_sum",  # after square_ratio_of_exact_sum, which takes a square times c^-2 first
+    "quotient_of_exact_sum",
     "power_minus_one",  # after the scaling rules: rewrites inside their moderate regime, not instead of it
     "one_minus_exp",
     "expm1_remainder_series",  # after expm1 and one_minus_exp, whose expm1(x) it matches

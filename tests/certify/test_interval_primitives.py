@@ -37,6 +37,8 @@ SCALAR_SAMPLES: dict[type[Primitive], tuple[tuple[object, ...], ...]] = {  # mod
     primitives.square_of_sum: ((1.5, -0.25),),
     primitives.square_ratio: ((1.5, -0.25), (-0.375, 2.0)),
     primitives.square_ratio_of_sum: ((1.5, -0.25, 0.75), (-0.375, 2.0, 3.0)),
+    primitives.square_over_of_sum: ((1.5, -0.25, 0.75, 0.5), (-0.375, 2.0, 3.0, 3.0)),
+    primitives.quotient_of_sum: ((1.5, -0.25, -1, 0.75), (-0.375, 2.0, 2, 3.0)),
     divided_entry: ((1.5, 0.75), (-0.375, 3.0)),
 }
 CLASS_SAMPLES: dict[type[Primitive], tuple[Primitive, sp.Symbol | None]] = {  # (primitive, its entry index)
