@@ -27,13 +27,15 @@ from symloss.stabilize.primitives import (
     LogSumExp,
     Softmax,
     SoftmaxComplement,
+    SoftmaxMinusUniform,
     SoftmaxXLogXRatio,
     log1p,
 )
 
 HELPERS = {Softmax: "_softmax", LogSoftmax: "_log_softmax", SoftmaxComplement: "_softmax_complement",
            LogSumExp: "_logsumexp", SoftmaxXLogXRatio: "_softmax_xlogx_ratio",
-           LogSoftmaxRemainder: "_log_softmax_remainder"}
+           LogSoftmaxRemainder: "_log_softmax_remainder",
+           SoftmaxMinusUniform: "_softmax_minus_uniform"}
 
 
 class UnsupportedExpressionError(ValueError):
