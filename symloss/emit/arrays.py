@@ -36,6 +36,9 @@ HELPERS = {Softmax: "_softmax", LogSoftmax: "_log_softmax", SoftmaxComplement: "
            LogSumExp: "_logsumexp", SoftmaxXLogXRatio: "_softmax_xlogx_ratio",
            LogSoftmaxRemainder: "_log_softmax_remainder",
            SoftmaxMinusUniform: "_softmax_minus_uniform"}
+WHOLE_ROW_HELPERS = frozenset({"_softmax_minus_uniform"})
+"""Helpers that sum over the whole row beyond the parts' ``rest``: never evaluated on the parts taken at a
+label (``_take_parts``); an entry at the label is taken from the whole row's values instead."""
 
 
 class UnsupportedExpressionError(ValueError):

@@ -129,3 +129,25 @@ def test_a_smoothing_near_one_keeps_the_gradient_at_tiny_logits(kernel) -> None:
     for labels in (np.array([1]), np.array([[0.0, 1.0]])):
         got = kernel.softmax_cross_entropy_grad(logits, labels, label_smoothing=smoothing, reduction="sum")[0]
         assert max(_ulps(g, t) for g, t in zip(got, truth, strict=True)) <= 4, (got, truth)
+
+
+def test_an_entry_at_the_label_is_taken_from_the_whole_row() -> None:
+    """The helper sums expm1 over the whole row: read at a label it is evaluated on the row's parts and the
+    label's entry taken (``_take``), never on the parts taken at the label (``_take_parts``), where that sum
+    would run over one entry; the softmax itself still reads the label's parts alone."""
+    from symloss.emit.arrays import FromParts, SoftmaxParts
+    from symloss.emit.blocks import kernel_code
+    from symloss.emit.onehot import AtLabel
+    from symloss.emit.printer import KernelPrinter
+    from symloss.emit.program import ENTRY
+
+    logits = sp.Symbol("z")
+
+    def code(helper: str) -> str:
+        expr = AtLabel(FromParts(sp.Symbol(helper), SoftmaxParts(logits)))
+        return "\n".join(kernel_code([("loss", expr)], KernelPrinter({}), {logits: ENTRY}, "z", True, labels="y",
+                                     named=False))
+
+    uniform, softmax = code("_softmax_minus_uniform"), code("_softmax")
+    assert "_take_parts" not in uniform and "_take(" in uniform and "_softmax_minus_uniform(" in uniform
+    assert "_take_parts" in softmax
