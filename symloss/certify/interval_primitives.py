@@ -139,12 +139,22 @@ def _iv_logsumexp(entries: Sequence[object]) -> list[object]:
     return [entries[top] + log1p(o[top])] * len(entries)
 
 
+def _iv_softmax_minus_uniform(entries: Sequence[object]) -> list[object]:
+    r"""softmax_k − 1/K = Σ_j (x_k − x_j)/(K Σ_j x_j) with :math:`x_k - x_j = x_j\operatorname{expm1}(e_k - e_j)`:
+    each difference from the exact difference of two entries (O(K²), for the reference alone)."""
+    _, x, o = _softmax_parts(entries)
+    count = len(entries)
+    return [sum((xj * expm1(ek - ej) for xj, ej in zip(x, entries, strict=True)), ball(0)) / (count * (xk + ok))
+            for ek, xk, ok in zip(entries, x, o, strict=True)]
+
+
 CLASS_AXIS_INTERVALS: Mapping[type[primitives.ClassAxisPrimitive], Callable[[Sequence[object]], list[object]]] = {
     primitives.Softmax: _per_class(lambda x, o: x / (x + o)),
     primitives.SoftmaxComplement: _per_class(lambda x, o: o / (x + o)),
     primitives.LogSoftmax: _per_class(lambda x, o: -log1p(o / x)),
     primitives.SoftmaxXLogXRatio: _per_class(lambda x, o: -log1p(o / x) / (o / x)),  # o/x = (1 − p)/p
     primitives.LogSumExp: _iv_logsumexp,
+    primitives.SoftmaxMinusUniform: _iv_softmax_minus_uniform,
 }
 """Interval implementations of the class-axis primitives: the entries e_1 … e_K → the value for
 every class (a primitives.LogSumExp, whose index is bound, gives its one value K times).  LogSoftmaxRemainder

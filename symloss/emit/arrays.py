@@ -27,6 +27,7 @@ from symloss.stabilize.primitives import (
     LogSumExp,
     Softmax,
     SoftmaxComplement,
+    SoftmaxMinusUniform,
     SoftmaxXLogXRatio,
     log1p,
 )
@@ -34,7 +35,11 @@ from symloss.stabilize.scaled_softmax import divided_entry
 
 HELPERS = {Softmax: "_softmax", LogSoftmax: "_log_softmax", SoftmaxComplement: "_softmax_complement",
            LogSumExp: "_logsumexp", SoftmaxXLogXRatio: "_softmax_xlogx_ratio",
-           LogSoftmaxRemainder: "_log_softmax_remainder"}
+           LogSoftmaxRemainder: "_log_softmax_remainder",
+           SoftmaxMinusUniform: "_softmax_minus_uniform"}
+WHOLE_ROW_HELPERS = frozenset({"_softmax_minus_uniform"})
+"""Helpers that sum over the whole row beyond the parts' ``rest``: never evaluated on the parts taken at a
+label (``_take_parts``); an entry at the label is taken from the whole row's values instead."""
 
 
 class UnsupportedExpressionError(ValueError):

@@ -9,7 +9,15 @@ from collections.abc import Callable, Mapping, Sequence
 import sympy as sp
 
 from symloss.declare.likelihood import ClassMax
-from symloss.emit.arrays import AtMax, FromParts, LabelParts, SoftmaxParts, ZeroWeighted, shared_exponentials
+from symloss.emit.arrays import (
+    WHOLE_ROW_HELPERS,
+    AtMax,
+    FromParts,
+    LabelParts,
+    SoftmaxParts,
+    ZeroWeighted,
+    shared_exponentials,
+)
 from symloss.emit.naming import KernelNaming
 from symloss.emit.onehot import AtLabel
 from symloss.emit.printer import KernelPrinter, two_floats
@@ -128,7 +136,7 @@ def _label_handlers(labels: str) -> dict[type, Callable[[Program, sp.Expr, int],
 
     def at_label(program: Program, expr: AtLabel, kind: int) -> Value:
         (inner,) = expr.args
-        if isinstance(inner, FromParts):
+        if isinstance(inner, FromParts) and inner.args[0].name not in WHOLE_ROW_HELPERS:
             helper, parts = inner.args
             return program.helper(helper.name, [program.emit(LabelParts(parts))], SAMPLE)
         return program.helper("_take", [program.emit(inner), label], SAMPLE)

@@ -39,6 +39,7 @@ Class-axis primitives take the *entry* expression ``e`` of class ``k``
 * :class:`SoftmaxXLogXRatio` — :math:`p_k \log p_k / (1 - p_k)` for :math:`p = \operatorname{softmax}(e)`
 * :class:`LogSumExp` — :math:`\log \sum_k e^{e_k}` (``k`` bound)
 * :class:`LogSoftmaxRemainder` — :math:`\log\operatorname{softmax}(e)_k + 1 - \operatorname{softmax}(e)_k`
+* :class:`SoftmaxMinusUniform` — :math:`\operatorname{softmax}(e)_k - 1/K`
 
 :class:`OtherClassesSum` — :math:`c_i \sum_{k \ne i} f(k)` — takes a weight, a summand and the
 indices, and sums over the other classes without subtracting the own entry from the total.
@@ -69,6 +70,7 @@ __all__ = [
     "Primitive",
     "Softmax",
     "SoftmaxComplement",
+    "SoftmaxMinusUniform",
     "SoftmaxXLogXRatio",
     "SumOthers",
     "exp_minus",
@@ -565,3 +567,26 @@ def expand_primitives(expr: sp.Expr) -> sp.Expr:
     expr = expr.replace(lambda e: isinstance(e, expm1), lambda e: sp.exp(e.args[0]) - 1)
     expr = expr.replace(lambda e: isinstance(e, CompensatedSum), lambda e: sp.Sum(*e.args))
     return expr.replace(lambda e: isinstance(e, Primitive), lambda e: e.textbook())
+
+
+class SoftmaxMinusUniform(ClassAxisPrimitive):
+    r""":math:`\operatorname{softmax}(e)_k - 1/K`, the softmax minus the uniform target, without cancelling
+    :math:`s_k` against :math:`1/K` (at logits of :math:`10^{-19}`, :math:`s_k = 1/K + (e_k - \bar e)/K`
+    to first order, and the rounded :math:`s_k` keeps no digit of the difference).  With the max-shifted
+    parts :math:`d_j = e_j - m`, :math:`x_j = e^{d_j}`, :math:`S = \sum_j x_j`:
+    :math:`s_k - 1/K = (K x_k - S)/(K S)` and :math:`K x_k - S = \sum_j (x_k - x_j) = K u_k - \sum_j u_j`
+    for :math:`u_j = \operatorname{expm1}(d_j) = x_j - 1` (the K ones cancel exactly, in the algebra).
+    The numerator's rounding error is about :math:`2^{-53}(K|u_k| + \sum_j |u_j|)` in the expm1 form and
+    :math:`2^{-53}(K x_k + S)` in the exponential form; the first is the smaller exactly where
+    :math:`x_k + S/K > 1` (every :math:`x_j` near 1, the logits close together), and the kernel takes it
+    there.  Both are O(K)."""
+
+    regime_call = "SoftmaxMinusUniform(e, k, K)"
+    regimes = (
+        ("x_k + S/K > 1, x_j = exp(e_j - m), S = sum_j x_j, m = max(e)",
+         "(K expm1(e_k - m) - sum_j expm1(e_j - m))/(K S)"),
+        ("otherwise", "(K x_k - S)/(K S)"),
+    )
+
+    def textbook(self) -> sp.Expr:
+        return sp.exp(self.entry) / self.normalizer() - 1 / self.count

@@ -100,6 +100,9 @@ for the shifted sums):
 ``softmax_complement``          :math:`1 - \operatorname{softmax}(z)_k` summed from the other classes
 ``softmax_minus_target``        :math:`s - t = s(1-t) - t(1-s)`, so a confident correct class
                                 gives :math:`-(1-s)` computed without cancellation
+``softmax_minus_uniform``       :math:`\operatorname{softmax}(z)_k - 1/K = (K\operatorname{expm1}(d_k) - \sum_j
+                                \operatorname{expm1}(d_j))/(K\sum_j e^{d_j})`, :math:`d = z - m`: no cancellation
+                                where the softmax is nearly uniform (:mod:`~symloss.stabilize.uniform_target`)
 ``softmax_xlogx_ratio``         :math:`p\log p/(1-p)` for :math:`p = \operatorname{softmax}(z)_k` from the
                                 max-shifted parts, bounded in :math:`[-1, 0]` at every logit
 ``sum_over_other_classes``      :math:`c\,(\sum_k f(k) - f(i)) = c \sum_k (1 - \delta_{ki}) f(k)`, summed
@@ -148,10 +151,11 @@ from symloss.stabilize.scaled_softmax import SCALED_SOFTMAX
 from symloss.stabilize.scaling import SCALING
 from symloss.stabilize.series import SERIES
 from symloss.stabilize.softmax import SOFTMAX
+from symloss.stabilize.uniform_target import UNIFORM_TARGET
 
 FAMILIES: tuple[tuple[Rule, ...], ...] = (LOGISTIC, POWERS, EXPONENTIALS, ELEMENTARY, EXACT_SUMS, SOFTMAX, CLASS_SUMS,
                                                  SCALING, RATIOS, SERIES, CANCELLATION, CLASS_MARGINS, NORMS,
-                                                 SCALED_SOFTMAX, LINEARITY)
+                                                 SCALED_SOFTMAX, LINEARITY, UNIFORM_TARGET)
 ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on every pass
     "log_sigmoid_to_softplus",
     "log1m_sigmoid_to_softplus",
@@ -198,6 +202,7 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "sum_over_other_classes",  # before sum_over_the_others: a weighted sum keeps its weight's zeros
     "sum_over_the_others",
     "softmax_minus_affine_target",  # before softmax_minus_target, which then sees s - y alone
+    "softmax_minus_uniform",  # after softmax_minus_affine_target, whose s - 1/K it takes; before softmax_minus_target
     "softmax_minus_target",
     "softmax_xlogx_ratio",
     "max_minus_class_invariant",

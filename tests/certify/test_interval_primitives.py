@@ -49,6 +49,7 @@ CLASS_SAMPLES: dict[type[Primitive], tuple[Primitive, sp.Symbol | None]] = {  # 
     primitives.LogSumExp: (primitives.LogSumExp(_z[_k], _k, 3), None),
     primitives.SumOthers: (primitives.SumOthers(_w[_k] * _z[_k], _k, 3), _k),
     primitives.OtherClassesSum: (primitives.OtherClassesSum(_w[_i], _z[_k] ** 2, _k, 3, _i), _i),
+    primitives.SoftmaxMinusUniform: (primitives.SoftmaxMinusUniform(_z[_k], _k, 3), _k),
 }
 
 

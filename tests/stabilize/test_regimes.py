@@ -227,4 +227,5 @@ def test_each_switched_paths_regimes_are_listed_or_said_to_be_the_general_ones(p
             "                    1. |fl(x + y)| < 2**52: ") in value
     sc = render_module(kernel_for(derive(catalog.get("softmax_cross_entropy")), proved), "not certified")
     assert ("        if y.dtype == np.int64: stable form softmax_max_shifted, softmax_minus_affine_target, "
-            "softmax_minus_target; no regimes.\n") in _docstring(sc, "softmax_cross_entropy_grad")
+            "softmax_minus_uniform, softmax_minus_target; the same regimes as the general one.\n"
+            ) in _docstring(sc, "softmax_cross_entropy_grad")
