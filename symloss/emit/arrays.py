@@ -23,6 +23,7 @@ from symloss.emit.program import LabelSelect
 from symloss.stabilize.primitives import (
     ClassAxisPrimitive,
     LogSoftmax,
+    LogSoftmaxComplement,
     LogSoftmaxRemainder,
     LogSumExp,
     Softmax,
@@ -33,7 +34,8 @@ from symloss.stabilize.primitives import (
 
 HELPERS = {Softmax: "_softmax", LogSoftmax: "_log_softmax", SoftmaxComplement: "_softmax_complement",
            LogSumExp: "_logsumexp", SoftmaxXLogXRatio: "_softmax_xlogx_ratio",
-           LogSoftmaxRemainder: "_log_softmax_remainder"}
+           LogSoftmaxRemainder: "_log_softmax_remainder",
+           LogSoftmaxComplement: "_log_softmax_complement"}
 
 
 class UnsupportedExpressionError(ValueError):

@@ -92,6 +92,9 @@ for the shifted sums):
                                 gives :math:`-(1-s)` computed without cancellation
 ``softmax_xlogx_ratio``         :math:`p\log p/(1-p)` for :math:`p = \operatorname{softmax}(z)_k` from the
                                 max-shifted parts, bounded in :math:`[-1, 0]` at every logit
+``softmax_complement_power``    :math:`(1 - p_k)^a = e^{a\log(1 - p_k)}` for an exponent a that is not a number,
+                                :math:`\log(1 - p_k) = \log\sum_{j \ne k} e^{z_j} - \log\sum_j e^{z_j}` from
+                                the max-shifted parts, :math:`1 - p_k` never rounded
 ``sum_over_other_classes``      :math:`c\,(\sum_k f(k) - f(i)) = c \sum_k (1 - \delta_{ki}) f(k)`, summed
                                 over the other classes instead of cancelling the own entry
 ``log_softmax_remainder``       :math:`\log p_k + (1 - p_k) = \log(1+x) - x` at :math:`x = -(1 - p_k)`,
@@ -128,9 +131,11 @@ from symloss.stabilize.ratios import RATIOS
 from symloss.stabilize.scaling import SCALING
 from symloss.stabilize.series import SERIES
 from symloss.stabilize.softmax import SOFTMAX
+from symloss.stabilize.softmax_powers import SOFTMAX_POWERS
 
 FAMILIES: tuple[tuple[Rule, ...], ...] = (LOGISTIC, POWERS, EXPONENTIALS, ELEMENTARY, EXACT_SUMS, SOFTMAX, CLASS_SUMS,
-                                                 SCALING, RATIOS, SERIES, CANCELLATION, CLASS_MARGINS)
+                                                 SCALING, RATIOS, SERIES, CANCELLATION, CLASS_MARGINS,
+                                                 SOFTMAX_POWERS)
 ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on every pass
     "log_sigmoid_to_softplus",
     "log1m_sigmoid_to_softplus",
@@ -172,6 +177,7 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "sum_over_the_others",
     "softmax_minus_target",
     "softmax_xlogx_ratio",
+    "softmax_complement_power",  # before pow1p, as softmax_complement
     "max_minus_class_invariant",
     "divided_before_summing",
     "pow1p",  # last: the powers of 1 + t that remain (1 - softmax is summed from the other classes first)
