@@ -157,3 +157,22 @@ def test_softmax_focal_kernels_within_budget(kernels: Path, gamma_value: float) 
     scale = max(abs(g) for g in want_grad)
     for computed, true in zip(grad, want_grad, strict=True):
         assert abs(computed - true) <= 1e-13 * max(abs(true), scale * 1e-3), (gamma_value, computed, true)
+
+
+def test_softmax_focal_hessian_is_zero_at_the_over_budget_point(kernels: Path) -> None:
+    """The Hessian at gamma = 1.8e308 (truth e^(-4e227) times moderate factors: 0 in float64), where the
+    textbook power gave inf."""
+    module = load_generated(kernels, "softmax_focal")
+    y = np.zeros_like(WORST)
+    y[1] = 1.0
+    assert np.all(module.softmax_focal_hess(WORST, y, gamma=BIG, reduction="none") == 0.0)
+
+
+@pytest.mark.parametrize("gamma_value", [0.0, 0.5, 2.0])
+def test_softmax_focal_where_the_complement_underflows_is_not_nan(kernels: Path, gamma_value: float) -> None:
+    """z = (1000, 0), label 0: 1 - p_0 = e^-1000 underflows (its log -DBL_MAX), and gamma = 0 must give
+    exp(0) = 1, not 0 * -inf; value (e^-1000 (1 - ...)), gradient (p - y for gamma = 0) and Hessian are 0."""
+    module = load_generated(kernels, "softmax_focal")
+    z, y = np.array([1000.0, 0.0]), np.array([1.0, 0.0])
+    for function in (module.softmax_focal, module.softmax_focal_grad, module.softmax_focal_hess):
+        assert np.all(function(z, y, gamma=gamma_value, reduction="none") == 0.0), function
