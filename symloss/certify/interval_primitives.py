@@ -155,6 +155,7 @@ CLASS_AXIS_INTERVALS: Mapping[type[primitives.ClassAxisPrimitive], Callable[[Seq
     primitives.SoftmaxXLogXRatio: _per_class(lambda x, o: -log1p(o / x) / (o / x)),  # o/x = (1 − p)/p
     primitives.LogSumExp: _iv_logsumexp,
     primitives.SoftmaxMinusUniform: _iv_softmax_minus_uniform,
+    primitives.LogSoftmaxComplement: _per_class(lambda x, o: -log1p(x / o)),  # log(o/(x + o))
 }
 """Interval implementations of the class-axis primitives: the entries e_1 … e_K → the value for
 every class (a primitives.LogSumExp, whose index is bound, gives its one value K times).  LogSoftmaxRemainder

@@ -23,6 +23,7 @@ from symloss.emit.program import LabelSelect
 from symloss.stabilize.primitives import (
     ClassAxisPrimitive,
     LogSoftmax,
+    LogSoftmaxComplement,
     LogSoftmaxRemainder,
     LogSumExp,
     Softmax,
@@ -36,7 +37,8 @@ from symloss.stabilize.scaled_softmax import divided_entry
 HELPERS = {Softmax: "_softmax", LogSoftmax: "_log_softmax", SoftmaxComplement: "_softmax_complement",
            LogSumExp: "_logsumexp", SoftmaxXLogXRatio: "_softmax_xlogx_ratio",
            LogSoftmaxRemainder: "_log_softmax_remainder",
-           SoftmaxMinusUniform: "_softmax_minus_uniform"}
+           SoftmaxMinusUniform: "_softmax_minus_uniform",
+           LogSoftmaxComplement: "_log_softmax_complement"}
 WHOLE_ROW_HELPERS = frozenset({"_softmax_minus_uniform"})
 """Helpers that sum over the whole row beyond the parts' ``rest``: never evaluated on the parts taken at a
 label (``_take_parts``); an entry at the label is taken from the whole row's values instead."""

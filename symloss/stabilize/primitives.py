@@ -40,6 +40,7 @@ Class-axis primitives take the *entry* expression ``e`` of class ``k``
 * :class:`LogSumExp` — :math:`\log \sum_k e^{e_k}` (``k`` bound)
 * :class:`LogSoftmaxRemainder` — :math:`\log\operatorname{softmax}(e)_k + 1 - \operatorname{softmax}(e)_k`
 * :class:`SoftmaxMinusUniform` — :math:`\operatorname{softmax}(e)_k - 1/K`
+* :class:`LogSoftmaxComplement` — :math:`\log(1 - \operatorname{softmax}(e)_k)` from the other classes
 
 :class:`OtherClassesSum` — :math:`c_i \sum_{k \ne i} f(k)` — takes a weight, a summand and the
 indices, and sums over the other classes without subtracting the own entry from the total.
@@ -63,6 +64,7 @@ from symloss.stabilize.primitive_base import Primitive
 __all__ = [
     "CompensatedSum",
     "LogSoftmax",
+    "LogSoftmaxComplement",
     "LogSoftmaxRemainder",
     "LogSumExp",
     "OfExactSumBase",
@@ -590,3 +592,30 @@ class SoftmaxMinusUniform(ClassAxisPrimitive):
 
     def textbook(self) -> sp.Expr:
         return sp.exp(self.entry) / self.normalizer() - 1 / self.count
+
+
+class LogSoftmaxComplement(ClassAxisPrimitive):
+    r""":math:`\log(1 - \operatorname{softmax}(e)_k) = \log\sum_{j \ne k} e^{e_j} - \log\sum_j e^{e_j}`, never
+    forming :math:`1 - p_k`, which rounds to 1 where :math:`p_k < 2^{-54}`, so that a power
+    :math:`(1 - p_k)^\gamma = e^{\gamma\log(1 - p_k)}` keeps :math:`e^{-\gamma p_k}` (0, not 1, at
+    :math:`\gamma = 1.8\cdot 10^{308}`).  From the max-shifted parts :math:`x_k = e^{e_k - m}`,
+    :math:`r = \sum_{j \ne \arg\max} x_j` and the other classes' sum :math:`o = (1 - x_k) + r`:
+    :math:`-\operatorname{log1p}(x_k/o)` where :math:`p_k \le 1/2`, :math:`\log o - \operatorname{log1p}(r)`
+    above; at most 0 (:math:`-\infty` only in the limit :math:`p_k \to 1`)."""
+
+    regime_call = "LogSoftmaxComplement(e, k, K)"
+    regimes = (
+        ("x_k <= o, x_k = exp(e_k - m), o = (1 - x_k) + r, r = sum of x_j over j != argmax",
+         "-log1p(x_k/o) (p_k <= 1/2)"),
+        ("o == 0 (the other classes underflow)", "-DBL_MAX (a finite log 0: exp(0 * it) = 1)"),
+        ("otherwise", "log(o) - log1p(r) (p_k > 1/2)"),
+    )
+
+    def textbook(self) -> sp.Expr:
+        return sp.log(1 - sp.exp(self.entry) / self.normalizer())
+
+    def _eval_is_extended_real(self) -> bool:
+        return True
+
+    def _eval_is_extended_nonpositive(self) -> bool:
+        return True

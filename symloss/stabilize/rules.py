@@ -105,6 +105,9 @@ for the shifted sums):
                                 where the softmax is nearly uniform (:mod:`~symloss.stabilize.uniform_target`)
 ``softmax_xlogx_ratio``         :math:`p\log p/(1-p)` for :math:`p = \operatorname{softmax}(z)_k` from the
                                 max-shifted parts, bounded in :math:`[-1, 0]` at every logit
+``softmax_complement_power``    :math:`(1 - p_k)^a = e^{a\log(1 - p_k)}` for an exponent a that is not a number,
+                                :math:`\log(1 - p_k) = \log\sum_{j \ne k} e^{z_j} - \log\sum_j e^{z_j}` from
+                                the max-shifted parts, :math:`1 - p_k` never rounded
 ``sum_over_other_classes``      :math:`c\,(\sum_k f(k) - f(i)) = c \sum_k (1 - \delta_{ki}) f(k)`, summed
                                 over the other classes instead of cancelling the own entry
 ``log_softmax_remainder``       :math:`\log p_k + (1 - p_k) = \log(1+x) - x` at :math:`x = -(1 - p_k)`,
@@ -151,11 +154,12 @@ from symloss.stabilize.scaled_softmax import SCALED_SOFTMAX
 from symloss.stabilize.scaling import SCALING
 from symloss.stabilize.series import SERIES
 from symloss.stabilize.softmax import SOFTMAX
+from symloss.stabilize.softmax_powers import SOFTMAX_POWERS
 from symloss.stabilize.uniform_target import UNIFORM_TARGET
 
 FAMILIES: tuple[tuple[Rule, ...], ...] = (LOGISTIC, POWERS, EXPONENTIALS, ELEMENTARY, EXACT_SUMS, SOFTMAX, CLASS_SUMS,
                                                  SCALING, RATIOS, SERIES, CANCELLATION, CLASS_MARGINS, NORMS,
-                                                 SCALED_SOFTMAX, LINEARITY, UNIFORM_TARGET)
+                                                 SCALED_SOFTMAX, LINEARITY, UNIFORM_TARGET, SOFTMAX_POWERS)
 ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on every pass
     "log_sigmoid_to_softplus",
     "log1m_sigmoid_to_softplus",
@@ -205,6 +209,7 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "softmax_minus_uniform",  # after softmax_minus_affine_target, whose s - 1/K it takes; before softmax_minus_target
     "softmax_minus_target",
     "softmax_xlogx_ratio",
+    "softmax_complement_power",  # before pow1p, as softmax_complement
     "max_minus_class_invariant",
     "divided_before_summing",
     "pow1p",  # the powers of 1 + t that remain (1 - softmax is summed from the other classes first)

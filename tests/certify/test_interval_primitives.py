@@ -47,6 +47,7 @@ CLASS_SAMPLES: dict[type[Primitive], tuple[Primitive, sp.Symbol | None]] = {  # 
     primitives.LogSoftmax: (primitives.LogSoftmax(_z[_k] / 2, _k, 3), _k),
     primitives.SoftmaxXLogXRatio: (primitives.SoftmaxXLogXRatio(_z[_k], _k, 3), _k),
     primitives.LogSumExp: (primitives.LogSumExp(_z[_k], _k, 3), None),
+    primitives.LogSoftmaxComplement: (primitives.LogSoftmaxComplement(_z[_k], _k, 3), _k),
     primitives.SumOthers: (primitives.SumOthers(_w[_k] * _z[_k], _k, 3), _k),
     primitives.OtherClassesSum: (primitives.OtherClassesSum(_w[_i], _z[_k] ** 2, _k, 3, _i), _i),
     primitives.SoftmaxMinusUniform: (primitives.SoftmaxMinusUniform(_z[_k], _k, 3), _k),
