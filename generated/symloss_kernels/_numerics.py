@@ -681,19 +681,28 @@ def _exprel(x):
     return np.where(x == 0.0, 1.0, np.where(x == np.inf, np.inf, ratio))
 
 
-def _shifted(e, out=None):
+def _shifted(e, divisor=None, out=None):
     """The parts of a max-shifted softmax over the last axis, computed once per array and shared:
     (m = max e, d = e - m, x = e^d (exactly 1 at the arg-max), rest = sum of x over the other classes);
     d and x are written into ``out`` (a pair of arrays) when given.  The max is read at the arg-max
     (NaN where a row has one, as ``np.max`` gives): one pass over the entries, not two.  Where the max is
-    infinite (s/t at t = 5e-324), the entries equal to it are 0 from it: two equal scores share the softmax
-    equally however large they are."""
+    infinite, the entries equal to it are 0 from it: two equal scores share the softmax equally however
+    large they are.  With a ``divisor`` t > 0 they are the parts of e/t, shifted before the division:
+    m = max(e)/t and d = (e - max e)/t (at t = 5e-324, e/t is infinite where (e - max e)/t is -inf only for
+    a share that underflows); where e - max e overflows (entries of both signs near 1.8e308) it is taken
+    of halves, 2((e/2 - max(e)/2)/t)."""
     d_out, x_out = (None, None) if out is None else out
     largest = np.argmax(e, axis=-1)[..., None]
     top = np.take_along_axis(e, largest, axis=-1)
     d = np.subtract(e, top, out=d_out)
     if not np.all(np.isfinite(top)):  # an infinite max: its ties are 0 from it (an equal share), not inf - inf
         np.copyto(d, 0.0, where=(e == top))
+    if divisor is not None:
+        overflowed = np.isinf(d) & np.isfinite(e) & np.isfinite(top)
+        np.divide(d, divisor, out=d)
+        if np.any(overflowed):
+            np.copyto(d, 2.0 * ((0.5 * e - 0.5 * top) / divisor), where=overflowed)
+        top = top / divisor
     x = np.exp(d, out=x_out)
     at_max = _label_positions(x, largest)
     np.put(x, at_max, 0.0)

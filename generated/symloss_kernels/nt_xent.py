@@ -7,8 +7,8 @@ Loss (textbook form, per sample)::
     -Sum(log(exp(s[k]/temperature)/Sum(exp(s[j]/temperature), (j, 1, K)))*y[k], (k, 1, K))
 
 Origin: Chen et al. (2020), SimCLR: softmax cross-entropy over one row of cosine similarities divided by the temperature; the self-similarity is left out of the row (or masked as -inf)
-Stability rules applied: softmax_max_shifted, log_softmax_max_shifted, softmax_minus_target, softmax_complement.
-Accuracy certificate: OVER BUDGET: max 7.5e+15 ulp, max rel. error 1 over 4266 points; 2084 inf/NaN where the truth is finite; 2150 zero/subnormal/overflow results missed; 5634 function values compared against the proved stable form (the declared form could not resolve them); 4948 function values not compared (the reference could not resolve them); sampled: 4266 points (170 on the stress grid, 4096 random by binade, seed 0) over s ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), y ∈ onehot vectors of K ∈ {2, 3, 10, 1000} entries, temperature ∈ (0, 1.8e+308]; worst: nt_xent_hess, an inf/NaN or a missed zero/subnormal/overflow at s=(1.0734448213819365e+306, 6.46000710232669e+306, -5.639679138757424e+306, 5.2486943220745847e+306, 5.5488041105148705e+306, -5.974319505696865e+306, -4.768140469092698e+306, 9.032200825584118e+306, 3.4434062823030786e+306, 6.746844666199438e+306), y=(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0), temperature=5e-324: entry 0 of 10: truth 0.0, kernel inf
+Stability rules applied: softmax_max_shifted, log_softmax_max_shifted, shift_before_divisor, softmax_minus_target, softmax_complement.
+Accuracy certificate: OVER BUDGET: max 5.2e+15 ulp, max rel. error 1 over 4266 points; no inf/NaN where the truth is finite; 5634 function values compared against the proved stable form (the declared form could not resolve them); 4948 function values not compared (the reference could not resolve them); sampled: 4266 points (170 on the stress grid, 4096 random by binade, seed 0) over s ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), y ∈ onehot vectors of K ∈ {2, 3, 10, 1000} entries, temperature ∈ (0, 1.8e+308]; worst: nt_xent_hess, rel. error 1 at s=(2.1133321956180483e-221, -4.576120609304177e-221, 2.7521396294231923e-221), y=(1.0, 0.0, 0.0), temperature=5.718510441401989e-225: entry 0 of 3: truth 2.1911079984980626e-37, kernel 0.0
 """
 
 import numpy as np
@@ -51,23 +51,21 @@ def _value(s, y, temperature, scratch):
     with np.errstate(all="ignore"):
         if y.dtype == np.int64:
             samples = _buffers(scratch, "samples", s.shape[:-1] + (1,), 3)
-            entries = _buffers(scratch, "entries", s.shape, 3)
-            # loss = -(log_softmax(s/temperature))[label]
-            u0 = np.divide(s, temperature, out=entries[0])
-            u1 = _shifted(u0, out=(entries[1], entries[2]))
-            u2 = _take_parts(u1, y, out=(samples[0], samples[1]))
-            u3 = _log_softmax(u2, out=samples[2])
-            loss = np.negative(u3, out=samples[0])
+            entries = _buffers(scratch, "entries", s.shape, 2)
+            # loss = -(log_softmax(divided_entry(s, temperature)))[label]
+            u0 = _shifted(s, temperature, out=(entries[0], entries[1]))
+            u1 = _take_parts(u0, y, out=(samples[0], samples[1]))
+            u2 = _log_softmax(u1, out=samples[2])
+            loss = np.negative(u2, out=samples[0])
         else:
             samples = _buffers(scratch, "samples", s.shape[:-1] + (1,), 1)
             entries = _buffers(scratch, "entries", s.shape, 3)
-            # loss = -sum(zero_weighted(y, log_softmax(s/temperature)))
-            u0 = np.divide(s, temperature, out=entries[0])
-            u1 = _shifted(u0, out=(entries[1], entries[2]))
-            u2 = _log_softmax(u1, out=entries[0])
-            u3 = _zero_weighted(y, u2, out=entries[1])
-            u4 = np.sum(u3, axis=-1, keepdims=True, out=samples[0])
-            loss = np.negative(u4, out=samples[0])
+            # loss = -sum(zero_weighted(y, log_softmax(divided_entry(s, temperature))))
+            u0 = _shifted(s, temperature, out=(entries[0], entries[1]))
+            u1 = _log_softmax(u0, out=entries[2])
+            u2 = _zero_weighted(y, u1, out=entries[0])
+            u3 = np.sum(u2, axis=-1, keepdims=True, out=samples[0])
+            loss = np.negative(u3, out=samples[0])
     return _full(loss, s.shape[:-1] + (1,))[..., 0]
 
 
@@ -76,33 +74,30 @@ def _gradient(s, y, temperature, scratch):
         if y.dtype == np.int64:
             samples = _buffers(scratch, "samples", s.shape[:-1] + (1,), 3)
             entries = _buffers(scratch, "entries", s.shape, 3)
-            # t0 = shifted(s/temperature)
-            u0 = np.divide(s, temperature, out=entries[0])
-            t0 = _shifted(u0, out=(entries[1], entries[2]))
+            # t0 = shifted(divided_entry(s, temperature))
+            t0 = _shifted(s, temperature, out=(entries[0], entries[1]))
             # grad = softmax(t0)/temperature
-            u1 = _softmax(t0, out=entries[0])
-            grad = np.divide(u1, temperature, out=entries[0])
+            u0 = _softmax(t0, out=entries[2])
+            grad = np.divide(u0, temperature, out=entries[2])
             # grad_at_label = -(softmax_complement(t0))[label]/temperature
             label_parts_t0 = _take_parts(t0, y, out=(samples[0], samples[1]))
-            u2 = _softmax_complement(label_parts_t0, out=samples[2])
-            u3 = np.divide(u2, temperature, out=samples[0])
-            grad_at_label = np.negative(u3, out=samples[0])
+            u1 = _softmax_complement(label_parts_t0, out=samples[2])
+            u2 = np.divide(u1, temperature, out=samples[0])
+            grad_at_label = np.negative(u2, out=samples[0])
             grad = _put(_full(grad, s.shape), y, grad_at_label)
         else:
             entries = _buffers(scratch, "entries", s.shape, 4)
-            # t0 = shifted(s/temperature)
-            u0 = np.divide(s, temperature, out=entries[0])
-            t0 = _shifted(u0, out=(entries[1], entries[2]))
-            # grad = -((y - 1)*softmax(t0) - zero_weighted(y, -softmax_complement(t0)))/temperature
-            u1 = np.add(y, -1, out=entries[0])
-            u2 = _softmax(t0, out=entries[3])
-            u3 = np.multiply(u1, u2, out=entries[0])
-            u4 = _softmax_complement(t0, out=entries[3])
-            u5 = _zero_weighted(y, u4, out=entries[1])
-            neg_u5 = np.negative(u5, out=entries[1])
-            u6 = np.subtract(u3, neg_u5, out=entries[0])
-            u7 = np.divide(u6, temperature, out=entries[0])
-            grad = np.negative(u7, out=entries[0])
+            # t0 = shifted(divided_entry(s, temperature))
+            t0 = _shifted(s, temperature, out=(entries[0], entries[1]))
+            # grad = -(y*softmax_complement(t0) + (y - 1)*softmax(t0))/temperature
+            u0 = np.add(y, -1, out=entries[2])
+            u1 = _softmax(t0, out=entries[3])
+            u2 = np.multiply(u0, u1, out=entries[2])
+            u3 = _softmax_complement(t0, out=entries[3])
+            u4 = np.multiply(u3, y, out=entries[0])
+            u5 = np.add(u2, u4, out=entries[0])
+            u6 = np.divide(u5, temperature, out=entries[0])
+            grad = np.negative(u6, out=entries[0])
     return _full(grad, s.shape)
 
 
@@ -110,26 +105,24 @@ def _hessian(s, y, temperature, scratch):
     with np.errstate(all="ignore"):
         if y.dtype == np.int64:
             entries = _buffers(scratch, "entries", s.shape, 4)
-            # t0 = shifted(s/temperature)
-            u0 = np.divide(s, temperature, out=entries[0])
-            t0 = _shifted(u0, out=(entries[1], entries[2]))
+            # t0 = shifted(divided_entry(s, temperature))
+            t0 = _shifted(s, temperature, out=(entries[0], entries[1]))
             # hess = softmax(t0)*softmax_complement(t0)/temperature**2
-            u1 = _softmax(t0, out=entries[0])
-            u2 = _softmax_complement(t0, out=entries[3])
-            u3 = np.multiply(u1, u2, out=entries[0])
-            u4 = np.divide(u3, temperature, out=entries[0])
-            hess = np.divide(u4, temperature, out=entries[0])
+            u0 = _softmax(t0, out=entries[2])
+            u1 = _softmax_complement(t0, out=entries[3])
+            u2 = np.multiply(u0, u1, out=entries[0])
+            u3 = np.divide(u2, temperature, out=entries[0])
+            hess = np.divide(u3, temperature, out=entries[0])
         else:
             entries = _buffers(scratch, "entries", s.shape, 4)
-            # t0 = shifted(s/temperature)
-            u0 = np.divide(s, temperature, out=entries[0])
-            t0 = _shifted(u0, out=(entries[1], entries[2]))
+            # t0 = shifted(divided_entry(s, temperature))
+            t0 = _shifted(s, temperature, out=(entries[0], entries[1]))
             # hess = softmax(t0)*softmax_complement(t0)/temperature**2
-            u1 = _softmax(t0, out=entries[0])
-            u2 = _softmax_complement(t0, out=entries[3])
-            u3 = np.multiply(u1, u2, out=entries[0])
-            u4 = np.divide(u3, temperature, out=entries[0])
-            hess = np.divide(u4, temperature, out=entries[0])
+            u0 = _softmax(t0, out=entries[2])
+            u1 = _softmax_complement(t0, out=entries[3])
+            u2 = np.multiply(u0, u1, out=entries[0])
+            u3 = np.divide(u2, temperature, out=entries[0])
+            hess = np.divide(u3, temperature, out=entries[0])
     return _full(hess, s.shape)
 
 
@@ -138,42 +131,39 @@ def _value_and_gradient(s, y, temperature, scratch):
         if y.dtype == np.int64:
             samples = _buffers(scratch, "samples", s.shape[:-1] + (1,), 4)
             entries = _buffers(scratch, "entries", s.shape, 3)
-            # t0 = shifted(s/temperature)
-            u0 = np.divide(s, temperature, out=entries[0])
-            t0 = _shifted(u0, out=(entries[1], entries[2]))
+            # t0 = shifted(divided_entry(s, temperature))
+            t0 = _shifted(s, temperature, out=(entries[0], entries[1]))
             # loss = -(log_softmax(t0))[label]
             label_parts_t0 = _take_parts(t0, y, out=(samples[0], samples[1]))
-            u1 = _log_softmax(label_parts_t0, out=samples[2])
-            loss = np.negative(u1, out=samples[2])
+            u0 = _log_softmax(label_parts_t0, out=samples[2])
+            loss = np.negative(u0, out=samples[2])
             # grad = softmax(t0)/temperature
-            u2 = _softmax(t0, out=entries[0])
-            grad = np.divide(u2, temperature, out=entries[0])
+            u1 = _softmax(t0, out=entries[2])
+            grad = np.divide(u1, temperature, out=entries[0])
             # grad_at_label = -(softmax_complement(t0))[label]/temperature
-            u3 = _softmax_complement(label_parts_t0, out=samples[3])
-            u4 = np.divide(u3, temperature, out=samples[0])
-            grad_at_label = np.negative(u4, out=samples[0])
+            u2 = _softmax_complement(label_parts_t0, out=samples[3])
+            u3 = np.divide(u2, temperature, out=samples[0])
+            grad_at_label = np.negative(u3, out=samples[0])
             grad = _put(_full(grad, s.shape), y, grad_at_label)
         else:
             samples = _buffers(scratch, "samples", s.shape[:-1] + (1,), 1)
             entries = _buffers(scratch, "entries", s.shape, 4)
-            # t0 = shifted(s/temperature)
-            u0 = np.divide(s, temperature, out=entries[0])
-            t0 = _shifted(u0, out=(entries[1], entries[2]))
+            # t0 = shifted(divided_entry(s, temperature))
+            t0 = _shifted(s, temperature, out=(entries[0], entries[1]))
             # loss = -sum(zero_weighted(y, log_softmax(t0)))
-            u1 = _log_softmax(t0, out=entries[0])
-            u2 = _zero_weighted(y, u1, out=entries[3])
-            u3 = np.sum(u2, axis=-1, keepdims=True, out=samples[0])
-            loss = np.negative(u3, out=samples[0])
-            # grad = -((y - 1)*softmax(t0) - zero_weighted(y, -softmax_complement(t0)))/temperature
-            u4 = np.add(y, -1, out=entries[0])
-            u5 = _softmax(t0, out=entries[3])
-            u6 = np.multiply(u4, u5, out=entries[0])
-            u7 = _softmax_complement(t0, out=entries[3])
-            u8 = _zero_weighted(y, u7, out=entries[1])
-            neg_u8 = np.negative(u8, out=entries[1])
-            u9 = np.subtract(u6, neg_u8, out=entries[0])
-            u10 = np.divide(u9, temperature, out=entries[0])
-            grad = np.negative(u10, out=entries[0])
+            u0 = _log_softmax(t0, out=entries[2])
+            u1 = _zero_weighted(y, u0, out=entries[3])
+            u2 = np.sum(u1, axis=-1, keepdims=True, out=samples[0])
+            loss = np.negative(u2, out=samples[0])
+            # grad = -(y*softmax_complement(t0) + (y - 1)*softmax(t0))/temperature
+            u3 = np.add(y, -1, out=entries[2])
+            u4 = _softmax(t0, out=entries[3])
+            u5 = np.multiply(u3, u4, out=entries[2])
+            u6 = _softmax_complement(t0, out=entries[3])
+            u7 = np.multiply(u6, y, out=entries[0])
+            u8 = np.add(u5, u7, out=entries[0])
+            u9 = np.divide(u8, temperature, out=entries[0])
+            grad = np.negative(u9, out=entries[0])
     loss = _full(loss, s.shape[:-1] + (1,))[..., 0]
     return loss, _full(grad, s.shape)
 
@@ -185,10 +175,10 @@ def nt_xent(s, y, *, temperature=0.5, axis=-1, reduction="mean", weight=None):
     each sample's loss before the reduction.
 
     Formula: -Sum(log(exp(s[k]/temperature)/Sum(exp(s[j]/temperature), (j, 1, K)))*y[k], (k, 1, K))
-    Stable form: softmax_max_shifted, log_softmax_max_shifted.
+    Stable form: softmax_max_shifted, log_softmax_max_shifted, shift_before_divisor.
     Paths tested in order before the general one above (the first whose condition holds is computed):
-        if y.dtype == np.int64: stable form softmax_max_shifted, log_softmax_max_shifted; no regimes.
-    Certificate: OVER BUDGET: max 7.5e+15 ulp, max rel. error 1 over 4266 points; 2084 inf/NaN where the truth is finite; 2150 zero/subnormal/overflow results missed; 5634 function values compared against the proved stable form (the declared form could not resolve them); 4948 function values not compared (the reference could not resolve them); sampled: 4266 points (170 on the stress grid, 4096 random by binade, seed 0) over s ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), y ∈ onehot vectors of K ∈ {2, 3, 10, 1000} entries, temperature ∈ (0, 1.8e+308]; worst: nt_xent_hess, an inf/NaN or a missed zero/subnormal/overflow at s=(1.0734448213819365e+306, 6.46000710232669e+306, -5.639679138757424e+306, 5.2486943220745847e+306, 5.5488041105148705e+306, -5.974319505696865e+306, -4.768140469092698e+306, 9.032200825584118e+306, 3.4434062823030786e+306, 6.746844666199438e+306), y=(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0), temperature=5e-324: entry 0 of 10: truth 0.0, kernel inf
+        if y.dtype == np.int64: stable form softmax_max_shifted, log_softmax_max_shifted, shift_before_divisor; no regimes.
+    Certificate: OVER BUDGET: max 5.2e+15 ulp, max rel. error 1 over 4266 points; no inf/NaN where the truth is finite; 5634 function values compared against the proved stable form (the declared form could not resolve them); 4948 function values not compared (the reference could not resolve them); sampled: 4266 points (170 on the stress grid, 4096 random by binade, seed 0) over s ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), y ∈ onehot vectors of K ∈ {2, 3, 10, 1000} entries, temperature ∈ (0, 1.8e+308]; worst: nt_xent_hess, rel. error 1 at s=(2.1133321956180483e-221, -4.576120609304177e-221, 2.7521396294231923e-221), y=(1.0, 0.0, 0.0), temperature=5.718510441401989e-225: entry 0 of 3: truth 2.1911079984980626e-37, kernel 0.0
     """
     s, y, temperature, weight = _inputs(s, y, temperature=temperature, axis=axis, reduction=reduction, weight=weight)
     (loss,) = _blockwise(_value, ("loss",), (s, y,), (temperature,), vector=True, weight=weight, reduction=reduction)
@@ -199,9 +189,9 @@ def nt_xent_grad(s, y, *, temperature=0.5, axis=-1, reduction="mean", weight=Non
     """The derivative of what ``nt_xent`` returns with respect to ``s`` (same shape as ``s``).
 
     Per entry: (exp(s[i]/temperature)/Sum(exp(s[j]/temperature), (j, 1, K)) - y[i])/temperature
-    Stable form: softmax_max_shifted, softmax_minus_target.
+    Stable form: softmax_max_shifted, softmax_minus_target, shift_before_divisor.
     Paths tested in order before the general one above (the first whose condition holds is computed):
-        if y.dtype == np.int64: stable form softmax_max_shifted, softmax_minus_target; no regimes.
+        if y.dtype == np.int64: stable form softmax_max_shifted, softmax_minus_target, shift_before_divisor; no regimes.
     """
     s, y, temperature, weight = _inputs(s, y, temperature=temperature, axis=axis, reduction=reduction, weight=weight)
     (grad,) = _blockwise(_gradient, ("derivative",), (s, y,), (temperature,), vector=True, weight=weight, reduction=reduction)
@@ -212,9 +202,9 @@ def nt_xent_hess(s, y, *, temperature=0.5, axis=-1, reduction="mean", weight=Non
     """The diagonal second derivative of what ``nt_xent`` returns with respect to ``s``.
 
     Per entry: (-exp(s[i]/temperature) + Sum(exp(s[j]/temperature), (j, 1, K)))*exp(s[i]/temperature)/(temperature**2*Sum(exp(s[j]/temperature), (j, 1, K))**2)
-    Stable form: softmax_max_shifted, softmax_complement.
+    Stable form: softmax_max_shifted, softmax_complement, shift_before_divisor.
     Paths tested in order before the general one above (the first whose condition holds is computed):
-        if y.dtype == np.int64: stable form softmax_max_shifted, softmax_complement; no regimes.
+        if y.dtype == np.int64: stable form softmax_max_shifted, softmax_complement, shift_before_divisor; no regimes.
     """
     s, y, temperature, weight = _inputs(s, y, temperature=temperature, axis=axis, reduction=reduction, weight=weight)
     (hess,) = _blockwise(_hessian, ("derivative",), (s, y,), (temperature,), vector=True, weight=weight, reduction=reduction)

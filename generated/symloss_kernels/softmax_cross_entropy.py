@@ -7,8 +7,8 @@ Loss (textbook form, per sample)::
     -Sum(((1 - label_smoothing)*y[k] + label_smoothing/K)*log(exp(z[k])/Sum(exp(z[j]), (j, 1, K))), (k, 1, K))
 
 Origin: Categorical (label-smoothed counts)
-Stability rules applied: softmax_max_shifted, log_softmax_max_shifted, softmax_minus_target, softmax_complement.
-Accuracy certificate: OVER BUDGET: max 7.9e+16 ulp, max rel. error 1.8 over 8308 points; no inf/NaN where the truth is finite; sampled: 8308 points (116 on the stress grid, 8192 random by binade (4096 on each path: general, integer labels), seed 0) over z ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), y ∈ distribution vectors of K ∈ {2, 3, 10, 1000} entries, label_smoothing ∈ [0, 1); worst: softmax_cross_entropy_grad, rel. error 1.8 at z=(3.144490991608753e+306, 1.1801867391954706e+307, 8.518429362011602e+306), y=(0.0, 1.0, 0.0), label_smoothing=5.900321490272094e-17: entry 1 of 3: truth 3.933547660181396e-17, kernel 1.1102230246251565e-16
+Stability rules applied: softmax_max_shifted, log_softmax_max_shifted, class_sum_of_affine_weight, softmax_minus_affine_target, softmax_minus_target, softmax_complement.
+Accuracy certificate: OVER BUDGET: max 1.2e+17 ulp, max rel. error 0.65 over 8308 points; no inf/NaN where the truth is finite; sampled: 8308 points (116 on the stress grid, 8192 random by binade (4096 on each path: general, integer labels), seed 0) over z ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), y ∈ distribution vectors of K ∈ {2, 3, 10, 1000} entries, label_smoothing ∈ [0, 1); worst: softmax_cross_entropy_grad, rel. error 0.65 at z=(9.506581660243587e-271, -3.71448594146917e-270, -2.9363421344222477e-270), y=(0.7152004241943359, 0.1495504379272461, 0.13524913787841797), label_smoothing=0.9999999999999999: entry 0 of 3: truth -4.239576366205118e-17, kernel -1.4640188046422264e-17
 """
 
 import numpy as np
@@ -60,18 +60,19 @@ def _value(z, y, label_smoothing, scratch):
             loss = np.negative(at_label_log_softmax_z, out=samples[0])
         elif y.dtype == np.int64:
             K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
-            samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 2)
+            samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 3)
             entries = _buffers(scratch, "entries", z.shape, 3)
             # log_softmax_z = log_softmax(z)
             shifted_z = _shifted(z, out=(entries[0], entries[1]))
             log_softmax_z = _log_softmax(shifted_z, out=entries[2])
-            # loss = zero_weighted(label_smoothing - 1, (log_softmax_z)[label]) - ...
+            # loss = -(zero_weighted(1 - label_smoothing, (log_softmax_z)[label]) + ...
+            u0 = log_softmax_z/K
+            u1 = np.sum(u0, axis=-1, keepdims=True, out=samples[0])
+            u2 = _zero_weighted(label_smoothing, u1, out=samples[1])
             at_label_log_softmax_z = _take(log_softmax_z, y, out=samples[0])
-            u0 = _zero_weighted((label_smoothing - 1), at_label_log_softmax_z, out=samples[1])
-            u1 = np.divide(log_softmax_z, K, out=entries[0])
-            u2 = _zero_weighted(label_smoothing, u1, out=entries[1])
-            u3 = np.sum(u2, axis=-1, keepdims=True, out=samples[0])
-            loss = np.subtract(u0, u3, out=samples[0])
+            u3 = _zero_weighted((1 - label_smoothing), at_label_log_softmax_z, out=samples[2])
+            u4 = np.add(u2, u3, out=samples[0])
+            loss = np.negative(u4, out=samples[0])
         elif label_smoothing == 0:
             samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 1)
             entries = _buffers(scratch, "entries", z.shape, 3)
@@ -83,17 +84,20 @@ def _value(z, y, label_smoothing, scratch):
             loss = np.negative(u1, out=samples[0])
         else:
             K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
-            samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 1)
-            entries = _buffers(scratch, "entries", z.shape, 4)
-            # loss = -sum(zero_weighted(-y*(label_smoothing - 1) + label_smoothing/K, log_softmax(z)))
-            u0 = np.multiply(y, (label_smoothing - 1), out=entries[0])
-            u1 = np.negative(u0, out=entries[0])
-            u2 = np.add(u1, (label_smoothing/K), out=entries[0])
-            shifted_z = _shifted(z, out=(entries[1], entries[2]))
-            log_softmax_z = _log_softmax(shifted_z, out=entries[3])
-            u3 = _zero_weighted(u2, log_softmax_z, out=entries[1])
-            u4 = np.sum(u3, axis=-1, keepdims=True, out=samples[0])
-            loss = np.negative(u4, out=samples[0])
+            samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 3)
+            entries = _buffers(scratch, "entries", z.shape, 3)
+            # log_softmax_z = log_softmax(z)
+            shifted_z = _shifted(z, out=(entries[0], entries[1]))
+            log_softmax_z = _log_softmax(shifted_z, out=entries[2])
+            # loss = -(sum(zero_weighted(y, zero_weighted(1 - label_smoothing, log_softmax_z))) + ...
+            u0 = _zero_weighted((1 - label_smoothing), log_softmax_z, out=entries[0])
+            u1 = _zero_weighted(y, u0, out=entries[1])
+            u2 = np.sum(u1, axis=-1, keepdims=True, out=samples[0])
+            u3 = log_softmax_z/K
+            u4 = np.sum(u3, axis=-1, keepdims=True, out=samples[1])
+            u5 = _zero_weighted(label_smoothing, u4, out=samples[2])
+            u6 = np.add(u2, u5, out=samples[0])
+            loss = np.negative(u6, out=samples[0])
     return _full(loss, z.shape[:-1] + (1,))[..., 0]
 
 
@@ -113,26 +117,35 @@ def _gradient(z, y, label_smoothing, scratch):
             grad = _put(_full(grad, z.shape), y, grad_at_label)
         elif y.dtype == np.int64:
             K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
-            samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 2)
+            samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 3)
             entries = _buffers(scratch, "entries", z.shape, 4)
+            # t0 = label_smoothing - 1
+            t0 = label_smoothing - 1
             # shifted_z = shifted(z)
             shifted_z = _shifted(z, out=(entries[0], entries[1]))
-            # softmax_complement_z = softmax_complement(shifted_z)
-            softmax_complement_z = _softmax_complement(shifted_z, out=entries[2])
-            # t0 = label_smoothing/K
-            t0 = label_smoothing/K
             # softmax_z = softmax(shifted_z)
-            softmax_z = _softmax(shifted_z, out=entries[3])
-            # grad = -softmax_complement_z*t0 + softmax_z*(1 - t0)
-            u0 = np.multiply(softmax_z, (1 - t0), out=entries[0])
-            u1 = np.multiply(softmax_complement_z, t0, out=entries[1])
-            grad = np.subtract(u0, u1, out=entries[0])
-            # grad_at_label = label_smoothing*(1 - 1/K)*(softmax_z)[label] - (-label_smoothing + t0 + 1)* ...
-            at_label_softmax_z = _take(softmax_z, y, out=samples[0])
-            u2 = np.multiply(at_label_softmax_z, (label_smoothing*(1 - 1/K)), out=samples[0])
-            u3 = _take(softmax_complement_z, y, out=samples[1])
-            u4 = np.multiply(u3, (-label_smoothing + t0 + 1), out=samples[1])
-            grad_at_label = np.subtract(u2, u4, out=samples[0])
+            softmax_z = _softmax(shifted_z, out=entries[2])
+            # softmax_complement_z = softmax_complement(shifted_z)
+            softmax_complement_z = _softmax_complement(shifted_z, out=entries[3])
+            # t1 = 1 - 1/K
+            t1 = 1 - 1/K
+            # t2 = (softmax_complement_z)[label]
+            t2 = _take(softmax_complement_z, y, out=samples[0])
+            # grad = label_smoothing*(softmax_z*t1 - softmax_complement_z/K) - t0*softmax_z
+            u0 = np.multiply(softmax_z, t1, out=entries[0])
+            u1 = np.divide(softmax_complement_z, K, out=entries[1])
+            u2 = np.subtract(u0, u1, out=entries[0])
+            u3 = np.multiply(u2, label_smoothing, out=entries[0])
+            u4 = np.multiply(softmax_z, t0, out=entries[1])
+            grad = np.subtract(u3, u4, out=entries[0])
+            # grad_at_label = label_smoothing*(t1*(softmax_z)[label] - t2/K) + t0*t2
+            u5 = np.multiply(t2, t0, out=samples[1])
+            at_label_softmax_z = _take(softmax_z, y, out=samples[2])
+            u6 = np.multiply(at_label_softmax_z, t1, out=samples[2])
+            u7 = np.divide(t2, K, out=samples[0])
+            u8 = np.subtract(u6, u7, out=samples[0])
+            u9 = np.multiply(u8, label_smoothing, out=samples[0])
+            grad_at_label = np.add(u5, u9, out=samples[0])
             grad = _put(_full(grad, z.shape), y, grad_at_label)
         elif label_smoothing == 0:
             entries = _buffers(scratch, "entries", z.shape, 4)
@@ -148,23 +161,24 @@ def _gradient(z, y, label_smoothing, scratch):
             grad = np.subtract(u2, u3, out=entries[0])
         else:
             K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
-            entries = _buffers(scratch, "entries", z.shape, 5)
+            entries = _buffers(scratch, "entries", z.shape, 4)
             # shifted_z = shifted(z)
             shifted_z = _shifted(z, out=(entries[0], entries[1]))
-            # t0 = label_smoothing/K
-            t0 = label_smoothing/K
-            # t1 = label_smoothing*y
-            t1 = np.multiply(y, label_smoothing, out=entries[2])
-            # grad = -(t0 - t1 + y)*softmax_complement(shifted_z) + (-t0 + t1 - y + 1)*softmax(shifted_z)
-            u0 = np.subtract(t1, y, out=entries[3])
-            u1 = np.add(u0, (1 - t0), out=entries[3])
-            softmax_z = _softmax(shifted_z, out=entries[4])
-            u2 = np.multiply(u1, softmax_z, out=entries[3])
-            u3 = np.subtract(y, t1, out=entries[2])
-            u4 = np.add(u3, t0, out=entries[2])
-            softmax_complement_z = _softmax_complement(shifted_z, out=entries[4])
-            u5 = np.multiply(u4, softmax_complement_z, out=entries[0])
-            grad = np.subtract(u2, u5, out=entries[0])
+            # softmax_complement_z = softmax_complement(shifted_z)
+            softmax_complement_z = _softmax_complement(shifted_z, out=entries[2])
+            # softmax_z = softmax(shifted_z)
+            softmax_z = _softmax(shifted_z, out=entries[3])
+            # grad = label_smoothing*(softmax_z*(1 - 1/K) - softmax_complement_z/K) + (label_smoothing - 1)* ...
+            u0 = np.multiply(softmax_z, (1 - 1/K), out=entries[0])
+            u1 = np.divide(softmax_complement_z, K, out=entries[1])
+            u2 = np.subtract(u0, u1, out=entries[0])
+            u3 = np.multiply(u2, label_smoothing, out=entries[0])
+            u4 = np.multiply(softmax_complement_z, y, out=entries[1])
+            u5 = np.add(y, -1, out=entries[2])
+            u6 = np.multiply(softmax_z, u5, out=entries[2])
+            u7 = np.add(u4, u6, out=entries[1])
+            u8 = np.multiply(u7, (label_smoothing - 1), out=entries[1])
+            grad = np.add(u3, u8, out=entries[0])
     return _full(grad, z.shape)
 
 
@@ -224,35 +238,45 @@ def _value_and_gradient(z, y, label_smoothing, scratch):
             grad = _put(_full(grad, z.shape), y, grad_at_label)
         elif y.dtype == np.int64:
             K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
-            samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 3)
+            samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 4)
             entries = _buffers(scratch, "entries", z.shape, 5)
+            # t0 = label_smoothing - 1
+            t0 = label_smoothing - 1
             # shifted_z = shifted(z)
             shifted_z = _shifted(z, out=(entries[0], entries[1]))
             # log_softmax_z = log_softmax(shifted_z)
             log_softmax_z = _log_softmax(shifted_z, out=entries[2])
-            # softmax_complement_z = softmax_complement(shifted_z)
-            softmax_complement_z = _softmax_complement(shifted_z, out=entries[3])
-            # t0 = label_smoothing/K
-            t0 = label_smoothing/K
             # softmax_z = softmax(shifted_z)
-            softmax_z = _softmax(shifted_z, out=entries[4])
-            # loss = zero_weighted(label_smoothing - 1, (log_softmax_z)[label]) - ...
-            at_label_log_softmax_z = _take(log_softmax_z, y, out=samples[0])
-            u0 = _zero_weighted((label_smoothing - 1), at_label_log_softmax_z, out=samples[1])
-            u1 = np.divide(log_softmax_z, K, out=entries[0])
-            u2 = _zero_weighted(label_smoothing, u1, out=entries[1])
-            u3 = np.sum(u2, axis=-1, keepdims=True, out=samples[0])
-            loss = np.subtract(u0, u3, out=samples[0])
-            # grad = -softmax_complement_z*t0 + softmax_z*(1 - t0)
-            u4 = np.multiply(softmax_z, (1 - t0), out=entries[0])
-            u5 = np.multiply(softmax_complement_z, t0, out=entries[1])
-            grad = np.subtract(u4, u5, out=entries[0])
-            # grad_at_label = label_smoothing*(1 - 1/K)*(softmax_z)[label] - (-label_smoothing + t0 + 1)* ...
-            at_label_softmax_z = _take(softmax_z, y, out=samples[1])
-            u6 = np.multiply(at_label_softmax_z, (label_smoothing*(1 - 1/K)), out=samples[1])
-            u7 = _take(softmax_complement_z, y, out=samples[2])
-            u8 = np.multiply(u7, (-label_smoothing + t0 + 1), out=samples[2])
-            grad_at_label = np.subtract(u6, u8, out=samples[1])
+            softmax_z = _softmax(shifted_z, out=entries[3])
+            # softmax_complement_z = softmax_complement(shifted_z)
+            softmax_complement_z = _softmax_complement(shifted_z, out=entries[4])
+            # t1 = 1 - 1/K
+            t1 = 1 - 1/K
+            # t2 = (softmax_complement_z)[label]
+            t2 = _take(softmax_complement_z, y, out=samples[0])
+            # loss = -(zero_weighted(-t0, (log_softmax_z)[label]) + zero_weighted(label_smoothing, ...
+            u0 = log_softmax_z/K
+            u1 = np.sum(u0, axis=-1, keepdims=True, out=samples[1])
+            u2 = _zero_weighted(label_smoothing, u1, out=samples[2])
+            at_label_log_softmax_z = _take(log_softmax_z, y, out=samples[1])
+            u3 = _zero_weighted((-t0), at_label_log_softmax_z, out=samples[3])
+            u4 = np.add(u2, u3, out=samples[1])
+            loss = np.negative(u4, out=samples[1])
+            # grad = label_smoothing*(softmax_z*t1 - softmax_complement_z/K) - t0*softmax_z
+            u5 = np.multiply(softmax_z, t1, out=entries[0])
+            u6 = np.divide(softmax_complement_z, K, out=entries[1])
+            u7 = np.subtract(u5, u6, out=entries[0])
+            u8 = np.multiply(u7, label_smoothing, out=entries[0])
+            u9 = np.multiply(softmax_z, t0, out=entries[1])
+            grad = np.subtract(u8, u9, out=entries[0])
+            # grad_at_label = label_smoothing*(t1*(softmax_z)[label] - t2/K) + t0*t2
+            u10 = np.multiply(t2, t0, out=samples[2])
+            at_label_softmax_z = _take(softmax_z, y, out=samples[3])
+            u11 = np.multiply(at_label_softmax_z, t1, out=samples[3])
+            u12 = np.divide(t2, K, out=samples[0])
+            u13 = np.subtract(u11, u12, out=samples[0])
+            u14 = np.multiply(u13, label_smoothing, out=samples[0])
+            grad_at_label = np.add(u10, u14, out=samples[0])
             grad = _put(_full(grad, z.shape), y, grad_at_label)
         elif label_smoothing == 0:
             samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 1)
@@ -274,34 +298,38 @@ def _value_and_gradient(z, y, label_smoothing, scratch):
             grad = np.subtract(u4, u5, out=entries[0])
         else:
             K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
-            samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 1)
-            entries = _buffers(scratch, "entries", z.shape, 6)
-            # t0 = label_smoothing/K
-            t0 = label_smoothing/K
-            # neg_t0 = -t0
-            neg_t0 = -t0
+            samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 3)
+            entries = _buffers(scratch, "entries", z.shape, 5)
             # shifted_z = shifted(z)
             shifted_z = _shifted(z, out=(entries[0], entries[1]))
-            # t1 = label_smoothing*y
-            t1 = np.multiply(y, label_smoothing, out=entries[2])
-            # loss = -sum(zero_weighted(-neg_t0 - y*(label_smoothing - 1), log_softmax(shifted_z)))
-            u0 = np.multiply(y, (label_smoothing - 1), out=entries[3])
-            u1 = np.negative(u0, out=entries[3])
-            u2 = np.add(u1, (-neg_t0), out=entries[3])
-            log_softmax_z = _log_softmax(shifted_z, out=entries[4])
-            u3 = _zero_weighted(u2, log_softmax_z, out=entries[5])
-            u4 = np.sum(u3, axis=-1, keepdims=True, out=samples[0])
-            loss = np.negative(u4, out=samples[0])
-            # grad = -(t0 - t1 + y)*softmax_complement(shifted_z) + (neg_t0 + t1 - y + 1)*softmax(shifted_z)
-            u5 = np.subtract(t1, y, out=entries[3])
-            u6 = np.add(u5, (neg_t0 + 1), out=entries[3])
+            # log_softmax_z = log_softmax(shifted_z)
+            log_softmax_z = _log_softmax(shifted_z, out=entries[2])
+            # t0 = label_smoothing - 1
+            t0 = label_smoothing - 1
+            # softmax_complement_z = softmax_complement(shifted_z)
+            softmax_complement_z = _softmax_complement(shifted_z, out=entries[3])
+            # softmax_z = softmax(shifted_z)
             softmax_z = _softmax(shifted_z, out=entries[4])
-            u7 = np.multiply(u6, softmax_z, out=entries[3])
-            u8 = np.subtract(y, t1, out=entries[2])
-            u9 = np.add(u8, t0, out=entries[2])
-            softmax_complement_z = _softmax_complement(shifted_z, out=entries[4])
-            u10 = np.multiply(u9, softmax_complement_z, out=entries[0])
-            grad = np.subtract(u7, u10, out=entries[0])
+            # loss = -(sum(zero_weighted(y, zero_weighted(-t0, log_softmax_z))) + ...
+            u0 = _zero_weighted((-t0), log_softmax_z, out=entries[0])
+            u1 = _zero_weighted(y, u0, out=entries[1])
+            u2 = np.sum(u1, axis=-1, keepdims=True, out=samples[0])
+            u3 = log_softmax_z/K
+            u4 = np.sum(u3, axis=-1, keepdims=True, out=samples[1])
+            u5 = _zero_weighted(label_smoothing, u4, out=samples[2])
+            u6 = np.add(u2, u5, out=samples[0])
+            loss = np.negative(u6, out=samples[0])
+            # grad = label_smoothing*(softmax_z*(1 - 1/K) - softmax_complement_z/K) + t0* ...
+            u7 = np.multiply(softmax_complement_z, y, out=entries[0])
+            u8 = np.add(y, -1, out=entries[1])
+            u9 = np.multiply(softmax_z, u8, out=entries[1])
+            u10 = np.add(u7, u9, out=entries[0])
+            u11 = np.multiply(u10, t0, out=entries[0])
+            u12 = np.multiply(softmax_z, (1 - 1/K), out=entries[1])
+            u13 = np.divide(softmax_complement_z, K, out=entries[2])
+            u14 = np.subtract(u12, u13, out=entries[1])
+            u15 = np.multiply(u14, label_smoothing, out=entries[1])
+            grad = np.add(u11, u15, out=entries[0])
     loss = _full(loss, z.shape[:-1] + (1,))[..., 0]
     return loss, _full(grad, z.shape)
 
@@ -313,12 +341,12 @@ def softmax_cross_entropy(z, y, *, label_smoothing=0.0, axis=-1, reduction="mean
     each sample's loss before the reduction.
 
     Formula: -Sum(((1 - label_smoothing)*y[k] + label_smoothing/K)*log(exp(z[k])/Sum(exp(z[j]), (j, 1, K))), (k, 1, K))
-    Stable form: softmax_max_shifted, log_softmax_max_shifted.
+    Stable form: softmax_max_shifted, log_softmax_max_shifted, class_sum_of_affine_weight.
     Paths tested in order before the general one above (the first whose condition holds is computed):
         if y.dtype == np.int64 and label_smoothing == 0: stable form softmax_max_shifted, log_softmax_max_shifted; no regimes.
-        if y.dtype == np.int64: stable form softmax_max_shifted, log_softmax_max_shifted; no regimes.
+        if y.dtype == np.int64: stable form softmax_max_shifted, log_softmax_max_shifted, class_sum_of_affine_weight; no regimes.
         if label_smoothing == 0: stable form softmax_max_shifted, log_softmax_max_shifted; no regimes.
-    Certificate: OVER BUDGET: max 7.9e+16 ulp, max rel. error 1.8 over 8308 points; no inf/NaN where the truth is finite; sampled: 8308 points (116 on the stress grid, 8192 random by binade (4096 on each path: general, integer labels), seed 0) over z ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), y ∈ distribution vectors of K ∈ {2, 3, 10, 1000} entries, label_smoothing ∈ [0, 1); worst: softmax_cross_entropy_grad, rel. error 1.8 at z=(3.144490991608753e+306, 1.1801867391954706e+307, 8.518429362011602e+306), y=(0.0, 1.0, 0.0), label_smoothing=5.900321490272094e-17: entry 1 of 3: truth 3.933547660181396e-17, kernel 1.1102230246251565e-16
+    Certificate: OVER BUDGET: max 1.2e+17 ulp, max rel. error 0.65 over 8308 points; no inf/NaN where the truth is finite; sampled: 8308 points (116 on the stress grid, 8192 random by binade (4096 on each path: general, integer labels), seed 0) over z ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), y ∈ distribution vectors of K ∈ {2, 3, 10, 1000} entries, label_smoothing ∈ [0, 1); worst: softmax_cross_entropy_grad, rel. error 0.65 at z=(9.506581660243587e-271, -3.71448594146917e-270, -2.9363421344222477e-270), y=(0.7152004241943359, 0.1495504379272461, 0.13524913787841797), label_smoothing=0.9999999999999999: entry 0 of 3: truth -4.239576366205118e-17, kernel -1.4640188046422264e-17
     """
     z, y, label_smoothing, weight = _inputs(z, y, label_smoothing=label_smoothing, axis=axis, reduction=reduction, weight=weight)
     (loss,) = _blockwise(_value, ("loss",), (z, y,), (label_smoothing,), vector=True, weight=weight, reduction=reduction)
@@ -329,10 +357,10 @@ def softmax_cross_entropy_grad(z, y, *, label_smoothing=0.0, axis=-1, reduction=
     """The derivative of what ``softmax_cross_entropy`` returns with respect to ``z`` (same shape as ``z``).
 
     Per entry: label_smoothing*y[i] + exp(z[i])/Sum(exp(z[j]), (j, 1, K)) - y[i] - label_smoothing/K
-    Stable form: softmax_max_shifted, softmax_minus_target.
+    Stable form: softmax_max_shifted, softmax_minus_affine_target, softmax_minus_target.
     Paths tested in order before the general one above (the first whose condition holds is computed):
         if y.dtype == np.int64 and label_smoothing == 0: stable form softmax_max_shifted, softmax_minus_target; no regimes.
-        if y.dtype == np.int64: stable form softmax_max_shifted, softmax_minus_target; no regimes.
+        if y.dtype == np.int64: stable form softmax_max_shifted, softmax_minus_affine_target, softmax_minus_target; no regimes.
         if label_smoothing == 0: stable form softmax_max_shifted, softmax_minus_target; no regimes.
     """
     z, y, label_smoothing, weight = _inputs(z, y, label_smoothing=label_smoothing, axis=axis, reduction=reduction, weight=weight)

@@ -7,8 +7,8 @@ Loss (textbook form, per sample)::
     Max(0, margin - Sum((a[k] - neg[k])**2, (k, 1, K)) + Sum((a[k] - pos[k])**2, (k, 1, K)))
 
 Origin: Schroff, Kalenichenko and Philbin (2015), FaceNet
-Stability rules applied: square_of_exact_sum.
-Accuracy certificate: OVER BUDGET: max 5.9e+02 ulp, max rel. error inf over 4260 points; 19416 inf/NaN where the truth is finite; 1774 zero/subnormal/overflow results missed; sampled: 4260 points (164 on the stress grid, 4096 random by binade, seed 0) over a ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), pos ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), neg ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), margin ∈ (0, 1.8e+308]; worst: triplet, an inf/NaN or a missed zero/subnormal/overflow at a=(1.0230043506278333e+306, -5.286796304300118e+306, -1.3624002606901162e+306), pos=(4.4878833464827077e+306, -4.3029672426049553e+306, -1.0078929207905406e+307), neg=(-8.750935832068537e+306, -9.42316338903131e+305, 7.37789933265529e+306), margin=5e-324: truth 0.0, kernel nan
+Stability rules applied: class_sums_as_products, scaled_sum_of_products.
+Accuracy certificate: within budget: max 1.7e+02 ulp, max rel. error 2.1e-14 over 4260 points; no inf/NaN where the truth is finite; sampled: 4260 points (164 on the stress grid, 4096 random by binade, seed 0) over a ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), pos ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), neg ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), margin ∈ (0, 1.8e+308]; worst: triplet, rel. error 2.1e-14 at a=(1.3241418411159629e-43, 1.1231343545357439e-43, -1.235766391022162e-43), pos=(9.71079868030088e-44, 1.6134293937809353e-44, 4.688192235313206e-44), neg=(2.466698869271436e-44, 0.0, 0.0), margin=1.108817157777986e-234: truth 5.8124368710867376e-89, kernel 5.812436871086859e-89
 """
 
 import numpy as np
@@ -23,8 +23,8 @@ from ._numerics import (
     _check_shape,
     _classes_last,
     _full,
-    _square_of_sum,
     _weights,
+    _zero_weighted,
 )
 
 __all__ = ["triplet", "triplet_grad", "triplet_hess", "triplet_value_and_grad"]
@@ -46,41 +46,43 @@ def _inputs(a, pos, neg, *, margin=1.0, axis=-1, reduction="mean", weight=None):
 
 def _value(a, pos, neg, margin, scratch):
     with np.errstate(all="ignore"):
-        samples = _buffers(scratch, "samples", a.shape[:-1] + (1,), 2)
-        # loss = Max(0, margin - sum(square_of_sum(-neg, a)) + sum(square_of_sum(-pos, a)))
-        u0 = _square_of_sum(-pos, a)
-        u1 = np.sum(u0, axis=-1, keepdims=True, out=samples[0])
-        u2 = _square_of_sum(-neg, a)
-        u3 = np.sum(u2, axis=-1, keepdims=True, out=samples[1])
-        u4 = np.subtract(u1, u3, out=samples[0])
-        u5 = np.add(u4, margin, out=samples[0])
-        loss = np.maximum(u5, 0, out=samples[0])
+        samples = _buffers(scratch, "samples", a.shape[:-1] + (1,), 1)
+        entries = _buffers(scratch, "entries", a.shape, 1)
+        # t0 = max(Max(Abs(a), Abs(neg), Abs(pos)))
+        t0 = np.max(np.maximum(abs(a), np.maximum(abs(neg), abs(pos))), axis=-1, keepdims=True)
+        # power_of_two_below_t0 = power_of_two_below(t0)
+        power_of_two_below_t0 = np.exp2(np.floor(np.log2(t0)))
+        # t1 = -1/power_of_two_below_t0
+        t1 = np.divide(-1, power_of_two_below_t0, out=samples[0])
+        # t2 = zero_weighted(pos, t1)
+        t2 = _zero_weighted(pos, t1, out=entries[0])
+        # loss = Max(0, margin + Piecewise((times_square(sum((t2 + zero_weighted(neg, ...
+        u0 = np.select([np.greater(t0, 1.0e+150),True], [np.multiply(np.multiply(np.sum((t2 + _zero_weighted(neg, power_of_two_below_t0**(-1.0)))*(t2 + _zero_weighted(a, 2/power_of_two_below_t0) + _zero_weighted(neg, t1)), axis=-1, keepdims=True), power_of_two_below_t0), power_of_two_below_t0),-np.sum((neg - pos)*(-2*a + neg + pos), axis=-1, keepdims=True)], default=np.nan)
+        u1 = np.add(u0, margin, out=samples[0])
+        loss = np.maximum(u1, 0, out=samples[0])
     return _full(loss, a.shape[:-1] + (1,))[..., 0]
 
 
 def _gradient(a, pos, neg, margin, scratch):
     with np.errstate(all="ignore"):
-        samples = _buffers(scratch, "samples", a.shape[:-1] + (1,), 2)
+        samples = _buffers(scratch, "samples", a.shape[:-1] + (1,), 1)
         entries = _buffers(scratch, "entries", a.shape, 2)
-        # grad = 2*(neg - pos)*Heaviside(margin - sum(neg**2) + sum(pos**2) + 2*sum(a*neg) - 2*sum(a*pos))
-        u0 = np.subtract(neg, pos, out=entries[0])
-        u1 = np.multiply(a, neg, out=entries[1])
-        u2 = np.sum(u1, axis=-1, keepdims=True, out=samples[0])
-        u3 = np.multiply(u2, 2, out=samples[0])
-        pos_sq = np.square(pos, out=entries[1])
-        u4 = np.sum(pos_sq, axis=-1, keepdims=True, out=samples[1])
-        u5 = np.add(u3, u4, out=samples[0])
-        neg_sq = np.square(neg, out=entries[1])
-        u6 = np.sum(neg_sq, axis=-1, keepdims=True, out=samples[1])
-        u7 = np.subtract(u5, u6, out=samples[0])
-        u8 = np.multiply(a, pos, out=entries[1])
-        u9 = np.sum(u8, axis=-1, keepdims=True, out=samples[1])
-        u10 = np.multiply(u9, 2, out=samples[1])
-        u11 = np.subtract(u7, u10, out=samples[0])
-        u12 = np.add(u11, margin, out=samples[0])
-        u13 = np.heaviside(u12, 0.500000000000000, out=samples[0])
-        u14 = np.multiply(u0, u13, out=entries[0])
-        grad = np.multiply(u14, 2, out=entries[0])
+        # t0 = neg - pos
+        t0 = np.subtract(neg, pos, out=entries[0])
+        # t1 = max(Max(Abs(a), Abs(neg), Abs(pos)))
+        t1 = np.max(np.maximum(abs(a), np.maximum(abs(neg), abs(pos))), axis=-1, keepdims=True)
+        # power_of_two_below_t1 = power_of_two_below(t1)
+        power_of_two_below_t1 = np.exp2(np.floor(np.log2(t1)))
+        # t2 = -1/power_of_two_below_t1
+        t2 = np.divide(-1, power_of_two_below_t1, out=samples[0])
+        # t3 = zero_weighted(pos, t2)
+        t3 = _zero_weighted(pos, t2, out=entries[1])
+        # grad = zero_weighted(t0, 2*Heaviside(margin + Piecewise((times_square(sum((t3 + ...
+        u0 = np.select([np.greater(t1, 1.0e+150),True], [np.multiply(np.multiply(np.sum((t3 + _zero_weighted(neg, power_of_two_below_t1**(-1.0)))*(t3 + _zero_weighted(a, 2/power_of_two_below_t1) + _zero_weighted(neg, t2)), axis=-1, keepdims=True), power_of_two_below_t1), power_of_two_below_t1),-np.sum(t0*(-2*a + neg + pos), axis=-1, keepdims=True)], default=np.nan)
+        u1 = np.add(u0, margin, out=samples[0])
+        u2 = np.heaviside(u1, 0.500000000000000, out=samples[0])
+        u3 = _zero_weighted(t0, u2, out=entries[1])
+        grad = np.multiply(u3, 2, out=entries[0])
     return _full(grad, a.shape)
 
 
@@ -93,37 +95,27 @@ def _hessian(a, pos, neg, margin, scratch):
 
 def _value_and_gradient(a, pos, neg, margin, scratch):
     with np.errstate(all="ignore"):
-        samples = _buffers(scratch, "samples", a.shape[:-1] + (1,), 3)
+        samples = _buffers(scratch, "samples", a.shape[:-1] + (1,), 2)
         entries = _buffers(scratch, "entries", a.shape, 2)
-        # neg_pos = -pos
-        neg_pos = np.negative(pos, out=entries[0])
-        # loss = Max(0, margin - sum(square_of_sum(-neg, a)) + sum(square_of_sum(neg_pos, a)))
-        u0 = _square_of_sum(neg_pos, a)
-        u1 = np.sum(u0, axis=-1, keepdims=True, out=samples[0])
-        u2 = _square_of_sum(-neg, a)
-        u3 = np.sum(u2, axis=-1, keepdims=True, out=samples[1])
-        u4 = np.subtract(u1, u3, out=samples[0])
-        u5 = np.add(u4, margin, out=samples[0])
-        loss = np.maximum(u5, 0, out=samples[0])
-        # grad = 2*(neg + neg_pos)*Heaviside(margin - sum(neg**2) + sum(pos**2) + 2*sum(a*neg) - 2*sum(a*pos))
-        u6 = np.add(neg_pos, neg, out=entries[0])
-        u7 = np.multiply(a, neg, out=entries[1])
-        u8 = np.sum(u7, axis=-1, keepdims=True, out=samples[1])
-        u9 = np.multiply(u8, 2, out=samples[1])
-        pos_sq = np.square(pos, out=entries[1])
-        u10 = np.sum(pos_sq, axis=-1, keepdims=True, out=samples[2])
-        u11 = np.add(u9, u10, out=samples[1])
-        neg_sq = np.square(neg, out=entries[1])
-        u12 = np.sum(neg_sq, axis=-1, keepdims=True, out=samples[2])
-        u13 = np.subtract(u11, u12, out=samples[1])
-        u14 = np.multiply(a, pos, out=entries[1])
-        u15 = np.sum(u14, axis=-1, keepdims=True, out=samples[2])
-        u16 = np.multiply(u15, 2, out=samples[2])
-        u17 = np.subtract(u13, u16, out=samples[1])
-        u18 = np.add(u17, margin, out=samples[1])
-        u19 = np.heaviside(u18, 0.500000000000000, out=samples[1])
-        u20 = np.multiply(u6, u19, out=entries[0])
-        grad = np.multiply(u20, 2, out=entries[0])
+        # t0 = max(Max(Abs(a), Abs(neg), Abs(pos)))
+        t0 = np.max(np.maximum(abs(a), np.maximum(abs(neg), abs(pos))), axis=-1, keepdims=True)
+        # power_of_two_below_t0 = power_of_two_below(t0)
+        power_of_two_below_t0 = np.exp2(np.floor(np.log2(t0)))
+        # t1 = -1/power_of_two_below_t0
+        t1 = np.divide(-1, power_of_two_below_t0, out=samples[0])
+        # t2 = zero_weighted(pos, t1)
+        t2 = _zero_weighted(pos, t1, out=entries[0])
+        # t3 = neg - pos
+        t3 = np.subtract(neg, pos, out=entries[1])
+        # t4 = margin + Piecewise((times_square(sum((t2 + zero_weighted(neg, 1/power_of_two_below_t0))* ...
+        u0 = np.select([np.greater(t0, 1.0e+150),True], [np.multiply(np.multiply(np.sum((t2 + _zero_weighted(neg, power_of_two_below_t0**(-1.0)))*(t2 + _zero_weighted(a, 2/power_of_two_below_t0) + _zero_weighted(neg, t1)), axis=-1, keepdims=True), power_of_two_below_t0), power_of_two_below_t0),-np.sum(t3*(-2*a + neg + pos), axis=-1, keepdims=True)], default=np.nan)
+        t4 = np.add(u0, margin, out=samples[0])
+        # loss = Max(0, t4)
+        loss = np.maximum(t4, 0, out=samples[1])
+        # grad = zero_weighted(t3, 2*Heaviside(t4))
+        u1 = np.heaviside(t4, 0.500000000000000, out=samples[0])
+        u2 = _zero_weighted(t3, u1, out=entries[0])
+        grad = np.multiply(u2, 2, out=entries[0])
     loss = _full(loss, a.shape[:-1] + (1,))[..., 0]
     return loss, _full(grad, a.shape)
 
@@ -135,12 +127,12 @@ def triplet(a, pos, neg, *, margin=1.0, axis=-1, reduction="mean", weight=None):
     each sample's loss before the reduction.
 
     Formula: Max(0, margin - Sum((a[k] - neg[k])**2, (k, 1, K)) + Sum((a[k] - pos[k])**2, (k, 1, K)))
-    Stable form: square_of_exact_sum.
+    Stable form: class_sums_as_products, scaled_sum_of_products.
     Regimes (the first branch whose condition holds is computed):
-        primitive square_of_sum(x, y) = (x + y)**2, in its NumPy helper:
-            1. h**2 finite: h**2 + l(2h + l), h + l = x + y exactly (TwoSum)
-            2. otherwise: h**2 (inf: the square overflows)
-    Certificate: OVER BUDGET: max 5.9e+02 ulp, max rel. error inf over 4260 points; 19416 inf/NaN where the truth is finite; 1774 zero/subnormal/overflow results missed; sampled: 4260 points (164 on the stress grid, 4096 random by binade, seed 0) over a ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), pos ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), neg ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), margin ∈ (0, 1.8e+308]; worst: triplet, an inf/NaN or a missed zero/subnormal/overflow at a=(1.0230043506278333e+306, -5.286796304300118e+306, -1.3624002606901162e+306), pos=(4.4878833464827077e+306, -4.3029672426049553e+306, -1.0078929207905406e+307), neg=(-8.750935832068537e+306, -9.42316338903131e+305, 7.37789933265529e+306), margin=5e-324: truth 0.0, kernel nan
+        rule scaled_sum_of_products:
+            1. ClassMax(Max(Abs(a[k]), Abs(neg[k]), Abs(pos[k])), (k, 1, K)) > 1.0e+150
+            2. otherwise (default)
+    Certificate: within budget: max 1.7e+02 ulp, max rel. error 2.1e-14 over 4260 points; no inf/NaN where the truth is finite; sampled: 4260 points (164 on the stress grid, 4096 random by binade, seed 0) over a ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), pos ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), neg ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), margin ∈ (0, 1.8e+308]; worst: triplet, rel. error 2.1e-14 at a=(1.3241418411159629e-43, 1.1231343545357439e-43, -1.235766391022162e-43), pos=(9.71079868030088e-44, 1.6134293937809353e-44, 4.688192235313206e-44), neg=(2.466698869271436e-44, 0.0, 0.0), margin=1.108817157777986e-234: truth 5.8124368710867376e-89, kernel 5.812436871086859e-89
     """
     a, pos, neg, margin, weight = _inputs(a, pos, neg, margin=margin, axis=axis, reduction=reduction, weight=weight)
     (loss,) = _blockwise(_value, ("loss",), (a, pos, neg,), (margin,), vector=True, weight=weight, reduction=reduction)
@@ -151,7 +143,11 @@ def triplet_grad(a, pos, neg, *, margin=1.0, axis=-1, reduction="mean", weight=N
     """The derivative of what ``triplet`` returns with respect to ``a`` (same shape as ``a``).
 
     Per entry: 2*(neg[i] - pos[i])*Heaviside(margin + 2*Sum(a[k]*neg[k], (k, 1, K)) - 2*Sum(a[k]*pos[k], (k, 1, K)) - Sum(neg[k]**2, (k, 1, K)) + Sum(pos[k]**2, (k, 1, K)))
-    Stable form: the derivative as it is.
+    Stable form: class_sums_as_products, scaled_sum_of_products.
+    Regimes (the first branch whose condition holds is computed):
+        rule scaled_sum_of_products:
+            1. ClassMax(Max(Abs(a[k]), Abs(neg[k]), Abs(pos[k])), (k, 1, K)) > 1.0e+150
+            2. otherwise (default)
     """
     a, pos, neg, margin, weight = _inputs(a, pos, neg, margin=margin, axis=axis, reduction=reduction, weight=weight)
     (grad,) = _blockwise(_gradient, ("derivative",), (a, pos, neg,), (margin,), vector=True, weight=weight, reduction=reduction)

@@ -7,8 +7,8 @@ Loss (textbook form, per sample)::
     nll + Sum(exp(logvar[k])/2 - logvar[k]/2 + mu[k]**2/2 - 1/2, (k, 1, K))
 
 Origin: Kingma and Welling (2014): reconstruction plus KL(q(z | x) || N(0, I)) in closed form
-Stability rules applied: one_minus_exp.
-Accuracy certificate: OVER BUDGET: max 8.9e+15 ulp, max rel. error 1.1 over 4152 points; no inf/NaN where the truth is finite; sampled: 4152 points (56 on the stress grid, 4096 random by binade, seed 0) over mu ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), nll ∈ [-1.8e+308, 1.8e+308], logvar ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]); worst: vae_elbo, rel. error 1.1 at mu=(2.232932186546864e-44, -2.1271108885544315e-44), nll=-2.7758108918289585e-89, logvar=(-1.665084943256239e-44, -1.224269137006072e-44): truth 5.545548048800051e-88, kernel -2.7758108918289585e-89
+Stability rules applied: one_minus_exp, expm1_remainder_series (approximation: relative error <= 1.2e-17 < 2^-54 for |x| < 1/2, the terms x^2/2! ... x^15/15! of expm1(x) - x, the textbook form elsewhere).
+Accuracy certificate: within budget: max 1.9 ulp, max rel. error 3.3e-16 over 4152 points; no inf/NaN where the truth is finite; sampled: 4152 points (56 on the stress grid, 4096 random by binade, seed 0) over mu ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), nll ∈ [-1.8e+308, 1.8e+308], logvar ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]); worst: vae_elbo, rel. error 3.3e-16 at mu=(0.1257302210933933, -0.1321048632913019), nll=-1e-08, logvar=(0.10490011715303971, -0.535669373161111): truth 0.07995304219333303, kernel 0.07995304219333306
 """
 
 import numpy as np
@@ -44,15 +44,13 @@ def _inputs(mu, nll, logvar, *, axis=-1, reduction="mean", weight=None):
 def _value(mu, nll, logvar, scratch):
     with np.errstate(all="ignore"):
         samples = _buffers(scratch, "samples", mu.shape[:-1] + (1,), 1)
-        entries = _buffers(scratch, "entries", mu.shape, 2)
-        # loss = nll + sum(-logvar + mu**2 + expm1(logvar))/2
+        entries = _buffers(scratch, "entries", mu.shape, 1)
+        # mu_sq = mu**2
         mu_sq = np.square(mu, out=entries[0])
-        expm1_logvar = np.expm1(logvar, out=entries[1])
-        u0 = np.add(mu_sq, expm1_logvar, out=entries[0])
-        u1 = np.subtract(u0, logvar, out=entries[0])
-        u2 = np.sum(u1, axis=-1, keepdims=True, out=samples[0])
-        u3 = np.multiply(u2, 0.5, out=samples[0])
-        loss = np.add(nll, u3, out=samples[0])
+        # loss = nll + sum(Piecewise((logvar**2*(logvar*(logvar*(logvar*(logvar*(logvar*(logvar*(logvar* ...
+        u0 = np.select([np.less(abs(logvar), 0.5),True], [(0.5)*mu_sq + (1/2615348736000)*(((((((((((((logvar + 15)*logvar + 210)*logvar + 2730)*logvar + 32760)*logvar + 360360)*logvar + 3603600)*logvar + 32432400)*logvar + 259459200)*logvar + 1816214400)*logvar + 10897286400)*logvar + 54486432000)*logvar + 217945728000)*logvar + 653837184000)*logvar**2,(0.5)*mu_sq + (0.5)*np.expm1(logvar) - 0.5*logvar], default=np.nan)
+        u1 = np.sum(u0, axis=-1, keepdims=True, out=samples[0])
+        loss = np.add(nll, u1, out=samples[0])
     return _full(loss, mu.shape[:-1] + (1,))[..., 0]
 
 
@@ -73,15 +71,13 @@ def _hessian(mu, nll, logvar, scratch):
 def _value_and_gradient(mu, nll, logvar, scratch):
     with np.errstate(all="ignore"):
         samples = _buffers(scratch, "samples", mu.shape[:-1] + (1,), 1)
-        entries = _buffers(scratch, "entries", mu.shape, 2)
-        # loss = nll + sum(-logvar + mu**2 + expm1(logvar))/2
+        entries = _buffers(scratch, "entries", mu.shape, 1)
+        # mu_sq = mu**2
         mu_sq = np.square(mu, out=entries[0])
-        expm1_logvar = np.expm1(logvar, out=entries[1])
-        u0 = np.add(mu_sq, expm1_logvar, out=entries[0])
-        u1 = np.subtract(u0, logvar, out=entries[0])
-        u2 = np.sum(u1, axis=-1, keepdims=True, out=samples[0])
-        u3 = np.multiply(u2, 0.5, out=samples[0])
-        loss = np.add(nll, u3, out=samples[0])
+        # loss = nll + sum(Piecewise((logvar**2*(logvar*(logvar*(logvar*(logvar*(logvar*(logvar*(logvar* ...
+        u0 = np.select([np.less(abs(logvar), 0.5),True], [(0.5)*mu_sq + (1/2615348736000)*(((((((((((((logvar + 15)*logvar + 210)*logvar + 2730)*logvar + 32760)*logvar + 360360)*logvar + 3603600)*logvar + 32432400)*logvar + 259459200)*logvar + 1816214400)*logvar + 10897286400)*logvar + 54486432000)*logvar + 217945728000)*logvar + 653837184000)*logvar**2,(0.5)*mu_sq + (0.5)*np.expm1(logvar) - 0.5*logvar], default=np.nan)
+        u1 = np.sum(u0, axis=-1, keepdims=True, out=samples[0])
+        loss = np.add(nll, u1, out=samples[0])
         # grad = mu
         grad = mu
     loss = _full(loss, mu.shape[:-1] + (1,))[..., 0]
@@ -95,8 +91,12 @@ def vae_elbo(mu, nll, logvar, *, axis=-1, reduction="mean", weight=None):
     each sample's loss before the reduction.
 
     Formula: nll + Sum(exp(logvar[k])/2 - logvar[k]/2 + mu[k]**2/2 - 1/2, (k, 1, K))
-    Stable form: one_minus_exp.
-    Certificate: OVER BUDGET: max 8.9e+15 ulp, max rel. error 1.1 over 4152 points; no inf/NaN where the truth is finite; sampled: 4152 points (56 on the stress grid, 4096 random by binade, seed 0) over mu ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), nll ∈ [-1.8e+308, 1.8e+308], logvar ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]); worst: vae_elbo, rel. error 1.1 at mu=(2.232932186546864e-44, -2.1271108885544315e-44), nll=-2.7758108918289585e-89, logvar=(-1.665084943256239e-44, -1.224269137006072e-44): truth 5.545548048800051e-88, kernel -2.7758108918289585e-89
+    Stable form: one_minus_exp, expm1_remainder_series (approximation: relative error <= 1.2e-17 < 2^-54 for |x| < 1/2, the terms x^2/2! ... x^15/15! of expm1(x) - x, the textbook form elsewhere).
+    Regimes (the first branch whose condition holds is computed):
+        rule expm1_remainder_series:
+            1. Abs(logvar[k]) < 1/2
+            2. otherwise (default)
+    Certificate: within budget: max 1.9 ulp, max rel. error 3.3e-16 over 4152 points; no inf/NaN where the truth is finite; sampled: 4152 points (56 on the stress grid, 4096 random by binade, seed 0) over mu ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), nll ∈ [-1.8e+308, 1.8e+308], logvar ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]); worst: vae_elbo, rel. error 3.3e-16 at mu=(0.1257302210933933, -0.1321048632913019), nll=-1e-08, logvar=(0.10490011715303971, -0.535669373161111): truth 0.07995304219333303, kernel 0.07995304219333306
     """
     mu, nll, logvar, weight = _inputs(mu, nll, logvar, axis=axis, reduction=reduction, weight=weight)
     (loss,) = _blockwise(_value, ("loss",), (mu, nll, logvar,), (), vector=True, weight=weight, reduction=reduction)
