@@ -793,3 +793,61 @@ def _zero_weighted(weight, value, out=None):
     if np.isnan(out).any():  # 0 * inf or 0 * nan somewhere (checked first: rare, and masked writes are slow)
         np.copyto(out, 0.0, where=weight == 0)
     return out
+
+
+def _square_over_of_sum(x, y, v, k, y_low=0.0):
+    """k (x + y)^2/v for v > 0, k > 0 with x + y = s (h + l) exactly (TwoSum; s = 1/2 where |x| or |y| >=
+    2^1020, the halves' sum exact and finite): k (h + l)^2/v = (k h)(h/v) + k (2 (t h) + t l), t = l/v, where
+    h^2 could overflow (|h| > 1), k h (h/v) + ... where it could underflow (|h| < 2^-500), else
+    k (h h + l(2h + l))/v; divided by s^2 last.  No (x + y)^2 formed where the quotient is finite (within 4 ulp
+    of mpmath wherever the result is normal)."""
+    big = np.maximum(np.abs(x), np.abs(y)) >= 2.0**1020
+    s = np.where(big, 0.5, 1.0)
+    h, low = _two_sum(x * s, y * s)
+    low = low + y_low * s
+    magnitude = np.abs(h)
+    split = (magnitude > 1.0) | (magnitude < 2.0**-500)
+    ratio = h / v
+    main = np.where(magnitude > 1.0, (k * h) * ratio, k * np.where(split, h * ratio, (h * h) / v))
+    t = low / v
+    correction = k * np.where(split, 2.0 * (t * h) + t * low, low * (2.0 * h + low) / v)
+    quotient = np.where(np.isfinite(main), main + correction, main)
+    return quotient / (s * s)
+
+
+def _quotient_of_sum(x, y, c, v, y_low=0.0):
+    """c (x + y)/v for v > 0: (c ((x s + y s)/v))/s with s = 1/2 where |x| or |y| >= 2^1020 (the halves' sum
+    exact and finite), s = 1 elsewhere; no x + y formed where it could overflow (within 2 ulp)."""
+    s = np.where(np.maximum(np.abs(x), np.abs(y)) >= 2.0**1020, 0.5, 1.0)
+    h, low = _two_sum(x * s, y * s)
+    return (c * ((h + (low + y_low * s)) / v)) / s
+
+
+def _softmax_minus_uniform(parts, out=None):
+    """softmax(e)_k - 1/K = N_k/(K S) with S = 1 + rest and N_k = K x_k - S = sum_j (x_k - x_j), computed as
+    K u_k - sum_j u_j with u_j = expm1(d_j) where x_k + S/K > 1 (the logits close together: the u_j are small
+    and exact-ish, so the difference of two softmax entries near 1/K keeps its digits) and as K x_k - S
+    elsewhere; each is the form with the smaller rounding error bound, 2^-53 (K|u_k| + sum|u_j|) against
+    2^-53 (K x_k + S).  Needs the whole row's parts (not those taken at a label)."""
+    _, d, x, rest = parts
+    count = d.shape[-1]
+    total = 1.0 + rest
+    u = np.expm1(d)
+    near = count * u - np.sum(u, axis=-1, keepdims=True)
+    far = count * x - total
+    return np.divide(np.where(x + total / count > 1.0, near, far), count * total, out=out)
+
+
+def _log_softmax_complement(parts, out=None):
+    """log(1 - softmax(e)_k) = log o - log1p(rest), o = (1 - x_k) + rest the sum of the other classes (as
+    _softmax_complement), without forming 1 - p_k: -log1p(x_k/o) where x_k <= o (p_k <= 1/2; accurate as
+    p_k -> 0, where 1 - p_k rounds to 1), log(o) - log1p(rest) above (two terms of opposite signs; accurate as
+    p_k -> 1).  Where o underflows to 0, -DBL_MAX: a finite stand-in for log 0, so that a power
+    exp(a log(1 - p_k)) is 1 at a = 0 (0^0, as np.power), not 0 * -inf = NaN, and 0 for a > 1e-305."""
+    _, _, x, rest = parts
+    others = (1.0 - x) + rest
+    small = x <= others
+    with np.errstate(divide="ignore"):
+        near_zero = -np.log1p(x / np.where(small, others, 1.0))
+        near_one = np.maximum(np.log(others) - np.log1p(rest), -np.finfo(np.float64).max)
+    return _into(out, np.where(small, near_zero, near_one))

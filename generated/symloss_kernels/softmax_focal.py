@@ -7,8 +7,8 @@ Loss (textbook form, per sample)::
     -Sum((-exp(z[k])/Sum(exp(z[j]), (j, 1, K)) + 1)**gamma*log(exp(z[k])/Sum(exp(z[j]), (j, 1, K)))*y[k], (k, 1, K))
 
 Origin: focal loss of Lin et al. (2017) over softmax probabilities
-Stability rules applied: softmax_max_shifted, log_softmax_max_shifted, softmax_complement, sum_over_the_others, softmax_xlogx_ratio, sum_over_other_classes.
-Accuracy certificate: OVER BUDGET: max 4.2e+02 ulp, max rel. error 5.7e-14 over 8362 points; 100 inf/NaN where the truth is finite; 236 zero/subnormal/overflow results missed; 40176 function values compared against the proved stable form (the declared form could not resolve them); sampled: 8362 points (170 on the stress grid, 8192 random by binade (4096 on each path: general, integer labels), seed 0) over z ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), y ∈ distribution vectors of K ∈ {2, 3, 10, 1000} entries, gamma ∈ [0, 1.8e+308]; worst: softmax_focal_hess, an inf/NaN or a missed zero/subnormal/overflow at z=(119.78376128419669, 16.5917182802058, 81.46028647879297, -195.09658826068173, 0.9412415573342711, -52.02313775600578, 201.8500063022149, -113.70079792803877, 31.637687172988663, -71.85553001181844), y=(0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0), gamma=1.7976931348623157e+308: entry 0 of 10: truth 0.0, kernel inf
+Stability rules applied: softmax_max_shifted, log_softmax_max_shifted, softmax_complement, softmax_complement_power, sum_over_the_others, softmax_xlogx_ratio, sum_over_other_classes.
+Accuracy certificate: within budget: max 4.2e+02 ulp, max rel. error 5.7e-14 over 8362 points; no inf/NaN where the truth is finite; 40176 function values compared against the proved stable form (the declared form could not resolve them); sampled: 8362 points (170 on the stress grid, 8192 random by binade (4096 on each path: general, integer labels), seed 0) over z ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), y ∈ distribution vectors of K ∈ {2, 3, 10, 1000} entries, gamma ∈ [0, 1.8e+308]; worst: softmax_focal_hess, rel. error 5.7e-14 at z=(951.6374666216165, 258.26088531526403), y=(0.8760032653808594, 0.12399673461914062), gamma=5.045915060845268e+63: entry 0 of 2: truth -3.209531974062902e-236, kernel -3.209531974063085e-236
 """
 
 import numpy as np
@@ -25,6 +25,7 @@ from ._numerics import (
     _full,
     _label_rows,
     _log_softmax,
+    _log_softmax_complement,
     _other_classes_sum,
     _shifted,
     _softmax,
@@ -56,14 +57,15 @@ def _value(z, y, gamma, scratch):
         entries = _buffers(scratch, "entries", z.shape, 4)
         # shifted_z = shifted(z)
         shifted_z = _shifted(z, out=(entries[0], entries[1]))
-        # loss = -sum(zero_weighted(y, log_softmax(shifted_z)*softmax_complement(shifted_z)**gamma))
-        softmax_complement_z = _softmax_complement(shifted_z, out=entries[2])
-        u0 = np.power(softmax_complement_z, gamma, out=entries[2])
-        log_softmax_z = _log_softmax(shifted_z, out=entries[3])
-        u1 = np.multiply(u0, log_softmax_z, out=entries[0])
-        u2 = _zero_weighted(y, u1, out=entries[1])
-        u3 = np.sum(u2, axis=-1, keepdims=True, out=samples[0])
-        loss = np.negative(u3, out=samples[0])
+        # loss = -sum(zero_weighted(y, exp(gamma*log_softmax_complement(shifted_z))*log_softmax(shifted_z)))
+        log_softmax_z = _log_softmax(shifted_z, out=entries[2])
+        log_softmax_complement_z = _log_softmax_complement(shifted_z, out=entries[3])
+        u0 = np.multiply(log_softmax_complement_z, gamma, out=entries[0])
+        u1 = np.exp(u0, out=entries[0])
+        u2 = np.multiply(log_softmax_z, u1, out=entries[0])
+        u3 = _zero_weighted(y, u2, out=entries[1])
+        u4 = np.sum(u3, axis=-1, keepdims=True, out=samples[0])
+        loss = np.negative(u4, out=samples[0])
     return _full(loss, z.shape[:-1] + (1,))[..., 0]
 
 
@@ -74,21 +76,22 @@ def _gradient(z, y, gamma, scratch):
         entries = _buffers(scratch, "entries", z.shape, 5)
         # shifted_z = shifted(z)
         shifted_z = _shifted(z, out=(entries[0], entries[1]))
-        # softmax_complement_z = softmax_complement(shifted_z)
-        softmax_complement_z = _softmax_complement(shifted_z, out=entries[2])
-        # t0 = softmax_complement_z**gamma*(gamma*softmax_xlogx_ratio(shifted_z) - 1)
-        u0 = np.power(softmax_complement_z, gamma, out=entries[3])
-        softmax_xlogx_ratio_z = _softmax_xlogx_ratio(shifted_z, out=entries[4])
-        u1 = np.multiply(softmax_xlogx_ratio_z, gamma, out=entries[4])
-        u2 = np.add(u1, -1, out=entries[4])
-        t0 = np.multiply(u0, u2, out=entries[3])
-        # grad = -softmax(shifted_z)*SumOthers(zero_weighted(y, t0), k, K) + zero_weighted(y, ...
-        u3 = np.multiply(softmax_complement_z, t0, out=entries[2])
-        u4 = _zero_weighted(y, u3, out=entries[4])
-        softmax_z = _softmax(shifted_z, out=entries[2])
-        u5 = _sum_others(_zero_weighted(y, t0))
-        u6 = np.multiply(softmax_z, u5, out=entries[0])
-        grad = np.subtract(u4, u6, out=entries[0])
+        # t0 = (gamma*softmax_xlogx_ratio(shifted_z) - 1)*exp(gamma*log_softmax_complement(shifted_z))
+        softmax_xlogx_ratio_z = _softmax_xlogx_ratio(shifted_z, out=entries[2])
+        u0 = np.multiply(softmax_xlogx_ratio_z, gamma, out=entries[2])
+        u1 = np.add(u0, -1, out=entries[2])
+        log_softmax_complement_z = _log_softmax_complement(shifted_z, out=entries[3])
+        u2 = np.multiply(log_softmax_complement_z, gamma, out=entries[3])
+        u3 = np.exp(u2, out=entries[3])
+        t0 = np.multiply(u1, u3, out=entries[2])
+        # grad = -softmax(shifted_z)*SumOthers(zero_weighted(y, t0), k, K) + zero_weighted(y, t0* ...
+        softmax_complement_z = _softmax_complement(shifted_z, out=entries[3])
+        u4 = np.multiply(t0, softmax_complement_z, out=entries[3])
+        u5 = _zero_weighted(y, u4, out=entries[4])
+        softmax_z = _softmax(shifted_z, out=entries[3])
+        u6 = _sum_others(_zero_weighted(y, t0))
+        u7 = np.multiply(softmax_z, u6, out=entries[0])
+        grad = np.subtract(u5, u7, out=entries[0])
     return _full(grad, z.shape)
 
 
@@ -103,33 +106,35 @@ def _hessian(z, y, gamma, scratch):
         softmax_z = _softmax(shifted_z, out=entries[2])
         # softmax_complement_z = softmax_complement(shifted_z)
         softmax_complement_z = _softmax_complement(shifted_z, out=entries[3])
-        # t0 = softmax_complement_z**gamma
-        t0 = np.power(softmax_complement_z, gamma, out=entries[4])
+        # t0 = exp(gamma*log_softmax_complement(shifted_z))
+        log_softmax_complement_z = _log_softmax_complement(shifted_z, out=entries[4])
+        u0 = np.multiply(log_softmax_complement_z, gamma, out=entries[4])
+        t0 = np.exp(u0, out=entries[4])
         # softmax_xlogx_ratio_z = softmax_xlogx_ratio(shifted_z)
         softmax_xlogx_ratio_z = _softmax_xlogx_ratio(shifted_z, out=entries[5])
         # t1 = t0*(-2*softmax_z + softmax_xlogx_ratio_z*(gamma*softmax_z - 1))
-        u0 = np.multiply(softmax_z, gamma, out=entries[0])
-        u1 = np.add(u0, -1, out=entries[0])
-        u2 = np.multiply(softmax_xlogx_ratio_z, u1, out=entries[0])
-        u3 = np.multiply(softmax_z, 2, out=entries[1])
-        u4 = np.subtract(u2, u3, out=entries[0])
-        t1 = np.multiply(t0, u4, out=entries[0])
+        u1 = np.multiply(softmax_z, gamma, out=entries[0])
+        u2 = np.add(u1, -1, out=entries[0])
+        u3 = np.multiply(softmax_xlogx_ratio_z, u2, out=entries[0])
+        u4 = np.multiply(softmax_z, 2, out=entries[1])
+        u5 = np.subtract(u3, u4, out=entries[0])
+        t1 = np.multiply(t0, u5, out=entries[0])
         # hess = -softmax_z*softmax_complement_z*sum(zero_weighted(y, t0*(gamma*softmax_xlogx_ratio_z - ...
-        u5 = _other_classes_sum(softmax_z, _zero_weighted(y, _zero_weighted(gamma, -t1/softmax_complement_z)))
-        u6 = np.multiply(softmax_z, u5, out=entries[1])
-        u7 = np.multiply(softmax_complement_z, t1, out=entries[0])
-        u8 = _zero_weighted(gamma, u7, out=entries[6])
-        neg_u8 = np.negative(u8, out=entries[0])
-        u9 = _zero_weighted(y, neg_u8, out=entries[6])
-        u10 = np.add(u6, u9, out=entries[0])
-        u11 = np.multiply(softmax_z, softmax_complement_z, out=entries[1])
-        u12 = np.multiply(softmax_xlogx_ratio_z, gamma, out=entries[2])
-        u13 = np.add(u12, -1, out=entries[2])
-        u14 = np.multiply(t0, u13, out=entries[2])
-        u15 = _zero_weighted(y, u14, out=entries[3])
-        u16 = np.sum(u15, axis=-1, keepdims=True, out=samples[0])
-        u17 = np.multiply(u11, u16, out=entries[1])
-        hess = np.subtract(u10, u17, out=entries[0])
+        u6 = _other_classes_sum(softmax_z, _zero_weighted(y, _zero_weighted(gamma, -t1/softmax_complement_z)))
+        u7 = np.multiply(softmax_z, u6, out=entries[1])
+        u8 = np.multiply(softmax_complement_z, t1, out=entries[0])
+        u9 = _zero_weighted(gamma, u8, out=entries[6])
+        neg_u9 = np.negative(u9, out=entries[0])
+        u10 = _zero_weighted(y, neg_u9, out=entries[6])
+        u11 = np.add(u7, u10, out=entries[0])
+        u12 = np.multiply(softmax_z, softmax_complement_z, out=entries[1])
+        u13 = np.multiply(softmax_xlogx_ratio_z, gamma, out=entries[2])
+        u14 = np.add(u13, -1, out=entries[2])
+        u15 = np.multiply(t0, u14, out=entries[2])
+        u16 = _zero_weighted(y, u15, out=entries[3])
+        u17 = np.sum(u16, axis=-1, keepdims=True, out=samples[0])
+        u18 = np.multiply(u12, u17, out=entries[1])
+        hess = np.subtract(u11, u18, out=entries[0])
     return _full(hess, z.shape)
 
 
@@ -138,31 +143,32 @@ def _value_and_gradient(z, y, gamma, scratch):
     with np.errstate(all="ignore"):
         K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
         samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 1)
-        entries = _buffers(scratch, "entries", z.shape, 6)
+        entries = _buffers(scratch, "entries", z.shape, 5)
         # shifted_z = shifted(z)
         shifted_z = _shifted(z, out=(entries[0], entries[1]))
-        # softmax_complement_z = softmax_complement(shifted_z)
-        softmax_complement_z = _softmax_complement(shifted_z, out=entries[2])
-        # t0 = softmax_complement_z**gamma
-        t0 = np.power(softmax_complement_z, gamma, out=entries[3])
+        # t0 = exp(gamma*log_softmax_complement(shifted_z))
+        log_softmax_complement_z = _log_softmax_complement(shifted_z, out=entries[2])
+        u0 = np.multiply(log_softmax_complement_z, gamma, out=entries[2])
+        t0 = np.exp(u0, out=entries[2])
         # t1 = t0*(gamma*softmax_xlogx_ratio(shifted_z) - 1)
-        softmax_xlogx_ratio_z = _softmax_xlogx_ratio(shifted_z, out=entries[4])
-        u0 = np.multiply(softmax_xlogx_ratio_z, gamma, out=entries[4])
-        u1 = np.add(u0, -1, out=entries[4])
-        t1 = np.multiply(t0, u1, out=entries[4])
+        softmax_xlogx_ratio_z = _softmax_xlogx_ratio(shifted_z, out=entries[3])
+        u1 = np.multiply(softmax_xlogx_ratio_z, gamma, out=entries[3])
+        u2 = np.add(u1, -1, out=entries[3])
+        t1 = np.multiply(t0, u2, out=entries[3])
         # loss = -sum(zero_weighted(y, t0*log_softmax(shifted_z)))
-        log_softmax_z = _log_softmax(shifted_z, out=entries[5])
-        u2 = np.multiply(t0, log_softmax_z, out=entries[3])
-        u3 = _zero_weighted(y, u2, out=entries[5])
-        u4 = np.sum(u3, axis=-1, keepdims=True, out=samples[0])
-        loss = np.negative(u4, out=samples[0])
-        # grad = -softmax(shifted_z)*SumOthers(zero_weighted(y, t1), k, K) + zero_weighted(y, ...
-        u5 = np.multiply(softmax_complement_z, t1, out=entries[2])
-        u6 = _zero_weighted(y, u5, out=entries[3])
+        log_softmax_z = _log_softmax(shifted_z, out=entries[4])
+        u3 = np.multiply(t0, log_softmax_z, out=entries[2])
+        u4 = _zero_weighted(y, u3, out=entries[4])
+        u5 = np.sum(u4, axis=-1, keepdims=True, out=samples[0])
+        loss = np.negative(u5, out=samples[0])
+        # grad = -softmax(shifted_z)*SumOthers(zero_weighted(y, t1), k, K) + zero_weighted(y, t1* ...
+        softmax_complement_z = _softmax_complement(shifted_z, out=entries[2])
+        u6 = np.multiply(t1, softmax_complement_z, out=entries[2])
+        u7 = _zero_weighted(y, u6, out=entries[4])
         softmax_z = _softmax(shifted_z, out=entries[2])
-        u7 = _sum_others(_zero_weighted(y, t1))
-        u8 = np.multiply(softmax_z, u7, out=entries[0])
-        grad = np.subtract(u6, u8, out=entries[0])
+        u8 = _sum_others(_zero_weighted(y, t1))
+        u9 = np.multiply(softmax_z, u8, out=entries[0])
+        grad = np.subtract(u7, u9, out=entries[0])
     loss = _full(loss, z.shape[:-1] + (1,))[..., 0]
     return loss, _full(grad, z.shape)
 
@@ -174,8 +180,13 @@ def softmax_focal(z, y, *, gamma=2.0, axis=-1, reduction="mean", weight=None):
     each sample's loss before the reduction.
 
     Formula: -Sum((-exp(z[k])/Sum(exp(z[j]), (j, 1, K)) + 1)**gamma*log(exp(z[k])/Sum(exp(z[j]), (j, 1, K)))*y[k], (k, 1, K))
-    Stable form: softmax_max_shifted, log_softmax_max_shifted, softmax_complement.
-    Certificate: OVER BUDGET: max 4.2e+02 ulp, max rel. error 5.7e-14 over 8362 points; 100 inf/NaN where the truth is finite; 236 zero/subnormal/overflow results missed; 40176 function values compared against the proved stable form (the declared form could not resolve them); sampled: 8362 points (170 on the stress grid, 8192 random by binade (4096 on each path: general, integer labels), seed 0) over z ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), y ∈ distribution vectors of K ∈ {2, 3, 10, 1000} entries, gamma ∈ [0, 1.8e+308]; worst: softmax_focal_hess, an inf/NaN or a missed zero/subnormal/overflow at z=(119.78376128419669, 16.5917182802058, 81.46028647879297, -195.09658826068173, 0.9412415573342711, -52.02313775600578, 201.8500063022149, -113.70079792803877, 31.637687172988663, -71.85553001181844), y=(0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0), gamma=1.7976931348623157e+308: entry 0 of 10: truth 0.0, kernel inf
+    Stable form: softmax_max_shifted, log_softmax_max_shifted, softmax_complement, softmax_complement_power.
+    Regimes (the first branch whose condition holds is computed):
+        primitive LogSoftmaxComplement(e, k, K), in its NumPy helper:
+            1. x_k <= o, x_k = exp(e_k - m), o = (1 - x_k) + r, r = sum of x_j over j != argmax: -log1p(x_k/o) (p_k <= 1/2)
+            2. o == 0 (the other classes underflow): -DBL_MAX (a finite log 0: exp(0 * it) = 1)
+            3. otherwise: log(o) - log1p(r) (p_k > 1/2)
+    Certificate: within budget: max 4.2e+02 ulp, max rel. error 5.7e-14 over 8362 points; no inf/NaN where the truth is finite; 40176 function values compared against the proved stable form (the declared form could not resolve them); sampled: 8362 points (170 on the stress grid, 8192 random by binade (4096 on each path: general, integer labels), seed 0) over z ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), y ∈ distribution vectors of K ∈ {2, 3, 10, 1000} entries, gamma ∈ [0, 1.8e+308]; worst: softmax_focal_hess, rel. error 5.7e-14 at z=(951.6374666216165, 258.26088531526403), y=(0.8760032653808594, 0.12399673461914062), gamma=5.045915060845268e+63: entry 0 of 2: truth -3.209531974062902e-236, kernel -3.209531974063085e-236
     """
     z, y, gamma, weight = _inputs(z, y, gamma=gamma, axis=axis, reduction=reduction, weight=weight)
     (loss,) = _blockwise(_value, ("loss",), (z, y,), (gamma,), vector=True, weight=weight, reduction=reduction)
@@ -186,12 +197,16 @@ def softmax_focal_grad(z, y, *, gamma=2.0, axis=-1, reduction="mean", weight=Non
     """The derivative of what ``softmax_focal`` returns with respect to ``z`` (same shape as ``z``).
 
     Per entry: (-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)*(-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)**gamma*(gamma*exp(z[i])*log(exp(z[i])/Sum(exp(z[j]), (j, 1, K)))/((-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)*Sum(exp(z[j]), (j, 1, K))) - 1)*y[i] - (-(-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)**gamma*(gamma*exp(z[i])*log(exp(z[i])/Sum(exp(z[j]), (j, 1, K)))/((-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)*Sum(exp(z[j]), (j, 1, K))) - 1)*y[i] + Sum((-exp(z[k])/Sum(exp(z[j]), (j, 1, K)) + 1)**gamma*(gamma*exp(z[k])*log(exp(z[k])/Sum(exp(z[j]), (j, 1, K)))/((-exp(z[k])/Sum(exp(z[j]), (j, 1, K)) + 1)*Sum(exp(z[j]), (j, 1, K))) - 1)*y[k], (k, 1, K)))*exp(z[i])/Sum(exp(z[j]), (j, 1, K))
-    Stable form: softmax_max_shifted, log_softmax_max_shifted, softmax_complement, sum_over_the_others, softmax_xlogx_ratio.
+    Stable form: softmax_max_shifted, log_softmax_max_shifted, softmax_complement, sum_over_the_others, softmax_xlogx_ratio, softmax_complement_power.
     Regimes (the first branch whose condition holds is computed):
         primitive SoftmaxXLogXRatio(e, k, K), in its NumPy helper:
             1. x_k == 0, x_k = exp(e_k - m), m = max(e): 0 (the limit p -> 0: a masked class)
             2. (1 - x_k) + r == 0, r = sum of x_j over j != argmax: -1 (the limit p -> 1)
             3. otherwise: x_k (e_k - m - log1p(r))/((1 - x_k) + r)
+        primitive LogSoftmaxComplement(e, k, K), in its NumPy helper:
+            1. x_k <= o, x_k = exp(e_k - m), o = (1 - x_k) + r, r = sum of x_j over j != argmax: -log1p(x_k/o) (p_k <= 1/2)
+            2. o == 0 (the other classes underflow): -DBL_MAX (a finite log 0: exp(0 * it) = 1)
+            3. otherwise: log(o) - log1p(r) (p_k > 1/2)
     """
     z, y, gamma, weight = _inputs(z, y, gamma=gamma, axis=axis, reduction=reduction, weight=weight)
     (grad,) = _blockwise(_gradient, ("derivative",), (z, y,), (gamma,), vector=True, weight=weight, reduction=reduction)
@@ -202,7 +217,7 @@ def softmax_focal_hess(z, y, *, gamma=2.0, axis=-1, reduction="mean", weight=Non
     """The diagonal second derivative of what ``softmax_focal`` returns with respect to ``z``.
 
     Per entry: gamma*(-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)*(-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)**gamma*(2*exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + (-gamma*exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)*exp(z[i])*log(exp(z[i])/Sum(exp(z[j]), (j, 1, K)))/((-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)*Sum(exp(z[j]), (j, 1, K))))*y[i] - (-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)*exp(z[i])*Sum((-exp(z[k])/Sum(exp(z[j]), (j, 1, K)) + 1)**gamma*(gamma*exp(z[k])*log(exp(z[k])/Sum(exp(z[j]), (j, 1, K)))/((-exp(z[k])/Sum(exp(z[j]), (j, 1, K)) + 1)*Sum(exp(z[j]), (j, 1, K))) - 1)*y[k], (k, 1, K))/Sum(exp(z[j]), (j, 1, K)) + (-gamma*(-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)**gamma*(2*exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + (-gamma*exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)*exp(z[i])*log(exp(z[i])/Sum(exp(z[j]), (j, 1, K)))/((-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1)*Sum(exp(z[j]), (j, 1, K))))*y[i]/(-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1) + Sum(gamma*(-exp(z[k])/Sum(exp(z[j]), (j, 1, K)) + 1)**gamma*(2*exp(z[k])/Sum(exp(z[j]), (j, 1, K)) + (-gamma*exp(z[k])/Sum(exp(z[j]), (j, 1, K)) + 1)*exp(z[k])*log(exp(z[k])/Sum(exp(z[j]), (j, 1, K)))/((-exp(z[k])/Sum(exp(z[j]), (j, 1, K)) + 1)*Sum(exp(z[j]), (j, 1, K))))*y[k]/(-exp(z[k])/Sum(exp(z[j]), (j, 1, K)) + 1), (k, 1, K)))*exp(2*z[i])/Sum(exp(z[j]), (j, 1, K))**2
-    Stable form: softmax_max_shifted, log_softmax_max_shifted, softmax_complement, sum_over_other_classes, softmax_xlogx_ratio.
+    Stable form: softmax_max_shifted, log_softmax_max_shifted, softmax_complement, sum_over_other_classes, softmax_xlogx_ratio, softmax_complement_power.
     Regimes (the first branch whose condition holds is computed):
         primitive OtherClassesSum(c, f, k, K, i), in its NumPy helper:
             1. c_i == 0: 0
@@ -211,6 +226,10 @@ def softmax_focal_hess(z, y, *, gamma=2.0, axis=-1, reduction="mean", weight=Non
             1. x_k == 0, x_k = exp(e_k - m), m = max(e): 0 (the limit p -> 0: a masked class)
             2. (1 - x_k) + r == 0, r = sum of x_j over j != argmax: -1 (the limit p -> 1)
             3. otherwise: x_k (e_k - m - log1p(r))/((1 - x_k) + r)
+        primitive LogSoftmaxComplement(e, k, K), in its NumPy helper:
+            1. x_k <= o, x_k = exp(e_k - m), o = (1 - x_k) + r, r = sum of x_j over j != argmax: -log1p(x_k/o) (p_k <= 1/2)
+            2. o == 0 (the other classes underflow): -DBL_MAX (a finite log 0: exp(0 * it) = 1)
+            3. otherwise: log(o) - log1p(r) (p_k > 1/2)
     """
     z, y, gamma, weight = _inputs(z, y, gamma=gamma, axis=axis, reduction=reduction, weight=weight)
     (hess,) = _blockwise(_hessian, ("derivative",), (z, y,), (gamma,), vector=True, weight=weight, reduction=reduction)
