@@ -63,6 +63,19 @@ class Scaled(sp.Function):
     (:math:`\operatorname{sigmoid\_powers}(x, a, b)`, :math:`\operatorname{pow1p}(t, a) = (1 + t)^a`) and
     co-factors: arguments (P, :math:`c_1, \dots, c_n`)."""
 
+    def call(self) -> tuple[str, list[sp.Expr]]:
+        """The helper's call ``…, times=(c_1, …))`` with its operands as ``{a0}``, ``{a1}`` …, and the
+        expressions those operands are (the primitive's, then the co-factors)."""
+        primitive, *factors = self.args
+        call, operands = _primitive_call(primitive)
+        times = "".join(f"{{a{len(operands) + i}}}, " for i in range(len(factors)))
+        return call[:-1] + f", times=({times}))", [*operands, *factors]
+
+    def _numpycode(self, printer: KernelPrinter) -> str:
+        """The call printed whole, its operands as expressions (a product inside a printed ``Piecewise``)."""
+        call, operands = self.call()
+        return call.format(**{f"a{i}": printer._print(o) for i, o in enumerate(operands)})
+
 
 def scaled_primitives(expr: sp.Expr) -> sp.Expr:
     r"""Every product with a factor P in :data:`SCALED_PRIMITIVES` as :class:`Scaled` of that factor and the
@@ -87,12 +100,9 @@ def scaled_primitives(expr: sp.Expr) -> sp.Expr:
 
 
 def _scaled(program: Program, expr: Scaled, kind: int) -> Value:
-    """The primitive's helper call with ``times=(c_1, …)`` into a fresh array."""
-    primitive, *factors = expr.args
-    call, operands = _primitive_call(primitive)
-    times = "".join(f"{{a{len(operands) + i}}}, " for i in range(len(factors)))
-    values = [program.emit(o) for o in operands] + [program.emit(f) for f in factors]
-    return program.call(call[:-1] + f", times=({times}))", values, kind, outputs=0)
+    """:meth:`Scaled.call` into a fresh array, its operands emitted as program values."""
+    call, operands = expr.call()
+    return program.call(call, [program.emit(o) for o in operands], kind, outputs=0)
 
 
 def _from_parts(program: Program, expr: FromParts, kind: int) -> Value:

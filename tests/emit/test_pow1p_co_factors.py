@@ -14,6 +14,7 @@ from checkout_kernels import built
 
 from symloss.certify.localize import numerics
 from symloss.emit.blocks import Scaled, scaled_primitives
+from symloss.emit.printer import KernelPrinter
 from symloss.stabilize.primitives import pow1p
 
 ULP_BUDGET = 4.0
@@ -150,3 +151,17 @@ def test_focal_gradient_and_hessian_at_the_overflowing_co_factor() -> None:
         q, g = mpmath.mpf(0.3), mpmath.mpf(gamma)
         true = mpmath.diff(lambda s: -(1 - s) ** g * mpmath.log(s), q)
     assert _ulps(grad, true) <= ULP_BUDGET, (grad, float(true))
+
+
+def test_a_scaled_primitive_inside_a_printed_piecewise_is_its_helper_call() -> None:
+    """A product with pow1p in a branch of a Piecewise (printed whole, not as program steps: barron's
+    gradient) prints as the helper's call with its co-factors, and evaluates as the helper does."""
+    x, a, c = sp.symbols("x a c")
+    branch = scaled_primitives(sp.Piecewise((c * pow1p(x, a), x > 0), (x, True)))
+    text = KernelPrinter({}).doprint(branch)
+    assert "_pow1p(x, a, times=(c, ))" in text, text
+    module = numerics()
+    with np.errstate(all="ignore"):
+        got = eval(text, {"np": np, "_pow1p": module._pow1p},  # the printer's code, not a user's
+                   {"x": np.array([1.0, -2.0]), "a": 1100.0, "c": np.array([1e-300, 3.0])})
+    assert _ulps(got[0], _truth(1.0, 1100.0, [1e-300])) <= ULP_BUDGET and got[1] == -2.0
