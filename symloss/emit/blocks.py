@@ -13,7 +13,7 @@ from symloss.emit.arrays import AtMax, FromParts, LabelParts, SoftmaxParts, Zero
 from symloss.emit.naming import KernelNaming
 from symloss.emit.onehot import AtLabel
 from symloss.emit.printer import KernelPrinter, two_floats
-from symloss.emit.program import ENTRY, POOLS, SAMPLE, SCALAR, Program, Value, parameter_power
+from symloss.emit.program import ENTRY, MAX_PARAMETER_POWER, POOLS, SAMPLE, SCALAR, Program, Value, parameter_power
 from symloss.stabilize.primitives import logcosh, pow1p, sigmoid_powers
 
 RESERVED = frozenset({"np", "scratch", "loss", "grad", "hess", "loss_at_label", "grad_at_label", "hess_at_label",
@@ -64,12 +64,16 @@ class Scaled(sp.Function):
     co-factors: arguments (P, :math:`c_1, \dots, c_n`)."""
 
     def call(self) -> tuple[str, list[sp.Expr]]:
-        """The helper's call ``…, times=(c_1, …))`` with its operands as ``{a0}``, ``{a1}`` …, and the
-        expressions those operands are (the primitive's, then the co-factors)."""
+        """The helper's call ``…, times=(c_1, …), over=(d_1, …))`` with its operands as ``{a0}``, ``{a1}`` …,
+        and the expressions those operands are (the primitive's, the co-factors, the divisors: a co-factor
+        :math:`1/d` is divided by d)."""
         primitive, *factors = self.args
         call, operands = _primitive_call(primitive)
-        times = "".join(f"{{a{len(operands) + i}}}, " for i in range(len(factors)))
-        return call[:-1] + f", times=({times}))", [*operands, *factors]
+        times = [f for f in factors if not _reciprocal(f)]
+        over = [f.base for f in factors if _reciprocal(f)]
+        numbered = iter(range(len(operands), len(operands) + len(factors)))
+        listed = ["".join(f"{{a{next(numbered)}}}, " for _ in group) for group in (times, over)]
+        return call[:-1] + f", times=({listed[0]}), over=({listed[1]}))", [*operands, *times, *over]
 
     def _numpycode(self, printer: KernelPrinter) -> str:
         """The call printed whole, its operands as expressions (a product inside a printed ``Piecewise``)."""
@@ -91,12 +95,26 @@ def scaled_primitives(expr: sp.Expr) -> sp.Expr:
         primitive = next(f for f in product.args if isinstance(f, SCALED_PRIMITIVES))
         others = list(product.args)
         others.remove(primitive)
-        # a parameter's power t^n as n factors t (t^2 overflows at t = 1e200 where t's mantissa does not)
+        # a parameter's power t^n as n factors t (t^2 overflows at t = 1e200 where t's mantissa does not), an
+        # integer power b^-n as n divisors 1/b (c^-2 overflows at c = 1e-200, 1/b at b = 1e-310)
         factors = [f.base for f in others for _ in range(max(parameter_power(f), 0))]
-        return Scaled(primitive, *factors, *(f for f in others if parameter_power(f) <= 0))
+        factors += [1 / f.base for f in others for _ in range(_divisions(f))]
+        return Scaled(primitive, *factors, *(f for f in others if parameter_power(f) <= 0 and not _divisions(f)))
 
     return expr.replace(lambda e: isinstance(e, sp.Mul) and any(isinstance(f, SCALED_PRIMITIVES) for f in e.args),
                         scaled)
+
+
+def _divisions(expr: sp.Expr) -> int:
+    """n for a power :math:`b^{-n}`, :math:`0 < n \\le 4` (divided into a scaled primitive n times), else 0."""
+    if isinstance(expr, sp.Pow) and expr.exp.is_Integer and -MAX_PARAMETER_POWER <= expr.exp < 0:
+        return int(-expr.exp)
+    return 0
+
+
+def _reciprocal(expr: sp.Expr) -> bool:
+    """Whether a co-factor of :class:`Scaled` is a divisor :math:`1/d`."""
+    return isinstance(expr, sp.Pow) and expr.exp == -1
 
 
 def _scaled(program: Program, expr: Scaled, kind: int) -> Value:

@@ -55,14 +55,17 @@ def _points(seed: int, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     return t, a, c1, c2
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_pow1p_with_co_factors_is_within_budget(seed: int) -> None:
+@pytest.mark.parametrize(("seed", "divide"), [(0, False), (1, True)])
+def test_pow1p_with_co_factors_is_within_budget(seed: int, divide: bool) -> None:
     """Within 4 ulp of mpmath on 800 random points, of which many have a power out of the float range
-    but a product in it (the plain product is 0, inf or NaN there: checked, so that the test can fail)."""
+    but a product in it (the plain product is 0, inf or NaN there: checked, so that the test can fail);
+    the second co-factor passed as a divisor (``over``) in one run."""
     t, a, c1, c2 = _points(seed, 800)
     with np.errstate(all="ignore"):
-        got = numerics()._pow1p(t, a, times=(c1, c2))
-        plain = numerics()._pow1p(t, a) * c1 * c2
+        scaled = {"times": (c1,), "over": (c2,)} if divide else {"times": (c1, c2)}
+        got = numerics()._pow1p(t, a, **scaled)
+        c2 = 1 / np.array([mpmath.mpf(c) for c in c2]) if divide else c2
+        plain = numerics()._pow1p(t, a) * c1 * np.array(c2, dtype=np.float64)
     truths = [_truth(*point[:2], list(point[2:])) for point in zip(t, a, c1, c2, strict=True)]
     errors = [_ulps(g, true) for g, true in zip(got, truths, strict=True)]
     worst = int(np.argmax(errors))
@@ -121,14 +124,19 @@ def test_the_shared_co_factor_helper_scales_exactly() -> None:
 
 
 def test_products_with_pow1p_pass_their_co_factors() -> None:
-    """c·t²·pow1p(x, a) → Scaled(pow1p(x, a), c, t, t); a sum is one co-factor; other products unchanged."""
+    """c·t²·pow1p(x, a) → Scaled(pow1p(x, a), c, t, t); a sum is one co-factor; b^-2 and 1/c two divisors and
+    one (``over=``); other products unchanged."""
     x, c, t, a, g = sp.symbols("x c t a g")
     power = pow1p(x, a)
-    scaled = scaled_primitives(c * t**2 * power + (g * x - 1 / c) * pow1p(-x, g) + x * c)
+    scaled = scaled_primitives(c * t**2 * power + (g * x - 1 / c) * pow1p(-x, g) / (x + 1) ** 2 / t + x * c)
     found = sorted(scaled.atoms(Scaled), key=str)
     assert len(found) == 2
     by_primitive = {f.args[0]: sorted(map(str, f.args[1:])) for f in found}
-    assert by_primitive == {power: ["c", "t", "t"], pow1p(-x, g): [str(g * x - 1 / c)]}
+    assert by_primitive == {power: ["c", "t", "t"],
+                            pow1p(-x, g): sorted(map(str, [g * x - 1 / c, 1 / (x + 1), 1 / (x + 1), 1 / t]))}
+    call, operands = next(f for f in found if f.args[0] == pow1p(-x, g)).call()
+    assert call == "_pow1p({a0}, {a1}, times=({a2}, ), over=({a3}, {a4}, {a5}, ))"
+    assert operands[:3] == [-x, g, g * x - 1 / c] and sorted(map(str, operands[3:])) == ["t", "x + 1", "x + 1"]
     assert scaled - sum(found) == x * c
 
 
@@ -159,7 +167,7 @@ def test_a_scaled_primitive_inside_a_printed_piecewise_is_its_helper_call() -> N
     x, a, c = sp.symbols("x a c")
     branch = scaled_primitives(sp.Piecewise((c * pow1p(x, a), x > 0), (x, True)))
     text = KernelPrinter({}).doprint(branch)
-    assert "_pow1p(x, a, times=(c, ))" in text, text
+    assert "_pow1p(x, a, times=(c, ), over=())" in text, text
     module = numerics()
     with np.errstate(all="ignore"):
         got = eval(text, {"np": np, "_pow1p": module._pow1p},  # the printer's code, not a user's
