@@ -107,6 +107,9 @@ def test_a_vanishing_power_times_an_overflowed_co_factor_is_zero() -> None:
         got = numerics()._pow1p(t, a, times=(c,))
     np.testing.assert_array_equal(got, [0.0, -0.0, np.inf, np.nan, np.nan])
     assert np.signbit(got[1]) and not np.signbit(got[0])
+    with np.errstate(all="ignore"):  # a co-factor 0 is no vanishing power: 0 inf stays NaN
+        got = numerics()._pow1p(np.array([-0.5]), 2.0, times=(np.array([0.0]), np.array([np.inf])))
+    assert np.isnan(got[0])
 
 
 def test_the_shared_co_factor_helper_scales_exactly() -> None:
