@@ -509,18 +509,37 @@ def _one_plus(m, m_low):
     return high, ((1.0 - high) + m) + m_low
 
 
-def _sigmoid_powers(x, a, b, root=None, root_low=0.0, times=()):
+def _times_scaled(q, scale, times, over=()):
+    """2^scale q c_1 ... c_n / (d_1 ... d_m), rounded once per factor: each co-factor and divisor as its mantissa
+    and power of two (c = 2^e m, m in [1/2, 1), np.frexp), m multiplied into (divided into) q and e added to
+    (subtracted from) the integer scale, which is applied last (np.ldexp), so that no partial product overflows
+    or underflows before the whole does (1/d would overflow at d = 1e-310, c^-2 at c = 1e-200).  A q of exactly
+    0 as given (a power below every co-factor's reach) times an infinite co-factor (one that overflowed while it
+    was computed: its true value is a finite expression of floats, far below 2^(-scale)) is a signed 0, not NaN;
+    a co-factor 0 (which may have underflowed) times an infinite one stays NaN."""
+    vanished = q == 0.0
+    for factor in times:
+        m, e = np.frexp(factor)
+        q, scale = np.where(vanished & np.isinf(m), q * np.sign(m), q * m), scale + e
+    for divisor in over:
+        m, e = np.frexp(divisor)
+        q, scale = q / m, scale - e
+    return np.ldexp(q, scale)
+
+
+def _sigmoid_powers(x, a, b, root=None, root_low=0.0, times=(), over=()):
     """sigma(x)^a sigma(-x)^b (e^{L - x} - 1 when a root L = root + root_low is given) in double-double,
     rounded once.  With e = e^{-|x|} = 2^k (1 + m): e^{-bx}/(1 + e)^(a+b) for x >= 0 and e^{ax}/(1 + e)^(a+b)
     for x < 0; the root factor 2^j (1 + m_L) - 1 from e^{L - x} = 2^j (1 + m_L), L - x exact, so that it
     vanishes at x = L (for j = 0 it is m_L, an expm1).  The powers of two are kept apart and applied last:
     no overflow, and gradual underflow only of the result.  Within 1.3 ulp; |x| is clipped at 1400 (and 710 more
     for each co-factor), where every factor is at its limit to below 2^-2000 (times the co-factors).  ``times``,
-    co-factors c_i, multiply the quotient before the powers of two are applied, each as its mantissa (c = 2^e m,
-    m in [1/2, 1)) with e added to the scale: c sigma(745) sigma(-745) at c = 4.5e19 is 1.27e-304 within 2 ulp (tested),
-    where the product of the subnormal sigma(-745) (one bit) with c was 75% off; and no partial product of the
-    co-factors overflows."""
-    bound = 1400.0 + 710.0 * len(times)  # each co-factor below 2^1024 = e^710: the clipped factors still vanish
+    co-factors c_i, multiply (``over``, divisors d_i, divide) the quotient before the powers of two are applied
+    (_times_scaled): c sigma(745) sigma(-745)
+    at c = 4.5e19 is 1.27e-304 within 2 ulp (tested), where the product of the subnormal sigma(-745) (one bit) with c
+    was 75% off; and no partial product of the co-factors overflows."""
+    # each co-factor below 2^1024 = e^710, each divisor above 2^-1074 = e^-745: the clipped factors still vanish
+    bound = 1400.0 + 710.0 * len(times) + 745.0 * len(over)
     x = np.clip(x, -bound, bound)
     negative = x < 0
     k, m, m_low = _exp_parts(-np.abs(x), 0.0)
@@ -549,10 +568,7 @@ def _sigmoid_powers(x, a, b, root=None, root_low=0.0, times=()):
     q = numerator[0] / denominator[0]  # the quotient of two double-doubles, its remainder exact
     p, e = _two_prod(q, denominator[0])
     q = q + (((numerator[0] - p) - e) + numerator[1] - q * denominator[1]) / denominator[0]
-    for factor in times:  # each co-factor 2^e m, its power of two added to the scale: no underflow, no overflow
-        m, e = np.frexp(factor)
-        q, scale = q * m, scale + e
-    return np.ldexp(q, scale)
+    return _times_scaled(q, scale, times, over)
 
 
 _SQRT_HALF = 0.7071067811865476  # sqrt(1/2): the reduced argument f of log(2^e f) lies in [sqrt(1/2), sqrt(2))
@@ -603,31 +619,41 @@ def _log1p_parts(t, t_low=0.0):
     return high, np.where(tiny, t_low, low)
 
 
-def _product_dd(a, high, low):
-    """a (high + low) as a double-double (p, p_low) where |a high| <= 800 (TwoProduct, a and high scaled by
+def _product_dd(a, high, low, bound=800.0):
+    """a (high + low) as a double-double (p, p_low) where |a high| <= bound (TwoProduct, a and high scaled by
     2^-/+512 where |a| or |high| >= 2^512, so that neither Veltkamp split overflows); (a high, 0) elsewhere,
     where it is not finite or its exponential is 0 or inf."""
     plain = a * high
-    inside = np.isfinite(plain) & (np.abs(plain) <= 800.0)
+    inside = np.isfinite(plain) & (np.abs(plain) <= bound)
     scale = np.where(np.abs(a) >= 2.0**512, 2.0**-512, np.where(np.abs(high) >= 2.0**512, 2.0**512, 1.0))
     p, p_low = _two_prod(np.where(inside, a * scale, 0.0), np.where(inside, high / scale, 0.0))
     return np.where(inside, p, plain), np.where(inside, p_low + a * low, 0.0)
 
 
-def _pow1p(t, a):
+def _pow1p(t, a, times=(), over=()):
     """(1 + t)^a = exp(a log1p(t)) for t > -1, with log1p(t) (_log1p_parts) and its product by a (_product_dd)
     in two floats, so that only the exponential rounds (tested within 4 ulp of mpmath), where np.power(1 + t, a)
     rounds 1 + t first (|a| 2^-53 relative) and exp(a * log1p(t)) the product (|a log1p(t)| 2^-53); the
-    exponential by Cody and Waite's reduction (_exp_parts).  Exact cases: 1 at a = 0 or t = 0 (as np.power);
-    where |a log1p(t)| > 800, or it is not finite, exp of the rounded product (0 or inf, the limits at t = -1
-    and of an infinite a); for 1 + t < 0, np.power(1 + t, a) (real only for an integer a)."""
+    exponential by Cody and Waite's reduction (_exp_parts), e^{h + l} = 2^k (1 + m + m_low).  ``times``,
+    co-factors c_i, and ``over``, divisors d_i: 2^k (1 + m + m_low) c_1 ... c_n / (d_1 ... d_m) with each
+    factor's power of two added to (subtracted from) k and its mantissa multiplied (divided) in after
+    (_times_scaled), so that the product is 0 where it underflows, finite where it is although the power alone
+    underflows or overflows, and not inf 0 = NaN.  Exact cases: 1 at a = 0 or t = 0 (as np.power); where
+    |a log1p(t)| > 800 + 745 n (n co-factors and divisors, each of magnitude within [2^-1074, 2^1024) =
+    [e^-745, e^710)), or it is not finite, exp of the rounded product (0 or inf, the limits at t = -1 and of
+    an infinite a; a 0 power times an infinite co-factor is 0, _times_scaled); for 1 + t < 0,
+    np.power(1 + t, a)
+    (real only for an integer a)."""
     t, a = np.broadcast_arrays(np.asarray(t, dtype=np.float64), np.asarray(a, dtype=np.float64))
-    p, p_low = _product_dd(a, *_log1p_parts(t))
-    inside = np.abs(p) <= 800.0
+    bound = 800.0 + 745.0 * (len(times) + len(over))  # beyond it the product is 0 or inf whatever the factors
+    p, p_low = _product_dd(a, *_log1p_parts(t), bound)
+    inside = np.abs(p) <= bound
     k, m, m_low = _exp_parts(np.where(inside, p, 0.0), p_low)
-    power = np.where(inside, np.ldexp(1.0 + (m + m_low), k.astype(np.int32)), np.exp(p))
-    power = np.where((a == 0.0) | (t == 0.0), 1.0, power)
-    return np.where(t < -1.0, np.power(1.0 + t, a), power)
+    power = np.where(inside, 1.0 + (m + m_low), np.exp(p))
+    exact = (a == 0.0) | (t == 0.0)
+    power = np.where(t < -1.0, np.power(1.0 + t, a), np.where(exact, 1.0, power))
+    scale = np.where(inside & ~exact & (t >= -1.0), k, 0.0).astype(np.int32)
+    return _times_scaled(power, scale, times, over)
 
 
 def _bennett_near_zero(x):

@@ -42,31 +42,31 @@ def _inputs(z, y, *, reduction="mean", weight=None):
 def _value(z, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", z.shape, 3)
-        # loss = ScaledSigmoidPowers(sigmoid_powers(z*{0: 1, 1: -1}[y], 2, 0), {0: 1, 1: 1}[y])
+        # loss = Scaled(sigmoid_powers(z*{0: 1, 1: -1}[y], 2, 0), {0: 1, 1: 1}[y])
         sign_y = _by_label(y, (0, 1), (1, -1), out=entries[0], work=entries[1])
         z_signed = np.multiply(z, sign_y, out=entries[0])
         by_y = _by_label(y, (0, 1), (1, 1), out=entries[1], work=entries[2])
-        loss = _sigmoid_powers(z_signed, 2, 0, times=(by_y, ))
+        loss = _sigmoid_powers(z_signed, 2, 0, times=(by_y, ), over=())
     return _full(loss, z.shape)
 
 
 def _gradient(z, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", z.shape, 3)
-        # grad = ScaledSigmoidPowers(sigmoid_powers(z*{0: 1, 1: -1}[y], 2, 1), {0: 2, 1: -2}[y])
+        # grad = Scaled(sigmoid_powers(z*{0: 1, 1: -1}[y], 2, 1), {0: 2, 1: -2}[y])
         sign_y = _by_label(y, (0, 1), (1, -1), out=entries[0], work=entries[1])
         z_signed = np.multiply(z, sign_y, out=entries[0])
         by_y = _by_label(y, (0, 1), (2, -2), out=entries[1], work=entries[2])
-        grad = _sigmoid_powers(z_signed, 2, 1, times=(by_y, ))
+        grad = _sigmoid_powers(z_signed, 2, 1, times=(by_y, ), over=())
     return _full(grad, z.shape)
 
 
 def _hessian(z, y, scratch):
     with np.errstate(all="ignore"):
         entries = _buffers(scratch, "entries", z.shape, 2)
-        # hess = {0: ScaledSigmoidPowers(sigmoid_powers(z, 3, 1, ...
-        u0 = _sigmoid_powers(z, 3, 1, 0.6931471805599453, 2.3190468138462996e-17, times=(2, ))
-        u1 = _sigmoid_powers(z, 2, 2, -0.6931471805599453, -2.3190468138462996e-17, times=(-4, ))
+        # hess = {0: Scaled(sigmoid_powers(z, 3, 1, 0.6931471805599453094172321214581765680755), 2), 1: ...
+        u0 = _sigmoid_powers(z, 3, 1, 0.6931471805599453, 2.3190468138462996e-17, times=(2, ), over=())
+        u1 = _sigmoid_powers(z, 2, 2, -0.6931471805599453, -2.3190468138462996e-17, times=(-4, ), over=())
         hess = _by_label(y, (0, 1), (u0, u1), out=entries[0], work=entries[1])
     return _full(hess, z.shape)
 
@@ -77,12 +77,12 @@ def _value_and_gradient(z, y, scratch):
         # z_signed = z*{0: 1, 1: -1}[y]
         sign_y = _by_label(y, (0, 1), (1, -1), out=entries[0], work=entries[1])
         z_signed = np.multiply(z, sign_y, out=entries[0])
-        # loss = ScaledSigmoidPowers(sigmoid_powers(z_signed, 2, 0), {0: 1, 1: 1}[y])
+        # loss = Scaled(sigmoid_powers(z_signed, 2, 0), {0: 1, 1: 1}[y])
         by_y = _by_label(y, (0, 1), (1, 1), out=entries[1], work=entries[2])
-        loss = _sigmoid_powers(z_signed, 2, 0, times=(by_y, ))
-        # grad = ScaledSigmoidPowers(sigmoid_powers(z_signed, 2, 1), {0: 2, 1: -2}[y])
+        loss = _sigmoid_powers(z_signed, 2, 0, times=(by_y, ), over=())
+        # grad = Scaled(sigmoid_powers(z_signed, 2, 1), {0: 2, 1: -2}[y])
         u0 = _by_label(y, (0, 1), (2, -2), out=entries[1], work=entries[2])
-        grad = _sigmoid_powers(z_signed, 2, 1, times=(u0, ))
+        grad = _sigmoid_powers(z_signed, 2, 1, times=(u0, ), over=())
     loss = _full(loss, z.shape)
     return loss, _full(grad, z.shape)
 

@@ -21,7 +21,7 @@ from symloss.emit.arrays import (
 from symloss.emit.naming import KernelNaming
 from symloss.emit.onehot import AtLabel
 from symloss.emit.printer import KernelPrinter, two_floats
-from symloss.emit.program import ENTRY, POOLS, SAMPLE, SCALAR, Program, Value, parameter_power
+from symloss.emit.program import ENTRY, MAX_PARAMETER_POWER, POOLS, SAMPLE, SCALAR, Program, Value, parameter_power
 from symloss.stabilize.primitives import logcosh, pow1p, sigmoid_powers
 
 RESERVED = frozenset({"np", "scratch", "loss", "grad", "hess", "loss_at_label", "grad_at_label", "hess_at_label",
@@ -47,42 +47,88 @@ def sigmoid_powers_call(expr: sigmoid_powers, x: str) -> str:
     return f"_sigmoid_powers({x}, {a}, {b}{constants})"
 
 
-def _sigmoid_powers(program: Program, expr: sigmoid_powers, kind: int) -> Value:
-    """:func:`sigmoid_powers_call` into a fresh array (x emitted as a program value)."""
-    return program.call(sigmoid_powers_call(expr, "{a0}"), [program.emit(expr.args[0])], kind, outputs=0)
+def _primitive_call(expr: sigmoid_powers | pow1p) -> tuple[str, list[sp.Expr]]:
+    """The numerics helper's call for a primitive that takes co-factors, its operands written as ``{a0}``,
+    ``{a1}`` …, and the expressions those operands are: ``_sigmoid_powers(x, a, b[, root])`` of x (its
+    integer powers and root are constants of the call), ``_pow1p(t, a)`` of t and a."""
+    if isinstance(expr, sigmoid_powers):
+        return sigmoid_powers_call(expr, "{a0}"), [expr.args[0]]
+    return "_pow1p({a0}, {a1})", list(expr.args)
 
 
-class ScaledSigmoidPowers(sp.Function):
-    r"""A product :math:`c_1 \cdots c_n \operatorname{sigmoid\_powers}(x, a, b)`: arguments (the primitive,
-    :math:`c_1, \dots, c_n`)."""
+def _primitive(program: Program, expr: sigmoid_powers | pow1p, kind: int) -> Value:
+    """:func:`_primitive_call` into a fresh array, its operands emitted as program values (a label's entry
+    among them)."""
+    call, operands = _primitive_call(expr)
+    return program.call(call, [program.emit(o) for o in operands], kind, outputs=0)
 
 
-def scaled_sigmoid_powers(expr: sp.Expr) -> sp.Expr:
-    r"""Every product with a factor :math:`\operatorname{sigmoid\_powers}(x, a, b)` as
-    :class:`ScaledSigmoidPowers` of that factor and the others: the helper multiplies each co-factor's
-    mantissa in and adds its power of two to its own before it applies them, so that a value that underflows
-    on its own (:math:`\sigma(745)\sigma(-745)`, one bit) is not rounded to a subnormal before a large
-    co-factor scales it back up, and no partial product of the co-factors overflows."""
+SCALED_PRIMITIVES = (sigmoid_powers, pow1p)  # the primitives whose helpers take co-factors ``times=(…)``
+
+
+class Scaled(sp.Function):
+    r"""A product :math:`c_1 \cdots c_n P` of a primitive P in :data:`SCALED_PRIMITIVES`
+    (:math:`\operatorname{sigmoid\_powers}(x, a, b)`, :math:`\operatorname{pow1p}(t, a) = (1 + t)^a`) and
+    co-factors: arguments (P, :math:`c_1, \dots, c_n`)."""
+
+    def call(self) -> tuple[str, list[sp.Expr]]:
+        """The helper's call ``…, times=(c_1, …), over=(d_1, …))`` with its operands as ``{a0}``, ``{a1}`` …,
+        and the expressions those operands are (the primitive's, the co-factors, the divisors: a co-factor
+        :math:`1/d` is divided by d)."""
+        primitive, *factors = self.args
+        call, operands = _primitive_call(primitive)
+        times = [f for f in factors if not _reciprocal(f)]
+        over = [f.base for f in factors if _reciprocal(f)]
+        numbered = iter(range(len(operands), len(operands) + len(factors)))
+        listed = ["".join(f"{{a{next(numbered)}}}, " for _ in group) for group in (times, over)]
+        return call[:-1] + f", times=({listed[0]}), over=({listed[1]}))", [*operands, *times, *over]
+
+    def _numpycode(self, printer: KernelPrinter) -> str:
+        """The call printed whole, its operands as expressions (a product inside a printed ``Piecewise``)."""
+        call, operands = self.call()
+        return call.format(**{f"a{i}": printer._print(o) for i, o in enumerate(operands)})
+
+
+def scaled_primitives(expr: sp.Expr) -> sp.Expr:
+    r"""Every product with a factor P in :data:`SCALED_PRIMITIVES` as :class:`Scaled` of that factor and the
+    others (the first such factor; another one is a co-factor): the helper multiplies each co-factor's mantissa
+    in and adds its power of two to its own before it applies them, so that a value that underflows on its own
+    (:math:`\sigma(745)\sigma(-745)`, one bit; :math:`(1 + t)^a = 2^{-1100}`) is not rounded to a subnormal or
+    0 before a large co-factor scales it back up, a power that overflows is scaled down by a small co-factor,
+    no partial product of the co-factors overflows, and a power 0 times an overflowed co-factor is 0, not
+    :math:`\infty \cdot 0`.  A sum is one co-factor: :math:`(\gamma X - 1/p)\operatorname{pow1p}(-p, \gamma)`
+    passes :math:`\gamma X - 1/p` rounded whole."""
 
     def scaled(product: sp.Mul) -> sp.Expr:
-        powers = next(f for f in product.args if isinstance(f, sigmoid_powers))
+        primitive = next(f for f in product.args if isinstance(f, SCALED_PRIMITIVES))
         others = list(product.args)
-        others.remove(powers)
-        # a parameter's power t^n as n factors t (t^2 overflows at t = 1e200 where t's mantissa does not)
+        others.remove(primitive)
+        # a parameter's power t^n as n factors t (t^2 overflows at t = 1e200 where t's mantissa does not), an
+        # integer power b^-n as n divisors 1/b (c^-2 overflows at c = 1e-200, 1/b at b = 1e-310)
         factors = [f.base for f in others for _ in range(max(parameter_power(f), 0))]
-        return ScaledSigmoidPowers(powers, *factors, *(f for f in others if parameter_power(f) <= 0))
+        factors += [1 / f.base for f in others for _ in range(_divisions(f))]
+        return Scaled(primitive, *factors, *(f for f in others if parameter_power(f) <= 0 and not _divisions(f)))
 
-    return expr.replace(lambda e: isinstance(e, sp.Mul) and any(isinstance(f, sigmoid_powers) for f in e.args),
+    return expr.replace(lambda e: isinstance(e, sp.Mul) and any(isinstance(f, SCALED_PRIMITIVES) for f in e.args),
                         scaled)
 
 
-def _scaled_sigmoid_powers(program: Program, expr: ScaledSigmoidPowers, kind: int) -> Value:
-    """``_sigmoid_powers(x, a, b[, root], times=(c_1, …))`` into a fresh array."""
-    powers, *factors = expr.args
-    times = "".join(f"{{a{i + 1}}}, " for i in range(len(factors)))
-    call = sigmoid_powers_call(powers, "{a0}")[:-1] + f", times=({times}))"
-    operands = [program.emit(powers.args[0]), *(program.emit(f) for f in factors)]
-    return program.call(call, operands, kind, outputs=0)
+def _divisions(expr: sp.Expr) -> int:
+    """n for a power :math:`b^{-n}`, :math:`0 < n \\le 4` (divided into a scaled primitive n times), else 0."""
+    if isinstance(expr, sp.Pow) and expr.exp.is_Integer and -MAX_PARAMETER_POWER <= expr.exp < 0:
+        return int(-expr.exp)
+    return 0
+
+
+def _reciprocal(expr: sp.Expr) -> bool:
+    """Whether a co-factor of :class:`Scaled` is a divisor :math:`1/d`."""
+    return isinstance(expr, sp.Pow) and expr.exp == -1
+
+
+def _scaled(program: Program, expr: Scaled, kind: int) -> Value:
+    """:meth:`Scaled.call` into a fresh array, its operands emitted as program values."""
+    call, operands = expr.call()
+    return program.call(call, [program.emit(o) for o in operands], kind, outputs=0)
 
 
 def _softmax_parts(program: Program, expr: SoftmaxParts, kind: int) -> Value:
@@ -102,11 +148,6 @@ def _at_max(program: Program, expr: AtMax, kind: int) -> Value:
 
 def _per_sample(expr: sp.Basic) -> bool:
     return isinstance(expr, ClassMax | AtLabel) or (isinstance(expr, FromParts) and expr.args[0].name == "_logsumexp")
-
-
-def _pow1p(program: Program, expr: pow1p, kind: int) -> Value:
-    """``_pow1p(t, a)`` into a fresh array, t and a emitted as program values (a label's entry among them)."""
-    return program.call("_pow1p({a0}, {a1})", [program.emit(a) for a in expr.args], kind, outputs=0)
 
 
 def _zero_weighted(program: Program, expr: ZeroWeighted, kind: int) -> Value:
@@ -153,9 +194,9 @@ HANDLERS: Mapping[type, Callable[[Program, sp.Expr, int], Value]] = {
     AtMax: _at_max,
     SoftmaxParts: _softmax_parts,
     FromParts: _from_parts,
-    sigmoid_powers: _sigmoid_powers,
-    ScaledSigmoidPowers: _scaled_sigmoid_powers,
-    pow1p: _pow1p,
+    sigmoid_powers: _primitive,
+    pow1p: _primitive,
+    Scaled: _scaled,
 }
 
 
@@ -166,13 +207,14 @@ def _parameter_powers_kept(shared: Sequence[tuple[sp.Symbol, sp.Expr]], reduced:
     as multiplications or divisions by t or v (:func:`~symloss.emit.program.parameter_power`): :math:`x/v`
     rounds once and is finite where :math:`1/v` overflows at :math:`v = 2^{-1074}` (:math:`x = \\log(1 - v)`:
     :math:`x \\cdot (1/v) = -\\infty` where :math:`x/v = -1`), :math:`(x t) t` where :math:`t^2` overflows but
-    the product does not."""
+    the product does not; nor the primitives in :data:`SCALED_PRIMITIVES`, so that each product takes its
+    co-factors into the primitive's helper (:func:`scaled_primitives`; the helper is called once per product)."""
     inlined: dict[sp.Symbol, sp.Expr] = {}
     kept = []
     for symbol, expr in shared:
         expr = expr.xreplace(inlined)
         if (parameter_power(expr) and kinds.get(expr.base, SCALAR) == SCALAR) or _variable_reciprocal(expr, kinds) \
-                or isinstance(expr, sigmoid_powers):
+                or isinstance(expr, SCALED_PRIMITIVES):
             inlined[symbol] = expr
         else:
             kept.append((symbol, expr))
@@ -194,8 +236,8 @@ def kernel_code(results: Sequence[tuple[str, sp.Expr]], printer: KernelPrinter, 
     shared, reduced = sp.cse([shared_exponentials(e) for _, e in results], symbols=sp.numbered_symbols("t"),
                              optimizations="basic", order="canonical")
     shared, reduced = _parameter_powers_kept(shared, reduced, kinds)
-    shared = [(symbol, scaled_sigmoid_powers(expr)) for symbol, expr in shared]
-    reduced = [scaled_sigmoid_powers(expr) for expr in reduced]
+    shared = [(symbol, scaled_primitives(expr)) for symbol, expr in shared]
+    reduced = [scaled_primitives(expr) for expr in reduced]
     handlers = {**HANDLERS, **_label_handlers(labels)} if labels else HANDLERS
     reserved = RESERVED | {"K"} | set(printer.names.values())
     program = Program(printer, dict(kinds), handlers, per_sample=_per_sample, naming=KernelNaming(dict(shared)),

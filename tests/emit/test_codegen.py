@@ -456,13 +456,13 @@ def test_sigmoid_powers_with_co_factors_against_mpmath(rebuilt: Path) -> None:
 
 def test_products_with_sigmoid_powers_pass_their_co_factors() -> None:
     """c·t²·sigmoid_powers(x, 1, 1) → the primitive with co-factors (c, t, t); other products unchanged."""
-    from symloss.emit.blocks import ScaledSigmoidPowers, scaled_sigmoid_powers
+    from symloss.emit.blocks import Scaled, scaled_primitives
     from symloss.stabilize.primitives import sigmoid_powers
 
     x, c, t = sp.symbols("x c t")
     powers = sigmoid_powers(x, 1, 1)
-    scaled = scaled_sigmoid_powers(c * t**2 * powers + x * c)
-    found = list(scaled.atoms(ScaledSigmoidPowers))
+    scaled = scaled_primitives(c * t**2 * powers + x * c)
+    found = list(scaled.atoms(Scaled))
     assert len(found) == 1 and found[0].args[0] == powers
     assert sorted(map(str, found[0].args[1:])) == ["c", "t", "t"]
     assert scaled - found[0] == x * c
