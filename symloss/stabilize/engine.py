@@ -113,6 +113,18 @@ def rebuilt(expr: sp.Basic) -> sp.Basic:
     return expr.func(*(rebuilt(a) for a in expr.args))
 
 
+def terms_replaced(expr: sp.Expr,
+                   find: Callable[[sp.Basic], tuple[Sequence[sp.Expr], sp.Expr] | None]) -> sp.Expr:
+    """``expr`` with the terms ``find`` picks out of each sum (``find(sum)`` = (those terms, their replacement),
+    or None) replaced by their replacement, the sum's other terms kept."""
+
+    def rewrite(add: sp.Add) -> sp.Expr:
+        terms, replacement = find(add)
+        return replacement + sp.Add(*(term for term in add.args if term not in terms))
+
+    return expr.replace(lambda e: find(e) is not None, rewrite)
+
+
 # --------------------------------------------------------------------------- pattern rewrites
 
 

@@ -26,7 +26,7 @@ import sympy as sp
 
 from symloss.declare.likelihood import ClassMax
 from symloss.declare.notation import REAL, REAL_VECTOR, Scope, var, vector
-from symloss.stabilize.engine import Rule
+from symloss.stabilize.engine import Rule, terms_replaced
 from symloss.stabilize.identities import VECTORS, K, a, b, claim, k, w, z
 from symloss.stabilize.primitives import Primitive, expand_primitives
 from symloss.stabilize.scaling import _outside_piecewise
@@ -129,12 +129,7 @@ def _quadratic_sums(add: sp.Basic) -> tuple[list[sp.Expr], sp.Sum] | None:
 
 def _collect_rewrite(expr: sp.Expr) -> sp.Expr:
     r""":math:`\sum_i c_i \sum_k f_i(k) + R \to \sum_k u_k v_k + R` where the collected summand factors."""
-
-    def rewrite(add: sp.Add) -> sp.Expr:
-        terms, collected = _quadratic_sums(add)
-        return collected + sp.Add(*(t for t in add.args if t not in terms))
-
-    return expr.replace(lambda e: _quadratic_sums(e) is not None, rewrite)
+    return terms_replaced(expr, _quadratic_sums)
 
 
 def _scalable(total: sp.Basic) -> bool:

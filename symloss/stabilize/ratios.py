@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from symloss.stabilize.engine import Rule
+from symloss.stabilize.engine import Rule, terms_replaced
 from symloss.stabilize.exact_sums import exact_terms
 from symloss.stabilize.identities import C, a, b, claim, t
 from symloss.stabilize.identities import w as positive
@@ -78,11 +78,7 @@ def perfect_square(add: sp.Basic) -> tuple[tuple[sp.Expr, ...], sp.Expr] | None:
 def _perfect_square_rewrite(expr: sp.Expr) -> sp.Expr:
     r""":math:`k v^2 \mp 2k v w + k w^2 + R \to k (v \mp w)^2 + R` in every sum that holds such three terms."""
 
-    def rewrite(add: sp.Add) -> sp.Expr:
-        terms, square = perfect_square(add)
-        return square + sp.Add(*(term for term in add.args if term not in terms))
-
-    return expr.replace(lambda e: perfect_square(e) is not None, rewrite)
+    return terms_replaced(expr, perfect_square)
 
 
 def _scaled_exact_square(mul: sp.Basic, exponent: int) -> tuple[sp.Expr, sp.Expr, tuple[sp.Expr, ...]] | None:
