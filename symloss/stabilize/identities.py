@@ -29,6 +29,10 @@ SCALARS = Scope(tuple(var(n, d) for n, d in (("a", REAL), ("x", interval("x > -1
                                              ("C", POSITIVE))))
 VECTORS = Scope((z_var, k_var, j_var, var("K", interval("K >= 2", 2, low_open=False)), var("m", REAL),
                  var("w", POSITIVE)))
+f_var = vector("f", REAL_VECTOR)
+f = f_var.symbol
+CLASS_FUNCTIONS = Scope((z_var, f_var, k_var, var("K", interval("K >= 2", 2, low_open=False)), var("a", REAL),
+                         var("m", REAL), var("w", POSITIVE)))  # z_k and f_k: any two class functions
 i, n = (var(n, NONNEGATIVE).symbol for n in ("i", "n"))  # exponents of sigmoid_powers
 POWERS_OF_A_PROBABILITY = Scope((var("s", interval("(0, 1)", 0, 1)), var("n", NONNEGATIVE), var("w", POSITIVE),
                                  var("t", REAL)))

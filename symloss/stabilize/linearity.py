@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import sympy as sp
 
+from symloss.declare.loss import Claim
 from symloss.stabilize.engine import Rule
-from symloss.stabilize.identities import VECTORS, K, b, claim, k, m, s, t, w, z
+from symloss.stabilize.identities import CLASS_FUNCTIONS, K, a, b, claim, f, k, m, r, s, t, w, z
 from symloss.stabilize.primitives import ClassAxisPrimitive, Softmax
 
 
@@ -91,15 +92,20 @@ def _affine_weight_rewrite(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: _affine_weight_parts(e) is not None, rewrite)
 
 
+def _affine_weight_claim(divisor: sp.Expr) -> Claim:
+    r""":math:`\sum_k (a z_k + m/d) f_k = a \sum_k z_k f_k + m \sum_k f_k/d` for any two class functions z, f and
+    the divisor d (w > 0 or −w: every non-zero divisor between them)."""
+    return claim(f"class_sum_of_affine_weight: sum_k (a z_k + m/({divisor})) f_k"
+                 f" = a sum_k z_k f_k + m sum_k (f_k/({divisor}))",
+                 sp.Sum((a * z[k] + m / divisor) * f[k], (k, 1, K)),
+                 a * sp.Sum(z[k] * f[k], (k, 1, K)) + m * sp.Sum(f[k] / divisor, (k, 1, K)), CLASS_FUNCTIONS)
+
+
 LINEARITY: tuple[Rule, ...] = (
     Rule("softmax_minus_affine_target",
-         (claim("softmax_minus_affine_target: s - ((1 - b) t + b/w) = (1 - b)(s - t) + b (s - 1/w)",
-                s - ((1 - b) * t + b / w), (1 - b) * (s - t) + b * (s - 1 / w)),),
+         (claim("softmax_minus_affine_target: s - ((1 - b) t + b r) = (1 - b)(s - t) + b (s - r)",
+                s - ((1 - b) * t + b * r), (1 - b) * (s - t) + b * (s - r)),),
          _affine_target_rewrite,
          Softmax(z[k], k, K) - ((1 - m) * z[k] + m / K)),
-    Rule("class_sum_of_affine_weight",
-         (claim("class_sum_of_affine_weight: sum_k (w z_k + m/K) e^(z_k) = w sum_k z_k e^(z_k) + m sum_k (e^(z_k)/K)",
-                sp.Sum((w * z[k] + m / K) * sp.exp(z[k]), (k, 1, K)),
-                w * sp.Sum(z[k] * sp.exp(z[k]), (k, 1, K)) + m * sp.Sum(sp.exp(z[k]) / K, (k, 1, K)), VECTORS),),
-         _affine_weight_rewrite),
+    Rule("class_sum_of_affine_weight", (_affine_weight_claim(w), _affine_weight_claim(-w)), _affine_weight_rewrite),
 )
