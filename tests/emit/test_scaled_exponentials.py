@@ -141,3 +141,24 @@ def test_focal_gradient_is_zero_not_nan() -> None:
         got = module.focal_grad(np.array([0.9999999999999999]), np.array([0.0]), gamma=1.7976931348623157e308,
                                 reduction="none")[0]
     assert got == 0.0
+
+
+def test_a_power_below_every_reach_times_an_infinite_co_factor_is_zero() -> None:
+    """_times_scaled: σ(x)σ(−x) at x = 4.46e228 (clipped by the helper, its q not 0 but 2^scale q = 2^-3000,
+    below 2^(-1074 - 1024) for one co-factor) times −inf is −0, not −inf; at x = 3 (in reach) times inf it is inf;
+    at x = 1500 (2^-2164) times inf it is 0."""
+    with np.errstate(all="ignore"):
+        got = numerics()._sigmoid_powers(np.array([4.46e228, 3.0, 1500.0]), 1, 1,
+                                         times=(np.array([-np.inf, np.inf, np.inf]),))
+    np.testing.assert_array_equal(got, [0.0, np.inf, 0.0])
+    assert np.signbit(got[0])
+
+
+def test_focal_with_logits_hessian_is_zero_not_infinite() -> None:
+    """focal_with_logits's Hessian at z = −4.46e228, y = 1, γ = 1.95e106, α = 5e-324: σ(z)σ(−z) (e^{-4.46e228})
+    times a co-factor −γ·z that overflowed is 0 (the kernel gave −inf)."""
+    _, module = built("focal_with_logits")
+    with np.errstate(all="ignore"):
+        got = module.focal_with_logits_hess(np.array([-4.4644002150484746e228]), np.array([1.0]),
+                                            gamma=1.950199483718843e106, alpha=5e-324, reduction="none")[0]
+    assert got == 0.0
