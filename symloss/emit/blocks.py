@@ -86,8 +86,8 @@ def plain_exponential(expr: sp.Basic) -> bool:
 
 class Scaled(sp.Function):
     r"""A product :math:`c_1 \cdots c_n P` of a primitive P in :data:`SCALED_PRIMITIVES`
-    (:math:`\operatorname{sigmoid\_powers}(x, a, b)`, :math:`\operatorname{pow1p}(t, a) = (1 + t)^a`) and
-    co-factors: arguments (P, :math:`c_1, \dots, c_n`)."""
+    (:math:`\operatorname{sigmoid\_powers}(x, a, b)`, :math:`\operatorname{pow1p}(t, a) = (1 + t)^a`) or a
+    :func:`plain_exponential` (:math:`e^a`, :math:`x^a`) and co-factors: arguments (P, :math:`c_1, \dots, c_n`)."""
 
     def call(self) -> tuple[str, list[sp.Expr]]:
         """The helper's call ``…, times=(c_1, …), over=(d_1, …))`` with its operands as ``{a0}``, ``{a1}`` …,
@@ -108,8 +108,9 @@ class Scaled(sp.Function):
 
 
 def scaled_primitives(expr: sp.Expr) -> sp.Expr:
-    r"""Every product with a factor P in :data:`SCALED_PRIMITIVES` as :class:`Scaled` of that factor and the
-    others (the first such factor; another one is a co-factor): the helper multiplies each co-factor's mantissa
+    r"""Every product with a factor P in :data:`SCALED_PRIMITIVES` (or a :func:`plain_exponential` P and a
+    co-factor that is not a number) as :class:`Scaled` of that factor and the others (the first such factor;
+    another one is a co-factor): the helper multiplies each co-factor's mantissa
     in and adds its power of two to its own before it applies them, so that a value that underflows on its own
     (:math:`\sigma(745)\sigma(-745)`, one bit; :math:`(1 + t)^a = 2^{-1100}`) is not rounded to a subnormal or
     0 before a large co-factor scales it back up, a power that overflows is scaled down by a small co-factor,
