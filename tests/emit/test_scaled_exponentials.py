@@ -10,10 +10,13 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
-from checkout_kernels import built
+from checkout_kernels import built, proved_rules
 
 from symloss.certify.localize import numerics
+from symloss.declare.functions import sigmoid
 from symloss.emit.blocks import Scaled, plain_exponential, scaled_primitives
+from symloss.stabilize.engine import stabilize
+from symloss.stabilize.primitives import expand_primitives, sigmoid_powers
 
 ULP_BUDGET = 4.0
 TINY = np.finfo(np.float64).tiny
@@ -162,3 +165,18 @@ def test_focal_with_logits_hessian_is_zero_not_infinite() -> None:
         got = module.focal_with_logits_hess(np.array([-4.4644002150484746e228]), np.array([1.0]),
                                             gamma=1.950199483718843e106, alpha=5e-324, reduction="none")[0]
     assert got == 0.0
+
+
+def test_weighted_logistic_hessian_is_one_sigmoid_powers() -> None:
+    """w·σ(z)σ(−z) (a co-factor that is not a number) → w·sigmoid_powers(z, 1, 1), equal to it at sample points;
+    σ(z)σ(−z) alone and 3σ(z)σ(−z) stay two sigmoids; a false variant w·σ(z)σ(z) is not the same primitive."""
+    z, w = sp.symbols("z w", real=True)
+    result = stabilize(w * sigmoid(z) * sigmoid(-z), proved_rules())
+    assert result.expr == w * sigmoid_powers(z, 1, 1) and "sigmoid_powers" in result.rules
+    for point in (sp.Rational(-7, 3), sp.Rational(9, 2)):
+        difference = expand_primitives(result.expr).subs({z: point, w: 3}) - 3 * sigmoid(point) * sigmoid(-point)
+        assert abs(sp.N(difference, 50)) < sp.Float("1e-40")
+        wrong = expand_primitives(result.expr).subs({z: point, w: 3}) - 3 * sigmoid(point) ** 2
+        assert abs(sp.N(wrong, 50)) > sp.Float("1e-3")
+    assert stabilize(sigmoid(z) * sigmoid(-z), proved_rules()).expr == sigmoid(z) * sigmoid(-z)
+    assert stabilize(3 * sigmoid(z) * sigmoid(-z), proved_rules()).expr == 3 * sigmoid(z) * sigmoid(-z)
