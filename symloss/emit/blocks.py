@@ -47,12 +47,17 @@ def sigmoid_powers_call(expr: sigmoid_powers, x: str) -> str:
     return f"_sigmoid_powers({x}, {a}, {b}{constants})"
 
 
-def _primitive_call(expr: sigmoid_powers | pow1p) -> tuple[str, list[sp.Expr]]:
+def _primitive_call(expr: sp.Expr) -> tuple[str, list[sp.Expr]]:
     """The numerics helper's call for a primitive that takes co-factors, its operands written as ``{a0}``,
     ``{a1}`` …, and the expressions those operands are: ``_sigmoid_powers(x, a, b[, root])`` of x (its
-    integer powers and root are constants of the call), ``_pow1p(t, a)`` of t and a."""
+    integer powers and root are constants of the call), ``_pow1p(t, a)`` of t and a, ``_exp_scaled(a)`` of
+    :math:`e^a`, ``_pow_scaled(x, a)`` of :math:`x^a` (:func:`plain_exponential`)."""
     if isinstance(expr, sigmoid_powers):
         return sigmoid_powers_call(expr, "{a0}"), [expr.args[0]]
+    if isinstance(expr, sp.exp):
+        return "_exp_scaled({a0})", [expr.args[0]]
+    if isinstance(expr, sp.Pow):
+        return "_pow_scaled({a0}, {a1})", [expr.base, expr.exp]
     return "_pow1p({a0}, {a1})", list(expr.args)
 
 
@@ -66,10 +71,23 @@ def _primitive(program: Program, expr: sigmoid_powers | pow1p, kind: int) -> Val
 SCALED_PRIMITIVES = (sigmoid_powers, pow1p)  # the primitives whose helpers take co-factors ``times=(…)``
 
 
+def plain_exponential(expr: sp.Basic) -> bool:
+    r"""Whether ``expr`` is :math:`e^a` or a power :math:`x^a` whose exponent is not a number nor known to be an
+    integer, which a product with a co-factor computes as a :class:`Scaled` (``_exp_scaled``, ``_pow_scaled``):
+    :math:`e^{-1164} \cdot 3.2 \cdot 10^{271}` is not 0, :math:`p^\gamma \cdot \infty` (a power 0 times a
+    co-factor that overflowed) is 0, not NaN.  Not the exponentials of :func:`~symloss.emit.arrays.shared_exponentials`
+    (:math:`e^{\min(x, 0)}`, :math:`e^{-|x|}`: a sigmoid's and a softplus's, kept as NumPy's exponential so that
+    the fused BCE kernel pays nothing; a scaled sigmoid is :func:`sigmoid_powers`' part)."""
+    if isinstance(expr, sp.exp):
+        argument = expr.args[0]
+        return not isinstance(argument, sp.Min) and not isinstance(-argument, sp.Abs)
+    return isinstance(expr, sp.Pow) and not expr.exp.is_number and expr.exp.is_integer is not True
+
+
 class Scaled(sp.Function):
     r"""A product :math:`c_1 \cdots c_n P` of a primitive P in :data:`SCALED_PRIMITIVES`
-    (:math:`\operatorname{sigmoid\_powers}(x, a, b)`, :math:`\operatorname{pow1p}(t, a) = (1 + t)^a`) and
-    co-factors: arguments (P, :math:`c_1, \dots, c_n`)."""
+    (:math:`\operatorname{sigmoid\_powers}(x, a, b)`, :math:`\operatorname{pow1p}(t, a) = (1 + t)^a`) or a
+    :func:`plain_exponential` (:math:`e^a`, :math:`x^a`) and co-factors: arguments (P, :math:`c_1, \dots, c_n`)."""
 
     def call(self) -> tuple[str, list[sp.Expr]]:
         """The helper's call ``…, times=(c_1, …), over=(d_1, …))`` with its operands as ``{a0}``, ``{a1}`` …,
@@ -90,8 +108,9 @@ class Scaled(sp.Function):
 
 
 def scaled_primitives(expr: sp.Expr) -> sp.Expr:
-    r"""Every product with a factor P in :data:`SCALED_PRIMITIVES` as :class:`Scaled` of that factor and the
-    others (the first such factor; another one is a co-factor): the helper multiplies each co-factor's mantissa
+    r"""Every product with a factor P in :data:`SCALED_PRIMITIVES` (or a :func:`plain_exponential` P and a
+    co-factor that is not a number) as :class:`Scaled` of that factor and the others (the first such factor;
+    another one is a co-factor): the helper multiplies each co-factor's mantissa
     in and adds its power of two to its own before it applies them, so that a value that underflows on its own
     (:math:`\sigma(745)\sigma(-745)`, one bit; :math:`(1 + t)^a = 2^{-1100}`) is not rounded to a subnormal or
     0 before a large co-factor scales it back up, a power that overflows is scaled down by a small co-factor,
@@ -100,7 +119,8 @@ def scaled_primitives(expr: sp.Expr) -> sp.Expr:
     passes :math:`\gamma X - 1/p` rounded whole."""
 
     def scaled(product: sp.Mul) -> sp.Expr:
-        primitive = next(f for f in product.args if isinstance(f, SCALED_PRIMITIVES))
+        primitive = next((f for f in product.args if isinstance(f, SCALED_PRIMITIVES)), None) \
+            or next(f for f in product.args if plain_exponential(f))
         others = list(product.args)
         others.remove(primitive)
         # a parameter's power t^n as n factors t (t^2 overflows at t = 1e200 where t's mantissa does not), an
@@ -109,8 +129,18 @@ def scaled_primitives(expr: sp.Expr) -> sp.Expr:
         factors += [1 / f.base for f in others for _ in range(_divisions(f))]
         return Scaled(primitive, *factors, *(f for f in others if parameter_power(f) <= 0 and not _divisions(f)))
 
-    return expr.replace(lambda e: isinstance(e, sp.Mul) and any(isinstance(f, SCALED_PRIMITIVES) for f in e.args),
-                        scaled)
+    return expr.replace(_scalable, scaled)
+
+
+def _scalable(expr: sp.Basic) -> bool:
+    """Whether ``expr`` is a product of a primitive in :data:`SCALED_PRIMITIVES`, or of a
+    :func:`plain_exponential` and a co-factor that is not a number (a constant alone is one rounding)."""
+    if not isinstance(expr, sp.Mul):
+        return False
+    if any(isinstance(f, SCALED_PRIMITIVES) for f in expr.args):
+        return True
+    exponential = next((f for f in expr.args if plain_exponential(f)), None)
+    return exponential is not None and any(not f.is_number for f in expr.args if f is not exponential)
 
 
 def _divisions(expr: sp.Expr) -> int:
@@ -207,14 +237,15 @@ def _parameter_powers_kept(shared: Sequence[tuple[sp.Symbol, sp.Expr]], reduced:
     as multiplications or divisions by t or v (:func:`~symloss.emit.program.parameter_power`): :math:`x/v`
     rounds once and is finite where :math:`1/v` overflows at :math:`v = 2^{-1074}` (:math:`x = \\log(1 - v)`:
     :math:`x \\cdot (1/v) = -\\infty` where :math:`x/v = -1`), :math:`(x t) t` where :math:`t^2` overflows but
-    the product does not; nor the primitives in :data:`SCALED_PRIMITIVES`, so that each product takes its
+    the product does not; nor the primitives in :data:`SCALED_PRIMITIVES` and the :func:`plain_exponential`
+    powers, so that each product takes its
     co-factors into the primitive's helper (:func:`scaled_primitives`; the helper is called once per product)."""
     inlined: dict[sp.Symbol, sp.Expr] = {}
     kept = []
     for symbol, expr in shared:
         expr = expr.xreplace(inlined)
         if (parameter_power(expr) and kinds.get(expr.base, SCALAR) == SCALAR) or _variable_reciprocal(expr, kinds) \
-                or isinstance(expr, SCALED_PRIMITIVES):
+                or isinstance(expr, SCALED_PRIMITIVES) or plain_exponential(expr):
             inlined[symbol] = expr
         else:
             kept.append((symbol, expr))

@@ -69,8 +69,9 @@ def _sigmoid_powers_rewrite() -> Rewrite:
     r"""σ(x)^a σ(-x)^b [σ(x)(e^{L-x} - 1)] → sigmoid_powers(x, a (+1), b[, L]) for a product (or power) of
     such factors of one argument x, the other factors kept: a square (which doubles the error of a rounded
     σ), three or more factors, a root factor, or σ(x)σ(−x) in a term of a sum (where cancellation would
-    amplify its error: the focal loss's Hessian).  Elsewhere σ(x)σ(−x) is left to two sigmoids (3.3 ulp at
-    most on dense points), as the Hessian of the logistic loss, which the double-double product would slow."""
+    amplify its error: the focal loss's Hessian), or σ(x)σ(−x) times a co-factor that is not a number (which the
+    helper scales in before its powers of two).  Elsewhere σ(x)σ(−x) is left to two sigmoids (3.3 ulp at most
+    on dense points), as the Hessian of the logistic loss, which the double-double product would slow."""
 
     def parts(e: sp.Basic, in_sum: bool) -> tuple[list[sp.Expr], tuple[sp.Expr, int, int, sp.Expr | None]] | None:
         factors = sp.Mul.make_args(e) if isinstance(e, sp.Mul) else (e,) if isinstance(e, sp.Pow) else ()
@@ -83,7 +84,10 @@ def _sigmoid_powers_rewrite() -> Rewrite:
             return None
         x = arguments.pop()
         a, b = sum(p[1] for _, p in found), sum(p[2] for _, p in found)
-        if (a, b) == (1, 1) and not roots and not in_sum:  # two roundings stay within 3.3 ulp (bce's Hessian)
+        # two roundings stay within 3.3 ulp (the logistic loss's Hessian), but not with a co-factor that may be
+        # huge: w σ(x)σ(−x) is 0 at x = 1164 where it is 9.8e-235 for w = 3.2e271 (the co-factor path of the helper)
+        co_factors = any(not f.is_number for f in factors if _sigmoid_factor(f) is None)
+        if (a, b) == (1, 1) and not roots and not in_sum and not co_factors:
             return None
         return [f for f, _ in found], (x, a, b, roots[0] if roots else None)
 
