@@ -192,12 +192,13 @@ class ScaledSoftmaxProduct(Primitive):
     def _numpycode(self, printer: sp.printing.printer.Printer) -> str:
         """``_softmax_product(parts, a, b, times=(…), over=(…))``: the row's shared parts (the kernel's
         ``FromParts`` of the softmax carries them), c's factors each once per unit of its integer power,
-        a negative power as divisors."""
+        a negative power as divisors.  Where the softmax is a common subexpression of the function (shared
+        with another use, its parts no longer in sight), the plain product ``p**a * q**b * c``."""
         from symloss.emit.arrays import FromParts  # the kernel's form of the carrier (emit imports this module)
 
-        carrier, _, a, b, factor = self.args
+        carrier, complement, a, b, factor = self.args
         if not isinstance(carrier, FromParts):
-            raise TypeError(f"{self} is printed once its softmax reads the shared parts")
+            return printer._print(carrier**a * complement**b * factor)
         times, over = [], []
         for f in sp.Mul.make_args(factor):
             base, power = (f.base, f.exp) if f.is_Pow and f.exp.is_Integer else (f, sp.S.One)

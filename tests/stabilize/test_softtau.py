@@ -209,3 +209,13 @@ def test_the_helper_on_random_rows_and_edges(nt_xent) -> None:
                     finite = [v if np.isfinite(v) else -1e308 for v in row]
                     truth = _product_truth(finite, temperature, *powers, scale)
                 _assert_close(got, truth, 1e-12)
+
+
+def test_a_shared_softmax_is_printed_as_the_plain_product() -> None:
+    """Where common subexpression elimination has taken the softmax out (its parts no longer in sight), the
+    primitive prints as the product it stands for, never a helper call on a value that is not the parts."""
+    from symloss.emit.printer import KernelPrinter
+
+    shared_p, shared_q = sp.symbols("t1 t2")
+    text = KernelPrinter({}).doprint(ScaledSoftmaxProduct(shared_p, shared_q, 1, 2, w**-2))
+    assert text == "t1*t2**2/w**2"
