@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from symloss.certify.balls import ball, exp, expm1, exprel, log1p, midpoint
 from symloss.stabilize import primitives
+from symloss.stabilize.class_axis_primitives import ScaledSoftmaxProduct
 from symloss.stabilize.scaled_softmax import divided_entry
 
 
@@ -98,6 +99,8 @@ SCALAR_INTERVALS: Mapping[type[primitives.Primitive], Callable[..., object]] = {
     primitives.square_over_of_sum: lambda x, y, v, k: k * (x + y) ** 2 / v,
     primitives.quotient_of_sum: lambda x, y, c, v: c * (x + y) / v,
     divided_entry: lambda f, t: f / t,
+    # p^a q^b c of the softmax and complement vectors' entries (evaluated first): a product, nothing cancels
+    ScaledSoftmaxProduct: lambda p, q, a, b, c: p**a * q**b * c,
 }
 """Interval implementations of the scalar primitives, by class (printed under the class name)."""
 

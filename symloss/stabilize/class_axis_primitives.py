@@ -160,3 +160,49 @@ class LogSoftmaxComplement(ClassAxisPrimitive):
 
     def _eval_is_extended_nonpositive(self) -> bool:
         return True
+
+
+class ScaledSoftmaxProduct(Primitive):
+    r""":math:`p_k^a (1 - p_k)^b c` for :math:`p = \operatorname{softmax}(e)`, integers :math:`a, b \ge 0` and a
+    co-factor :math:`c > 0` free of the class (a power of a temperature, :math:`\tau^{-2}`): arguments
+    (``Softmax(e, k, K)``, ``SoftmaxComplement(e, k, K)``, a, b, c), the two class-axis primitives standing for
+    the shared max-shifted parts of the row.  With :math:`d_j = e_j - m`, :math:`x_j = e^{d_j}`,
+    :math:`S = \sum_j x_j` and the other classes' sum :math:`o_k = \sum_{j \ne k} x_j`, the value is
+    :math:`x_k^a o_k^b c / S^{a+b}`, where :math:`S \in [1, K]` but :math:`x_k` (off the arg-max) or
+    :math:`o_k` (at the arg-max) may be far below the smallest float while the product with c is not
+    (:math:`p_k = e^{-1117}` at :math:`\tau = 5.7\cdot 10^{-225}`, :math:`p_k/\tau^2 = 2\cdot 10^{-37}`).  The
+    kernel carries each of them as a mantissa and a power of two (:math:`x_k = 2^n e^r` by Cody and Waite's
+    reduction; at the arg-max :math:`o_k = e^{d_2} \sum_{j \ne k} e^{d_j - d_2}`, :math:`d_2` the largest
+    other entry) and applies the powers of two after c's mantissas (``_times_scaled``): no partial product
+    underflows or overflows before the whole does."""
+
+    nargs = 5
+    regime_call = "ScaledSoftmaxProduct(p, q, a, b, c)"
+    regimes = (
+        ("k = argmax(e), p = softmax(e)_k, q = 1 - p",
+         "2^(b n2) (1 + expm1(r2))^b R^b c / S^(a+b), e^(d2) = 2^n2 e^r2, d2 the largest other entry, "
+         "R = sum over j != k of e^(d_j - d2), S = sum_j e^(d_j)"),
+        ("otherwise", "2^(a n) (1 + expm1(r))^a o_k^b c / S^(a+b), e^(d_k) = 2^n e^r, o_k = (1 - e^(d_k)) + S - 1"),
+    )
+
+    def textbook(self) -> sp.Expr:
+        softmax, complement, a, b, factor = (e.textbook() if isinstance(e, Primitive) else e for e in self.args)
+        return softmax**a * complement**b * factor
+
+    def _numpycode(self, printer: sp.printing.printer.Printer) -> str:
+        """``_softmax_product(parts, a, b, times=(…), over=(…))``: the row's shared parts (the kernel's
+        ``FromParts`` of the softmax carries them), c's factors each once per unit of its integer power,
+        a negative power as divisors.  Where the softmax is a common subexpression of the function (shared
+        with another use, its parts no longer in sight), the plain product ``p**a * q**b * c``."""
+        from symloss.emit.arrays import FromParts  # the kernel's form of the carrier (emit imports this module)
+
+        carrier, complement, a, b, factor = self.args
+        if not isinstance(carrier, FromParts):
+            return printer._print(carrier**a * complement**b * factor)
+        times, over = [], []
+        for f in sp.Mul.make_args(factor):
+            base, power = (f.base, f.exp) if f.is_Pow and f.exp.is_Integer else (f, sp.S.One)
+            (times if power > 0 else over).extend([base] * abs(int(power)))
+        listed = ["".join(f"{printer._print(f)}, " for f in group) for group in (times, over)]
+        return (f"_softmax_product({printer._print(carrier.args[1])}, {int(a)}, {int(b)}, "
+                f"times=({listed[0]}), over=({listed[1]}))")

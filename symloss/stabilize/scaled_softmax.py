@@ -14,16 +14,24 @@ classes whose true shares differ by :math:`e^{-10^{300}}`.  Shifted first, each 
   class, takes the entry as :class:`divided_entry` :math:`(f(k), \tau)`; its value is unchanged (the entry's
   textbook is :math:`f(k)/\tau`), the kernel's helper reads the divisor.
 
+* ``softmax_product_scaled``: a product :math:`p_k^a (1 - p_k)^b c` of the softmax, its complement (of one
+  entry) and integer powers c of positive class-free parameters (:math:`\tau^{-2}`) as one
+  :class:`~symloss.stabilize.class_axis_primitives.ScaledSoftmaxProduct`, whose helper applies the powers of
+  two of :math:`e^{d_k}` (or of the other classes' sum) after c's mantissas: :math:`p_k = e^{-1117}` is 0 in
+  float64, :math:`p_k/\tau^2` at :math:`\tau = 5.7\cdot 10^{-225}` is :math:`2\cdot 10^{-37}`.
+
 It names no loss (SimCLR's NT-Xent and temperature-scaled distillation are examples)."""
 
 from __future__ import annotations
 
 import sympy as sp
 
+from symloss.declare.notation import REAL, Scope, var
+from symloss.stabilize.class_axis_primitives import ScaledSoftmaxProduct
 from symloss.stabilize.engine import Rule
-from symloss.stabilize.identities import VECTORS, K, claim, j, k, m, w, z
+from symloss.stabilize.identities import VECTORS, K, b, claim, j, k, m, w, z
 from symloss.stabilize.primitive_base import Primitive
-from symloss.stabilize.primitives import ClassAxisPrimitive, Softmax
+from symloss.stabilize.primitives import ClassAxisPrimitive, Softmax, SoftmaxComplement
 
 
 class divided_entry(Primitive):  # noqa: N801 - named like the other primitives
@@ -61,11 +69,52 @@ def _divided_rewrite(expr: sp.Expr) -> sp.Expr:
     return expr.replace(matches, rewrite)
 
 
+def _scale_factor(factor: sp.Expr, count: sp.Expr) -> bool:
+    """Whether ``factor`` is an integer power of a positive parameter, neither an integer nor the class
+    ``count`` (a temperature)."""
+    base, power = (factor.base, factor.exp) if factor.is_Pow else (factor, sp.S.One)
+    return (isinstance(base, sp.Symbol) and bool(base.is_positive) and not base.is_integer
+            and base not in count.free_symbols and power.is_Integer and power != 0)
+
+
+def _product_parts(mul: sp.Mul) -> tuple[tuple[sp.Expr, ...], int, int, list[sp.Expr], list[sp.Expr]] | None:
+    """(the entry's primitive arguments, a, b, the scale factors, the other factors) of a product
+    softmax^a complement^b c · rest with a + b >= 1 and c a product of :func:`_scale_factor` s, else None."""
+    for candidate in mul.atoms(Softmax, SoftmaxComplement):
+        args = candidate.args
+        powers = {Softmax: 0, SoftmaxComplement: 0}
+        scale, rest = [], []
+        for f in mul.args:
+            base, power = (f.base, f.exp) if f.is_Pow else (f, sp.S.One)
+            if isinstance(base, Softmax | SoftmaxComplement) and base.args == args and power.is_Integer \
+                    and power > 0:
+                powers[type(base)] += int(power)
+            elif _scale_factor(f, args[2]):
+                scale.append(f)
+            else:
+                rest.append(f)
+        if scale and not any(f.has(Softmax(*args), SoftmaxComplement(*args)) for f in rest):
+            return args, powers[Softmax], powers[SoftmaxComplement], scale, rest
+    return None
+
+
+def _product_rewrite(expr: sp.Expr) -> sp.Expr:
+    """softmax(e)k^a (1 - softmax(e)k)^b c → ScaledSoftmaxProduct(…, a, b, c) inside every product."""
+
+    def rewrite(mul: sp.Mul) -> sp.Expr:
+        args, a, b, scale, rest = _product_parts(mul)
+        return sp.Mul(*rest) * ScaledSoftmaxProduct(Softmax(*args), SoftmaxComplement(*args), a, b, sp.Mul(*scale))
+
+    return expr.replace(lambda e: isinstance(e, sp.Mul) and _product_parts(e) is not None, rewrite)
+
+
 def _shifted_normalizer(scale: sp.Expr) -> sp.Expr:
     return sp.Sum(sp.exp((z[j] - m) / scale), (j, 1, K))
 
 
 _normalizer = sp.Sum(sp.exp(z[j] / w), (j, 1, K))
+_others = sp.Sum((1 - sp.KroneckerDelta(j, k)) * sp.exp((z[j] - m) / w), (j, 1, K))
+_OFFSET = VECTORS + Scope((var("b", REAL),))
 
 SCALED_SOFTMAX: tuple[Rule, ...] = (
     Rule("shift_before_divisor",
@@ -78,4 +127,14 @@ SCALED_SOFTMAX: tuple[Rule, ...] = (
           claim("shift_before_divisor, log-sum-exp: log sum_j exp(z_j/w) = m/w + log sum_j exp((z_j - m)/w)",
                 sp.log(_normalizer), m / w + sp.log(_shifted_normalizer(w)), VECTORS)),
          _divided_rewrite, Softmax(z[k] / w, k, K)),
+    Rule("softmax_product_scaled",
+         (claim("softmax_product_scaled: softmax(z/w)k (1 - softmax(z/w)k) / w^2 = x_k o_k / (S^2 w^2), "
+                "x_j = exp((z_j - m)/w), o_k = sum over j != k of x_j, S = sum_j x_j",
+                sp.exp(z[k] / w) / _normalizer * (1 - sp.exp(z[k] / w) / _normalizer) / w**2,
+                sp.exp((z[k] - m) / w) * _others / (_shifted_normalizer(w) ** 2 * w**2), VECTORS),
+          claim("softmax_product_scaled, the others' sum at the arg-max: o_k = e^b sum over j != k of x_j e^-b",
+                _others, sp.exp(b) * sp.Sum((1 - sp.KroneckerDelta(j, k)) * sp.exp((z[j] - m) / w - b),
+                                            (j, 1, K)), _OFFSET)),
+         _product_rewrite,
+         Softmax(z[k] / w, k, K) * SoftmaxComplement(z[k] / w, k, K) / w**2),
 )

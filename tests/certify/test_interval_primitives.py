@@ -12,6 +12,7 @@ from symloss.certify.interval_evaluation import interval_value
 from symloss.certify.interval_primitives import SUPPORTED_PRIMITIVES
 from symloss.declare.functions import sigmoid
 from symloss.stabilize import primitives
+from symloss.stabilize.class_axis_primitives import ScaledSoftmaxProduct
 from symloss.stabilize.primitives import Primitive
 from symloss.stabilize.scaled_softmax import divided_entry
 
@@ -51,6 +52,8 @@ CLASS_SAMPLES: dict[type[Primitive], tuple[Primitive, sp.Symbol | None]] = {  # 
     primitives.SumOthers: (primitives.SumOthers(_w[_k] * _z[_k], _k, 3), _k),
     primitives.OtherClassesSum: (primitives.OtherClassesSum(_w[_i], _z[_k] ** 2, _k, 3, _i), _i),
     primitives.SoftmaxMinusUniform: (primitives.SoftmaxMinusUniform(_z[_k], _k, 3), _k),
+    ScaledSoftmaxProduct: (ScaledSoftmaxProduct(primitives.Softmax(_z[_k] / 2, _k, 3),
+                                                primitives.SoftmaxComplement(_z[_k] / 2, _k, 3), 2, 1, _Q(1, 4)), _k),
 }
 
 
