@@ -513,11 +513,14 @@ def _times_scaled(q, scale, times, over=()):
     """2^scale q c_1 ... c_n / (d_1 ... d_m), rounded once per factor: each co-factor and divisor as its mantissa
     and power of two (c = 2^e m, m in [1/2, 1), np.frexp), m multiplied into (divided into) q and e added to
     (subtracted from) the integer scale, which is applied last (np.ldexp), so that no partial product overflows
-    or underflows before the whole does (1/d would overflow at d = 1e-310, c^-2 at c = 1e-200).  A q of exactly
-    0 as given (a power below every co-factor's reach) times an infinite co-factor (one that overflowed while it
-    was computed: its true value is a finite expression of floats, far below 2^(-scale)) is a signed 0, not NaN;
-    a co-factor 0 (which may have underflowed) times an infinite one stays NaN."""
-    vanished = q == 0.0
+    or underflows before the whole does (1/d would overflow at d = 1e-310, c^-2 at c = 1e-200).  A power 2^scale q
+    below every co-factor's reach (0 as given, or below 2^(-1074 - 1024 n - 1074 m) for n co-factors and m
+    divisors: the product underflows whatever finite factors meet it; sigma(x) sigma(-x) at x = 4.5e228, clipped,
+    is 2^-3000) times an infinite co-factor (one that overflowed while it was computed: its true value is a
+    finite expression of floats, far below 2^(-scale)) is a signed 0, not NaN or inf; a co-factor 0 (which may
+    have underflowed) times an infinite one stays NaN."""
+    reach = 1074 + 1024 * len(times) + 1074 * len(over)
+    vanished = (q == 0.0) | (np.frexp(q)[1] + scale < -reach)
     for factor in times:
         m, e = np.frexp(factor)
         q, scale = np.where(vanished & np.isinf(m), q * np.sign(m), q * m), scale + e
@@ -645,15 +648,7 @@ def _pow1p(t, a, times=(), over=()):
     np.power(1 + t, a)
     (real only for an integer a)."""
     t, a = np.broadcast_arrays(np.asarray(t, dtype=np.float64), np.asarray(a, dtype=np.float64))
-    bound = 800.0 + 745.0 * (len(times) + len(over))  # beyond it the product is 0 or inf whatever the factors
-    p, p_low = _product_dd(a, *_log1p_parts(t), bound)
-    inside = np.abs(p) <= bound
-    k, m, m_low = _exp_parts(np.where(inside, p, 0.0), p_low)
-    power = np.where(inside, 1.0 + (m + m_low), np.exp(p))
-    exact = (a == 0.0) | (t == 0.0)
-    power = np.where(t < -1.0, np.power(1.0 + t, a), np.where(exact, 1.0, power))
-    scale = np.where(inside & ~exact & (t >= -1.0), k, 0.0).astype(np.int32)
-    return _times_scaled(power, scale, times, over)
+    return _power_scaled(a, _log1p_parts(t), (a == 0.0) | (t == 0.0), t < -1.0, 1.0 + t, times, over)
 
 
 def _bennett_near_zero(x):
@@ -877,3 +872,92 @@ def _log_softmax_complement(parts, out=None):
         near_zero = -np.log1p(x / np.where(small, others, 1.0))
         near_one = np.maximum(np.log(others) - np.log1p(rest), -np.finfo(np.float64).max)
     return _into(out, np.where(small, near_zero, near_one))
+
+
+def _exp_bound(times, over):
+    """The |exponent| beyond which e^p c_1 ... c_n / (d_1 ... d_m) is 0 or inf whatever the co-factors and divisors
+    (each of magnitude within [2^-1074, 2^1024) = [e^-745, e^710)): 800 + 745 (n + m)."""
+    return 800.0 + 745.0 * (len(times) + len(over))
+
+
+def _exp_times(p, p_low, times, over, fallback=None):
+    """e^{p + p_low} c_1 ... c_n / (d_1 ... d_m) rounded once per factor: e^{p + p_low} = 2^k (1 + m + m_low)
+    (Cody and Waite's reduction, _exp_parts), 2^k applied after the co-factors' mantissas (_times_scaled), so that
+    the product is 0 where it underflows, finite where it is although e^p alone underflows or overflows, and a
+    0 power times an infinite co-factor is 0, not NaN.  Beyond _exp_bound (or not finite) np.exp(p), the limit.
+    ``fallback``: (where, value), a power taken as given there (scale 0)."""
+    inside = np.abs(p) <= _exp_bound(times, over)
+    k, m, m_low = _exp_parts(np.where(inside, p, 0.0), np.where(inside, p_low, 0.0))
+    power = np.where(inside, 1.0 + (m + m_low), np.exp(p))
+    if fallback is not None:
+        where, value = fallback
+        power, inside = np.where(where, value, power), inside & ~where
+    return _times_scaled(power, np.where(inside, k, 0.0).astype(np.int32), times, over)
+
+
+def _power_scaled(a, log, exact, negative, base, times, over):
+    """base^a c_1 ... c_n / (d_1 ... d_m) = e^{a log(base)} ... from log(base) as a double-double ``log``, its product
+    by a in two floats (_product_dd), so that only the exponential rounds (_exp_times); 1 where ``exact``
+    (a = 0 or base = 1, as np.power), np.power(base, a) where ``negative`` (base < 0: real only for an integer a)."""
+    p, p_low = _product_dd(a, *log, _exp_bound(times, over))
+    value = np.where(exact, 1.0, np.power(base, np.where(negative, a, 0.0)))
+    return _exp_times(p, p_low, times, over, (exact | negative, value))
+
+
+def _exp_scaled(a, times=(), over=()):
+    """e^a c_1 ... c_n / (d_1 ... d_m) (_exp_times): e^{-1164} 3.2e271 = 9.8e-235, not 0 (np.exp(-1164) = 0);
+    e^{-2000} inf = 0, not NaN."""
+    return _exp_times(np.asarray(a, dtype=np.float64), 0.0, times, over)
+
+
+def _log_parts(x):
+    """log(x) for x > 0 as a double-double (high, low), within about 2^-64 relative: x = 2^e y with y in
+    [sqrt(1/2), sqrt(2)) (np.frexp, exact), log(x) = e log 2 + log1p(y - 1), y - 1 exact (Sterbenz), log1p in two
+    floats (_log1p_parts), log 2 in two floats (e _LN2_HIGH exact); |log1p(y - 1)| <= log(2)/2 <= |e log 2| where
+    e != 0, so the sum does not cancel.  np.log(x) (-inf, inf, NaN) where x is 0, not finite or negative."""
+    x = np.asarray(x, dtype=np.float64)
+    regular = np.isfinite(x) & (x > 0.0)
+    safe = np.where(regular, x, 1.0)
+    f, e = np.frexp(safe)
+    e = np.where(f < _SQRT_HALF, e - 1, e)
+    high, low = _log1p_parts(np.ldexp(safe, -e) - 1.0)
+    e = e.astype(np.float64)
+    high, low2 = _two_sum(e * _LN2_HIGH, high)
+    high, low = _two_sum(high, low + low2 + e * _LN2_LOW)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(regular, high, np.log(x)), np.where(regular, low, 0.0)
+
+
+def _pow_scaled(x, a, times=(), over=()):
+    """x^a c_1 ... c_n / (d_1 ... d_m) = e^{a log x} ... for x >= 0 (_power_scaled with log x from _log_parts),
+    so that a power 0 (p^gamma at p = 1 - 2^-53, gamma = 1.8e308) times an infinite co-factor is 0, and a power
+    that underflows alone is scaled back by a large co-factor; np.power(x, a) for x < 0."""
+    x, a = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(a, dtype=np.float64))
+    return _power_scaled(a, _log_parts(x), (a == 0.0) | (x == 1.0), x < 0.0, x, times, over)
+
+
+def _softmax_product(parts, a, b, times=(), over=()):
+    """p_k^a (1 - p_k)^b c_1 ... c_n / (d_1 ... d_m) for p = softmax(e) from the row's parts (_shifted) and
+    integers a, b >= 0: x_k^a o_k^b / S^(a+b), S = 1 + rest, x_k = e^(d_k), o_k the other classes' sum, the
+    small one of each entry as a mantissa and a power of two: x_k = 2^n (1 + expm1(r)) off the arg-max
+    (_reduced), o_k = 2^n2 (1 + expm1(r2)) R at it (e^(d2) = 2^n2 e^r2, d2 the largest other entry,
+    R = sum over j != k of e^(d_j - d2), in [1, K)), (1 - x_k) + rest >= 1 elsewhere; the powers of two are
+    applied once, after the co-factors' mantissas (_times_scaled), so that the product is normal wherever it
+    is although p_k or 1 - p_k alone underflows (p_k = e^-1117, p_k / tau^2 = 2e-37 at tau = 5.7e-225).
+    Below d = -(800 + 745 (n + m)) the product is 0 whatever the factors: d is clipped there (a masked
+    class, d = -inf, gives 0 for a >= 1; a row whose other classes are all masked, 0 at its arg-max)."""
+    _, d, x, rest = parts
+    bound = 800.0 + 745.0 * (len(times) + len(over))
+    largest = np.argmax(d, axis=-1)[..., None]
+    at_max = np.arange(d.shape[-1]) == largest
+    others = np.where(at_max, -np.inf, d)
+    second = np.max(others, axis=-1, keepdims=True)
+    second = np.where(np.isfinite(second), second, np.where(np.isnan(second), second, 0.0))
+    ratio_sum = np.sum(np.exp(others - second), axis=-1, keepdims=True)
+    n, r, _ = _reduced(np.maximum(d, -bound), 0.0)
+    n2, r2, _ = _reduced(np.maximum(second, -bound), 0.0)
+    x_mantissa = np.where(at_max, 1.0, 1.0 + np.expm1(r))
+    o_mantissa = np.where(at_max, (1.0 + np.expm1(r2)) * ratio_sum, (1.0 - x) + rest)
+    scale = a * np.where(at_max, 0.0, n) + b * np.where(at_max, n2, 0.0)
+    q = x_mantissa**a * o_mantissa**b / (1.0 + rest) ** (a + b)
+    return _times_scaled(q, np.where(np.isfinite(scale), scale, 0.0).astype(np.int32), times, over)
