@@ -13,12 +13,12 @@ one branch at a signed output), and :math:`\sigma`, softplus written out as the 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import sympy as sp
 
 from symloss.declare.functions import sigmoid, softplus
 from symloss.declare.likelihood import ClassMax, sum_out_deltas
-from symloss.emit.forms import Form
 from symloss.emit.program import LabelSelect
 from symloss.stabilize.primitives import (
     ClassAxisPrimitive,
@@ -33,6 +33,9 @@ from symloss.stabilize.primitives import (
     log1p,
 )
 from symloss.stabilize.scaled_softmax import divided_entry
+
+if TYPE_CHECKING:  # forms computes its regimes with the emitter's blocks, which import this module
+    from symloss.emit.forms import Form
 
 HELPERS = {Softmax: "_softmax", LogSoftmax: "_log_softmax", SoftmaxComplement: "_softmax_complement",
            LogSumExp: "_logsumexp", SoftmaxXLogXRatio: "_softmax_xlogx_ratio",

@@ -23,6 +23,7 @@ from symloss.emit.onehot import AtLabel
 from symloss.emit.printer import KernelPrinter, two_floats
 from symloss.emit.program import ENTRY, MAX_PARAMETER_POWER, POOLS, SAMPLE, SCALAR, Program, Value, parameter_power
 from symloss.stabilize.primitives import logcosh, pow1p, sigmoid_powers
+from symloss.stabilize.regimes import PrimitiveRegimes
 
 RESERVED = frozenset({"np", "scratch", "loss", "grad", "hess", "loss_at_label", "grad_at_label", "hess_at_label",
                       *POOLS.values()})  # names in a kernel's code
@@ -130,6 +131,31 @@ def scaled_primitives(expr: sp.Expr) -> sp.Expr:
         return Scaled(primitive, *factors, *(f for f in others if parameter_power(f) <= 0 and not _divisions(f)))
 
     return expr.replace(_scalable, scaled)
+
+
+_EXPONENT_BOUND = "800 + 745 (n + m), n co-factors and m divisors"  # _exp_bound in the numerics template
+SCALED_EXPONENTIAL_REGIMES = {
+    sp.exp: PrimitiveRegimes("_exp_scaled(a, times=(c...), over=(d...))", (
+        (f"|a| <= {_EXPONENT_BOUND}", "2^k (1 + r) by Cody and Waite's reduction, the co-factors' mantissas "
+                                      "multiplied in, every power of two applied last"),
+        ("otherwise", "exp(a) times the co-factors: 0 or inf whatever they are (a 0 times an infinite co-factor "
+                      "is 0)")), "exp(a)*c/d"),
+    sp.Pow: PrimitiveRegimes("_pow_scaled(x, a, times=(c...), over=(d...))", (
+        ("x < 0", "x**a (real only for an integer a) times the co-factors"),
+        ("a = 0 or x = 1", "1 times the co-factors"),
+        (f"|a log x| <= {_EXPONENT_BOUND}", "exp(h + l), h + l = a log x in two floats, as _exp_scaled"),
+        ("otherwise (x = 0 or not finite included)", "exp(a log x) times the co-factors: 0 or inf whatever they "
+                                                     "are")), "x**a*c/d"),
+}
+
+
+def scaled_exponential_regimes(expr: sp.Expr) -> tuple[PrimitiveRegimes, ...]:
+    """The regimes of the helpers that compute the :func:`plain_exponential` products of ``expr`` with their
+    co-factors (:class:`Scaled`), each helper once: they are not primitives of the stable form, the emitter
+    makes them."""
+    kinds = {type(scaled.args[0]) for scaled in scaled_primitives(expr).atoms(Scaled)
+             if plain_exponential(scaled.args[0])}
+    return tuple(regimes for kind, regimes in SCALED_EXPONENTIAL_REGIMES.items() if kind in kinds)
 
 
 def _scalable(expr: sp.Basic) -> bool:

@@ -20,6 +20,7 @@ from symloss.declare.likelihood import ClassMax
 from symloss.declare.loss import Loss
 from symloss.declare.notation import Var
 from symloss.derive.chain import Derivation
+from symloss.emit.blocks import scaled_exponential_regimes
 from symloss.stabilize.engine import ProvedRule, stabilize
 from symloss.stabilize.ratios import RESTORING
 from symloss.stabilize.regimes import PrimitiveRegimes, Regimes, merged, primitive_regimes, regimes_of
@@ -88,7 +89,8 @@ def _branch(label: object | None, expr: sp.Expr, rules: Sequence[ProvedRule], de
     # undoes an expansion not counted); then the one with fewer expansions to undo; then the shorter
     best = min(stabilized, key=lambda s: (-len(set(s.rules) - RESTORING), len(set(s.rules) & RESTORING),
                                           sp.count_ops(s.expr), sp.default_sort_key(s.expr)))
-    return Branch(label, best.expr, best.rules, regimes_of(best), primitive_regimes(best.expr))
+    return Branch(label, best.expr, best.rules, regimes_of(best),
+                  primitive_regimes(best.expr) + scaled_exponential_regimes(best.expr))
 
 
 def forms_of(derivation: Derivation, rules: Sequence[ProvedRule], switches: Sequence[Switch] = ()) -> tuple[Form, ...]:

@@ -41,6 +41,7 @@ Class-axis primitives (:mod:`~symloss.stabilize.class_axis_primitives`) take the
 * :class:`LogSoftmaxRemainder` — :math:`\log\operatorname{softmax}(e)_k + 1 - \operatorname{softmax}(e)_k`
 * :class:`SoftmaxMinusUniform` — :math:`\operatorname{softmax}(e)_k - 1/K`
 * :class:`LogSoftmaxComplement` — :math:`\log(1 - \operatorname{softmax}(e)_k)` from the other classes
+* :class:`ScaledSoftmaxProduct` — :math:`p_k^a (1 - p_k)^b c` with its powers of two applied last
 
 :class:`OtherClassesSum` — :math:`c_i \sum_{k \ne i} f(k)` — takes a weight, a summand and the
 indices, and sums over the other classes without subtracting the own entry from the total.
@@ -58,6 +59,7 @@ from symloss.stabilize.class_axis_primitives import (
     LogSoftmaxComplement,
     LogSoftmaxRemainder,
     LogSumExp,
+    ScaledSoftmaxProduct,
     Softmax,
     SoftmaxComplement,
     SoftmaxMinusUniform,
@@ -82,6 +84,7 @@ __all__ = [
     "OfExactSumBase",
     "OtherClassesSum",
     "Primitive",
+    "ScaledSoftmaxProduct",
     "Softmax",
     "SoftmaxComplement",
     "SoftmaxMinusUniform",

@@ -105,9 +105,6 @@ for the shifted sums):
                                 where the softmax is nearly uniform (:mod:`~symloss.stabilize.uniform_target`)
 ``softmax_xlogx_ratio``         :math:`p\log p/(1-p)` for :math:`p = \operatorname{softmax}(z)_k` from the
                                 max-shifted parts, bounded in :math:`[-1, 0]` at every logit
-``softmax_partition_of_unity``  :math:`a p + b(1 - p) = (a + b)/2 + ((b - a)/2)((1 - p) - p)` for
-                                :math:`p = \operatorname{softmax}(z)_k`, where a term of a cancels one of b in
-                                the algebra (:math:`a = 1 - \epsilon`, :math:`b = 1 + \epsilon`), not in floats
 ``softmax_complement_power``    :math:`(1 - p_k)^a = e^{a\log(1 - p_k)}` for an exponent a that is not a number,
                                 :math:`\log(1 - p_k) = \log\sum_{j \ne k} e^{z_j} - \log\sum_j e^{z_j}` from
                                 the max-shifted parts, :math:`1 - p_k` never rounded
@@ -215,7 +212,6 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "softmax_minus_uniform",  # after softmax_minus_affine_target, whose s - 1/K it takes; before softmax_minus_target
     "softmax_minus_target",
     "softmax_xlogx_ratio",
-    "softmax_partition_of_unity",  # after the rules that make a p + b (1 - p) (softmax_minus_target, the class sums)
     "softmax_complement_power",  # before pow1p, as softmax_complement
     "max_minus_class_invariant",
     "divided_before_summing",

@@ -1,20 +1,16 @@
 """Stability rules of softmax and log-sum-exp (Blanchard, Higham and Higham, "Accurately computing the
 log-sum-exp and softmax functions", 2021): the max-shifted softmax, log-softmax and log-sum-exp, the
 complement 1 − softmax summed from the other classes, softmax minus a target, p log p/(1 − p), and
-log p + (1 − p) as a series where 1 − p is small, and a p + b (1 − p) regrouped where the co-factors' half-sum
-cancels in the algebra."""
+log p + (1 − p) as a series where 1 − p is small."""
 
 from __future__ import annotations
 
 import sympy as sp
 
-from symloss.declare.notation import REAL, Scope, var
 from symloss.stabilize.engine import Rule
 from symloss.stabilize.identities import (
     VECTORS,
     K,
-    a,
-    b,
     claim,
     j,
     k,
@@ -197,46 +193,6 @@ def _remainder_rewrite(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: parts(e) is not None, rewrite)
 
 
-def _entry_terms(add: sp.Add, primitive: sp.Expr) -> tuple[sp.Expr, list[sp.Expr]]:
-    """The sum of the co-factors of ``primitive`` (a factor of power 1) over the terms of ``add`` that have it
-    (and no other class-axis primitive of the same entry), and those terms."""
-    terms = [t for t in add.args if primitive in sp.Mul.make_args(t)
-             and all(not isinstance(f, ClassAxisPrimitive) or f == primitive for f in sp.Mul.make_args(t))]
-    return sp.Add(*(t / primitive for t in terms)), terms
-
-
-def _partition_parts(add: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr, list[sp.Expr]] | None:
-    r"""For a sum with terms :math:`a\,p + b\,q` (:math:`p = \operatorname{softmax}(e)_k`, q its complement,
-    a and b the summed co-factors of each): (p, q, a, b, those terms) where :math:`a + b` has fewer symbols than
-    a and b together (a term of a cancels one of b: :math:`a = 1 - \epsilon`, :math:`b = 1 + \epsilon`), else
-    None."""
-    if not isinstance(add, sp.Add):
-        return None
-    for p in sorted(add.atoms(Softmax), key=sp.default_sort_key):
-        q = SoftmaxComplement(*p.args)
-        (coefficient_p, with_p), (coefficient_q, with_q) = _entry_terms(add, p), _entry_terms(add, q)
-        if not with_p or not with_q:
-            continue
-        symbols = coefficient_p.free_symbols | coefficient_q.free_symbols
-        if len(sp.expand(coefficient_p + coefficient_q).free_symbols) < len(symbols):
-            return p, q, coefficient_p, coefficient_q, with_p + with_q
-    return None
-
-
-def _partition_rewrite(expr: sp.Expr) -> sp.Expr:
-    r"""a p + b q → (a + b)/2 + ((b − a)/2)(q − p) in every sum where a + b loses a symbol (q = 1 − p)."""
-
-    def rewrite(add: sp.Add) -> sp.Expr:
-        p, q, coefficient_p, coefficient_q, used = _partition_parts(add)
-        rest = sp.Add(*(t for t in add.args if t not in used))
-        half_sum, half_difference = (coefficient_p + coefficient_q) / 2, (coefficient_q - coefficient_p) / 2
-        return rest + half_sum + half_difference * (q - p)
-
-    return expr.replace(lambda e: _partition_parts(e) is not None, rewrite)
-
-
-_COFACTORS = VECTORS + Scope((var("a", REAL), var("b", REAL)))
-
 SOFTMAX: tuple[Rule, ...] = (
     Rule("softmax_max_shifted",
          (claim("softmax_max_shifted", sp.exp(z[k]) / _normalizer, sp.exp(z[k] - m) / _shifted, VECTORS),),
@@ -273,10 +229,4 @@ SOFTMAX: tuple[Rule, ...] = (
                 VECTORS),),
          _xlogx_ratio_rewrite,
          Softmax(z[k], k, K) * LogSoftmax(z[k], k, K) / SoftmaxComplement(z[k], k, K)),
-    Rule("softmax_partition_of_unity",
-         (claim("softmax_partition_of_unity: a p + b (1 - p) = (a + b)/2 + ((b - a)/2)((1 - p) - p), "
-                "p = softmax(z)k",
-                a * _p_k + b * (1 - _p_k), (a + b) / 2 + (b - a) / 2 * ((1 - _p_k) - _p_k), _COFACTORS),),
-         _partition_rewrite,
-         (1 - t) * Softmax(z[k], k, K) + (1 + t) * SoftmaxComplement(z[k], k, K)),
 )

@@ -14,7 +14,7 @@ import sympy as sp
 from symloss.declare.catalog import load_catalog
 from symloss.derive.chain import derive
 from symloss.emit.arrays import HELPERS
-from symloss.emit.blocks import sigmoid_powers_call
+from symloss.emit.blocks import SCALED_EXPONENTIAL_REGIMES, sigmoid_powers_call
 from symloss.emit.codegen import Variant, kernel_for, render_module, render_package
 from symloss.emit.printer import KernelPrinter
 from symloss.stabilize import primitives
@@ -109,6 +109,8 @@ def _helper_of(kind: type) -> str:
     args = [sp.Symbol(f"a{i}", real=True) for i in range(min(kind.nargs))]
     if kind is primitives.sigmoid_powers:
         return sigmoid_powers_call(kind(args[0], 1, 2), "x").split("(")[0]
+    if kind is primitives.ScaledSoftmaxProduct:  # printed from its softmax's shared parts, which a lone call lacks
+        return "_softmax_product"
     if kind is primitives.sigmoid_expm1:
         args[1] = sp.log(2)
     return KernelPrinter({}).doprint(kind(*args)).split("(")[0]
@@ -156,6 +158,12 @@ def _unrecorded(source: str, kinds: list[type]) -> list[str]:
                             f"regimes {kind.regimes}")
         if kind.regimes:
             covered |= reached
+    for regimes in SCALED_EXPONENTIAL_REGIMES.values():  # the emitter's products of e^a, x^a and co-factors
+        helper = regimes.call.split("(")[0]
+        if helper not in helpers:
+            problems.append(f"{regimes.call}: no helper {helper}")
+            continue
+        covered |= _reached(helpers, helper)
     problems += [f"{name} switches for no primitive" for name, (_, switches) in helpers.items()
                  if switches and name not in covered]
     return problems
@@ -229,3 +237,14 @@ def test_each_switched_paths_regimes_are_listed_or_said_to_be_the_general_ones(p
     assert ("        if y.dtype == np.int64: stable form softmax_max_shifted, softmax_minus_affine_target, "
             "softmax_minus_uniform, softmax_minus_target; the same regimes as the general one.\n"
             ) in _docstring(sc, "softmax_cross_entropy_grad")
+
+
+def test_the_emitters_scaled_exponentials_are_recorded_where_a_product_makes_them() -> None:
+    from symloss.emit.blocks import scaled_exponential_regimes
+
+    y, z, p, g = sp.symbols("y z p g", positive=True)
+    exp_regimes, pow_regimes = SCALED_EXPONENTIAL_REGIMES[sp.exp], SCALED_EXPONENTIAL_REGIMES[sp.Pow]
+    assert scaled_exponential_regimes(y * sp.exp(-z)) == (exp_regimes,)
+    assert scaled_exponential_regimes(z + y * p**g) == (pow_regimes,)
+    assert scaled_exponential_regimes(sp.exp(z) + 2 * sp.exp(-z) + p**2 * y) == ()  # alone, a constant, a square
+    assert all(r.regimes[-1][0].startswith("otherwise") for r in (exp_regimes, pow_regimes))

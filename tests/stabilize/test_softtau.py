@@ -1,6 +1,5 @@
-"""The class-axis products whose float forms lose everything at extreme parameters: a p + b (1 − p) with
-co-factors that cancel in the algebra (``softmax_partition_of_unity``), p (1 − p)/τ² where p underflows alone
-(``softmax_product_scaled``)."""
+"""The class-axis product whose float form loses everything at extreme temperatures: p (1 − p)/τ² where p
+underflows alone (``softmax_product_scaled``)."""
 
 from __future__ import annotations
 
@@ -16,12 +15,10 @@ from symloss.declare.catalog import load_catalog
 from symloss.emit.codegen import load_generated
 from symloss.prove.prover import prove
 from symloss.stabilize.class_axis_primitives import ScaledSoftmaxProduct
-from symloss.stabilize.identities import K, a, b, claim, j, k, m, t, w, z
+from symloss.stabilize.identities import K, b, claim, j, k, m, t, w, z
 from symloss.stabilize.primitives import Softmax, SoftmaxComplement, expand_primitives
 from symloss.stabilize.scaled_softmax import _OFFSET, SCALED_SOFTMAX
-from symloss.stabilize.softmax import _COFACTORS, SOFTMAX, _normalizer
 
-PARTITION = next(rule for rule in SOFTMAX if rule.name == "softmax_partition_of_unity")
 p, q = Softmax(z[k], k, K), SoftmaxComplement(z[k], k, K)
 
 
@@ -41,69 +38,6 @@ def _softmax(logits: list[float], scale: float = 1.0) -> list[mpmath.mpf]:
     shares = [mpmath.exp(v - top) for v in scaled]
     total = mpmath.fsum(shares)
     return [x / total for x in shares]
-
-
-# ------------------------------------------------------------------------------ softmax_partition_of_unity
-
-
-def test_the_partition_claim_is_proved() -> None:
-    assert [prove(c, budget=20.0).status for c in PARTITION.claims] == ["proved"]
-
-
-def test_the_partition_rewrite_takes_the_cancelling_terms_into_the_algebra() -> None:
-    assert PARTITION.rewrite(PARTITION.sample) == 1 + t * (q - p)
-    c = sp.Symbol("c", real=True)
-    # the co-factors summed over several terms, another term kept
-    expr = (1 - t) * p + c * p * t + (1 + t) * q - c * t * q + z[k]
-    assert sp.expand(PARTITION.rewrite(expr) - (z[k] + 1 + (t - c * t) * (q - p))) == 0
-
-
-def test_what_the_partition_rewrite_leaves_alone() -> None:
-    for alone in ((1 + t) * p + t * q,  # a + b = 1 + 2t: nothing cancels
-                  q - p,  # numbers: nothing to cancel
-                  (1 - t) * p + (1 + t) * SoftmaxComplement(z[k] + 1, k, K)):  # another entry
-        assert PARTITION.rewrite(alone) == alone
-
-
-def test_a_false_partition_is_never_proved() -> None:
-    p_k = sp.exp(z[k]) / _normalizer
-    wrong = claim("the half-difference of the wrong sign", a * p_k + b * (1 - p_k),
-                  (a + b) / 2 + (a - b) / 2 * ((1 - p_k) - p_k), _COFACTORS)
-    assert prove(wrong, budget=20.0).status != "proved"
-
-
-@pytest.fixture(scope="module")
-def poly1(tmp_path_factory: pytest.TempPathFactory):
-    return _kernel(tmp_path_factory, "poly1")
-
-
-def _poly1_hessian(logits: list[float], target: int, epsilon: float) -> list[mpmath.mpf]:
-    r"""The diagonal of the Hessian of :math:`-\log p_t + \epsilon(1 - p_t)` in 60 digits:
-    :math:`p_i(1 - p_i) - \epsilon(p_t(\delta_{ti} - p_i)^2 - p_t p_i(1 - p_i))`."""
-    with mpmath.workdps(60):
-        shares = _softmax(logits)
-        pt = shares[target]
-        return [pi * (1 - pi) - epsilon * (pt * ((1 if i == target else 0) - pi) ** 2 - pt * pi * (1 - pi))
-                for i, pi in enumerate(shares)]
-
-
-@pytest.mark.parametrize(("logits", "target", "epsilon"), [
-    ([-6.133812254715783e306, 0.0, 0.0], 2, 1.7976931348623157e308),  # the point of the over-budget list
-    ([-40.0, 0.0, 1.0], 2, 1e300),
-    ([0.5, -1.0, 2.0], 0, 1e200),
-    ([0.5, -1.0, 2.0], 1, 1.0),
-])
-def test_poly1_hessian_where_the_epsilon_terms_cancel(poly1, logits: list[float], target: int,
-                                                      epsilon: float) -> None:
-    """(1 − ε)p + (1 + ε)(1 − p) = 1 + ε(1 − 2p): at ε = 1.8e308, p = 1/2 the float sum −ε/2 + ε/2 lost the 1
-    (the kernel gave 0 for 1/4); within budget against mpmath wherever the truth is not negligible."""
-    z_row = np.array([logits])
-    for labels in (np.eye(3)[[target]], np.array([target])):
-        hess = poly1.poly1_hess(z_row, labels, epsilon=epsilon, reduction="none")[0]
-        truth = _poly1_hessian(logits, target, epsilon)
-        scale = max(abs(v) for v in truth)
-        for got, want in zip(hess, truth, strict=True):
-            assert abs(mpmath.mpf(float(got)) - want) <= 1e-13 * scale, (got, want)
 
 
 # ------------------------------------------------------------------------------ softmax_product_scaled
