@@ -156,3 +156,21 @@ def test_negative_binomial_gradient_where_e_z_overflows(kernels: Path) -> None:
             powers = [(mpmath.exp(mpmath.mpf(float(x))), n) for x, n in zip(Z, counts, strict=True)]
             want = [dispersion * (e - n) / (dispersion + e) for e, n in powers]
             _within_budget(module.negative_binomial_nll_grad(Z, counts, theta=dispersion, reduction="none"), want)
+
+
+@pytest.mark.parametrize(
+    ("a_", "t_"),
+    [(1e-300, 1.0), (3.0, 20.0), (3.0, 20.09), (710.0, 0.0), (710.0, 1.7e308), (709.9, 1e308), (-699.0, 1e-300),
+     (-1.25, 0.2865), (40.0, 2.35e17), (1e-10, 0.5), (-720.0, 0.0), (1400.0, 5.0), (2.0, -3.0)],
+)
+def test_exp_minus_helper_within_budget(kernels: Path, a_: float, t_: float) -> None:
+    """e^a - t from e^a in two floats: within 4 ulp where the cancellation is below 2^10 (e^3 - 20 was 17 ulp off
+    as exp(3) - 20), finite for a > 709 where e^a is not, inf where the difference itself overflows."""
+    numerics = load_generated(kernels, "_numerics")
+    got = float(numerics._exp_minus(np.array([a_]), np.array([t_]))[0])
+    with mpmath.workdps(800):
+        true = mpmath.exp(mpmath.mpf(a_)) - mpmath.mpf(t_)
+        if abs(true) > np.finfo(np.float64).max:
+            assert got == np.inf
+        else:
+            _within_budget(np.array([got]), [true])
