@@ -133,13 +133,14 @@ EXP_OVER_CONSTANT_PLUS_EXP = Rule(
 
 # ------------------------------------------- e^b (A + B e^a), e^b (e^a - t), (e^a - t)/(c + e^a) with e^M taken out
 
-SHIFT_MARGIN = 2  # e^{a - M} = e^{min(a, 2)} at most e^2: no overflow, and exp_minus keeps its t near 1 regime
+SHIFT_MARGIN = 700  # e^{a - M} at most e^700: no overflow; M = 0, the factor unchanged, wherever e^a is finite
 
 
 def _shift(a_: sp.Expr) -> sp.Expr:
-    r""":math:`M = \max(a - 2, 0)`: 0 wherever :math:`e^a` cannot overflow, so that nothing changes there; above,
-    :math:`a - M` is computed exactly in floating point (Sterbenz: M is 2 below a or at least a/2) and is
-    :math:`2 + \delta` with :math:`|\delta|` M's rounding, so :math:`e^{a - M} \le e^{2 + \delta}`."""
+    r""":math:`M = \max(a - 700, 0)`: 0 wherever :math:`e^a` cannot overflow, so that nothing changes there (no t
+    rounded into :math:`t e^{-M}`, whose error a cancellation in :math:`e^{a - M} - t e^{-M}` would amplify);
+    above, :math:`a - M` is computed exactly in floating point (Sterbenz: M is 700 below a or at least a/2) and
+    is :math:`700 + \delta` with :math:`|\delta|` M's rounding, so :math:`e^{a - M} \le e^{700 + \delta}`."""
     return sp.Max(a_ - SHIFT_MARGIN, 0)
 
 
@@ -187,7 +188,7 @@ def _shifted_factor(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr] | None:
     r"""(M, F) with ``expr`` = :math:`e^M F`: for :math:`A + B e^a`, :math:`F = A e^{-M} + B e^{a - M}` (or
     :math:`B \operatorname{exp\_minus}(a - M, t e^{-M})` for a variable :math:`t = -A/B`, :func:`_variable_ratio`); for
     :math:`\operatorname{exp\_minus}(a, t)`, :math:`F = \operatorname{exp\_minus}(a - M, t e^{-M})`
-    (:math:`M = \max(a - 2, 0)`, :func:`_shift`); None for any other factor."""
+    (:math:`M = \max(a - 700, 0)`, :func:`_shift`); None for any other factor."""
     linear = _linear_in_exp(expr)
     if linear is not None:
         a_, low, high = linear
@@ -206,7 +207,7 @@ def _shifted_factor(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr] | None:
 
 def _exp_times_sum(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr] | None:
     """(rest, b, M, F) where ``expr`` is rest · e^b · S with S = e^M F (:func:`_shifted_factor`, its
-    exponential's argument a not known to be at most 2) and e^b the product's one other exponential (a product of
+    exponential's argument a not known to be at most 700) and e^b the product's one other exponential (a product of
     several, such as a sum of exponentials put over one denominator, is left as it is)."""
     if not isinstance(expr, sp.Mul):
         return None
@@ -217,7 +218,7 @@ def _exp_times_sum(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr] 
     (power,) = powers
     for factor in factors:
         shifted = _shifted_factor(factor)
-        if shifted is not None and shifted[0] != 0:  # M = 0 where a <= 2 is known: nothing to take out
+        if shifted is not None and shifted[0] != 0:  # M = 0 where a <= 700 is known: nothing to take out
             others = [f for f in factors if f is not factor and f is not power]
             return sp.Mul(*others), power.args[0], *shifted
     return None
@@ -225,7 +226,7 @@ def _exp_times_sum(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr] 
 
 def _merged(rest: sp.Expr, b_: sp.Expr, top: sp.Expr, factor: sp.Expr) -> sp.Expr:
     r""":math:`e^b S = e^{b + M} F`: the factor's overflow moved into one exponent with b's, so that
-    :math:`e^{-1420} (y - 2 e^{710})` is :math:`e^{-712}(y e^{-708} - 2 e^2)`, not :math:`0 \cdot \infty`."""
+    :math:`e^{-1420} (y - 2 e^{710})` is :math:`e^{-1410}(y e^{-10} - 2 e^{700})`, not :math:`0 \cdot \infty`."""
     return rest * sp.exp(b_ + top) * factor
 
 
@@ -263,8 +264,8 @@ def _exp_minus_quotient(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.E
 
 def _shifted_exp_minus_quotient(rest: sp.Expr, a_: sp.Expr, t_: sp.Expr, c: sp.Expr) -> sp.Expr:
     r""":math:`(e^a - t)/(c + e^a) = \operatorname{exp\_minus}(a - M, t e^{-M})/(c e^{-M} + e^{a - M})`,
-    :math:`M = \max(a - 2, 0)` (:func:`_shift`): both divided by :math:`e^M`, so that neither overflows
-    (the denominator at least :math:`e^{\min(a, 2)}`, at least c where :math:`a \le 2`)."""
+    :math:`M = \max(a - 700, 0)` (:func:`_shift`): both divided by :math:`e^M`, so that neither overflows
+    (the denominator at most :math:`c + e^{700}`)."""
     top = _shift(a_)
     return rest * exp_minus(a_ - top, t_ * sp.exp(-top)) / (c * sp.exp(-top) + sp.exp(a_ - top))
 

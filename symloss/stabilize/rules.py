@@ -43,9 +43,9 @@ for the shifted sums):
 ``exp_minus_variable``          :math:`e^{a} - t = \operatorname{expm1}(a) - (t - 1)` for a variable t,
                                 used where :math:`t - 1` is exact (:math:`\tfrac12 \le t \le 2`)
 ``exp_minus_over_constant_plus_exp`` :math:`(e^a - t)/(c + e^a) = (e^{a - M} - t e^{-M})/(c e^{-M} + e^{a - M})`,
-                                :math:`M = \max(a - 2, 0)`: neither side overflows
+                                :math:`M = \max(a - 700, 0)`: neither side overflows
 ``exp_times_shifted_sum``       :math:`e^b (A + B e^a) = e^{b + M}(A e^{-M} + B e^{a - M})` and
-                                :math:`e^b (e^a - t) = e^{b + M}(e^{a - M} - t e^{-M})`, :math:`M = \max(a - 2, 0)`:
+                                :math:`e^b (e^a - t) = e^{b + M}(e^{a - M} - t e^{-M})`, :math:`M = \max(a - 700, 0)`:
                                 the factor's overflow merged into b's exponent
 ``logcosh``                     :math:`\log\cosh r = \operatorname{log1p}(2\sinh^2(r/2))` near 0
                                 and :math:`|r| + \operatorname{log1p}(e^{-2|r|}) - \log 2` elsewhere
