@@ -146,8 +146,8 @@ def _shift(a_: sp.Expr) -> sp.Expr:
 
 def _linear_in_exp(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:
     """(a, A, B) where ``expr`` is a sum A + B e^a (B e^a expanded out of any product of the sum's terms) with A
-    and B nonzero and free of exponentials; not e^a - t for a symbol t, which exp_minus_variable makes
-    exp_minus(a, t) (and :func:`_exp_minus_shifted` then takes over)."""
+    and B nonzero and free of exponentials, B free of a's variables; not e^a - t for a symbol t, which
+    exp_minus_variable makes exp_minus(a, t) (shifted then as exp_minus)."""
     if not isinstance(expr, sp.Add):
         return None
     exps = {e for e in expr.atoms(sp.exp)}
@@ -159,8 +159,8 @@ def _linear_in_exp(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:
     if expand_primitives(polynomial).has(sp.exp) or sp.degree(polynomial, standing) != 1:
         return None
     low, high = polynomial.subs(standing, 0), polynomial.coeff(standing, 1)
-    if low == 0 or high == 0 or (high == 1 and (-low).is_Symbol):
-        return None
+    if low == 0 or high == 0 or (high == 1 and (-low).is_Symbol) or high.free_symbols & power.free_symbols:
+        return None  # B holding a's variable (z e^z + y): B e^{a - M} overflows where z e^{-z} does not
     return power.args[0], low, high
 
 

@@ -86,6 +86,7 @@ def test_the_rules_rewrite(expr: sp.Expr, expected: sp.Expr) -> None:
         (sp.exp(z) - y) * sp.exp(-2 * z),  # e^a - t: exp_minus_variable's, shifted once it is exp_minus
         (y - 2 * sp.exp(-sp.Abs(z))) * sp.exp(-2 * z),  # e^a cannot overflow (a <= 0): M = 0
         y - 2 * sp.exp(z),  # no exponential to merge e^M into: the sum overflows where its value does
+        (y + z * sp.exp(z)) * sp.exp(-z),  # B = z holds a's variable: z e^{z - M} overflows where z does not
     ],
 )
 def test_what_the_rules_leave_alone(expr: sp.Expr) -> None:
