@@ -16,8 +16,8 @@ from collections.abc import Callable
 import sympy as sp
 
 from symloss.stabilize.engine import Rewrite, Rule
-from symloss.stabilize.identities import C, a, claim, t, u
-from symloss.stabilize.primitives import expand_primitives, log1p
+from symloss.stabilize.identities import C, a, claim, r, t, u, w
+from symloss.stabilize.primitives import exp_minus, expand_primitives, log1p
 
 
 def _top_down(matches: Callable[[sp.Basic], bool], rewrite: Callable[[sp.Basic], sp.Basic], *,
@@ -131,4 +131,154 @@ EXP_OVER_CONSTANT_PLUS_EXP = Rule(
     t * sp.exp(2 * a) / (C + sp.exp(a)) ** 3,
 )
 
-EXPONENTIALS: tuple[Rule, ...] = (LOG_OF_CONSTANT_PLUS_EXP, EXP_OVER_CONSTANT_PLUS_EXP)
+# ------------------------------------------- e^b (A + B e^a), e^b (e^a - t), (e^a - t)/(c + e^a) with e^M taken out
+
+SHIFT_MARGIN = 700  # e^{a - M} at most e^700: no overflow; M = 0, the factor unchanged, wherever e^a is finite
+
+
+def _shift(a_: sp.Expr) -> sp.Expr:
+    r""":math:`M = \max(a - 700, 0)`: 0 wherever :math:`e^a` cannot overflow, so that nothing changes there (no t
+    rounded into :math:`t e^{-M}`, whose error a cancellation in :math:`e^{a - M} - t e^{-M}` would amplify);
+    above, :math:`a - M` is computed exactly in floating point (Sterbenz: M is 700 below a or at least a/2) and
+    is :math:`700 + \delta` with :math:`|\delta|` M's rounding, so :math:`e^{a - M} \le e^{700 + \delta}`."""
+    return sp.Max(a_ - SHIFT_MARGIN, 0)
+
+
+def _linear_in_exp(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:
+    """(a, A, B) where ``expr`` is a sum A + B e^a (B e^a expanded out of any product of the sum's terms) with A
+    and B nonzero and free of exponentials, B free of a's variables; not e^a - t for a symbol t, which
+    exp_minus_variable makes exp_minus(a, t) (shifted then as exp_minus)."""
+    if not isinstance(expr, sp.Add):
+        return None
+    exps = {e for e in expr.atoms(sp.exp)}
+    if len(exps) != 1:
+        return None
+    (power,) = exps
+    standing = sp.Dummy("E")
+    polynomial = sp.expand(expr.xreplace({power: standing}))
+    if expand_primitives(polynomial).has(sp.exp) or sp.degree(polynomial, standing) != 1:
+        return None
+    low, high = polynomial.subs(standing, 0), polynomial.coeff(standing, 1)
+    if low == 0 or high == 0 or (high == 1 and (-low).is_Symbol) or high.free_symbols & power.free_symbols:
+        return None  # B holding a's variable (z e^z + y): B e^{a - M} overflows where z e^{-z} does not
+    return power.args[0], low, high
+
+
+def _variable_ratio(low: sp.Expr, high: sp.Expr) -> sp.Expr | None:
+    """t = -A/B where it is a variable (a symbol) times a power of two (exact in floating point: 2e^a - 2y is
+    2(e^a - y), y - 2e^a is -2(e^a - y/2)), so that A + B e^a is B exp_minus(a, t) and keeps its digits near
+    e^a = t; else None."""
+    ratio = -low / high
+    number, rest = ratio.as_coeff_Mul()
+    if not rest.is_Symbol or not number.is_Rational:
+        return None
+    numerator, denominator = abs(number.p), number.q
+    powers_of_two = all(n & (n - 1) == 0 for n in (numerator, denominator))
+    return ratio if powers_of_two else None
+
+
+def _exp_minus_parts(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr] | None:
+    """(a, t) where ``expr`` is exp_minus(a, t) with t free of exponentials (not already shifted)."""
+    if isinstance(expr, exp_minus) and not expand_primitives(expr.args[1]).has(sp.exp):
+        return expr.args[0], expr.args[1]
+    return None
+
+
+def _shifted_factor(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr] | None:
+    r"""(M, F) with ``expr`` = :math:`e^M F`: for :math:`A + B e^a`, :math:`F = A e^{-M} + B e^{a - M}` (or
+    :math:`B \operatorname{exp\_minus}(a - M, t e^{-M})` for a variable :math:`t = -A/B`, :func:`_variable_ratio`); for
+    :math:`\operatorname{exp\_minus}(a, t)`, :math:`F = \operatorname{exp\_minus}(a - M, t e^{-M})`
+    (:math:`M = \max(a - 700, 0)`, :func:`_shift`); None for any other factor."""
+    linear = _linear_in_exp(expr)
+    if linear is not None:
+        a_, low, high = linear
+        top = _shift(a_)
+        ratio = _variable_ratio(low, high)
+        if ratio is not None:
+            return top, high * exp_minus(a_ - top, ratio * sp.exp(-top))
+        return top, low * sp.exp(-top) + high * sp.exp(a_ - top)
+    parts = _exp_minus_parts(expr)
+    if parts is not None:
+        a_, t_ = parts
+        top = _shift(a_)
+        return top, exp_minus(a_ - top, t_ * sp.exp(-top))
+    return None
+
+
+def _exp_times_sum(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr] | None:
+    """(rest, b, M, F) where ``expr`` is rest · e^b · S with S = e^M F (:func:`_shifted_factor`, its
+    exponential's argument a not known to be at most 700) and e^b the product's one other exponential (a product of
+    several, such as a sum of exponentials put over one denominator, is left as it is)."""
+    if not isinstance(expr, sp.Mul):
+        return None
+    factors = list(expr.args)
+    powers = [f for f in factors if isinstance(f, sp.exp)]
+    if len(powers) != 1:
+        return None
+    (power,) = powers
+    for factor in factors:
+        shifted = _shifted_factor(factor)
+        if shifted is not None and shifted[0] != 0:  # M = 0 where a <= 700 is known: nothing to take out
+            others = [f for f in factors if f is not factor and f is not power]
+            return sp.Mul(*others), power.args[0], *shifted
+    return None
+
+
+def _merged(rest: sp.Expr, b_: sp.Expr, top: sp.Expr, factor: sp.Expr) -> sp.Expr:
+    r""":math:`e^b S = e^{b + M} F`: the factor's overflow moved into one exponent with b's, so that
+    :math:`e^{-1420} (y - 2 e^{710})` is :math:`e^{-1410}(y e^{-10} - 2 e^{700})`, not :math:`0 \cdot \infty`."""
+    return rest * sp.exp(b_ + top) * factor
+
+
+EXP_TIMES_SHIFTED_SUM = Rule(
+    "exp_times_shifted_sum",
+    (claim("exp_times_shifted_sum: e^r (t + w e^a) = e^(r + u) (t e^(-u) + w e^(a - u))",
+           sp.exp(r) * (t + w * sp.exp(a)), sp.exp(r + u) * (t * sp.exp(-u) + w * sp.exp(a - u))),
+     claim("exp_times_shifted_sum, exp_minus: e^r (e^a - t) = e^(r + u) (e^(a - u) - t e^(-u))",
+           sp.exp(r) * (sp.exp(a) - t), sp.exp(r + u) * (sp.exp(a - u) - t * sp.exp(-u)))),
+    _top_down(lambda e: _exp_times_sum(e) is not None, lambda e: _merged(*_exp_times_sum(e))),
+    sp.exp(-2 * a) * (t - 2 * sp.exp(a)),
+)
+
+
+def _exp_minus_quotient(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr] | None:
+    """(rest, a, t, c) where ``expr`` is rest · exp_minus(a, t)/(c + e^a), rest free of exponentials."""
+    if not isinstance(expr, sp.Mul):
+        return None
+    factors = list(expr.args)
+    for numerator in factors:
+        parts = _exp_minus_parts(numerator)
+        if parts is None:
+            continue
+        for denominator in factors:
+            if not (isinstance(denominator, sp.Pow) and denominator.exp == -1):
+                continue
+            sum_parts = _constant_plus_exp(denominator.base)
+            if sum_parts is None or sum_parts[1] != parts[0]:
+                continue
+            rest = [f for f in factors if f is not numerator and f is not denominator]
+            if not any(expand_primitives(f).has(sp.exp) for f in rest):
+                return sp.Mul(*rest), parts[0], parts[1], sum_parts[0]
+    return None
+
+
+def _shifted_exp_minus_quotient(rest: sp.Expr, a_: sp.Expr, t_: sp.Expr, c: sp.Expr) -> sp.Expr:
+    r""":math:`(e^a - t)/(c + e^a) = \operatorname{exp\_minus}(a - M, t e^{-M})/(c e^{-M} + e^{a - M})`,
+    :math:`M = \max(a - 700, 0)` (:func:`_shift`): both divided by :math:`e^M`, so that neither overflows
+    (the denominator at most :math:`c + e^{700}`)."""
+    top = _shift(a_)
+    return rest * exp_minus(a_ - top, t_ * sp.exp(-top)) / (c * sp.exp(-top) + sp.exp(a_ - top))
+
+
+EXP_MINUS_OVER_CONSTANT_PLUS_EXP = Rule(
+    "exp_minus_over_constant_plus_exp",
+    (claim("exp_minus_over_constant_plus_exp: (e^a - t)/(C + e^a) = (e^(a - u) - t e^(-u))/(C e^(-u) + e^(a - u))",
+           (sp.exp(a) - t) / (C + sp.exp(a)),
+           (sp.exp(a - u) - t * sp.exp(-u)) / (C * sp.exp(-u) + sp.exp(a - u))),),
+    _top_down(lambda e: _exp_minus_quotient(e) is not None,
+              lambda e: _shifted_exp_minus_quotient(*_exp_minus_quotient(e)), factors_alone=False),
+    C * exp_minus(a, t) / (C + sp.exp(a)),
+)
+
+EXPONENTIALS: tuple[Rule, ...] = (LOG_OF_CONSTANT_PLUS_EXP, EXP_OVER_CONSTANT_PLUS_EXP,
+                                  EXP_MINUS_OVER_CONSTANT_PLUS_EXP, EXP_TIMES_SHIFTED_SUM)

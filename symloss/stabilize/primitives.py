@@ -348,21 +348,25 @@ class CompensatedSum(sp.Sum):
 
 
 class exp_minus(Primitive):  # noqa: N801 - named like NumPy functions
-    r""":math:`e^{a} - t` for a variable :math:`t` (a count, a target), implemented as
-    :math:`\operatorname{expm1}(a) - (t - 1)` where :math:`\tfrac12 \le t \le 2` and as
-    :math:`e^{a} - t` elsewhere (the identity is proved in :mod:`symloss.stabilize.rules`).
+    r""":math:`e^{a} - t` for a variable :math:`t` (a count, a target), implemented from
+    :math:`e^{a} = 2^k (s + s_\ell)` in two floats (about :math:`2^{-64}` relative) as
+    :math:`2^k((s - t 2^{-k}) + s_\ell)` where :math:`t 2^{-k} \in [\tfrac14, 4]` or :math:`a > 709`, for
+    :math:`-700 < a \le 1500`, and as :math:`e^{a} - t` elsewhere (the identity is proved in
+    :mod:`symloss.stabilize.rules`).
 
-    Near :math:`t = 1` the textbook difference keeps only the absolute accuracy of
-    :math:`e^{a} \approx 1`: at :math:`t = 1`, :math:`a = 10^{-300}` it gives 0.  There
-    :math:`t - 1` is exact (Sterbenz's lemma: :math:`t` and 1 within a factor 2 of each other)
-    and :math:`\operatorname{expm1}(a)` is accurate to its own magnitude, so only their final
-    difference rounds.  Away from :math:`[\tfrac12, 2]` the textbook form is as good: where
-    :math:`e^{a} \approx t` the difference is then ill-conditioned in :math:`a` itself.
+    Near :math:`e^a = t` the textbook difference keeps only the absolute accuracy of the rounded
+    :math:`e^{a}`: at :math:`t = 1`, :math:`a = 10^{-300}` it gives 0, at :math:`a = 3`, :math:`t = 20` it is
+    off by 17 ulp.  There :math:`s - t 2^{-k}` is exact (Sterbenz's lemma: within a factor 2 of each other,
+    :math:`t 2^{-k}` exact) and :math:`s + s_\ell` carries 11 bits beyond a double, so only the final sum rounds
+    while the cancellation is below :math:`2^{10}`.  Away from that range :math:`e^a` and t are a factor 2.8
+    apart or more and the textbook form is as good; for :math:`a > 709` the scaled form is finite where
+    :math:`e^a` is not.
     """
 
     regime_call = "exp_minus(a, t)"
     regimes = (
-        ("1/2 <= t <= 2", "expm1(a) - (t - 1), t - 1 exact (Sterbenz)"),
+        ("-700 < a <= 1500 and (1/4 <= t 2^-k <= 4 or a > 709), e^a = 2^k (s + s_low)",
+         "2^k ((s - t 2^-k) + s_low), e^a in two floats, s - t 2^-k exact where they are close (Sterbenz)"),
         ("otherwise", "exp(a) - t"),
     )
 

@@ -42,6 +42,11 @@ for the shifted sums):
 ``expm1``                       :math:`e^{x} - 1 = \operatorname{expm1}(x)`
 ``exp_minus_variable``          :math:`e^{a} - t = \operatorname{expm1}(a) - (t - 1)` for a variable t,
                                 used where :math:`t - 1` is exact (:math:`\tfrac12 \le t \le 2`)
+``exp_minus_over_constant_plus_exp`` :math:`(e^a - t)/(c + e^a) = (e^{a - M} - t e^{-M})/(c e^{-M} + e^{a - M})`,
+                                :math:`M = \max(a - 700, 0)`: neither side overflows
+``exp_times_shifted_sum``       :math:`e^b (A + B e^a) = e^{b + M}(A e^{-M} + B e^{a - M})` and
+                                :math:`e^b (e^a - t) = e^{b + M}(e^{a - M} - t e^{-M})`, :math:`M = \max(a - 700, 0)`:
+                                the factor's overflow merged into b's exponent
 ``logcosh``                     :math:`\log\cosh r = \operatorname{log1p}(2\sinh^2(r/2))` near 0
                                 and :math:`|r| + \operatorname{log1p}(e^{-2|r|}) - \log 2` elsewhere
 ``one_minus_tanh_squared``      :math:`1 - \tanh^2 a = 1/\cosh^2 a`
@@ -177,6 +182,8 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "log1p_remainder_series",  # after log1p, whose log1p(t) it matches
     "expm1",
     "exp_minus_variable",
+    "exp_minus_over_constant_plus_exp",  # after exp_minus_variable, whose exp_minus(a, t) they shift
+    "exp_times_shifted_sum",
     "logcosh",
     "one_minus_tanh_squared",
     "sech2",

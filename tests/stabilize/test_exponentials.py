@@ -18,7 +18,7 @@ from symloss.prove.prover import prove
 from symloss.stabilize.engine import ProvedRule, stabilize
 from symloss.stabilize.exponentials import EXPONENTIALS
 from symloss.stabilize.identities import C, a, claim, u
-from symloss.stabilize.primitives import exp_minus, expand_primitives, log1p
+from symloss.stabilize.primitives import expand_primitives, log1p
 
 ULP_BUDGET = 4.0
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -54,7 +54,7 @@ def _numerically_equal(before: sp.Expr, after: sp.Expr) -> bool:
     for _ in range(4):
         point = {s: sp.Float(abs(rng.normal()) + 0.1 if s.is_positive else rng.normal() * 3, 30)
                  for s in before.free_symbols | after.free_symbols}
-        lhs = sp.N(before.xreplace(point), 30)
+        lhs = sp.N(to_elementary(expand_primitives(before)).xreplace(point), 30)
         rhs = sp.N(to_elementary(expand_primitives(after)).xreplace(point), 30)
         if abs(lhs - rhs) > sp.Float("1e-25") * max(1, abs(lhs)):
             return False
@@ -97,7 +97,6 @@ def test_the_family_rewrites(expr: sp.Expr, expected: sp.Expr) -> None:
         log1p(sp.exp(-sp.Abs(z))),  # already the stable tail (the rule's own output: a fixed point)
         sp.exp(3 * z) / (1 + sp.exp(z)) ** 2,  # m > n: the quotient itself overflows
         sp.exp(z) / (1 + sp.exp(2 * z)),  # not one exponential over c + that exponential
-        exp_minus(z, y) / (1 + sp.exp(z)),  # e^z - y would overflow alone where e^{-z} underflows: inf·0
     ],
 )
 def test_what_the_family_leaves_alone(expr: sp.Expr) -> None:
