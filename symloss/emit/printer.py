@@ -12,6 +12,7 @@ from sympy.printing.numpy import NumPyPrinter
 from symloss.declare.functions import sigmoid, softplus
 from symloss.declare.likelihood import ClassMax
 from symloss.emit.arrays import AtMax, FromParts, SoftmaxParts, ZeroWeighted
+from symloss.stabilize.exact_sum_primitives import on_halves
 from symloss.stabilize.primitives import (
     CompensatedSum,
     OfExactSumBase,
@@ -110,6 +111,9 @@ class KernelPrinter(NumPyPrinter):
         return f"_{type(expr).__name__}({self._print(x)}, {high}, {scales}, y_low={low})"
 
     _print_square_over_of_sum = _print_square_ratio_of_sum
+
+    def _print_on_halves(self, expr: on_halves) -> str:
+        return f"_on_halves({self._print(expr.args[0])}, {self._print(expr.args[1])})"
     _print_quotient_of_sum = _print_square_ratio_of_sum
 
     def _print_SumOthers(self, expr: SumOthers) -> str:  # noqa: N802
