@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from symloss.certify.balls import ball, exp, expm1, exprel, log1p, midpoint
 from symloss.stabilize import primitives
-from symloss.stabilize.exact_sum_primitives import on_halves
+from symloss.stabilize.exact_sum_primitives import half, on_halves
 from symloss.stabilize.scaled_softmax import divided_entry
 
 
@@ -99,6 +99,7 @@ SCALAR_INTERVALS: Mapping[type[primitives.Primitive], Callable[..., object]] = {
     primitives.square_over_of_sum: lambda x, y, v, k: k * (x + y) ** 2 / v,
     primitives.quotient_of_sum: lambda x, y, c, v: c * (x + y) / v,
     divided_entry: lambda f, t: f / t,
+    half: lambda x: x / 2,
     on_halves: lambda plain, halved: plain,  # its textbook value: the halves are an identity (f = 2 f_half)
 }
 """Interval implementations of the scalar primitives, by class (printed under the class name)."""

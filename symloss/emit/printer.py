@@ -12,7 +12,7 @@ from sympy.printing.numpy import NumPyPrinter
 from symloss.declare.functions import sigmoid, softplus
 from symloss.declare.likelihood import ClassMax
 from symloss.emit.arrays import AtMax, FromParts, SoftmaxParts, ZeroWeighted
-from symloss.stabilize.exact_sum_primitives import on_halves
+from symloss.stabilize.exact_sum_primitives import half, on_halves
 from symloss.stabilize.primitives import (
     CompensatedSum,
     OfExactSumBase,
@@ -114,6 +114,9 @@ class KernelPrinter(NumPyPrinter):
 
     def _print_on_halves(self, expr: on_halves) -> str:
         return f"_on_halves({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_half(self, expr: half) -> str:
+        return f"(0.5*{self._print(expr.args[0])})"
     _print_quotient_of_sum = _print_square_ratio_of_sum
 
     def _print_SumOthers(self, expr: SumOthers) -> str:  # noqa: N802

@@ -108,3 +108,13 @@ class on_halves(Primitive):  # noqa: N801
 
     def textbook(self) -> sp.Expr:
         return self.args[0]
+
+
+class half(Primitive):  # noqa: N801
+    r""":math:`x/2` kept opaque, so that common-subexpression elimination does not undo the halves of
+    :class:`on_halves` (:math:`|y/2 - \hat y/2| = |y - \hat y|/2` would overflow again)."""
+
+    nargs = 1
+
+    def textbook(self) -> sp.Expr:
+        return self.args[0] / 2

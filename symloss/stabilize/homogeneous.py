@@ -21,7 +21,7 @@ import sympy as sp
 from symloss.stabilize.engine import Rule
 from symloss.stabilize.exact_sums import exact_terms
 from symloss.stabilize.identities import C, a, b, claim, t
-from symloss.stabilize.exact_sum_primitives import on_halves
+from symloss.stabilize.exact_sum_primitives import half, on_halves
 from symloss.stabilize.primitive_base import Primitive
 
 _LINEAR = (sp.Add, sp.Max, sp.Min)
@@ -86,8 +86,8 @@ def _useful(expr: sp.Basic) -> bool:
 
 
 def _halved(expr: sp.Expr, scaled: frozenset[sp.Symbol]) -> sp.Expr:
-    """``expr`` at the ``scaled`` inputs halved."""
-    return expr.xreplace({s: s / 2 for s in scaled})
+    """``expr`` at the ``scaled`` inputs halved (each as an opaque :class:`half`)."""
+    return expr.xreplace({s: half(s) for s in scaled})
 
 
 def _wrapped(expr: sp.Basic) -> sp.Expr | None:
