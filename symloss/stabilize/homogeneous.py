@@ -19,9 +19,9 @@ from __future__ import annotations
 import sympy as sp
 
 from symloss.stabilize.engine import Rule
+from symloss.stabilize.exact_sum_primitives import half, on_halves
 from symloss.stabilize.exact_sums import exact_terms
 from symloss.stabilize.identities import C, a, b, claim, t
-from symloss.stabilize.exact_sum_primitives import half, on_halves
 from symloss.stabilize.primitive_base import Primitive
 
 _LINEAR = (sp.Add, sp.Max, sp.Min)
