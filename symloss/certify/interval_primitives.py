@@ -100,7 +100,7 @@ SCALAR_INTERVALS: Mapping[type[primitives.Primitive], Callable[..., object]] = {
     primitives.quotient_of_sum: lambda x, y, c, v: c * (x + y) / v,
     divided_entry: lambda f, t: f / t,
     half: lambda x: x / 2,
-    on_halves: lambda plain, halved: plain,  # its textbook value: the halves are an identity (f = 2 f_half)
+    on_halves: lambda plain, halved, scale: plain,  # its textbook value: the halves are an identity
 }
 """Interval implementations of the scalar primitives, by class (printed under the class name)."""
 

@@ -113,7 +113,7 @@ class KernelPrinter(NumPyPrinter):
     _print_square_over_of_sum = _print_square_ratio_of_sum
 
     def _print_on_halves(self, expr: on_halves) -> str:
-        return f"_on_halves({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+        return f"_on_halves({', '.join(self._print(a) for a in expr.args)})"
 
     def _print_half(self, expr: half) -> str:
         return f"(0.5*{self._print(expr.args[0])})"

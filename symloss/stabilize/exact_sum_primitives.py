@@ -90,21 +90,21 @@ class square_of_sum(OfExactSumBase):  # noqa: N801
 
 
 class on_halves(Primitive):  # noqa: N801
-    r""":math:`f` where its plain value ``plain`` is finite, else :math:`2 f_{1/2}` with ``halved`` =
-    :math:`f_{1/2}` the same expression at the scaled inputs halved: for :math:`f = F\cdot H`, H positively
-    homogeneous of degree 1 in those inputs, :math:`f_{1/2} = F\cdot H(x/2) = f/2` (proved by
+    r""":math:`f` where its plain value ``plain`` is finite, else :math:`2^d f_{1/2}` (``scale`` :math:`2^d`) with
+    ``halved`` = :math:`f_{1/2}` the same expression at the scaled inputs halved: for :math:`f = F\cdot H`, H
+    positively homogeneous of degree d in those inputs, :math:`f_{1/2} = F\cdot H(x/2) = f/2^d` (proved by
     :mod:`symloss.stabilize.homogeneous`), and the halves of float inputs are exact above :math:`2^{-1022}`.
     A residual :math:`y - \hat y` that overflows (:math:`y = -\hat y = 1.8\cdot10^{308}`) makes
     :math:`\max(\tau r, (\tau - 1) r)` inf although it is finite; the halves' residual does not overflow."""
 
-    regime_call = "on_halves(f, f_half)"
+    regime_call = "on_halves(f, f_half, 2**d)"
     regimes = (
         ("f finite", "f"),
-        ("otherwise", "2 f_half, f_half = f at the scaled inputs halved (= f/2: f positively homogeneous of "
-                      "degree 1 in them)"),
+        ("otherwise", "2**d f_half, f_half = f at the scaled inputs halved (= f/2**d: f positively homogeneous "
+                      "of degree d in them)"),
     )
 
-    nargs = 2
+    nargs = 3
 
     def textbook(self) -> sp.Expr:
         return self.args[0]

@@ -23,15 +23,18 @@ from symloss.stabilize.exact_sum_primitives import half, on_halves
 from symloss.stabilize.exact_sums import exact_terms
 from symloss.stabilize.identities import C, a, b, claim, t
 from symloss.stabilize.primitive_base import Primitive
+from symloss.stabilize.primitives import expand_primitives, square_of_sum
 
 _LINEAR = (sp.Add, sp.Max, sp.Min)
 
 
 def _residual_inputs(expr: sp.Basic) -> frozenset[sp.Symbol]:
-    """The scalar inputs of the exact sums of two float inputs in ``expr`` (a residual :math:`y - \\hat y`)."""
+    """The scalar inputs of the exact sums of two float inputs in ``expr`` (a residual :math:`y - \\hat y`, or
+    the two terms of a :class:`~symloss.stabilize.primitives.square_of_sum`)."""
     found: set[sp.Symbol] = set()
     for node in sp.preorder_traversal(expr):
         terms = exact_terms(node) if isinstance(node, sp.Add) else None
+        terms = node.args if isinstance(node, square_of_sum) else terms
         if terms is not None and not terms[1].is_number:
             found |= {s for term in terms for s in term.free_symbols}
     return frozenset(s for s in found if isinstance(s, sp.Symbol))
@@ -39,15 +42,18 @@ def _residual_inputs(expr: sp.Basic) -> frozenset[sp.Symbol]:
 
 def _degree(expr: sp.Basic, scaled: frozenset[sp.Symbol], unscaled: set[sp.Symbol]) -> int | None:
     """The degree of positive homogeneity of ``expr`` in the ``scaled`` inputs when its structure shows one
-    (sums, max and min of terms of one degree, products, :math:`|\\cdot|`; anything free of them has
-    degree 0), None otherwise.  A sum, max or min that mixes degrees 1 and 0 adds the inputs of its degree-0
-    terms to ``unscaled`` (scaling them too may make it homogeneous)."""
+    (sums, max and min of terms of one degree, products, :math:`|\\cdot|`, the square of an exact sum of
+    degree-1 terms; anything free of them has degree 0), None otherwise.  A sum, max or min that mixes
+    degrees 1 and 0 adds the inputs of its degree-0 terms to ``unscaled`` (scaling them too may make it
+    homogeneous)."""
     if not expr.free_symbols & scaled:
         return 0
     if isinstance(expr, sp.Symbol):
         return 1
     if isinstance(expr, sp.Abs):
         return _degree(expr.args[0], scaled, unscaled)
+    if isinstance(expr, square_of_sum):
+        return 2 if [_degree(term, scaled, unscaled) for term in expr.args] == [1, 1] else None
     if isinstance(expr, sp.Mul):
         degrees = [_degree(f, scaled, unscaled) for f in expr.args]
         return None if None in degrees else sum(degrees)
@@ -63,15 +69,15 @@ def _degree(expr: sp.Basic, scaled: frozenset[sp.Symbol], unscaled: set[sp.Symbo
     return None
 
 
-def _homogeneous_inputs(expr: sp.Basic) -> frozenset[sp.Symbol] | None:
-    """The inputs in which ``expr`` is positively homogeneous of degree 1: those of its residuals, and the
-    inputs added to them where a sum mixes them; None when there is none such."""
+def _homogeneous_inputs(expr: sp.Basic) -> tuple[frozenset[sp.Symbol], int] | None:
+    """(the inputs, the degree 1 or 2) in which ``expr`` is positively homogeneous: the inputs of its residuals,
+    and those added to them where a sum mixes them; None when there is none such."""
     scaled = _residual_inputs(expr)
     while scaled:
         added: set[sp.Symbol] = set()
         degree = _degree(expr, scaled, added)
-        if degree == 1:
-            return scaled
+        if degree in (1, 2):
+            return scaled, degree
         if degree is not None or not added - scaled:
             return None
         scaled = scaled | added
@@ -79,10 +85,12 @@ def _homogeneous_inputs(expr: sp.Basic) -> frozenset[sp.Symbol] | None:
 
 
 def _useful(expr: sp.Basic) -> bool:
-    """More than a residual, its absolute value or a number times either: those overflow with the value."""
-    rest = expr.as_coeff_Mul()[1]
+    """More than a residual, its absolute value or its square, or a number :math:`|c| \\ge 1` times one: those
+    overflow with the value."""
+    number, rest = expr.as_coeff_Mul()
     rest = rest.args[0] if isinstance(rest, sp.Abs) else rest
-    return not (isinstance(rest, sp.Add) and exact_terms(rest) is not None)
+    bare = isinstance(rest, square_of_sum) or (isinstance(rest, sp.Add) and exact_terms(rest) is not None)
+    return not (bare and abs(number) >= 1)
 
 
 def _halved(expr: sp.Expr, scaled: frozenset[sp.Symbol]) -> sp.Expr:
@@ -91,15 +99,17 @@ def _halved(expr: sp.Expr, scaled: frozenset[sp.Symbol]) -> sp.Expr:
 
 
 def _wrapped(expr: sp.Basic) -> sp.Expr | None:
-    r""":math:`\operatorname{on\_halves}(F H, F H_{1/2})` for a product ``expr`` with a factor H that is
-    homogeneous of degree 1 and more than a residual, or for such an H itself (F = 1); None otherwise."""
-    candidates = sp.Mul.make_args(expr) if isinstance(expr, sp.Mul) else (expr,)
-    for factor in candidates:
-        if not isinstance(factor, (*_LINEAR, sp.Abs, sp.Mul)) or not _useful(factor):
+    r""":math:`\operatorname{on\_halves}(F H, F H_{1/2}, 2^d)` for a product ``expr`` :math:`F H` with a factor H
+    that is positively homogeneous of degree :math:`d \in \{1, 2\}`, or for such an H itself (F = 1), unless
+    ``expr`` is no more than a residual, its absolute value or square (:func:`_useful`); None otherwise."""
+    if not isinstance(expr, sp.Expr) or not _useful(expr):
+        return None
+    for factor in sp.Mul.make_args(expr):
+        if not isinstance(factor, (*_LINEAR, sp.Abs, sp.Mul, square_of_sum)):
             continue
-        scaled = _homogeneous_inputs(factor)
-        if scaled is not None:
-            return on_halves(expr, expr.xreplace({factor: _halved(factor, scaled)}))
+        if (found := _homogeneous_inputs(factor)) is not None:
+            scaled, degree = found
+            return on_halves(expr, expr.xreplace({factor: _halved(factor, scaled)}), 2**degree)
     return None
 
 
@@ -120,7 +130,9 @@ HOMOGENEOUS: tuple[Rule, ...] = (
                 t * (a + b), 2 * (t * (a / 2 + b / 2))),
           claim("homogeneous_on_halves: |x + y| = 2 |x/2 + y/2|", sp.Abs(a + b), 2 * sp.Abs(a / 2 + b / 2)),
           claim("homogeneous_on_halves: max(x, y) = 2 max(x/2, y/2)", sp.Max(a, b), 2 * sp.Max(a / 2, b / 2)),
-          claim("homogeneous_on_halves: min(x, y) = 2 min(x/2, y/2)", sp.Min(a, b), 2 * sp.Min(a / 2, b / 2))),
+          claim("homogeneous_on_halves: min(x, y) = 2 min(x/2, y/2)", sp.Min(a, b), 2 * sp.Min(a / 2, b / 2)),
+          claim("homogeneous_on_halves: (x + y)^2 = 4 (x/2 + y/2)^2 (degree 2)",
+                expand_primitives(square_of_sum(a, b)), 4 * expand_primitives(square_of_sum(a / 2, b / 2)))),
          _on_halves_rewrite,
          -C * (C / 2 - sp.Abs(a - b))),
 )

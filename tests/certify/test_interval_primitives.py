@@ -42,7 +42,7 @@ SCALAR_SAMPLES: dict[type[Primitive], tuple[tuple[object, ...], ...]] = {  # mod
     primitives.quotient_of_sum: ((1.5, -0.25, -1, 0.75), (-0.375, 2.0, 2, 3.0)),
     divided_entry: ((1.5, 0.75), (-0.375, 3.0)),
     half: ((1.5,), (-0.375,)),
-    on_halves: ((1.5, 0.75), (-0.375, -0.1875)),
+    on_halves: ((1.5, 0.75, 2), (-0.375, -0.09375, 4)),
 }
 CLASS_SAMPLES: dict[type[Primitive], tuple[Primitive, sp.Symbol | None]] = {  # (primitive, its entry index)
     primitives.Softmax: (primitives.Softmax(_z[_k], _k, 3), _k),

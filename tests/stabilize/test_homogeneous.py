@@ -27,8 +27,8 @@ def test_the_rewrite_changes_its_sample_into_an_equal_expression() -> None:
     rewritten = RULE.rewrite(RULE.sample)
     assert isinstance(rewritten, on_halves)
     assert expand_primitives(rewritten) == RULE.sample
-    plain, halved = rewritten.args
-    assert sp.simplify(plain - 2 * expand_primitives(halved)) == 0
+    plain, halved, scale = rewritten.args
+    assert sp.simplify(plain - scale * expand_primitives(halved)) == 0
 
 
 FALSE_VARIANTS = [
@@ -51,7 +51,7 @@ def test_only_homogeneous_functions_of_more_than_a_residual_are_rewritten() -> N
                       sp.Max(0, sp.Abs(r) - 1)):
         assert RULE.rewrite(unchanged) == unchanged
     pinball = sp.Max(tau * r, (tau - 1) * r)
-    assert RULE.rewrite(pinball) == on_halves(pinball, pinball.xreplace({y: half(y), yhat: half(yhat)}))
+    assert RULE.rewrite(pinball) == on_halves(pinball, pinball.xreplace({y: half(y), yhat: half(yhat)}), 2)
     insensitive = sp.Max(0, sp.Abs(r) - eps)
     assert RULE.rewrite(insensitive).args[1] == sp.Max(0, sp.Abs(half(y) - half(yhat)) - half(eps))
     assert RULE.rewrite(RULE.rewrite(insensitive)) == RULE.rewrite(insensitive)  # no on_halves of an on_halves
