@@ -28,12 +28,19 @@ from symloss.stabilize.primitives import expand_primitives, square_of_sum
 _LINEAR = (sp.Add, sp.Max, sp.Min)
 
 
+def _exact_terms(add: sp.Add) -> tuple[sp.Expr, sp.Expr] | None:
+    """The terms of an exact sum ``add`` = x + y, or of c x + c y for a number c (SymPy distributes
+    :math:`(y - \\hat y)/2`)."""
+    number = add.args[0].as_coeff_Mul()[0]
+    return exact_terms(add) or exact_terms(sp.expand(add / number))
+
+
 def _residual_inputs(expr: sp.Basic) -> frozenset[sp.Symbol]:
     """The scalar inputs of the exact sums of two float inputs in ``expr`` (a residual :math:`y - \\hat y`, or
     the two terms of a :class:`~symloss.stabilize.primitives.square_of_sum`)."""
     found: set[sp.Symbol] = set()
     for node in sp.preorder_traversal(expr):
-        terms = exact_terms(node) if isinstance(node, sp.Add) else None
+        terms = _exact_terms(node) if isinstance(node, sp.Add) else None
         terms = node.args if isinstance(node, square_of_sum) else terms
         if terms is not None and not terms[1].is_number:
             found |= {s for term in terms for s in term.free_symbols}
