@@ -96,7 +96,7 @@ def _useful(expr: sp.Basic) -> bool:
     overflow with the value."""
     number, rest = expr.as_coeff_Mul()
     rest = rest.args[0] if isinstance(rest, sp.Abs) else rest
-    bare = isinstance(rest, square_of_sum) or (isinstance(rest, sp.Add) and exact_terms(rest) is not None)
+    bare = isinstance(rest, square_of_sum) or (isinstance(rest, sp.Add) and _exact_terms(rest) is not None)
     return not (bare and abs(number) >= 1)
 
 
