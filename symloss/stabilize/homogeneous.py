@@ -108,7 +108,8 @@ def _halved(expr: sp.Expr, scaled: frozenset[sp.Symbol]) -> sp.Expr:
 def _wrapped(expr: sp.Basic) -> sp.Expr | None:
     r""":math:`\operatorname{on\_halves}(F H, F H_{1/2}, 2^d)` for a product ``expr`` :math:`F H` with a factor H
     that is positively homogeneous of degree :math:`d \in \{1, 2\}`, or for such an H itself (F = 1), unless
-    ``expr`` is no more than a residual, its absolute value or square (:func:`_useful`); None otherwise."""
+    ``expr`` is no more than a residual, its absolute value or square (:func:`_useful`), or H is that and F a
+    function of it (no gain); None otherwise."""
     if not isinstance(expr, sp.Expr) or not _useful(expr):
         return None
     for factor in sp.Mul.make_args(expr):
@@ -116,6 +117,9 @@ def _wrapped(expr: sp.Basic) -> sp.Expr | None:
             continue
         if (found := _homogeneous_inputs(factor)) is not None:
             scaled, degree = found
+            rest = sp.Mul(*(f for f in sp.Mul.make_args(expr) if f is not factor))
+            if not _useful(factor) and rest.free_symbols & scaled:  # F r with F a function of r: no gain
+                continue
             return on_halves(expr, expr.xreplace({factor: _halved(factor, scaled)}), 2**degree)
     return None
 
