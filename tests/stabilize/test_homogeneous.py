@@ -89,7 +89,8 @@ def test_the_kernel_is_within_4_ulp_where_the_residual_overflows_and_elsewhere(n
     kernel, module = _kernel_module(f"halves_{name}", FORMULAS[name])
     assert "homogeneous_on_halves" in kernel.value.rules
     rng = np.random.default_rng(7)
-    points = [(-8.01382217850749e+305, BIG, 5e-324), (-1.5786110243368076e+154, -1.833579720924127e-233, 5e176), (BIG, -BIG, BIG), (-BIG, BIG, 1.5), (BIG, -BIG, 0.25),
+    points = [(-8.01382217850749e+305, BIG, 5e-324), (-1.5786110243368076e+154, -1.833579720924127e-233, 5e176),
+              (BIG, -BIG, BIG), (-BIG, BIG, 1.5), (BIG, -BIG, 0.25),
               (1.7e308, -1.6e308, 1e300), (2.0, -3.0, 0.5)]
     points += [(float(u), float(v), float(w)) for u, v, w in zip(
         rng.choice([-1, 1], 40) * 2.0 ** rng.uniform(-1070, 1024, 40),
