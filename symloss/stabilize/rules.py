@@ -73,6 +73,9 @@ for the shifted sums):
                                 :math:`h + l = x + y` exactly: no :math:`(x + y)^2` formed
 ``quotient_of_exact_sum``       :math:`c(x + y)/v = 2(c((x/2 + y/2)/v))` for :math:`v > 0`: no :math:`x + y`
                                 to overflow, no :math:`c x + c y` to cancel as inf − inf
+``homogeneous_on_halves``       :math:`F\,H(x, y) = 2^d F\,H(x/2, y/2)` for H positively homogeneous of degree
+                                :math:`d \in \{1, 2\}` in an exact sum's inputs (sums, max, min, \|·\|, squares):
+                                the halves taken only where the plain value is not finite
 ``power_minus_one``             :math:`c\,u^a - c = c\operatorname{expm1}(a\log u)` for :math:`u > 0` and a
                                 non-integer exponent (:math:`\operatorname{log1p}(t)` for :math:`u = 1 + t`),
                                 two terms of a longer sum; the textbook form kept where u is not known positive
