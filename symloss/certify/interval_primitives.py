@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from symloss.certify.balls import ball, exp, expm1, exprel, log1p, midpoint
+from symloss.certify.balls import ball, exp, expm1, exprel, log1p, midpoint, minimum
 from symloss.stabilize import primitives
+from symloss.stabilize.scale_ratios import over_square, smaller_of
 from symloss.stabilize.scaled_softmax import divided_entry
 
 
@@ -98,6 +99,8 @@ SCALAR_INTERVALS: Mapping[type[primitives.Primitive], Callable[..., object]] = {
     primitives.square_over_of_sum: lambda x, y, v, k: k * (x + y) ** 2 / v,
     primitives.quotient_of_sum: lambda x, y, c, v: c * (x + y) / v,
     divided_entry: lambda f, t: f / t,
+    over_square: lambda x, g: x / g**2,
+    smaller_of: minimum,
 }
 """Interval implementations of the scalar primitives, by class (printed under the class name)."""
 

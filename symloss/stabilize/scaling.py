@@ -28,12 +28,19 @@ from symloss.declare.notation import NONNEGATIVE, POSITIVE, REAL, Scope, var
 from symloss.stabilize.engine import Rule
 from symloss.stabilize.identities import C, claim, r
 from symloss.stabilize.primitives import expand_primitives, log1p, square_of_sum, square_ratio
+from symloss.stabilize.scale_ratios import over_square, smaller_of
 
 HUGE = sp.Float("1e300", 3)  # printed as 1.00e+300, which Python reads as the float 1e300
 r"""The regime boundary.  Above it :math:`\log(1 + 1/(Sk)) < 10^{-300}` and :math:`2\log u + \log k \ge 690`
 is a sum of terms of at most :math:`\sim 1450` in magnitude, so the scaled form loses no more than a
 factor 2 to cancellation; below it the textbook form is kept (its square is finite unless the other
 factor is tiny, and it is the form the bundled kernels are certified with)."""
+
+TINY = sp.Float("1e-290", 3)
+r"""The lower regime boundary, for a square scale :math:`d = c^2` or a square :math:`S = r^2`: below it
+the textbook form's square is subnormal or 0 (:math:`c = 5\cdot10^{-324}`: :math:`c^2 + r^2 = 0 + 0`
+gives 0/0), and the quotient is divided through by the larger of d and S k instead, the smaller one
+entering only as a square of a ratio at most 1 (hypot-style)."""
 
 _u, _k, _d = (var(n, POSITIVE).symbol for n in ("u", "k", "d"))
 _p = var("p", REAL).symbol
@@ -67,7 +74,8 @@ def as_square_ratio(monomial: sp.Expr) -> sp.Expr:
     :math:`g^{2n \pm 1} = g^{2n} g^{\pm 1}`) gathered into one :class:`square_ratio`:
     :math:`\prod_i g_i^{2n_i} \cdot \rho = (N/D)^2 \rho` with :math:`N = \prod_{n_i > 0} g_i^{n_i}`,
     :math:`D = \prod_{n_i < 0} g_i^{-n_i}`, computed as the square of the ratio :math:`N/D`, so that
-    neither :math:`N^2` nor :math:`D^2` is formed (an identity wherever :math:`D \ne 0`)."""
+    neither :math:`N^2` nor :math:`D^2` is formed (an identity wherever :math:`D \ne 0`); with no numerator,
+    :math:`\rho/D^2` is :class:`~symloss.stabilize.scale_ratios.over_square`, :math:`(\rho/D)/D`."""
     numerator, denominator, rest = [], [], []
     for factor in sp.Mul.make_args(monomial):
         found = _half_power(factor)
@@ -84,8 +92,10 @@ def as_square_ratio(monomial: sp.Expr) -> sp.Expr:
     for root in [g for g in numerator if g in denominator]:  # (r/r)^2 = 1
         numerator.remove(root)
         denominator.remove(root)
-    if not numerator or not denominator:  # no quotient of squares: a square alone is computed as it was
-        return sp.Mul(*(g**2 for g in numerator), *(g**-2 for g in denominator), *rest)
+    if not numerator and denominator:  # x/D^2 as (x/D)/D: D^2 may underflow or overflow where x/D^2 does not
+        return over_square(sp.Mul(*rest), sp.Mul(*denominator))
+    if not denominator:  # no quotient of squares: a square alone is computed as it was
+        return sp.Mul(*(g**2 for g in numerator), *rest)
     return square_ratio(sp.Mul(*numerator), sp.Mul(*denominator)) * sp.Mul(*rest)
 
 
@@ -155,10 +165,21 @@ def _power_rewrite(expr: sp.Expr) -> sp.Expr:
         dominant = sp.Or(square > HUGE, as_square_ratio(square * k / d) > HUGE)
         regimes = [(by_square if p > 0 else 1 / by_square, dominant)]
         if _half_power(d) is not None:
-            regimes.append((by_rest if p > 0 else 1 / by_rest, d > HUGE))
+            regimes += _scale_regimes(by_square if p > 0 else 1 / by_square, by_rest if p > 0 else 1 / by_rest,
+                                      square, k, d)
         return sp.Piecewise(*regimes, (textbook, True))
 
     return _outside_piecewise(expr, matches, rewrite)
+
+
+def _scale_regimes(by_square: sp.Expr, by_rest: sp.Expr, square: sp.Expr, k: sp.Expr,
+                   d: sp.Expr) -> list[tuple[sp.Expr, sp.Basic]]:
+    r"""The regimes after the first (a huge S k) for a square scale :math:`d = c^2`: ``by_rest`` (divided
+    through by d) where :math:`d > \mathrm{HUGE}`; where d or S is below :data:`TINY`, ``by_square``
+    (divided through by S k) if :math:`S k/d > 1` and ``by_rest`` otherwise, so that the ratio of the
+    smaller to the larger, at most 1, is the only square formed of the two."""
+    tiny = smaller_of(d, square) < TINY  # one comparison: d alone may be a scalar, S an array
+    return [(by_rest, d > HUGE), (by_square, sp.And(tiny, as_square_ratio(square * k / d) > 1)), (by_rest, tiny)]
 
 
 def _divided(numerator: sp.Expr, square: sp.Expr, root: sp.Expr, k: sp.Expr, d: sp.Expr | None, n: int) -> sp.Expr:
@@ -207,7 +228,7 @@ def _quotient_rewrite(expr: sp.Expr) -> sp.Expr:
         by_rest = _divided(numerator, square, root, k, d, n) / (1 + as_square_ratio(square * k / d)) ** n
         regimes = [(by_square, sp.Or(square > HUGE, as_square_ratio(square * k / d) > HUGE))]
         if _half_power(d) is not None:
-            regimes.append((by_rest, d > HUGE))
+            regimes += _scale_regimes(by_square, by_rest, square, k, d)
         return outside * sp.Piecewise(*regimes, (e, True))
 
     return _outside_piecewise(expr, lambda e: quotient(e) is not None, rewrite)
