@@ -247,12 +247,15 @@ def _outside_piecewise(expr: sp.Expr, matches, rewrite) -> sp.Expr:
 _RATIO = claim("a quotient of squares as the square of the ratio: (r/C)^2 = r^2/C^2 for C > 0",
                expand_primitives(square_ratio(r, C)), r**2 / C**2)
 
+_OVER_SQUARE = claim("a quotient by a square in two divisions: (r/C)/C = r/C^2 for C > 0",
+                     (r / C) / C, expand_primitives(over_square(r, C)))
+
 _POWER_CLAIMS = (  # (d + S k)^p for a real p: a square root, a Hessian's -3/2, a quotient's -n
     claim("power_of_huge_square: (d + u^2 k)^p = u^(2p) k^p (1 + d/(u^2 k))^p for u, k > 0, d >= 0",
           (_d0 + _u**2 * _k) ** _p, _u ** (2 * _p) * _k**_p * (1 + _d0 / (_u**2 * _k)) ** _p, _SCOPE),
     claim("power_of_huge_square, huge d: (d + u^2 k)^p = d^p (1 + u^2 k/d)^p for u, k, d > 0",
           (_d + _u**2 * _k) ** _p, _d**_p * (1 + _u**2 * _k / _d) ** _p, _POSITIVE_SCOPE),
-    _RATIO)
+    _RATIO, _OVER_SQUARE)
 
 SCALING: tuple[Rule, ...] = (
     Rule("log1p_of_huge_square",
