@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from symloss.certify.balls import ball, exp, expm1, exprel, log1p, midpoint, minimum
 from symloss.stabilize import primitives
+from symloss.stabilize.exact_sum_primitives import half, on_halves
 from symloss.stabilize.scale_ratios import over_square, smaller_of
 from symloss.stabilize.scaled_softmax import divided_entry
 
@@ -101,6 +102,8 @@ SCALAR_INTERVALS: Mapping[type[primitives.Primitive], Callable[..., object]] = {
     divided_entry: lambda f, t: f / t,
     over_square: lambda x, g: x / g**2,
     smaller_of: minimum,
+    half: lambda x: x / 2,
+    on_halves: lambda plain, halved, scale: plain,  # its textbook value: the halves are an identity
 }
 """Interval implementations of the scalar primitives, by class (printed under the class name)."""
 

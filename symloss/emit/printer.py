@@ -12,6 +12,7 @@ from sympy.printing.numpy import NumPyPrinter
 from symloss.declare.functions import sigmoid, softplus
 from symloss.declare.likelihood import ClassMax
 from symloss.emit.arrays import AtMax, FromParts, SoftmaxParts, ZeroWeighted
+from symloss.stabilize.exact_sum_primitives import half, on_halves
 from symloss.stabilize.primitives import (
     CompensatedSum,
     OfExactSumBase,
@@ -110,6 +111,12 @@ class KernelPrinter(NumPyPrinter):
         return f"_{type(expr).__name__}({self._print(x)}, {high}, {scales}, y_low={low})"
 
     _print_square_over_of_sum = _print_square_ratio_of_sum
+
+    def _print_on_halves(self, expr: on_halves) -> str:
+        return f"_on_halves({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_half(self, expr: half) -> str:
+        return f"(0.5*{self._print(expr.args[0])})"
     _print_quotient_of_sum = _print_square_ratio_of_sum
 
     def _print_SumOthers(self, expr: SumOthers) -> str:  # noqa: N802

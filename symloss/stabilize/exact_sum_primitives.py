@@ -87,3 +87,34 @@ class square_of_sum(OfExactSumBase):  # noqa: N801
 
     def function(self, argument: sp.Expr) -> sp.Expr:
         return argument**2
+
+
+class on_halves(Primitive):  # noqa: N801
+    r""":math:`f` where its plain value ``plain`` is finite, else :math:`2^d f_{1/2}` (``scale`` :math:`2^d`) with
+    ``halved`` = :math:`f_{1/2}` the same expression at the scaled inputs halved: for :math:`f = F\cdot H`, H
+    positively homogeneous of degree d in those inputs, :math:`f_{1/2} = F\cdot H(x/2) = f/2^d` (proved by
+    :mod:`symloss.stabilize.homogeneous`), and the halves of float inputs are exact above :math:`2^{-1022}`.
+    A residual :math:`y - \hat y` that overflows (:math:`y = -\hat y = 1.8\cdot10^{308}`) makes
+    :math:`\max(\tau r, (\tau - 1) r)` inf although it is finite; the halves' residual does not overflow."""
+
+    regime_call = "on_halves(f, f_half, 2**d)"
+    regimes = (
+        ("f finite", "f"),
+        ("otherwise", "2**d f_half, f_half = f at the scaled inputs halved (= f/2**d: f positively homogeneous "
+                      "of degree d in them)"),
+    )
+
+    nargs = 3
+
+    def textbook(self) -> sp.Expr:
+        return self.args[0]
+
+
+class half(Primitive):  # noqa: N801
+    r""":math:`x/2` kept opaque, so that common-subexpression elimination does not undo the halves of
+    :class:`on_halves` (:math:`|y/2 - \hat y/2| = |y - \hat y|/2` would overflow again)."""
+
+    nargs = 1
+
+    def textbook(self) -> sp.Expr:
+        return self.args[0] / 2

@@ -66,6 +66,7 @@ from symloss.stabilize.class_axis_primitives import (
 from symloss.stabilize.exact_sum_primitives import (
     OfExactSumBase,
     logcosh_of_sum,
+    on_halves,
     sech2_of_sum,
     square_of_sum,
     tanh_of_sum,
@@ -95,6 +96,7 @@ __all__ = [
     "log1p",
     "logcosh",
     "logcosh_of_sum",
+    "on_halves",
     "pow1p",
     "quotient_of_sum",
     "sech2",

@@ -145,6 +145,7 @@ from symloss.stabilize.elementary import ELEMENTARY
 from symloss.stabilize.engine import ProvedRule, Rule
 from symloss.stabilize.exact_sums import EXACT_SUMS
 from symloss.stabilize.exponentials import EXPONENTIALS
+from symloss.stabilize.homogeneous import HOMOGENEOUS
 from symloss.stabilize.linearity import LINEARITY
 from symloss.stabilize.logistic import LOGISTIC
 from symloss.stabilize.norms import NORMS
@@ -159,7 +160,8 @@ from symloss.stabilize.uniform_target import UNIFORM_TARGET
 
 FAMILIES: tuple[tuple[Rule, ...], ...] = (LOGISTIC, POWERS, EXPONENTIALS, ELEMENTARY, EXACT_SUMS, SOFTMAX, CLASS_SUMS,
                                                  SCALING, RATIOS, SERIES, CANCELLATION, CLASS_MARGINS, NORMS,
-                                                 SCALED_SOFTMAX, LINEARITY, UNIFORM_TARGET, SOFTMAX_POWERS)
+                                                 SCALED_SOFTMAX, LINEARITY, UNIFORM_TARGET, SOFTMAX_POWERS,
+                                                 HOMOGENEOUS)
 ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on every pass
     "log_sigmoid_to_softplus",
     "log1m_sigmoid_to_softplus",
@@ -190,6 +192,7 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "square_ratio_of_exact_sum",  # after the scaling rules, whose forms (a square times c^-2) it would hide
     "square_over_exact_sum",  # after square_ratio_of_exact_sum, which takes a square times c^-2 first
     "quotient_of_exact_sum",
+    "homogeneous_on_halves",  # after the exact-sum rules, whose residuals it would hide in its halves
     "power_minus_one",  # after the scaling rules: rewrites inside their moderate regime, not instead of it
     "one_minus_exp",
     "expm1_remainder_series",  # after expm1 and one_minus_exp, whose expm1(x) it matches

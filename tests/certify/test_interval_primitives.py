@@ -12,6 +12,7 @@ from symloss.certify.interval_evaluation import interval_value
 from symloss.certify.interval_primitives import SUPPORTED_PRIMITIVES
 from symloss.declare.functions import sigmoid
 from symloss.stabilize import primitives
+from symloss.stabilize.exact_sum_primitives import half, on_halves
 from symloss.stabilize.primitives import Primitive
 from symloss.stabilize.scaled_softmax import divided_entry
 
@@ -40,6 +41,8 @@ SCALAR_SAMPLES: dict[type[Primitive], tuple[tuple[object, ...], ...]] = {  # mod
     primitives.square_over_of_sum: ((1.5, -0.25, 0.75, 0.5), (-0.375, 2.0, 3.0, 3.0)),
     primitives.quotient_of_sum: ((1.5, -0.25, -1, 0.75), (-0.375, 2.0, 2, 3.0)),
     divided_entry: ((1.5, 0.75), (-0.375, 3.0)),
+    half: ((1.5,), (-0.375,)),
+    on_halves: ((1.5, 0.75, 2), (-0.375, -0.09375, 4)),
 }
 CLASS_SAMPLES: dict[type[Primitive], tuple[Primitive, sp.Symbol | None]] = {  # (primitive, its entry index)
     primitives.Softmax: (primitives.Softmax(_z[_k], _k, 3), _k),

@@ -198,6 +198,10 @@ def test_a_docstring_lists_each_primitives_regimes_after_the_piecewise(proved: t
     assert ("        definition:\n"
             "            1. delta >= -y + yhat and delta >= y - yhat\n"
             "            2. otherwise (default)\n"
+            "        primitive on_halves(f, f_half, 2**d) = f, in its NumPy helper:\n"
+            "            1. f finite: f\n"
+            "            2. otherwise: 2**d f_half, f_half = f at the scaled inputs halved (= f/2**d: f positively "
+            "homogeneous of degree d in them)\n"
             "        primitive square_of_sum(x, y) = (x + y)**2, in its NumPy helper:\n"
             "            1. h**2 finite: h**2 + l(2h + l), h + l = x + y exactly (TwoSum)\n"
             "            2. otherwise: h**2 (inf: the square overflows)\n") in value

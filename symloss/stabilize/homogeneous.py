@@ -1,0 +1,150 @@
+r"""Stability rule for a positively homogeneous function of an exact sum whose sum overflows: a piecewise-linear
+function of a residual :math:`r = y - \hat y` (the pinball loss :math:`\max(\tau r, (\tau - 1) r)`, the
+ε-insensitive :math:`\max(|r| - \varepsilon, 0)`, Huber's linear part :math:`\delta(|r| - \delta/2)`) is inf
+where :math:`r` overflows (:math:`y = -\hat y = 1.8\cdot10^{308}`) although its value is finite.
+
+* ``homogeneous_on_halves``: :math:`F\cdot H(v) = 2\,(F\cdot H(v/2))` for H positively homogeneous of degree 1 in
+  the inputs v it scales (the residual's two inputs and the inputs added to it, such as :math:`\delta`,
+  :math:`\varepsilon`) and F free of them or not (F is not scaled).  H is built from those inputs by sums,
+  products with factors free of them (:math:`\tau`, a number), :math:`|\cdot|`, max and min; each constructor
+  commutes with halving (the claims), so H does by induction on its structure.  The kernel evaluates
+  :class:`~symloss.stabilize.exact_sum_primitives.on_halves`: the plain value where it is finite, twice the
+  value at the halves elsewhere (the halves exact above :math:`2^{-1022}`; the halves' residual finite).
+
+It is not expanded: :math:`\delta|r| - \delta^2/2` would overflow in :math:`\delta^2` from
+:math:`\delta = 1.34\cdot10^{154}` on where the value is finite.  None names a loss."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from symloss.stabilize.engine import Rule
+from symloss.stabilize.exact_sum_primitives import half, on_halves
+from symloss.stabilize.exact_sums import exact_terms
+from symloss.stabilize.identities import C, a, b, claim, t
+from symloss.stabilize.primitive_base import Primitive
+from symloss.stabilize.primitives import expand_primitives, square_of_sum
+
+_LINEAR = (sp.Add, sp.Max, sp.Min)
+
+
+def _exact_terms(add: sp.Add) -> tuple[sp.Expr, sp.Expr] | None:
+    """The terms of an exact sum ``add`` = x + y, or of c x + c y for a number c (SymPy distributes
+    :math:`(y - \\hat y)/2`)."""
+    number = add.args[0].as_coeff_Mul()[0]
+    return exact_terms(add) or exact_terms(sp.expand(add / number))
+
+
+def _residual_inputs(expr: sp.Basic) -> frozenset[sp.Symbol]:
+    """The scalar inputs of the exact sums of two float inputs in ``expr`` (a residual :math:`y - \\hat y`, or
+    the two terms of a :class:`~symloss.stabilize.primitives.square_of_sum`)."""
+    found: set[sp.Symbol] = set()
+    for node in sp.preorder_traversal(expr):
+        terms = _exact_terms(node) if isinstance(node, sp.Add) else None
+        terms = node.args if isinstance(node, square_of_sum) else terms
+        if terms is not None and not terms[1].is_number:
+            found |= {s for term in terms for s in term.free_symbols}
+    return frozenset(s for s in found if isinstance(s, sp.Symbol))
+
+
+def _degree(expr: sp.Basic, scaled: frozenset[sp.Symbol], unscaled: set[sp.Symbol]) -> int | None:
+    """The degree of positive homogeneity of ``expr`` in the ``scaled`` inputs when its structure shows one
+    (sums, max and min of terms of one degree, products, :math:`|\\cdot|`, the square of an exact sum of
+    degree-1 terms; anything free of them has degree 0), None otherwise.  A sum, max or min that mixes
+    degrees 1 and 0 adds the inputs of its degree-0 terms to ``unscaled`` (scaling them too may make it
+    homogeneous)."""
+    if not expr.free_symbols & scaled:
+        return 0
+    if isinstance(expr, sp.Symbol):
+        return 1
+    if isinstance(expr, sp.Abs):
+        return _degree(expr.args[0], scaled, unscaled)
+    if isinstance(expr, square_of_sum):
+        return 2 if [_degree(term, scaled, unscaled) for term in expr.args] == [1, 1] else None
+    if isinstance(expr, sp.Mul):
+        degrees = [_degree(f, scaled, unscaled) for f in expr.args]
+        return None if None in degrees else sum(degrees)
+    if isinstance(expr, _LINEAR):
+        terms = [term for term in expr.args if term != 0]
+        degrees = [_degree(term, scaled, unscaled) for term in terms]
+        if None in degrees or len(set(degrees)) != 1:
+            if set(degrees) == {0, 1}:
+                unscaled |= {s for term, d in zip(terms, degrees, strict=True) if d == 0
+                             for s in term.free_symbols if isinstance(s, sp.Symbol)}
+            return None
+        return degrees[0]
+    return None
+
+
+def _homogeneous_inputs(expr: sp.Basic) -> tuple[frozenset[sp.Symbol], int] | None:
+    """(the inputs, the degree 1 or 2) in which ``expr`` is positively homogeneous: the inputs of its residuals,
+    and those added to them where a sum mixes them; None when there is none such."""
+    scaled = _residual_inputs(expr)
+    while scaled:
+        added: set[sp.Symbol] = set()
+        degree = _degree(expr, scaled, added)
+        if degree in (1, 2):
+            return scaled, degree
+        if degree is not None or not added - scaled:
+            return None
+        scaled = scaled | added
+    return None
+
+
+def _useful(expr: sp.Basic) -> bool:
+    """More than a residual, its absolute value or its square, or a number :math:`|c| \\ge 1` times one: those
+    overflow with the value."""
+    number, rest = expr.as_coeff_Mul()
+    rest = rest.args[0] if isinstance(rest, sp.Abs) else rest
+    bare = isinstance(rest, square_of_sum) or (isinstance(rest, sp.Add) and _exact_terms(rest) is not None)
+    return not (bare and abs(number) >= 1)
+
+
+def _halved(expr: sp.Expr, scaled: frozenset[sp.Symbol]) -> sp.Expr:
+    """``expr`` at the ``scaled`` inputs halved (each as an opaque :class:`half`)."""
+    return expr.xreplace({s: half(s) for s in scaled})
+
+
+def _wrapped(expr: sp.Basic) -> sp.Expr | None:
+    r""":math:`\operatorname{on\_halves}(F H, F H_{1/2}, 2^d)` for a product ``expr`` :math:`F H` with a factor H
+    that is positively homogeneous of degree :math:`d \in \{1, 2\}`, or for such an H itself (F = 1), unless
+    ``expr`` is no more than a residual, its absolute value or square (:func:`_useful`), or H is that and F a
+    function of it (no gain); None otherwise."""
+    if not isinstance(expr, sp.Expr) or not _useful(expr):
+        return None
+    for factor in sp.Mul.make_args(expr):
+        if not isinstance(factor, (*_LINEAR, sp.Abs, sp.Mul, square_of_sum)):
+            continue
+        if (found := _homogeneous_inputs(factor)) is not None:
+            scaled, degree = found
+            rest = sp.Mul(*(f for f in sp.Mul.make_args(expr) if f is not factor))
+            if not _useful(factor) and rest.free_symbols & scaled:  # F r with F a function of r: no gain
+                continue
+            return on_halves(expr, expr.xreplace({factor: _halved(factor, scaled)}), 2**degree)
+    return None
+
+
+def _on_halves_rewrite(expr: sp.Basic) -> sp.Basic:
+    r"""The outermost products and sums :math:`F\cdot H` (see :func:`_wrapped`) as
+    :math:`\operatorname{on\_halves}`; conditions and primitives (an ``on_halves`` already made) are kept."""
+    if isinstance(expr, Primitive | sp.logic.boolalg.Boolean) or not expr.args:
+        return expr
+    if (wrapped := _wrapped(expr)) is not None:
+        return wrapped
+    args = tuple(_on_halves_rewrite(arg) for arg in expr.args)
+    return expr if args == expr.args else expr.func(*args)
+
+
+HOMOGENEOUS: tuple[Rule, ...] = (
+    Rule("homogeneous_on_halves",
+         (claim("homogeneous_on_halves: F H = 2 (F (H/2)) for a factor F that is not scaled",
+                t * (a + b), 2 * (t * (a / 2 + b / 2))),
+          claim("homogeneous_on_halves: |x + y| = 2 |x/2 + y/2|", sp.Abs(a + b), 2 * sp.Abs(a / 2 + b / 2)),
+          claim("homogeneous_on_halves: max(x, y) = 2 max(x/2, y/2)", sp.Max(a, b), 2 * sp.Max(a / 2, b / 2)),
+          claim("homogeneous_on_halves: min(x, y) = 2 min(x/2, y/2)", sp.Min(a, b), 2 * sp.Min(a / 2, b / 2)),
+          claim("homogeneous_on_halves: (x + y)^2 = 4 (x/2 + y/2)^2 (degree 2)",
+                expand_primitives(square_of_sum(a, b)), 4 * expand_primitives(square_of_sum(a / 2, b / 2)))),
+         _on_halves_rewrite,
+         -C * (C / 2 - sp.Abs(a - b))),
+)
+"""The rule of this module (see the module docstring)."""

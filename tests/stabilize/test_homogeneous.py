@@ -1,0 +1,103 @@
+"""The homogeneous family: a positively homogeneous function of a residual computed on the halves where the
+residual overflows (pinball, ε-insensitive, Huber's linear part at y = -ŷ = 1.8e308)."""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+from test_scaling import _kernel_module
+
+from symloss.prove.prover import prove
+from symloss.stabilize.exact_sum_primitives import half, on_halves
+from symloss.stabilize.homogeneous import HOMOGENEOUS
+from symloss.stabilize.identities import C, a, b, claim, t
+from symloss.stabilize.primitives import expand_primitives
+
+RULE = HOMOGENEOUS[0]
+BIG = np.finfo(np.float64).max
+
+
+def test_every_claim_is_proved() -> None:
+    assert [prove(c, budget=20.0).status for c in RULE.claims] == ["proved"] * len(RULE.claims)
+
+
+def test_the_rewrite_changes_its_sample_into_an_equal_expression() -> None:
+    rewritten = RULE.rewrite(RULE.sample)
+    assert isinstance(rewritten, on_halves)
+    assert expand_primitives(rewritten) == RULE.sample
+    plain, halved, scale = rewritten.args
+    assert sp.simplify(plain - scale * expand_primitives(halved)) == 0
+
+
+FALSE_VARIANTS = [
+    ("a max with one argument not halved", sp.Max(a, b), 2 * sp.Max(a / 2, b)),
+    ("an input added to the residual not halved", sp.Abs(a - b) - C, 2 * (sp.Abs(a / 2 - b / 2) - C)),
+    ("a scaled factor halved twice", t * (a + b), 2 * (t / 2 * (a / 2 + b / 2))),
+]
+
+
+@pytest.mark.parametrize(("statement", "lhs", "rhs"), FALSE_VARIANTS, ids=[v[0] for v in FALSE_VARIANTS])
+def test_a_false_variant_is_refuted(statement: str, lhs: sp.Expr, rhs: sp.Expr) -> None:
+    assert prove(claim(statement, lhs, rhs), budget=20.0).status == "refuted"
+
+
+def test_only_homogeneous_functions_of_more_than_a_residual_are_rewritten() -> None:
+    y, yhat, tau = sp.symbols("y yhat tau", real=True)
+    eps = sp.Symbol("epsilon", nonnegative=True)
+    r = y - yhat
+    for unchanged in (r, sp.Abs(r), 3 * r, r**2, sp.Max(0, sp.Abs(r) - eps**2),
+                      sp.Max(0, sp.Abs(r) - 1)):
+        assert RULE.rewrite(unchanged) == unchanged
+    pinball = sp.Max(tau * r, (tau - 1) * r)
+    assert RULE.rewrite(pinball) == on_halves(pinball, pinball.xreplace({y: half(y), yhat: half(yhat)}), 2)
+    insensitive = sp.Max(0, sp.Abs(r) - eps)
+    assert RULE.rewrite(insensitive).args[1] == sp.Max(0, sp.Abs(half(y) - half(yhat)) - half(eps))
+    assert RULE.rewrite(RULE.rewrite(insensitive)) == RULE.rewrite(insensitive)  # no on_halves of an on_halves
+
+
+FORMULAS = {
+    "insensitive": lambda r, c: sp.Max(0, sp.Abs(r) - c),
+    "huber_linear": lambda r, c: c * (sp.Abs(r) - c / 2),
+    "pinball": lambda r, c: sp.Max(c * r, (c - 1) * r),
+    "half_square": lambda r, c: r**2 / 2,
+}
+
+
+def _within_4_ulp(got: np.ndarray, truths: list[mpmath.mpf]) -> None:
+    """Each finite and within 4 ulp of its truth (the ulp of the largest float finite: 2^971)."""
+    assert np.all(np.isfinite(got)), got
+    for computed, true in zip(got, truths, strict=True):
+        ulp = mpmath.ldexp(1, max(mpmath.frexp(true)[1], -1021) - 53) if true else mpmath.ldexp(1, -1074)
+        assert abs(mpmath.mpf(float(computed)) - true) / ulp <= 4, (computed, true)
+
+
+def _truth(name: str, yhat: float, y: float, c: float) -> mpmath.mpf:
+    r, c_ = mpmath.mpf(yhat) - mpmath.mpf(y), mpmath.mpf(c)
+    if name == "insensitive":
+        return max(mpmath.mpf(0), abs(r) - c_)
+    if name == "huber_linear":
+        return c_ * (abs(r) - c_ / 2)
+    if name == "half_square":
+        return r**2 / 2
+    return max(c_ * r, (c_ - 1) * r)
+
+
+@pytest.mark.parametrize("name", FORMULAS)
+def test_the_kernel_is_within_4_ulp_where_the_residual_overflows_and_elsewhere(name: str) -> None:
+    kernel, module = _kernel_module(f"halves_{name}", FORMULAS[name])
+    assert "homogeneous_on_halves" in kernel.value.rules
+    rng = np.random.default_rng(7)
+    points = [(-8.01382217850749e+305, BIG, 5e-324), (-1.5786110243368076e+154, -1.833579720924127e-233, 5e176), (BIG, -BIG, BIG), (-BIG, BIG, 1.5), (BIG, -BIG, 0.25),
+              (1.7e308, -1.6e308, 1e300), (2.0, -3.0, 0.5)]
+    points += [(float(u), float(v), float(w)) for u, v, w in zip(
+        rng.choice([-1, 1], 40) * 2.0 ** rng.uniform(-1070, 1024, 40),
+        rng.choice([-1, 1], 40) * 2.0 ** rng.uniform(-1070, 1024, 40),
+        2.0 ** rng.uniform(-1070, 1023, 40), strict=True)]
+    with mpmath.workdps(60):
+        truths = [_truth(name, *p) for p in points]
+    kept = [(p, v) for p, v in zip(points, truths, strict=True) if abs(v) <= mpmath.mpf(BIG)]
+    got = np.array([getattr(module, f"halves_{name}")(np.array([yhat]), np.array([y]), c=c, reduction="none")[0]
+                    for (yhat, y, c), _ in kept])
+    _within_4_ulp(got, [v for _, v in kept])
