@@ -69,13 +69,15 @@ def _half_power(factor: sp.Expr) -> tuple[sp.Expr, int] | None:
     return (base, int(exponent) // 2) if exponent % 2 == 0 else None
 
 
-def as_square_ratio(monomial: sp.Expr) -> sp.Expr:
+def as_square_ratio(monomial: sp.Expr, *, split: bool = False) -> sp.Expr:
     r"""``monomial`` with its even powers (and the even part of its odd ones,
     :math:`g^{2n \pm 1} = g^{2n} g^{\pm 1}`) gathered into one :class:`square_ratio`:
     :math:`\prod_i g_i^{2n_i} \cdot \rho = (N/D)^2 \rho` with :math:`N = \prod_{n_i > 0} g_i^{n_i}`,
     :math:`D = \prod_{n_i < 0} g_i^{-n_i}`, computed as the square of the ratio :math:`N/D`, so that
-    neither :math:`N^2` nor :math:`D^2` is formed (an identity wherever :math:`D \ne 0`); with no numerator,
-    :math:`\rho/D^2` is :class:`~symloss.stabilize.scale_ratios.over_square`, :math:`(\rho/D)/D`."""
+    neither :math:`N^2` nor :math:`D^2` is formed (an identity wherever :math:`D \ne 0`); with no numerator and
+    ``split``, :math:`\rho/D^2` is :class:`~symloss.stabilize.scale_ratios.over_square`, :math:`(\rho/D)/D`
+    (a quotient's own monomial, :math:`r/c^2`; not a term of an expanded square, :math:`-2\alpha y\hat y/r^2`,
+    whose sum cancels to a ratio that the textbook division keeps: Barron's Hessian)."""
     numerator, denominator, rest = [], [], []
     for factor in sp.Mul.make_args(monomial):
         found = _half_power(factor)
@@ -92,10 +94,10 @@ def as_square_ratio(monomial: sp.Expr) -> sp.Expr:
     for root in [g for g in numerator if g in denominator]:  # (r/r)^2 = 1
         numerator.remove(root)
         denominator.remove(root)
-    if not numerator and denominator:  # x/D^2 as (x/D)/D: D^2 may underflow or overflow where x/D^2 does not
+    if split and not numerator and denominator:  # x/D^2 as (x/D)/D: D^2 may underflow or overflow where x/D^2 does not
         return over_square(sp.Mul(*rest), sp.Mul(*denominator))
-    if not denominator:  # no quotient of squares: a square alone is computed as it was
-        return sp.Mul(*(g**2 for g in numerator), *rest)
+    if not numerator or not denominator:  # no quotient of squares: a square alone is computed as it was
+        return sp.Mul(*(g**2 for g in numerator), *(g**-2 for g in denominator), *rest)
     return square_ratio(sp.Mul(*numerator), sp.Mul(*denominator)) * sp.Mul(*rest)
 
 
@@ -193,7 +195,7 @@ def _divided(numerator: sp.Expr, square: sp.Expr, root: sp.Expr, k: sp.Expr, d: 
             factor = sp.Add(*(as_square_ratio(term / (square * k if d is None else d)) for term in factor.args))
             n -= 1
         factors.append(factor)
-    return as_square_ratio(sp.Mul(*factors) / (root**2 * k if d is None else d) ** n)
+    return as_square_ratio(sp.Mul(*factors) / (root**2 * k if d is None else d) ** n, split=True)
 
 
 def _quotient_rewrite(expr: sp.Expr) -> sp.Expr:

@@ -181,10 +181,12 @@ def test_the_kernel_of_a_quotient_by_a_sum_of_squares_is_within_4_ulp_at_huge_an
 
 
 def test_a_quotient_by_a_square_alone_is_two_divisions() -> None:
-    """x/c² = over_square(x, c), computed (x/c)/c: c² underflows at c = 5e-324 where x/c² may not."""
+    """x/c² = over_square(x, c), computed (x/c)/c, for a quotient's own monomial (``split``): c² underflows at
+    c = 5e-324 where x/c² may not; a term of an expanded square keeps its textbook division."""
     x, c = sp.symbols("x c", positive=True)
-    assert as_square_ratio(x / c**2) == over_square(x, c)
-    assert as_square_ratio(3 * x * c**-2) == over_square(3 * x, c)
+    assert as_square_ratio(x / c**2, split=True) == over_square(x, c)
+    assert as_square_ratio(3 * x * c**-2, split=True) == over_square(3 * x, c)
+    assert as_square_ratio(x / c**2) == x / c**2
     assert expand_primitives(over_square(x, c)) == x / c**2
 
 
