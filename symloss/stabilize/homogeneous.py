@@ -132,14 +132,17 @@ def _halved(expr: sp.Expr, scaled: frozenset[sp.Symbol]) -> sp.Expr:
 def _wrapped(expr: sp.Basic) -> sp.Expr | None:
     r""":math:`\operatorname{on\_halves}(F H, F H_{1/2}, 2^d)` for a product ``expr`` :math:`F H` with a factor H
     that is positively homogeneous of degree :math:`d \in \{1, 2\}`, or for such an H itself (F = 1: a product
-    taken whole, :math:`c^2 \rho(r/c)` with c scaled with the residual, when no factor of it is one), unless
+    taken whole, :math:`r \rho'(r/c)` with c scaled with the residual, when no factor of it is one and it holds no
+    power of an input such as :math:`c^2`, printed in on_halves' arguments as a square that overflows), unless
     ``expr`` is no more than a residual, its absolute value or square (:func:`_useful`), or H is that and F a
     function of it (no gain); None otherwise."""
     if not isinstance(expr, sp.Expr) or not _useful(expr):
         return None
     factors = sp.Mul.make_args(expr)
     splits = [(f, sp.Mul(*(g for g in factors if g is not f))) for f in factors]
-    for factor, rest in splits + ([(expr, sp.S.One)] if len(factors) > 1 else []):  # F H, then the product itself
+    powers = any(f.is_Pow and f.base.is_Symbol and f.exp.is_Integer and abs(f.exp) > 1 for f in factors)
+    whole = len(factors) > 1 and not powers  # c^2 in on_halves' arguments is printed as a square, which
+    for factor, rest in splits + ([(expr, sp.S.One)] if whole else []):  # overflows where c*(c*x) did not
         if not isinstance(factor, (*_LINEAR, sp.Abs, sp.Mul, square_of_sum)):
             continue
         if (found := _homogeneous_inputs(factor)) is not None:
