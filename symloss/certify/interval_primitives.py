@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from symloss.certify.balls import ball, exp, expm1, exprel, log1p, midpoint
+from symloss.certify.balls import ball, exp, expm1, exprel, log1p, midpoint, minimum
 from symloss.stabilize import primitives
 from symloss.stabilize.class_axis_primitives import ScaledSoftmaxProduct
 from symloss.stabilize.exact_sum_primitives import half, on_halves
+from symloss.stabilize.scale_ratios import over_square, smaller_of
 from symloss.stabilize.scaled_softmax import divided_entry
 
 
@@ -102,6 +103,8 @@ SCALAR_INTERVALS: Mapping[type[primitives.Primitive], Callable[..., object]] = {
     divided_entry: lambda f, t: f / t,
     # p^a q^b c of the softmax and complement vectors' entries (evaluated first): a product, nothing cancels
     ScaledSoftmaxProduct: lambda p, q, a, b, c: p**a * q**b * c,
+    over_square: lambda x, g: x / g**2,
+    smaller_of: minimum,
     half: lambda x: x / 2,
     on_halves: lambda plain, halved, scale: plain,  # its textbook value: the halves are an identity
 }

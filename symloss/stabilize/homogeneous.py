@@ -6,7 +6,9 @@ where :math:`r` overflows (:math:`y = -\hat y = 1.8\cdot10^{308}`) although its 
 * ``homogeneous_on_halves``: :math:`F\cdot H(v) = 2\,(F\cdot H(v/2))` for H positively homogeneous of degree 1 in
   the inputs v it scales (the residual's two inputs and the inputs added to it, such as :math:`\delta`,
   :math:`\varepsilon`) and F free of them or not (F is not scaled).  H is built from those inputs by sums,
-  products with factors free of them (:math:`\tau`, a number), :math:`|\cdot|`, max and min; each constructor
+  products with factors free of them (:math:`\tau`, a number), integer powers, :math:`|\cdot|`, max and min, and
+  functions of arguments of degree 0 (:math:`e^{-(r/c)^2}` with c scaled: a robust loss :math:`c^2\rho(r/c)` is
+  of degree 2 in :math:`(y, \hat y, c)`, its gradient of degree 1); each constructor
   commutes with halving (the claims), so H does by induction on its structure.  The kernel evaluates
   :class:`~symloss.stabilize.exact_sum_primitives.on_halves`: the plain value where it is finite, twice the
   value at the halves elsewhere (the halves exact above :math:`2^{-1022}`; the halves' residual finite).
@@ -37,9 +39,10 @@ def _exact_terms(add: sp.Add) -> tuple[sp.Expr, sp.Expr] | None:
 
 def _residual_inputs(expr: sp.Basic) -> frozenset[sp.Symbol]:
     """The scalar inputs of the exact sums of two float inputs in ``expr`` (a residual :math:`y - \\hat y`, or
-    the two terms of a :class:`~symloss.stabilize.primitives.square_of_sum`)."""
+    the two terms of a :class:`~symloss.stabilize.primitives.square_of_sum`), also those inside a primitive's
+    math (:math:`((x + y)/c)^2` of a ``square_ratio_of_sum(x, y, c)``)."""
     found: set[sp.Symbol] = set()
-    for node in sp.preorder_traversal(expr):
+    for node in (*sp.preorder_traversal(expr), *sp.preorder_traversal(expand_primitives(expr))):
         terms = _exact_terms(node) if isinstance(node, sp.Add) else None
         terms = node.args if isinstance(node, square_of_sum) else terms
         if terms is not None and not terms[1].is_number:
@@ -59,6 +62,13 @@ def _degree(expr: sp.Basic, scaled: frozenset[sp.Symbol], unscaled: set[sp.Symbo
         return 1
     if isinstance(expr, sp.Abs):
         return _degree(expr.args[0], scaled, unscaled)
+    if isinstance(expr, sp.Pow) and expr.exp.is_Integer:  # (x/2)^n = x^n/2^n
+        degree = _degree(expr.base, scaled, unscaled)
+        return None if degree is None else int(expr.exp) * degree
+    if isinstance(expr, Primitive) and not isinstance(expr, square_of_sum):  # its math, e.g. ((x + y)/c)^2
+        return _degree(expr.textbook(), scaled, unscaled)
+    if isinstance(expr, sp.Function) and not isinstance(expr, (*_LINEAR, square_of_sum)):
+        return _function_degree(expr, scaled, unscaled)
     if isinstance(expr, square_of_sum):
         return 2 if [_degree(term, scaled, unscaled) for term in expr.args] == [1, 1] else None
     if isinstance(expr, sp.Mul):
@@ -73,6 +83,17 @@ def _degree(expr: sp.Basic, scaled: frozenset[sp.Symbol], unscaled: set[sp.Symbo
                              for s in term.free_symbols if isinstance(s, sp.Symbol)}
             return None
         return degrees[0]
+    return None
+
+
+def _function_degree(expr: sp.Function, scaled: frozenset[sp.Symbol], unscaled: set[sp.Symbol]) -> int | None:
+    """0 for a function (exp, log, a square root) of arguments of degree 0 in the ``scaled`` inputs
+    (:math:`f(u(x/2)) = f(u(x))`), None otherwise; an argument of another degree adds its inputs that are not
+    scaled to ``unscaled`` (:math:`e^{-(r/c)^2}` is of degree 0 once c is scaled with the residual)."""
+    degrees = [_degree(arg, scaled, unscaled) for arg in expr.args]
+    if degrees == [0] * len(degrees):
+        return 0
+    unscaled |= {s for arg in expr.args for s in arg.free_symbols if isinstance(s, sp.Symbol) and s not in scaled}
     return None
 
 
@@ -93,9 +114,12 @@ def _homogeneous_inputs(expr: sp.Basic) -> tuple[frozenset[sp.Symbol], int] | No
 
 def _useful(expr: sp.Basic) -> bool:
     """More than a residual, its absolute value or its square, or a number :math:`|c| \\ge 1` times one: those
-    overflow with the value."""
+    overflow with the value; and more than a number times another primitive (``square_ratio_of_sum``), whose
+    own form is the stable one."""
     number, rest = expr.as_coeff_Mul()
     rest = rest.args[0] if isinstance(rest, sp.Abs) else rest
+    if isinstance(rest, Primitive) and not isinstance(rest, square_of_sum):
+        return False
     bare = isinstance(rest, square_of_sum) or (isinstance(rest, sp.Add) and _exact_terms(rest) is not None)
     return not (bare and abs(number) >= 1)
 
@@ -107,17 +131,22 @@ def _halved(expr: sp.Expr, scaled: frozenset[sp.Symbol]) -> sp.Expr:
 
 def _wrapped(expr: sp.Basic) -> sp.Expr | None:
     r""":math:`\operatorname{on\_halves}(F H, F H_{1/2}, 2^d)` for a product ``expr`` :math:`F H` with a factor H
-    that is positively homogeneous of degree :math:`d \in \{1, 2\}`, or for such an H itself (F = 1), unless
+    that is positively homogeneous of degree :math:`d \in \{1, 2\}`, or for such an H itself (F = 1: a product
+    taken whole, :math:`r \rho'(r/c)` with c scaled with the residual, when no factor of it is one and it holds no
+    power of an input such as :math:`c^2`, printed in on_halves' arguments as a square that overflows), unless
     ``expr`` is no more than a residual, its absolute value or square (:func:`_useful`), or H is that and F a
     function of it (no gain); None otherwise."""
     if not isinstance(expr, sp.Expr) or not _useful(expr):
         return None
-    for factor in sp.Mul.make_args(expr):
+    factors = sp.Mul.make_args(expr)
+    splits = [(f, sp.Mul(*(g for g in factors if g is not f))) for f in factors]
+    powers = any(f.is_Pow and f.base.is_Symbol and f.exp.is_Integer and abs(f.exp) > 1 for f in factors)
+    whole = len(factors) > 1 and not powers  # c^2 in on_halves' arguments is printed as a square, which
+    for factor, rest in splits + ([(expr, sp.S.One)] if whole else []):  # overflows where c*(c*x) did not
         if not isinstance(factor, (*_LINEAR, sp.Abs, sp.Mul, square_of_sum)):
             continue
         if (found := _homogeneous_inputs(factor)) is not None:
             scaled, degree = found
-            rest = sp.Mul(*(f for f in sp.Mul.make_args(expr) if f is not factor))
             if not _useful(factor) and rest.free_symbols & scaled:  # F r with F a function of r: no gain
                 continue
             return on_halves(expr, expr.xreplace({factor: _halved(factor, scaled)}), 2**degree)
@@ -143,7 +172,10 @@ HOMOGENEOUS: tuple[Rule, ...] = (
           claim("homogeneous_on_halves: max(x, y) = 2 max(x/2, y/2)", sp.Max(a, b), 2 * sp.Max(a / 2, b / 2)),
           claim("homogeneous_on_halves: min(x, y) = 2 min(x/2, y/2)", sp.Min(a, b), 2 * sp.Min(a / 2, b / 2)),
           claim("homogeneous_on_halves: (x + y)^2 = 4 (x/2 + y/2)^2 (degree 2)",
-                expand_primitives(square_of_sum(a, b)), 4 * expand_primitives(square_of_sum(a / 2, b / 2)))),
+                expand_primitives(square_of_sum(a, b)), 4 * expand_primitives(square_of_sum(a / 2, b / 2))),
+          claim("homogeneous_on_halves: an integer power, C^-2 = (C/2)^-2/4 for C > 0", C**-2, (C / 2) ** -2 / 4),
+          claim("homogeneous_on_halves: a function of a ratio of degree 0, exp(-((x + y)/C)^2) at the halves",
+                sp.exp(-(((a + b) / C) ** 2)), sp.exp(-(((a / 2 + b / 2) / (C / 2)) ** 2)))),
          _on_halves_rewrite,
          -C * (C / 2 - sp.Abs(a - b))),
 )

@@ -28,12 +28,19 @@ from symloss.declare.notation import NONNEGATIVE, POSITIVE, REAL, Scope, var
 from symloss.stabilize.engine import Rule
 from symloss.stabilize.identities import C, claim, r
 from symloss.stabilize.primitives import expand_primitives, log1p, square_of_sum, square_ratio
+from symloss.stabilize.scale_ratios import over_square, smaller_of
 
 HUGE = sp.Float("1e300", 3)  # printed as 1.00e+300, which Python reads as the float 1e300
 r"""The regime boundary.  Above it :math:`\log(1 + 1/(Sk)) < 10^{-300}` and :math:`2\log u + \log k \ge 690`
 is a sum of terms of at most :math:`\sim 1450` in magnitude, so the scaled form loses no more than a
 factor 2 to cancellation; below it the textbook form is kept (its square is finite unless the other
 factor is tiny, and it is the form the bundled kernels are certified with)."""
+
+TINY = sp.Float("1e-290", 3)
+r"""The lower regime boundary, for a square scale :math:`d = c^2` or a square :math:`S = r^2`: below it
+the textbook form's square is subnormal or 0 (:math:`c = 5\cdot10^{-324}`: :math:`c^2 + r^2 = 0 + 0`
+gives 0/0), and the quotient is divided through by the larger of d and S k instead, the smaller one
+entering only as a square of a ratio at most 1 (hypot-style)."""
 
 _u, _k, _d = (var(n, POSITIVE).symbol for n in ("u", "k", "d"))
 _p = var("p", REAL).symbol
@@ -62,12 +69,15 @@ def _half_power(factor: sp.Expr) -> tuple[sp.Expr, int] | None:
     return (base, int(exponent) // 2) if exponent % 2 == 0 else None
 
 
-def as_square_ratio(monomial: sp.Expr) -> sp.Expr:
+def as_square_ratio(monomial: sp.Expr, *, split: bool = False) -> sp.Expr:
     r"""``monomial`` with its even powers (and the even part of its odd ones,
     :math:`g^{2n \pm 1} = g^{2n} g^{\pm 1}`) gathered into one :class:`square_ratio`:
     :math:`\prod_i g_i^{2n_i} \cdot \rho = (N/D)^2 \rho` with :math:`N = \prod_{n_i > 0} g_i^{n_i}`,
     :math:`D = \prod_{n_i < 0} g_i^{-n_i}`, computed as the square of the ratio :math:`N/D`, so that
-    neither :math:`N^2` nor :math:`D^2` is formed (an identity wherever :math:`D \ne 0`)."""
+    neither :math:`N^2` nor :math:`D^2` is formed (an identity wherever :math:`D \ne 0`); with no numerator and
+    ``split``, :math:`\rho/D^2` is :class:`~symloss.stabilize.scale_ratios.over_square`, :math:`(\rho/D)/D`
+    (a quotient's own monomial, :math:`r/c^2`; not a term of an expanded square, :math:`-2\alpha y\hat y/r^2`,
+    whose sum cancels to a ratio that the textbook division keeps: Barron's Hessian)."""
     numerator, denominator, rest = [], [], []
     for factor in sp.Mul.make_args(monomial):
         found = _half_power(factor)
@@ -84,6 +94,8 @@ def as_square_ratio(monomial: sp.Expr) -> sp.Expr:
     for root in [g for g in numerator if g in denominator]:  # (r/r)^2 = 1
         numerator.remove(root)
         denominator.remove(root)
+    if split and not numerator and denominator:  # x/D^2 as (x/D)/D: D^2 may underflow or overflow where x/D^2 does not
+        return over_square(sp.Mul(*rest), sp.Mul(*denominator))
     if not numerator or not denominator:  # no quotient of squares: a square alone is computed as it was
         return sp.Mul(*(g**2 for g in numerator), *(g**-2 for g in denominator), *rest)
     return square_ratio(sp.Mul(*numerator), sp.Mul(*denominator)) * sp.Mul(*rest)
@@ -155,10 +167,21 @@ def _power_rewrite(expr: sp.Expr) -> sp.Expr:
         dominant = sp.Or(square > HUGE, as_square_ratio(square * k / d) > HUGE)
         regimes = [(by_square if p > 0 else 1 / by_square, dominant)]
         if _half_power(d) is not None:
-            regimes.append((by_rest if p > 0 else 1 / by_rest, d > HUGE))
+            regimes += _scale_regimes(by_square if p > 0 else 1 / by_square, by_rest if p > 0 else 1 / by_rest,
+                                      square, k, d)
         return sp.Piecewise(*regimes, (textbook, True))
 
     return _outside_piecewise(expr, matches, rewrite)
+
+
+def _scale_regimes(by_square: sp.Expr, by_rest: sp.Expr, square: sp.Expr, k: sp.Expr,
+                   d: sp.Expr) -> list[tuple[sp.Expr, sp.Basic]]:
+    r"""The regimes after the first (a huge S k) for a square scale :math:`d = c^2`: ``by_rest`` (divided
+    through by d) where :math:`d > \mathrm{HUGE}`; where d or S is below :data:`TINY`, ``by_square``
+    (divided through by S k) if :math:`S k/d > 1` and ``by_rest`` otherwise, so that the ratio of the
+    smaller to the larger, at most 1, is the only square formed of the two."""
+    tiny = smaller_of(d, square) < TINY  # one comparison: d alone may be a scalar, S an array
+    return [(by_rest, d > HUGE), (by_square, sp.And(tiny, as_square_ratio(square * k / d) > 1)), (by_rest, tiny)]
 
 
 def _divided(numerator: sp.Expr, square: sp.Expr, root: sp.Expr, k: sp.Expr, d: sp.Expr | None, n: int) -> sp.Expr:
@@ -172,7 +195,7 @@ def _divided(numerator: sp.Expr, square: sp.Expr, root: sp.Expr, k: sp.Expr, d: 
             factor = sp.Add(*(as_square_ratio(term / (square * k if d is None else d)) for term in factor.args))
             n -= 1
         factors.append(factor)
-    return as_square_ratio(sp.Mul(*factors) / (root**2 * k if d is None else d) ** n)
+    return as_square_ratio(sp.Mul(*factors) / (root**2 * k if d is None else d) ** n, split=True)
 
 
 def _quotient_rewrite(expr: sp.Expr) -> sp.Expr:
@@ -207,7 +230,7 @@ def _quotient_rewrite(expr: sp.Expr) -> sp.Expr:
         by_rest = _divided(numerator, square, root, k, d, n) / (1 + as_square_ratio(square * k / d)) ** n
         regimes = [(by_square, sp.Or(square > HUGE, as_square_ratio(square * k / d) > HUGE))]
         if _half_power(d) is not None:
-            regimes.append((by_rest, d > HUGE))
+            regimes += _scale_regimes(by_square, by_rest, square, k, d)
         return outside * sp.Piecewise(*regimes, (e, True))
 
     return _outside_piecewise(expr, lambda e: quotient(e) is not None, rewrite)
@@ -226,12 +249,15 @@ def _outside_piecewise(expr: sp.Expr, matches, rewrite) -> sp.Expr:
 _RATIO = claim("a quotient of squares as the square of the ratio: (r/C)^2 = r^2/C^2 for C > 0",
                expand_primitives(square_ratio(r, C)), r**2 / C**2)
 
+_OVER_SQUARE = claim("a quotient by a square in two divisions: (r/C)/C = r/C^2 for C > 0",
+                     (r / C) / C, expand_primitives(over_square(r, C)))
+
 _POWER_CLAIMS = (  # (d + S k)^p for a real p: a square root, a Hessian's -3/2, a quotient's -n
     claim("power_of_huge_square: (d + u^2 k)^p = u^(2p) k^p (1 + d/(u^2 k))^p for u, k > 0, d >= 0",
           (_d0 + _u**2 * _k) ** _p, _u ** (2 * _p) * _k**_p * (1 + _d0 / (_u**2 * _k)) ** _p, _SCOPE),
     claim("power_of_huge_square, huge d: (d + u^2 k)^p = d^p (1 + u^2 k/d)^p for u, k, d > 0",
           (_d + _u**2 * _k) ** _p, _d**_p * (1 + _u**2 * _k / _d) ** _p, _POSITIVE_SCOPE),
-    _RATIO)
+    _RATIO, _OVER_SQUARE)
 
 SCALING: tuple[Rule, ...] = (
     Rule("log1p_of_huge_square",

@@ -13,7 +13,7 @@ from symloss.prove.prover import prove
 from symloss.stabilize.exact_sum_primitives import half, on_halves
 from symloss.stabilize.homogeneous import HOMOGENEOUS
 from symloss.stabilize.identities import C, a, b, claim, t
-from symloss.stabilize.primitives import expand_primitives
+from symloss.stabilize.primitives import expand_primitives, expm1, square_ratio_of_sum
 
 RULE = HOMOGENEOUS[0]
 BIG = np.finfo(np.float64).max
@@ -35,6 +35,10 @@ FALSE_VARIANTS = [
     ("a max with one argument not halved", sp.Max(a, b), 2 * sp.Max(a / 2, b)),
     ("an input added to the residual not halved", sp.Abs(a - b) - C, 2 * (sp.Abs(a / 2 - b / 2) - C)),
     ("a scaled factor halved twice", t * (a + b), 2 * (t / 2 * (a / 2 + b / 2))),
+    ("a function of a ratio with its scale not halved", sp.exp(-(((a + b) / C) ** 2)),
+     sp.exp(-(((a / 2 + b / 2) / C) ** 2))),
+    ("c^2 rho(r/c) at the halves times 2, not 4", C**2 * sp.exp(-(((a + b) / C) ** 2)),
+     2 * (C / 2) ** 2 * sp.exp(-(((a / 2 + b / 2) / (C / 2)) ** 2))),
 ]
 
 
@@ -55,6 +59,24 @@ def test_only_homogeneous_functions_of_more_than_a_residual_are_rewritten() -> N
     insensitive = sp.Max(0, sp.Abs(r) - eps)
     assert RULE.rewrite(insensitive).args[1] == sp.Max(0, sp.Abs(half(y) - half(yhat)) - half(eps))
     assert RULE.rewrite(RULE.rewrite(insensitive)) == RULE.rewrite(insensitive)  # no on_halves of an on_halves
+
+
+def test_a_scale_is_halved_with_the_residual_where_a_function_of_their_ratio_asks_for_it() -> None:
+    """c² ρ(r/c) and r ρ'(r/c) are of degree 2 and 1 in (y, ŷ, c), not in (y, ŷ) alone; a function of a residual
+    with no input to scale with it or a primitive alone are kept, and of a sum of degrees 1 and 0 with nothing to
+    scale only the term of degree 1 is taken."""
+    y, yhat = sp.symbols("y yhat", real=True)
+    c = sp.Symbol("c", positive=True)
+    ratio = square_ratio_of_sum(yhat, -y, c)
+    halves = {y: half(y), yhat: half(yhat), c: half(c)}
+    welsch = -(c**2) * expm1(-ratio) / 2  # c^2 would be printed as a square in on_halves' arguments
+    assert RULE.rewrite(welsch) == welsch
+    gradient = (yhat - y) * sp.exp(-ratio)
+    assert RULE.rewrite(gradient) == on_halves(gradient, gradient.xreplace(halves), 2)
+    for unchanged in ((y - yhat) * sp.exp(y - yhat), sp.exp(-ratio), 3 * ratio):
+        assert RULE.rewrite(unchanged) == unchanged
+    cauchy = c * sp.log(1 + ((y - yhat) / c) ** 2)
+    assert RULE.rewrite(cauchy + 1) == on_halves(cauchy, cauchy.xreplace(halves), 2) + 1  # the sum is of no degree
 
 
 FORMULAS = {
@@ -90,8 +112,7 @@ def test_the_kernel_is_within_4_ulp_where_the_residual_overflows_and_elsewhere(n
     assert "homogeneous_on_halves" in kernel.value.rules
     rng = np.random.default_rng(7)
     points = [(-8.01382217850749e+305, BIG, 5e-324), (-1.5786110243368076e+154, -1.833579720924127e-233, 5e176),
-              (BIG, -BIG, BIG), (-BIG, BIG, 1.5), (BIG, -BIG, 0.25),
-              (1.7e308, -1.6e308, 1e300), (2.0, -3.0, 0.5)]
+              (BIG, -BIG, BIG), (-BIG, BIG, 1.5), (BIG, -BIG, 0.25), (1.7e308, -1.6e308, 1e300), (2.0, -3.0, 0.5)]
     points += [(float(u), float(v), float(w)) for u, v, w in zip(
         rng.choice([-1, 1], 40) * 2.0 ** rng.uniform(-1070, 1024, 40),
         rng.choice([-1, 1], 40) * 2.0 ** rng.uniform(-1070, 1024, 40),
@@ -102,3 +123,16 @@ def test_the_kernel_is_within_4_ulp_where_the_residual_overflows_and_elsewhere(n
     got = np.array([getattr(module, f"halves_{name}")(np.array([yhat]), np.array([y]), c=c, reduction="none")[0]
                     for (yhat, y, c), _ in kept])
     _within_4_ulp(got, [v for _, v in kept])
+
+
+def test_welsch_gradient_is_within_4_ulp_where_its_residual_overflows() -> None:
+    """The gradient r e^{−(r/c)²} of c²(1 − e^{−(r/c)²})/2 at r = 1.8e308 + 8e305 (inf times 0 before), on the
+    halves of (y, ŷ, c)."""
+    kernel, module = _kernel_module("halves_welsch", lambda r, c: c**2 * (1 - sp.exp(-((r / c) ** 2))) / 2)
+    assert "homogeneous_on_halves" in kernel.gradient.rules
+    points = [(-8.01382217850749e+305, BIG, 1e150), (-8.01382217850749e+305, BIG, 5e-324), (2.0, -3.0, 0.5)]
+    with mpmath.workdps(60):
+        for yhat, y, c in points:
+            r, c_ = mpmath.mpf(yhat) - mpmath.mpf(y), mpmath.mpf(c)
+            gradient = module.halves_welsch_grad(np.array([yhat]), np.array([y]), c=c, reduction="none")
+            _within_4_ulp(gradient, [r * mpmath.exp(-((r / c_) ** 2))])

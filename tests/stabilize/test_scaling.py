@@ -17,10 +17,11 @@ from symloss.derive.chain import derive
 from symloss.emit.codegen import kernel_for, load_generated, render_module, render_package
 from symloss.prove.prover import prove
 from symloss.stabilize.engine import ProvedRule
-from symloss.stabilize.identities import claim
+from symloss.stabilize.identities import C, claim, r
 from symloss.stabilize.primitives import expand_primitives, log1p, square_of_sum, square_ratio
 from symloss.stabilize.rules import prove_rules
-from symloss.stabilize.scaling import _POSITIVE_SCOPE, _SCOPE, HUGE, SCALING, _d, _d0, _k, _p, _u, as_square_ratio
+from symloss.stabilize.scale_ratios import over_square
+from symloss.stabilize.scaling import _POSITIVE_SCOPE, _SCOPE, HUGE, SCALING, TINY, _d, _d0, _k, _p, _u, as_square_ratio
 
 BY_NAME = {rule.name: rule for rule in SCALING}
 
@@ -177,3 +178,57 @@ def test_the_kernel_of_a_quotient_by_a_sum_of_squares_is_within_4_ulp_at_huge_an
             r, scale = mpmath.mpf(a) - mpmath.mpf(b), mpmath.mpf(s)
             truths.append(2 * r / (scale**2 + r**2))
         _within_4_ulp(got, truths)
+
+
+def test_a_quotient_by_a_square_alone_is_two_divisions() -> None:
+    """x/c² = over_square(x, c), computed (x/c)/c, for a quotient's own monomial (``split``): c² underflows at
+    c = 5e-324 where x/c² may not; a term of an expanded square keeps its textbook division."""
+    x, c = sp.symbols("x c", positive=True)
+    assert as_square_ratio(x / c**2, split=True) == over_square(x, c)
+    assert as_square_ratio(3 * x * c**-2, split=True) == over_square(3 * x, c)
+    assert as_square_ratio(x / c**2) == x / c**2
+    assert expand_primitives(over_square(x, c)) == x / c**2
+
+
+def test_a_false_quotient_by_a_square_is_refuted() -> None:
+    """(r/C)/C = r/C (one division too few) is false and must not be proved."""
+    assert prove(claim("over_square with one division", expand_primitives(over_square(r, C)), r / C),
+                 budget=20.0).status == "refuted"
+
+
+def test_the_quotient_rules_have_tiny_regimes_for_a_square_scale() -> None:
+    """Where c² or r² is below TINY the quotient is divided through by the larger of c² and r²."""
+    x, y, c = sp.symbols("x y c", positive=True)
+    rewritten = BY_NAME["quotient_of_huge_square"].rewrite(square_of_sum(x, -y) / (c**2 + square_of_sum(x, -y)))
+    (regimes,) = rewritten.atoms(sp.Piecewise)
+    assert any(TINY in condition.atoms(sp.Float) for _, condition in regimes.args)
+
+
+@pytest.fixture(scope="module")
+def redescending_module():
+    """The kernel of r²/(c² + r²) (Geman–McClure), whose gradient is 2 r c²/(c² + r²)²."""
+    kernel, module = _kernel_module("scaled_redescending", lambda r, c: r**2 / (c**2 + r**2))
+    assert "quotient_of_huge_square" in kernel.value.rules
+    return module
+
+
+# (yhat, y, c) where c² or r² underflows: 0/0 in the textbook form before the tiny regimes
+TINY_POINTS = ((1.81096015429853e-212, -5e-324, 5e-324), (1e-165, 0.0, 1e-160), (1e-160, 0.0, 1e-165),
+               (3e-200, 1e-200, 1e-150), (0.0, 0.0, 5e-324), (1.5, 0.25, 1.0))
+
+
+def test_the_redescending_kernel_is_within_4_ulp_where_the_squares_underflow(redescending_module) -> None:
+    module = redescending_module
+    value = np.array([module.scaled_redescending(np.array([a]), np.array([b]), c=s, reduction="none")[0]
+                      for a, b, s in TINY_POINTS])
+    grad = np.array([module.scaled_redescending_grad(np.array([a]), np.array([b]), c=s, reduction="none")[0]
+                     for a, b, s in TINY_POINTS])
+    with mpmath.workdps(80):
+        values, grads = [], []
+        for a, b, s in TINY_POINTS:
+            r, scale = mpmath.mpf(a) - mpmath.mpf(b), mpmath.mpf(s)
+            values.append(r**2 / (scale**2 + r**2))
+            grads.append(2 * r * scale**2 / (scale**2 + r**2) ** 2)
+        _within_4_ulp(value, values)
+        finite = [i for i, g in enumerate(grads) if abs(g) < mpmath.mpf(np.finfo(float).max)]
+        _within_4_ulp(grad[finite], [grads[i] for i in finite])
