@@ -162,6 +162,11 @@ def focal(p, y, *, gamma=2.0, reduction="mean", weight=None):
     Formula: -(-p*y - (1 - p)*(1 - y) + 1)**gamma*log(p*y + (1 - p)*(1 - y))
     Stable form: log1p, pow1p.
     Regimes (the first branch whose condition holds is computed):
+        primitive _pow_scaled(x, a, times=(c...), over=(d...)) = x**a*c/d, in its NumPy helper:
+            1. x < 0: x**a (real only for an integer a) times the co-factors
+            2. a = 0 or x = 1: 1 times the co-factors
+            3. |a log x| <= 800 + 745 (n + m), n co-factors and m divisors: exp(h + l), h + l = a log x in two floats, as _exp_scaled
+            4. otherwise (x = 0 or not finite included): exp(a log x) times the co-factors: 0 or inf whatever they are
         primitive pow1p(t, a) = (t + 1)**a, in its NumPy helper:
             1. t < -1: (1 + t)**a (real only for an integer a)
             2. a = 0 or t = 0: 1
@@ -180,6 +185,11 @@ def focal_grad(p, y, *, gamma=2.0, reduction="mean", weight=None):
     Per element: -gamma*(1 - 2*y)*(-p*y - (1 - p)*(1 - y) + 1)**gamma*log(p*y + (1 - p)*(1 - y))/(-p*y - (1 - p)*(1 - y) + 1) - (2*y - 1)*(-p*y - (1 - p)*(1 - y) + 1)**gamma/(p*y + (1 - p)*(1 - y))
     Stable form: log1p, pow1p.
     Regimes (the first branch whose condition holds is computed):
+        primitive _pow_scaled(x, a, times=(c...), over=(d...)) = x**a*c/d, in its NumPy helper:
+            1. x < 0: x**a (real only for an integer a) times the co-factors
+            2. a = 0 or x = 1: 1 times the co-factors
+            3. |a log x| <= 800 + 745 (n + m), n co-factors and m divisors: exp(h + l), h + l = a log x in two floats, as _exp_scaled
+            4. otherwise (x = 0 or not finite included): exp(a log x) times the co-factors: 0 or inf whatever they are
         primitive pow1p(t, a) = (t + 1)**a, in its NumPy helper:
             1. t < -1: (1 + t)**a (real only for an integer a)
             2. a = 0 or t = 0: 1
@@ -197,6 +207,11 @@ def focal_hess(p, y, *, gamma=2.0, reduction="mean", weight=None):
     Per element: (p*(1 - y) + y*(1 - p))**(gamma - 1)*(-gamma*(gamma - 1)*log(p*y + (1 - p)*(1 - y))/(p*(1 - y) + y*(1 - p)) + 2*gamma/(p*y + (1 - p)*(1 - y))) + (p*(1 - y) + y*(1 - p))**gamma/(p*y + (1 - p)*(1 - y))**2
     Stable form: log1p, pow1p.
     Regimes (the first branch whose condition holds is computed):
+        primitive _pow_scaled(x, a, times=(c...), over=(d...)) = x**a*c/d, in its NumPy helper:
+            1. x < 0: x**a (real only for an integer a) times the co-factors
+            2. a = 0 or x = 1: 1 times the co-factors
+            3. |a log x| <= 800 + 745 (n + m), n co-factors and m divisors: exp(h + l), h + l = a log x in two floats, as _exp_scaled
+            4. otherwise (x = 0 or not finite included): exp(a log x) times the co-factors: 0 or inf whatever they are
         primitive pow1p(t, a) = (t + 1)**a, in its NumPy helper:
             1. t < -1: (1 + t)**a (real only for an integer a)
             2. a = 0 or t = 0: 1
