@@ -98,16 +98,14 @@ class Scaled(sp.Function):
         call, operands = _primitive_call(primitive)
         times = [f for f in factors if not _reciprocal(f)]
         over = [f.base for f in factors if _reciprocal(f)]
-        listed = []
-        for group in (times, over):
-            texts = []
-            for factor in group:
-                text, more = sum_call(factor, len(operands), "_sum_parts") if _summed(factor) \
-                    else (f"{{a{len(operands)}}}", [factor])
-                texts.append(text + ", ")
-                operands = [*operands, *more]
-            listed.append("".join(texts))
-        return call[:-1] + f", times=({listed[0]}), over=({listed[1]}))", operands
+        texts = []
+        for factor in times:  # a co-factor's sum as its parts; a divisor's sum (1 + x) rounded whole
+            text, more = sum_call(factor, len(operands), "_sum_parts") if _summed(factor) \
+                else (f"{{a{len(operands)}}}", [factor])
+            texts.append(text + ", ")
+            operands = [*operands, *more]
+        divided = "".join(f"{{a{len(operands) + i}}}, " for i in range(len(over)))
+        return call[:-1] + f", times=({''.join(texts)}), over=({divided}))", [*operands, *over]
 
     def _numpycode(self, printer: KernelPrinter) -> str:
         """The call printed whole, its operands as expressions (a product inside a printed ``Piecewise``)."""
