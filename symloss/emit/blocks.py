@@ -98,14 +98,101 @@ class Scaled(sp.Function):
         call, operands = _primitive_call(primitive)
         times = [f for f in factors if not _reciprocal(f)]
         over = [f.base for f in factors if _reciprocal(f)]
-        numbered = iter(range(len(operands), len(operands) + len(factors)))
-        listed = ["".join(f"{{a{next(numbered)}}}, " for _ in group) for group in (times, over)]
-        return call[:-1] + f", times=({listed[0]}), over=({listed[1]}))", [*operands, *times, *over]
+        texts = []
+        for factor in times:  # a co-factor's sum as its parts; a divisor's sum (1 + x) rounded whole
+            text, more = sum_call(factor, len(operands), "_sum_parts") if _summed(factor) \
+                else (f"{{a{len(operands)}}}", [factor])
+            texts.append(text + ", ")
+            operands = [*operands, *more]
+        divided = "".join(f"{{a{len(operands) + i}}}, " for i in range(len(over)))
+        return call[:-1] + f", times=({''.join(texts)}), over=({divided}))", [*operands, *over]
 
     def _numpycode(self, printer: KernelPrinter) -> str:
         """The call printed whole, its operands as expressions (a product inside a printed ``Piecewise``)."""
-        call, operands = self.call()
-        return call.format(**{f"a{i}": printer._print(o) for i, o in enumerate(operands)})
+        return _printed(self.call(), printer)
+
+
+def _printed(call: tuple[str, list[sp.Expr]], printer: KernelPrinter) -> str:
+    """A helper's call (text with operands ``{a0}`` …, their expressions) printed whole."""
+    text, operands = call
+    return text.format(**{f"a{i}": printer._print(o) for i, o in enumerate(operands)})
+
+
+class ScaledSum(sp.Function):
+    r"""A sum :math:`t_1 + \dots + t_n` (its one argument) whose terms are products of factors, exponentials
+    :math:`e^z` and divisors, which may overflow where the sum does not (:math:`e^z - yz` at :math:`z = 710`,
+    :math:`y = 10^{308}`: :math:`\infty - \infty` where the sum is :math:`-7.1 \cdot 10^{310}`, rounded to
+    :math:`-\infty`; at :math:`z = y = 5.4 \cdot 10^{160}` it is :math:`+\infty`): ``_scaled_sum`` takes the
+    plain sum where it is finite and, elsewhere, each term as a mantissa and a power of two (the exponent of
+    :math:`e^z` from z), the terms added at the largest power, which is applied last."""
+
+    def call(self) -> tuple[str, list[sp.Expr]]:
+        """``_scaled_sum(plain, terms)`` with its operands as ``{a0}`` …, and their expressions."""
+        return sum_call(self.args[0], 0, "_scaled_sum")
+
+    def _numpycode(self, printer: KernelPrinter) -> str:
+        return _printed(self.call(), printer)
+
+
+def _term(term: sp.Expr) -> tuple[list[sp.Expr], list[sp.Expr], list[sp.Expr], list[sp.Expr]]:
+    r"""A term of a :class:`ScaledSum` as (factors, exponents, divisors, weights), :math:`c_1 \cdots c_n
+    e^{z_1 + \dots} / (d_1 \cdots d_m)`, 0 where a weight is 0: an integer power :math:`b^{\pm n}`
+    (:math:`n \le 4`) as n factors or divisors b, :math:`e^z` as its exponent, a mark :math:`w \cdot v`
+    (:class:`~symloss.emit.arrays.ZeroWeighted`) as w, a weight, and v's factors."""
+    parts: tuple[list[sp.Expr], list[sp.Expr], list[sp.Expr], list[sp.Expr]] = ([], [], [], [])
+    for factor in sp.Mul.make_args(term):
+        if isinstance(factor, ZeroWeighted):
+            weight, value = factor.args
+            parts[0].append(weight)
+            parts[3].append(weight)
+            for group, more in zip(parts, _term(value), strict=True):
+                group.extend(more)
+        elif isinstance(factor, sp.exp):
+            parts[1].append(factor.args[0])
+        elif isinstance(factor, sp.Pow) and factor.exp.is_Integer and 0 < abs(factor.exp) <= MAX_PARAMETER_POWER:
+            parts[0 if factor.exp > 0 else 2].extend([factor.base] * abs(int(factor.exp)))
+        else:
+            parts[0].append(factor)
+    return parts
+
+
+def sum_call(total: sp.Expr, first: int, helper: str) -> tuple[str, list[sp.Expr]]:
+    """``helper(plain, ((factors, exponents, divisors, weights), …))`` of the sum ``total`` (a
+    :class:`ScaledSum`'s argument, a co-factor's sum), its operands numbered from ``{a<first>}``: the plain sum
+    and each term's parts (:func:`_term`)."""
+    total = total.args[0] if isinstance(total, ScaledSum) else total
+    operands = [total]
+    terms = []
+    for term in sp.Add.make_args(total):
+        groups = []
+        for group in _term(term):
+            groups.append("(" + "".join(f"{{a{first + len(operands) + i}}}, " for i in range(len(group))) + ")")
+            operands.extend(group)
+        terms.append("(" + ", ".join(groups) + "), ")
+    return f"{helper}({{a{first}}}, ({''.join(terms)}))", operands
+
+
+def _summed(factor: sp.Expr) -> bool:
+    r"""Whether a co-factor of :class:`Scaled` is a sum (of terms that are not all numbers) that
+    ``_times_scaled`` takes as a mantissa and a power of two (``_sum_parts``): its terms may overflow where the
+    sum times the power does not (:math:`-\gamma \log p/(p - 1) - 1/p` at :math:`\gamma = 1.2 \cdot 10^{306}`,
+    :math:`p = 1.8 \cdot 10^{-304}`)."""
+    return isinstance(factor, ScaledSum) or (isinstance(factor, sp.Add) and not factor.is_number)
+
+
+def _exponential_sum(expr: sp.Basic) -> bool:
+    """Whether ``expr`` is a sum with a term that has a :func:`plain_exponential` :math:`e^z` factor and another
+    term that is not a number: a :class:`ScaledSum`."""
+    if not isinstance(expr, sp.Add):
+        return False
+    terms = [t for t in expr.args if not t.is_number]
+    return len(terms) > 1 and any(isinstance(f, sp.exp) and plain_exponential(f)
+                                  for t in terms for f in sp.Mul.make_args(t))
+
+
+def scaled_sums(expr: sp.Expr) -> sp.Expr:
+    """Every sum with an exponential term (:func:`_exponential_sum`) as a :class:`ScaledSum`."""
+    return expr.replace(_exponential_sum, ScaledSum)
 
 
 def scaled_primitives(expr: sp.Expr) -> sp.Expr:
@@ -149,13 +236,25 @@ SCALED_EXPONENTIAL_REGIMES = {
 }
 
 
+SCALED_SUM_REGIMES = PrimitiveRegimes("_scaled_sum(t_1, ..., t_n)", (
+    ("the plain sum is finite", "the plain sum"),
+    ("otherwise", "each term c_1...c_n exp(z_1 + ...)/(d_1...d_m) as m 2^e (np.frexp; exp(z) by Cody and Waite's "
+                  "reduction for |z| <= 1e6, else 2^(z/log 2)), the terms added at the largest e (a term 2^60 below "
+                  "it dropped), 2^e applied last: inf where the sum overflows; a co-factor's sum passes m and e "
+                  "to the power's scale")), "t_1 + ... + t_n")
+
+
 def scaled_exponential_regimes(expr: sp.Expr) -> tuple[PrimitiveRegimes, ...]:
     """The regimes of the helpers that compute the :func:`plain_exponential` products of ``expr`` with their
-    co-factors (:class:`Scaled`), each helper once: they are not primitives of the stable form, the emitter
-    makes them."""
-    kinds = {type(scaled.args[0]) for scaled in scaled_primitives(expr).atoms(Scaled)
-             if plain_exponential(scaled.args[0])}
-    return tuple(regimes for kind, regimes in SCALED_EXPONENTIAL_REGIMES.items() if kind in kinds)
+    co-factors (:class:`Scaled`) and the sums whose terms may overflow (:class:`ScaledSum`, a co-factor's sum),
+    each helper once: they are not primitives of the stable form, the emitter makes them."""
+    emitted = scaled_sums(scaled_primitives(expr))
+    scaled = emitted.atoms(Scaled)
+    kinds = {type(s.args[0]) for s in scaled if plain_exponential(s.args[0])}
+    if emitted.atoms(ScaledSum) or any(_summed(f) for s in scaled for f in s.args[1:]):
+        kinds.add(ScaledSum)
+    return tuple(regimes for kind, regimes in {**SCALED_EXPONENTIAL_REGIMES, ScaledSum: SCALED_SUM_REGIMES}.items()
+                 if kind in kinds)
 
 
 def _scalable(expr: sp.Basic) -> bool:
@@ -181,8 +280,8 @@ def _reciprocal(expr: sp.Expr) -> bool:
     return isinstance(expr, sp.Pow) and expr.exp == -1
 
 
-def _scaled(program: Program, expr: Scaled, kind: int) -> Value:
-    """:meth:`Scaled.call` into a fresh array, its operands emitted as program values."""
+def _scaled(program: Program, expr: Scaled | ScaledSum, kind: int) -> Value:
+    """:meth:`Scaled.call` (:meth:`ScaledSum.call`) into a fresh array, its operands emitted as program values."""
     call, operands = expr.call()
     return program.call(call, [program.emit(o) for o in operands], kind, outputs=0)
 
@@ -253,6 +352,7 @@ HANDLERS: Mapping[type, Callable[[Program, sp.Expr, int], Value]] = {
     sigmoid_powers: _primitive,
     pow1p: _primitive,
     Scaled: _scaled,
+    ScaledSum: _scaled,
 }
 
 
@@ -293,8 +393,8 @@ def kernel_code(results: Sequence[tuple[str, sp.Expr]], printer: KernelPrinter, 
     shared, reduced = sp.cse([shared_exponentials(e) for _, e in results], symbols=sp.numbered_symbols("t"),
                              optimizations="basic", order="canonical")
     shared, reduced = _parameter_powers_kept(shared, reduced, kinds)
-    shared = [(symbol, scaled_primitives(expr)) for symbol, expr in shared]
-    reduced = [scaled_primitives(expr) for expr in reduced]
+    shared = [(symbol, scaled_sums(scaled_primitives(expr))) for symbol, expr in shared]
+    reduced = [scaled_sums(scaled_primitives(expr)) for expr in reduced]
     handlers = {**HANDLERS, **_label_handlers(labels)} if labels else HANDLERS
     reserved = RESERVED | {"K"} | set(printer.names.values())
     program = Program(printer, dict(kinds), handlers, per_sample=_per_sample, naming=KernelNaming(dict(shared)),

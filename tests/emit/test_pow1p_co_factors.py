@@ -138,8 +138,10 @@ def test_products_with_pow1p_pass_their_co_factors() -> None:
     assert by_primitive == {power: ["c", "t", "t"],
                             pow1p(-x, g): sorted(map(str, [g * x - 1 / c, 1 / (x + 1), 1 / (x + 1), 1 / t]))}
     call, operands = next(f for f in found if f.args[0] == pow1p(-x, g)).call()
-    assert call == "_pow1p({a0}, {a1}, times=({a2}, ), over=({a3}, {a4}, {a5}, ))"
-    assert operands[:3] == [-x, g, g * x - 1 / c] and sorted(map(str, operands[3:])) == ["t", "x + 1", "x + 1"]
+    # the sum co-factor as its parts (_sum_parts: the plain sum, then each term's factors and divisors)
+    assert call == ("_pow1p({a0}, {a1}, times=(_sum_parts({a2}, ((({a3}, ), (), ({a4}, ), ()), (({a5}, {a6}, ), (), "
+                    "(), ()), )), ), over=({a7}, {a8}, {a9}, ))")
+    assert operands[:3] == [-x, g, g * x - 1 / c] and sorted(map(str, operands[7:])) == ["t", "x + 1", "x + 1"]
     assert scaled - sum(found) == x * c
 
 
