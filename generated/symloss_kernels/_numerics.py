@@ -522,7 +522,7 @@ def _times_scaled(q, scale, times, over=()):
     reach = 1074 + 1024 * len(times) + 1074 * len(over)
     vanished = (q == 0.0) | (np.frexp(q)[1] + scale < -reach)
     for factor in times:
-        m, e = np.frexp(factor)
+        m, e = factor if isinstance(factor, tuple) else np.frexp(factor)  # a tuple: (m, e) of _sum_parts
         q, scale = np.where(vanished & np.isinf(m), q * np.sign(m), q * m), scale + e
     for divisor in over:
         m, e = np.frexp(divisor)
@@ -687,10 +687,19 @@ def _compensated_sum(x):
 
 
 def _exp_minus(a, t):
-    """e^a - t: expm1(a) - (t - 1) where t - 1 is exact (1/2 <= t <= 2, Sterbenz), so that e^a near
-    t = 1 keeps its digits (t = 1, a = 1e-300 gives 1e-300, not 0); exp(a) - t elsewhere."""
-    near_one = (t >= 0.5) & (t <= 2.0)
-    return np.where(near_one, np.expm1(a) - (t - 1.0), np.exp(a) - t)
+    """e^a - t: with e^a = 2^k (s + s_low) in two floats (_exp_dd, about 2^-64 relative), 2^k ((s - t') + s_low),
+    t' = t 2^-k, where 1/4 <= t' <= 4 (s - t' exact where t' is within a factor 2 of s, Sterbenz: e^a near t
+    keeps its digits, t = 1, a = 1e-300 gives 1e-300, e^3 - 20 is within 1 ulp) or where a > 709 (t' <= 4: e^a -
+    t finite although e^a is not), for -700 < a <= 1500; exp(a) - t elsewhere (e^a and t a factor 2.8 apart or
+    more: no cancellation; e^a subnormal or 0, or a beyond 1500: its limit)."""
+    a, t = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(t, dtype=np.float64))
+    inside = (a > -700.0) & (a <= 1500.0)
+    k, s, s_low = _exp_dd(np.where(inside, a, 0.0))
+    k = k.astype(np.int32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = np.ldexp(t, -k)
+        near = inside & (((scaled >= 0.25) & (scaled <= 4.0)) | (a > 709.0))
+        return np.where(near, np.ldexp((s - scaled) + s_low, k), np.exp(a) - t)
 
 
 def _exprel(x):
@@ -961,3 +970,93 @@ def _softmax_product(parts, a, b, times=(), over=()):
     scale = a * np.where(at_max, 0.0, n) + b * np.where(at_max, n2, 0.0)
     q = x_mantissa**a * o_mantissa**b / (1.0 + rest) ** (a + b)
     return _times_scaled(q, np.where(np.isfinite(scale), scale, 0.0).astype(np.int32), times, over)
+
+
+def _on_halves(plain, halved, scale):
+    """f where its plain value is finite, scale f_half elsewhere: f_half = f at the scaled inputs halved, f/2^d
+    for f positively homogeneous of degree d in them (scale = 2^d), whose halved residual does not overflow
+    where f's does."""
+    return np.where(np.isfinite(plain), plain, scale * halved)
+
+
+_SUM_REACH = 2.0**30  # |binary exponent| of a term clipped here: beyond any product of floats' reach
+_SUM_DROPPED = 60  # a term more than 2^60 below the largest of its sum is dropped
+
+
+def _entries(value, where):
+    """``value`` (an array or a scalar, broadcast to the mask's shape) at the entries ``where``."""
+    return np.broadcast_to(np.asarray(value, dtype=np.float64), where.shape)[where]
+
+
+def _term_parts(term, where):
+    """(m, e), the term c_1 ... c_n e^{z_1 + ...} / (d_1 ... d_m) = m 2^e at the entries ``where``: each factor's
+    mantissa and power of two (np.frexp), each exponential's by Cody and Waite's reduction (_reduced,
+    e^z = 2^k e^r for |z| <= 10^6, where k _LN2_HIGH is exact) or, beyond, as 2^(z / log 2) (mantissa 1: the
+    exponent alone decides that the sum overflows or underflows); e is a float, clipped to +-2^30.  ``term``:
+    (factors, exponents, divisors, weights); the term is 0 where a weight is 0 (a 0 that wins over an
+    infinite factor: w v of ZeroWeighted)."""
+    factors, exponents, divisors, weights = term
+    m = np.ones(np.count_nonzero(where))
+    e = np.zeros_like(m)
+    for factor in factors:
+        f, k = np.frexp(_entries(factor, where))
+        m, e = m * f, e + k
+    for divisor in divisors:
+        f, k = np.frexp(_entries(divisor, where))
+        m, e = m / f, e - k
+    for exponent in exponents:
+        z = _entries(exponent, where)
+        inside = np.abs(z) <= 1e6
+        k, r, _ = _reduced(np.where(inside, z, 0.0), 0.0)
+        m = m * np.where(inside, 1.0 + np.expm1(r), np.where(np.isnan(z), z, 1.0))
+        with np.errstate(invalid="ignore"):
+            e = e + np.where(inside, k, np.rint(np.clip(z, -1e300, 1e300) * (1.0 / 0.6931471805599453)))
+    for weight in weights:
+        m = np.where(_entries(weight, where) == 0.0, 0.0, m)
+    return m, np.clip(e, -_SUM_REACH, _SUM_REACH)
+
+
+def _sum_of_parts(terms, where):
+    """(s, E), the sum of the terms (_term_parts) = s 2^E at the entries ``where``: each term scaled to the largest
+    binary exponent E, a term more than 2^60 below it dropped (below half an ulp of the largest), so that no term
+    overflows or underflows before the sum does: e^z - y z at z = 710, y = 1e308 is -inf (y z wins), at
+    z = y = 5.4e160 +inf (e^z wins), not inf - inf = NaN.  A NaN factor gives NaN."""
+    parts = [_term_parts(term, where) for term in terms]
+    largest = parts[0][1]
+    for _, e in parts[1:]:
+        largest = np.maximum(largest, e)
+    s = np.zeros_like(largest)
+    for m, e in parts:
+        shift = np.nan_to_num(e - largest, nan=0.0)
+        s = s + np.where(shift >= -_SUM_DROPPED, np.ldexp(m, np.maximum(shift, -_SUM_DROPPED).astype(np.int32)), 0.0)
+    return s, largest
+
+
+def _scaled_sum(plain, terms):
+    """The sum of ``terms`` (_sum_of_parts) where its plain value ``plain`` is not finite (inf - inf, an inf that a
+    term's overflow made where the sum does not overflow), ``plain`` elsewhere (no cost beyond the test): s 2^E,
+    applied once (np.ldexp: +-inf where the true sum overflows, finite where it does not)."""
+    plain = np.asarray(plain, dtype=np.float64)
+    where = ~np.isfinite(plain)
+    if not where.any():
+        return plain
+    s, e = _sum_of_parts(terms, where)
+    plain = plain.copy()
+    plain[where] = np.ldexp(s, np.clip(np.nan_to_num(e), -10000, 10000).astype(np.int32)) + 0.0 * e
+    return plain
+
+
+def _sum_parts(plain, terms):
+    """The sum of ``terms`` as (m, e), m 2^e with e an integer (a co-factor of _times_scaled, which adds e to the
+    power's scale instead of rounding the sum to inf): np.frexp(plain) where ``plain`` is finite, the sum's
+    parts (_sum_of_parts, its exponent clipped to +-10000, beyond any product's reach) elsewhere."""
+    plain = np.asarray(plain, dtype=np.float64)
+    m, e = np.frexp(plain)
+    where = ~np.isfinite(plain)
+    if where.any():
+        s, largest = _sum_of_parts(terms, where)
+        s_m, s_e = np.frexp(s)
+        m, e = m.copy(), e.copy()
+        m[where] = s_m + 0.0 * largest
+        e[where] = s_e + np.clip(np.nan_to_num(largest), -10000, 10000).astype(np.int32)
+    return m, e

@@ -28,11 +28,13 @@ from ._numerics import (
     _log_softmax,
     _log_softmax_complement,
     _other_classes_sum,
+    _scaled_sum,
     _shifted,
     _softmax,
     _softmax_complement,
     _softmax_xlogx_ratio,
     _sum_others,
+    _sum_parts,
     _weights,
     _zero_weighted,
 )
@@ -73,16 +75,16 @@ def _gradient(z, y, gamma, scratch):
     y = _label_rows(y, z.shape[-1])
     with np.errstate(all="ignore"):
         K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
-        entries = _buffers(scratch, "entries", z.shape, 4)
+        entries = _buffers(scratch, "entries", z.shape, 5)
         # shifted_z = shifted(z)
         shifted_z = _shifted(z, out=(entries[0], entries[1]))
         # t0 = Scaled(exp(gamma*log_softmax_complement(shifted_z)), gamma*softmax_xlogx_ratio(shifted_z) - 1)
         log_softmax_complement_z = _log_softmax_complement(shifted_z, out=entries[2])
         u0 = np.multiply(log_softmax_complement_z, gamma, out=entries[2])
         softmax_xlogx_ratio_z = _softmax_xlogx_ratio(shifted_z, out=entries[3])
-        u1 = np.multiply(softmax_xlogx_ratio_z, gamma, out=entries[3])
-        u2 = np.add(u1, -1, out=entries[3])
-        t0 = _exp_scaled(u0, times=(u2, ), over=())
+        u1 = np.multiply(softmax_xlogx_ratio_z, gamma, out=entries[4])
+        u2 = np.add(u1, -1, out=entries[4])
+        t0 = _exp_scaled(u0, times=(_sum_parts(u2, (((-1, ), (), (), ()), ((gamma, softmax_xlogx_ratio_z, ), (), (), ()), )), ), over=())
         # grad = -softmax(shifted_z)*SumOthers(zero_weighted(y, t0), k, K) + zero_weighted(y, t0* ...
         softmax_complement_z = _softmax_complement(shifted_z, out=entries[2])
         u3 = np.multiply(t0, softmax_complement_z, out=entries[2])
@@ -112,10 +114,10 @@ def _hessian(z, y, gamma, scratch):
         u0 = np.multiply(log_softmax_complement_z, gamma, out=entries[0])
         u1 = np.multiply(softmax_z, gamma, out=entries[1])
         u2 = np.add(u1, -1, out=entries[1])
-        u3 = np.multiply(softmax_xlogx_ratio_z, u2, out=entries[1])
-        u4 = np.multiply(softmax_z, 2, out=entries[5])
-        u5 = np.subtract(u3, u4, out=entries[1])
-        t0 = _exp_scaled(u0, times=(u5, ), over=())
+        u3 = np.multiply(softmax_xlogx_ratio_z, u2, out=entries[5])
+        u4 = np.multiply(softmax_z, 2, out=entries[6])
+        u5 = np.subtract(u3, u4, out=entries[5])
+        t0 = _exp_scaled(u0, times=(_sum_parts(u5, (((-2, softmax_z, ), (), (), ()), ((softmax_xlogx_ratio_z, u2, ), (), (), ()), )), ), over=())
         # hess = -softmax_z*softmax_complement_z*sum(zero_weighted(y, Scaled(exp(gamma* ...
         u6 = _other_classes_sum(softmax_z, _zero_weighted(y, _zero_weighted(gamma, -t0/softmax_complement_z)))
         u7 = np.multiply(softmax_z, u6, out=entries[1])
@@ -127,7 +129,7 @@ def _hessian(z, y, gamma, scratch):
         u12 = np.multiply(softmax_z, softmax_complement_z, out=entries[2])
         u13 = np.multiply(softmax_xlogx_ratio_z, gamma, out=entries[3])
         u14 = np.add(u13, -1, out=entries[3])
-        u15 = _exp_scaled(u0, times=(u14, ), over=())
+        u15 = _exp_scaled(u0, times=(_sum_parts(u14, (((-1, ), (), (), ()), ((softmax_xlogx_ratio_z, gamma, ), (), (), ()), )), ), over=())
         u16 = _zero_weighted(y, u15, out=entries[0])
         u17 = np.sum(u16, axis=-1, keepdims=True, out=samples[0])
         u18 = np.multiply(u12, u17, out=entries[0])
@@ -140,16 +142,16 @@ def _value_and_gradient(z, y, gamma, scratch):
     with np.errstate(all="ignore"):
         K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
         samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 1)
-        entries = _buffers(scratch, "entries", z.shape, 4)
+        entries = _buffers(scratch, "entries", z.shape, 5)
         # shifted_z = shifted(z)
         shifted_z = _shifted(z, out=(entries[0], entries[1]))
         # t0 = Scaled(exp(gamma*log_softmax_complement(shifted_z)), gamma*softmax_xlogx_ratio(shifted_z) - 1)
         log_softmax_complement_z = _log_softmax_complement(shifted_z, out=entries[2])
         u0 = np.multiply(log_softmax_complement_z, gamma, out=entries[2])
         softmax_xlogx_ratio_z = _softmax_xlogx_ratio(shifted_z, out=entries[3])
-        u1 = np.multiply(softmax_xlogx_ratio_z, gamma, out=entries[3])
-        u2 = np.add(u1, -1, out=entries[3])
-        t0 = _exp_scaled(u0, times=(u2, ), over=())
+        u1 = np.multiply(softmax_xlogx_ratio_z, gamma, out=entries[4])
+        u2 = np.add(u1, -1, out=entries[4])
+        t0 = _exp_scaled(u0, times=(_sum_parts(u2, (((-1, ), (), (), ()), ((gamma, softmax_xlogx_ratio_z, ), (), (), ()), )), ), over=())
         # loss = -sum(zero_weighted(y, Scaled(exp(gamma*log_softmax_complement(shifted_z)), ...
         log_softmax_z = _log_softmax(shifted_z, out=entries[3])
         u3 = _exp_scaled(u0, times=(log_softmax_z, ), over=())
@@ -208,6 +210,9 @@ def softmax_focal_grad(z, y, *, gamma=2.0, axis=-1, reduction="mean", weight=Non
         primitive _exp_scaled(a, times=(c...), over=(d...)) = exp(a)*c/d, in its NumPy helper:
             1. |a| <= 800 + 745 (n + m), n co-factors and m divisors: 2^k (1 + r) by Cody and Waite's reduction, the co-factors' mantissas multiplied in, every power of two applied last
             2. otherwise: exp(a) times the co-factors: 0 or inf whatever they are (a 0 times an infinite co-factor is 0)
+        primitive _scaled_sum(t_1, ..., t_n) = t_1 + ... + t_n, in its NumPy helper:
+            1. the plain sum is finite: the plain sum
+            2. otherwise: each term c_1...c_n exp(z_1 + ...)/(d_1...d_m) as m 2^e (np.frexp; exp(z) by Cody and Waite's reduction for |z| <= 1e6, else 2^(z/log 2)), the terms added at the largest e (a term 2^60 below it dropped), 2^e applied last: inf where the sum overflows; a co-factor's sum passes m and e to the power's scale
     """
     z, y, gamma, weight = _inputs(z, y, gamma=gamma, axis=axis, reduction=reduction, weight=weight)
     (grad,) = _blockwise(_gradient, ("derivative",), (z, y,), (gamma,), vector=True, weight=weight, reduction=reduction)
@@ -234,6 +239,9 @@ def softmax_focal_hess(z, y, *, gamma=2.0, axis=-1, reduction="mean", weight=Non
         primitive _exp_scaled(a, times=(c...), over=(d...)) = exp(a)*c/d, in its NumPy helper:
             1. |a| <= 800 + 745 (n + m), n co-factors and m divisors: 2^k (1 + r) by Cody and Waite's reduction, the co-factors' mantissas multiplied in, every power of two applied last
             2. otherwise: exp(a) times the co-factors: 0 or inf whatever they are (a 0 times an infinite co-factor is 0)
+        primitive _scaled_sum(t_1, ..., t_n) = t_1 + ... + t_n, in its NumPy helper:
+            1. the plain sum is finite: the plain sum
+            2. otherwise: each term c_1...c_n exp(z_1 + ...)/(d_1...d_m) as m 2^e (np.frexp; exp(z) by Cody and Waite's reduction for |z| <= 1e6, else 2^(z/log 2)), the terms added at the largest e (a term 2^60 below it dropped), 2^e applied last: inf where the sum overflows; a co-factor's sum passes m and e to the power's scale
     """
     z, y, gamma, weight = _inputs(z, y, gamma=gamma, axis=axis, reduction=reduction, weight=weight)
     (hess,) = _blockwise(_hessian, ("derivative",), (z, y,), (gamma,), vector=True, weight=weight, reduction=reduction)
