@@ -12,6 +12,7 @@ from sympy.printing.numpy import NumPyPrinter
 from symloss.declare.functions import sigmoid, softplus
 from symloss.declare.likelihood import ClassMax
 from symloss.emit.arrays import AtMax, FromParts, SoftmaxParts, ZeroWeighted
+from symloss.stabilize.class_axis_primitives import ScaledSoftmaxProduct
 from symloss.stabilize.exact_sum_primitives import half, on_halves
 from symloss.stabilize.primitives import (
     CompensatedSum,
@@ -53,6 +54,22 @@ class KernelPrinter(NumPyPrinter):
 
     def _print_Sum(self, expr: sp.Sum) -> str:  # noqa: N802
         return f"np.sum({self._print(expr.function)}, axis=-1, keepdims=True)"
+
+    def _print_ScaledSoftmaxProduct(self, expr: ScaledSoftmaxProduct) -> str:  # noqa: N802
+        """``_softmax_product(parts, a, b, times=(…), over=(…))``: the row's shared parts (the kernel's
+        ``FromParts`` of the softmax carries them), c's factors each once per unit of its integer power,
+        a negative power as divisors.  Where the softmax is a common subexpression of the function (shared
+        with another use, its parts no longer in sight), the plain product ``p**a * q**b * c``."""
+        carrier, complement, a, b, factor = expr.args
+        if not isinstance(carrier, FromParts):
+            return self._print(carrier**a * complement**b * factor)
+        times, over = [], []
+        for f in sp.Mul.make_args(factor):
+            base, power = (f.base, f.exp) if f.is_Pow and f.exp.is_Integer else (f, sp.S.One)
+            (times if power > 0 else over).extend([base] * abs(int(power)))
+        listed = ["".join(f"{self._print(f)}, " for f in group) for group in (times, over)]
+        return (f"_softmax_product({self._print(carrier.args[1])}, {int(a)}, {int(b)}, "
+                f"times=({listed[0]}), over=({listed[1]}))")
 
     def _print_ClassMax(self, expr: ClassMax) -> str:  # noqa: N802
         return f"np.max({self._print(expr.function)}, axis=-1, keepdims=True)"

@@ -188,21 +188,3 @@ class ScaledSoftmaxProduct(Primitive):
     def textbook(self) -> sp.Expr:
         softmax, complement, a, b, factor = (e.textbook() if isinstance(e, Primitive) else e for e in self.args)
         return softmax**a * complement**b * factor
-
-    def _numpycode(self, printer: sp.printing.printer.Printer) -> str:
-        """``_softmax_product(parts, a, b, times=(…), over=(…))``: the row's shared parts (the kernel's
-        ``FromParts`` of the softmax carries them), c's factors each once per unit of its integer power,
-        a negative power as divisors.  Where the softmax is a common subexpression of the function (shared
-        with another use, its parts no longer in sight), the plain product ``p**a * q**b * c``."""
-        from symloss.emit.arrays import FromParts  # the kernel's form of the carrier (emit imports this module)
-
-        carrier, complement, a, b, factor = self.args
-        if not isinstance(carrier, FromParts):
-            return printer._print(carrier**a * complement**b * factor)
-        times, over = [], []
-        for f in sp.Mul.make_args(factor):
-            base, power = (f.base, f.exp) if f.is_Pow and f.exp.is_Integer else (f, sp.S.One)
-            (times if power > 0 else over).extend([base] * abs(int(power)))
-        listed = ["".join(f"{printer._print(f)}, " for f in group) for group in (times, over)]
-        return (f"_softmax_product({printer._print(carrier.args[1])}, {int(a)}, {int(b)}, "
-                f"times=({listed[0]}), over=({listed[1]}))")
