@@ -15,6 +15,7 @@ from symloss.stabilize import primitives
 from symloss.stabilize.class_axis_primitives import ScaledSoftmaxProduct
 from symloss.stabilize.exact_sum_primitives import half, on_halves
 from symloss.stabilize.primitives import Primitive
+from symloss.stabilize.scale_ratios import over_square, smaller_of
 from symloss.stabilize.scaled_softmax import divided_entry
 
 _z, _w = sp.IndexedBase("z"), sp.IndexedBase("w")
@@ -44,6 +45,8 @@ SCALAR_SAMPLES: dict[type[Primitive], tuple[tuple[object, ...], ...]] = {  # mod
     divided_entry: ((1.5, 0.75), (-0.375, 3.0)),
     half: ((1.5,), (-0.375,)),
     on_halves: ((1.5, 0.75, 2), (-0.375, -0.09375, 4)),
+    over_square: ((1.5, 0.75), (-0.375, 2.0)),
+    smaller_of: ((1.5, 0.75), (-0.375, 2.0)),
 }
 CLASS_SAMPLES: dict[type[Primitive], tuple[Primitive, sp.Symbol | None]] = {  # (primitive, its entry index)
     primitives.Softmax: (primitives.Softmax(_z[_k], _k, 3), _k),

@@ -14,7 +14,7 @@ import sympy as sp
 from symloss.declare.catalog import load_catalog
 from symloss.derive.chain import derive
 from symloss.emit.arrays import HELPERS
-from symloss.emit.blocks import SCALED_EXPONENTIAL_REGIMES, sigmoid_powers_call
+from symloss.emit.blocks import SCALED_EXPONENTIAL_REGIMES, SCALED_SUM_REGIMES, sigmoid_powers_call
 from symloss.emit.codegen import Variant, kernel_for, render_module, render_package
 from symloss.emit.printer import KernelPrinter
 from symloss.stabilize import primitives
@@ -78,7 +78,8 @@ def test_a_kernels_docstring_lists_each_functions_regimes(examples_modules: dict
             "            2. otherwise (default)\n") in value
     gradient = _docstring(cauchy, "cauchy_grad")
     assert "rule quotient_of_huge_square:" in gradient and "2. c**2 > 1.0e+300" in gradient
-    assert "3. otherwise (default)" in gradient
+    assert "4. Min(c**2, (y - yhat)**2) < 1.0e-290" in gradient  # the tiny regime: divided by the larger square
+    assert "5. otherwise (default)" in gradient
     tukey = _docstring(examples_modules["tukey_biweight"], "tukey_biweight")
     assert "        definition:\n            1. c >= Abs(y - yhat)\n" in tukey
     assert "rule " not in tukey.split("Regimes")[1]
@@ -158,7 +159,7 @@ def _unrecorded(source: str, kinds: list[type]) -> list[str]:
                             f"regimes {kind.regimes}")
         if kind.regimes:
             covered |= reached
-    for regimes in SCALED_EXPONENTIAL_REGIMES.values():  # the emitter's products of e^a, x^a and co-factors
+    for regimes in (*SCALED_EXPONENTIAL_REGIMES.values(), SCALED_SUM_REGIMES):  # the emitter's scaled products, sums
         helper = regimes.call.split("(")[0]
         if helper not in helpers:
             problems.append(f"{regimes.call}: no helper {helper}")
@@ -192,9 +193,9 @@ def test_the_tie_fails_for_an_unrecorded_switch_or_a_recorded_one_without_a_swit
     assert squared != source
     assert [p.split(":")[0] for p in _unrecorded(squared, kinds)] == ["square_ratio",
                                                                       "_square_ratio switches for no primitive"]
-    # the switch of _exp_minus taken out: its regimes no longer describe the helper
-    straight = source.replace("return np.where(near_one, np.expm1(a) - (t - 1.0), np.exp(a) - t)",
-                              "return np.exp(a) - t")
+    # the switches of _exp_minus taken out (its body the textbook e^a - t): its regimes no longer describe it
+    straight = re.sub(r"(def _exp_minus\(a, t\):\n    \"\"\".*?\"\"\"\n).*?\n\n\n", r"\1    return np.exp(a) - t\n\n\n",
+                      source, count=1, flags=re.S)
     assert straight != source
     assert [p.split(":")[0] for p in _unrecorded(straight, kinds)] == ["exp_minus"]
 
@@ -250,5 +251,7 @@ def test_the_emitters_scaled_exponentials_are_recorded_where_a_product_makes_the
     exp_regimes, pow_regimes = SCALED_EXPONENTIAL_REGIMES[sp.exp], SCALED_EXPONENTIAL_REGIMES[sp.Pow]
     assert scaled_exponential_regimes(y * sp.exp(-z)) == (exp_regimes,)
     assert scaled_exponential_regimes(z + y * p**g) == (pow_regimes,)
-    assert scaled_exponential_regimes(sp.exp(z) + 2 * sp.exp(-z) + p**2 * y) == ()  # alone, a constant, a square
+    for alone in (sp.exp(z), 2 * sp.exp(-z), p**2 * y):  # alone, times a constant, a square
+        assert scaled_exponential_regimes(alone) == ()
+    assert scaled_exponential_regimes(sp.exp(z) - y * z) == (SCALED_SUM_REGIMES,)  # a sum whose terms may overflow
     assert all(r.regimes[-1][0].startswith("otherwise") for r in (exp_regimes, pow_regimes))
