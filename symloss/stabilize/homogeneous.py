@@ -33,8 +33,10 @@ _LINEAR = (sp.Add, sp.Max, sp.Min)
 def _exact_terms(add: sp.Add) -> tuple[sp.Expr, sp.Expr] | None:
     """The terms of an exact sum ``add`` = x + y, or of c x + c y for a number c (SymPy distributes
     :math:`(y - \\hat y)/2`)."""
-    number = add.args[0].as_coeff_Mul()[0]
-    return exact_terms(add) or exact_terms(sp.expand(add / number))
+    if len(add.args) != 2:
+        return None
+    number = add.args[0].as_coeff_Mul()[0]  # each term divided, not the sum expanded (a product of sums)
+    return exact_terms(add) or exact_terms(sp.Add(*(term / number for term in add.args)))
 
 
 def _residual_inputs(expr: sp.Basic) -> frozenset[sp.Symbol]:
