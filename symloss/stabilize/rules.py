@@ -140,6 +140,10 @@ for the shifted sums):
 ``softmax_product_scaled``      :math:`p_k^a(1 - p_k)^b c` (c a power of a temperature) as one primitive
                                 whose powers of two are applied after c's (:mod:`~symloss.stabilize.scaled_softmax`):
                                 normal where :math:`p_k` alone underflows
+``softmax_partition_of_unity``  :math:`a p + b(1 - p) = (a + b)/2 + ((b - a)/2)((1 - p) - p)` for
+                                :math:`p = \operatorname{softmax}(z)_k` where a term of a cancels one of b in
+                                the algebra, in the regime :math:`a b < 0` only
+                                (:mod:`~symloss.stabilize.softmax_partition`)
 ==============================  ==============================================================
 """
 
@@ -166,13 +170,14 @@ from symloss.stabilize.scaled_softmax import SCALED_SOFTMAX
 from symloss.stabilize.scaling import SCALING
 from symloss.stabilize.series import SERIES
 from symloss.stabilize.softmax import SOFTMAX
+from symloss.stabilize.softmax_partition import SOFTMAX_PARTITION
 from symloss.stabilize.softmax_powers import SOFTMAX_POWERS
 from symloss.stabilize.uniform_target import UNIFORM_TARGET
 
 FAMILIES: tuple[tuple[Rule, ...], ...] = (LOGISTIC, POWERS, EXPONENTIALS, ELEMENTARY, EXACT_SUMS, SOFTMAX, CLASS_SUMS,
                                                  SCALING, RATIOS, SERIES, CANCELLATION, CLASS_MARGINS, NORMS,
                                                  SCALED_SOFTMAX, LINEARITY, UNIFORM_TARGET, SOFTMAX_POWERS,
-                                                 HOMOGENEOUS)
+                                                 HOMOGENEOUS, SOFTMAX_PARTITION)
 ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on every pass
     "log_sigmoid_to_softplus",
     "log1m_sigmoid_to_softplus",
@@ -225,6 +230,7 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "softmax_minus_uniform",  # after softmax_minus_affine_target, whose s - 1/K it takes; before softmax_minus_target
     "softmax_minus_target",
     "softmax_xlogx_ratio",
+    "softmax_partition_of_unity",  # after the rules that make a p + b (1 - p) (softmax_minus_target, the class sums)
     "softmax_complement_power",  # before pow1p, as softmax_complement
     "max_minus_class_invariant",
     "divided_before_summing",
