@@ -15,7 +15,11 @@ is exact.  Both terms of :math:`a\,p + b\,q` have the signs of a and b (:math:`p
 :math:`a b < 0` can it cancel, and there :math:`|b - a| = |a| + |b|`, the regrouped form's error is of the
 same order as the plain one's except that it keeps :math:`(a + b)/2` exact.  The rule therefore makes the regime
 
-* ``a*b < 0``: :math:`(a + b)/2 + ((b - a)/2)(q - p)`;
+* ``a*b < 0``: :math:`(a + b)/2 + ((b - a)/2)(q - p)`, with
+  :math:`q - p = (K - 2)/K - 2(p - 1/K)` and :math:`p - 1/K` from
+  :class:`~symloss.stabilize.class_axis_primitives.SoftmaxMinusUniform`: at K = 2 the first term is 0 and
+  :math:`q - p` keeps its digits where the logits differ by :math:`10^{-281}` (p and q both round to 1/2,
+  their float difference is 0);
 * otherwise: :math:`a\,p + b\,q`,
 
 a Piecewise whose condition the kernel's docstring and the report list under this rule.
@@ -33,7 +37,7 @@ import sympy as sp
 from symloss.declare.notation import REAL, Scope, var
 from symloss.stabilize.engine import Rule
 from symloss.stabilize.identities import VECTORS, K, a, b, claim, j, k, t, z
-from symloss.stabilize.primitives import ClassAxisPrimitive, Softmax, SoftmaxComplement
+from symloss.stabilize.primitives import ClassAxisPrimitive, Softmax, SoftmaxComplement, SoftmaxMinusUniform
 
 Parts = tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr, list[sp.Expr]]
 
@@ -74,11 +78,18 @@ def _regime(add: sp.Add) -> sp.Expr:
     parts = _partition_parts(add)
     if parts is None:
         return add
-    p, q, coefficient_p, coefficient_q, used = parts
+    p, _, coefficient_p, coefficient_q, used = parts
     rest = sp.Add(*(term for term in add.args if term not in used))
     plain = sp.Add(*used)
-    regrouped = (sp.expand(coefficient_p + coefficient_q) / 2 + (coefficient_q - coefficient_p) / 2 * (q - p))
+    regrouped = (sp.expand(coefficient_p + coefficient_q) / 2
+                 + (coefficient_q - coefficient_p) / 2 * _complement_minus_softmax(p))
     return rest + sp.Piecewise((regrouped, _opposite(coefficient_p, coefficient_q)), (plain, True))
+
+
+def _complement_minus_softmax(p: Softmax) -> sp.Expr:
+    r""":math:`q - p = 1 - 2p = (K - 2)/K - 2(p - 1/K)`, the difference to the uniform share from its primitive
+    (see the module docstring)."""
+    return (p.count - 2) / p.count - 2 * SoftmaxMinusUniform(*p.args)
 
 
 def _is_regime(piece: sp.Basic) -> bool:
@@ -105,7 +116,9 @@ SOFTMAX_PARTITION: tuple[Rule, ...] = (
     Rule("softmax_partition_of_unity",
          (claim("softmax_partition_of_unity: a p + b (1 - p) = (a + b)/2 + ((b - a)/2)((1 - p) - p), "
                 "p = softmax(z)k (the regime a b < 0 chooses between two equal forms)",
-                a * _p_k + b * (1 - _p_k), (a + b) / 2 + (b - a) / 2 * ((1 - _p_k) - _p_k), COFACTORS),),
+                a * _p_k + b * (1 - _p_k), (a + b) / 2 + (b - a) / 2 * ((1 - _p_k) - _p_k), COFACTORS),
+          claim("softmax_partition_of_unity, the difference: (1 - p) - p = (K - 2)/K - 2 (p - 1/K)",
+                (1 - _p_k) - _p_k, (K - 2) / K - 2 * (_p_k - 1 / K), COFACTORS)),
          _partition_rewrite,
          (1 - t) * Softmax(z[k], k, K) + (1 + t) * SoftmaxComplement(z[k], k, K)),
 )

@@ -15,15 +15,16 @@ from symloss.declare.catalog import load_catalog
 from symloss.emit.codegen import load_generated
 from symloss.prove.prover import prove
 from symloss.stabilize.identities import K, a, b, claim, k, t, z
-from symloss.stabilize.primitives import Softmax, SoftmaxComplement
+from symloss.stabilize.primitives import Softmax, SoftmaxComplement, SoftmaxMinusUniform
 from symloss.stabilize.softmax_partition import COFACTORS, SOFTMAX_PARTITION, _normalizer
 
 PARTITION = SOFTMAX_PARTITION[0]
 p, q = Softmax(z[k], k, K), SoftmaxComplement(z[k], k, K)
+q_minus_p = (K - 2) / K - 2 * SoftmaxMinusUniform(z[k], k, K)
 
 
 def test_the_partition_claim_is_proved() -> None:
-    assert [prove(c, budget=20.0).status for c in PARTITION.claims] == ["proved"]
+    assert [prove(c, budget=20.0).status for c in PARTITION.claims] == ["proved"] * 2
 
 
 def test_a_false_partition_is_never_proved() -> None:
@@ -37,7 +38,7 @@ def test_the_rewrite_is_a_regime_on_the_co_factors_signs() -> None:
     rewritten = PARTITION.rewrite(PARTITION.sample)
     assert isinstance(rewritten, sp.Piecewise)
     (regrouped, condition), (plain, default) = rewritten.args
-    assert sp.expand(regrouped - (1 + t * (q - p))) == 0
+    assert sp.expand(regrouped - (1 + t * q_minus_p)) == 0
     assert condition == ((1 - t) * (1 + t) < 0) and default == sp.true and plain == PARTITION.sample
     assert PARTITION.rewrite(rewritten) == rewritten  # its own Piecewise is not wrapped again
 
@@ -48,7 +49,7 @@ def test_the_co_factors_summed_over_several_terms_and_another_term_kept() -> Non
     rewritten = PARTITION.rewrite(expr)
     (piece,) = rewritten.atoms(sp.Piecewise)
     assert sp.expand(rewritten - piece - z[k]) == 0
-    assert sp.expand(piece.args[0].expr - (1 + (t - c * t) * (q - p))) == 0
+    assert sp.expand(piece.args[0].expr - (1 + (t - c * t) * q_minus_p)) == 0
 
 
 def test_what_the_rewrite_leaves_alone() -> None:
@@ -90,15 +91,17 @@ def _poly1_hessian(logits: list[float], labels: list[float], epsilon: float) -> 
     ([0.5, -1.0, 2.0], 0, 1e200),
     ([0.5, -1.0, 2.0], 1, 1.0),
     ([299.5545866879917, -0.4454133120083229, 3.0], 0, -1.0),  # the regrouped form would give 0 for 1e-261
+    ([4.321938064532049e-281, -1.540554932742903e-281], 1, 4.700944738902548e283),  # p, q both round to 1/2
 ])
 def test_poly1_hessian_entrywise_where_the_epsilon_terms_cancel(poly1, logits: list[float], target: int,
                                                                 epsilon: float) -> None:
     """Each entry within 1e-13 relative (the budget) of the truth, for one-hot and integer labels; at the listed
     point the kernel gave 0 for 1/4 (a truth below the smallest subnormal may round to 0)."""
     z_row = np.array([logits])
-    for labels in (np.eye(3)[[target]], np.array([target])):
+    one_hot = np.eye(len(logits))[[target]]
+    for labels in (one_hot, np.array([target])):
         hess = poly1.poly1_hess(z_row, labels, epsilon=epsilon, reduction="none")[0]
-        truth = _poly1_hessian(logits, list(np.eye(3)[target]), epsilon)
+        truth = _poly1_hessian(logits, list(one_hot[0]), epsilon)
         for got, want in zip(hess, truth, strict=True):
             assert abs(mpmath.mpf(float(got)) - want) <= 1e-13 * abs(want) + 2.0**-1074, (labels, got, want)
 
