@@ -13,7 +13,7 @@ from symloss.prove.prover import prove
 from symloss.stabilize.exact_sum_primitives import half, on_halves
 from symloss.stabilize.homogeneous import HOMOGENEOUS
 from symloss.stabilize.identities import C, a, b, claim, t
-from symloss.stabilize.primitives import expand_primitives, expm1, square_ratio_of_sum
+from symloss.stabilize.primitives import expand_primitives, expm1, log1p, square_ratio, square_ratio_of_sum
 
 RULE = HOMOGENEOUS[0]
 BIG = np.finfo(np.float64).max
@@ -136,3 +136,49 @@ def test_welsch_gradient_is_within_4_ulp_where_its_residual_overflows() -> None:
             r, c_ = mpmath.mpf(yhat) - mpmath.mpf(y), mpmath.mpf(c)
             gradient = module.halves_welsch_grad(np.array([yhat]), np.array([y]), c=c, reduction="none")
             _within_4_ulp(gradient, [r * mpmath.exp(-((r / c_) ** 2))])
+
+
+PIECEWISE_FALSE_VARIANTS = [
+    ("a Piecewise whose condition keeps its scale unhalved",
+     sp.Piecewise((sp.Abs(a + b) ** 2, sp.Abs(a + b) < C), (C * sp.Abs(a + b), True)),
+     4 * sp.Piecewise((sp.Abs(a / 2 + b / 2) ** 2, sp.Abs(a / 2 + b / 2) < C), (C / 2 * sp.Abs(a / 2 + b / 2), True))),
+    ("a sum of logarithms of total degree 1 taken as degree 0",
+     2 * sp.log(sp.Abs(a + b)) - sp.log(C), 2 * sp.log(sp.Abs(a / 2 + b / 2)) - sp.log(C / 2)),
+]
+
+
+@pytest.mark.parametrize(("statement", "lhs", "rhs"), PIECEWISE_FALSE_VARIANTS,
+                         ids=[v[0] for v in PIECEWISE_FALSE_VARIANTS])
+def test_a_false_piecewise_or_logarithm_variant_is_refuted(statement: str, lhs: sp.Expr, rhs: sp.Expr) -> None:
+    assert prove(claim(statement, lhs, rhs), budget=20.0).status == "refuted"
+
+
+def test_a_piecewise_is_halved_only_where_its_conditions_are_invariant() -> None:
+    """c·(log1p((r/c)²) or 2 log|r| − 2 log c + log1p((c/r)²) where (r/c)² > 1e300) is of degree 1 in (y, ŷ, c):
+    its condition compares degrees 0 and 0, its logarithms' degrees cancel; a condition r² > 1e300 (degree 2
+    against 0) is not invariant and the Piecewise is kept."""
+    y, yhat = sp.symbols("y yhat", real=True)
+    c = sp.Symbol("c", positive=True)
+    r = yhat - y
+    regimes = sp.Piecewise((-2 * sp.log(c) + 2 * sp.log(sp.Abs(r)) + log1p(square_ratio(c, r)),
+                            square_ratio(r, c) > 1e300), (log1p(square_ratio(r, c)), True))
+    rewritten = RULE.rewrite(c * regimes)
+    assert isinstance(rewritten, on_halves) and rewritten.args[2] == 2
+    assert rewritten.args[1] == (c * regimes).xreplace({s: half(s) for s in (y, yhat, c)})
+    not_invariant = c * sp.Piecewise((sp.Abs(r), r**2 > 1e300), (2 * sp.Abs(r), True))
+    assert RULE.rewrite(not_invariant) == not_invariant
+    huber = sp.Piecewise((r**2 / 2, sp.Abs(r) < c), (c * (sp.Abs(r) - c / 2), True))
+    assert isinstance(RULE.rewrite(2 * huber), on_halves)
+
+
+def test_a_scaled_log_with_regimes_is_within_4_ulp_where_the_residual_overflows() -> None:
+    """c log(1 + (r/c)²) at y = −ŷ = 1.8e308 (inf before: 2 log|r| with r overflowing), on the halves of (y, ŷ, c)."""
+    kernel, module = _kernel_module("halves_scaled_log", lambda r, c: c * sp.log(1 + (r / c) ** 2))
+    assert "homogeneous_on_halves" in kernel.value.rules
+    points = [(-BIG, BIG, 1.5), (BIG, -BIG, 1e300), (-8.01382217850749e+305, BIG, 3.0), (2.0, -3.0, 0.5)]
+    with mpmath.workdps(60):
+        truths = [mpmath.mpf(c) * mpmath.log(1 + ((mpmath.mpf(yhat) - mpmath.mpf(y)) / c) ** 2)
+                  for yhat, y, c in points]
+    got = np.array([module.halves_scaled_log(np.array([yhat]), np.array([y]), c=c, reduction="none")[0]
+                    for yhat, y, c in points])
+    _within_4_ulp(got, truths)
