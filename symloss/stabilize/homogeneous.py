@@ -200,25 +200,46 @@ def _halved(expr: sp.Expr, scaled: frozenset[sp.Symbol]) -> sp.Expr:
 def _wrapped(expr: sp.Basic) -> sp.Expr | None:
     r""":math:`\operatorname{on\_halves}(F H, F H_{1/2}, 2^d)` for a product ``expr`` :math:`F H` with a factor H
     that is positively homogeneous of degree :math:`d \in \{1, 2\}`, or for such an H itself (F = 1: a product
-    taken whole, :math:`r \rho'(r/c)` with c scaled with the residual, when no factor of it is one and it holds no
-    power of an input such as :math:`c^2`, printed in on_halves' arguments as a square that overflows), unless
+    taken whole, :math:`r \rho'(r/c)` with c scaled with the residual, when no factor of it is one: see
+    :func:`_wrapped_whole`), unless
     ``expr`` is no more than a residual, its absolute value or square (:func:`_useful`), or H is that and F a
     function of it (no gain); None otherwise."""
     if not isinstance(expr, sp.Expr) or not _useful(expr):
         return None
     factors = sp.Mul.make_args(expr)
     splits = [(f, sp.Mul(*(g for g in factors if g is not f))) for f in factors]
-    powers = any(f.is_Pow and f.base.is_Symbol and f.exp.is_Integer and abs(f.exp) > 1 for f in factors)
-    whole = len(factors) > 1 and not powers  # c^2 in on_halves' arguments is printed as a square, which
-    for factor, rest in splits + ([(expr, sp.S.One)] if whole else []):  # overflows where c*(c*x) did not
-        if not isinstance(factor, (*_LINEAR, sp.Abs, sp.Mul, sp.Piecewise, square_of_sum)):
+    for factor, rest in splits:
+        if not isinstance(factor, (*_LINEAR, sp.Abs, sp.Mul, square_of_sum)):
             continue
         if (found := _homogeneous_inputs(factor)) is not None:
             scaled, degree = found
             if not _useful(factor) and rest.free_symbols & scaled:  # F r with F a function of r: no gain
                 continue
             return on_halves(expr, expr.xreplace({factor: _halved(factor, scaled)}), 2**degree)
-    return None
+    return _wrapped_whole(factors)
+
+
+def _wrapped_whole(factors: tuple[sp.Expr, ...]) -> sp.Expr | None:
+    r"""A product taken whole, :math:`s^{k-1}\operatorname{on\_halves}(s\,G, (s\,G)_{1/2}, 2^d)` for
+    :math:`s^k G` (:math:`c^2\rho(r/c) = c\,(c\,\rho(r/c))`, d the degree of :math:`s\,G`): each power
+    :math:`s^k, k > 1`, of an input keeps one s inside, the rest outside, since a power in on_halves'
+    arguments is printed as such and :math:`c^2` overflows where :math:`c\,(c\,x)` did not.  None for a single
+    factor, a product that holds an on_halves (already made), a negative power of an input
+    (:math:`c^{-2}` would underflow) or a Piecewise homogeneous alone (its branches are taken one by one: the
+    halves are inexact below :math:`2^{-1022}`, and :math:`\delta(|r| - \delta/2)` keeps its outer
+    :math:`\delta` whole where Huber's Piecewise taken whole would halve it), or when :math:`s\,G` is not
+    homogeneous of degree 1 or 2."""
+    powers = [f for f in factors if f.is_Pow and f.base.is_Symbol and f.exp.is_Integer and abs(f.exp) > 1]
+    if len(factors) < 2 or any(f.exp < 0 for f in powers) or any(isinstance(f, on_halves) for f in factors):
+        return None
+    if any(isinstance(f, sp.Piecewise) and _homogeneous_inputs(f) for f in factors):
+        return None  # its branches are taken one by one, with fewer inputs halved
+    outer = sp.Mul(*(f.base ** (f.exp - 1) for f in powers))
+    inner = sp.Mul(*factors) / outer
+    if (found := _homogeneous_inputs(inner)) is None:
+        return None
+    scaled, degree = found
+    return outer * on_halves(inner, _halved(inner, scaled), 2**degree)
 
 
 def _on_halves_rewrite(expr: sp.Basic) -> sp.Basic:

@@ -69,8 +69,11 @@ def test_a_scale_is_halved_with_the_residual_where_a_function_of_their_ratio_ask
     c = sp.Symbol("c", positive=True)
     ratio = square_ratio_of_sum(yhat, -y, c)
     halves = {y: half(y), yhat: half(yhat), c: half(c)}
-    welsch = -(c**2) * expm1(-ratio) / 2  # c^2 would be printed as a square in on_halves' arguments
-    assert RULE.rewrite(welsch) == welsch
+    welsch = -(c**2) * expm1(-ratio) / 2  # c^2 is printed as a square in on_halves' arguments: one c kept out
+    inner = -c * expm1(-ratio) / 2
+    assert RULE.rewrite(welsch) == c * on_halves(inner, inner.xreplace(halves), 2)
+    assert RULE.rewrite(RULE.rewrite(welsch)) == RULE.rewrite(welsch)
+    assert RULE.rewrite(welsch / c**4) == welsch / c**4  # c^-2 would underflow in on_halves' arguments
     gradient = (yhat - y) * sp.exp(-ratio)
     assert RULE.rewrite(gradient) == on_halves(gradient, gradient.xreplace(halves), 2)
     for unchanged in ((y - yhat) * sp.exp(y - yhat), sp.exp(-ratio), 3 * ratio):
@@ -168,17 +171,25 @@ def test_a_piecewise_is_halved_only_where_its_conditions_are_invariant() -> None
     not_invariant = c * sp.Piecewise((sp.Abs(r), r**2 > 1e300), (2 * sp.Abs(r), True))
     assert RULE.rewrite(not_invariant) == not_invariant
     huber = sp.Piecewise((r**2 / 2, sp.Abs(r) < c), (c * (sp.Abs(r) - c / 2), True))
-    assert isinstance(RULE.rewrite(2 * huber), on_halves)
+    kept = RULE.rewrite(2 * huber)  # its branches taken one by one: delta (|r| - delta/2) keeps its outer delta
+    assert isinstance(kept, sp.Mul) and isinstance(kept.args[1], sp.Piecewise)
+    assert all(isinstance(branch, on_halves) for branch, _ in kept.args[1].args)
 
 
-def test_a_scaled_log_with_regimes_is_within_4_ulp_where_the_residual_overflows() -> None:
-    """c log(1 + (r/c)²) at y = −ŷ = 1.8e308 (inf before: 2 log|r| with r overflowing), on the halves of (y, ŷ, c)."""
-    kernel, module = _kernel_module("halves_scaled_log", lambda r, c: c * sp.log(1 + (r / c) ** 2))
+@pytest.mark.parametrize("power", [1, 2])
+def test_a_scaled_log_with_regimes_is_within_4_ulp_where_the_residual_overflows(power: int) -> None:
+    """c^k log(1 + (r/c)²) at y = −ŷ = 1.8e308 (inf before: 2 log|r| with r overflowing), on the halves of
+    (y, ŷ, c); for k = 2 (Cauchy's c²/2 log(1 + (r/c)²)) one c is kept out of the halves, and the value is
+    still finite where c² overflows but c(c x) does not (c = 1e200, r = 1e100)."""
+    name = f"halves_scaled_log{power}"
+    kernel, module = _kernel_module(name, lambda r, c: c**power * sp.log(1 + (r / c) ** 2) / 2)
     assert "homogeneous_on_halves" in kernel.value.rules
-    points = [(-BIG, BIG, 1.5), (BIG, -BIG, 1e300), (-8.01382217850749e+305, BIG, 3.0), (2.0, -3.0, 0.5)]
+    points = [(-BIG, BIG, 1.5), (BIG, -BIG, 1e300), (-8.01382217850749e+305, BIG, 3.0), (2.0, -3.0, 0.5),
+              (1e100, 0.0, 1e200)]
     with mpmath.workdps(60):
-        truths = [mpmath.mpf(c) * mpmath.log(1 + ((mpmath.mpf(yhat) - mpmath.mpf(y)) / c) ** 2)
+        truths = [mpmath.mpf(c) ** power * mpmath.log1p(((mpmath.mpf(yhat) - mpmath.mpf(y)) / c) ** 2) / 2
                   for yhat, y, c in points]
-    got = np.array([module.halves_scaled_log(np.array([yhat]), np.array([y]), c=c, reduction="none")[0]
-                    for yhat, y, c in points])
-    _within_4_ulp(got, truths)
+    kept = [(p, v) for p, v in zip(points, truths, strict=True) if abs(v) <= mpmath.mpf(BIG)]
+    got = np.array([getattr(module, name)(np.array([yhat]), np.array([y]), c=c, reduction="none")[0]
+                    for (yhat, y, c), _ in kept])
+    _within_4_ulp(got, [v for _, v in kept])
