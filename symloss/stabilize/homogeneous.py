@@ -9,7 +9,10 @@ where :math:`r` overflows (:math:`y = -\hat y = 1.8\cdot10^{308}`) although its 
   products with factors free of them (:math:`\tau`, a number), integer powers, :math:`|\cdot|`, max and min, and
   functions of arguments of degree 0 (:math:`e^{-(r/c)^2}` with c scaled: a robust loss :math:`c^2\rho(r/c)` is
   of degree 2 in :math:`(y, \hat y, c)`, its gradient of degree 1); each constructor
-  commutes with halving (the claims), so H does by induction on its structure.  The kernel evaluates
+  commutes with halving (the claims), so H does by induction on its structure.  A sum of logarithms
+  :math:`\sum_i k_i\log g_i` with :math:`\sum_i k_i \deg g_i = 0` is of degree 0 (:math:`2\log|r| - 2\log c`);
+  a Piecewise is of the degree its branches share when every condition is invariant under the halving (both
+  sides of each comparison of one degree, or one side 0: the same branch is taken at the halves).  The kernel evaluates
   :class:`~symloss.stabilize.exact_sum_primitives.on_halves`: the plain value where it is finite, twice the
   value at the halves elsewhere (the halves exact above :math:`2^{-1022}`; the halves' residual finite).
 
@@ -69,6 +72,8 @@ def _degree(expr: sp.Basic, scaled: frozenset[sp.Symbol], unscaled: set[sp.Symbo
         return None if degree is None else int(expr.exp) * degree
     if isinstance(expr, Primitive) and not isinstance(expr, square_of_sum):  # its math, e.g. ((x + y)/c)^2
         return _degree(expr.textbook(), scaled, unscaled)
+    if isinstance(expr, sp.Piecewise):
+        return _piecewise_degree(expr, scaled, unscaled)
     if isinstance(expr, sp.Function) and not isinstance(expr, (*_LINEAR, square_of_sum)):
         return _function_degree(expr, scaled, unscaled)
     if isinstance(expr, square_of_sum):
@@ -76,6 +81,8 @@ def _degree(expr: sp.Basic, scaled: frozenset[sp.Symbol], unscaled: set[sp.Symbo
     if isinstance(expr, sp.Mul):
         degrees = [_degree(f, scaled, unscaled) for f in expr.args]
         return None if None in degrees else sum(degrees)
+    if isinstance(expr, sp.Add) and any(isinstance(term.as_coeff_Mul()[1], sp.log) for term in expr.args):
+        return _log_sum_degree(expr, scaled, unscaled)
     if isinstance(expr, _LINEAR):
         terms = [term for term in expr.args if term != 0]
         degrees = [_degree(term, scaled, unscaled) for term in terms]
@@ -97,6 +104,65 @@ def _function_degree(expr: sp.Function, scaled: frozenset[sp.Symbol], unscaled: 
         return 0
     unscaled |= {s for arg in expr.args for s in arg.free_symbols if isinstance(s, sp.Symbol) and s not in scaled}
     return None
+
+
+def _piecewise_degree(expr: sp.Piecewise, scaled: frozenset[sp.Symbol], unscaled: set[sp.Symbol]) -> int | None:
+    r"""The degree d shared by the branches of ``expr`` when each condition is invariant under the halving
+    (:func:`_invariant`), None otherwise.  Sound: at the halves every condition has the truth value it has at
+    the inputs, so the same branch is taken, and that branch is :math:`B(x/2) = B(x)/2^d`; the Piecewise is
+    then :math:`P(x/2) = P(x)/2^d` (a condition such as :math:`|r| < c` with c scaled is invariant; one such as
+    :math:`r^2 > 10^{300}` is not, and the Piecewise is not taken)."""
+    degrees = {_degree(branch, scaled, unscaled) for branch, _ in expr.args}
+    if len(degrees) != 1 or None in degrees:
+        return None
+    if not all(_invariant(condition, scaled, unscaled) for _, condition in expr.args):
+        return None
+    return degrees.pop()
+
+
+def _invariant(condition: sp.Basic, scaled: frozenset[sp.Symbol], unscaled: set[sp.Symbol]) -> bool:
+    r"""Whether ``condition`` has one truth value at the inputs and at their halves: True or False; And, Or, Not
+    of such; a comparison :math:`u \lessgtr v` whose sides are of one degree d (:math:`u(x/2) = u(x)/2^d`,
+    :math:`v(x/2) = v(x)/2^d`, and dividing both sides by :math:`2^d > 0` keeps the order) or one side 0 (the
+    sign of the other is kept).  A side of degree 0 with inputs that are not scaled adds them to ``unscaled``
+    (:math:`|r| < c` is invariant once c is scaled too)."""
+    if condition in (sp.true, sp.false):
+        return True
+    if isinstance(condition, (sp.And, sp.Or, sp.Not)):
+        return all(_invariant(arg, scaled, unscaled) for arg in condition.args)
+    if not isinstance(condition, sp.core.relational.Relational):
+        return False
+    sides = (condition.lhs, condition.rhs)
+    degrees = [_degree(side, scaled, unscaled) for side in sides]
+    if None in degrees:
+        return False
+    if degrees[0] == degrees[1] or any(side == 0 for side in sides):
+        return True
+    unscaled |= {s for side, d in zip(sides, degrees, strict=True) if d == 0
+                 for s in side.free_symbols if isinstance(s, sp.Symbol)}
+    return False
+
+
+def _log_sum_degree(expr: sp.Add, scaled: frozenset[sp.Symbol], unscaled: set[sp.Symbol]) -> int | None:
+    r"""0 for a sum :math:`\sum_i k_i \log g_i + G` with :math:`g_i` of degree :math:`d_i`,
+    :math:`\sum_i k_i d_i = 0` and G of degree 0: :math:`\log g_i(x/2) = \log g_i(x) - d_i \log 2`, so the
+    sum at the halves is the sum less :math:`(\sum_i k_i d_i)\log 2` (:math:`2\log|r| - 2\log c` with c
+    scaled); None otherwise, the inputs of a logarithm's argument of degree 0 that are not scaled added to
+    ``unscaled`` (:math:`\log c` next to :math:`\log|r|`)."""
+    weight, rest = sp.S.Zero, []
+    for term in expr.args:
+        number, factor = term.as_coeff_Mul()
+        if not isinstance(factor, sp.log):
+            rest.append(term)
+            continue
+        degree = _degree(factor.args[0], scaled, unscaled)
+        if degree is None:
+            return None
+        weight += number * degree
+        if degree == 0:
+            unscaled |= {s for s in factor.free_symbols if isinstance(s, sp.Symbol) and s not in scaled}
+    others = [_degree(term, scaled, unscaled) for term in rest]
+    return 0 if weight == 0 and all(d == 0 for d in others) else None
 
 
 def _homogeneous_inputs(expr: sp.Basic) -> tuple[frozenset[sp.Symbol], int] | None:
@@ -134,17 +200,15 @@ def _halved(expr: sp.Expr, scaled: frozenset[sp.Symbol]) -> sp.Expr:
 def _wrapped(expr: sp.Basic) -> sp.Expr | None:
     r""":math:`\operatorname{on\_halves}(F H, F H_{1/2}, 2^d)` for a product ``expr`` :math:`F H` with a factor H
     that is positively homogeneous of degree :math:`d \in \{1, 2\}`, or for such an H itself (F = 1: a product
-    taken whole, :math:`r \rho'(r/c)` with c scaled with the residual, when no factor of it is one and it holds no
-    power of an input such as :math:`c^2`, printed in on_halves' arguments as a square that overflows), unless
+    taken whole, :math:`r \rho'(r/c)` with c scaled with the residual, when no factor of it is one: see
+    :func:`_wrapped_whole`), unless
     ``expr`` is no more than a residual, its absolute value or square (:func:`_useful`), or H is that and F a
     function of it (no gain); None otherwise."""
     if not isinstance(expr, sp.Expr) or not _useful(expr):
         return None
     factors = sp.Mul.make_args(expr)
     splits = [(f, sp.Mul(*(g for g in factors if g is not f))) for f in factors]
-    powers = any(f.is_Pow and f.base.is_Symbol and f.exp.is_Integer and abs(f.exp) > 1 for f in factors)
-    whole = len(factors) > 1 and not powers  # c^2 in on_halves' arguments is printed as a square, which
-    for factor, rest in splits + ([(expr, sp.S.One)] if whole else []):  # overflows where c*(c*x) did not
+    for factor, rest in splits:
         if not isinstance(factor, (*_LINEAR, sp.Abs, sp.Mul, square_of_sum)):
             continue
         if (found := _homogeneous_inputs(factor)) is not None:
@@ -152,7 +216,30 @@ def _wrapped(expr: sp.Basic) -> sp.Expr | None:
             if not _useful(factor) and rest.free_symbols & scaled:  # F r with F a function of r: no gain
                 continue
             return on_halves(expr, expr.xreplace({factor: _halved(factor, scaled)}), 2**degree)
-    return None
+    return _wrapped_whole(factors)
+
+
+def _wrapped_whole(factors: tuple[sp.Expr, ...]) -> sp.Expr | None:
+    r"""A product taken whole, :math:`s^{k-1}\operatorname{on\_halves}(s\,G, (s\,G)_{1/2}, 2^d)` for
+    :math:`s^k G` (:math:`c^2\rho(r/c) = c\,(c\,\rho(r/c))`, d the degree of :math:`s\,G`): each power
+    :math:`s^k, k > 1`, of an input keeps one s inside, the rest outside, since a power in on_halves'
+    arguments is printed as such and :math:`c^2` overflows where :math:`c\,(c\,x)` did not.  None for a single
+    factor, a product that holds an on_halves (already made), a negative power of an input
+    (:math:`c^{-2}` would underflow) or a Piecewise homogeneous alone (its branches are taken one by one: the
+    halves are inexact below :math:`2^{-1022}`, and :math:`\delta(|r| - \delta/2)` keeps its outer
+    :math:`\delta` whole where Huber's Piecewise taken whole would halve it), or when :math:`s\,G` is not
+    homogeneous of degree 1 or 2."""
+    powers = [f for f in factors if f.is_Pow and f.base.is_Symbol and f.exp.is_Integer and abs(f.exp) > 1]
+    if len(factors) < 2 or any(f.exp < 0 for f in powers) or any(isinstance(f, on_halves) for f in factors):
+        return None
+    if any(isinstance(f, sp.Piecewise) and _homogeneous_inputs(f) for f in factors):
+        return None  # its branches are taken one by one, with fewer inputs halved
+    outer = sp.Mul(*(f.base ** (f.exp - 1) for f in powers))
+    inner = sp.Mul(*factors) / outer
+    if (found := _homogeneous_inputs(inner)) is None:
+        return None
+    scaled, degree = found
+    return outer * on_halves(inner, _halved(inner, scaled), 2**degree)
 
 
 def _on_halves_rewrite(expr: sp.Basic) -> sp.Basic:
@@ -177,7 +264,13 @@ HOMOGENEOUS: tuple[Rule, ...] = (
                 expand_primitives(square_of_sum(a, b)), 4 * expand_primitives(square_of_sum(a / 2, b / 2))),
           claim("homogeneous_on_halves: an integer power, C^-2 = (C/2)^-2/4 for C > 0", C**-2, (C / 2) ** -2 / 4),
           claim("homogeneous_on_halves: a function of a ratio of degree 0, exp(-((x + y)/C)^2) at the halves",
-                sp.exp(-(((a + b) / C) ** 2)), sp.exp(-(((a / 2 + b / 2) / (C / 2)) ** 2)))),
+                sp.exp(-(((a + b) / C) ** 2)), sp.exp(-(((a / 2 + b / 2) / (C / 2)) ** 2))),
+          claim("homogeneous_on_halves: a sum of logarithms of total degree 0, 2 log|x + y| - 2 log C at the halves",
+                2 * sp.log(sp.Abs(a + b)) - 2 * sp.log(C), 2 * sp.log(sp.Abs(a / 2 + b / 2)) - 2 * sp.log(C / 2)),
+          claim("homogeneous_on_halves: a Piecewise with conditions invariant under the halving (|x + y| < C)",
+                sp.Piecewise((sp.Abs(a + b) ** 2, sp.Abs(a + b) < C), (C * sp.Abs(a + b), True)),
+                4 * sp.Piecewise((sp.Abs(a / 2 + b / 2) ** 2, sp.Abs(a / 2 + b / 2) < C / 2),
+                                 (C / 2 * sp.Abs(a / 2 + b / 2), True)))),
          _on_halves_rewrite,
          -C * (C / 2 - sp.Abs(a - b))),
 )

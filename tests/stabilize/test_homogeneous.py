@@ -13,7 +13,7 @@ from symloss.prove.prover import prove
 from symloss.stabilize.exact_sum_primitives import half, on_halves
 from symloss.stabilize.homogeneous import HOMOGENEOUS
 from symloss.stabilize.identities import C, a, b, claim, t
-from symloss.stabilize.primitives import expand_primitives, expm1, square_ratio_of_sum
+from symloss.stabilize.primitives import expand_primitives, expm1, log1p, square_ratio, square_ratio_of_sum
 
 RULE = HOMOGENEOUS[0]
 BIG = np.finfo(np.float64).max
@@ -69,8 +69,11 @@ def test_a_scale_is_halved_with_the_residual_where_a_function_of_their_ratio_ask
     c = sp.Symbol("c", positive=True)
     ratio = square_ratio_of_sum(yhat, -y, c)
     halves = {y: half(y), yhat: half(yhat), c: half(c)}
-    welsch = -(c**2) * expm1(-ratio) / 2  # c^2 would be printed as a square in on_halves' arguments
-    assert RULE.rewrite(welsch) == welsch
+    welsch = -(c**2) * expm1(-ratio) / 2  # c^2 is printed as a square in on_halves' arguments: one c kept out
+    inner = -c * expm1(-ratio) / 2
+    assert RULE.rewrite(welsch) == c * on_halves(inner, inner.xreplace(halves), 2)
+    assert RULE.rewrite(RULE.rewrite(welsch)) == RULE.rewrite(welsch)
+    assert RULE.rewrite(welsch / c**4) == welsch / c**4  # c^-2 would underflow in on_halves' arguments
     gradient = (yhat - y) * sp.exp(-ratio)
     assert RULE.rewrite(gradient) == on_halves(gradient, gradient.xreplace(halves), 2)
     for unchanged in ((y - yhat) * sp.exp(y - yhat), sp.exp(-ratio), 3 * ratio):
@@ -136,3 +139,57 @@ def test_welsch_gradient_is_within_4_ulp_where_its_residual_overflows() -> None:
             r, c_ = mpmath.mpf(yhat) - mpmath.mpf(y), mpmath.mpf(c)
             gradient = module.halves_welsch_grad(np.array([yhat]), np.array([y]), c=c, reduction="none")
             _within_4_ulp(gradient, [r * mpmath.exp(-((r / c_) ** 2))])
+
+
+PIECEWISE_FALSE_VARIANTS = [
+    ("a Piecewise whose condition keeps its scale unhalved",
+     sp.Piecewise((sp.Abs(a + b) ** 2, sp.Abs(a + b) < C), (C * sp.Abs(a + b), True)),
+     4 * sp.Piecewise((sp.Abs(a / 2 + b / 2) ** 2, sp.Abs(a / 2 + b / 2) < C), (C / 2 * sp.Abs(a / 2 + b / 2), True))),
+    ("a sum of logarithms of total degree 1 taken as degree 0",
+     2 * sp.log(sp.Abs(a + b)) - sp.log(C), 2 * sp.log(sp.Abs(a / 2 + b / 2)) - sp.log(C / 2)),
+]
+
+
+@pytest.mark.parametrize(("statement", "lhs", "rhs"), PIECEWISE_FALSE_VARIANTS,
+                         ids=[v[0] for v in PIECEWISE_FALSE_VARIANTS])
+def test_a_false_piecewise_or_logarithm_variant_is_refuted(statement: str, lhs: sp.Expr, rhs: sp.Expr) -> None:
+    assert prove(claim(statement, lhs, rhs), budget=20.0).status == "refuted"
+
+
+def test_a_piecewise_is_halved_only_where_its_conditions_are_invariant() -> None:
+    """c·(log1p((r/c)²) or 2 log|r| − 2 log c + log1p((c/r)²) where (r/c)² > 1e300) is of degree 1 in (y, ŷ, c):
+    its condition compares degrees 0 and 0, its logarithms' degrees cancel; a condition r² > 1e300 (degree 2
+    against 0) is not invariant and the Piecewise is kept."""
+    y, yhat = sp.symbols("y yhat", real=True)
+    c = sp.Symbol("c", positive=True)
+    r = yhat - y
+    regimes = sp.Piecewise((-2 * sp.log(c) + 2 * sp.log(sp.Abs(r)) + log1p(square_ratio(c, r)),
+                            square_ratio(r, c) > 1e300), (log1p(square_ratio(r, c)), True))
+    rewritten = RULE.rewrite(c * regimes)
+    assert isinstance(rewritten, on_halves) and rewritten.args[2] == 2
+    assert rewritten.args[1] == (c * regimes).xreplace({s: half(s) for s in (y, yhat, c)})
+    not_invariant = c * sp.Piecewise((sp.Abs(r), r**2 > 1e300), (2 * sp.Abs(r), True))
+    assert RULE.rewrite(not_invariant) == not_invariant
+    huber = sp.Piecewise((r**2 / 2, sp.Abs(r) < c), (c * (sp.Abs(r) - c / 2), True))
+    kept = RULE.rewrite(2 * huber)  # its branches taken one by one: delta (|r| - delta/2) keeps its outer delta
+    assert isinstance(kept, sp.Mul) and isinstance(kept.args[1], sp.Piecewise)
+    assert all(isinstance(branch, on_halves) for branch, _ in kept.args[1].args)
+
+
+@pytest.mark.parametrize("power", [1, 2])
+def test_a_scaled_log_with_regimes_is_within_4_ulp_where_the_residual_overflows(power: int) -> None:
+    """c^k log(1 + (r/c)²) at y = −ŷ = 1.8e308 (inf before: 2 log|r| with r overflowing), on the halves of
+    (y, ŷ, c); for k = 2 (Cauchy's c²/2 log(1 + (r/c)²)) one c is kept out of the halves, and the value is
+    still finite where c² overflows but c(c x) does not (c = 1e200, r = 1e100)."""
+    name = f"halves_scaled_log{power}"
+    kernel, module = _kernel_module(name, lambda r, c: c**power * sp.log(1 + (r / c) ** 2) / 2)
+    assert "homogeneous_on_halves" in kernel.value.rules
+    points = [(-BIG, BIG, 1.5), (BIG, -BIG, 1e300), (-8.01382217850749e+305, BIG, 3.0), (2.0, -3.0, 0.5),
+              (1e100, 0.0, 1e200)]
+    with mpmath.workdps(60):
+        truths = [mpmath.mpf(c) ** power * mpmath.log1p(((mpmath.mpf(yhat) - mpmath.mpf(y)) / c) ** 2) / 2
+                  for yhat, y, c in points]
+    kept = [(p, v) for p, v in zip(points, truths, strict=True) if abs(v) <= mpmath.mpf(BIG)]
+    got = np.array([getattr(module, name)(np.array([yhat]), np.array([y]), c=c, reduction="none")[0]
+                    for (yhat, y, c), _ in kept])
+    _within_4_ulp(got, [v for _, v in kept])
