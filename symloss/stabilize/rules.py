@@ -10,7 +10,8 @@ and the rewrite.  They are declared by family (:mod:`~symloss.stabilize.logistic
 :mod:`~symloss.stabilize.elementary`, :mod:`~symloss.stabilize.exact_sums`, :mod:`~symloss.stabilize.softmax`,
 :mod:`~symloss.stabilize.class_sums`, :mod:`~symloss.stabilize.scaling`, :mod:`~symloss.stabilize.ratios`,
 :mod:`~symloss.stabilize.series`, :mod:`~symloss.stabilize.cancellation`, :mod:`~symloss.stabilize.class_margins`,
-:mod:`~symloss.stabilize.norms`, :mod:`~symloss.stabilize.scaled_softmax`, :mod:`~symloss.stabilize.linearity`)
+:mod:`~symloss.stabilize.norms`, :mod:`~symloss.stabilize.scaled_softmax`, :mod:`~symloss.stabilize.linearity`,
+:mod:`~symloss.stabilize.logs`)
 and listed here in the order they are applied (:data:`ORDER`).
 :func:`prove_rules` proves every claim; the engine
 (:func:`symloss.stabilize.engine.stabilize`) applies only rules whose claim was proved.
@@ -39,6 +40,10 @@ for the shifted sums):
                                 :math:`M = \max(a, 0)`, for integers :math:`0 \le m \le n`, :math:`c > 0`:
                                 no overflowing quotient
 ``log1p``                       :math:`\log(1 + x) = \operatorname{log1p}(x)`
+``log1p_difference``            :math:`\operatorname{log1p}(a) - \operatorname{log1p}(b) =
+                                \operatorname{log1p}((a - b)/(1 + b))` where :math:`a \ge b`, else
+                                :math:`-\operatorname{log1p}((b - a)/(1 + a))`: log1p of a nonnegative argument,
+                                no cancellation of two close logarithms (:mod:`~symloss.stabilize.logs`)
 ``expm1``                       :math:`e^{x} - 1 = \operatorname{expm1}(x)`
 ``exp_minus_variable``          :math:`e^{a} - t = \operatorname{expm1}(a) - (t - 1)` for a variable t,
                                 used where :math:`t - 1` is exact (:math:`\tfrac12 \le t \le 2`)
@@ -159,6 +164,7 @@ from symloss.stabilize.exponentials import EXPONENTIALS
 from symloss.stabilize.homogeneous import HOMOGENEOUS
 from symloss.stabilize.linearity import LINEARITY
 from symloss.stabilize.logistic import LOGISTIC
+from symloss.stabilize.logs import LOGS
 from symloss.stabilize.norms import NORMS
 from symloss.stabilize.powers import POWERS
 from symloss.stabilize.ratios import RATIOS
@@ -172,7 +178,7 @@ from symloss.stabilize.uniform_target import UNIFORM_TARGET
 FAMILIES: tuple[tuple[Rule, ...], ...] = (LOGISTIC, POWERS, EXPONENTIALS, ELEMENTARY, EXACT_SUMS, SOFTMAX, CLASS_SUMS,
                                                  SCALING, RATIOS, SERIES, CANCELLATION, CLASS_MARGINS, NORMS,
                                                  SCALED_SOFTMAX, LINEARITY, UNIFORM_TARGET, SOFTMAX_POWERS,
-                                                 HOMOGENEOUS)
+                                                 HOMOGENEOUS, LOGS)
 ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on every pass
     "log_sigmoid_to_softplus",
     "log1m_sigmoid_to_softplus",
@@ -185,6 +191,7 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "exp_over_constant_plus_exp",
     "log1p",
     "log1p_remainder_series",  # after log1p, whose log1p(t) it matches
+    "log1p_difference",  # after log1p, whose log1p(a) - log1p(b) it matches
     "expm1",
     "exp_minus_variable",
     "exp_minus_over_constant_plus_exp",  # after exp_minus_variable, whose exp_minus(a, t) they shift
