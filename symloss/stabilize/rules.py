@@ -52,6 +52,9 @@ for the shifted sums):
 ``exp_times_shifted_sum``       :math:`e^b (A + B e^a) = e^{b + M}(A e^{-M} + B e^{a - M})` and
                                 :math:`e^b (e^a - t) = e^{b + M}(e^{a - M} - t e^{-M})`, :math:`M = \max(a - 700, 0)`:
                                 the factor's overflow merged into b's exponent
+``exp_near_one``                :math:`A + B e^{a} = (A + B) + B\operatorname{expm1}(a)` for inputs A, B
+                                where :math:`|a| < 1/2`: A + B exact where they cancel (Sterbenz), the
+                                textbook form elsewhere
 ``logcosh``                     :math:`\log\cosh r = \operatorname{log1p}(2\sinh^2(r/2))` near 0
                                 and :math:`|r| + \operatorname{log1p}(e^{-2|r|}) - \log 2` elsewhere
 ``one_minus_tanh_squared``      :math:`1 - \tanh^2 a = 1/\cosh^2 a`
@@ -196,6 +199,7 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "exp_minus_variable",
     "exp_minus_over_constant_plus_exp",  # after exp_minus_variable, whose exp_minus(a, t) they shift
     "exp_times_shifted_sum",
+    "exp_near_one",  # after exp_minus_variable, which takes e^a - t (B = 1) as exp_minus(a, t)
     "logcosh",
     "one_minus_tanh_squared",
     "sech2",
