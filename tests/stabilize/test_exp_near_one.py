@@ -17,6 +17,7 @@ from symloss.stabilize.engine import ProvedRule, stabilize
 from symloss.stabilize.exponentials import EXP_NEAR_ONE, NEAR_ONE
 from symloss.stabilize.identities import a, claim, r, t
 from symloss.stabilize.primitives import expand_primitives, expm1, quotient_of_sum
+from symloss.stabilize.regimes import DEFAULT, regimes_of
 
 ULP_BUDGET = 4.0
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -92,3 +93,10 @@ def test_gamma_nll_where_z_and_y_e_to_minus_z_cancel(kernels: Path) -> None:
             true = mpmath.mpf(zi) + mpmath.mpf(yi) * mpmath.exp(-mpmath.mpf(zi))
             ulps = abs(mpmath.mpf(computed) - true) / mpmath.mpf(float(np.spacing(abs(float(true)))))
             assert ulps <= ULP_BUDGET, (zi, yi, computed, true)
+
+
+def test_the_split_is_recorded_as_the_rules_regimes() -> None:
+    """The kernel's docstring lists |a| < 1/2 as exp_near_one's regime, the textbook sum as the default."""
+    (regimes,) = regimes_of(stabilize(y * sp.exp(-z) + z, _proved()))
+    assert regimes.rule == "exp_near_one" and regimes.conditions == (sp.Abs(z) < NEAR_ONE,)
+    assert regimes.text()[-1] == DEFAULT and "1/2" in regimes.text()[0]

@@ -19,6 +19,7 @@ from symloss.stabilize.engine import ProvedRule, stabilize
 from symloss.stabilize.identities import claim
 from symloss.stabilize.logs import _SCOPE, LOG1P_DIFFERENCE, LOGS, _a, _b, log1p_difference
 from symloss.stabilize.primitives import expand_primitives, log1p
+from symloss.stabilize.regimes import DEFAULT, regimes_of
 
 ULP_BUDGET = 4.0
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -130,3 +131,10 @@ def test_msle_where_the_two_logarithms_are_close(kernels: Path) -> None:
             want_value, want_grad = gap**2, 2 * gap / (1 + mpmath.mpf(yhat))
             for computed, true in ((value, want_value), (grad, want_grad)):
                 assert computed == true if true == 0 else ulps(computed, true) <= ULP_BUDGET, (yhat, y, computed, true)
+
+
+def test_the_branch_is_recorded_as_the_rules_regimes() -> None:
+    """The kernel's docstring lists the branch on a >= b as log1p_difference's regimes."""
+    (regimes,) = regimes_of(stabilize((log1p(p) - log1p(q)) ** 2, _proved_family()))
+    assert regimes.rule == "log1p_difference" and regimes.conditions == (p >= q,)
+    assert regimes.text() == ("p >= q", DEFAULT)
