@@ -7,7 +7,16 @@ exponential (a number, or a positive hyper-parameter such as a dispersion).
 
 SymPy merges a product of exponentials of multiples of one term by itself
 (:math:`e^{z} e^{-2z} \to e^{-z}`), not of unrelated exponents (:math:`e^{x} e^{y}` stays); these rules
-take the overflow out of the sums and quotients that an exponential meets."""
+take the overflow out of the sums and quotients that an exponential meets.
+
+``exp_near_one``: :math:`A + B e^{a} = (A + B) + B\operatorname{expm1}(a)` for float inputs A and B (or their
+negations), used where :math:`|a| < 1/2` (:data:`NEAR_ONE`), the textbook form elsewhere (both branches exact
+identities).  Where :math:`A \approx -B` and a is small (:math:`z + y e^{-z}` at :math:`z = -y = -10^{-8}`) the
+textbook sum cancels :math:`B e^a`, rounded, against A and keeps only :math:`B e^a`'s absolute accuracy; split,
+A + B is exact where they cancel (Sterbenz) and :math:`B\operatorname{expm1}(a)` accurate to its own magnitude.
+In the regime :math:`e^a \in [0.61, 1.65]`, so the split's rounding errors, at most
+:math:`\varepsilon(|A + B| + |B\operatorname{expm1}(a)|)`, are within a factor 3 of the textbook sum's
+:math:`\varepsilon(|A| + |B e^a|)` wherever neither cancels."""
 
 from __future__ import annotations
 
@@ -16,8 +25,9 @@ from collections.abc import Callable
 import sympy as sp
 
 from symloss.stabilize.engine import Rewrite, Rule
+from symloss.stabilize.exact_sums import exact_terms
 from symloss.stabilize.identities import C, a, claim, r, t, u, w
-from symloss.stabilize.primitives import exp_minus, expand_primitives, log1p
+from symloss.stabilize.primitives import exp_minus, expand_primitives, expm1, log1p, quotient_of_sum
 
 
 def _top_down(matches: Callable[[sp.Basic], bool], rewrite: Callable[[sp.Basic], sp.Basic], *,
@@ -280,5 +290,51 @@ EXP_MINUS_OVER_CONSTANT_PLUS_EXP = Rule(
     C * exp_minus(a, t) / (C + sp.exp(a)),
 )
 
-EXPONENTIALS: tuple[Rule, ...] = (LOG_OF_CONSTANT_PLUS_EXP, EXP_OVER_CONSTANT_PLUS_EXP,
+NEAR_ONE = sp.Rational(1, 2)  # T: the split is used where |a| < T, e^a within [0.61, 1.65]
+
+
+def _input_plus_input_times_exp(add: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr] | None:
+    """(A, B, a, the term B e^a) where the sum ``add`` holds A and B e^a with A, B float inputs (or their
+    negations; A + B then one rounding, exact where they cancel) and A + B not identically 0 (c - c e^a is
+    one_minus_exp's)."""
+    if not isinstance(add, sp.Add):
+        return None
+    for term in add.args:
+        powers = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.exp)]
+        if len(powers) != 1:
+            continue
+        weight = term / powers[0]
+        for other in add.args:
+            if (other is not term and other + weight != 0 and not (other.is_number or weight.is_number)
+                    and exact_terms(other + weight) is not None):
+                return other, weight, powers[0].args[0], term
+    return None
+
+
+def _split_at_one(expr: sp.Basic) -> sp.Basic:
+    r""":math:`A + B e^a 	o` Piecewise(((A + B) + B expm1(a), :math:`|a| < T`), (:math:`A + B e^a`, True)) for
+    inputs A, B (:func:`_input_plus_input_times_exp`), the sum's other terms kept, A + B kept whole
+    (:class:`~symloss.stabilize.primitives.quotient_of_sum` with c = v = 1); outside any Piecewise (the
+    textbook branch is never rewritten again)."""
+    if isinstance(expr, sp.Piecewise) or not expr.args:
+        return expr
+    found = _input_plus_input_times_exp(expr)
+    if found is None:
+        return expr.func(*(_split_at_one(arg) for arg in expr.args))
+    low, high, exponent, term = found
+    rest = sp.Add(*(arg for arg in expr.args if arg is not term and arg is not low))
+    split = sp.Piecewise((quotient_of_sum(low, high, 1, 1) + high * expm1(exponent), sp.Abs(exponent) < NEAR_ONE),
+                         (low + term, True))
+    return split + _split_at_one(rest)
+
+
+EXP_NEAR_ONE = Rule(
+    "exp_near_one",
+    (claim("exp_near_one: t + r e^a = (t + r) + r expm1(a)", t + r * sp.exp(a),
+           expand_primitives(quotient_of_sum(t, r, 1, 1) + r * expm1(a))),),
+    _split_at_one,
+    t + r * sp.exp(a),
+)
+
+EXPONENTIALS: tuple[Rule, ...] = (EXP_NEAR_ONE, LOG_OF_CONSTANT_PLUS_EXP, EXP_OVER_CONSTANT_PLUS_EXP,
                                   EXP_MINUS_OVER_CONSTANT_PLUS_EXP, EXP_TIMES_SHIFTED_SUM)

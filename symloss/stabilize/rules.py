@@ -10,7 +10,8 @@ and the rewrite.  They are declared by family (:mod:`~symloss.stabilize.logistic
 :mod:`~symloss.stabilize.elementary`, :mod:`~symloss.stabilize.exact_sums`, :mod:`~symloss.stabilize.softmax`,
 :mod:`~symloss.stabilize.class_sums`, :mod:`~symloss.stabilize.scaling`, :mod:`~symloss.stabilize.ratios`,
 :mod:`~symloss.stabilize.series`, :mod:`~symloss.stabilize.cancellation`, :mod:`~symloss.stabilize.class_margins`,
-:mod:`~symloss.stabilize.norms`, :mod:`~symloss.stabilize.scaled_softmax`, :mod:`~symloss.stabilize.linearity`)
+:mod:`~symloss.stabilize.norms`, :mod:`~symloss.stabilize.scaled_softmax`, :mod:`~symloss.stabilize.linearity`,
+:mod:`~symloss.stabilize.logs`)
 and listed here in the order they are applied (:data:`ORDER`).
 :func:`prove_rules` proves every claim; the engine
 (:func:`symloss.stabilize.engine.stabilize`) applies only rules whose claim was proved.
@@ -39,6 +40,10 @@ for the shifted sums):
                                 :math:`M = \max(a, 0)`, for integers :math:`0 \le m \le n`, :math:`c > 0`:
                                 no overflowing quotient
 ``log1p``                       :math:`\log(1 + x) = \operatorname{log1p}(x)`
+``log1p_difference``            :math:`\operatorname{log1p}(a) - \operatorname{log1p}(b) =
+                                \operatorname{log1p}((a - b)/(1 + b))` where :math:`a \ge b`, else
+                                :math:`-\operatorname{log1p}((b - a)/(1 + a))`: log1p of a nonnegative argument,
+                                no cancellation of two close logarithms (:mod:`~symloss.stabilize.logs`)
 ``expm1``                       :math:`e^{x} - 1 = \operatorname{expm1}(x)`
 ``exp_minus_variable``          :math:`e^{a} - t = \operatorname{expm1}(a) - (t - 1)` for a variable t,
                                 used where :math:`t - 1` is exact (:math:`\tfrac12 \le t \le 2`)
@@ -47,6 +52,9 @@ for the shifted sums):
 ``exp_times_shifted_sum``       :math:`e^b (A + B e^a) = e^{b + M}(A e^{-M} + B e^{a - M})` and
                                 :math:`e^b (e^a - t) = e^{b + M}(e^{a - M} - t e^{-M})`, :math:`M = \max(a - 700, 0)`:
                                 the factor's overflow merged into b's exponent
+``exp_near_one``                :math:`A + B e^{a} = (A + B) + B\operatorname{expm1}(a)` for inputs A, B
+                                where :math:`|a| < 1/2`: A + B exact where they cancel (Sterbenz), the
+                                textbook form elsewhere
 ``logcosh``                     :math:`\log\cosh r = \operatorname{log1p}(2\sinh^2(r/2))` near 0
                                 and :math:`|r| + \operatorname{log1p}(e^{-2|r|}) - \log 2` elsewhere
 ``one_minus_tanh_squared``      :math:`1 - \tanh^2 a = 1/\cosh^2 a`
@@ -163,6 +171,7 @@ from symloss.stabilize.exponentials import EXPONENTIALS
 from symloss.stabilize.homogeneous import HOMOGENEOUS
 from symloss.stabilize.linearity import LINEARITY
 from symloss.stabilize.logistic import LOGISTIC
+from symloss.stabilize.logs import LOGS
 from symloss.stabilize.norms import NORMS
 from symloss.stabilize.powers import POWERS
 from symloss.stabilize.ratios import RATIOS
@@ -177,7 +186,7 @@ from symloss.stabilize.uniform_target import UNIFORM_TARGET
 FAMILIES: tuple[tuple[Rule, ...], ...] = (LOGISTIC, POWERS, EXPONENTIALS, ELEMENTARY, EXACT_SUMS, SOFTMAX, CLASS_SUMS,
                                                  SCALING, RATIOS, SERIES, CANCELLATION, CLASS_MARGINS, NORMS,
                                                  SCALED_SOFTMAX, LINEARITY, UNIFORM_TARGET, SOFTMAX_POWERS,
-                                                 HOMOGENEOUS, SOFTMAX_PARTITION)
+                                                 HOMOGENEOUS, SOFTMAX_PARTITION, LOGS)
 ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on every pass
     "log_sigmoid_to_softplus",
     "log1m_sigmoid_to_softplus",
@@ -190,10 +199,12 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "exp_over_constant_plus_exp",
     "log1p",
     "log1p_remainder_series",  # after log1p, whose log1p(t) it matches
+    "log1p_difference",  # after log1p, whose log1p(a) - log1p(b) it matches
     "expm1",
     "exp_minus_variable",
     "exp_minus_over_constant_plus_exp",  # after exp_minus_variable, whose exp_minus(a, t) they shift
     "exp_times_shifted_sum",
+    "exp_near_one",  # after exp_minus_variable, which takes e^a - t (B = 1) as exp_minus(a, t)
     "logcosh",
     "one_minus_tanh_squared",
     "sech2",
