@@ -312,7 +312,7 @@ def _input_plus_input_times_exp(add: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Exp
 
 
 def _split_at_one(expr: sp.Basic) -> sp.Basic:
-    r""":math:`A + B e^a 	o` Piecewise(((A + B) + B expm1(a), :math:`|a| < T`), (:math:`A + B e^a`, True)) for
+    r""":math:`A + B e^a \to` Piecewise(((A + B) + B expm1(a), :math:`|a| < T`), (:math:`A + B e^a`, True)) for
     inputs A, B (:func:`_input_plus_input_times_exp`), the sum's other terms kept, A + B kept whole
     (:class:`~symloss.stabilize.primitives.quotient_of_sum` with c = v = 1); outside any Piecewise (the
     textbook branch is never rewritten again)."""
