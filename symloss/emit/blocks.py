@@ -60,8 +60,21 @@ def _primitive_call(expr: sp.Expr) -> tuple[str, list[sp.Expr]]:
     if isinstance(expr, sp.exp):
         return "_exp_scaled({a0})", [expr.args[0]]
     if isinstance(expr, sp.Pow):
+        shift = _integer_shift(expr.exp)
+        if shift:  # x^(a + k): the exponent in two floats, a + k by TwoSum
+            return "_pow_scaled({a0}, *_two_sum({a1}, {a2}))", [expr.base, expr.exp - shift, shift]
         return "_pow_scaled({a0}, {a1})", [expr.base, expr.exp]
     return "_pow1p({a0}, {a1})", list(expr.args)
+
+
+def _integer_shift(exponent: sp.Expr) -> sp.Integer | int:
+    r"""The integer term k of an exponent :math:`a + k` whose other terms are not numbers (:math:`\gamma - 1`),
+    else 0: ``_pow_scaled`` takes :math:`a + k` in two floats (TwoSum), exact where the rounded
+    :math:`\gamma - 1` carries an error of up to :math:`2^{-54}` that :math:`\log x` multiplies
+    (:math:`p^{\gamma - 1}` at :math:`p = 10^{-223}`: 158 ulp)."""
+    terms = sp.Add.make_args(exponent)
+    shift = next((t for t in terms if t.is_Integer), 0)
+    return shift if len(terms) > 1 else 0
 
 
 def _primitive(program: Program, expr: sigmoid_powers | pow1p, kind: int) -> Value:
@@ -256,7 +269,8 @@ SCALED_EXPONENTIAL_REGIMES = {
     sp.Pow: PrimitiveRegimes("_pow_scaled(x, a, times=(c...), over=(d...))", (
         ("x < 0", "x**a (real only for an integer a) times the co-factors"),
         ("a = 0 or x = 1", "1 times the co-factors"),
-        (f"|a log x| <= {_EXPONENT_BOUND}", "exp(h + l), h + l = a log x in two floats, as _exp_scaled"),
+        (f"|a log x| <= {_EXPONENT_BOUND}", "exp(h + l), h + l = a log x in two floats (an exponent a + k, k an "
+                                            "integer, as a + k in two floats), as _exp_scaled"),
         ("otherwise (x = 0 or not finite included)", "exp(a log x) times the co-factors: 0 or inf whatever they "
                                                      "are")), "x**a*c/d"),
 }
@@ -404,6 +418,20 @@ def _parameter_powers_kept(shared: Sequence[tuple[sp.Symbol, sp.Expr]], reduced:
     return kept, [e.xreplace(inlined) for e in reduced]
 
 
+def _shifted_exponents_inlined(shared: Sequence[tuple[sp.Symbol, sp.Expr]], reduced: Sequence[sp.Expr]
+                               ) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
+    """The common subexpressions and results with each :func:`plain_exponential` power :math:`x^t` whose exponent
+    is a shared :math:`t = a + k` (k an integer, :func:`_integer_shift`) written :math:`x^{a + k}`, so that
+    ``_pow_scaled`` takes :math:`a + k` in two floats (t stays shared for its other uses)."""
+    shifts = {symbol: expr for symbol, expr in shared if _integer_shift(expr)}
+
+    def inlined(expr: sp.Expr) -> sp.Expr:
+        return expr.replace(lambda e: isinstance(e, sp.Pow) and e.exp in shifts and plain_exponential(e),
+                            lambda e: sp.Pow(e.base, shifts[e.exp]))
+
+    return [(symbol, inlined(expr)) for symbol, expr in shared], [inlined(e) for e in reduced]
+
+
 def _variable_reciprocal(expr: sp.Expr, kinds: Mapping[sp.Basic, int]) -> bool:
     """Whether ``expr`` is :math:`1/v` for an input variable v holding one number per entry."""
     return isinstance(expr, sp.Pow) and expr.exp == -1 and isinstance(expr.base, sp.Symbol) \
@@ -419,6 +447,7 @@ def kernel_code(results: Sequence[tuple[str, sp.Expr]], printer: KernelPrinter, 
     shared, reduced = sp.cse([shared_exponentials(e) for _, e in results], symbols=sp.numbered_symbols("t"),
                              optimizations="basic", order="canonical")
     shared, reduced = _parameter_powers_kept(shared, reduced, kinds)
+    shared, reduced = _shifted_exponents_inlined(shared, reduced)
     shared = [(symbol, scaled_sums(scaled_primitives(expr))) for symbol, expr in shared]
     reduced = [scaled_sums(scaled_primitives(expr)) for expr in reduced]
     handlers = {**HANDLERS, **_label_handlers(labels)} if labels else HANDLERS

@@ -123,3 +123,32 @@ def test_focal_hessians_at_the_points_that_failed() -> None:
                                                     gamma=1.6531244264218205e253, reduction="none")[0]
     assert _ulps(hess, mpmath.mpf(2)) <= ULP_BUDGET, hess
     assert logits == 0.0
+
+
+def test_a_power_with_an_integer_shift_takes_its_exponent_in_two_floats() -> None:
+    """p^(γ−1) at p = 1.26e-223, γ = 2.89e-14: ``_pow_scaled(p, *_two_sum(γ, −1))`` is within budget, the rounded
+    exponent γ − 1 (its error 2^-54 times log p = −513) is not; x^(g − 1)·c is printed with the two-float exponent,
+    x^g·c and a lone x^(g − 1) without."""
+    p, gamma = 1.2593064436184044e-223, 2.891501870308543e-14
+    helpers = numerics()
+    with np.errstate(all="ignore"):
+        split = helpers._pow_scaled(np.array([p]), *helpers._two_sum(gamma, -1.0), times=(np.array([3.0]),))[0]
+        rounded = helpers._pow_scaled(np.array([p]), gamma - 1.0, times=(np.array([3.0]),))[0]
+    with mpmath.workprec(400):
+        truth = 3 * mpmath.mpf(p) ** (mpmath.mpf(gamma) - 1)
+    assert _ulps(split, truth) <= 1.0 and _ulps(rounded, truth) > ULP_BUDGET, (split, rounded, float(truth))
+    x, g, c = sp.symbols("x g c")
+    assert Scaled(x ** (g - 1), c).call()[0].startswith("_pow_scaled({a0}, *_two_sum({a1}, {a2}), times=(")
+    assert Scaled(x**g, c).call()[0].startswith("_pow_scaled({a0}, {a1}, times=(")
+
+
+def test_focal_hessian_where_gamma_minus_one_rounds() -> None:
+    """focal's Hessian at p = 1.26e-223, y = 0, γ = 2.89e-14 is within budget of mpmath (was 158 ulp)."""
+    p, gamma = 1.2593064436184044e-223, 2.891501870308543e-14
+    _, focal = built("focal")
+    with np.errstate(all="ignore"):
+        got = focal.focal_hess(np.array([p]), np.array([0.0]), gamma=gamma, reduction="none")[0]
+    with mpmath.workprec(400):
+        pm, gm = mpmath.mpf(p), mpmath.mpf(gamma)
+        truth = pm**gm / (1 - pm) ** 2 + gm * pm ** (gm - 1) * (2 / (1 - pm) - (gm - 1) * mpmath.log1p(-pm) / pm)
+    assert _ulps(got, truth) <= ULP_BUDGET, (got, float(truth))
