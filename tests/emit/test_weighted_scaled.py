@@ -152,3 +152,20 @@ def test_focal_hessian_where_gamma_minus_one_rounds() -> None:
         pm, gm = mpmath.mpf(p), mpmath.mpf(gamma)
         truth = pm**gm / (1 - pm) ** 2 + gm * pm ** (gm - 1) * (2 / (1 - pm) - (gm - 1) * mpmath.log1p(-pm) / pm)
     assert _ulps(got, truth) <= ULP_BUDGET, (got, float(truth))
+
+
+def test_a_co_factor_sum_beyond_every_float_widens_the_clip() -> None:
+    """σ(x)σ(−x)·(1 − γx + 2γ) at x = γ = 1.8e308 (the sum's parts m·2^2047, _sum_parts) is −0: the clip of x
+    at 1400 + 710 for one co-factor let the sum's 2^2047 scale e^-2110 back to −1.4e-300; a sum in reach keeps
+    its value (σ(3)σ(−3)·(1 − 3γ + 2γ) at γ = 2)."""
+    helpers = numerics()
+    big = 1.7976931348623157e308
+    x = np.array([big, 3.0])
+    gamma = np.array([big, 2.0])
+    with np.errstate(all="ignore"):
+        plain = 1.0 - gamma * x + 2.0 * gamma
+        terms = (((1.0,), (), (), ()), ((2.0, gamma), (), (), ()), ((-1.0, x, gamma), (), (), ()))
+        got = helpers._sigmoid_powers(x, 1, 1, times=(helpers._sum_parts(plain, terms),))
+    assert got[0] == 0.0
+    s = 1 / (1 + np.exp(-3.0))
+    assert got[1] == pytest.approx(s * (1 - s) * (1 - 6.0 + 4.0), rel=1e-15)
