@@ -64,6 +64,9 @@ def _primitive_call(expr: sp.Expr) -> tuple[str, list[sp.Expr]]:
         if shift:  # x^(a + k): the exponent in two floats, a + k by TwoSum
             return "_pow_scaled({a0}, *_two_sum({a1}, {a2}))", [expr.base, expr.exp - shift, shift]
         return "_pow_scaled({a0}, {a1})", [expr.base, expr.exp]
+    shift = _integer_shift(expr.args[1])
+    if shift:
+        return "_pow1p({a0}, *_two_sum({a1}, {a2}))", [expr.args[0], expr.args[1] - shift, shift]
     return "_pow1p({a0}, {a1})", list(expr.args)
 
 
@@ -420,12 +423,15 @@ def _parameter_powers_kept(shared: Sequence[tuple[sp.Symbol, sp.Expr]], reduced:
 
 def _shifted_exponents_inlined(shared: Sequence[tuple[sp.Symbol, sp.Expr]], reduced: Sequence[sp.Expr]
                                ) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
-    """The common subexpressions and results with each :func:`plain_exponential` power :math:`x^t` whose exponent
-    is a shared :math:`t = a + k` (k an integer, :func:`_integer_shift`) written :math:`x^{a + k}`, so that
-    ``_pow_scaled`` takes :math:`a + k` in two floats (t stays shared for its other uses)."""
+    r"""The common subexpressions and results with each :func:`plain_exponential` power :math:`x^t` (and
+    :math:`\operatorname{pow1p}(x, t)`) whose exponent is a shared :math:`t = a + k` (k an integer,
+    :func:`_integer_shift`) written :math:`x^{a + k}`, so that ``_pow_scaled`` (``_pow1p``) takes :math:`a + k`
+    in two floats (t stays shared for its other uses)."""
     shifts = {symbol: expr for symbol, expr in shared if _integer_shift(expr)}
 
     def inlined(expr: sp.Expr) -> sp.Expr:
+        expr = expr.replace(lambda e: isinstance(e, pow1p) and e.args[1] in shifts,
+                            lambda e: pow1p(e.args[0], shifts[e.args[1]]))
         return expr.replace(lambda e: isinstance(e, sp.Pow) and e.exp in shifts and plain_exponential(e),
                             lambda e: sp.Pow(e.base, shifts[e.exp]))
 

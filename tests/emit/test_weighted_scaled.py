@@ -169,3 +169,17 @@ def test_a_co_factor_sum_beyond_every_float_widens_the_clip() -> None:
     assert got[0] == 0.0
     s = 1 / (1 + np.exp(-3.0))
     assert got[1] == pytest.approx(s * (1 - s) * (1 - 6.0 + 4.0), rel=1e-15)
+
+
+def test_focal_hessian_where_gamma_minus_one_meets_log1p() -> None:
+    """focal's Hessian at p = 1 − 2^-53, y = 1, γ = 0.275: (1 − p)^(γ−1) as ``_pow1p(−p, *_two_sum(γ, −1))`` is
+    within budget (γ − 1 rounded, times log1p(−p) = −36.7, was 14.4 ulp)."""
+    p, gamma = 0.9999999999999999, 0.2753918103575374
+    _, focal = built("focal")
+    with np.errstate(all="ignore"):
+        got = focal.focal_hess(np.array([p]), np.array([1.0]), gamma=gamma, reduction="none")[0]
+    with mpmath.workprec(400):
+        pm, gm = mpmath.mpf(p), mpmath.mpf(gamma)
+        q = 1 - pm
+        truth = (-gm * (gm - 1) * mpmath.log(pm) / q + 2 * gm / pm) * q ** (gm - 1) + q**gm / pm**2
+    assert _ulps(got, truth) <= ULP_BUDGET, (got, float(truth))
