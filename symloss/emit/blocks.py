@@ -22,7 +22,7 @@ from symloss.emit.naming import KernelNaming
 from symloss.emit.onehot import AtLabel
 from symloss.emit.printer import KernelPrinter, two_floats
 from symloss.emit.program import ENTRY, MAX_PARAMETER_POWER, POOLS, SAMPLE, SCALAR, Program, Value, parameter_power
-from symloss.stabilize.primitives import logcosh, pow1p, sigmoid_powers
+from symloss.stabilize.primitives import logcosh, pow1p, sigmoid_pow, sigmoid_powers
 from symloss.stabilize.regimes import PrimitiveRegimes
 
 RESERVED = frozenset({"np", "scratch", "loss", "grad", "hess", "loss_at_label", "grad_at_label", "hess_at_label",
@@ -51,15 +51,33 @@ def sigmoid_powers_call(expr: sigmoid_powers, x: str) -> str:
 def _primitive_call(expr: sp.Expr) -> tuple[str, list[sp.Expr]]:
     """The numerics helper's call for a primitive that takes co-factors, its operands written as ``{a0}``,
     ``{a1}`` …, and the expressions those operands are: ``_sigmoid_powers(x, a, b[, root])`` of x (its
-    integer powers and root are constants of the call), ``_pow1p(t, a)`` of t and a, ``_exp_scaled(a)`` of
-    :math:`e^a`, ``_pow_scaled(x, a)`` of :math:`x^a` (:func:`plain_exponential`)."""
+    integer powers and root are constants of the call), ``_sigmoid_pow(x, c)`` of x and c, ``_pow1p(t, a)`` of t
+    and a, ``_exp_scaled(a)`` of :math:`e^a`, ``_pow_scaled(x, a)`` of :math:`x^a` (:func:`plain_exponential`)."""
     if isinstance(expr, sigmoid_powers):
         return sigmoid_powers_call(expr, "{a0}"), [expr.args[0]]
+    if isinstance(expr, sigmoid_pow):
+        return "_sigmoid_pow({a0}, {a1})", list(expr.args)
     if isinstance(expr, sp.exp):
         return "_exp_scaled({a0})", [expr.args[0]]
     if isinstance(expr, sp.Pow):
+        shift = _integer_shift(expr.exp)
+        if shift:  # x^(a + k): the exponent in two floats, a + k by TwoSum
+            return "_pow_scaled({a0}, *_two_sum({a1}, {a2}))", [expr.base, expr.exp - shift, shift]
         return "_pow_scaled({a0}, {a1})", [expr.base, expr.exp]
+    shift = _integer_shift(expr.args[1])
+    if shift:
+        return "_pow1p({a0}, *_two_sum({a1}, {a2}))", [expr.args[0], expr.args[1] - shift, shift]
     return "_pow1p({a0}, {a1})", list(expr.args)
+
+
+def _integer_shift(exponent: sp.Expr) -> sp.Integer | int:
+    r"""The integer term k of an exponent :math:`a + k` whose other terms are not numbers (:math:`\gamma - 1`),
+    else 0: ``_pow_scaled`` takes :math:`a + k` in two floats (TwoSum), exact where the rounded
+    :math:`\gamma - 1` carries an error of up to :math:`2^{-54}` that :math:`\log x` multiplies
+    (:math:`p^{\gamma - 1}` at :math:`p = 10^{-223}`: 158 ulp)."""
+    terms = sp.Add.make_args(exponent)
+    shift = next((t for t in terms if t.is_Integer), 0)
+    return shift if len(terms) > 1 else 0
 
 
 def _primitive(program: Program, expr: sigmoid_powers | pow1p, kind: int) -> Value:
@@ -69,7 +87,7 @@ def _primitive(program: Program, expr: sigmoid_powers | pow1p, kind: int) -> Val
     return program.call(call, [program.emit(o) for o in operands], kind, outputs=0)
 
 
-SCALED_PRIMITIVES = (sigmoid_powers, pow1p)  # the primitives whose helpers take co-factors ``times=(…)``
+SCALED_PRIMITIVES = (sigmoid_powers, sigmoid_pow, pow1p)  # the primitives whose helpers take co-factors
 
 
 def plain_exponential(expr: sp.Basic) -> bool:
@@ -85,18 +103,28 @@ def plain_exponential(expr: sp.Basic) -> bool:
     return isinstance(expr, sp.Pow) and not expr.exp.is_number and expr.exp.is_integer is not True
 
 
+class Weight(sp.Function):
+    r"""A co-factor w of :class:`Scaled` that wins when it is 0 (the weight of a
+    :class:`~symloss.emit.arrays.ZeroWeighted` mark :math:`w \cdot v` whose v is the scaled product): the product
+    is 0 where w = 0 although the rest is infinite or undefined."""
+
+    nargs = 1
+
+
 class Scaled(sp.Function):
     r"""A product :math:`c_1 \cdots c_n P` of a primitive P in :data:`SCALED_PRIMITIVES`
-    (:math:`\operatorname{sigmoid\_powers}(x, a, b)`, :math:`\operatorname{pow1p}(t, a) = (1 + t)^a`) or a
-    :func:`plain_exponential` (:math:`e^a`, :math:`x^a`) and co-factors: arguments (P, :math:`c_1, \dots, c_n`)."""
+    (:math:`\operatorname{sigmoid\_powers}(x, a, b)`, :math:`\sigma(x)^c`, :math:`\operatorname{pow1p}(t, a) =
+    (1 + t)^a`) or a :func:`plain_exponential` (:math:`e^a`, :math:`x^a`) and co-factors: arguments (P,
+    :math:`c_1, \dots, c_n`), a co-factor :class:`Weight` one that wins when it is 0."""
 
     def call(self) -> tuple[str, list[sp.Expr]]:
-        """The helper's call ``…, times=(c_1, …), over=(d_1, …))`` with its operands as ``{a0}``, ``{a1}`` …,
-        and the expressions those operands are (the primitive's, the co-factors, the divisors: a co-factor
-        :math:`1/d` is divided by d)."""
+        """The helper's call ``…, times=(c_1, …), over=(d_1, …)[, weights=(w_1, …)])`` with its operands as
+        ``{a0}``, ``{a1}`` …, and the expressions those operands are (the primitive's, the co-factors, the
+        divisors: a co-factor :math:`1/d` is divided by d; the weights)."""
         primitive, *factors = self.args
         call, operands = _primitive_call(primitive)
-        times = [f for f in factors if not _reciprocal(f)]
+        weights = [f.args[0] for f in factors if isinstance(f, Weight)]
+        times = [f for f in factors if not _reciprocal(f) and not isinstance(f, Weight)]
         over = [f.base for f in factors if _reciprocal(f)]
         texts = []
         for factor in times:  # a co-factor's sum as its parts; a divisor's sum (1 + x) rounded whole
@@ -105,7 +133,10 @@ class Scaled(sp.Function):
             texts.append(text + ", ")
             operands = [*operands, *more]
         divided = "".join(f"{{a{len(operands) + i}}}, " for i in range(len(over)))
-        return call[:-1] + f", times=({''.join(texts)}), over=({divided}))", [*operands, *over]
+        operands = [*operands, *over]
+        weighted = "".join(f"{{a{len(operands) + i}}}, " for i in range(len(weights)))
+        weighted = f", weights=({weighted})" if weights else ""
+        return call[:-1] + f", times=({''.join(texts)}), over=({divided}){weighted})", [*operands, *weights]
 
     def _numpycode(self, printer: KernelPrinter) -> str:
         """The call printed whole, its operands as expressions (a product inside a printed ``Piecewise``)."""
@@ -204,7 +235,11 @@ def scaled_primitives(expr: sp.Expr) -> sp.Expr:
     0 before a large co-factor scales it back up, a power that overflows is scaled down by a small co-factor,
     no partial product of the co-factors overflows, and a power 0 times an overflowed co-factor is 0, not
     :math:`\infty \cdot 0`.  A sum is one co-factor: :math:`(\gamma X - 1/p)\operatorname{pow1p}(-p, \gamma)`
-    passes :math:`\gamma X - 1/p` rounded whole."""
+    passes :math:`\gamma X - 1/p` rounded whole.  A mark :math:`w \cdot v`
+    (:class:`~symloss.emit.arrays.ZeroWeighted`) of such a product v takes w in as a :class:`Weight`, so that
+    a vanishing w scales the product before its powers of two are applied
+    (:math:`\gamma p^{\gamma - 1} = 1` at :math:`\gamma = p = 2^{-1074}`, where :math:`p^{\gamma - 1}`
+    alone overflows and :math:`\gamma \cdot \infty = \infty`)."""
 
     def scaled(product: sp.Mul) -> sp.Expr:
         primitive = next((f for f in product.args if isinstance(f, SCALED_PRIMITIVES)), None) \
@@ -217,7 +252,14 @@ def scaled_primitives(expr: sp.Expr) -> sp.Expr:
         factors += [1 / f.base for f in others for _ in range(_divisions(f))]
         return Scaled(primitive, *factors, *(f for f in others if parameter_power(f) <= 0 and not _divisions(f)))
 
-    return expr.replace(_scalable, scaled)
+    return expr.replace(_scalable, scaled).replace(_weighted_scaled,
+                                                   lambda mark: Scaled(*mark.args[1].args, Weight(mark.args[0])))
+
+
+def _weighted_scaled(expr: sp.Basic) -> bool:
+    r"""Whether ``expr`` is a mark :math:`w \cdot v` (:class:`~symloss.emit.arrays.ZeroWeighted`) of a
+    :class:`Scaled` product v."""
+    return isinstance(expr, ZeroWeighted) and isinstance(expr.args[1], Scaled)
 
 
 _EXPONENT_BOUND = "800 + 745 (n + m), n co-factors and m divisors"  # _exp_bound in the numerics template
@@ -230,7 +272,8 @@ SCALED_EXPONENTIAL_REGIMES = {
     sp.Pow: PrimitiveRegimes("_pow_scaled(x, a, times=(c...), over=(d...))", (
         ("x < 0", "x**a (real only for an integer a) times the co-factors"),
         ("a = 0 or x = 1", "1 times the co-factors"),
-        (f"|a log x| <= {_EXPONENT_BOUND}", "exp(h + l), h + l = a log x in two floats, as _exp_scaled"),
+        (f"|a log x| <= {_EXPONENT_BOUND}", "exp(h + l), h + l = a log x in two floats (an exponent a + k, k an "
+                                            "integer, as a + k in two floats), as _exp_scaled"),
         ("otherwise (x = 0 or not finite included)", "exp(a log x) times the co-factors: 0 or inf whatever they "
                                                      "are")), "x**a*c/d"),
 }
@@ -378,6 +421,23 @@ def _parameter_powers_kept(shared: Sequence[tuple[sp.Symbol, sp.Expr]], reduced:
     return kept, [e.xreplace(inlined) for e in reduced]
 
 
+def _shifted_exponents_inlined(shared: Sequence[tuple[sp.Symbol, sp.Expr]], reduced: Sequence[sp.Expr]
+                               ) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
+    r"""The common subexpressions and results with each :func:`plain_exponential` power :math:`x^t` (and
+    :math:`\operatorname{pow1p}(x, t)`) whose exponent is a shared :math:`t = a + k` (k an integer,
+    :func:`_integer_shift`) written :math:`x^{a + k}`, so that ``_pow_scaled`` (``_pow1p``) takes :math:`a + k`
+    in two floats (t stays shared for its other uses)."""
+    shifts = {symbol: expr for symbol, expr in shared if _integer_shift(expr)}
+
+    def inlined(expr: sp.Expr) -> sp.Expr:
+        expr = expr.replace(lambda e: isinstance(e, pow1p) and e.args[1] in shifts,
+                            lambda e: pow1p(e.args[0], shifts[e.args[1]]))
+        return expr.replace(lambda e: isinstance(e, sp.Pow) and e.exp in shifts and plain_exponential(e),
+                            lambda e: sp.Pow(e.base, shifts[e.exp]))
+
+    return [(symbol, inlined(expr)) for symbol, expr in shared], [inlined(e) for e in reduced]
+
+
 def _variable_reciprocal(expr: sp.Expr, kinds: Mapping[sp.Basic, int]) -> bool:
     """Whether ``expr`` is :math:`1/v` for an input variable v holding one number per entry."""
     return isinstance(expr, sp.Pow) and expr.exp == -1 and isinstance(expr.base, sp.Symbol) \
@@ -393,6 +453,7 @@ def kernel_code(results: Sequence[tuple[str, sp.Expr]], printer: KernelPrinter, 
     shared, reduced = sp.cse([shared_exponentials(e) for _, e in results], symbols=sp.numbered_symbols("t"),
                              optimizations="basic", order="canonical")
     shared, reduced = _parameter_powers_kept(shared, reduced, kinds)
+    shared, reduced = _shifted_exponents_inlined(shared, reduced)
     shared = [(symbol, scaled_sums(scaled_primitives(expr))) for symbol, expr in shared]
     reduced = [scaled_sums(scaled_primitives(expr)) for expr in reduced]
     handlers = {**HANDLERS, **_label_handlers(labels)} if labels else HANDLERS

@@ -398,7 +398,8 @@ class sigmoid_pow(Primitive):  # noqa: N801 - named like NumPy functions
     regime_call = "sigmoid_pow(a, c)"
     regimes = (
         ("c >= 8", "exp(h)(1 + l), h + l = c min(a, 0) - c log1p(exp(-|a|)) in two floats (double-double "
-         "exp(-|a|), log1p and products), exp(h) of the rounding where h < -800"),
+         "exp(-|a|), log1p and products), exp(h) of the rounding where h < -(800 + 745 (n + m)), n co-factors and "
+         "m divisors taken in before the powers of two"),
         ("c an integer n < 8", "sigmoid_powers(a, n, 0) (1 for n = 0)"),
         ("otherwise",
          "exp(h)(1 + l) sigmoid_powers(a, n, 0), n = floor(c), f = c - n, h + l = f "
