@@ -302,31 +302,37 @@ def _output(shape, out):
     return np.empty(shape) if out is None else out
 
 
-def _sigmoid_pow(x, c):
-    """sigma(x)^c without a power of a rounded (or subnormal) sigmoid, whose error (1.5 ulp) c would multiply.
+def _sigmoid_pow(x, c, times=(), over=(), weights=()):
+    """sigma(x)^c c_1 ... c_n w_1 ... w_k / (d_1 ... d_m) without a power of a rounded (or subnormal) sigmoid, whose
+    error (1.5 ulp) c would multiply.
 
     For c < 8: sigma(x)^n sigma(x)^f, n = floor(c), f = c - n; sigma(x)^n one double-double product
-    (_sigmoid_powers, 1.3 ulp), sigma(x)^f = exp(f min(x, 0) - f log1p(e^{-|x|})) = e^{h + l} = e^h (1 + l), its
+    (_sigmoid_powers, 1.3 ulp), sigma(x)^f = exp(f min(x, 0) - f log1p(e^{-|x|})) = e^{h + l}, its
     argument summed exactly (TwoProduct, TwoSum), so that only the rounding of f log1p(e^{-|x|}) < log 2 enters
     the exponent.  For c >= 8, where the n products cost more and the power s^n of e^{-|x|} = 2^k s multiplies
     the error of s by n (12 ulp at n = 64), and f log1p(e^{-|x|}) rounded would cost up to f log 2 2^-54 (28 ulp
     at c = 126.6, x = 0): exp(c min(x, 0) - c log1p(e^{-|x|})) with the whole exponent in two floats, rounded
     once by the exponential (tested within 4 ulp of mpmath): e^{-|x|} in double-double (_exp_dd), its log1p
-    (_log1p_parts), both products by TwoProduct (_product_dd), their difference by TwoSum, then Cody and
-    Waite's reduction (_exp_parts); where that exponent is below -800, or not finite, exp of its rounding."""
+    (_log1p_parts), both products by TwoProduct (_product_dd), their difference by TwoSum.  Either way the
+    exponential is 2^k (1 + m + m_low) by Cody and Waite's reduction (_exp_parts, _exp_factor), and the co-factors
+    ``times``, divisors ``over`` and weights (co-factors that win when 0) are taken in before the powers of two
+    are applied (_times_scaled, _exp_times): (sum) sigma(x)^c is 0 where sigma(x)^c vanishes (c = 1.7e253,
+    x = 0) and the sum overflowed on its own, not inf 0 = NaN.  Where the exponent is beyond _exp_bound, or not
+    finite, exp of its rounding (the limit)."""
     if c >= 8.0:
         k, e, e_low = _exp_dd(np.maximum(-np.abs(x), -1500.0))
         k = k.astype(np.int32)
-        q, q_low = _product_dd(c, *_log1p_parts(np.ldexp(e, k), np.ldexp(e_low, k)))
-        p, p_low = _product_dd(c, np.minimum(x, 0.0), 0.0)
+        bound = _exp_bound(times, over, weights)
+        q, q_low = _product_dd(c, *_log1p_parts(np.ldexp(e, k), np.ldexp(e_low, k)), bound)
+        p, p_low = _product_dd(c, np.minimum(x, 0.0), 0.0, bound)
         h, low = _two_sum(p, -q)
-        inside = np.abs(h) <= 800.0
-        j, m, m_low = _exp_parts(np.where(inside, h, 0.0), np.where(inside, low + (p_low - q_low), 0.0))
-        return np.where(inside, np.ldexp(1.0 + (m + m_low), j.astype(np.int32)), np.exp(h))
+        return _exp_times(h, low + (p_low - q_low), times, over, weights=weights)
     n = int(np.floor(c))
     f = c - n
     if f == 0.0:
-        return np.where(np.isnan(x), np.nan, 1.0) if n == 0 else _sigmoid_powers(x, n, 0)
+        if n == 0:
+            return _times_scaled(np.where(np.isnan(x), np.nan, 1.0), 0, times, over, weights)
+        return _sigmoid_powers(x, n, 0, times=times, over=over, weights=weights)
     u = np.minimum(x, 0.0)
     # f u is split (TwoProduct) only where neither factor's Veltkamp split nor the product overflows; beyond
     # |u| = 2^900 e^{f u} is 0 (and the error terms would be inf - inf)
@@ -334,9 +340,11 @@ def _sigmoid_pow(x, c):
     p, p_low = _two_prod(f, np.where(split, u, 0.0))
     p, p_low = np.where(split, p, f * u), np.where(split, p_low, 0.0)
     h, low = _two_sum(p, -f * np.log1p(np.exp(-np.abs(x))))
-    fraction = np.exp(h)
-    fraction = fraction + fraction * np.where(split, low + p_low, 0.0)
-    return fraction if n == 0 else fraction * _sigmoid_powers(x, n, 0)
+    low = np.where(split, low + p_low, 0.0)
+    if n == 0:
+        return _exp_times(h, low, times, over, weights=weights)
+    fraction = _exp_factor(h, low, _exp_bound(times, over, weights))  # (m, k): a co-factor of sigma(x)^n
+    return _sigmoid_powers(x, n, 0, times=(fraction, *times), over=over, weights=weights)
 
 
 def _logcosh(x, out=None):
@@ -509,8 +517,8 @@ def _one_plus(m, m_low):
     return high, ((1.0 - high) + m) + m_low
 
 
-def _times_scaled(q, scale, times, over=()):
-    """2^scale q c_1 ... c_n / (d_1 ... d_m), rounded once per factor: each co-factor and divisor as its mantissa
+def _times_scaled(q, scale, times, over=(), weights=()):
+    """2^scale q c_1 ... c_n w_1 ... w_k / (d_1 ... d_m), rounded once per factor: each co-factor and divisor as its mantissa
     and power of two (c = 2^e m, m in [1/2, 1), np.frexp), m multiplied into (divided into) q and e added to
     (subtracted from) the integer scale, which is applied last (np.ldexp), so that no partial product overflows
     or underflows before the whole does (1/d would overflow at d = 1e-310, c^-2 at c = 1e-200).  A power 2^scale q
@@ -518,7 +526,11 @@ def _times_scaled(q, scale, times, over=()):
     divisors: the product underflows whatever finite factors meet it; sigma(x) sigma(-x) at x = 4.5e228, clipped,
     is 2^-3000) times an infinite co-factor (one that overflowed while it was computed: its true value is a
     finite expression of floats, far below 2^(-scale)) is a signed 0, not NaN or inf; a co-factor 0 (which may
-    have underflowed) times an infinite one stays NaN."""
+    have underflowed) times an infinite one stays NaN.  ``weights`` w_i are co-factors that win when they are 0
+    (the weights of _zero_weighted, multiplied into the scaled product rather than outside it, where a vanishing
+    weight times a product that overflowed on its own would be inf): the product is 0 where a weight is 0 and
+    it would be NaN (0 times an infinite or undefined rest)."""
+    times = (*times, *weights)
     reach = 1074 + 1024 * len(times) + 1074 * len(over)
     vanished = (q == 0.0) | (np.frexp(q)[1] + scale < -reach)
     for factor in times:
@@ -527,10 +539,13 @@ def _times_scaled(q, scale, times, over=()):
     for divisor in over:
         m, e = np.frexp(divisor)
         q, scale = q / m, scale - e
-    return np.ldexp(q, scale)
+    product = np.ldexp(q, scale)
+    for weight in weights:
+        product = np.where((np.asarray(weight) == 0.0) & np.isnan(product), 0.0, product)
+    return product
 
 
-def _sigmoid_powers(x, a, b, root=None, root_low=0.0, times=(), over=()):
+def _sigmoid_powers(x, a, b, root=None, root_low=0.0, times=(), over=(), weights=()):
     """sigma(x)^a sigma(-x)^b (e^{L - x} - 1 when a root L = root + root_low is given) in double-double,
     rounded once.  With e = e^{-|x|} = 2^k (1 + m): e^{-bx}/(1 + e)^(a+b) for x >= 0 and e^{ax}/(1 + e)^(a+b)
     for x < 0; the root factor 2^j (1 + m_L) - 1 from e^{L - x} = 2^j (1 + m_L), L - x exact, so that it
@@ -540,9 +555,14 @@ def _sigmoid_powers(x, a, b, root=None, root_low=0.0, times=(), over=()):
     co-factors c_i, multiply (``over``, divisors d_i, divide) the quotient before the powers of two are applied
     (_times_scaled): c sigma(745) sigma(-745)
     at c = 4.5e19 is 1.27e-304 within 2 ulp (tested), where the product of the subnormal sigma(-745) (one bit) with c
-    was 75% off; and no partial product of the co-factors overflows."""
-    # each co-factor below 2^1024 = e^710, each divisor above 2^-1074 = e^-745: the clipped factors still vanish
-    bound = 1400.0 + 710.0 * len(times) + 745.0 * len(over)
+    was 75% off; and no partial product of the co-factors overflows; ``weights``, co-factors that win when 0
+    (_times_scaled)."""
+    # each co-factor below 2^1024 = e^710 (a co-factor's sum m 2^e, m < 1, below e^(e log 2)), each divisor above
+    # 2^-1074 = e^-745: the clipped factors still vanish (sigma(x) sigma(-x) (1 - gamma x + 2 gamma) at
+    # x = gamma = 1.8e308 is 0, not 2^-997)
+    bound = 1400.0 + 745.0 * len(over)
+    for factor in (*times, *weights):
+        bound = bound + (np.maximum(factor[1], 0) * 0.6931471805599453 + 1.0 if isinstance(factor, tuple) else 710.0)
     x = np.clip(x, -bound, bound)
     negative = x < 0
     k, m, m_low = _exp_parts(-np.abs(x), 0.0)
@@ -571,7 +591,7 @@ def _sigmoid_powers(x, a, b, root=None, root_low=0.0, times=(), over=()):
     q = numerator[0] / denominator[0]  # the quotient of two double-doubles, its remainder exact
     p, e = _two_prod(q, denominator[0])
     q = q + (((numerator[0] - p) - e) + numerator[1] - q * denominator[1]) / denominator[0]
-    return _times_scaled(q, scale, times, over)
+    return _times_scaled(q, scale, times, over, weights)
 
 
 _SQRT_HALF = 0.7071067811865476  # sqrt(1/2): the reduced argument f of log(2^e f) lies in [sqrt(1/2), sqrt(2))
@@ -633,7 +653,7 @@ def _product_dd(a, high, low, bound=800.0):
     return np.where(inside, p, plain), np.where(inside, p_low + a * low, 0.0)
 
 
-def _pow1p(t, a, times=(), over=()):
+def _pow1p(t, a, a_low=0.0, times=(), over=(), weights=()):
     """(1 + t)^a = exp(a log1p(t)) for t > -1, with log1p(t) (_log1p_parts) and its product by a (_product_dd)
     in two floats, so that only the exponential rounds (tested within 4 ulp of mpmath), where np.power(1 + t, a)
     rounds 1 + t first (|a| 2^-53 relative) and exp(a * log1p(t)) the product (|a log1p(t)| 2^-53); the
@@ -646,9 +666,11 @@ def _pow1p(t, a, times=(), over=()):
     [e^-745, e^710)), or it is not finite, exp of the rounded product (0 or inf, the limits at t = -1 and of
     an infinite a; a 0 power times an infinite co-factor is 0, _times_scaled); for 1 + t < 0,
     np.power(1 + t, a)
-    (real only for an integer a)."""
+    (real only for an integer a).  ``weights``: co-factors that win when 0 (_times_scaled); ``a_low``: the exponent
+    a + a_low in two floats (gamma - 1 by TwoSum: rounded, times log1p(-p) = -36.7, it was 14 ulp)."""
     t, a = np.broadcast_arrays(np.asarray(t, dtype=np.float64), np.asarray(a, dtype=np.float64))
-    return _power_scaled(a, _log1p_parts(t), (a == 0.0) | (t == 0.0), t < -1.0, 1.0 + t, times, over)
+    return _power_scaled(a, _log1p_parts(t), (a == 0.0) | (t == 0.0), t < -1.0, 1.0 + t, times, over, weights,
+                         a_low)
 
 
 def _bennett_near_zero(x):
@@ -883,40 +905,48 @@ def _log_softmax_complement(parts, out=None):
     return _into(out, np.where(small, near_zero, near_one))
 
 
-def _exp_bound(times, over):
+def _exp_bound(times, over, weights=()):
     """The |exponent| beyond which e^p c_1 ... c_n / (d_1 ... d_m) is 0 or inf whatever the co-factors and divisors
-    (each of magnitude within [2^-1074, 2^1024) = [e^-745, e^710)): 800 + 745 (n + m)."""
-    return 800.0 + 745.0 * (len(times) + len(over))
+    (each of magnitude within [2^-1074, 2^1024) = [e^-745, e^710); a weight is a co-factor): 800 + 745 (n + m)."""
+    return 800.0 + 745.0 * (len(times) + len(weights) + len(over))
 
 
-def _exp_times(p, p_low, times, over, fallback=None):
+def _exp_factor(p, p_low, bound):
+    """e^{p + p_low} as (m, k), e^{p + p_low} = 2^k m, k an integer: m = 1 + m' + m_low of Cody and Waite's reduction
+    (_exp_parts) where |p| <= bound, np.exp(p) (0, inf or NaN: the limit) and k = 0 elsewhere."""
+    inside = np.abs(p) <= bound
+    k, m, m_low = _exp_parts(np.where(inside, p, 0.0), np.where(inside, p_low, 0.0))
+    return np.where(inside, 1.0 + (m + m_low), np.exp(p)), np.where(inside, k, 0.0).astype(np.int32)
+
+
+def _exp_times(p, p_low, times, over, fallback=None, weights=()):
     """e^{p + p_low} c_1 ... c_n / (d_1 ... d_m) rounded once per factor: e^{p + p_low} = 2^k (1 + m + m_low)
     (Cody and Waite's reduction, _exp_parts), 2^k applied after the co-factors' mantissas (_times_scaled), so that
     the product is 0 where it underflows, finite where it is although e^p alone underflows or overflows, and a
     0 power times an infinite co-factor is 0, not NaN.  Beyond _exp_bound (or not finite) np.exp(p), the limit.
-    ``fallback``: (where, value), a power taken as given there (scale 0)."""
-    inside = np.abs(p) <= _exp_bound(times, over)
-    k, m, m_low = _exp_parts(np.where(inside, p, 0.0), np.where(inside, p_low, 0.0))
-    power = np.where(inside, 1.0 + (m + m_low), np.exp(p))
+    ``fallback``: (where, value), a power taken as given there (scale 0); ``weights``: co-factors that win when 0."""
+    power, k = _exp_factor(p, p_low, _exp_bound(times, over, weights))
     if fallback is not None:
         where, value = fallback
-        power, inside = np.where(where, value, power), inside & ~where
-    return _times_scaled(power, np.where(inside, k, 0.0).astype(np.int32), times, over)
+        power, k = np.where(where, value, power), np.where(where, 0, k).astype(np.int32)
+    return _times_scaled(power, k, times, over, weights)
 
 
-def _power_scaled(a, log, exact, negative, base, times, over):
+def _power_scaled(a, log, exact, negative, base, times, over, weights=(), a_low=0.0):
     """base^a c_1 ... c_n / (d_1 ... d_m) = e^{a log(base)} ... from log(base) as a double-double ``log``, its product
     by a in two floats (_product_dd), so that only the exponential rounds (_exp_times); 1 where ``exact``
-    (a = 0 or base = 1, as np.power), np.power(base, a) where ``negative`` (base < 0: real only for an integer a)."""
-    p, p_low = _product_dd(a, *log, _exp_bound(times, over))
+    (a = 0 or base = 1, as np.power), np.power(base, a) where ``negative`` (base < 0: real only for an integer a).
+    ``a_low``: the exponent is a + a_low in two floats (gamma - 1 by TwoSum), a_low log(base) added to the low part."""
+    p, p_low = _product_dd(a, *log, _exp_bound(times, over, weights))
+    p_low = p_low + np.where(a_low == 0.0, 0.0, a_low * log[0])
     value = np.where(exact, 1.0, np.power(base, np.where(negative, a, 0.0)))
-    return _exp_times(p, p_low, times, over, (exact | negative, value))
+    return _exp_times(p, p_low, times, over, (exact | negative, value), weights)
 
 
-def _exp_scaled(a, times=(), over=()):
+def _exp_scaled(a, times=(), over=(), weights=()):
     """e^a c_1 ... c_n / (d_1 ... d_m) (_exp_times): e^{-1164} 3.2e271 = 9.8e-235, not 0 (np.exp(-1164) = 0);
-    e^{-2000} inf = 0, not NaN."""
-    return _exp_times(np.asarray(a, dtype=np.float64), 0.0, times, over)
+    e^{-2000} inf = 0, not NaN; ``weights``: co-factors that win when 0 (_times_scaled)."""
+    return _exp_times(np.asarray(a, dtype=np.float64), 0.0, times, over, weights=weights)
 
 
 def _log_parts(x):
@@ -937,12 +967,15 @@ def _log_parts(x):
         return np.where(regular, high, np.log(x)), np.where(regular, low, 0.0)
 
 
-def _pow_scaled(x, a, times=(), over=()):
+def _pow_scaled(x, a, a_low=0.0, times=(), over=(), weights=()):
     """x^a c_1 ... c_n / (d_1 ... d_m) = e^{a log x} ... for x >= 0 (_power_scaled with log x from _log_parts),
     so that a power 0 (p^gamma at p = 1 - 2^-53, gamma = 1.8e308) times an infinite co-factor is 0, and a power
-    that underflows alone is scaled back by a large co-factor; np.power(x, a) for x < 0."""
+    that underflows alone is scaled back by a large co-factor; np.power(x, a) for x < 0; ``weights``: co-factors
+    that win when 0 (gamma p^(gamma - 1) at gamma = 5e-324, p = 5e-324 is 1, where p^(gamma - 1) alone overflows).
+    ``a_low``: the exponent a + a_low in two floats (gamma - 1 = _two_sum(gamma, -1): its rounding, 2^-54, times
+    log p = -513 was 158 ulp at p = 1.3e-223)."""
     x, a = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(a, dtype=np.float64))
-    return _power_scaled(a, _log_parts(x), (a == 0.0) | (x == 1.0), x < 0.0, x, times, over)
+    return _power_scaled(a, _log_parts(x), (a == 0.0) | (x == 1.0), x < 0.0, x, times, over, weights, a_low)
 
 
 def _softmax_product(parts, a, b, times=(), over=()):

@@ -8,7 +8,7 @@ Loss (textbook form, per sample)::
 
 Origin: alpha-balanced focal loss of Lin et al. (2017) with p = sigma(z)
 Stability rules applied: log1m_sigmoid_to_softplus, sigmoid_power, log_sigmoid_to_softplus, one_minus_sigmoid, scaled_one_minus_sigmoid, sigmoid_minus_one, softplus_tail, sigmoid_powers.
-Accuracy certificate: OVER BUDGET: max 2.5 ulp, max rel. error 3.6e-16 over 8504 points; 892 inf/NaN where the truth is finite; 25 zero/subnormal/overflow results missed; 14251 function values compared against the proved stable form (the declared form could not resolve them); sampled: 8504 points (312 on the stress grid, 8192 random by binade (4096 on each path: general, alpha=None), seed 0) over z ∈ [-1.8e+308, 1.8e+308], y ∈ {0, 1}, gamma ∈ [0, 1.8e+308], alpha ∈ [0, 1]; worst: focal_with_logits_hess, an inf/NaN or a missed zero/subnormal/overflow at z=-5e-324, y=1.0, gamma=1.6531244264218205e+253, alpha=None: truth 0.0, kernel nan
+Accuracy certificate: within budget: max 2.5 ulp, max rel. error 3.6e-16 over 8504 points; no inf/NaN where the truth is finite; 14251 function values compared against the proved stable form (the declared form could not resolve them); sampled: 8504 points (312 on the stress grid, 8192 random by binade (4096 on each path: general, alpha=None), seed 0) over z ∈ [-1.8e+308, 1.8e+308], y ∈ {0, 1}, gamma ∈ [0, 1.8e+308], alpha ∈ [0, 1]; worst: focal_with_logits_hess, 2.5 ulp at z=20.0, y=0.0, gamma=2.0, alpha=0.25: truth -5.4105281894406223e-08, kernel -5.410528189440621e-08
 """
 
 import numpy as np
@@ -29,7 +29,6 @@ from ._numerics import (
     _sigmoid_powers,
     _sum_parts,
     _weights,
-    _zero_weighted,
 )
 
 __all__ = ["focal_with_logits", "focal_with_logits_grad", "focal_with_logits_hess", "focal_with_logits_value_and_grad"]
@@ -53,37 +52,33 @@ def _inputs(z, y, *, gamma=2.0, alpha=0.25, reduction="mean", weight=None):
 def _value(z, y, gamma, alpha, scratch):
     with np.errstate(all="ignore"):
         if alpha is None:
-            entries = _buffers(scratch, "entries", z.shape, 4)
+            entries = _buffers(scratch, "entries", z.shape, 6)
             # z_signed = z*{0: 1, 1: -1}[y]
             sign_y = _by_label(y, (0, 1), (1, -1), out=entries[0], work=entries[1])
             z_signed = np.multiply(z, sign_y, out=entries[0])
-            # loss = {0: 1, 1: 1}[y]*sigmoid_pow(z_signed, gamma)*softplus(z_signed)
+            # loss = Scaled(sigmoid_pow(z_signed, gamma), softplus(z_signed), {0: 1, 1: 1}[y])
             max_z_signed_0 = np.maximum(z_signed, 0, out=entries[1])
             abs_z_signed = np.abs(z_signed, out=entries[2])
             neg_abs_z_signed = np.negative(abs_z_signed, out=entries[2])
             e_neg_abs_z_signed = np.exp(neg_abs_z_signed, out=entries[2])
             log1p_e_neg_abs_z_signed = np.log1p(e_neg_abs_z_signed, out=entries[2])
-            softplus_z_signed = np.add(max_z_signed_0, log1p_e_neg_abs_z_signed, out=entries[1])
-            by_y = _by_label(y, (0, 1), (1, 1), out=entries[2], work=entries[3])
-            u0 = np.multiply(softplus_z_signed, by_y, out=entries[1])
-            u1 = _sigmoid_pow(z_signed, gamma)
-            loss = np.multiply(u0, u1, out=entries[0])
+            softplus_z_signed = np.add(max_z_signed_0, log1p_e_neg_abs_z_signed, out=entries[3])
+            by_y = _by_label(y, (0, 1), (1, 1), out=entries[4], work=entries[5])
+            loss = _sigmoid_pow(z_signed, gamma, times=(_sum_parts(softplus_z_signed, (((max_z_signed_0, ), (), (), ()), ((log1p_e_neg_abs_z_signed, ), (), (), ()), )), by_y, ), over=())
         else:
-            entries = _buffers(scratch, "entries", z.shape, 4)
+            entries = _buffers(scratch, "entries", z.shape, 6)
             # z_signed = z*{0: 1, 1: -1}[y]
             sign_y = _by_label(y, (0, 1), (1, -1), out=entries[0], work=entries[1])
             z_signed = np.multiply(z, sign_y, out=entries[0])
-            # loss = {0: 1 - alpha, 1: alpha}[y]*sigmoid_pow(z_signed, gamma)*softplus(z_signed)
+            # loss = Scaled(sigmoid_pow(z_signed, gamma), softplus(z_signed), {0: 1 - alpha, 1: alpha}[y])
             max_z_signed_0 = np.maximum(z_signed, 0, out=entries[1])
             abs_z_signed = np.abs(z_signed, out=entries[2])
             neg_abs_z_signed = np.negative(abs_z_signed, out=entries[2])
             e_neg_abs_z_signed = np.exp(neg_abs_z_signed, out=entries[2])
             log1p_e_neg_abs_z_signed = np.log1p(e_neg_abs_z_signed, out=entries[2])
-            softplus_z_signed = np.add(max_z_signed_0, log1p_e_neg_abs_z_signed, out=entries[1])
-            by_y = _by_label(y, (0, 1), ((1 - alpha), alpha), out=entries[2], work=entries[3])
-            u0 = np.multiply(softplus_z_signed, by_y, out=entries[1])
-            u1 = _sigmoid_pow(z_signed, gamma)
-            loss = np.multiply(u0, u1, out=entries[0])
+            softplus_z_signed = np.add(max_z_signed_0, log1p_e_neg_abs_z_signed, out=entries[3])
+            by_y = _by_label(y, (0, 1), ((1 - alpha), alpha), out=entries[4], work=entries[5])
+            loss = _sigmoid_pow(z_signed, gamma, times=(_sum_parts(softplus_z_signed, (((max_z_signed_0, ), (), (), ()), ((log1p_e_neg_abs_z_signed, ), (), (), ()), )), by_y, ), over=())
     return _full(loss, z.shape)
 
 
@@ -111,25 +106,22 @@ def _gradient(z, y, gamma, alpha, scratch):
             e_min_neg_z_0 = np.exp(min_neg_z_0, out=entries[4])
             u1 = np.add(e_neg_abs_neg_z, 1, out=entries[5])
             sig_neg_z = np.divide(e_min_neg_z_0, u1, out=entries[4])
-            # grad = {0: (gamma*sig_neg_z*softplus(z) + sig_z)*sigmoid_pow(z, gamma), 1: -(gamma*sig_z* ...
+            # grad = {0: Scaled(sigmoid_pow(z, gamma), gamma*sig_neg_z*softplus(z) + sig_z), 1: ...
             max_z_0 = np.maximum(z, 0, out=entries[5])
             log1p_e_neg_abs_z = np.log1p(e_neg_abs_z, out=entries[0])
             softplus_z = np.add(max_z_0, log1p_e_neg_abs_z, out=entries[0])
-            u2 = np.multiply(sig_neg_z, softplus_z, out=entries[0])
-            u3 = np.multiply(u2, gamma, out=entries[0])
-            u4 = np.add(sig_z, u3, out=entries[0])
-            u5 = _sigmoid_pow(z, gamma)
-            u6 = np.multiply(u4, u5, out=entries[0])
-            max_neg_z_0 = np.maximum(neg_z, 0, out=entries[5])
+            u2 = np.multiply(sig_neg_z, softplus_z, out=entries[5])
+            u3 = np.multiply(u2, gamma, out=entries[5])
+            u4 = np.add(sig_z, u3, out=entries[5])
+            u5 = _sigmoid_pow(z, gamma, times=(_sum_parts(u4, (((sig_z, ), (), (), ()), ((sig_neg_z, gamma, softplus_z, ), (), (), ()), )), ), over=())
+            max_neg_z_0 = np.maximum(neg_z, 0, out=entries[0])
             log1p_e_neg_abs_neg_z = np.log1p(e_neg_abs_neg_z, out=entries[3])
-            softplus_neg_z = np.add(max_neg_z_0, log1p_e_neg_abs_neg_z, out=entries[3])
-            u7 = np.multiply(sig_z, softplus_neg_z, out=entries[1])
-            u8 = np.multiply(u7, gamma, out=entries[1])
-            u9 = np.add(sig_neg_z, u8, out=entries[1])
-            u10 = _sigmoid_pow(neg_z, gamma)
-            u11 = np.multiply(u9, u10, out=entries[1])
-            u12 = np.negative(u11, out=entries[1])
-            grad = _by_label(y, (0, 1), (u6, u12), out=entries[2], work=entries[3])
+            softplus_neg_z = np.add(max_neg_z_0, log1p_e_neg_abs_neg_z, out=entries[0])
+            u6 = np.multiply(sig_z, softplus_neg_z, out=entries[3])
+            u7 = np.multiply(u6, gamma, out=entries[3])
+            u8 = np.add(sig_neg_z, u7, out=entries[3])
+            u9 = _sigmoid_pow(neg_z, gamma, times=(-1, _sum_parts(u8, (((sig_neg_z, ), (), (), ()), ((sig_z, gamma, softplus_neg_z, ), (), (), ()), )), ), over=())
+            grad = _by_label(y, (0, 1), (u5, u9), out=entries[0], work=entries[1])
         else:
             entries = _buffers(scratch, "entries", z.shape, 6)
             # e_neg_abs_z = exp(-Abs(z))
@@ -152,26 +144,22 @@ def _gradient(z, y, gamma, alpha, scratch):
             e_min_neg_z_0 = np.exp(min_neg_z_0, out=entries[4])
             u1 = np.add(e_neg_abs_neg_z, 1, out=entries[5])
             sig_neg_z = np.divide(e_min_neg_z_0, u1, out=entries[4])
-            # grad = {0: -(alpha - 1)*(gamma*sig_neg_z*softplus(z) + sig_z)*sigmoid_pow(z, gamma), 1: -alpha* ...
+            # grad = {0: Scaled(sigmoid_pow(z, gamma), -1, alpha - 1, gamma*sig_neg_z*softplus(z) + sig_z), ...
             max_z_0 = np.maximum(z, 0, out=entries[5])
             log1p_e_neg_abs_z = np.log1p(e_neg_abs_z, out=entries[0])
             softplus_z = np.add(max_z_0, log1p_e_neg_abs_z, out=entries[0])
-            u2 = np.multiply(sig_neg_z, softplus_z, out=entries[0])
-            u3 = np.multiply(u2, gamma, out=entries[0])
-            u4 = np.add(sig_z, u3, out=entries[0])
-            u5 = _sigmoid_pow(z, gamma)
-            u6 = np.multiply(u4, u5, out=entries[0])
-            u7 = np.multiply(u6, (1 - alpha), out=entries[0])
-            max_neg_z_0 = np.maximum(neg_z, 0, out=entries[5])
+            u2 = np.multiply(sig_neg_z, softplus_z, out=entries[5])
+            u3 = np.multiply(u2, gamma, out=entries[5])
+            u4 = np.add(sig_z, u3, out=entries[5])
+            u5 = _sigmoid_pow(z, gamma, times=(-1, _sum_parts((alpha - 1), (((-1, ), (), (), ()), ((alpha, ), (), (), ()), )), _sum_parts(u4, (((sig_z, ), (), (), ()), ((sig_neg_z, gamma, softplus_z, ), (), (), ()), )), ), over=())
+            max_neg_z_0 = np.maximum(neg_z, 0, out=entries[0])
             log1p_e_neg_abs_neg_z = np.log1p(e_neg_abs_neg_z, out=entries[3])
-            softplus_neg_z = np.add(max_neg_z_0, log1p_e_neg_abs_neg_z, out=entries[3])
-            u8 = np.multiply(sig_z, softplus_neg_z, out=entries[1])
-            u9 = np.multiply(u8, gamma, out=entries[1])
-            u10 = np.add(sig_neg_z, u9, out=entries[1])
-            u11 = _sigmoid_pow(neg_z, gamma)
-            u12 = np.multiply(u10, u11, out=entries[1])
-            u13 = np.multiply(u12, (-alpha), out=entries[1])
-            grad = _by_label(y, (0, 1), (u7, u13), out=entries[2], work=entries[3])
+            softplus_neg_z = np.add(max_neg_z_0, log1p_e_neg_abs_neg_z, out=entries[0])
+            u6 = np.multiply(sig_z, softplus_neg_z, out=entries[3])
+            u7 = np.multiply(u6, gamma, out=entries[3])
+            u8 = np.add(sig_neg_z, u7, out=entries[3])
+            u9 = _sigmoid_pow(neg_z, gamma, times=(-1, alpha, _sum_parts(u8, (((sig_neg_z, ), (), (), ()), ((sig_z, gamma, softplus_neg_z, ), (), (), ()), )), ), over=())
+            grad = _by_label(y, (0, 1), (u5, u9), out=entries[0], work=entries[1])
     return _full(grad, z.shape)
 
 
@@ -189,7 +177,7 @@ def _hessian(z, y, gamma, alpha, scratch):
             log1p_e_neg_abs_z_signed = np.log1p(e_neg_abs_z_signed, out=entries[1])
             # max_z_signed_0 = Max(0, z_signed)
             max_z_signed_0 = np.maximum(z_signed, 0, out=entries[2])
-            # hess = (Scaled(sigmoid_powers(z_signed, 1, 1), -gamma*max_z_signed_0 + 2*gamma + 1) + ...
+            # hess = Scaled(sigmoid_pow(z_signed, gamma), Scaled(sigmoid_powers(z_signed, 1, 1), -gamma* ...
             u0 = np.multiply(max_z_signed_0, gamma, out=entries[3])
             u1 = np.negative(u0, out=entries[3])
             u2 = np.add(u1, (2*gamma + 1), out=entries[3])
@@ -200,9 +188,7 @@ def _hessian(z, y, gamma, alpha, scratch):
             u7 = _sigmoid_powers(z_signed, 1, 1, times=(-1, log1p_e_neg_abs_z_signed, gamma, ), over=())
             u8 = np.add(u6, u7, out=entries[1])
             by_y = _by_label(y, (0, 1), (1, 1), out=entries[2], work=entries[3])
-            u9 = np.multiply(u8, by_y, out=entries[1])
-            u10 = _sigmoid_pow(z_signed, gamma)
-            hess = np.multiply(u9, u10, out=entries[0])
+            hess = _sigmoid_pow(z_signed, gamma, times=(_sum_parts(u8, (((u3, ), (), (), ()), ((u5, ), (), (), ()), ((u7, ), (), (), ()), )), by_y, ), over=())
         else:
             entries = _buffers(scratch, "entries", z.shape, 5)
             # z_signed = z*{0: 1, 1: -1}[y]
@@ -215,29 +201,26 @@ def _hessian(z, y, gamma, alpha, scratch):
             log1p_e_neg_abs_z_signed = np.log1p(e_neg_abs_z_signed, out=entries[1])
             # max_z_signed_0 = Max(0, z_signed)
             max_z_signed_0 = np.maximum(z_signed, 0, out=entries[2])
-            # hess = zero_weighted({0: 1 - alpha, 1: alpha}[y], (Scaled(sigmoid_powers(z_signed, 1, 1), ...
-            by_y = _by_label(y, (0, 1), ((1 - alpha), alpha), out=entries[3], work=entries[4])
-            u0 = np.multiply(max_z_signed_0, gamma, out=entries[4])
-            u1 = np.negative(u0, out=entries[4])
-            u2 = np.add(u1, (2*gamma + 1), out=entries[4])
+            # hess = Scaled(sigmoid_pow(z_signed, gamma), Scaled(sigmoid_powers(z_signed, 1, 1), -gamma* ...
+            u0 = np.multiply(max_z_signed_0, gamma, out=entries[3])
+            u1 = np.negative(u0, out=entries[3])
+            u2 = np.add(u1, (2*gamma + 1), out=entries[3])
             u3 = _sigmoid_powers(z_signed, 1, 1, times=(_sum_parts(u2, (((1, ), (), (), ()), ((2, gamma, ), (), (), ()), ((-1, max_z_signed_0, gamma, ), (), (), ()), )), ), over=())
-            u4 = np.add(log1p_e_neg_abs_z_signed, max_z_signed_0, out=entries[4])
+            u4 = np.add(log1p_e_neg_abs_z_signed, max_z_signed_0, out=entries[3])
             u5 = _sigmoid_powers(z_signed, 0, 2, times=(gamma, gamma, _sum_parts(u4, (((log1p_e_neg_abs_z_signed, ), (), (), ()), ((max_z_signed_0, ), (), (), ()), )), ), over=())
             u6 = np.add(u3, u5, out=entries[2])
             u7 = _sigmoid_powers(z_signed, 1, 1, times=(-1, log1p_e_neg_abs_z_signed, gamma, ), over=())
             u8 = np.add(u6, u7, out=entries[1])
-            u9 = _by_label(y, (0, 1), (1, 1), out=entries[2], work=entries[4])
-            u10 = np.multiply(u8, u9, out=entries[1])
-            u11 = _sigmoid_pow(z_signed, gamma)
-            u12 = np.multiply(u10, u11, out=entries[0])
-            hess = _zero_weighted(by_y, u12, out=entries[1])
+            by_y = _by_label(y, (0, 1), (1, 1), out=entries[2], work=entries[3])
+            u9 = _by_label(y, (0, 1), ((1 - alpha), alpha), out=entries[3], work=entries[4])
+            hess = _sigmoid_pow(z_signed, gamma, times=(_sum_parts(u8, (((u3, ), (), (), ()), ((u5, ), (), (), ()), ((u7, ), (), (), ()), )), by_y, ), over=(), weights=(u9, ))
     return _full(hess, z.shape)
 
 
 def _value_and_gradient(z, y, gamma, alpha, scratch):
     with np.errstate(all="ignore"):
         if alpha is None:
-            entries = _buffers(scratch, "entries", z.shape, 9)
+            entries = _buffers(scratch, "entries", z.shape, 11)
             # z_signed = z*{0: 1, 1: -1}[y]
             sign_y = _by_label(y, (0, 1), (1, -1), out=entries[0], work=entries[1])
             z_signed = np.multiply(z, sign_y, out=entries[0])
@@ -261,38 +244,33 @@ def _value_and_gradient(z, y, gamma, alpha, scratch):
             e_min_neg_z_0 = np.exp(min_neg_z_0, out=entries[5])
             u1 = np.add(e_neg_abs_neg_z, 1, out=entries[6])
             sig_neg_z = np.divide(e_min_neg_z_0, u1, out=entries[5])
-            # loss = {0: 1, 1: 1}[y]*sigmoid_pow(z_signed, gamma)*softplus(z_signed)
+            # loss = Scaled(sigmoid_pow(z_signed, gamma), softplus(z_signed), {0: 1, 1: 1}[y])
             max_z_signed_0 = np.maximum(z_signed, 0, out=entries[6])
             abs_z_signed = np.abs(z_signed, out=entries[7])
             neg_abs_z_signed = np.negative(abs_z_signed, out=entries[7])
             e_neg_abs_z_signed = np.exp(neg_abs_z_signed, out=entries[7])
             log1p_e_neg_abs_z_signed = np.log1p(e_neg_abs_z_signed, out=entries[7])
-            softplus_z_signed = np.add(max_z_signed_0, log1p_e_neg_abs_z_signed, out=entries[6])
-            by_y = _by_label(y, (0, 1), (1, 1), out=entries[7], work=entries[8])
-            u2 = np.multiply(softplus_z_signed, by_y, out=entries[6])
-            u3 = _sigmoid_pow(z_signed, gamma)
-            loss = np.multiply(u2, u3, out=entries[0])
-            # grad = {0: (gamma*sig_neg_z*softplus(z) + sig_z)*sigmoid_pow(z, gamma), 1: -(gamma*sig_z* ...
-            max_z_0 = np.maximum(z, 0, out=entries[6])
+            softplus_z_signed = np.add(max_z_signed_0, log1p_e_neg_abs_z_signed, out=entries[8])
+            by_y = _by_label(y, (0, 1), (1, 1), out=entries[9], work=entries[10])
+            loss = _sigmoid_pow(z_signed, gamma, times=(_sum_parts(softplus_z_signed, (((max_z_signed_0, ), (), (), ()), ((log1p_e_neg_abs_z_signed, ), (), (), ()), )), by_y, ), over=())
+            # grad = {0: Scaled(sigmoid_pow(z, gamma), gamma*sig_neg_z*softplus(z) + sig_z), 1: ...
+            max_z_0 = np.maximum(z, 0, out=entries[0])
             log1p_e_neg_abs_z = np.log1p(e_neg_abs_z, out=entries[1])
-            softplus_z = np.add(max_z_0, log1p_e_neg_abs_z, out=entries[1])
-            u4 = np.multiply(sig_neg_z, softplus_z, out=entries[1])
-            u5 = np.multiply(u4, gamma, out=entries[1])
-            u6 = np.add(sig_z, u5, out=entries[1])
-            u7 = _sigmoid_pow(z, gamma)
-            u8 = np.multiply(u6, u7, out=entries[1])
-            max_neg_z_0 = np.maximum(neg_z, 0, out=entries[6])
-            log1p_e_neg_abs_neg_z = np.log1p(e_neg_abs_neg_z, out=entries[4])
-            softplus_neg_z = np.add(max_neg_z_0, log1p_e_neg_abs_neg_z, out=entries[4])
-            u9 = np.multiply(sig_z, softplus_neg_z, out=entries[2])
-            u10 = np.multiply(u9, gamma, out=entries[2])
-            u11 = np.add(sig_neg_z, u10, out=entries[2])
-            u12 = _sigmoid_pow(neg_z, gamma)
-            u13 = np.multiply(u11, u12, out=entries[2])
-            u14 = np.negative(u13, out=entries[2])
-            grad = _by_label(y, (0, 1), (u8, u14), out=entries[3], work=entries[4])
+            softplus_z = np.add(max_z_0, log1p_e_neg_abs_z, out=entries[0])
+            u2 = np.multiply(sig_neg_z, softplus_z, out=entries[1])
+            u3 = np.multiply(u2, gamma, out=entries[1])
+            u4 = np.add(sig_z, u3, out=entries[1])
+            u5 = _sigmoid_pow(z, gamma, times=(_sum_parts(u4, (((sig_z, ), (), (), ()), ((sig_neg_z, gamma, softplus_z, ), (), (), ()), )), ), over=())
+            max_neg_z_0 = np.maximum(neg_z, 0, out=entries[0])
+            log1p_e_neg_abs_neg_z = np.log1p(e_neg_abs_neg_z, out=entries[1])
+            softplus_neg_z = np.add(max_neg_z_0, log1p_e_neg_abs_neg_z, out=entries[0])
+            u6 = np.multiply(sig_z, softplus_neg_z, out=entries[1])
+            u7 = np.multiply(u6, gamma, out=entries[1])
+            u8 = np.add(sig_neg_z, u7, out=entries[1])
+            u9 = _sigmoid_pow(neg_z, gamma, times=(-1, _sum_parts(u8, (((sig_neg_z, ), (), (), ()), ((sig_z, gamma, softplus_neg_z, ), (), (), ()), )), ), over=())
+            grad = _by_label(y, (0, 1), (u5, u9), out=entries[0], work=entries[1])
         else:
-            entries = _buffers(scratch, "entries", z.shape, 9)
+            entries = _buffers(scratch, "entries", z.shape, 11)
             # t0 = alpha - 1
             t0 = alpha - 1
             # z_signed = z*{0: 1, 1: -1}[y]
@@ -318,37 +296,31 @@ def _value_and_gradient(z, y, gamma, alpha, scratch):
             e_min_neg_z_0 = np.exp(min_neg_z_0, out=entries[5])
             u1 = np.add(e_neg_abs_neg_z, 1, out=entries[6])
             sig_neg_z = np.divide(e_min_neg_z_0, u1, out=entries[5])
-            # loss = {0: -t0, 1: alpha}[y]*sigmoid_pow(z_signed, gamma)*softplus(z_signed)
+            # loss = Scaled(sigmoid_pow(z_signed, gamma), softplus(z_signed), {0: -t0, 1: alpha}[y])
             max_z_signed_0 = np.maximum(z_signed, 0, out=entries[6])
             abs_z_signed = np.abs(z_signed, out=entries[7])
             neg_abs_z_signed = np.negative(abs_z_signed, out=entries[7])
             e_neg_abs_z_signed = np.exp(neg_abs_z_signed, out=entries[7])
             log1p_e_neg_abs_z_signed = np.log1p(e_neg_abs_z_signed, out=entries[7])
-            softplus_z_signed = np.add(max_z_signed_0, log1p_e_neg_abs_z_signed, out=entries[6])
-            by_y = _by_label(y, (0, 1), ((-t0), alpha), out=entries[7], work=entries[8])
-            u2 = np.multiply(softplus_z_signed, by_y, out=entries[6])
-            u3 = _sigmoid_pow(z_signed, gamma)
-            loss = np.multiply(u2, u3, out=entries[0])
-            # grad = {0: -t0*(gamma*sig_neg_z*softplus(z) + sig_z)*sigmoid_pow(z, gamma), 1: -alpha*(gamma* ...
-            max_z_0 = np.maximum(z, 0, out=entries[6])
+            softplus_z_signed = np.add(max_z_signed_0, log1p_e_neg_abs_z_signed, out=entries[8])
+            by_y = _by_label(y, (0, 1), ((-t0), alpha), out=entries[9], work=entries[10])
+            loss = _sigmoid_pow(z_signed, gamma, times=(_sum_parts(softplus_z_signed, (((max_z_signed_0, ), (), (), ()), ((log1p_e_neg_abs_z_signed, ), (), (), ()), )), by_y, ), over=())
+            # grad = {0: Scaled(sigmoid_pow(z, gamma), -1, t0, gamma*sig_neg_z*softplus(z) + sig_z), 1: ...
+            max_z_0 = np.maximum(z, 0, out=entries[0])
             log1p_e_neg_abs_z = np.log1p(e_neg_abs_z, out=entries[1])
-            softplus_z = np.add(max_z_0, log1p_e_neg_abs_z, out=entries[1])
-            u4 = np.multiply(sig_neg_z, softplus_z, out=entries[1])
-            u5 = np.multiply(u4, gamma, out=entries[1])
-            u6 = np.add(sig_z, u5, out=entries[1])
-            u7 = _sigmoid_pow(z, gamma)
-            u8 = np.multiply(u6, u7, out=entries[1])
-            u9 = np.multiply(u8, (-t0), out=entries[1])
-            max_neg_z_0 = np.maximum(neg_z, 0, out=entries[6])
-            log1p_e_neg_abs_neg_z = np.log1p(e_neg_abs_neg_z, out=entries[4])
-            softplus_neg_z = np.add(max_neg_z_0, log1p_e_neg_abs_neg_z, out=entries[4])
-            u10 = np.multiply(sig_z, softplus_neg_z, out=entries[2])
-            u11 = np.multiply(u10, gamma, out=entries[2])
-            u12 = np.add(sig_neg_z, u11, out=entries[2])
-            u13 = _sigmoid_pow(neg_z, gamma)
-            u14 = np.multiply(u12, u13, out=entries[2])
-            u15 = np.multiply(u14, (-alpha), out=entries[2])
-            grad = _by_label(y, (0, 1), (u9, u15), out=entries[3], work=entries[4])
+            softplus_z = np.add(max_z_0, log1p_e_neg_abs_z, out=entries[0])
+            u2 = np.multiply(sig_neg_z, softplus_z, out=entries[1])
+            u3 = np.multiply(u2, gamma, out=entries[1])
+            u4 = np.add(sig_z, u3, out=entries[1])
+            u5 = _sigmoid_pow(z, gamma, times=(-1, t0, _sum_parts(u4, (((sig_z, ), (), (), ()), ((sig_neg_z, gamma, softplus_z, ), (), (), ()), )), ), over=())
+            max_neg_z_0 = np.maximum(neg_z, 0, out=entries[0])
+            log1p_e_neg_abs_neg_z = np.log1p(e_neg_abs_neg_z, out=entries[1])
+            softplus_neg_z = np.add(max_neg_z_0, log1p_e_neg_abs_neg_z, out=entries[0])
+            u6 = np.multiply(sig_z, softplus_neg_z, out=entries[1])
+            u7 = np.multiply(u6, gamma, out=entries[1])
+            u8 = np.add(sig_neg_z, u7, out=entries[1])
+            u9 = _sigmoid_pow(neg_z, gamma, times=(-1, alpha, _sum_parts(u8, (((sig_neg_z, ), (), (), ()), ((sig_z, gamma, softplus_neg_z, ), (), (), ()), )), ), over=())
+            grad = _by_label(y, (0, 1), (u5, u9), out=entries[0], work=entries[1])
     loss = _full(loss, z.shape)
     return loss, _full(grad, z.shape)
 
@@ -363,12 +335,20 @@ def focal_with_logits(z, y, *, gamma=2.0, alpha=0.25, reduction="mean", weight=N
     Stable form: log1m_sigmoid_to_softplus, sigmoid_power, log_sigmoid_to_softplus, one_minus_sigmoid.
     Regimes (the first branch whose condition holds is computed):
         primitive sigmoid_pow(a, c) = sigmoid(a)**c, in its NumPy helper:
-            1. c >= 8: exp(h)(1 + l), h + l = c min(a, 0) - c log1p(exp(-|a|)) in two floats (double-double exp(-|a|), log1p and products), exp(h) of the rounding where h < -800
+            1. c >= 8: exp(h)(1 + l), h + l = c min(a, 0) - c log1p(exp(-|a|)) in two floats (double-double exp(-|a|), log1p and products), exp(h) of the rounding where h < -(800 + 745 (n + m)), n co-factors and m divisors taken in before the powers of two
             2. c an integer n < 8: sigmoid_powers(a, n, 0) (1 for n = 0)
             3. otherwise: exp(h)(1 + l) sigmoid_powers(a, n, 0), n = floor(c), f = c - n, h + l = f min(a, 0) - f log1p(exp(-|a|)) summed exactly (f min(a, 0) split by TwoProduct where |min(a, 0)| < 2**900, f |min(a, 0)| < 2**1000 and f < 2**900)
+        primitive _scaled_sum(t_1, ..., t_n) = t_1 + ... + t_n, in its NumPy helper:
+            1. the plain sum is finite: the plain sum
+            2. otherwise: each term c_1...c_n exp(z_1 + ...)/(d_1...d_m) as m 2^e (np.frexp; exp(z) by Cody and Waite's reduction for |z| <= 1e6, else 2^(z/log 2)), the terms added at the largest e (a term 2^60 below it dropped), 2^e applied last: inf where the sum overflows; a co-factor's sum passes m and e to the power's scale
     Paths tested in order before the general one above (the first whose condition holds is computed):
-        if alpha is None: stable form log1m_sigmoid_to_softplus, sigmoid_power, log_sigmoid_to_softplus, one_minus_sigmoid; the same regimes as the general one.
-    Certificate: OVER BUDGET: max 2.5 ulp, max rel. error 3.6e-16 over 8504 points; 892 inf/NaN where the truth is finite; 25 zero/subnormal/overflow results missed; 14251 function values compared against the proved stable form (the declared form could not resolve them); sampled: 8504 points (312 on the stress grid, 8192 random by binade (4096 on each path: general, alpha=None), seed 0) over z ∈ [-1.8e+308, 1.8e+308], y ∈ {0, 1}, gamma ∈ [0, 1.8e+308], alpha ∈ [0, 1]; worst: focal_with_logits_hess, an inf/NaN or a missed zero/subnormal/overflow at z=-5e-324, y=1.0, gamma=1.6531244264218205e+253, alpha=None: truth 0.0, kernel nan
+        if alpha is None: stable form log1m_sigmoid_to_softplus, sigmoid_power, log_sigmoid_to_softplus, one_minus_sigmoid;
+            Regimes (the first branch whose condition holds is computed):
+                primitive sigmoid_pow(a, c) = sigmoid(a)**c, in its NumPy helper:
+                    1. c >= 8: exp(h)(1 + l), h + l = c min(a, 0) - c log1p(exp(-|a|)) in two floats (double-double exp(-|a|), log1p and products), exp(h) of the rounding where h < -(800 + 745 (n + m)), n co-factors and m divisors taken in before the powers of two
+                    2. c an integer n < 8: sigmoid_powers(a, n, 0) (1 for n = 0)
+                    3. otherwise: exp(h)(1 + l) sigmoid_powers(a, n, 0), n = floor(c), f = c - n, h + l = f min(a, 0) - f log1p(exp(-|a|)) summed exactly (f min(a, 0) split by TwoProduct where |min(a, 0)| < 2**900, f |min(a, 0)| < 2**1000 and f < 2**900)
+    Certificate: within budget: max 2.5 ulp, max rel. error 3.6e-16 over 8504 points; no inf/NaN where the truth is finite; 14251 function values compared against the proved stable form (the declared form could not resolve them); sampled: 8504 points (312 on the stress grid, 8192 random by binade (4096 on each path: general, alpha=None), seed 0) over z ∈ [-1.8e+308, 1.8e+308], y ∈ {0, 1}, gamma ∈ [0, 1.8e+308], alpha ∈ [0, 1]; worst: focal_with_logits_hess, 2.5 ulp at z=20.0, y=0.0, gamma=2.0, alpha=0.25: truth -5.4105281894406223e-08, kernel -5.410528189440621e-08
     ``alpha=None``: no class balancing, alpha_t = 1 for both classes (the formulas with alpha = y).
     """
     z, y, gamma, alpha, weight = _inputs(z, y, gamma=gamma, alpha=alpha, reduction=reduction, weight=weight)
@@ -383,9 +363,12 @@ def focal_with_logits_grad(z, y, *, gamma=2.0, alpha=0.25, reduction="mean", wei
     Stable form: log1m_sigmoid_to_softplus, scaled_one_minus_sigmoid, sigmoid_power, log_sigmoid_to_softplus, one_minus_sigmoid, sigmoid_minus_one.
     Regimes (the first branch whose condition holds is computed):
         primitive sigmoid_pow(a, c) = sigmoid(a)**c, in its NumPy helper:
-            1. c >= 8: exp(h)(1 + l), h + l = c min(a, 0) - c log1p(exp(-|a|)) in two floats (double-double exp(-|a|), log1p and products), exp(h) of the rounding where h < -800
+            1. c >= 8: exp(h)(1 + l), h + l = c min(a, 0) - c log1p(exp(-|a|)) in two floats (double-double exp(-|a|), log1p and products), exp(h) of the rounding where h < -(800 + 745 (n + m)), n co-factors and m divisors taken in before the powers of two
             2. c an integer n < 8: sigmoid_powers(a, n, 0) (1 for n = 0)
             3. otherwise: exp(h)(1 + l) sigmoid_powers(a, n, 0), n = floor(c), f = c - n, h + l = f min(a, 0) - f log1p(exp(-|a|)) summed exactly (f min(a, 0) split by TwoProduct where |min(a, 0)| < 2**900, f |min(a, 0)| < 2**1000 and f < 2**900)
+        primitive _scaled_sum(t_1, ..., t_n) = t_1 + ... + t_n, in its NumPy helper:
+            1. the plain sum is finite: the plain sum
+            2. otherwise: each term c_1...c_n exp(z_1 + ...)/(d_1...d_m) as m 2^e (np.frexp; exp(z) by Cody and Waite's reduction for |z| <= 1e6, else 2^(z/log 2)), the terms added at the largest e (a term 2^60 below it dropped), 2^e applied last: inf where the sum overflows; a co-factor's sum passes m and e to the power's scale
     Paths tested in order before the general one above (the first whose condition holds is computed):
         if alpha is None: stable form log1m_sigmoid_to_softplus, scaled_one_minus_sigmoid, sigmoid_power, log_sigmoid_to_softplus, one_minus_sigmoid, sigmoid_minus_one; the same regimes as the general one.
     ``alpha=None``: no class balancing, alpha_t = 1 for both classes (the formulas with alpha = y).
@@ -405,7 +388,7 @@ def focal_with_logits_hess(z, y, *, gamma=2.0, alpha=0.25, reduction="mean", wei
             1. x < 0: exp(a x)/(1 + exp(x))**(a + b) in double-double (times exp(L - x) - 1 for a root L), x clipped at -1400
             2. otherwise: exp(-b x)/(1 + exp(-x))**(a + b) in double-double (times exp(L - x) - 1 for a root L), x clipped at 1400
         primitive sigmoid_pow(a, c) = sigmoid(a)**c, in its NumPy helper:
-            1. c >= 8: exp(h)(1 + l), h + l = c min(a, 0) - c log1p(exp(-|a|)) in two floats (double-double exp(-|a|), log1p and products), exp(h) of the rounding where h < -800
+            1. c >= 8: exp(h)(1 + l), h + l = c min(a, 0) - c log1p(exp(-|a|)) in two floats (double-double exp(-|a|), log1p and products), exp(h) of the rounding where h < -(800 + 745 (n + m)), n co-factors and m divisors taken in before the powers of two
             2. c an integer n < 8: sigmoid_powers(a, n, 0) (1 for n = 0)
             3. otherwise: exp(h)(1 + l) sigmoid_powers(a, n, 0), n = floor(c), f = c - n, h + l = f min(a, 0) - f log1p(exp(-|a|)) summed exactly (f min(a, 0) split by TwoProduct where |min(a, 0)| < 2**900, f |min(a, 0)| < 2**1000 and f < 2**900)
         primitive _scaled_sum(t_1, ..., t_n) = t_1 + ... + t_n, in its NumPy helper:

@@ -7,8 +7,8 @@ Loss (textbook form, per sample)::
     epsilon*(1 - Sum(exp(z[k])*y[k]/Sum(exp(z[j]), (j, 1, K)), (k, 1, K))) - Sum(log(exp(z[k])/Sum(exp(z[j]), (j, 1, K)))*y[k], (k, 1, K))
 
 Origin: Leng et al. (2022): cross-entropy plus epsilon (1 - p_t)
-Stability rules applied: softmax_max_shifted, log_softmax_max_shifted, softmax_complement, log_softmax_remainder, sum_over_other_classes, sum_over_the_others.
-Accuracy certificate: OVER BUDGET: max 9e+15 ulp, max rel. error 1 over 8362 points; no inf/NaN where the truth is finite; 1443 function values compared against the proved stable form (the declared form could not resolve them); 1132 function values not compared (the reference could not resolve them); sampled: 8362 points (170 on the stress grid, 8192 random by binade (4096 on each path: general, integer labels), seed 0) over z ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), y ∈ distribution vectors of K ∈ {2, 3, 10, 1000} entries, epsilon ∈ [-1, 1.8e+308]; worst: poly1_hess, rel. error 1 at z=(-6.133812254715783e+306, 0.0, 0.0), y=(0.0, 0.0, 1.0), epsilon=1.7976931348623157e+308: entry 1 of 3: truth 0.25, kernel 0.0
+Stability rules applied: softmax_max_shifted, log_softmax_max_shifted, softmax_complement, log_softmax_remainder, sum_over_other_classes, sum_over_the_others, softmax_partition_of_unity.
+Accuracy certificate: OVER BUDGET: max 6.5e+15 ulp, max rel. error 1 over 8362 points; no inf/NaN where the truth is finite; 1443 function values compared against the proved stable form (the declared form could not resolve them); 1132 function values not compared (the reference could not resolve them); sampled: 8362 points (170 on the stress grid, 8192 random by binade (4096 on each path: general, integer labels), seed 0) over z ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), y ∈ distribution vectors of K ∈ {2, 3, 10, 1000} entries, epsilon ∈ [-1, 1.8e+308]; worst: poly1_hess, rel. error 1 at z=(497.2333754215058, -405.63708426056644), y=(0.0, 1.0), epsilon=1.3337991556245677e+204: entry 0 of 2: truth -1.0314113940571555e-188, kernel 0.0
 """
 
 import numpy as np
@@ -29,6 +29,7 @@ from ._numerics import (
     _shifted,
     _softmax,
     _softmax_complement,
+    _softmax_minus_uniform,
     _sum_others,
     _weights,
     _zero_weighted,
@@ -97,28 +98,37 @@ def _gradient(z, y, epsilon, scratch):
 def _hessian(z, y, epsilon, scratch):
     y = _label_rows(y, z.shape[-1])
     with np.errstate(all="ignore"):
-        entries = _buffers(scratch, "entries", z.shape, 5)
+        K = z.shape[-1]  # noqa: N806 - the class count, as in the formulas
+        entries = _buffers(scratch, "entries", z.shape, 9)
         # shifted_z = shifted(z)
         shifted_z = _shifted(z, out=(entries[0], entries[1]))
         # softmax_z = softmax(shifted_z)
         softmax_z = _softmax(shifted_z, out=entries[2])
         # t0 = y - 1
         t0 = np.add(y, -1, out=entries[3])
+        # t1 = 2*softmax_minus_uniform(shifted_z) - (K - 2)/K
+        softmax_minus_uniform_z = _softmax_minus_uniform(shifted_z, out=entries[4])
+        u0 = np.multiply(softmax_minus_uniform_z, 2, out=entries[4])
+        t1 = np.add(u0, (-(K - 2)/K), out=entries[4])
+        # t2 = epsilon*y
+        t2 = np.multiply(y, epsilon, out=entries[5])
+        # t3 = t2 - 1
+        t3 = np.add(t2, -1, out=entries[6])
+        # t4 = t2 + 1
+        t4 = np.add(t2, 1, out=entries[7])
         # softmax_complement_z = softmax_complement(shifted_z)
-        softmax_complement_z = _softmax_complement(shifted_z, out=entries[4])
-        # t1 = epsilon*y
-        t1 = np.multiply(y, epsilon, out=entries[0])
-        # hess = softmax_z*(-(-softmax_z*(t1 + 1) + softmax_complement_z*(t1 - 1))*SumOthers(-softmax_z* ...
-        u0 = _other_classes_sum(-softmax_z*(-epsilon*t0 - 1) + softmax_complement_z*(-epsilon*t0 + 1), softmax_z*y)
-        u1 = np.add(t1, -1, out=entries[1])
-        u2 = np.multiply(softmax_complement_z, u1, out=entries[1])
-        u3 = np.add(t1, 1, out=entries[0])
-        u4 = np.multiply(softmax_z, u3, out=entries[0])
-        u5 = np.subtract(u2, u4, out=entries[0])
-        u6 = _sum_others(-softmax_z*t0)
-        u7 = np.multiply(u5, u6, out=entries[0])
-        u8 = np.subtract(u0, u7, out=entries[0])
-        hess = np.multiply(softmax_z, u8, out=entries[0])
+        softmax_complement_z = _softmax_complement(shifted_z, out=entries[8])
+        # t5 = epsilon*t0
+        t5 = np.multiply(t0, epsilon, out=entries[0])
+        # t6 = t5 - 1
+        t6 = np.add(t5, -1, out=entries[1])
+        # hess = softmax_z*(Piecewise((t1*t2 + 1, t3*t4 > 0), (softmax_z*t4 - t3*softmax_complement_z, ...
+        u1 = np.select([np.greater(t3*t4, 0),True], [t1*t2 + 1,softmax_z*t4 - t3*softmax_complement_z], default=np.nan)
+        u2 = _sum_others(-softmax_z*t0)
+        u3 = np.multiply(u1, u2, out=entries[5])
+        u4 = _other_classes_sum(np.select([np.greater(t6*(t5 + 1), 0),True], [t1*t5 + 1,-softmax_z*(-epsilon*t0 - 1) - softmax_complement_z*t6], default=np.nan), softmax_z*y)
+        u5 = np.add(u3, u4, out=entries[0])
+        hess = np.multiply(softmax_z, u5, out=entries[0])
     return _full(hess, z.shape)
 
 
@@ -169,7 +179,7 @@ def poly1(z, y, *, epsilon=1.0, axis=-1, reduction="mean", weight=None):
         primitive LogSoftmaxRemainder(e, k, K), in its NumPy helper:
             1. q <= 1/2, q = 1 - softmax(e)_k from the other classes: -x**2/(2 + x) + 2 sum_{n=1}^{17} u**(2n+1)/(2n+1), x = -q, u = x/(2 + x)
             2. otherwise: log_softmax(e)_k + q
-    Certificate: OVER BUDGET: max 9e+15 ulp, max rel. error 1 over 8362 points; no inf/NaN where the truth is finite; 1443 function values compared against the proved stable form (the declared form could not resolve them); 1132 function values not compared (the reference could not resolve them); sampled: 8362 points (170 on the stress grid, 8192 random by binade (4096 on each path: general, integer labels), seed 0) over z ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), y ∈ distribution vectors of K ∈ {2, 3, 10, 1000} entries, epsilon ∈ [-1, 1.8e+308]; worst: poly1_hess, rel. error 1 at z=(-6.133812254715783e+306, 0.0, 0.0), y=(0.0, 0.0, 1.0), epsilon=1.7976931348623157e+308: entry 1 of 3: truth 0.25, kernel 0.0
+    Certificate: OVER BUDGET: max 6.5e+15 ulp, max rel. error 1 over 8362 points; no inf/NaN where the truth is finite; 1443 function values compared against the proved stable form (the declared form could not resolve them); 1132 function values not compared (the reference could not resolve them); sampled: 8362 points (170 on the stress grid, 8192 random by binade (4096 on each path: general, integer labels), seed 0) over z ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), y ∈ distribution vectors of K ∈ {2, 3, 10, 1000} entries, epsilon ∈ [-1, 1.8e+308]; worst: poly1_hess, rel. error 1 at z=(497.2333754215058, -405.63708426056644), y=(0.0, 1.0), epsilon=1.3337991556245677e+204: entry 0 of 2: truth -1.0314113940571555e-188, kernel 0.0
     """
     z, y, epsilon, weight = _inputs(z, y, epsilon=epsilon, axis=axis, reduction=reduction, weight=weight)
     (loss,) = _blockwise(_value, ("loss",), (z, y,), (epsilon,), vector=True, weight=weight, reduction=reduction)
@@ -195,8 +205,17 @@ def poly1_hess(z, y, *, epsilon=1.0, axis=-1, reduction="mean", weight=None):
     """The diagonal second derivative of what ``poly1`` returns with respect to ``z``.
 
     Per entry: (((-epsilon*y[i] + 1)*(-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1) + (epsilon*y[i] + 1)*exp(z[i])/Sum(exp(z[j]), (j, 1, K)))*(-(1 - y[i])*exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + Sum((1 - y[k])*exp(z[k])/Sum(exp(z[j]), (j, 1, K)), (k, 1, K))) + ((-epsilon*(1 - y[i]) + 1)*exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + (epsilon*(1 - y[i]) + 1)*(-exp(z[i])/Sum(exp(z[j]), (j, 1, K)) + 1))*(-exp(z[i])*y[i]/Sum(exp(z[j]), (j, 1, K)) + Sum(exp(z[k])*y[k]/Sum(exp(z[j]), (j, 1, K)), (k, 1, K))))*exp(z[i])/Sum(exp(z[j]), (j, 1, K))
-    Stable form: softmax_max_shifted, softmax_complement, sum_over_other_classes, sum_over_the_others.
+    Stable form: softmax_max_shifted, softmax_complement, sum_over_other_classes, sum_over_the_others, softmax_partition_of_unity.
     Regimes (the first branch whose condition holds is computed):
+        rule softmax_partition_of_unity:
+            1. (-epsilon*y[i] + 1)*(epsilon*y[i] + 1) < 0
+            2. otherwise (default)
+        rule softmax_partition_of_unity:
+            1. (-epsilon*(1 - y[i]) + 1)*(epsilon*(1 - y[i]) + 1) < 0
+            2. otherwise (default)
+        primitive SoftmaxMinusUniform(e, k, K), in its NumPy helper:
+            1. x_k + S/K > 1, x_j = exp(e_j - m), S = sum_j x_j, m = max(e): (K expm1(e_k - m) - sum_j expm1(e_j - m))/(K S)
+            2. otherwise: (K x_k - S)/(K S)
         primitive OtherClassesSum(c, f, k, K, i), in its NumPy helper:
             1. c_i == 0: 0
             2. otherwise: c_i (the sum without the entry of largest magnitude, that entry added back for the other classes)

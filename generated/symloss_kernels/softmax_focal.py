@@ -60,14 +60,13 @@ def _value(z, y, gamma, scratch):
         entries = _buffers(scratch, "entries", z.shape, 4)
         # shifted_z = shifted(z)
         shifted_z = _shifted(z, out=(entries[0], entries[1]))
-        # loss = -sum(zero_weighted(y, Scaled(exp(gamma*log_softmax_complement(shifted_z)), ...
+        # loss = -sum(Scaled(exp(gamma*log_softmax_complement(shifted_z)), log_softmax(shifted_z), Weight(y)))
         log_softmax_complement_z = _log_softmax_complement(shifted_z, out=entries[2])
         u0 = np.multiply(log_softmax_complement_z, gamma, out=entries[2])
         log_softmax_z = _log_softmax(shifted_z, out=entries[3])
-        u1 = _exp_scaled(u0, times=(log_softmax_z, ), over=())
-        u2 = _zero_weighted(y, u1, out=entries[0])
-        u3 = np.sum(u2, axis=-1, keepdims=True, out=samples[0])
-        loss = np.negative(u3, out=samples[0])
+        u1 = _exp_scaled(u0, times=(log_softmax_z, ), over=(), weights=(y, ))
+        u2 = np.sum(u1, axis=-1, keepdims=True, out=samples[0])
+        loss = np.negative(u2, out=samples[0])
     return _full(loss, z.shape[:-1] + (1,))[..., 0]
 
 
@@ -118,7 +117,7 @@ def _hessian(z, y, gamma, scratch):
         u4 = np.multiply(softmax_z, 2, out=entries[6])
         u5 = np.subtract(u3, u4, out=entries[5])
         t0 = _exp_scaled(u0, times=(_sum_parts(u5, (((-2, softmax_z, ), (), (), ()), ((softmax_xlogx_ratio_z, u2, ), (), (), ()), )), ), over=())
-        # hess = -softmax_z*softmax_complement_z*sum(zero_weighted(y, Scaled(exp(gamma* ...
+        # hess = -softmax_z*softmax_complement_z*sum(Scaled(exp(gamma*log_softmax_complement(shifted_z)), ...
         u6 = _other_classes_sum(softmax_z, _zero_weighted(y, _zero_weighted(gamma, -t0/softmax_complement_z)))
         u7 = np.multiply(softmax_z, u6, out=entries[1])
         u8 = np.multiply(softmax_complement_z, t0, out=entries[5])
@@ -129,11 +128,10 @@ def _hessian(z, y, gamma, scratch):
         u12 = np.multiply(softmax_z, softmax_complement_z, out=entries[2])
         u13 = np.multiply(softmax_xlogx_ratio_z, gamma, out=entries[3])
         u14 = np.add(u13, -1, out=entries[3])
-        u15 = _exp_scaled(u0, times=(_sum_parts(u14, (((-1, ), (), (), ()), ((softmax_xlogx_ratio_z, gamma, ), (), (), ()), )), ), over=())
-        u16 = _zero_weighted(y, u15, out=entries[0])
-        u17 = np.sum(u16, axis=-1, keepdims=True, out=samples[0])
-        u18 = np.multiply(u12, u17, out=entries[0])
-        hess = np.subtract(u11, u18, out=entries[0])
+        u15 = _exp_scaled(u0, times=(_sum_parts(u14, (((-1, ), (), (), ()), ((softmax_xlogx_ratio_z, gamma, ), (), (), ()), )), ), over=(), weights=(y, ))
+        u16 = np.sum(u15, axis=-1, keepdims=True, out=samples[0])
+        u17 = np.multiply(u12, u16, out=entries[0])
+        hess = np.subtract(u11, u17, out=entries[0])
     return _full(hess, z.shape)
 
 
@@ -152,20 +150,19 @@ def _value_and_gradient(z, y, gamma, scratch):
         u1 = np.multiply(softmax_xlogx_ratio_z, gamma, out=entries[4])
         u2 = np.add(u1, -1, out=entries[4])
         t0 = _exp_scaled(u0, times=(_sum_parts(u2, (((-1, ), (), (), ()), ((gamma, softmax_xlogx_ratio_z, ), (), (), ()), )), ), over=())
-        # loss = -sum(zero_weighted(y, Scaled(exp(gamma*log_softmax_complement(shifted_z)), ...
+        # loss = -sum(Scaled(exp(gamma*log_softmax_complement(shifted_z)), log_softmax(shifted_z), Weight(y)))
         log_softmax_z = _log_softmax(shifted_z, out=entries[3])
-        u3 = _exp_scaled(u0, times=(log_softmax_z, ), over=())
-        u4 = _zero_weighted(y, u3, out=entries[2])
-        u5 = np.sum(u4, axis=-1, keepdims=True, out=samples[0])
-        loss = np.negative(u5, out=samples[0])
+        u3 = _exp_scaled(u0, times=(log_softmax_z, ), over=(), weights=(y, ))
+        u4 = np.sum(u3, axis=-1, keepdims=True, out=samples[0])
+        loss = np.negative(u4, out=samples[0])
         # grad = -softmax(shifted_z)*SumOthers(zero_weighted(y, t0), k, K) + zero_weighted(y, t0* ...
         softmax_complement_z = _softmax_complement(shifted_z, out=entries[2])
-        u6 = np.multiply(t0, softmax_complement_z, out=entries[2])
-        u7 = _zero_weighted(y, u6, out=entries[3])
+        u5 = np.multiply(t0, softmax_complement_z, out=entries[2])
+        u6 = _zero_weighted(y, u5, out=entries[3])
         softmax_z = _softmax(shifted_z, out=entries[2])
-        u8 = _sum_others(_zero_weighted(y, t0))
-        u9 = np.multiply(softmax_z, u8, out=entries[0])
-        grad = np.subtract(u7, u9, out=entries[0])
+        u7 = _sum_others(_zero_weighted(y, t0))
+        u8 = np.multiply(softmax_z, u7, out=entries[0])
+        grad = np.subtract(u6, u8, out=entries[0])
     loss = _full(loss, z.shape[:-1] + (1,))[..., 0]
     return loss, _full(grad, z.shape)
 
