@@ -212,12 +212,15 @@ class SoftmaxTimes(sp.Function):
 
 
 def softmax_times(expr: sp.Expr, kinds: Mapping[sp.Basic, int]) -> sp.Expr:
-    """Every product of the softmax :math:`p_k` (``FromParts(_softmax, …)``, power 1) and co-factors of which one
-    depends on a real parameter (:func:`_parameters`) as :class:`SoftmaxTimes`."""
+    """Every product of the softmax :math:`p_k` (``FromParts(_softmax, …)``, power 1) and a co-factor that depends
+    on a real parameter (:func:`_parameters`) and on an array, as :class:`SoftmaxTimes` (a co-factor of
+    parameters alone, :math:`1 - \alpha` of label smoothing, stays one multiplication)."""
 
     def scaled(product: sp.Basic) -> bool:
-        return isinstance(product, sp.Mul) and _softmax_factor(product) is not None \
-            and bool(_parameters(product / _softmax_factor(product), kinds))
+        if not isinstance(product, sp.Mul) or _softmax_factor(product) is None:
+            return False
+        cofactor = product / _softmax_factor(product)
+        return bool(_parameters(cofactor, kinds)) and bool(cofactor.atoms(sp.Indexed))
 
     def rewrite(product: sp.Mul) -> sp.Expr:
         softmax = _softmax_factor(product)
