@@ -365,6 +365,14 @@ SCALED_SUM_REGIMES = PrimitiveRegimes("_scaled_sum(t_1, ..., t_n)", (
                   "to the power's scale")), "t_1 + ... + t_n")
 
 
+OTHER_CLASSES_SOFTMAX_SUM_REGIMES = PrimitiveRegimes("_other_classes_softmax_sum(c, g, parts)", (
+    ("c_i == 0", "0"),
+    ("the scaled sum and the plain one are finite", "each g_k e^{d_k} as a mantissa and 2^{n_k} (shares below e^-3000 "
+                                                    "0), the others' sum at their largest power, c's mantissa "
+                                                    "multiplied in, the powers applied last"),
+    ("otherwise", "the plain sum, c_i times the sum over k != i of g_k p_k")), "c_i*Sum(g_k*p_k, k != i)")
+
+
 def scaled_exponential_regimes(expr: sp.Expr) -> tuple[PrimitiveRegimes, ...]:
     """The regimes of the helpers that compute the :func:`plain_exponential` products of ``expr`` with their
     co-factors (:class:`Scaled`) and the sums whose terms may overflow (:class:`ScaledSum`, a co-factor's sum),
