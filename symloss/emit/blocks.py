@@ -22,7 +22,7 @@ from symloss.emit.naming import KernelNaming
 from symloss.emit.onehot import AtLabel
 from symloss.emit.printer import KernelPrinter, two_floats
 from symloss.emit.program import ENTRY, MAX_PARAMETER_POWER, POOLS, SAMPLE, SCALAR, Program, Value, parameter_power
-from symloss.stabilize.primitives import logcosh, pow1p, sigmoid_pow, sigmoid_powers
+from symloss.stabilize.primitives import OtherClassesSum, logcosh, pow1p, sigmoid_pow, sigmoid_powers
 from symloss.stabilize.regimes import PrimitiveRegimes
 
 RESERVED = frozenset({"np", "scratch", "loss", "grad", "hess", "loss_at_label", "grad_at_label", "hess_at_label",
@@ -165,6 +165,84 @@ class ScaledSum(sp.Function):
         return _printed(self.call(), printer)
 
 
+class OtherClassesSoftmaxSum(sp.Function):
+    r""":math:`c_i \sum_{k \ne i} g_k\,p_k` (:class:`~symloss.stabilize.primitives.OtherClassesSum` of a summand
+    :math:`g_k p_k`, :math:`p = \operatorname{softmax}(e)`): arguments (:math:`c`, :math:`g`, the
+    :class:`~symloss.emit.arrays.SoftmaxParts` of e).  ``_other_classes_softmax_sum`` takes each
+    :math:`g_k e^{d_k}` as a mantissa and a power of two and applies the power after c's mantissa, so that
+    :math:`p_k = e^{-903}` (0 in float64) times :math:`c_i = -1.3 \cdot 10^{204}` is :math:`-10^{-188}`, not 0."""
+
+    nargs = 3
+
+    def _numpycode(self, printer: KernelPrinter) -> str:
+        return "_other_classes_softmax_sum({}, {}, {})".format(*(printer._print(a) for a in self.args))
+
+
+def _softmax_factor(summand: sp.Expr) -> sp.Expr | None:
+    """The factor :math:`p_k` (``FromParts(_softmax, …)``, power 1) of a summand, if it has exactly one."""
+    factors = [f for f in sp.Mul.make_args(summand)
+               if isinstance(f, FromParts) and f.args[0] == sp.Symbol("_softmax")]
+    return factors[0] if len(factors) == 1 else None
+
+
+def other_classes_softmax_sums(expr: sp.Expr) -> sp.Expr:
+    r"""Every :math:`c_i \sum_{k \ne i} g_k p_k` (an ``OtherClassesSum`` whose summand has the softmax factor
+    :math:`p_k`) as :class:`OtherClassesSoftmaxSum`."""
+
+    def rewrite(total: OtherClassesSum) -> sp.Expr:
+        weight, summand = total.args[:2]
+        softmax = _softmax_factor(summand)
+        return OtherClassesSoftmaxSum(weight, summand / softmax, softmax.args[1])
+
+    return expr.replace(lambda e: isinstance(e, OtherClassesSum) and _softmax_factor(e.args[1]) is not None,
+                        rewrite)
+
+
+class SoftmaxTimes(sp.Function):
+    r""":math:`p_k\,c` for the softmax :math:`p = \operatorname{softmax}(e)` and a co-factor c that depends on a
+    parameter (which may be large): arguments (the :class:`~symloss.emit.arrays.SoftmaxParts` of e, c).
+    ``_softmax_times`` is ``_exp_scaled`` of the shifted entries :math:`d_k` with c multiplied in and
+    :math:`1 + \sum_{j \ne \arg\max} e^{d_j}` divided out, the power of two of :math:`e^{d_k}` applied last:
+    :math:`p_k = e^{-903}` times :math:`c = -1.3 \cdot 10^{204}` is :math:`-10^{-188}`, not 0."""
+
+    nargs = 2
+
+    def _numpycode(self, printer: KernelPrinter) -> str:
+        return "_softmax_times({}, {})".format(*(printer._print(a) for a in self.args))
+
+
+def softmax_times(expr: sp.Expr, kinds: Mapping[sp.Basic, int]) -> sp.Expr:
+    """Every product of the softmax :math:`p_k` (``FromParts(_softmax, …)``, power 1) and a co-factor that depends
+    on a real parameter (:func:`_parameters`) and on an array, as :class:`SoftmaxTimes` (a co-factor of
+    parameters alone, :math:`1 - \alpha` of label smoothing, stays one multiplication)."""
+
+    def scaled(product: sp.Basic) -> bool:
+        if not isinstance(product, sp.Mul) or _softmax_factor(product) is None:
+            return False
+        cofactor = product / _softmax_factor(product)
+        return bool(_parameters(cofactor, kinds)) and bool(cofactor.atoms(sp.Indexed))
+
+    def rewrite(product: sp.Mul) -> sp.Expr:
+        softmax = _softmax_factor(product)
+        return SoftmaxTimes(softmax.args[1], product / softmax)
+
+    return expr.replace(scaled, rewrite)
+
+
+def _parameters(expr: sp.Expr, kinds: Mapping[sp.Basic, int]) -> set[sp.Symbol]:
+    """The real parameters of ``expr``: its free symbols that are not integers (an index, the class count), nor
+    an array's name (of kind other than SCALAR, or the label of an indexed array) or a helper's name
+    (``FromParts``)."""
+    names = {i.base.label for i in expr.atoms(sp.Indexed)} | {f.args[0] for f in expr.atoms(FromParts)}
+    return {s for s in expr.free_symbols - names
+            if isinstance(s, sp.Symbol) and not s.is_integer and kinds.get(s, SCALAR) == SCALAR}
+
+
+def _softmax_times(program: Program, expr: SoftmaxTimes, kind: int) -> Value:
+    """``_softmax_times(parts, c)`` into a fresh array, its operands emitted as program values."""
+    return program.call("_softmax_times({a0}, {a1})", [program.emit(a) for a in expr.args], kind, outputs=0)
+
+
 def _term(term: sp.Expr) -> tuple[list[sp.Expr], list[sp.Expr], list[sp.Expr], list[sp.Expr]]:
     r"""A term of a :class:`ScaledSum` as (factors, exponents, divisors, weights), :math:`c_1 \cdots c_n
     e^{z_1 + \dots} / (d_1 \cdots d_m)`, 0 where a weight is 0: an integer power :math:`b^{\pm n}`
@@ -287,6 +365,14 @@ SCALED_SUM_REGIMES = PrimitiveRegimes("_scaled_sum(t_1, ..., t_n)", (
                   "to the power's scale")), "t_1 + ... + t_n")
 
 
+OTHER_CLASSES_SOFTMAX_SUM_REGIMES = PrimitiveRegimes("_other_classes_softmax_sum(c, g, parts)", (
+    ("c_i == 0", "0"),
+    ("the scaled sum and the plain one are finite", "each g_k e^{d_k} as a mantissa and 2^{n_k} (shares below e^-3000 "
+                                                    "0), the others' sum at their largest power, c's mantissa "
+                                                    "multiplied in, the powers applied last"),
+    ("otherwise", "the plain sum, c_i times the sum over k != i of g_k p_k")), "c_i*Sum(g_k*p_k, k != i)")
+
+
 def scaled_exponential_regimes(expr: sp.Expr) -> tuple[PrimitiveRegimes, ...]:
     """The regimes of the helpers that compute the :func:`plain_exponential` products of ``expr`` with their
     co-factors (:class:`Scaled`) and the sums whose terms may overflow (:class:`ScaledSum`, a co-factor's sum),
@@ -396,6 +482,7 @@ HANDLERS: Mapping[type, Callable[[Program, sp.Expr, int], Value]] = {
     pow1p: _primitive,
     Scaled: _scaled,
     ScaledSum: _scaled,
+    SoftmaxTimes: _softmax_times,
 }
 
 
@@ -450,7 +537,8 @@ def kernel_code(results: Sequence[tuple[str, sp.Expr]], printer: KernelPrinter, 
     :class:`~symloss.emit.program.Program` writing into the scratch buffers ``entries`` and ``samples``;
     ``labels`` names the integer class labels that :class:`~symloss.emit.onehot.AtLabel` reads at;
     ``named``: temporaries named by :class:`KernelNaming` and each block headed by its formula."""
-    shared, reduced = sp.cse([shared_exponentials(e) for _, e in results], symbols=sp.numbered_symbols("t"),
+    shared, reduced = sp.cse([softmax_times(other_classes_softmax_sums(shared_exponentials(e)), kinds)
+                              for _, e in results], symbols=sp.numbered_symbols("t"),
                              optimizations="basic", order="canonical")
     shared, reduced = _parameter_powers_kept(shared, reduced, kinds)
     shared, reduced = _shifted_exponents_inlined(shared, reduced)

@@ -14,7 +14,12 @@ import sympy as sp
 from symloss.declare.catalog import load_catalog
 from symloss.derive.chain import derive
 from symloss.emit.arrays import HELPERS
-from symloss.emit.blocks import SCALED_EXPONENTIAL_REGIMES, SCALED_SUM_REGIMES, sigmoid_powers_call
+from symloss.emit.blocks import (
+    OTHER_CLASSES_SOFTMAX_SUM_REGIMES,
+    SCALED_EXPONENTIAL_REGIMES,
+    SCALED_SUM_REGIMES,
+    sigmoid_powers_call,
+)
 from symloss.emit.codegen import Variant, kernel_for, render_module, render_package
 from symloss.emit.printer import KernelPrinter
 from symloss.stabilize import primitives
@@ -159,7 +164,8 @@ def _unrecorded(source: str, kinds: list[type]) -> list[str]:
                             f"regimes {kind.regimes}")
         if kind.regimes:
             covered |= reached
-    for regimes in (*SCALED_EXPONENTIAL_REGIMES.values(), SCALED_SUM_REGIMES):  # the emitter's scaled products, sums
+    for regimes in (*SCALED_EXPONENTIAL_REGIMES.values(), SCALED_SUM_REGIMES,  # the emitter's scaled products, sums
+                    OTHER_CLASSES_SOFTMAX_SUM_REGIMES):
         helper = regimes.call.split("(")[0]
         if helper not in helpers:
             problems.append(f"{regimes.call}: no helper {helper}")
