@@ -81,6 +81,9 @@ for the shifted sums):
                                 :math:`h + l = x + y` exactly: no :math:`(x + y)^2` formed
 ``quotient_of_exact_sum``       :math:`c(x + y)/v = 2(c((x/2 + y/2)/v))` for :math:`v > 0`: no :math:`x + y`
                                 to overflow, no :math:`c x + c y` to cancel as inf − inf
+``one_minus_exp_square_ratio``  :math:`c^2(1 - e^{-q}) = (x + y)^2\operatorname{exprel}(-q)` for
+                                :math:`q = ((x + y)/c)^2 < 1` (q may underflow there); elsewhere
+                                :math:`-c^2\operatorname{expm1}(-q)`
 ``homogeneous_on_halves``       :math:`F\,H(x, y) = 2^d F\,H(x/2, y/2)` for H positively homogeneous of degree
                                 :math:`d \in \{1, 2\}` in an exact sum's inputs (sums, max, min, \|·\|, squares):
                                 the halves taken only where the plain value is not finite
@@ -181,11 +184,13 @@ from symloss.stabilize.series import SERIES
 from symloss.stabilize.softmax import SOFTMAX
 from symloss.stabilize.softmax_partition import SOFTMAX_PARTITION
 from symloss.stabilize.softmax_powers import SOFTMAX_POWERS
+from symloss.stabilize.square_ratio_exp import SQUARE_RATIO_EXP
 from symloss.stabilize.uniform_target import UNIFORM_TARGET
 
 FAMILIES: tuple[tuple[Rule, ...], ...] = (LOGISTIC, POWERS, EXPONENTIALS, ELEMENTARY, EXACT_SUMS, SOFTMAX, CLASS_SUMS,
                                                  SCALING, RATIOS, SERIES, CANCELLATION, CLASS_MARGINS, NORMS,
                                                  SCALED_SOFTMAX, LINEARITY, UNIFORM_TARGET, SOFTMAX_POWERS,
+                                                 SQUARE_RATIO_EXP,
                                                  HOMOGENEOUS, SOFTMAX_PARTITION, LOGS)
 ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on every pass
     "log_sigmoid_to_softplus",
@@ -221,6 +226,7 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "square_ratio_of_exact_sum",  # after the scaling rules, whose forms (a square times c^-2) it would hide
     "square_over_exact_sum",  # after square_ratio_of_exact_sum, which takes a square times c^-2 first
     "quotient_of_exact_sum",
+    "one_minus_exp_square_ratio",  # after square_ratio_of_exact_sum, whose q it reads; before one_minus_exp
     "homogeneous_on_halves",  # after the exact-sum rules, whose residuals it would hide in its halves
     "power_minus_one",  # after the scaling rules: rewrites inside their moderate regime, not instead of it
     "one_minus_exp",
