@@ -811,6 +811,39 @@ def _other_classes_sum(weight, a):
     return np.where(weight == 0, 0.0, weight * others)
 
 
+def _other_classes_softmax_sum(weight, g, parts):
+    """weight_i * sum over k != i of g_k softmax(e)_k (_other_classes_sum), each term g_k e^{d_k} (d = e - max e,
+    softmax_k = e^{d_k}/(1 + rest)) as a mantissa a_k = g_k e^{r_k} and a power 2^{n_k} (d_k = n_k log 2 + r_k,
+    _reduced): the others' sum taken at the largest power N_i among them (the row's largest, or the second largest
+    at its own class), weight's mantissa multiplied in, 2^{N_i} and weight's power applied last, so that a
+    softmax of e^-903 (0 in float64) times a weight of 1.3e204 is -1e-188, not 0.  A share below e^-3000 is 0
+    (no weight scales it back).  The plain _other_classes_sum where that is not finite."""
+    _, d, x, rest = parts
+    g = np.broadcast_to(g, np.broadcast_shapes(np.shape(g), np.shape(d)))
+    kept = d > -3000.0
+    n, r, _ = _reduced(np.where(kept, d, 0.0), 0.0)
+    a = np.where(kept, g * np.exp(r), 0.0)
+    n = np.where(a != 0, n, -np.inf)
+    first = np.argmax(n, axis=-1)[..., None]
+    own = np.arange(n.shape[-1]) == first
+    largest = np.take_along_axis(n, first, axis=-1)
+    second = np.max(np.where(own, -np.inf, n), axis=-1, keepdims=True)
+    at_largest = _other_classes_sum(1.0, np.ldexp(a, _powers(n - largest)))
+    at_second = _other_classes_sum(1.0, np.where(own, 0.0, np.ldexp(a, _powers(n - second))))
+    others, power = np.where(own, at_second, at_largest), np.where(own, second, largest)
+    mantissa, exponent = np.frexp(weight)
+    scaled = np.ldexp(mantissa * others / (1.0 + rest), _powers(power + exponent))
+    scaled = np.where((others == 0) | (weight == 0), 0.0, scaled)
+    plain = _other_classes_sum(weight, g * (x / (1.0 + rest)))
+    return np.where(np.isfinite(plain) & np.isfinite(scaled), scaled, plain)
+
+
+def _powers(n):
+    """n (floats, -inf for none) as int32 exponents for np.ldexp, clipped to +-4000 (beyond which any float is
+    0 or inf)."""
+    return np.clip(np.nan_to_num(n, nan=0.0, posinf=4000.0, neginf=-4000.0), -4000, 4000).astype(np.int32)
+
+
 def _log_softmax_remainder(parts, out=None):
     """log softmax(e)_k + 1 - softmax(e)_k = log1p(x) - x at x = -q, q = 1 - softmax(e)_k: for q <= 1/2
     -x^2/(2 + x) + 2 sum_{n=1}^{17} u^(2n+1)/(2n+1), u = x/(2 + x) (every term of the sign of x; Abramowitz
@@ -941,6 +974,13 @@ def _power_scaled(a, log, exact, negative, base, times, over, weights=(), a_low=
     p_low = p_low + np.where(a_low == 0.0, 0.0, a_low * log[0])
     value = np.where(exact, 1.0, np.power(base, np.where(negative, a, 0.0)))
     return _exp_times(p, p_low, times, over, (exact | negative, value), weights)
+
+
+def _softmax_times(parts, c):
+    """softmax(e)_k c_k = e^{d_k} c_k / (1 + rest) (_exp_scaled of the shifted entries d = e - max e), so that a share
+    e^-903 (0 in float64) times c = -1.3e204 is -1e-188, not 0."""
+    _, d, _, rest = parts
+    return _exp_scaled(d, times=(c,), over=(1.0 + rest,))
 
 
 def _exp_scaled(a, times=(), over=(), weights=()):

@@ -32,6 +32,7 @@ from ._numerics import (
     _shifted,
     _softmax,
     _softmax_complement,
+    _softmax_times,
     _softmax_xlogx_ratio,
     _sum_others,
     _sum_parts,
@@ -84,14 +85,14 @@ def _gradient(z, y, gamma, scratch):
         u1 = np.multiply(softmax_xlogx_ratio_z, gamma, out=entries[4])
         u2 = np.add(u1, -1, out=entries[4])
         t0 = _exp_scaled(u0, times=(_sum_parts(u2, (((-1, ), (), (), ()), ((gamma, softmax_xlogx_ratio_z, ), (), (), ()), )), ), over=())
-        # grad = -softmax(shifted_z)*SumOthers(zero_weighted(y, t0), k, K) + zero_weighted(y, t0* ...
+        # grad = SoftmaxTimes(shifted_z, -SumOthers(zero_weighted(y, t0), k, K)) + zero_weighted(y, t0* ...
+        u3 = _sum_others(_zero_weighted(y, t0))
+        u4 = np.negative(u3, out=entries[2])
+        u5 = _softmax_times(shifted_z, u4)
         softmax_complement_z = _softmax_complement(shifted_z, out=entries[2])
-        u3 = np.multiply(t0, softmax_complement_z, out=entries[2])
-        u4 = _zero_weighted(y, u3, out=entries[3])
-        softmax_z = _softmax(shifted_z, out=entries[2])
-        u5 = _sum_others(_zero_weighted(y, t0))
-        u6 = np.multiply(softmax_z, u5, out=entries[0])
-        grad = np.subtract(u4, u6, out=entries[0])
+        u6 = np.multiply(t0, softmax_complement_z, out=entries[0])
+        u7 = _zero_weighted(y, u6, out=entries[1])
+        grad = np.add(u5, u7, out=entries[0])
     return _full(grad, z.shape)
 
 
@@ -99,39 +100,40 @@ def _hessian(z, y, gamma, scratch):
     y = _label_rows(y, z.shape[-1])
     with np.errstate(all="ignore"):
         samples = _buffers(scratch, "samples", z.shape[:-1] + (1,), 1)
-        entries = _buffers(scratch, "entries", z.shape, 7)
+        entries = _buffers(scratch, "entries", z.shape, 9)
         # shifted_z = shifted(z)
         shifted_z = _shifted(z, out=(entries[0], entries[1]))
-        # softmax_z = softmax(shifted_z)
-        softmax_z = _softmax(shifted_z, out=entries[2])
         # softmax_complement_z = softmax_complement(shifted_z)
-        softmax_complement_z = _softmax_complement(shifted_z, out=entries[3])
+        softmax_complement_z = _softmax_complement(shifted_z, out=entries[2])
         # softmax_xlogx_ratio_z = softmax_xlogx_ratio(shifted_z)
-        softmax_xlogx_ratio_z = _softmax_xlogx_ratio(shifted_z, out=entries[4])
-        # t0 = Scaled(exp(gamma*log_softmax_complement(shifted_z)), -2*softmax_z + softmax_xlogx_ratio_z* ...
+        softmax_xlogx_ratio_z = _softmax_xlogx_ratio(shifted_z, out=entries[3])
+        # softmax_z = softmax(shifted_z)
+        softmax_z = _softmax(shifted_z, out=entries[4])
+        # t0 = Scaled(exp(gamma*log_softmax_complement(shifted_z)), softmax_xlogx_ratio_z*(gamma* ...
         log_softmax_complement_z = _log_softmax_complement(shifted_z, out=entries[5])
-        u0 = np.multiply(log_softmax_complement_z, gamma, out=entries[0])
-        u1 = np.multiply(softmax_z, gamma, out=entries[1])
-        u2 = np.add(u1, -1, out=entries[1])
-        u3 = np.multiply(softmax_xlogx_ratio_z, u2, out=entries[5])
-        u4 = np.multiply(softmax_z, 2, out=entries[6])
-        u5 = np.subtract(u3, u4, out=entries[5])
+        u0 = np.multiply(log_softmax_complement_z, gamma, out=entries[5])
+        u1 = np.multiply(softmax_z, gamma, out=entries[6])
+        u2 = np.add(u1, -1, out=entries[6])
+        u3 = np.multiply(softmax_xlogx_ratio_z, u2, out=entries[7])
+        u4 = np.multiply(softmax_z, 2, out=entries[8])
+        u5 = np.subtract(u3, u4, out=entries[7])
         t0 = _exp_scaled(u0, times=(_sum_parts(u5, (((-2, softmax_z, ), (), (), ()), ((softmax_xlogx_ratio_z, u2, ), (), (), ()), )), ), over=())
-        # hess = -softmax_z*softmax_complement_z*sum(Scaled(exp(gamma*log_softmax_complement(shifted_z)), ...
-        u6 = _other_classes_sum(softmax_z, _zero_weighted(y, _zero_weighted(gamma, -t0/softmax_complement_z)))
-        u7 = np.multiply(softmax_z, u6, out=entries[1])
-        u8 = np.multiply(softmax_complement_z, t0, out=entries[5])
-        u9 = _zero_weighted(gamma, u8, out=entries[6])
-        neg_u9 = np.negative(u9, out=entries[5])
-        u10 = _zero_weighted(y, neg_u9, out=entries[6])
-        u11 = np.add(u7, u10, out=entries[1])
-        u12 = np.multiply(softmax_z, softmax_complement_z, out=entries[2])
-        u13 = np.multiply(softmax_xlogx_ratio_z, gamma, out=entries[3])
-        u14 = np.add(u13, -1, out=entries[3])
-        u15 = _exp_scaled(u0, times=(_sum_parts(u14, (((-1, ), (), (), ()), ((softmax_xlogx_ratio_z, gamma, ), (), (), ()), )), ), over=(), weights=(y, ))
-        u16 = np.sum(u15, axis=-1, keepdims=True, out=samples[0])
-        u17 = np.multiply(u12, u16, out=entries[0])
-        hess = np.subtract(u11, u17, out=entries[0])
+        # hess = SoftmaxTimes(shifted_z, -softmax_complement_z*sum(Scaled(exp(gamma* ...
+        u6 = np.multiply(softmax_xlogx_ratio_z, gamma, out=entries[6])
+        u7 = np.add(u6, -1, out=entries[6])
+        u8 = _exp_scaled(u0, times=(_sum_parts(u7, (((-1, ), (), (), ()), ((softmax_xlogx_ratio_z, gamma, ), (), (), ()), )), ), over=(), weights=(y, ))
+        u9 = np.sum(u8, axis=-1, keepdims=True, out=samples[0])
+        u10 = np.multiply(softmax_complement_z, u9, out=entries[3])
+        u11 = np.negative(u10, out=entries[3])
+        u12 = _softmax_times(shifted_z, u11)
+        u13 = _other_classes_sum(softmax_z, _zero_weighted(y, _zero_weighted(gamma, -t0/softmax_complement_z)))
+        u14 = _softmax_times(shifted_z, u13)
+        u15 = np.add(u12, u14, out=entries[0])
+        u16 = np.multiply(softmax_complement_z, t0, out=entries[1])
+        u17 = _zero_weighted(gamma, u16, out=entries[2])
+        neg_u17 = np.negative(u17, out=entries[1])
+        u18 = _zero_weighted(y, neg_u17, out=entries[2])
+        hess = np.add(u15, u18, out=entries[0])
     return _full(hess, z.shape)
 
 
@@ -155,14 +157,14 @@ def _value_and_gradient(z, y, gamma, scratch):
         u3 = _exp_scaled(u0, times=(log_softmax_z, ), over=(), weights=(y, ))
         u4 = np.sum(u3, axis=-1, keepdims=True, out=samples[0])
         loss = np.negative(u4, out=samples[0])
-        # grad = -softmax(shifted_z)*SumOthers(zero_weighted(y, t0), k, K) + zero_weighted(y, t0* ...
+        # grad = SoftmaxTimes(shifted_z, -SumOthers(zero_weighted(y, t0), k, K)) + zero_weighted(y, t0* ...
+        u5 = _sum_others(_zero_weighted(y, t0))
+        u6 = np.negative(u5, out=entries[2])
+        u7 = _softmax_times(shifted_z, u6)
         softmax_complement_z = _softmax_complement(shifted_z, out=entries[2])
-        u5 = np.multiply(t0, softmax_complement_z, out=entries[2])
-        u6 = _zero_weighted(y, u5, out=entries[3])
-        softmax_z = _softmax(shifted_z, out=entries[2])
-        u7 = _sum_others(_zero_weighted(y, t0))
-        u8 = np.multiply(softmax_z, u7, out=entries[0])
-        grad = np.subtract(u6, u8, out=entries[0])
+        u8 = np.multiply(t0, softmax_complement_z, out=entries[0])
+        u9 = _zero_weighted(y, u8, out=entries[1])
+        grad = np.add(u7, u9, out=entries[0])
     loss = _full(loss, z.shape[:-1] + (1,))[..., 0]
     return loss, _full(grad, z.shape)
 
