@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import sympy as sp
 from checkout_kernels import built, proved_rules
+from ulps import ulps
 
 from symloss.certify.localize import numerics
 from symloss.declare.functions import sigmoid
@@ -19,18 +20,6 @@ from symloss.stabilize.engine import stabilize
 from symloss.stabilize.primitives import expand_primitives, sigmoid_powers
 
 ULP_BUDGET = 4.0
-TINY = np.finfo(np.float64).tiny
-
-
-def _ulps(computed: float, true: mpmath.mpf) -> float:
-    """|computed − true| in units of the last place of the rounded truth; a truth that rounds to 0 or
-    overflows must be met exactly."""
-    rounded = float(true)
-    if rounded == 0.0 or np.isinf(rounded):
-        return 0.0 if computed == rounded else np.inf
-    spacing = np.spacing(abs(rounded)) if abs(rounded) >= TINY else 5e-324
-    with mpmath.workprec(400):
-        return float(abs(mpmath.mpf(computed) - true) / spacing)
 
 
 def _product(power: mpmath.mpf, times: list[float]) -> mpmath.mpf:
@@ -61,10 +50,10 @@ def test_scaled_exp_and_pow_are_within_budget(seed: int) -> None:
         pow_truths = [_product(mpmath.mpf(b) ** mpmath.mpf(e), [c, d])
                       for b, e, c, d in zip(x, exponent, c1, c2, strict=True)]
     for got, truths in ((got_exp, exp_truths), (got_pow, pow_truths)):
-        errors = [_ulps(g, t) for g, t in zip(got, truths, strict=True)]
+        errors = [ulps(g, t) for g, t in zip(got, truths, strict=True)]
         worst = int(np.argmax(errors))
         assert errors[worst] <= ULP_BUDGET, (worst, got[worst], float(truths[worst]), errors[worst])
-    assert sum(_ulps(p, t) > ULP_BUDGET for p, t in zip(plain, exp_truths, strict=True)) > 50
+    assert sum(ulps(p, t) > ULP_BUDGET for p, t in zip(plain, exp_truths, strict=True)) > 50
 
 
 @pytest.mark.parametrize(
@@ -85,7 +74,7 @@ def test_scaled_pow_at_edges(x: float, a: float, times: list[float]) -> None:
         got = numerics()._pow_scaled(np.array([x]), a, times=tuple(np.array([c]) for c in times))[0]
     with mpmath.workprec(400):
         truth = _product(mpmath.mpf(1) if a == 0 else mpmath.mpf(x) ** mpmath.mpf(a), times)
-    assert _ulps(got, mpmath.mpf(truth)) <= ULP_BUDGET, (x, a, times, got, float(truth))
+    assert ulps(got, mpmath.mpf(truth)) <= ULP_BUDGET, (x, a, times, got, float(truth))
 
 
 def test_scaled_limits() -> None:
@@ -134,7 +123,7 @@ def test_weighted_bce_hessian_does_not_underflow() -> None:
         s = 1 / (1 + mpmath.exp(-mpmath.mpf(z)))
         truth = mpmath.mpf(w) * s * (1 - s)
     got = _hessian_at("bce_with_logits", z=z, target=1.0, pos_weight=w)
-    assert _ulps(got, truth) <= ULP_BUDGET, (got, float(truth))
+    assert ulps(got, truth) <= ULP_BUDGET, (got, float(truth))
 
 
 def test_focal_gradient_is_zero_not_nan() -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import sympy as sp
 from checkout_kernels import built
+from ulps import ulps
 
 from symloss.certify.localize import numerics
 from symloss.emit.arrays import ZeroWeighted
@@ -17,18 +18,6 @@ from symloss.emit.blocks import Scaled, Weight, scaled_primitives
 from symloss.stabilize.primitives import sigmoid_pow
 
 ULP_BUDGET = 4.0
-TINY = np.finfo(np.float64).tiny
-
-
-def _ulps(computed: float, true: mpmath.mpf) -> float:
-    """|computed − true| in units of the last place of the rounded truth; a truth that rounds to 0 or
-    overflows must be met exactly."""
-    rounded = float(true)
-    if rounded == 0.0 or np.isinf(rounded):
-        return 0.0 if computed == rounded else np.inf
-    spacing = np.spacing(abs(rounded)) if abs(rounded) >= TINY else 5e-324
-    with mpmath.workprec(400):
-        return float(abs(mpmath.mpf(computed) - true) / spacing)
 
 
 def _sigmoid_power(x: float, c: float) -> mpmath.mpf:
@@ -47,7 +36,7 @@ def test_a_weight_scales_the_power_before_its_powers_of_two() -> None:
                                                                            times=(np.array([1.0]),)))[0]
     with mpmath.workprec(400):
         truth = mpmath.mpf(gamma) * mpmath.mpf(p) ** (mpmath.mpf(gamma) - 1)
-    assert _ulps(got, truth) <= ULP_BUDGET, (got, float(truth))
+    assert ulps(got, truth) <= ULP_BUDGET, (got, float(truth))
     assert np.isinf(outside)
 
 
@@ -78,11 +67,11 @@ def test_sigmoid_pow_with_co_factors_is_within_budget(c: float) -> None:
         plain = numerics()._sigmoid_pow(x, c) * c1 / d1
     with mpmath.workprec(400):
         truths = [_sigmoid_power(xi, c) * mpmath.mpf(a) / mpmath.mpf(b) for xi, a, b in zip(x, c1, d1, strict=True)]
-    errors = [_ulps(g, t) for g, t in zip(got, truths, strict=True)]
+    errors = [ulps(g, t) for g, t in zip(got, truths, strict=True)]
     worst = int(np.argmax(errors))
     assert errors[worst] <= ULP_BUDGET, (c, x[worst], got[worst], float(truths[worst]), errors[worst])
     if c > 0.0:
-        assert sum(_ulps(g, t) > ULP_BUDGET for g, t in zip(plain, truths, strict=True)) > 5
+        assert sum(ulps(g, t) > ULP_BUDGET for g, t in zip(plain, truths, strict=True)) > 5
 
 
 def test_a_vanishing_sigmoid_power_times_an_overflowed_co_factor_is_zero() -> None:
@@ -121,7 +110,7 @@ def test_focal_hessians_at_the_points_that_failed() -> None:
         hess = focal.focal_hess(np.array([5e-324]), np.array([0.0]), gamma=5e-324, reduction="none")[0]
         logits = with_logits.focal_with_logits_hess(np.array([-5e-324]), np.array([1.0]),
                                                     gamma=1.6531244264218205e253, reduction="none")[0]
-    assert _ulps(hess, mpmath.mpf(2)) <= ULP_BUDGET, hess
+    assert ulps(hess, mpmath.mpf(2)) <= ULP_BUDGET, hess
     assert logits == 0.0
 
 
@@ -136,7 +125,7 @@ def test_a_power_with_an_integer_shift_takes_its_exponent_in_two_floats() -> Non
         rounded = helpers._pow_scaled(np.array([p]), gamma - 1.0, times=(np.array([3.0]),))[0]
     with mpmath.workprec(400):
         truth = 3 * mpmath.mpf(p) ** (mpmath.mpf(gamma) - 1)
-    assert _ulps(split, truth) <= 1.0 and _ulps(rounded, truth) > ULP_BUDGET, (split, rounded, float(truth))
+    assert ulps(split, truth) <= 1.0 and ulps(rounded, truth) > ULP_BUDGET, (split, rounded, float(truth))
     x, g, c = sp.symbols("x g c")
     assert Scaled(x ** (g - 1), c).call()[0].startswith("_pow_scaled({a0}, *_two_sum({a1}, {a2}), times=(")
     assert Scaled(x**g, c).call()[0].startswith("_pow_scaled({a0}, {a1}, times=(")
@@ -151,7 +140,7 @@ def test_focal_hessian_where_gamma_minus_one_rounds() -> None:
     with mpmath.workprec(400):
         pm, gm = mpmath.mpf(p), mpmath.mpf(gamma)
         truth = pm**gm / (1 - pm) ** 2 + gm * pm ** (gm - 1) * (2 / (1 - pm) - (gm - 1) * mpmath.log1p(-pm) / pm)
-    assert _ulps(got, truth) <= ULP_BUDGET, (got, float(truth))
+    assert ulps(got, truth) <= ULP_BUDGET, (got, float(truth))
 
 
 def test_a_co_factor_sum_beyond_every_float_widens_the_clip() -> None:
@@ -182,4 +171,4 @@ def test_focal_hessian_where_gamma_minus_one_meets_log1p() -> None:
         pm, gm = mpmath.mpf(p), mpmath.mpf(gamma)
         q = 1 - pm
         truth = (-gm * (gm - 1) * mpmath.log(pm) / q + 2 * gm / pm) * q ** (gm - 1) + q**gm / pm**2
-    assert _ulps(got, truth) <= ULP_BUDGET, (got, float(truth))
+    assert ulps(got, truth) <= ULP_BUDGET, (got, float(truth))
