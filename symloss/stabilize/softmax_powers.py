@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sympy as sp
 
-from symloss.declare.notation import REAL, Scope, var
 from symloss.stabilize.engine import Rule
 from symloss.stabilize.identities import VECTORS, K, P, Q, a, claim, j, k, z
 from symloss.stabilize.primitives import LogSoftmaxComplement, SoftmaxComplement, expand_primitives
@@ -16,7 +15,6 @@ from symloss.stabilize.primitives import LogSoftmaxComplement, SoftmaxComplement
 _normalizer = sp.Sum(sp.exp(z[j]), (j, 1, K))
 _p_k = sp.exp(z[k]) / _normalizer
 _others = sp.Sum((1 - sp.KroneckerDelta(j, k)) * sp.exp(z[j]), (j, 1, K))
-_VECTORS_AND_EXPONENT = Scope((*VECTORS.variables, var("a", REAL)))
 
 
 def _is_symbolic_power(expr: sp.Basic) -> bool:
@@ -31,8 +29,12 @@ def _complement_power_rewrite(expr: sp.Expr) -> sp.Expr:
 
 SOFTMAX_POWERS: tuple[Rule, ...] = (
     Rule("softmax_complement_power",
-         (claim("softmax_complement_power: (1 - softmax(z)k)^a = exp(a log(1 - softmax(z)k))",
-                (1 - _p_k) ** a, sp.exp(a * sp.log(1 - _p_k)), _VECTORS_AND_EXPONENT),
+         (claim("softmax_complement_power, the complement as a ratio of positive sums: 1 - softmax(z)k = "
+                "sum_{j != k} exp(z_j) / sum_j exp(z_j)",
+                1 - _p_k, _others / _normalizer, VECTORS),
+          claim("softmax_complement_power: (o/(x + o))^a = exp(a log(o/(x + o))) for o, x > 0 (o the other classes' "
+                "sum, x = exp(z_k)), so (1 - softmax(z)k)^a = exp(a log(1 - softmax(z)k))",
+                (Q / (P + Q)) ** a, sp.exp(a * sp.log(Q / (P + Q)))),
           claim("softmax_complement_power, the log from the other classes: log(1 - softmax(z)k) = "
                 "log sum_{j != k} exp(z_j) - log sum_j exp(z_j)",
                 expand_primitives(LogSoftmaxComplement(z[k], k, K)), sp.log(_others) - sp.log(_normalizer), VECTORS),

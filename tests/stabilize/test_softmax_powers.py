@@ -38,6 +38,10 @@ def test_every_claim_is_proved() -> None:
     [
         claim("log of the probability: log(1 - softmax(z)k) = log softmax(z)k", sp.log(1 - _p_k), sp.log(_p_k),
               VECTORS),
+        claim("the complement as the probability's ratio: 1 - softmax(z)k = exp(z_k) / sum_j exp(z_j)", 1 - _p_k,
+              _p_k, VECTORS),
+        claim("the power of the other ratio: (o/(x + o))^a = exp(a log(x/(x + o)))", (Q / (P + Q)) ** a,
+              sp.exp(a * sp.log(P / (P + Q)))),
         claim("the small form inverted: log(o/(x + o)) = -log(1 + o/x)", sp.log(Q / (P + Q)), -sp.log(1 + Q / P)),
         claim("the large form with log: log(o/(1 + r)) = log o - log r", sp.log(Q / (1 + P)), sp.log(Q) - sp.log(P)),
     ],
@@ -54,11 +58,15 @@ def _at_a_point(expr: sp.Expr) -> sp.Float:
 
 
 def test_the_rewrite_changes_its_sample_into_the_proved_identity() -> None:
-    """The sample and its rewrite expand to the two sides of the first (proved) claim."""
+    """The sample and its rewrite expand to (1 - p_k)^a and exp(a log(1 - p_k)), and these are the first two
+    (proved) claims chained: 1 - p_k = o/(x + o), then (o/(x + o))^a = exp(a log(o/(x + o)))."""
     rewritten = RULE.rewrite(RULE.sample)
     assert rewritten == sp.exp(a * LogSoftmaxComplement(z[k], k, K))
-    values = [_at_a_point(e) for e in (expand_primitives(RULE.sample), RULE.claims[0].lhs,
-                                       expand_primitives(rewritten), RULE.claims[0].rhs)]
+    ratio, power = RULE.claims[:2]
+    assert ratio.lhs == 1 - _p_k
+    chained = {P: sp.exp(z[k]), Q: ratio.rhs * sp.Sum(sp.exp(z[j]), (j, 1, K))}
+    values = [_at_a_point(e) for e in (expand_primitives(RULE.sample), (1 - _p_k) ** a, power.lhs.subs(chained),
+                                       expand_primitives(rewritten), power.rhs.subs(chained))]
     assert all(abs(v - values[0]) < 1e-25 for v in values), values
 
 
