@@ -11,15 +11,9 @@ from types import ModuleType
 from symloss import load_catalog
 from symloss.derive.chain import Derivation, derive
 from symloss.emit.codegen import kernel_for, load_generated, render_module, render_package, write_package
-from symloss.stabilize.engine import ProvedRule
-from symloss.stabilize.rules import prove_rules
+from symloss.stabilize.rules import proved_rules
 
 CHECKOUT_CATALOG = Path(__file__).resolve().parent.parent / "derivations"
-
-
-@cache
-def proved_rules() -> tuple[ProvedRule, ...]:
-    return prove_rules()
 
 
 @cache

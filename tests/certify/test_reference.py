@@ -6,11 +6,11 @@ from __future__ import annotations
 import math
 
 import mpmath
-from checkout_kernels import proved_rules
 from kernels_for_certify import derivation
 
 from symloss.certify.reference import ReferenceEvaluator
 from symloss.certify.stress_grid import stress_points
+from symloss.stabilize.rules import proved_rules
 
 
 def test_reference_of_bce_with_logits_is_exact_where_50_digits_are_not() -> None:

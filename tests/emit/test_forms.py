@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sympy as sp
-from checkout_kernels import proved_rules
 
 from symloss.declare.notation import BINARY
 from symloss.declare.notation import var as scalar_var
 from symloss.emit.forms import stable_form
+from symloss.stabilize.rules import proved_rules
 
 
 def test_a_declared_form_keeps_its_grouping() -> None:

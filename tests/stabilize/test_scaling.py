@@ -16,10 +16,9 @@ from symloss.declare.notation import var as scalar_var
 from symloss.derive.chain import derive
 from symloss.emit.codegen import kernel_for, load_generated, render_module, render_package
 from symloss.prove.prover import prove
-from symloss.stabilize.engine import ProvedRule
 from symloss.stabilize.identities import C, claim, r
 from symloss.stabilize.primitives import expand_primitives, log1p, square_of_sum, square_ratio
-from symloss.stabilize.rules import prove_rules
+from symloss.stabilize.rules import proved_rules
 from symloss.stabilize.scale_ratios import over_square
 from symloss.stabilize.scaling import _POSITIVE_SCOPE, _SCOPE, HUGE, SCALING, TINY, _d, _d0, _k, _p, _u, as_square_ratio
 
@@ -111,8 +110,7 @@ def _kernel_module(name: str, formula_of: object):
     loss = Loss(name=name, title=name, family="robust regression", output=yhat_var, target=y_var, params=(c_var,),
                 formula=formula, origin=Definition("a test"), use_case="a test", link="identity",
                 label_format="real")
-    rules: tuple[ProvedRule, ...] = prove_rules()
-    kernel = kernel_for(derive(loss), rules)
+    kernel = kernel_for(derive(loss), proved_rules())
     folder = Path(tempfile.mkdtemp(prefix="symloss-scaling-"))
     for file, text in {**render_package([loss.name]), f"{loss.name}.py": render_module(kernel, "")}.items():
         (folder / file).write_text(text)
