@@ -22,7 +22,14 @@ from symloss.emit.naming import KernelNaming
 from symloss.emit.onehot import AtLabel
 from symloss.emit.printer import KernelPrinter, two_floats
 from symloss.emit.program import ENTRY, MAX_PARAMETER_POWER, POOLS, SAMPLE, SCALAR, Program, Value, parameter_power
-from symloss.stabilize.primitives import OtherClassesSum, logcosh, pow1p, sigmoid_pow, sigmoid_powers
+from symloss.stabilize.primitives import (
+    OtherClassesSum,
+    logcosh,
+    pow1p,
+    sigmoid_pow,
+    sigmoid_powers,
+    square_ratio_of_sum,
+)
 from symloss.stabilize.regimes import PrimitiveRegimes
 
 RESERVED = frozenset({"np", "scratch", "loss", "grad", "hess", "loss_at_label", "grad_at_label", "hess_at_label",
@@ -57,6 +64,8 @@ def _primitive_call(expr: sp.Expr) -> tuple[str, list[sp.Expr]]:
         return sigmoid_powers_call(expr, "{a0}"), [expr.args[0]]
     if isinstance(expr, sigmoid_pow):
         return "_sigmoid_pow({a0}, {a1})", list(expr.args)
+    if isinstance(expr, ExpSquareRatio):
+        return expr.call()
     if isinstance(expr, sp.exp):
         return "_exp_scaled({a0})", [expr.args[0]]
     if isinstance(expr, sp.Pow):
@@ -87,7 +96,88 @@ def _primitive(program: Program, expr: sigmoid_powers | pow1p, kind: int) -> Val
     return program.call(call, [program.emit(o) for o in operands], kind, outputs=0)
 
 
-SCALED_PRIMITIVES = (sigmoid_powers, sigmoid_pow, pow1p)  # the primitives whose helpers take co-factors
+def _square_ratio_operands(x: sp.Expr, y: sp.Expr, c: sp.Expr) -> tuple[str, str, list[sp.Expr]]:
+    """The operands ``{a0}, {a1}, {a2}`` of a helper of :math:`((x + y)/c)^2`, a keyword ``, y_low=…`` (a constant
+    y in two floats: its high part in the call) or "", and the operands' expressions."""
+    if not y.is_number:
+        return "{a0}, {a1}, {a2}", "", [x, y, c]
+    high, low = two_floats(y).split(", ")
+    return f"{{a0}}, {high}, {{a1}}", f", y_low={low}", [x, c]
+
+
+class ExpSquareRatio(sp.Function):
+    r""":math:`e^{K q}` for :math:`q = ((x + y)/c)^2` (``square_ratio_of_sum``) and a number K: arguments
+    (K, x, y, c).  ``_exp_square_ratio`` carries q and :math:`K q` in two floats (``_square_ratio_parts``): the
+    rounding of q, :math:`2^{-53} q`, is multiplied by :math:`|K| q` in :math:`e^{K q}` (770 ulp at
+    :math:`q = 770`, where :math:`r e^{-q}` is :math:`2.3\cdot10^{-117}` for :math:`r = 2.7\cdot10^{217}`).
+    A product with co-factors is :class:`Scaled` (a primitive of :data:`SCALED_PRIMITIVES`)."""
+
+    nargs = 4
+
+    def call(self) -> tuple[str, list[sp.Expr]]:
+        """``_exp_square_ratio(x, y, c, k, k_low[, y_low])`` with its operands as ``{a0}`` …, and their
+        expressions."""
+        k, *ratio = self.args
+        text, keyword, operands = _square_ratio_operands(*ratio)
+        return f"_exp_square_ratio({text}, {two_floats(k)}{keyword})", operands
+
+    def _numpycode(self, printer: KernelPrinter) -> str:
+        return _printed(self.call(), printer)
+
+
+class AffineSquareRatio(sp.Function):
+    r""":math:`A + B q` for :math:`q = ((x + y)/c)^2` and numbers A, B: arguments (A, B, x, y, c).
+    ``_affine_square_ratio`` carries q in two floats (``_square_ratio_parts``) and :math:`A + B q_h` exactly
+    (TwoProduct, TwoSum), so that :math:`1 - 2q` keeps its digits where it cancels, at :math:`q \approx 1/2`."""
+
+    nargs = 5
+
+    def call(self) -> tuple[str, list[sp.Expr]]:
+        """``_affine_square_ratio(x, y, c, a, b, a_low, b_low[, y_low])`` with its operands as ``{a0}`` …, and
+        their expressions."""
+        a, b, *ratio = self.args
+        text, keyword, operands = _square_ratio_operands(*ratio)
+        (a_high, a_low), (b_high, b_low) = (two_floats(n).split(", ") for n in (a, b))
+        return f"_affine_square_ratio({text}, {a_high}, {b_high}, {a_low}, {b_low}{keyword})", operands
+
+    def _numpycode(self, printer: KernelPrinter) -> str:
+        return _printed(self.call(), printer)
+
+
+def _square_ratio_multiple(expr: sp.Basic) -> tuple[sp.Expr, square_ratio_of_sum] | None:
+    """(K, q) when ``expr`` is :math:`K q` for a nonzero number K and a ``square_ratio_of_sum`` q, else None."""
+    coefficient, rest = expr.as_coeff_Mul()
+    return (coefficient, rest) if isinstance(rest, square_ratio_of_sum) and coefficient != 0 else None
+
+
+def _affine_parts(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, square_ratio_of_sum] | None:
+    """(A, B, q) when ``expr`` is a sum :math:`A + B q` of a nonzero number A and :func:`_square_ratio_multiple`,
+    else None."""
+    if not isinstance(expr, sp.Add) or len(expr.args) != 2:
+        return None
+    number, term = sorted(expr.args, key=lambda e: not e.is_number)
+    multiple = _square_ratio_multiple(term)
+    return None if not number.is_number or multiple is None else (number, *multiple)
+
+
+def square_ratios_in_two_floats(expr: sp.Expr) -> sp.Expr:
+    r"""Every exponential :math:`e^{K q}` and sum :math:`A + B q` of a square ratio :math:`q = ((x + y)/c)^2`
+    (numbers K, A, B) as :class:`ExpSquareRatio` and :class:`AffineSquareRatio`: where q feeds an exponential,
+    which multiplies its rounding by :math:`|K| q`, or a sum that cancels, its helper carries q in two floats."""
+
+    def exponential(power: sp.exp) -> ExpSquareRatio:
+        k, q = _square_ratio_multiple(power.args[0])
+        return ExpSquareRatio(k, *q.args)
+
+    def affine(total: sp.Add) -> AffineSquareRatio:
+        a, b, q = _affine_parts(total)
+        return AffineSquareRatio(a, b, *q.args)
+
+    expr = expr.replace(lambda e: isinstance(e, sp.exp) and _square_ratio_multiple(e.args[0]) is not None, exponential)
+    return expr.replace(lambda e: _affine_parts(e) is not None, affine)
+
+
+SCALED_PRIMITIVES = (sigmoid_powers, sigmoid_pow, pow1p, ExpSquareRatio)  # the primitives whose helpers take co-factors
 
 
 def plain_exponential(expr: sp.Basic) -> bool:
@@ -330,18 +420,35 @@ def scaled_primitives(expr: sp.Expr) -> sp.Expr:
         factors += [1 / f.base for f in others for _ in range(_divisions(f))]
         return Scaled(primitive, *factors, *(f for f in others if parameter_power(f) <= 0 and not _divisions(f)))
 
-    return expr.replace(_scalable, scaled).replace(_weighted_scaled,
-                                                   lambda mark: Scaled(*mark.args[1].args, Weight(mark.args[0])))
+    def weighted(mark: ZeroWeighted) -> Scaled:
+        weight, value = mark.args
+        return Scaled(*(value.args if isinstance(value, Scaled) else (value,)), Weight(weight))
+
+    return expr.replace(_scalable, scaled).replace(_weighted_scaled, weighted)
 
 
 def _weighted_scaled(expr: sp.Basic) -> bool:
     r"""Whether ``expr`` is a mark :math:`w \cdot v` (:class:`~symloss.emit.arrays.ZeroWeighted`) of a
-    :class:`Scaled` product v."""
-    return isinstance(expr, ZeroWeighted) and isinstance(expr.args[1], Scaled)
+    :class:`Scaled` product v, or of a primitive of :data:`SCALED_PRIMITIVES` or a :func:`plain_exponential`
+    alone (w its one co-factor: :math:`r e^{-q}` at :math:`r = 2.7\cdot10^{217}`, :math:`q = 770` is
+    :math:`2.3\cdot10^{-117}`, where :math:`e^{-q}` alone is 0)."""
+    if not isinstance(expr, ZeroWeighted):
+        return False
+    value = expr.args[1]
+    return isinstance(value, (Scaled, *SCALED_PRIMITIVES)) or plain_exponential(value)
 
 
 _EXPONENT_BOUND = "800 + 745 (n + m), n co-factors and m divisors"  # _exp_bound in the numerics template
+_SQUARE_RATIO_IN_TWO_FLOATS = ("2**-400 < q < 2**400", "q = ((x + y)/c)**2 in two floats: TwoSum of x + y, the "
+                                                        "ratio's remainder and its square by TwoProduct")
+_SQUARE_RATIO_ROUNDED = ("otherwise", "q = square_ratio_of_sum(x, y, c), its low part 0")
 SCALED_EXPONENTIAL_REGIMES = {
+    ExpSquareRatio: PrimitiveRegimes("_exp_square_ratio(x, y, c, K, times=(c...), over=(d...))", (
+        _SQUARE_RATIO_IN_TWO_FLOATS, _SQUARE_RATIO_ROUNDED), "exp(K*((x + y)/c)**2)*c/d; K q in two floats, then "
+                                                              "as _exp_scaled"),
+    AffineSquareRatio: PrimitiveRegimes("_affine_square_ratio(x, y, c, A, B)", (
+        _SQUARE_RATIO_IN_TWO_FLOATS, _SQUARE_RATIO_ROUNDED), "A + B*((x + y)/c)**2; A + B q by TwoProduct and "
+                                                              "TwoSum, the low parts added last"),
     sp.exp: PrimitiveRegimes("_exp_scaled(a, times=(c...), over=(d...))", (
         (f"|a| <= {_EXPONENT_BOUND}", "2^k (1 + r) by Cody and Waite's reduction, the co-factors' mantissas "
                                       "multiplied in, every power of two applied last"),
@@ -377,9 +484,10 @@ def scaled_exponential_regimes(expr: sp.Expr) -> tuple[PrimitiveRegimes, ...]:
     """The regimes of the helpers that compute the :func:`plain_exponential` products of ``expr`` with their
     co-factors (:class:`Scaled`) and the sums whose terms may overflow (:class:`ScaledSum`, a co-factor's sum),
     each helper once: they are not primitives of the stable form, the emitter makes them."""
-    emitted = scaled_sums(scaled_primitives(expr))
+    emitted = scaled_sums(scaled_primitives(square_ratios_in_two_floats(expr)))
     scaled = emitted.atoms(Scaled)
     kinds = {type(s.args[0]) for s in scaled if plain_exponential(s.args[0])}
+    kinds |= {type(e) for e in emitted.atoms(ExpSquareRatio, AffineSquareRatio)}
     if emitted.atoms(ScaledSum) or any(_summed(f) for s in scaled for f in s.args[1:]):
         kinds.add(ScaledSum)
     return tuple(regimes for kind, regimes in {**SCALED_EXPONENTIAL_REGIMES, ScaledSum: SCALED_SUM_REGIMES}.items()
@@ -480,6 +588,8 @@ HANDLERS: Mapping[type, Callable[[Program, sp.Expr, int], Value]] = {
     FromParts: _from_parts,
     sigmoid_powers: _primitive,
     pow1p: _primitive,
+    ExpSquareRatio: _primitive,
+    AffineSquareRatio: _scaled,
     Scaled: _scaled,
     ScaledSum: _scaled,
     SoftmaxTimes: _softmax_times,
@@ -537,9 +647,9 @@ def kernel_code(results: Sequence[tuple[str, sp.Expr]], printer: KernelPrinter, 
     :class:`~symloss.emit.program.Program` writing into the scratch buffers ``entries`` and ``samples``;
     ``labels`` names the integer class labels that :class:`~symloss.emit.onehot.AtLabel` reads at;
     ``named``: temporaries named by :class:`KernelNaming` and each block headed by its formula."""
-    shared, reduced = sp.cse([softmax_times(other_classes_softmax_sums(shared_exponentials(e)), kinds)
-                              for _, e in results], symbols=sp.numbered_symbols("t"),
-                             optimizations="basic", order="canonical")
+    prepared = [softmax_times(other_classes_softmax_sums(shared_exponentials(square_ratios_in_two_floats(e))), kinds)
+                for _, e in results]
+    shared, reduced = sp.cse(prepared, symbols=sp.numbered_symbols("t"), optimizations="basic", order="canonical")
     shared, reduced = _parameter_powers_kept(shared, reduced, kinds)
     shared, reduced = _shifted_exponents_inlined(shared, reduced)
     shared = [(symbol, scaled_sums(scaled_primitives(expr))) for symbol, expr in shared]
