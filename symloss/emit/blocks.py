@@ -488,6 +488,8 @@ def scaled_exponential_regimes(expr: sp.Expr) -> tuple[PrimitiveRegimes, ...]:
     scaled = emitted.atoms(Scaled)
     kinds = {type(s.args[0]) for s in scaled if plain_exponential(s.args[0])}
     kinds |= {type(e) for e in emitted.atoms(ExpSquareRatio, AffineSquareRatio)}
+    if ExpSquareRatio in kinds:  # _exp_square_ratio's exponential is _exp_scaled's
+        kinds.add(sp.exp)
     if emitted.atoms(ScaledSum) or any(_summed(f) for s in scaled for f in s.args[1:]):
         kinds.add(ScaledSum)
     return tuple(regimes for kind, regimes in {**SCALED_EXPONENTIAL_REGIMES, ScaledSum: SCALED_SUM_REGIMES}.items()

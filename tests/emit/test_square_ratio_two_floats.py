@@ -119,4 +119,6 @@ def test_a_zero_weighted_exponential_alone_is_a_scaled_product_and_its_regimes_a
     assert scaled_primitives(mark) == Scaled(ExpSquareRatio(-1, x, -y, c), Weight(r))
     assert scaled_primitives(ZeroWeighted(r, sp.exp(-x))) == Scaled(sp.exp(-x), Weight(r))
     regimes = scaled_exponential_regimes((1 - 2 * q) * sp.exp(-q) / c**0)
-    assert regimes == (SCALED_EXPONENTIAL_REGIMES[ExpSquareRatio], SCALED_EXPONENTIAL_REGIMES[AffineSquareRatio])
+    assert regimes == (SCALED_EXPONENTIAL_REGIMES[ExpSquareRatio], SCALED_EXPONENTIAL_REGIMES[AffineSquareRatio],
+                       SCALED_EXPONENTIAL_REGIMES[sp.exp])
+    assert scaled_exponential_regimes(1 - 2 * q) == (SCALED_EXPONENTIAL_REGIMES[AffineSquareRatio],)
