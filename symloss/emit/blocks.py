@@ -22,6 +22,7 @@ from symloss.emit.naming import KernelNaming
 from symloss.emit.onehot import AtLabel
 from symloss.emit.printer import KernelPrinter, two_floats
 from symloss.emit.program import ENTRY, MAX_PARAMETER_POWER, POOLS, SAMPLE, SCALAR, Program, Value, parameter_power
+from symloss.emit.square_ratios import AffineSquareRatio, ExpSquareRatio, square_ratios_in_two_floats
 from symloss.stabilize.primitives import OtherClassesSum, logcosh, pow1p, sigmoid_pow, sigmoid_powers
 from symloss.stabilize.regimes import PrimitiveRegimes
 
@@ -57,6 +58,8 @@ def _primitive_call(expr: sp.Expr) -> tuple[str, list[sp.Expr]]:
         return sigmoid_powers_call(expr, "{a0}"), [expr.args[0]]
     if isinstance(expr, sigmoid_pow):
         return "_sigmoid_pow({a0}, {a1})", list(expr.args)
+    if isinstance(expr, ExpSquareRatio):
+        return expr.call()
     if isinstance(expr, sp.exp):
         return "_exp_scaled({a0})", [expr.args[0]]
     if isinstance(expr, sp.Pow):
@@ -87,7 +90,7 @@ def _primitive(program: Program, expr: sigmoid_powers | pow1p, kind: int) -> Val
     return program.call(call, [program.emit(o) for o in operands], kind, outputs=0)
 
 
-SCALED_PRIMITIVES = (sigmoid_powers, sigmoid_pow, pow1p)  # the primitives whose helpers take co-factors
+SCALED_PRIMITIVES = (sigmoid_powers, sigmoid_pow, pow1p, ExpSquareRatio)  # the primitives whose helpers take co-factors
 
 
 def plain_exponential(expr: sp.Basic) -> bool:
@@ -330,18 +333,35 @@ def scaled_primitives(expr: sp.Expr) -> sp.Expr:
         factors += [1 / f.base for f in others for _ in range(_divisions(f))]
         return Scaled(primitive, *factors, *(f for f in others if parameter_power(f) <= 0 and not _divisions(f)))
 
-    return expr.replace(_scalable, scaled).replace(_weighted_scaled,
-                                                   lambda mark: Scaled(*mark.args[1].args, Weight(mark.args[0])))
+    def weighted(mark: ZeroWeighted) -> Scaled:
+        weight, value = mark.args
+        return Scaled(*(value.args if isinstance(value, Scaled) else (value,)), Weight(weight))
+
+    return expr.replace(_scalable, scaled).replace(_weighted_scaled, weighted)
 
 
 def _weighted_scaled(expr: sp.Basic) -> bool:
     r"""Whether ``expr`` is a mark :math:`w \cdot v` (:class:`~symloss.emit.arrays.ZeroWeighted`) of a
-    :class:`Scaled` product v."""
-    return isinstance(expr, ZeroWeighted) and isinstance(expr.args[1], Scaled)
+    :class:`Scaled` product v, or of a primitive of :data:`SCALED_PRIMITIVES` or a :func:`plain_exponential`
+    alone (w its one co-factor: :math:`r e^{-q}` at :math:`r = 2.7\cdot10^{217}`, :math:`q = 770` is
+    :math:`2.3\cdot10^{-117}`, where :math:`e^{-q}` alone is 0)."""
+    if not isinstance(expr, ZeroWeighted):
+        return False
+    value = expr.args[1]
+    return isinstance(value, (Scaled, *SCALED_PRIMITIVES)) or plain_exponential(value)
 
 
 _EXPONENT_BOUND = "800 + 745 (n + m), n co-factors and m divisors"  # _exp_bound in the numerics template
+_SQUARE_RATIO_IN_TWO_FLOATS = ("2**-400 < q < 2**400", "q = ((x + y)/c)**2 in two floats: TwoSum of x + y, the "
+                                                        "ratio's remainder and its square by TwoProduct")
+_SQUARE_RATIO_ROUNDED = ("otherwise", "q = square_ratio_of_sum(x, y, c), its low part 0")
 SCALED_EXPONENTIAL_REGIMES = {
+    ExpSquareRatio: PrimitiveRegimes("_exp_square_ratio(x, y, c, K, times=(c...), over=(d...))", (
+        _SQUARE_RATIO_IN_TWO_FLOATS, _SQUARE_RATIO_ROUNDED), "exp(K*((x + y)/c)**2)*c/d; K q in two floats, then "
+                                                              "as _exp_scaled"),
+    AffineSquareRatio: PrimitiveRegimes("_affine_square_ratio(x, y, c, A, B)", (
+        _SQUARE_RATIO_IN_TWO_FLOATS, _SQUARE_RATIO_ROUNDED), "A + B*((x + y)/c)**2; A + B q by TwoProduct and "
+                                                              "TwoSum, the low parts added last"),
     sp.exp: PrimitiveRegimes("_exp_scaled(a, times=(c...), over=(d...))", (
         (f"|a| <= {_EXPONENT_BOUND}", "2^k (1 + r) by Cody and Waite's reduction, the co-factors' mantissas "
                                       "multiplied in, every power of two applied last"),
@@ -377,9 +397,12 @@ def scaled_exponential_regimes(expr: sp.Expr) -> tuple[PrimitiveRegimes, ...]:
     """The regimes of the helpers that compute the :func:`plain_exponential` products of ``expr`` with their
     co-factors (:class:`Scaled`) and the sums whose terms may overflow (:class:`ScaledSum`, a co-factor's sum),
     each helper once: they are not primitives of the stable form, the emitter makes them."""
-    emitted = scaled_sums(scaled_primitives(expr))
+    emitted = scaled_sums(scaled_primitives(square_ratios_in_two_floats(expr)))
     scaled = emitted.atoms(Scaled)
     kinds = {type(s.args[0]) for s in scaled if plain_exponential(s.args[0])}
+    kinds |= {type(e) for e in emitted.atoms(ExpSquareRatio, AffineSquareRatio)}
+    if ExpSquareRatio in kinds:  # _exp_square_ratio's exponential is _exp_scaled's
+        kinds.add(sp.exp)
     if emitted.atoms(ScaledSum) or any(_summed(f) for s in scaled for f in s.args[1:]):
         kinds.add(ScaledSum)
     return tuple(regimes for kind, regimes in {**SCALED_EXPONENTIAL_REGIMES, ScaledSum: SCALED_SUM_REGIMES}.items()
@@ -480,6 +503,8 @@ HANDLERS: Mapping[type, Callable[[Program, sp.Expr, int], Value]] = {
     FromParts: _from_parts,
     sigmoid_powers: _primitive,
     pow1p: _primitive,
+    ExpSquareRatio: _primitive,
+    AffineSquareRatio: _scaled,
     Scaled: _scaled,
     ScaledSum: _scaled,
     SoftmaxTimes: _softmax_times,
@@ -537,9 +562,9 @@ def kernel_code(results: Sequence[tuple[str, sp.Expr]], printer: KernelPrinter, 
     :class:`~symloss.emit.program.Program` writing into the scratch buffers ``entries`` and ``samples``;
     ``labels`` names the integer class labels that :class:`~symloss.emit.onehot.AtLabel` reads at;
     ``named``: temporaries named by :class:`KernelNaming` and each block headed by its formula."""
-    shared, reduced = sp.cse([softmax_times(other_classes_softmax_sums(shared_exponentials(e)), kinds)
-                              for _, e in results], symbols=sp.numbered_symbols("t"),
-                             optimizations="basic", order="canonical")
+    prepared = [softmax_times(other_classes_softmax_sums(shared_exponentials(square_ratios_in_two_floats(e))), kinds)
+                for _, e in results]
+    shared, reduced = sp.cse(prepared, symbols=sp.numbered_symbols("t"), optimizations="basic", order="canonical")
     shared, reduced = _parameter_powers_kept(shared, reduced, kinds)
     shared, reduced = _shifted_exponents_inlined(shared, reduced)
     shared = [(symbol, scaled_sums(scaled_primitives(expr))) for symbol, expr in shared]

@@ -84,6 +84,9 @@ for the shifted sums):
 ``one_minus_exp_square_ratio``  :math:`c^2(1 - e^{-q}) = (x + y)^2\operatorname{exprel}(-q)` for
                                 :math:`q = ((x + y)/c)^2 < 1` (q may underflow there); elsewhere
                                 :math:`-c^2\operatorname{expm1}(-q)`
+``affine_in_square_ratio``      :math:`(\alpha c^2 + \beta (x + y)^2)/c^2 = \alpha + \beta q` for numbers
+                                :math:`\alpha, \beta`, :math:`c > 0`: no :math:`c^2` to overflow, q in two
+                                floats where the sum cancels
 ``homogeneous_on_halves``       :math:`F\,H(x, y) = 2^d F\,H(x/2, y/2)` for H positively homogeneous of degree
                                 :math:`d \in \{1, 2\}` in an exact sum's inputs (sums, max, min, \|·\|, squares):
                                 the halves taken only where the plain value is not finite
@@ -227,6 +230,7 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "square_over_exact_sum",  # after square_ratio_of_exact_sum, which takes a square times c^-2 first
     "quotient_of_exact_sum",
     "one_minus_exp_square_ratio",  # after square_ratio_of_exact_sum, whose q it reads; before one_minus_exp
+    "affine_in_square_ratio",  # after square_of_exact_sum, whose square it reads
     "homogeneous_on_halves",  # after the exact-sum rules, whose residuals it would hide in its halves
     "power_minus_one",  # after the scaling rules: rewrites inside their moderate regime, not instead of it
     "one_minus_exp",

@@ -14,14 +14,23 @@ inexact) although :math:`c^2 q = (x + y)^2` is a normal float (a redescending ro
   factor :math:`c^k`, :math:`k > 2`, keeps :math:`c^{k - 2}` outside.
 
 The Piecewise's condition :math:`q < 1` is of degree 0 in :math:`(x, y, c)`, so ``homogeneous_on_halves`` takes
-each branch (both of degree 2) on the halves where its square overflows.  It names no loss."""
+each branch (both of degree 2) on the halves where its square overflows.
+
+* ``affine_in_square_ratio``: :math:`(\alpha c^2 + \beta (x + y)^2)/c^2 = \alpha + \beta q` for numbers
+  :math:`\alpha, \beta` and :math:`c > 0` (a factor :math:`c^{-k}`, :math:`k > 2`, keeps :math:`c^{2 - k}`):
+  :math:`c^2` and :math:`(x + y)^2` overflow where q does not (a redescending loss's curvature
+  :math:`(1 - 2q)e^{-q}` at :math:`c = 1.2\cdot10^{193}`), and the kernel carries q in two floats where
+  :math:`\alpha + \beta q` cancels (:math:`1 - 2q` at :math:`q \approx 1/2`; the emitter's
+  ``_affine_square_ratio``).
+
+Neither names a loss."""
 
 from __future__ import annotations
 
 import sympy as sp
 
 from symloss.stabilize.engine import Rule
-from symloss.stabilize.identities import C, a, b, claim
+from symloss.stabilize.identities import C, a, b, claim, r, t
 from symloss.stabilize.primitives import expand_primitives, expm1, exprel, square_of_sum, square_ratio_of_sum
 
 
@@ -71,6 +80,50 @@ def _rewrite(expr: sp.Basic) -> sp.Basic:
     return expr.replace(lambda e: _match(e) is not None, rewrite)
 
 
+def _affine(total: sp.Basic, scale: sp.Expr) -> tuple[sp.Expr, sp.Expr, square_of_sum] | None:
+    r"""(:math:`\alpha`, :math:`\beta`, :math:`(x + y)^2`) when ``total`` is :math:`\alpha c^2 + \beta (x + y)^2`
+    for nonzero numbers :math:`\alpha, \beta`, c the ``scale`` and the square a ``square_of_sum``; None otherwise."""
+    if not isinstance(total, sp.Add) or len(total.args) != 2:
+        return None
+    alpha = beta = square = None
+    for term in total.args:
+        coefficient, rest = term.as_coeff_Mul()
+        if rest == scale**2:
+            alpha = coefficient
+        elif isinstance(rest, square_of_sum):
+            beta, square = coefficient, rest
+    return None if alpha is None or square is None else (alpha, beta, square)
+
+
+def _affine_match(product: sp.Basic) -> tuple[sp.Expr, sp.Pow, tuple[sp.Expr, sp.Expr, square_of_sum]] | None:
+    r"""(the factor :math:`\alpha c^2 + \beta (x + y)^2`, the factor :math:`c^{-k}` with :math:`k \ge 2` and
+    :math:`c > 0`, :func:`_affine`'s parts) of a product, None where it has no such pair."""
+    if not isinstance(product, sp.Mul):
+        return None
+    for power in product.args:
+        if isinstance(power, sp.Pow) and power.exp.is_Integer and power.exp <= -2 and power.base.is_positive:
+            for factor in product.args:
+                parts = _affine(factor, power.base)
+                if parts is not None:
+                    return factor, power, parts
+    return None
+
+
+def _affine_rewrite(expr: sp.Basic) -> sp.Basic:
+    r""":math:`F c^{-k}(\alpha c^2 + \beta (x + y)^2)` → :math:`F c^{2 - k}(\alpha + \beta q)`,
+    :math:`q = ((x + y)/c)^2`, in every product that has such a pair (:func:`_affine_match`)."""
+
+    def rewrite(product: sp.Mul) -> sp.Expr:
+        factor, power, (alpha, beta, square) = _affine_match(product)
+        others = list(product.args)
+        others.remove(factor)
+        others.remove(power)
+        scale = power.base
+        return sp.Mul(*others) * scale ** (power.exp + 2) * (alpha + beta * square_ratio_of_sum(*square.args, scale))
+
+    return expr.replace(lambda e: _affine_match(e) is not None, rewrite)
+
+
 _q = square_ratio_of_sum(a, b, C)
 
 SQUARE_RATIO_EXP: tuple[Rule, ...] = (
@@ -82,5 +135,10 @@ SQUARE_RATIO_EXP: tuple[Rule, ...] = (
                 C**2 * (1 - sp.exp(-expand_primitives(_q))), expand_primitives(-C**2 * expm1(-_q)))),
          _rewrite,
          C**2 * (1 - sp.exp(-_q))),
+    Rule("affine_in_square_ratio",
+         (claim("affine_in_square_ratio: (r C^2 + t (x + y)^2)/C^2 = r + t ((x + y)/C)^2",
+                (r * C**2 + t * expand_primitives(square_of_sum(a, b))) / C**2, r + t * expand_primitives(_q)),),
+         _affine_rewrite,
+         (C**2 - 2 * square_of_sum(a, b)) / C**2),
 )
-"""The rule of this module (see the module docstring)."""
+"""The rules of this module (see the module docstring)."""

@@ -79,3 +79,31 @@ def test_the_kernel_is_within_4_ulp_where_q_underflows_or_c_squared_overflows(we
             r, c = mpmath.mpf(p) - mpmath.mpf(t), mpmath.mpf(s)
             truths.append(-(c**2) / 2 * mpmath.expm1(-((r / c) ** 2)))
         _within_4_ulp(got, truths)
+
+
+# ------------------------------------------------------------------ affine_in_square_ratio
+
+AFFINE = SQUARE_RATIO_EXP[1]
+
+
+def test_the_affine_claim_is_proved_and_false_variants_are_refuted() -> None:
+    assert [prove(c, budget=20.0).status for c in AFFINE.claims] == ["proved"]
+    lhs = (C**2 - 2 * expand_primitives(square_of_sum(a, b))) / C**2
+    for statement, rhs in (("the square's coefficient dropped", 1 - expand_primitives(_q)),
+                           ("c^2 kept on the constant", C**2 - 2 * expand_primitives(_q)),
+                           ("the ratio of the difference", 1 - 2 * ((a - b) / C) ** 2)):
+        assert prove(claim(statement, lhs, rhs), budget=20.0).status == "refuted"
+
+
+def test_the_affine_rewrite_takes_the_ratio_s_own_scale_and_a_sum_of_two_terms_only() -> None:
+    x, y = sp.symbols("x y", real=True)
+    c, d = sp.symbols("c d", positive=True)
+    u = sp.Symbol("u", real=True)
+    q, square = square_ratio_of_sum(x, -y, c), square_of_sum(x, -y)
+    curvature = (c**2 - 2 * square) * sp.exp(-q) / c**2
+    assert AFFINE.rewrite(curvature) == (1 - 2 * q) * sp.exp(-q)
+    scaled = AFFINE.rewrite(3 * curvature / c)
+    assert not scaled.has(square) and sp.expand(scaled - 3 * (1 - 2 * q) * sp.exp(-q) / c) == 0
+    for unchanged in ((d**2 - 2 * square) / c**2, (c**2 - 2 * square) / c, (c**2 - 2 * square + x) / c**2,
+                      (c**2 - 2 * square) / u**2, (c**2 - 2 * x**2) / c**2):
+        assert AFFINE.rewrite(unchanged) == unchanged
