@@ -28,7 +28,10 @@ so that the exact-sum rules apply to it.
   :math:`y/\mu^2 = 3.2\cdot10^{-198}` at :math:`\mu \approx y \approx 3.1\cdot10^{197}`; :math:`-710/\hat y^2`
   at :math:`\hat y = 1.6\cdot10^{155}`, whose :math:`\hat y^{-2}` is subnormal).  Not for a term of a sum whose
   other terms share the factor :math:`g^{-2}`: the shared rounding of :math:`g^{-2}` factors out of such a sum,
-  where it may cancel, and separate quotients would not.
+  where it may cancel, and separate quotients would not; nor for a product of an exponential (:math:`e^a`,
+  :math:`x^a` for a symbolic a, :math:`(1 + t)^a`, a power of a sigmoid), which the kernel computes with its
+  co-factors and divisors scaled together (:math:`e^{-1164}\cdot 3.2\cdot10^{271}/c^2` is normal where
+  :math:`e^{-1164}` underflows).
 
 None names a loss."""
 
@@ -42,7 +45,10 @@ from symloss.stabilize.identities import C, a, b, claim, r, t
 from symloss.stabilize.identities import w as positive
 from symloss.stabilize.primitives import (
     expand_primitives,
+    pow1p,
     quotient_of_sum,
+    sigmoid_pow,
+    sigmoid_powers,
     square_of_sum,
     square_over_of_sum,
     square_ratio_of_sum,
@@ -173,10 +179,18 @@ def _inverse_square(factor: sp.Basic) -> bool:
     return isinstance(factor, sp.Pow) and factor.exp == -2 and factor.base.is_positive and not factor.base.is_number
 
 
+def _exponential(factor: sp.Basic) -> bool:
+    """``factor`` is an exponential that the kernel computes with its product's other factors scaled:
+    :math:`e^a`, :math:`x^a` for an exponent that is not a number, :math:`(1 + t)^a`, a power of a sigmoid."""
+    symbolic_power = isinstance(factor, sp.Pow) and not factor.exp.is_number
+    return symbolic_power or isinstance(factor, sp.exp | pow1p | sigmoid_pow | sigmoid_powers)
+
+
 def _by_square(mul: sp.Basic) -> tuple[sp.Expr, sp.Expr] | None:
     r"""(g, :math:`\rho`) when ``mul`` is a product :math:`\rho\,g^{-2}` (its first such factor) for a positive g
-    and a factor :math:`\rho` that is not a number; None otherwise."""
-    if not isinstance(mul, sp.Mul):
+    and a factor :math:`\rho` that is not a number, with no exponential factor (:func:`_exponential`); None
+    otherwise."""
+    if not isinstance(mul, sp.Mul) or any(_exponential(f) for f in mul.args):
         return None
     squares = [f for f in mul.args if _inverse_square(f)]
     rest = mul / squares[0] if squares else None
