@@ -78,5 +78,5 @@ LOG_PRODUCTS: tuple[Rule, ...] = (
           claim("difference_with_log_product, the log in two floats: log(2^m C) = m log 2 + log C for C > 0",
                 sp.log(2**m * C), m * sp.log(2) + sp.log(C))),
          lambda expr: terms_replaced(expr, difference),
-         C - 3 * sp.log(C)),
+         C - b * sp.log(C)),
 )
