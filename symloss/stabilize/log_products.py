@@ -3,7 +3,7 @@ r"""Stability rule of a difference :math:`a - b\log c` of two terms that cancel.
 ``difference_with_log_product``: :math:`a - b\log c` (two terms of a sum, the others kept) for float inputs
 a, b and c > 0 (each an input or its negation).  Near a root of the difference the two terms are nearly
 equal and their difference keeps only the absolute accuracy of :math:`\operatorname{fl}(b\log c)`: a Poisson
-rate's :math:`\mu - y\log\mu` at its minimum :math:`\mu = 4.596`, :math:`y = 3` is 0.0205 from terms near
+rate's :math:`\mu - y\log\mu` near its root, :math:`\mu = 4.596`, :math:`y = 3`, is 0.0205 from terms near
 4.6, and the rounding of :math:`\log\mu` alone costs about 90 ulp of it.  With :math:`\log c = h + l` in
 two floats (:math:`c = 2^e f`, :math:`f \in [\sqrt{1/2}, \sqrt 2)`, :math:`\log c = e\log 2 +
 \operatorname{log1p}(f - 1)`, f − 1 exact) and :math:`b\,h = p + p'` exact (Dekker's TwoProduct),
