@@ -188,9 +188,9 @@ def _exponential(factor: sp.Basic) -> bool:
 
 def _by_square(mul: sp.Basic) -> tuple[sp.Expr, sp.Expr] | None:
     r"""(g, :math:`\rho`) when ``mul`` is a product :math:`\rho\,g^{-2}` (its first such factor) for a positive g
-    and a factor :math:`\rho` that is not a number, with no exponential factor (:func:`_exponential`); None
-    otherwise."""
-    if not isinstance(mul, sp.Mul) or any(_exponential(f) for f in mul.args):
+    and a factor :math:`\rho` that is not a number, with no exponential factor (:func:`_exponential`) and no class
+    vector (the emitter reads a class axis' entries and sums where the primitive would hide them); None otherwise."""
+    if not isinstance(mul, sp.Mul) or any(_exponential(f) for f in mul.args) or mul.has(sp.Indexed, sp.Sum):
         return None
     squares = [f for f in mul.args if _inverse_square(f)]
     rest = mul / squares[0] if squares else None
