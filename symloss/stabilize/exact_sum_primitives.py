@@ -89,6 +89,35 @@ class square_of_sum(OfExactSumBase):  # noqa: N801
         return argument**2
 
 
+class abs_of_sum_plus(Primitive):  # noqa: N801
+    r""":math:`|x + y| + c` with :math:`x + y = h + l` carried exactly (TwoSum):
+    :math:`|h + l| + c = (|h| + c) + \operatorname{sign}(h)\,l` (:math:`h + l` has the sign of
+    :math:`h = \operatorname{fl}(x + y)`), so that :math:`|x + y| - \varepsilon` keeps the low part where it
+    cancels (Sterbenz: :math:`|h| - \varepsilon` exact).  Where :math:`x + y` or :math:`|x + y| + c` overflows
+    the halves are taken, :math:`2((|h'| + c/2) + \operatorname{sign}(h')\,l')` with :math:`h' + l' = x/2 + y/2`:
+    :math:`\hat y = 4.9\cdot10^{260}`, :math:`y = -\varepsilon = -1.8\cdot10^{308}` gives
+    :math:`4.9\cdot10^{260}`, not 0."""
+
+    regime_call = "abs_of_sum_plus(x, y, c)"
+    regimes = (
+        ("fl(x + y) and fl(|x + y| + c) finite", "(|h| + c) + sign(h) l, h + l = x + y exactly (TwoSum)"),
+        ("otherwise", "2 ((|h| + c/2) + sign(h) l), h + l = x/2 + y/2 exactly"),
+    )
+
+    nargs = 3
+
+    def textbook(self) -> sp.Expr:
+        x, y, c = self.args
+        return sp.Abs(x + y) + c
+
+    def _eval_is_extended_real(self) -> bool | None:
+        return True if all(arg.is_extended_real for arg in self.args) else None
+
+    def _numpycode(self, printer: sp.printing.numpy.NumPyPrinter) -> str:
+        x, y, c = (printer._print(arg) for arg in self.args)
+        return f"_abs_of_sum_plus({x}, {y}, {c})"
+
+
 class on_halves(Primitive):  # noqa: N801
     r""":math:`f` where its plain value ``plain`` is finite, else :math:`2^d f_{1/2}` (``scale`` :math:`2^d`) with
     ``halved`` = :math:`f_{1/2}` the same expression at the scaled inputs halved: for :math:`f = F\cdot H`, H

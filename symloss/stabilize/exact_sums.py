@@ -1,7 +1,11 @@
-"""Stability rules on exact sums: where an argument is the sum of two float inputs (or an input and a
+r"""Stability rules on exact sums: where an argument is the sum of two float inputs (or an input and a
 constant), the kernel carries the sum exactly (:class:`~symloss.stabilize.primitives.OfExactSumBase`)
 and an addition formula adds the low part; σ(a) − q for a constant q through an exact logit q − a, so
-that it vanishes at its root."""
+that it vanishes at its root; :math:`|x + y| + c` as :math:`(|h| + c) + \operatorname{sign}(h)\,l`
+(:class:`~symloss.stabilize.exact_sum_primitives.abs_of_sum_plus`), so that an ε-insensitive
+:math:`|\hat y - y| - \varepsilon` keeps the residual's low part where the difference cancels
+(:math:`\hat y = 4.9\cdot10^{260}`, :math:`y = -\varepsilon = -1.8\cdot10^{308}`: the residual overflows,
+:math:`|r| - \varepsilon = 4.9\cdot10^{260}`)."""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ from collections.abc import Callable
 import sympy as sp
 
 from symloss.declare.functions import sigmoid
-from symloss.stabilize.engine import Rewrite, Rule
+from symloss.stabilize.engine import Rewrite, Rule, terms_replaced
+from symloss.stabilize.exact_sum_primitives import abs_of_sum_plus
 from symloss.stabilize.identities import (
     C,
     P,
@@ -19,6 +24,7 @@ from symloss.stabilize.identities import (
     b,
     claim,
     s,
+    t,
 )
 from symloss.stabilize.primitives import (
     OfExactSumBase,
@@ -34,7 +40,7 @@ from symloss.stabilize.primitives import (
 CONSTANT_DIGITS = 40
 
 
-def _float_term(term: sp.Expr) -> bool:
+def float_term(term: sp.Expr) -> bool:
     """A float the kernel holds exactly: an input (scalar or class-vector entry) or its negation."""
     return isinstance(term, sp.Symbol | sp.Indexed) or isinstance(-term, sp.Symbol | sp.Indexed)
 
@@ -51,11 +57,11 @@ def exact_terms(argument: sp.Expr) -> tuple[sp.Expr, sp.Expr] | None:
     if not isinstance(argument, sp.Add) or len(argument.args) != 2:
         return None
     x, y = argument.args
-    if _float_term(y) and not _float_term(x):
+    if float_term(y) and not float_term(x):
         x, y = y, x
-    if _float_term(x) and _float_term(y):
+    if float_term(x) and float_term(y):
         return x, y
-    if _float_term(x) and y.is_number and y.is_extended_real and y.is_finite:
+    if float_term(x) and y.is_number and y.is_extended_real and y.is_finite:
         return x, _constant(y)
     return None
 
@@ -101,6 +107,20 @@ def _sigmoid_minus_constant_rewrite(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: isinstance(e, sp.Add) and pair(e) is not None, rewrite)
 
 
+def _abs_plus(add: sp.Basic) -> tuple[tuple[sp.Expr, sp.Expr], sp.Expr] | None:
+    r"""((:math:`|x + y|`, c), abs_of_sum_plus(x, y, c)) for the first term :math:`|x + y|` of the sum ``add``
+    with x, y float inputs (or their negations) and another term c a float input (or its negation); None
+    otherwise."""
+    if not isinstance(add, sp.Add):
+        return None
+    plain = [term for term in add.args if float_term(term)]
+    for term in add.args:
+        terms = exact_terms(term.args[0]) if isinstance(term, sp.Abs) else None
+        if plain and terms is not None and all(float_term(x) for x in terms):
+            return (term, plain[0]), abs_of_sum_plus(*terms, plain[0])
+    return None
+
+
 _tanh_x, _tanh_b = sp.tanh(a), sp.tanh(b)
 _eps = _tanh_x * _tanh_b
 _sech2_correction = -(_tanh_b**2 + _eps * (2 + _eps)) / (1 + _eps) ** 2
@@ -138,4 +158,14 @@ EXACT_SUMS: tuple[Rule, ...] = (
                 sigmoid(a) * (sp.exp(b - a) - 1), (sp.exp(b) - sp.exp(a)) / (1 + sp.exp(a)))),
          _sigmoid_minus_constant_rewrite,
          3 * sigmoid(a) - 2),
+    Rule("abs_of_exact_sum_plus",
+         (claim("abs_of_exact_sum_plus: |x + y| + c = sign(x + y) (x + y) + c", sp.Abs(a + b) + t,
+                sp.sign(a + b) * (a + b) + t),
+          claim("abs_of_exact_sum_plus: sign(h) (h + l) + c = (|h| + c) + sign(h) l (sign(h + l) = sign(h) for "
+                "h + l = x + y exactly, h = fl(x + y))",
+                sp.sign(a) * (a + b) + t, (sp.Abs(a) + t) + sp.sign(a) * b),
+          claim("abs_of_exact_sum_plus, the halves: |x + y| + c = 2 (|x/2 + y/2| + c/2)",
+                sp.Abs(a + b) + t, 2 * (sp.Abs(a / 2 + b / 2) + t / 2))),
+         lambda expr: terms_replaced(expr, _abs_plus),
+         sp.Max(0, sp.Abs(a - b) - t)),
 )

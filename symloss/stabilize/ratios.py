@@ -22,6 +22,16 @@ so that the exact-sum rules apply to it.
   :class:`~symloss.stabilize.primitives.quotient_of_sum`, :math:`2(c((x/2 + y/2)/v))`: :math:`x + y` overflows
   where the quotient is finite (:math:`x = -y = 1.8\cdot10^{308}`, :math:`v = 10^{174}`), and :math:`c x + c y`,
   the product expanded, is inf − inf there.
+* ``quotient_by_square``: :math:`\rho\,g^{-2} = (\rho/g)/g` for :math:`g > 0` as
+  :class:`~symloss.stabilize.scale_ratios.over_square`: :math:`g^2` overflows for :math:`g > 1.34\cdot10^{154}`
+  and underflows (or is subnormal) for :math:`g < 1.5\cdot10^{-154}` where the quotient is normal (a Hessian's
+  :math:`y/\mu^2 = 3.2\cdot10^{-198}` at :math:`\mu \approx y \approx 3.1\cdot10^{197}`; :math:`-710/\hat y^2`
+  at :math:`\hat y = 1.6\cdot10^{155}`, whose :math:`\hat y^{-2}` is subnormal).  Not for a term of a sum whose
+  other terms share the factor :math:`g^{-2}`: the shared rounding of :math:`g^{-2}` factors out of such a sum,
+  where it may cancel, and separate quotients would not; nor for a product of an exponential (:math:`e^a`,
+  :math:`x^a` for a symbolic a, :math:`(1 + t)^a`, a power of a sigmoid), which the kernel computes with its
+  co-factors and divisors scaled together (:math:`e^{-1164}\cdot 3.2\cdot10^{271}/c^2` is normal where
+  :math:`e^{-1164}` underflows).
 
 None names a loss."""
 
@@ -31,15 +41,19 @@ import sympy as sp
 
 from symloss.stabilize.engine import Rule, terms_replaced
 from symloss.stabilize.exact_sums import exact_terms
-from symloss.stabilize.identities import C, a, b, claim, t
+from symloss.stabilize.identities import C, a, b, claim, r, t
 from symloss.stabilize.identities import w as positive
 from symloss.stabilize.primitives import (
     expand_primitives,
+    pow1p,
     quotient_of_sum,
+    sigmoid_pow,
+    sigmoid_powers,
     square_of_sum,
     square_over_of_sum,
     square_ratio_of_sum,
 )
+from symloss.stabilize.scale_ratios import over_square
 
 
 def _input(expr: sp.Basic) -> bool:
@@ -160,6 +174,45 @@ def _quotient_rewrite(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: _scaled_exact_sum(e) is not None, rewrite)
 
 
+def _inverse_square(factor: sp.Basic) -> bool:
+    """``factor`` is :math:`g^{-2}` for a positive g that is not a number."""
+    return isinstance(factor, sp.Pow) and factor.exp == -2 and factor.base.is_positive and not factor.base.is_number
+
+
+def _exponential(factor: sp.Basic) -> bool:
+    """``factor`` is an exponential that the kernel computes with its product's other factors scaled:
+    :math:`e^a`, :math:`x^a` for an exponent that is not a number, :math:`(1 + t)^a`, a power of a sigmoid."""
+    symbolic_power = isinstance(factor, sp.Pow) and not factor.exp.is_number
+    return symbolic_power or isinstance(factor, sp.exp | pow1p | sigmoid_pow | sigmoid_powers)
+
+
+def _by_square(mul: sp.Basic) -> tuple[sp.Expr, sp.Expr] | None:
+    r"""(g, :math:`\rho`) when ``mul`` is a product :math:`\rho\,g^{-2}` (its first such factor) for a positive g
+    and a factor :math:`\rho` that is not a number, with no exponential factor (:func:`_exponential`) and no class
+    vector (the emitter reads a class axis' entries and sums where the primitive would hide them); None otherwise."""
+    if not isinstance(mul, sp.Mul) or any(_exponential(f) for f in mul.args) or mul.has(sp.Indexed, sp.Sum):
+        return None
+    squares = [f for f in mul.args if _inverse_square(f)]
+    rest = mul / squares[0] if squares else None
+    return None if rest is None or rest.is_number else (squares[0].base, rest)
+
+
+def _quotient_by_square_rewrite(expr: sp.Expr) -> sp.Expr:
+    r""":math:`\rho\,g^{-2} \to \operatorname{over\_square}(\rho, g)` in every product that holds
+    :math:`g^{-2}` for a positive g, except a term of a sum whose other terms hold :math:`g^{-2}` as well."""
+    shared = set()
+    for add in expr.atoms(sp.Add):
+        found = {term: _by_square(term) for term in add.args}
+        bases = [f[0] for f in found.values() if f is not None]
+        shared |= {term for term, f in found.items() if f is not None and bases.count(f[0]) > 1}
+
+    def rewrite(mul: sp.Mul) -> sp.Expr:
+        g, rest = _by_square(mul)
+        return over_square(rest, g)
+
+    return expr.replace(lambda e: e not in shared and _by_square(e) is not None, rewrite)
+
+
 RESTORING = frozenset({"perfect_square_in_sum"})
 """Rules that put back a structure an expansion took apart rather than replace a textbook form: a candidate
 form is not preferred for them (a factored form expands its numerator, and would otherwise count its own
@@ -193,4 +246,8 @@ RATIOS: tuple[Rule, ...] = (
                 t * (a + b) / C, 2 * (t * ((a / 2 + b / 2) / C))),),
          _quotient_rewrite,
          (a - b) / C),
+    Rule("quotient_by_square",
+         (claim("quotient_by_square: r g^-2 = (r/g)/g for g > 0", r * C**-2, (r / C) / C),),
+         _quotient_by_square_rewrite,
+         (a - b) * C**-2),
 )

@@ -11,7 +11,7 @@ and the rewrite.  They are declared by family (:mod:`~symloss.stabilize.logistic
 :mod:`~symloss.stabilize.class_sums`, :mod:`~symloss.stabilize.scaling`, :mod:`~symloss.stabilize.ratios`,
 :mod:`~symloss.stabilize.series`, :mod:`~symloss.stabilize.cancellation`, :mod:`~symloss.stabilize.class_margins`,
 :mod:`~symloss.stabilize.norms`, :mod:`~symloss.stabilize.scaled_softmax`, :mod:`~symloss.stabilize.linearity`,
-:mod:`~symloss.stabilize.logs`)
+:mod:`~symloss.stabilize.logs`, :mod:`~symloss.stabilize.log_products`)
 and listed here in the order they are applied (:data:`ORDER`).
 :func:`prove_rules` proves every claim; the engine
 (:func:`symloss.stabilize.engine.stabilize`) applies only rules whose claim was proved.
@@ -81,6 +81,14 @@ for the shifted sums):
                                 :math:`h + l = x + y` exactly: no :math:`(x + y)^2` formed
 ``quotient_of_exact_sum``       :math:`c(x + y)/v = 2(c((x/2 + y/2)/v))` for :math:`v > 0`: no :math:`x + y`
                                 to overflow, no :math:`c x + c y` to cancel as inf − inf
+``abs_of_exact_sum_plus``       :math:`|x + y| + c = (|h| + c) + \operatorname{sign}(h)\,l`, :math:`h + l = x + y`
+                                exactly (the halves' where x + y or the result overflows): the low part kept
+                                where :math:`|x + y| - \varepsilon` cancels
+``quotient_by_square``          :math:`\rho\,g^{-2} = (\rho/g)/g` for :math:`g > 0`: no :math:`g^2` to overflow or
+                                underflow (not for terms of a sum that share :math:`g^{-2}`)
+``difference_with_log_product`` :math:`a - b\log c = (a - p) - (p' + b\,l)`, :math:`\log c = h + l` and
+                                :math:`b h = p + p'` in two floats, a − p by TwoSum: no cancellation of a
+                                rounded :math:`b\log c` against a
 ``one_minus_exp_square_ratio``  :math:`c^2(1 - e^{-q}) = (x + y)^2\operatorname{exprel}(-q)` for
                                 :math:`q = ((x + y)/c)^2 < 1` (q may underflow there); elsewhere
                                 :math:`-c^2\operatorname{expm1}(-q)`
@@ -176,6 +184,7 @@ from symloss.stabilize.exact_sums import EXACT_SUMS
 from symloss.stabilize.exponentials import EXPONENTIALS
 from symloss.stabilize.homogeneous import HOMOGENEOUS
 from symloss.stabilize.linearity import LINEARITY
+from symloss.stabilize.log_products import LOG_PRODUCTS
 from symloss.stabilize.logistic import LOGISTIC
 from symloss.stabilize.logs import LOGS
 from symloss.stabilize.norms import NORMS
@@ -194,7 +203,7 @@ FAMILIES: tuple[tuple[Rule, ...], ...] = (LOGISTIC, POWERS, EXPONENTIALS, ELEMEN
                                                  SCALING, RATIOS, SERIES, CANCELLATION, CLASS_MARGINS, NORMS,
                                                  SCALED_SOFTMAX, LINEARITY, UNIFORM_TARGET, SOFTMAX_POWERS,
                                                  SQUARE_RATIO_EXP,
-                                                 HOMOGENEOUS, SOFTMAX_PARTITION, LOGS)
+                                                 HOMOGENEOUS, SOFTMAX_PARTITION, LOGS, LOG_PRODUCTS)
 ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on every pass
     "log_sigmoid_to_softplus",
     "log1m_sigmoid_to_softplus",
@@ -229,6 +238,7 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "square_ratio_of_exact_sum",  # after the scaling rules, whose forms (a square times c^-2) it would hide
     "square_over_exact_sum",  # after square_ratio_of_exact_sum, which takes a square times c^-2 first
     "quotient_of_exact_sum",
+    "abs_of_exact_sum_plus",  # before homogeneous_on_halves: it takes the halves itself where x + y overflows
     "one_minus_exp_square_ratio",  # after square_ratio_of_exact_sum, whose q it reads; before one_minus_exp
     "affine_in_square_ratio",  # after square_of_exact_sum, whose square it reads
     "homogeneous_on_halves",  # after the exact-sum rules, whose residuals it would hide in its halves
@@ -258,6 +268,8 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "pow1p",  # the powers of 1 + t that remain (1 - softmax is summed from the other classes first)
     "shift_before_divisor",  # last: the softmax rules above read the entries it wraps
     "softmax_product_scaled",  # after the rules that make softmax and its complement
+    "difference_with_log_product",
+    "quotient_by_square",  # last: the rules above read the powers g^-2 it divides by
 )
 
 

@@ -22,7 +22,7 @@ from symloss.emit.blocks import (
 )
 from symloss.emit.codegen import Variant, kernel_for, render_module, render_package
 from symloss.emit.printer import KernelPrinter
-from symloss.stabilize import primitives
+from symloss.stabilize import exact_sum_primitives, log_products, primitives
 from symloss.stabilize.engine import ProvedRule, stabilize
 from symloss.stabilize.primitives import Primitive, log1p
 from symloss.stabilize.regimes import DEFAULT, regimes_of
@@ -98,12 +98,16 @@ def test_a_function_without_regimes_has_no_regimes_section(proved: tuple[ProvedR
 # ---------------------------------------------------------------- the switches inside the primitives' helpers
 
 
+OFFERED_ELSEWHERE = (exact_sum_primitives.abs_of_sum_plus, log_products.minus_log_product)  # helpers, not re-exported
+
+
 def _concrete(kind: type = Primitive) -> list[type]:
     """Every primitive class :mod:`symloss.stabilize.primitives` offers that stands for a function (no base class;
-    those of an exact sum are defined in :mod:`symloss.stabilize.exact_sum_primitives` and offered there too)."""
+    those of an exact sum are defined in :mod:`symloss.stabilize.exact_sum_primitives` and offered there too), and
+    those of :data:`OFFERED_ELSEWHERE`."""
     leaves = []
     for sub in kind.__subclasses__():
-        if getattr(primitives, sub.__name__, None) is sub:
+        if getattr(primitives, sub.__name__, None) is sub or sub in OFFERED_ELSEWHERE:
             leaves += _concrete(sub) if sub.__subclasses__() else [sub]
     return leaves
 
