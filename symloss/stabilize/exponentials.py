@@ -342,18 +342,29 @@ def _exp_minus_quotient(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.E
 
 
 def _shifted_exp_minus_quotient(rest: sp.Expr, a_: sp.Expr, t_: sp.Expr, c: sp.Expr) -> sp.Expr:
-    r""":math:`(e^a - t)/(c + e^a) = \operatorname{exp\_minus}(a - M, t e^{-M})/(c e^{-M} + e^{a - M})`,
-    :math:`M = \max(a - 700, 0)` (:func:`_shift`): both divided by :math:`e^M`, so that neither overflows
-    (the denominator at most :math:`c + e^{700}`)."""
+    r""":math:`(e^a - t)/(c + e^a)` with :math:`X = \operatorname{exp\_minus}(a - M, t e^{-M}) = e^{-M}(e^a - t)`,
+    :math:`M = \max(a - 700, 0)` (:func:`_shift`), the denominator divided by its larger term, so that it lies in
+    :math:`[1, 2]` and no partial quotient overflows: :math:`e^{M - a} X/(1 + c e^{-a})` where :math:`a \ge \log c`
+    (:math:`e^{M - a}` times X and c taken as co-factors of one scaled exponential), else
+    :math:`(1/c) X/(e^{-M} + e^{a - M}/c)` (a co-factor c of the quotient cancels it).
+    :math:`\theta(e^z - y)/(\theta + e^z)` at :math:`\theta = 5\cdot 10^{-324}`, :math:`z = -10^{187}` is
+    :math:`-y`, where :math:`(e^z - y)/(\theta + e^z)` alone overflows."""
     top = _shift(a_)
-    return rest * exp_minus(a_ - top, t_ * sp.exp(-top)) / (c * sp.exp(-top) + sp.exp(a_ - top))
+    difference = exp_minus(a_ - top, t_ * sp.exp(-top))
+    return sp.Piecewise((rest * sp.exp(top - a_) * difference / (1 + c * sp.exp(-a_)), a_ >= sp.log(c)),
+                        (rest / c * difference / (sp.exp(-top) + sp.exp(a_ - top) / c), True))
 
 
 EXP_MINUS_OVER_CONSTANT_PLUS_EXP = Rule(
     "exp_minus_over_constant_plus_exp",
-    (claim("exp_minus_over_constant_plus_exp: (e^a - t)/(C + e^a) = (e^(a - u) - t e^(-u))/(C e^(-u) + e^(a - u))",
+    (claim("exp_minus_over_constant_plus_exp, a >= log C: (e^a - t)/(C + e^a) = "
+           "e^(u - a) (e^(a - u) - t e^(-u))/(1 + C e^(-a))",
            (sp.exp(a) - t) / (C + sp.exp(a)),
-           (sp.exp(a - u) - t * sp.exp(-u)) / (C * sp.exp(-u) + sp.exp(a - u))),),
+           sp.exp(u - a) * (sp.exp(a - u) - t * sp.exp(-u)) / (1 + C * sp.exp(-a))),
+     claim("exp_minus_over_constant_plus_exp, a < log C: (e^a - t)/(C + e^a) = "
+           "(e^(a - u) - t e^(-u))/(C (e^(-u) + e^(a - u)/C))",
+           (sp.exp(a) - t) / (C + sp.exp(a)),
+           (sp.exp(a - u) - t * sp.exp(-u)) / (C * (sp.exp(-u) + sp.exp(a - u) / C)))),
     _top_down(lambda e: _exp_minus_quotient(e) is not None,
               lambda e: _shifted_exp_minus_quotient(*_exp_minus_quotient(e)), factors_alone=False),
     C * exp_minus(a, t) / (C + sp.exp(a)),

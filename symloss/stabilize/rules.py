@@ -52,8 +52,9 @@ for the shifted sums):
 ``expm1``                       :math:`e^{x} - 1 = \operatorname{expm1}(x)`
 ``exp_minus_variable``          :math:`e^{a} - t = \operatorname{expm1}(a) - (t - 1)` for a variable t,
                                 used where :math:`t - 1` is exact (:math:`\tfrac12 \le t \le 2`)
-``exp_minus_over_constant_plus_exp`` :math:`(e^a - t)/(c + e^a) = (e^{a - M} - t e^{-M})/(c e^{-M} + e^{a - M})`,
-                                :math:`M = \max(a - 700, 0)`: neither side overflows
+``exp_minus_over_constant_plus_exp`` :math:`(e^a - t)/(c + e^a) = e^{M - a}X/(1 + c e^{-a})` where
+                                :math:`a \ge \log c`, else :math:`(1/c)X/(e^{-M} + e^{a - M}/c)`,
+                                :math:`X = e^{a - M} - t e^{-M}`, :math:`M = \max(a - 700, 0)`: nothing overflows
 ``exp_times_shifted_sum``       :math:`e^b (A + B e^a) = e^{b + M}(A e^{-M} + B e^{a - M})` and
                                 :math:`e^b (e^a - t) = e^{b + M}(e^{a - M} - t e^{-M})`, :math:`M = \max(a - 700, 0)`:
                                 the factor's overflow merged into b's exponent
