@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 import sympy as sp
 
-from symloss.stabilize.engine import Rewrite, Rule
+from symloss.stabilize.engine import Rewrite, Rule, terms_replaced
 from symloss.stabilize.exact_sums import exact_terms
 from symloss.stabilize.identities import C, a, claim, r, t, u, w
 from symloss.stabilize.primitives import exp_minus, expand_primitives, expm1, log1p, quotient_of_sum
@@ -65,9 +65,15 @@ def _constant_plus_exp(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr] | None:
 
 
 def _shifted_log_sum_exp(c: sp.Expr, a_: sp.Expr) -> sp.Expr:
-    r""":math:`\log(c + e^a) = \max(a, \log c) + \operatorname{log1p}(e^{-|a - \log c|})`: the larger
-    exponent taken out exactly, the rest in :math:`(0, \log 2]`."""
-    return sp.Max(a_, sp.log(c)) + log1p(sp.exp(-sp.Abs(a_ - sp.log(c))))
+    r""":math:`\log(1 + e^a) = \max(a, 0) + \operatorname{log1p}(e^{-|a|})`: the larger exponent taken out exactly,
+    the rest in :math:`(0, \log 2]`.  For :math:`c \ne 1`, whose :math:`\log c` is rounded (an absolute error
+    :math:`|\log c|\,2^{-53}` that an exponential of :math:`a - \log c` would make hundreds of ulp of a tail
+    :math:`c\,e^{-a}` at :math:`c = 10^{-140}`), the tail is a product of an exponential of an input and c, rounded
+    once: :math:`a + \operatorname{log1p}(c\,e^{-a})` where :math:`a \ge \log c`, else
+    :math:`\log c + \operatorname{log1p}(e^a/c)` (each log1p's argument in :math:`(0, 1]`)."""
+    if c == 1:
+        return sp.Max(a_, 0) + log1p(sp.exp(-sp.Abs(a_)))
+    return sp.Piecewise((a_ + log1p(c * sp.exp(-a_)), a_ >= sp.log(c)), (sp.log(c) + log1p(sp.exp(a_) / c), True))
 
 
 def _log_sum(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr] | None:
@@ -85,12 +91,75 @@ def _log_sum(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr] | None:
 
 LOG_OF_CONSTANT_PLUS_EXP = Rule(
     "log_of_constant_plus_exp",
-    (claim("log_of_constant_plus_exp for a = log C + u, u >= 0: log(C + e^a) = a + log(1 + e^(-u))",
-           sp.log(C + sp.exp(sp.log(C) + u)), sp.log(C) + u + sp.log(1 + sp.exp(-u))),
-     claim("log_of_constant_plus_exp for a = log C - u, u >= 0: log(C + e^a) = log C + log(1 + e^(-u))",
-           sp.log(C + sp.exp(sp.log(C) - u)), sp.log(C) + sp.log(1 + sp.exp(-u)))),
+    (claim("log_of_constant_plus_exp, c = 1, a = u >= 0 (a = -u: the form itself): log(1 + e^a) = a + log(1 + e^-a)",
+           sp.log(1 + sp.exp(u)), u + sp.log(1 + sp.exp(-u))),
+     claim("log_of_constant_plus_exp, a >= log C: log(C + e^a) = a + log(1 + C e^(-a))",
+           sp.log(C + sp.exp(a)), a + sp.log(1 + C * sp.exp(-a))),
+     claim("log_of_constant_plus_exp, a < log C: log(C + e^a) = log C + log(1 + e^a/C)",
+           sp.log(C + sp.exp(a)), sp.log(C) + sp.log(1 + sp.exp(a) / C))),
     _top_down(lambda e: _log_sum(e) is not None, lambda e: _shifted_log_sum_exp(*_log_sum(e))),
     sp.log(C + sp.exp(a)),
+)
+
+# ---------------------------------------------- K log(c + e^a) - k a with k a summand of K: k log(1 + c e^-a)
+
+
+def _log_sum_term(term: sp.Expr) -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr] | None:
+    """(K, the log factor, c, a) where ``term`` is K log(c + e^a) with c free of exponentials and positive."""
+    logs = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.log) and _constant_plus_exp(f.args[0])]
+    if len(logs) != 1:
+        return None
+    return term / logs[0], logs[0], *_constant_plus_exp(logs[0].args[0])
+
+
+TAIL_FAR = 700  # log c - a beyond which c e^{-a} may overflow: log1p of it is taken as (log c - a) + log1p(e^a/c)
+
+
+def log1p_of_exp_scaled(c: sp.Expr, a_: sp.Expr) -> sp.Piecewise:
+    r""":math:`\log(1 + c e^{-a})` for c > 0: :math:`\operatorname{log1p}(c e^{-a})` where :math:`\log c - a < 700`
+    (:data:`TAIL_FAR`; :math:`c e^{-a}` a product of an exponential and its co-factor, rounded once: no
+    :math:`\log c` rounded into an exponent, whose absolute error :math:`|\log c|\,2^{-53}` the exponential would
+    turn into hundreds of ulp at :math:`c = 10^{-260}`), else :math:`(\log c - a) + \operatorname{log1p}(e^{a}/c)`,
+    where :math:`c e^{-a}` may overflow and :math:`\log c - a \ge 700` keeps the relative accuracy of its terms;
+    for c = 1, :math:`\max(-a, 0) + \operatorname{log1p}(e^{-|a|})` (:func:`_shifted_log_sum_exp`)."""
+    if c == 1:  # log 1 exact: the shifted log-sum-exp of -a
+        return _shifted_log_sum_exp(c, -a_)
+    return sp.Piecewise((log1p(c * sp.exp(-a_)), sp.log(c) - a_ < TAIL_FAR),
+                        (sp.log(c) - a_ + log1p(sp.exp(a_) / c), True))
+
+
+def _exponent_taken(add: sp.Basic) -> tuple[tuple[sp.Expr, sp.Expr], sp.Expr] | None:
+    r"""(the terms :math:`K\log(c + e^a)` and :math:`-k a` of the sum ``add``, their replacement
+    :math:`(K - k)\log(c + e^a) + k\log(1 + c e^{-a})` (:func:`log1p_of_exp_scaled`)), where k is K or a sum of
+    some of K's terms (so that K - k is the others: no new cancellation) free of a's variables; None where the sum
+    holds no such pair.  :math:`(y + \theta)\log(\theta + e^z) - yz` cancels :math:`yz` out of
+    :math:`y\log(\theta + e^z)` (no correct digit at :math:`z = 10^{10}`, :math:`y = 10^9`, inf - inf at
+    :math:`z = 1.8\cdot 10^{308}`); :math:`\theta\log(\theta + e^z) + y\log(1 + \theta e^{-z})` is a sum of a
+    term at least :math:`\theta\log\theta \ge -1/e` and a nonnegative one."""
+    if not isinstance(add, sp.Add):
+        return None
+    for term in add.args:
+        found = _log_sum_term(term)
+        if found is None:
+            continue
+        weight, log, c, a_ = found
+        weights = set(sp.Add.make_args(sp.expand(weight)))
+        for other in add.args:
+            k = sp.expand(-other / a_)
+            if other is term or k.has(*a_.free_symbols) or not set(sp.Add.make_args(k)) <= weights:
+                continue
+            return (term, other), (weight - k) * log + k * log1p_of_exp_scaled(c, a_)
+    return None
+
+
+LOG_SUM_MINUS_EXPONENT = Rule(
+    "log_sum_minus_exponent",
+    (claim("log_sum_minus_exponent: log(C + e^a) - a = log(1 + C e^(-a))",
+           sp.log(C + sp.exp(a)) - a, sp.log(1 + C * sp.exp(-a))),
+     claim("log_sum_minus_exponent, far: log(1 + C e^(-a)) = (log C - a) + log(1 + e^a/C)",
+           sp.log(1 + C * sp.exp(-a)), sp.log(C) - a + sp.log(1 + sp.exp(a) / C))),
+    lambda expr: terms_replaced(expr, _exponent_taken),
+    (t + C) * sp.log(C + sp.exp(a)) - t * a,
 )
 
 # --------------------------------------------------------- e^{m a} / (c + e^a)^n without an overflow
@@ -273,18 +342,29 @@ def _exp_minus_quotient(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.E
 
 
 def _shifted_exp_minus_quotient(rest: sp.Expr, a_: sp.Expr, t_: sp.Expr, c: sp.Expr) -> sp.Expr:
-    r""":math:`(e^a - t)/(c + e^a) = \operatorname{exp\_minus}(a - M, t e^{-M})/(c e^{-M} + e^{a - M})`,
-    :math:`M = \max(a - 700, 0)` (:func:`_shift`): both divided by :math:`e^M`, so that neither overflows
-    (the denominator at most :math:`c + e^{700}`)."""
+    r""":math:`(e^a - t)/(c + e^a)` with :math:`X = \operatorname{exp\_minus}(a - M, t e^{-M}) = e^{-M}(e^a - t)`,
+    :math:`M = \max(a - 700, 0)` (:func:`_shift`), the denominator divided by its larger term, so that it lies in
+    :math:`[1, 2]` and no partial quotient overflows: :math:`e^{M - a} X/(1 + c e^{-a})` where :math:`a \ge \log c`
+    (:math:`e^{M - a}` times X and c taken as co-factors of one scaled exponential), else
+    :math:`(1/c) X/(e^{-M} + e^{a - M}/c)` (a co-factor c of the quotient cancels it).
+    :math:`\theta(e^z - y)/(\theta + e^z)` at :math:`\theta = 5\cdot 10^{-324}`, :math:`z = -10^{187}` is
+    :math:`-y`, where :math:`(e^z - y)/(\theta + e^z)` alone overflows."""
     top = _shift(a_)
-    return rest * exp_minus(a_ - top, t_ * sp.exp(-top)) / (c * sp.exp(-top) + sp.exp(a_ - top))
+    difference = exp_minus(a_ - top, t_ * sp.exp(-top))
+    return sp.Piecewise((rest * sp.exp(top - a_) * difference / (1 + c * sp.exp(-a_)), a_ >= sp.log(c)),
+                        (rest / c * difference / (sp.exp(-top) + sp.exp(a_ - top) / c), True))
 
 
 EXP_MINUS_OVER_CONSTANT_PLUS_EXP = Rule(
     "exp_minus_over_constant_plus_exp",
-    (claim("exp_minus_over_constant_plus_exp: (e^a - t)/(C + e^a) = (e^(a - u) - t e^(-u))/(C e^(-u) + e^(a - u))",
+    (claim("exp_minus_over_constant_plus_exp, a >= log C: (e^a - t)/(C + e^a) = "
+           "e^(u - a) (e^(a - u) - t e^(-u))/(1 + C e^(-a))",
            (sp.exp(a) - t) / (C + sp.exp(a)),
-           (sp.exp(a - u) - t * sp.exp(-u)) / (C * sp.exp(-u) + sp.exp(a - u))),),
+           sp.exp(u - a) * (sp.exp(a - u) - t * sp.exp(-u)) / (1 + C * sp.exp(-a))),
+     claim("exp_minus_over_constant_plus_exp, a < log C: (e^a - t)/(C + e^a) = "
+           "(e^(a - u) - t e^(-u))/(C (e^(-u) + e^(a - u)/C))",
+           (sp.exp(a) - t) / (C + sp.exp(a)),
+           (sp.exp(a - u) - t * sp.exp(-u)) / (C * (sp.exp(-u) + sp.exp(a - u) / C)))),
     _top_down(lambda e: _exp_minus_quotient(e) is not None,
               lambda e: _shifted_exp_minus_quotient(*_exp_minus_quotient(e)), factors_alone=False),
     C * exp_minus(a, t) / (C + sp.exp(a)),
@@ -336,5 +416,5 @@ EXP_NEAR_ONE = Rule(
     t + r * sp.exp(a),
 )
 
-EXPONENTIALS: tuple[Rule, ...] = (EXP_NEAR_ONE, LOG_OF_CONSTANT_PLUS_EXP, EXP_OVER_CONSTANT_PLUS_EXP,
-                                  EXP_MINUS_OVER_CONSTANT_PLUS_EXP, EXP_TIMES_SHIFTED_SUM)
+EXPONENTIALS: tuple[Rule, ...] = (EXP_NEAR_ONE, LOG_SUM_MINUS_EXPONENT, LOG_OF_CONSTANT_PLUS_EXP,
+                                  EXP_OVER_CONSTANT_PLUS_EXP, EXP_MINUS_OVER_CONSTANT_PLUS_EXP, EXP_TIMES_SHIFTED_SUM)

@@ -34,8 +34,13 @@ for the shifted sums):
 ``sigmoid_power``               :math:`\sigma(a)^{c} = e^{-c\operatorname{softplus}(-a)}
                                 = e^{c\min(a,0)}\,e^{-c\log(1+e^{-|a|})}` for a variable exponent c
 ``softplus_tail``               :math:`\operatorname{softplus}(x) - \max(x, 0) = \operatorname{log1p}(e^{-|x|})`
-``log_of_constant_plus_exp``    :math:`\log(c + e^{a}) = \max(a, \log c) + \operatorname{log1p}(e^{-|a - \log c|})`
-                                for :math:`c > 0` free of exponentials (also :math:`\operatorname{log1p}(e^a)`, c = 1)
+``log_sum_minus_exponent``      :math:`K\log(c + e^{a}) - k a = (K - k)\log(c + e^{a}) + k\log(1 + c e^{-a})` for k
+                                K or some of K's terms: :math:`\operatorname{log1p}(c e^{-a})` where
+                                :math:`\log c - a < 700`, else :math:`(\log c - a) + \operatorname{log1p}(e^a/c)`
+``log_of_constant_plus_exp``    :math:`\log(1 + e^{a}) = \max(a, 0) + \operatorname{log1p}(e^{-|a|})`
+                                (also :math:`\operatorname{log1p}(e^a)`); for :math:`c > 0` free of exponentials,
+                                :math:`\log(c + e^a) = a + \operatorname{log1p}(c e^{-a})` where
+                                :math:`a \ge \log c`, else :math:`\log c + \operatorname{log1p}(e^a/c)`
 ``exp_over_constant_plus_exp``  :math:`e^{ma}/(c + e^{a})^{n} = e^{ma - nM}/(c\,e^{-M} + e^{a - M})^{n}`,
                                 :math:`M = \max(a, 0)`, for integers :math:`0 \le m \le n`, :math:`c > 0`:
                                 no overflowing quotient
@@ -47,8 +52,9 @@ for the shifted sums):
 ``expm1``                       :math:`e^{x} - 1 = \operatorname{expm1}(x)`
 ``exp_minus_variable``          :math:`e^{a} - t = \operatorname{expm1}(a) - (t - 1)` for a variable t,
                                 used where :math:`t - 1` is exact (:math:`\tfrac12 \le t \le 2`)
-``exp_minus_over_constant_plus_exp`` :math:`(e^a - t)/(c + e^a) = (e^{a - M} - t e^{-M})/(c e^{-M} + e^{a - M})`,
-                                :math:`M = \max(a - 700, 0)`: neither side overflows
+``exp_minus_over_constant_plus_exp`` :math:`(e^a - t)/(c + e^a) = e^{M - a}X/(1 + c e^{-a})` where
+                                :math:`a \ge \log c`, else :math:`(1/c)X/(e^{-M} + e^{a - M}/c)`,
+                                :math:`X = e^{a - M} - t e^{-M}`, :math:`M = \max(a - 700, 0)`: nothing overflows
 ``exp_times_shifted_sum``       :math:`e^b (A + B e^a) = e^{b + M}(A e^{-M} + B e^{a - M})` and
                                 :math:`e^b (e^a - t) = e^{b + M}(e^{a - M} - t e^{-M})`, :math:`M = \max(a - 700, 0)`:
                                 the factor's overflow merged into b's exponent
@@ -212,6 +218,7 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "scaled_one_minus_sigmoid",
     "sigmoid_power",
     "softplus_tail",
+    "log_sum_minus_exponent",  # before log_of_constant_plus_exp, which would hide its log(c + e^a)
     "log_of_constant_plus_exp",  # before log1p, which would hide log(1 + e^a) as log1p(e^a)
     "exp_over_constant_plus_exp",
     "log1p",

@@ -16,7 +16,7 @@ from symloss.declare.functions import to_elementary
 from symloss.emit.codegen import load_generated
 from symloss.prove.prover import prove
 from symloss.stabilize.engine import ProvedRule, stabilize
-from symloss.stabilize.exponentials import EXPONENTIALS
+from symloss.stabilize.exponentials import EXPONENTIALS, LOG_SUM_MINUS_EXPONENT, log1p_of_exp_scaled
 from symloss.stabilize.identities import C, a, claim, u
 from symloss.stabilize.primitives import expand_primitives, log1p
 
@@ -25,6 +25,8 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 z, y = sp.symbols("z y", real=True)
 theta = sp.Symbol("theta", positive=True)
 M = sp.Max(z, 0)
+THETA_LOG_SUM = sp.Piecewise((z + log1p(theta * sp.exp(-z)), z >= sp.log(theta)),
+                             (sp.log(theta) + log1p(sp.exp(z) / theta), True))  # log(θ + e^z), no log θ in an exp
 
 
 @pytest.mark.parametrize("rule", EXPONENTIALS, ids=lambda r: r.name)
@@ -41,6 +43,10 @@ def test_every_claim_is_proved(rule: object) -> None:
               1 / (C + sp.exp(a)), sp.exp(-sp.Max(a, 0)) / (sp.exp(-sp.Max(a, 0)) + C * sp.exp(a - sp.Max(a, 0)))),
         claim("max(a, 0) not taken out of the numerator: e^a/(C + e^a) = e^a/(C e^(-M) + e^(a - M))",
               sp.exp(a) / (C + sp.exp(a)), sp.exp(a) / (C * sp.exp(-sp.Max(a, 0)) + sp.exp(a - sp.Max(a, 0)))),
+        claim("the exponent's sign kept: log(C + e^a) - a = log(1 + C e^a)",
+              sp.log(C + sp.exp(a)) - a, sp.log(1 + C * sp.exp(a))),
+        claim("far, a added: log(1 + C e^(-a)) = (log C + a) + log(1 + e^a/C)",
+              sp.log(1 + C * sp.exp(-a)), sp.log(C) + a + sp.log(1 + sp.exp(a) / C)),
     ],
     ids=lambda c: c.statement.split(":")[0],
 )
@@ -77,11 +83,14 @@ def _proved_family() -> tuple[ProvedRule, ...]:
     [
         (sp.log(1 + sp.exp(z)), sp.Max(z, 0) + log1p(sp.exp(-sp.Abs(z)))),
         (log1p(sp.exp(-z)), sp.Max(-z, 0) + log1p(sp.exp(-sp.Abs(z)))),
-        (sp.log(theta + sp.exp(z)), sp.Max(z, sp.log(theta)) + log1p(sp.exp(-sp.Abs(z - sp.log(theta))))),
+        (sp.log(theta + sp.exp(z)), THETA_LOG_SUM),
         (sp.exp(z) / (1 + sp.exp(z)), sp.exp(z - M) / (sp.exp(-M) + sp.exp(z - M))),
         (y / (sp.exp(z) + 1), y * sp.exp(-M) / (sp.exp(-M) + sp.exp(z - M))),
         (theta * sp.exp(z) / (theta + sp.exp(z)) ** 2,
          theta * sp.exp(z - 2 * M) / (theta * sp.exp(-M) + sp.exp(z - M)) ** 2),
+        ((y + theta) * sp.log(theta + sp.exp(z)) - y * z,
+         theta * THETA_LOG_SUM + y * log1p_of_exp_scaled(theta, z)),
+        (sp.log(1 + sp.exp(z)) - z, sp.Max(-z, 0) + log1p(sp.exp(-sp.Abs(z)))),
     ],
 )
 def test_the_family_rewrites(expr: sp.Expr, expected: sp.Expr) -> None:
@@ -101,6 +110,18 @@ def test_the_family_rewrites(expr: sp.Expr, expected: sp.Expr) -> None:
 )
 def test_what_the_family_leaves_alone(expr: sp.Expr) -> None:
     assert stabilize(expr, _proved_family()).expr == expr
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        theta * sp.log(theta + sp.exp(z)) - y * z,  # y not a term of the log's weight: K - k would cancel
+        (y + theta) * sp.log(theta + sp.exp(z)) - y * z**2,  # not the log's exponent
+        (y + theta) * sp.log(theta + sp.exp(z)) - z * sp.exp(z),  # a weight that holds the exponent
+    ],
+)
+def test_what_log_sum_minus_exponent_leaves_alone(expr: sp.Expr) -> None:
+    assert LOG_SUM_MINUS_EXPONENT.rewrite(expr) == expr
 
 
 # ------------------------------------------------------------------------------ kernels
@@ -157,3 +178,21 @@ def test_negative_binomial_hessian_is_finite_and_within_budget_at_huge_logs(kern
                     / (dispersion + mpmath.exp(mpmath.mpf(x))) ** 2 for x, n in zip(MARGINS, counts, strict=True)]
             got = module.negative_binomial_nll_hess(MARGINS, counts, theta=dispersion, reduction="none")
             _within_budget(got, want)
+
+
+def test_negative_binomial_value_is_finite_and_within_budget_where_its_terms_cancel(kernels: Path) -> None:
+    """(y + θ) log(θ + e^z) - y z: (y + θ) z - y z lost every digit at z = 1e10, y = 1e9, θ = 1 and was
+    inf - inf = NaN at z = 1.8e308, y = 14, θ = 2.2e261 (truth inf); as θ log(θ + e^z) + y log(1 + θ e^-z),
+    two terms that do not cancel, neither does."""
+    module = load_generated(kernels, "negative_binomial_nll")
+    points = [(1e10, 1e9, 1.0), (40.0, 1e9, 1.0), (-3.0, 7.0, 1e-300), (2.0, 3.0, 1e20), (-50.0, 1e9, 2.5),
+              (4.394333926014576e-80, 36150591367169.0, 1.4998537827348041e-260), (-800.0, 5.0, 1e10)]
+    with mpmath.workdps(1000):  # y log(1 + θ e^-z) at θ = 1e-300 is the difference of two logs 1e-299 apart
+        for x, n, dispersion in points:
+            want = ((mpmath.mpf(n) + dispersion) * mpmath.log(dispersion + mpmath.exp(mpmath.mpf(x)))
+                    - mpmath.mpf(n) * mpmath.mpf(x))
+            got = module.negative_binomial_nll(np.array([x]), np.array([n]), theta=dispersion, reduction="none")
+            _within_budget(got, [want])
+        huge = module.negative_binomial_nll(np.array([1.7976931348623157e308]), np.array([14.0]),
+                                            theta=2.2187860461563992e261, reduction="none")
+        assert huge[0] == np.inf

@@ -46,6 +46,8 @@ def test_claims_are_proved(rule: object) -> None:
               sp.exp(r) * (sp.exp(a) - t), sp.exp(r + u) * (sp.exp(a - u) - t)),
         claim("C not divided: (e^a - t)/(C + e^a) = (e^(a - u) - t e^(-u))/(C + e^(a - u))",
               (sp.exp(a) - t) / (C + sp.exp(a)), (sp.exp(a - u) - t * sp.exp(-u)) / (C + sp.exp(a - u))),
+        claim("e^(u - a) left out: (e^a - t)/(C + e^a) = (e^(a - u) - t e^(-u))/(1 + C e^(-a))",
+              (sp.exp(a) - t) / (C + sp.exp(a)), (sp.exp(a - u) - t * sp.exp(-u)) / (1 + C * sp.exp(-a))),
     ],
     ids=lambda c: c.statement.split(":")[0],
 )
@@ -78,7 +80,9 @@ def _equal_at(before: sp.Expr, after: sp.Expr, point: dict[sp.Symbol, float]) ->
          (3 * y * sp.exp(-M) - 2 * sp.exp(z - M)) * sp.exp(-2 * z + M)),
         (sp.exp(-z) * exp_minus(z, y), sp.exp(-z + M) * exp_minus(z - M, y * sp.exp(-M))),
         (theta * exp_minus(z, y) / (theta + sp.exp(z)),
-         theta * exp_minus(z - M, y * sp.exp(-M)) / (theta * sp.exp(-M) + sp.exp(z - M))),
+         sp.Piecewise((theta * sp.exp(M - z) * exp_minus(z - M, y * sp.exp(-M)) / (1 + theta * sp.exp(-z)),
+                       z >= sp.log(theta)),
+                      (exp_minus(z - M, y * sp.exp(-M)) / (sp.exp(-M) + sp.exp(z - M) / theta), True))),
     ],
 )
 def test_the_rules_rewrite(expr: sp.Expr, expected: sp.Expr) -> None:
@@ -165,6 +169,20 @@ def test_negative_binomial_gradient_where_e_z_overflows(kernels: Path) -> None:
             powers = [(mpmath.exp(mpmath.mpf(float(x))), n) for x, n in zip(Z, counts, strict=True)]
             want = [dispersion * (e - n) / (dispersion + e) for e, n in powers]
             _within_budget(module.negative_binomial_nll_grad(Z, counts, theta=dispersion, reduction="none"), want)
+
+
+def test_negative_binomial_gradient_where_the_dispersion_is_tiny(kernels: Path) -> None:
+    """θ(e^z - y)/(θ + e^z) at θ = 5e-324 was (e^z - y)/(θ + e^z) = -inf first, times θ (truth -y): the quotient is
+    taken with its denominator divided by its larger term, in [1, 2], (e^z - y)/(1 + e^z/θ) where e^z < θ."""
+    module = load_generated(kernels, "negative_binomial_nll")
+    points = [(-2.318509592876981e187, 1133327715.0, 5e-324), (-800.0, 3.0, 1e-320), (-700.0, 5.0, 1e-300),
+              (-690.0, 2.0, 1e-300), (5.0, 1e9, 1e-300)]
+    with mpmath.workdps(60):
+        for x, n, dispersion in points:
+            e = mpmath.exp(mpmath.mpf(x))
+            want = mpmath.mpf(dispersion) * (e - n) / (mpmath.mpf(dispersion) + e)
+            got = module.negative_binomial_nll_grad(np.array([x]), np.array([n]), theta=dispersion, reduction="none")
+            _within_budget(got, [want])
 
 
 @pytest.mark.parametrize(
