@@ -163,6 +163,15 @@ class _BallPrinter(MpmathPrinter):
     def _print_Exp1(self, expr: sp.Expr) -> str:  # noqa: N802
         return "e()"
 
+    def _print_Max(self, expr: sp.Expr) -> str:  # noqa: N802
+        """``Max(...)``, the ball maximum: Python's ``max`` compares balls, and an undecided comparison is
+        False, so ``max(0, [0 ± 1e-51])`` would be the exact 0."""
+        return f"Max({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Min(self, expr: sp.Expr) -> str:  # noqa: N802
+        """``Min(...)``, the ball minimum (see :meth:`_print_Max`)."""
+        return f"Min({', '.join(self._print(a) for a in expr.args)})"
+
 
 _PRINTER_SETTINGS = {"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True}
 

@@ -6,9 +6,13 @@ from __future__ import annotations
 import math
 
 import mpmath
+import sympy as sp
 from kernels_for_certify import derivation
 
 from symloss.certify.reference import ReferenceEvaluator
+from symloss.declare.loss import Definition, Loss
+from symloss.declare.notation import NONNEGATIVE, REAL, var
+from symloss.derive.chain import derive
 from symloss.certify.stress_grid import stress_points
 from symloss.stabilize.rules import proved_rules
 
@@ -80,3 +84,17 @@ def test_stable_form_of_softmax_focal_where_the_declared_gradient_is_unresolved(
     assert grads.refusal == ""
     assert [t.stable for t in grads.values] == [False, False, False, True]
     assert grads.values[-1].rounded == (-hard[1][0], hard[1][0])
+
+
+def test_a_max_or_min_of_an_undecided_ball_is_not_taken_for_its_larger_end() -> None:
+    """max(0, |ŷ − y| − ε) at ŷ = 1e-300, y = −0.5, ε = 0.5 is 1e-300: at 50 digits |ŷ − y| − ε is the ball
+    [0 ± 1e-51], which a comparison cannot order against 0, so the reference must escalate, not answer 0."""
+    yhat_var, y_var, epsilon_var = var("yhat", REAL), var("y", REAL), var("epsilon", NONNEGATIVE, default=0.5)
+    yhat, y, epsilon = yhat_var.symbol, y_var.symbol, epsilon_var.symbol
+    loss = Loss(name="tube", title="tube", family="robust regression", output=yhat_var, target=y_var,
+                params=(epsilon_var,), formula=sp.Max(0, sp.Abs(yhat - y) - epsilon), origin=Definition("a test"), use_case="a test",
+                link="identity", label_format="real")
+    reference = ReferenceEvaluator(derive(loss), rules=())
+    assert reference.truth("value", (1e-300, -0.5, 0.5)).rounded == (1e-300,)
+    folded = Loss(**{**vars(loss), "name": "folded", "formula": -sp.Min(0, epsilon - sp.Abs(yhat - y))})
+    assert ReferenceEvaluator(derive(folded), rules=()).truth("value", (1e-300, -0.5, 0.5)).rounded == (1e-300,)
