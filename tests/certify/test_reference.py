@@ -10,10 +10,10 @@ import sympy as sp
 from kernels_for_certify import derivation
 
 from symloss.certify.reference import ReferenceEvaluator
+from symloss.certify.stress_grid import stress_points
 from symloss.declare.loss import Definition, Loss
 from symloss.declare.notation import NONNEGATIVE, REAL, var
 from symloss.derive.chain import derive
-from symloss.certify.stress_grid import stress_points
 from symloss.stabilize.rules import proved_rules
 
 
