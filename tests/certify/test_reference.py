@@ -92,8 +92,8 @@ def test_a_max_or_min_of_an_undecided_ball_is_not_taken_for_its_larger_end() -> 
     yhat_var, y_var, epsilon_var = var("yhat", REAL), var("y", REAL), var("epsilon", NONNEGATIVE, default=0.5)
     yhat, y, epsilon = yhat_var.symbol, y_var.symbol, epsilon_var.symbol
     loss = Loss(name="tube", title="tube", family="robust regression", output=yhat_var, target=y_var,
-                params=(epsilon_var,), formula=sp.Max(0, sp.Abs(yhat - y) - epsilon), origin=Definition("a test"), use_case="a test",
-                link="identity", label_format="real")
+                params=(epsilon_var,), formula=sp.Max(0, sp.Abs(yhat - y) - epsilon), origin=Definition("a test"),
+                use_case="a test", link="identity", label_format="real")
     reference = ReferenceEvaluator(derive(loss), rules=())
     assert reference.truth("value", (1e-300, -0.5, 0.5)).rounded == (1e-300,)
     folded = Loss(**{**vars(loss), "name": "folded", "formula": -sp.Min(0, epsilon - sp.Abs(yhat - y))})
