@@ -188,13 +188,17 @@ def _exponential(factor: sp.Basic) -> bool:
 
 def _by_square(mul: sp.Basic) -> tuple[sp.Expr, sp.Expr] | None:
     r"""(g, :math:`\rho`) when ``mul`` is a product :math:`\rho\,g^{-2}` (its first such factor) for a positive g
-    and a factor :math:`\rho` that is not a number, with no exponential factor (:func:`_exponential`) and no class
+    and a factor :math:`\rho` that is not a number and does not hold g (bce's Hessian
+    :math:`t(p^2 - 2p + 1)p^{-2}` divided twice is 0 at :math:`p = 1 - 2\cdot10^{-9}`, where the factored
+    :math:`t(1 - p)^2/p^2` is exact), with no exponential factor (:func:`_exponential`) and no class
     vector (the emitter reads a class axis' entries and sums where the primitive would hide them); None otherwise."""
     if not isinstance(mul, sp.Mul) or any(_exponential(f) for f in mul.args) or mul.has(sp.Indexed, sp.Sum):
         return None
     squares = [f for f in mul.args if _inverse_square(f)]
     rest = mul / squares[0] if squares else None
-    return None if rest is None or rest.is_number else (squares[0].base, rest)
+    if rest is None or rest.is_number or rest.has(squares[0].base):
+        return None
+    return squares[0].base, rest
 
 
 def _quotient_by_square_rewrite(expr: sp.Expr) -> sp.Expr:
