@@ -410,14 +410,23 @@ def scaled_exponential_regimes(expr: sp.Expr) -> tuple[PrimitiveRegimes, ...]:
 
 
 def _scalable(expr: sp.Basic) -> bool:
-    """Whether ``expr`` is a product of a primitive in :data:`SCALED_PRIMITIVES`, or of a
-    :func:`plain_exponential` and a co-factor that is not a number (a constant alone is one rounding)."""
+    r"""Whether ``expr`` is a product of a primitive in :data:`SCALED_PRIMITIVES`, or of a
+    :func:`plain_exponential` and a co-factor that is not a number (a constant alone is one rounding), or of a
+    power :math:`x^{a + k}` (:func:`_integer_shift`) and any co-factor: ``_pow_scaled`` takes :math:`a + k` in
+    two floats (:math:`-p^{q - 1}` at :math:`p = 2.2 \cdot 10^{-267}`, :math:`q = 1.7 \cdot 10^{-7}`: the rounded
+    :math:`q - 1` times :math:`\log p = -614` was 210 ulp)."""
     if not isinstance(expr, sp.Mul):
         return False
     if any(isinstance(f, SCALED_PRIMITIVES) for f in expr.args):
         return True
     exponential = next((f for f in expr.args if plain_exponential(f)), None)
-    return exponential is not None and any(not f.is_number for f in expr.args if f is not exponential)
+    return exponential is not None and (_shifted_power(exponential)
+                                        or any(not f.is_number for f in expr.args if f is not exponential))
+
+
+def _shifted_power(expr: sp.Expr) -> bool:
+    """Whether ``expr`` is a power whose exponent has an integer shift (:func:`_integer_shift`)."""
+    return isinstance(expr, sp.Pow) and bool(_integer_shift(expr.exp))
 
 
 def _divisions(expr: sp.Expr) -> int:
