@@ -61,6 +61,9 @@ def _primitive_call(expr: sp.Expr) -> tuple[str, list[sp.Expr]]:
     if isinstance(expr, ExpSquareRatio):
         return expr.call()
     if isinstance(expr, sp.exp):
+        factors = _exponent_factors(expr.args[0])
+        if factors:  # e^(u v): u v in two floats (TwoProduct)
+            return "_exp_product_scaled({a0}, {a1})", factors
         return "_exp_scaled({a0})", [expr.args[0]]
     if isinstance(expr, sp.Pow):
         shift = _integer_shift(expr.exp)
@@ -71,6 +74,19 @@ def _primitive_call(expr: sp.Expr) -> tuple[str, list[sp.Expr]]:
     if shift:
         return "_pow1p({a0}, *_two_sum({a1}, {a2}))", [expr.args[0], expr.args[1] - shift, shift]
     return "_pow1p({a0}, {a1})", list(expr.args)
+
+
+def _exponent_factors(exponent: sp.Expr) -> list[sp.Expr]:
+    r"""[u, v] when ``exponent`` is a product :math:`\pm u v` of two factors that are not numbers (the sign in u),
+    else []: ``_exp_product_scaled`` takes :math:`u v` in two floats, exact where its rounding,
+    :math:`2^{-53} |u v|`, is multiplied into :math:`e^{u v}` (:math:`e^{(2 - p) z}` at :math:`z = 460.4`,
+    :math:`p = 1 + 2^{-52}`: 59.5 ulp)."""
+    coefficient, rest = exponent.as_coeff_Mul()
+    if abs(coefficient) != 1 or not isinstance(rest, sp.Mul) or len(rest.args) != 2 \
+            or any(f.is_number for f in rest.args):
+        return []
+    u, v = rest.args
+    return [coefficient * u, v]
 
 
 def _integer_shift(exponent: sp.Expr) -> sp.Integer | int:
@@ -363,8 +379,9 @@ SCALED_EXPONENTIAL_REGIMES = {
         _SQUARE_RATIO_IN_TWO_FLOATS, _SQUARE_RATIO_ROUNDED), "A + B*((x + y)/c)**2; A + B q by TwoProduct and "
                                                               "TwoSum, the low parts added last"),
     sp.exp: PrimitiveRegimes("_exp_scaled(a, times=(c...), over=(d...))", (
-        (f"|a| <= {_EXPONENT_BOUND}", "2^k (1 + r) by Cody and Waite's reduction, the co-factors' mantissas "
-                                      "multiplied in, every power of two applied last"),
+        (f"|a| <= {_EXPONENT_BOUND}", "2^k (1 + r) by Cody and Waite's reduction (a = u v, _exp_product_scaled: "
+                                      "u v in two floats by TwoProduct), the co-factors' mantissas multiplied in, "
+                                      "every power of two applied last"),
         ("otherwise", "exp(a) times the co-factors: 0 or inf whatever they are (a 0 times an infinite co-factor "
                       "is 0)")), "exp(a)*c/d"),
     sp.Pow: PrimitiveRegimes("_pow_scaled(x, a, times=(c...), over=(d...))", (
