@@ -23,7 +23,7 @@ from symloss.emit.onehot import AtLabel
 from symloss.emit.printer import KernelPrinter, two_floats
 from symloss.emit.program import ENTRY, MAX_PARAMETER_POWER, POOLS, SAMPLE, SCALAR, Program, Value, parameter_power
 from symloss.emit.square_ratios import AffineSquareRatio, ExpSquareRatio, square_ratios_in_two_floats
-from symloss.stabilize.primitives import OtherClassesSum, logcosh, pow1p, sigmoid_pow, sigmoid_powers
+from symloss.stabilize.primitives import OtherClassesSum, exp_minus, logcosh, pow1p, sigmoid_pow, sigmoid_powers
 from symloss.stabilize.regimes import PrimitiveRegimes
 
 RESERVED = frozenset({"np", "scratch", "loss", "grad", "hess", "loss_at_label", "grad_at_label", "hess_at_label",
@@ -147,8 +147,7 @@ class Scaled(sp.Function):
         over = [f.base for f in factors if _reciprocal(f)]
         texts = []
         for factor in times:  # a co-factor's sum as its parts; a divisor's sum (1 + x) rounded whole
-            text, more = sum_call(factor, len(operands), "_sum_parts") if _summed(factor) \
-                else (f"{{a{len(operands)}}}", [factor])
+            text, more = _cofactor_call(factor, len(operands))
             texts.append(text + ", ")
             operands = [*operands, *more]
         divided = "".join(f"{{a{len(operands) + i}}}, " for i in range(len(over)))
@@ -160,6 +159,18 @@ class Scaled(sp.Function):
     def _numpycode(self, printer: KernelPrinter) -> str:
         """The call printed whole, its operands as expressions (a product inside a printed ``Piecewise``)."""
         return _printed(self.call(), printer)
+
+
+def _cofactor_call(factor: sp.Expr, first: int) -> tuple[str, list[sp.Expr]]:
+    r"""A co-factor of :class:`Scaled` as the helper takes it, its operands numbered from ``{a<first>}``: a sum
+    (:func:`_summed`) as its parts (``_sum_parts``), :math:`e^a - t` (``exp_minus``) as a mantissa and a power of
+    two (``_exp_minus_parts``: :math:`e^{2500}(e^{-10000} - 0)` is :math:`e^{-7500}`, not :math:`\infty \cdot 0`),
+    anything else as its value."""
+    if _summed(factor):
+        return sum_call(factor, first, "_sum_parts")
+    if isinstance(factor, exp_minus):
+        return f"_exp_minus_parts({{a{first}}}, {{a{first + 1}}})", list(factor.args)
+    return f"{{a{first}}}", [factor]
 
 
 def _printed(call: tuple[str, list[sp.Expr]], printer: KernelPrinter) -> str:
@@ -393,6 +404,11 @@ SCALED_EXPONENTIAL_REGIMES = {
                                                      "are")), "x**a*c/d"),
 }
 
+EXP_MINUS_PARTS_REGIMES = PrimitiveRegimes("_exp_minus_parts(a, t)", (
+    ("a > -700 or a not finite", "np.frexp(_exp_minus(a, t))"),
+    ("-1e6 <= a <= -700", "e^a = 2^k (1 + r) by Cody and Waite's reduction, (1 + r) - t 2^-k as m 2^e, k added to e; "
+                          "-t as m 2^e where t 2^-k overflows")), "exp(a) - t as m*2**e")
+
 
 SCALED_SUM_REGIMES = PrimitiveRegimes("_scaled_sum(t_1, ..., t_n)", (
     ("the plain sum is finite", "the plain sum"),
@@ -412,8 +428,9 @@ OTHER_CLASSES_SOFTMAX_SUM_REGIMES = PrimitiveRegimes("_other_classes_softmax_sum
 
 def scaled_exponential_regimes(expr: sp.Expr) -> tuple[PrimitiveRegimes, ...]:
     """The regimes of the helpers that compute the :func:`plain_exponential` products of ``expr`` with their
-    co-factors (:class:`Scaled`) and the sums whose terms may overflow (:class:`ScaledSum`, a co-factor's sum),
-    each helper once: they are not primitives of the stable form, the emitter makes them."""
+    co-factors (:class:`Scaled`), the sums whose terms may overflow (:class:`ScaledSum`, a co-factor's sum) and
+    the co-factors :math:`e^a - t` taken as a mantissa and a power of two (``_exp_minus_parts``), each helper once:
+    they are not primitives of the stable form, the emitter makes them."""
     emitted = scaled_sums(scaled_primitives(square_ratios_in_two_floats(expr)))
     scaled = emitted.atoms(Scaled)
     kinds = {type(s.args[0]) for s in scaled if plain_exponential(s.args[0])}
@@ -422,8 +439,10 @@ def scaled_exponential_regimes(expr: sp.Expr) -> tuple[PrimitiveRegimes, ...]:
         kinds.add(sp.exp)
     if emitted.atoms(ScaledSum) or any(_summed(f) for s in scaled for f in s.args[1:]):
         kinds.add(ScaledSum)
-    return tuple(regimes for kind, regimes in {**SCALED_EXPONENTIAL_REGIMES, ScaledSum: SCALED_SUM_REGIMES}.items()
-                 if kind in kinds)
+    if any(isinstance(f, exp_minus) for s in scaled for f in s.args[1:]):
+        kinds.add(exp_minus)
+    helpers = {**SCALED_EXPONENTIAL_REGIMES, ScaledSum: SCALED_SUM_REGIMES, exp_minus: EXP_MINUS_PARTS_REGIMES}
+    return tuple(regimes for kind, regimes in helpers.items() if kind in kinds)
 
 
 def _scalable(expr: sp.Basic) -> bool:
