@@ -22,8 +22,10 @@ from symloss.emit.naming import KernelNaming
 from symloss.emit.onehot import AtLabel
 from symloss.emit.printer import KernelPrinter, two_floats
 from symloss.emit.program import ENTRY, MAX_PARAMETER_POWER, POOLS, SAMPLE, SCALAR, Program, Value, parameter_power
+from symloss.emit.scaled_regimes import OTHER_CLASSES_SOFTMAX_SUM_REGIMES as OTHER_CLASSES_SOFTMAX_SUM_REGIMES
+from symloss.emit.scaled_regimes import SCALED_EXPONENTIAL_REGIMES, SCALED_SUM_REGIMES
 from symloss.emit.square_ratios import AffineSquareRatio, ExpSquareRatio, square_ratios_in_two_floats
-from symloss.stabilize.primitives import OtherClassesSum, logcosh, pow1p, sigmoid_pow, sigmoid_powers
+from symloss.stabilize.primitives import OtherClassesSum, exp_minus, logcosh, pow1p, sigmoid_pow, sigmoid_powers
 from symloss.stabilize.regimes import PrimitiveRegimes
 
 RESERVED = frozenset({"np", "scratch", "loss", "grad", "hess", "loss_at_label", "grad_at_label", "hess_at_label",
@@ -61,6 +63,9 @@ def _primitive_call(expr: sp.Expr) -> tuple[str, list[sp.Expr]]:
     if isinstance(expr, ExpSquareRatio):
         return expr.call()
     if isinstance(expr, sp.exp):
+        factors = _exponent_factors(expr.args[0])
+        if factors:  # e^(u v): u v in two floats (TwoProduct)
+            return "_exp_product_scaled({a0}, {a1})", factors
         return "_exp_scaled({a0})", [expr.args[0]]
     if isinstance(expr, sp.Pow):
         shift = _integer_shift(expr.exp)
@@ -71,6 +76,19 @@ def _primitive_call(expr: sp.Expr) -> tuple[str, list[sp.Expr]]:
     if shift:
         return "_pow1p({a0}, *_two_sum({a1}, {a2}))", [expr.args[0], expr.args[1] - shift, shift]
     return "_pow1p({a0}, {a1})", list(expr.args)
+
+
+def _exponent_factors(exponent: sp.Expr) -> list[sp.Expr]:
+    r"""[u, v] when ``exponent`` is a product :math:`\pm u v` of two factors that are not numbers (the sign in u),
+    else []: ``_exp_product_scaled`` takes :math:`u v` in two floats, exact where its rounding,
+    :math:`2^{-53} |u v|`, is multiplied into :math:`e^{u v}` (:math:`e^{(2 - p) z}` at :math:`z = 460.4`,
+    :math:`p = 1 + 2^{-52}`: 59.5 ulp)."""
+    coefficient, rest = exponent.as_coeff_Mul()
+    if abs(coefficient) != 1 or not isinstance(rest, sp.Mul) or len(rest.args) != 2 \
+            or any(f.is_number for f in rest.args):
+        return []
+    u, v = rest.args
+    return [coefficient * u, v]
 
 
 def _integer_shift(exponent: sp.Expr) -> sp.Integer | int:
@@ -131,8 +149,7 @@ class Scaled(sp.Function):
         over = [f.base for f in factors if _reciprocal(f)]
         texts = []
         for factor in times:  # a co-factor's sum as its parts; a divisor's sum (1 + x) rounded whole
-            text, more = sum_call(factor, len(operands), "_sum_parts") if _summed(factor) \
-                else (f"{{a{len(operands)}}}", [factor])
+            text, more = _cofactor_call(factor, len(operands))
             texts.append(text + ", ")
             operands = [*operands, *more]
         divided = "".join(f"{{a{len(operands) + i}}}, " for i in range(len(over)))
@@ -144,6 +161,18 @@ class Scaled(sp.Function):
     def _numpycode(self, printer: KernelPrinter) -> str:
         """The call printed whole, its operands as expressions (a product inside a printed ``Piecewise``)."""
         return _printed(self.call(), printer)
+
+
+def _cofactor_call(factor: sp.Expr, first: int) -> tuple[str, list[sp.Expr]]:
+    r"""A co-factor of :class:`Scaled` as the helper takes it, its operands numbered from ``{a<first>}``: a sum
+    (:func:`_summed`) as its parts (``_sum_parts``), :math:`e^a - t` (``exp_minus``) as a mantissa and a power of
+    two (``_exp_minus_parts``: :math:`e^{2500}(e^{-10000} - 0)` is :math:`e^{-7500}`, not :math:`\infty \cdot 0`),
+    anything else as its value."""
+    if _summed(factor):
+        return sum_call(factor, first, "_sum_parts")
+    if isinstance(factor, exp_minus):
+        return f"_exp_minus_parts({{a{first}}}, {{a{first + 1}}})", list(factor.args)
+    return f"{{a{first}}}", [factor]
 
 
 def _printed(call: tuple[str, list[sp.Expr]], printer: KernelPrinter) -> str:
@@ -351,52 +380,11 @@ def _weighted_scaled(expr: sp.Basic) -> bool:
     return isinstance(value, (Scaled, *SCALED_PRIMITIVES)) or plain_exponential(value)
 
 
-_EXPONENT_BOUND = "800 + 745 (n + m), n co-factors and m divisors"  # _exp_bound in the numerics template
-_SQUARE_RATIO_IN_TWO_FLOATS = ("2**-400 < q < 2**400", "q = ((x + y)/c)**2 in two floats: TwoSum of x + y, the "
-                                                        "ratio's remainder and its square by TwoProduct")
-_SQUARE_RATIO_ROUNDED = ("otherwise", "q = square_ratio_of_sum(x, y, c), its low part 0")
-SCALED_EXPONENTIAL_REGIMES = {
-    ExpSquareRatio: PrimitiveRegimes("_exp_square_ratio(x, y, c, K, times=(c...), over=(d...))", (
-        _SQUARE_RATIO_IN_TWO_FLOATS, _SQUARE_RATIO_ROUNDED), "exp(K*((x + y)/c)**2)*c/d; K q in two floats, then "
-                                                              "as _exp_scaled"),
-    AffineSquareRatio: PrimitiveRegimes("_affine_square_ratio(x, y, c, A, B)", (
-        _SQUARE_RATIO_IN_TWO_FLOATS, _SQUARE_RATIO_ROUNDED), "A + B*((x + y)/c)**2; A + B q by TwoProduct and "
-                                                              "TwoSum, the low parts added last"),
-    sp.exp: PrimitiveRegimes("_exp_scaled(a, times=(c...), over=(d...))", (
-        (f"|a| <= {_EXPONENT_BOUND}", "2^k (1 + r) by Cody and Waite's reduction, the co-factors' mantissas "
-                                      "multiplied in, every power of two applied last"),
-        ("otherwise", "exp(a) times the co-factors: 0 or inf whatever they are (a 0 times an infinite co-factor "
-                      "is 0)")), "exp(a)*c/d"),
-    sp.Pow: PrimitiveRegimes("_pow_scaled(x, a, times=(c...), over=(d...))", (
-        ("x < 0", "x**a (real only for an integer a) times the co-factors"),
-        ("a = 0 or x = 1", "1 times the co-factors"),
-        (f"|a log x| <= {_EXPONENT_BOUND}", "exp(h + l), h + l = a log x in two floats (an exponent a + k, k an "
-                                            "integer, as a + k in two floats), as _exp_scaled"),
-        ("otherwise (x = 0 or not finite included)", "exp(a log x) times the co-factors: 0 or inf whatever they "
-                                                     "are")), "x**a*c/d"),
-}
-
-
-SCALED_SUM_REGIMES = PrimitiveRegimes("_scaled_sum(t_1, ..., t_n)", (
-    ("the plain sum is finite", "the plain sum"),
-    ("otherwise", "each term c_1...c_n exp(z_1 + ...)/(d_1...d_m) as m 2^e (np.frexp; exp(z) by Cody and Waite's "
-                  "reduction for |z| <= 1e6, else 2^(z/log 2)), the terms added at the largest e (a term 2^60 below "
-                  "it dropped), 2^e applied last: inf where the sum overflows; a co-factor's sum passes m and e "
-                  "to the power's scale")), "t_1 + ... + t_n")
-
-
-OTHER_CLASSES_SOFTMAX_SUM_REGIMES = PrimitiveRegimes("_other_classes_softmax_sum(c, g, parts)", (
-    ("c_i == 0", "0"),
-    ("the scaled sum and the plain one are finite", "each g_k e^{d_k} as a mantissa and 2^{n_k} (shares below e^-3000 "
-                                                    "0), the others' sum at their largest power, c's mantissa "
-                                                    "multiplied in, the powers applied last"),
-    ("otherwise", "the plain sum, c_i times the sum over k != i of g_k p_k")), "c_i*Sum(g_k*p_k, k != i)")
-
-
 def scaled_exponential_regimes(expr: sp.Expr) -> tuple[PrimitiveRegimes, ...]:
     """The regimes of the helpers that compute the :func:`plain_exponential` products of ``expr`` with their
-    co-factors (:class:`Scaled`) and the sums whose terms may overflow (:class:`ScaledSum`, a co-factor's sum),
-    each helper once: they are not primitives of the stable form, the emitter makes them."""
+    co-factors (:class:`Scaled`), the sums whose terms may overflow (:class:`ScaledSum`, a co-factor's sum) and
+    the co-factors :math:`e^a - t` taken as a mantissa and a power of two (``_exp_minus_parts``), each helper once:
+    they are not primitives of the stable form, the emitter makes them."""
     emitted = scaled_sums(scaled_primitives(square_ratios_in_two_floats(expr)))
     scaled = emitted.atoms(Scaled)
     kinds = {type(s.args[0]) for s in scaled if plain_exponential(s.args[0])}
@@ -405,19 +393,30 @@ def scaled_exponential_regimes(expr: sp.Expr) -> tuple[PrimitiveRegimes, ...]:
         kinds.add(sp.exp)
     if emitted.atoms(ScaledSum) or any(_summed(f) for s in scaled for f in s.args[1:]):
         kinds.add(ScaledSum)
+    if any(isinstance(f, exp_minus) for s in scaled for f in s.args[1:]):
+        kinds.add(exp_minus)
     return tuple(regimes for kind, regimes in {**SCALED_EXPONENTIAL_REGIMES, ScaledSum: SCALED_SUM_REGIMES}.items()
                  if kind in kinds)
 
 
 def _scalable(expr: sp.Basic) -> bool:
-    """Whether ``expr`` is a product of a primitive in :data:`SCALED_PRIMITIVES`, or of a
-    :func:`plain_exponential` and a co-factor that is not a number (a constant alone is one rounding)."""
+    r"""Whether ``expr`` is a product of a primitive in :data:`SCALED_PRIMITIVES`, or of a
+    :func:`plain_exponential` and a co-factor that is not a number (a constant alone is one rounding), or of a
+    power :math:`x^{a + k}` (:func:`_integer_shift`) and any co-factor: ``_pow_scaled`` takes :math:`a + k` in
+    two floats (:math:`-p^{q - 1}` at :math:`p = 2.2 \cdot 10^{-267}`, :math:`q = 1.7 \cdot 10^{-7}`: the rounded
+    :math:`q - 1` times :math:`\log p = -614` was 210 ulp)."""
     if not isinstance(expr, sp.Mul):
         return False
     if any(isinstance(f, SCALED_PRIMITIVES) for f in expr.args):
         return True
     exponential = next((f for f in expr.args if plain_exponential(f)), None)
-    return exponential is not None and any(not f.is_number for f in expr.args if f is not exponential)
+    return exponential is not None and (_shifted_power(exponential)
+                                        or any(not f.is_number for f in expr.args if f is not exponential))
+
+
+def _shifted_power(expr: sp.Expr) -> bool:
+    """Whether ``expr`` is a power whose exponent has an integer shift (:func:`_integer_shift`)."""
+    return isinstance(expr, sp.Pow) and bool(_integer_shift(expr.exp))
 
 
 def _divisions(expr: sp.Expr) -> int:

@@ -1,0 +1,89 @@
+"""Exponents and co-factors of a :class:`~symloss.emit.blocks.Scaled` product that are not rounded before the
+exponential: a power :math:`x^{a + k}` with a number co-factor takes :math:`a + k` in two floats
+(``_pow_scaled(x, *_two_sum(a, k))``), :math:`e^{u v}` takes :math:`u v` in two floats
+(``_exp_product_scaled``), and a co-factor :math:`e^a - t` enters as a mantissa and a power of two
+(``_exp_minus_parts``), so that :math:`e^{2500}(e^{-10000} - 0)` is :math:`e^{-7500}`, not :math:`\\infty \\cdot 0`."""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+from ulps import ulps
+
+from symloss.certify.localize import numerics
+from symloss.emit.blocks import Scaled, scaled_exponential_regimes, scaled_primitives
+from symloss.stabilize.primitives import exp_minus
+
+ULP_BUDGET = 4.0
+
+
+def test_a_shifted_power_with_a_number_co_factor_is_scaled() -> None:
+    """:math:`-p^{q - 1}` is Scaled (its call takes q - 1 by TwoSum); :math:`-p^{q}` and :math:`2 e^x` stay
+    NumPy's (a constant co-factor alone is one rounding)."""
+    p, q, x = sp.symbols("p q x")
+    scaled = scaled_primitives(-p ** (q - 1))
+    assert isinstance(scaled, Scaled)
+    assert scaled.call()[0].startswith("_pow_scaled({a0}, *_two_sum({a1}, {a2}), times=(")
+    assert not scaled_primitives(-p**q).atoms(Scaled)
+    assert not scaled_primitives(2 * sp.exp(x)).atoms(Scaled)
+
+
+def test_an_exponent_product_is_taken_in_two_floats() -> None:
+    """:math:`c e^{-t z}` calls ``_exp_product_scaled(-t, z, …)``; :math:`c e^{2 z}` and :math:`c e^{t + z}`
+    keep ``_exp_scaled`` (a number times z, a sum)."""
+    c, t, z = sp.symbols("c t z")
+    text, operands = Scaled(sp.exp(-t * z), c).call()
+    assert text.startswith("_exp_product_scaled({a0}, {a1}, times=(") and operands[:2] == [-t, z]
+    assert Scaled(sp.exp(2 * z), c).call()[0].startswith("_exp_scaled(")
+    assert Scaled(sp.exp(t + z), c).call()[0].startswith("_exp_scaled(")
+
+
+@pytest.mark.parametrize(("u", "v"), [(1.0 - 2.0**-52, 460.3957245758071), (0.9999999999999998, -700.1),
+                                      (1.7e-7 - 1.0, 1013.3), (3.3, -220.0)])
+def test_exp_product_scaled_rounds_once(u: float, v: float) -> None:
+    """e^{u v}·c within 4 ulp of mpmath where the rounded u v is not (checked, so that the test can fail at
+    the first point: 59.5 ulp)."""
+    c = 1e-100 if u * v > 0 else 1e100
+    with np.errstate(all="ignore"):
+        got = numerics()._exp_product_scaled(np.array([u]), np.array([v]), times=(np.array([c]),))[0]
+    with mpmath.workprec(300):
+        truth = mpmath.exp(mpmath.mpf(u) * mpmath.mpf(v)) * mpmath.mpf(c)
+    assert ulps(got, truth) <= ULP_BUDGET, (u, v, got, float(truth))
+    if u == 1.0 - 2.0**-52:
+        assert ulps(numerics()._exp_scaled(np.array([u * v]), times=(np.array([c]),))[0], truth) > ULP_BUDGET
+
+
+@pytest.mark.parametrize(("a", "t"), [(-10000.0, 0.0), (-800.0, 1e-300), (-750.0, 5e-324), (-2000.0, 1e-310),
+                                      (-720.0, 1e-313), (3.0, 20.0), (1e-300, 1.0), (-1e7, 0.0), (-900.0, 0.0)])
+def test_exp_minus_parts(a: float, t: float) -> None:
+    """m 2^e = e^a - t within 2 ulp of m where e^a underflows (a co-factor of _times_scaled), the same value as
+    _exp_minus where it does not; -t where e^a is below every float."""
+    m, e = numerics()._exp_minus_parts(np.array([a]), np.array([t]))
+    with mpmath.workprec(1200):  # e^{1e-300} - 1 needs 1000 bits
+        truth = mpmath.exp(mpmath.mpf(a)) - mpmath.mpf(t)
+        assert ulps(float(m[0]), truth / mpmath.mpf(2) ** int(e[0])) <= 2.0, (a, t, m, e)
+    if a > -700.0:
+        assert np.ldexp(m, e)[0] == numerics()._exp_minus(np.array([a]), np.array([t]))[0]
+
+
+def test_exponential_times_exp_minus_is_not_nan() -> None:
+    """e^{2500}·(e^{-10000} - 0) = e^{-7500}: 0, and e^{1000}(e^{-1700} - 0) = e^{-700} within 4 ulp (Tweedie's
+    gradient at z = -10000, y = 0, p = 1.25 was NaN: e^{2500} overflowed, e^{-10000} underflowed)."""
+    helpers = numerics()
+    with np.errstate(all="ignore"):
+        vanished = helpers._exp_scaled(np.array([2500.0]), times=(helpers._exp_minus_parts(-10000.0, 0.0),))
+        small = helpers._exp_scaled(np.array([1000.0]), times=(helpers._exp_minus_parts(-1700.0, 0.0),))
+    assert vanished[0] == 0.0
+    with mpmath.workprec(200):
+        assert ulps(small[0], mpmath.exp(-700)) <= ULP_BUDGET, small
+
+
+def test_exp_minus_co_factor_is_called_as_parts_and_recorded() -> None:
+    """Scaled(e^x, exp_minus(a, t)) calls ``_exp_minus_parts`` and its regimes are recorded."""
+    x, a, t = sp.symbols("x a t")
+    scaled = Scaled(sp.exp(x), exp_minus(a, t))
+    assert "times=(_exp_minus_parts({a1}, {a2}), )" in scaled.call()[0]
+    calls = [r.call for r in scaled_exponential_regimes(sp.exp(x) * exp_minus(a, t))]
+    assert "_exp_minus_parts(a, t)" in calls
