@@ -29,7 +29,7 @@ ULP_BUDGET = 4.0
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 z, y = sp.symbols("z y", real=True)
 theta = sp.Symbol("theta", positive=True)
-M = sp.Max(z - 700, 0)
+M = _shift(z)
 
 
 @pytest.mark.parametrize("rule", [EXP_TIMES_SHIFTED_SUM, EXP_MINUS_OVER_CONSTANT_PLUS_EXP], ids=lambda r: r.name)
