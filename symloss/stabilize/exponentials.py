@@ -27,7 +27,8 @@ import sympy as sp
 from symloss.stabilize.engine import Rewrite, Rule, terms_replaced
 from symloss.stabilize.exact_sums import exact_terms
 from symloss.stabilize.identities import C, a, claim, r, t, u, w
-from symloss.stabilize.primitives import exp_minus, expand_primitives, expm1, log1p, quotient_of_sum
+from symloss.stabilize.primitive_base import Primitive
+from symloss.stabilize.primitives import exp_minus, expand_primitives, expm1, exprel, log1p, quotient_of_sum
 
 
 def _top_down(matches: Callable[[sp.Basic], bool], rewrite: Callable[[sp.Basic], sp.Basic], *,
@@ -115,17 +116,46 @@ def _log_sum_term(term: sp.Expr) -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr] | 
 TAIL_FAR = 700  # log c - a beyond which c e^{-a} may overflow: log1p of it is taken as (log c - a) + log1p(e^a/c)
 
 
-def log1p_of_exp_scaled(c: sp.Expr, a_: sp.Expr) -> sp.Piecewise:
-    r""":math:`\log(1 + c e^{-a})` for c > 0: :math:`\operatorname{log1p}(c e^{-a})` where :math:`\log c - a < 700`
-    (:data:`TAIL_FAR`; :math:`c e^{-a}` a product of an exponential and its co-factor, rounded once: no
-    :math:`\log c` rounded into an exponent, whose absolute error :math:`|\log c|\,2^{-53}` the exponential would
-    turn into hundreds of ulp at :math:`c = 10^{-260}`), else :math:`(\log c - a) + \operatorname{log1p}(e^{a}/c)`,
-    where :math:`c e^{-a}` may overflow and :math:`\log c - a \ge 700` keeps the relative accuracy of its terms;
-    for c = 1, :math:`\max(-a, 0) + \operatorname{log1p}(e^{-|a|})` (:func:`_shifted_log_sum_exp`)."""
+class times_log1p_exp(Primitive):  # noqa: N801 - named like the other primitives
+    r""":math:`k\log(1 + c e^{-a})` for c > 0 with :math:`x = c e^{-a}` a scaled exponential (rounded once) and,
+    where x is below :math:`2^{-1000}` (it may be subnormal), k taken into the scaled exponential before it rounds:
+    :math:`k x/\operatorname{exprel}(\operatorname{log1p}(x))` (:math:`\log(1 + x) = x/\operatorname{exprel}(\log(1 +
+    x))`; the exprel of a tiny log1p is 1 to the last bit, so that x's rounding to a subnormal does not reach the
+    result): :math:`y\log(1 + \theta e^{-z})` at :math:`\theta = 7.5\cdot 10^{-317}`, :math:`y = 8\cdot 10^9` is
+    :math:`6\cdot 10^{-307}` to the ulp, not y times a subnormal rounded to :math:`3\cdot 10^{-8}`; 0 where k is 0."""
+
+    regime_call = "times_log1p_exp(k, c, a)"
+    regimes = (
+        ("c e^-a < 2**-1000", "(k c e^-a)/exprel(log1p(c e^-a)), k c e^-a one scaled exponential"),
+        ("otherwise", "k log1p(c e^-a), 0 where k = 0"),
+    )
+
+    nargs = 3
+
+    def textbook(self) -> sp.Expr:
+        k, c, a_ = self.args
+        return k * sp.log(1 + c * sp.exp(-a_))
+
+    def _eval_is_extended_real(self) -> bool | None:
+        k, c, a_ = self.args
+        return True if k.is_extended_real and c.is_positive and a_.is_extended_real else None
+
+    def _numpycode(self, printer: sp.printing.numpy.NumPyPrinter) -> str:
+        return f"_times_log1p_exp({', '.join(printer._print(arg) for arg in self.args)})"
+
+
+def log1p_of_exp_scaled(c: sp.Expr, a_: sp.Expr, k: sp.Expr = sp.S.One) -> sp.Expr:
+    r""":math:`k\log(1 + c e^{-a})` for c > 0: :math:`\operatorname{times\_log1p\_exp}(k, c, a)` where
+    :math:`\log c - a < 700` (:data:`TAIL_FAR`; :math:`c e^{-a}` a product of an exponential and its co-factor,
+    rounded once: no :math:`\log c` rounded into an exponent, whose absolute error :math:`|\log c|\,2^{-53}` the
+    exponential would turn into hundreds of ulp at :math:`c = 10^{-260}`; k taken into it where it is tiny), else
+    :math:`k((\log c - a) + \operatorname{log1p}(e^{a}/c))`, where :math:`c e^{-a}` may overflow and
+    :math:`\log c - a \ge 700` keeps the relative accuracy of its terms; for c = 1, :math:`k(\max(-a, 0) +
+    \operatorname{log1p}(e^{-|a|}))` (:func:`_shifted_log_sum_exp`)."""
     if c == 1:  # log 1 exact: the shifted log-sum-exp of -a
-        return _shifted_log_sum_exp(c, -a_)
-    return sp.Piecewise((log1p(c * sp.exp(-a_)), sp.log(c) - a_ < TAIL_FAR),
-                        (sp.log(c) - a_ + log1p(sp.exp(a_) / c), True))
+        return k * _shifted_log_sum_exp(c, -a_)
+    return sp.Piecewise((times_log1p_exp(k, c, a_), sp.log(c) - a_ < TAIL_FAR),
+                        (k * (sp.log(c) - a_ + log1p(sp.exp(a_) / c)), True))
 
 
 def _exponent_taken(add: sp.Basic) -> tuple[tuple[sp.Expr, sp.Expr], sp.Expr] | None:
@@ -148,7 +178,7 @@ def _exponent_taken(add: sp.Basic) -> tuple[tuple[sp.Expr, sp.Expr], sp.Expr] | 
             k = sp.expand(-other / a_)
             if other is term or k.has(*a_.free_symbols) or not set(sp.Add.make_args(k)) <= weights:
                 continue
-            return (term, other), (weight - k) * log + k * log1p_of_exp_scaled(c, a_)
+            return (term, other), (weight - k) * log + log1p_of_exp_scaled(c, a_, k)
     return None
 
 
@@ -157,7 +187,9 @@ LOG_SUM_MINUS_EXPONENT = Rule(
     (claim("log_sum_minus_exponent: log(C + e^a) - a = log(1 + C e^(-a))",
            sp.log(C + sp.exp(a)) - a, sp.log(1 + C * sp.exp(-a))),
      claim("log_sum_minus_exponent, far: log(1 + C e^(-a)) = (log C - a) + log(1 + e^a/C)",
-           sp.log(1 + C * sp.exp(-a)), sp.log(C) - a + sp.log(1 + sp.exp(a) / C))),
+           sp.log(1 + C * sp.exp(-a)), sp.log(C) - a + sp.log(1 + sp.exp(a) / C)),
+     claim("log_sum_minus_exponent, tiny: log(1 + C e^(-a)) = C e^(-a)/exprel(log(1 + C e^(-a)))",
+           sp.log(1 + C * sp.exp(-a)), expand_primitives(C * sp.exp(-a) / exprel(sp.log(1 + C * sp.exp(-a)))))),
     lambda expr: terms_replaced(expr, _exponent_taken),
     (t + C) * sp.log(C + sp.exp(a)) - t * a,
 )
@@ -212,15 +244,18 @@ EXP_OVER_CONSTANT_PLUS_EXP = Rule(
 
 # ------------------------------------------- e^b (A + B e^a), e^b (e^a - t), (e^a - t)/(c + e^a) with e^M taken out
 
-SHIFT_MARGIN = 700  # e^{a - M} at most e^700: no overflow; M = 0, the factor unchanged, wherever e^a is finite
+SHIFT_MARGIN = 700  # e^{a - M} at most e^708: no overflow; M = 0, the factor unchanged, wherever e^a is finite
+SHIFT_WHOLE = 2**57  # a from which M = a: below, a - 700 rounds by at most ulp(a)/2 <= 8
 
 
 def _shift(a_: sp.Expr) -> sp.Expr:
-    r""":math:`M = \max(a - 700, 0)`: 0 wherever :math:`e^a` cannot overflow, so that nothing changes there (no t
-    rounded into :math:`t e^{-M}`, whose error a cancellation in :math:`e^{a - M} - t e^{-M}` would amplify);
-    above, :math:`a - M` is computed exactly in floating point (Sterbenz: M is 700 below a or at least a/2) and
-    is :math:`700 + \delta` with :math:`|\delta|` M's rounding, so :math:`e^{a - M} \le e^{700 + \delta}`."""
-    return sp.Max(a_ - SHIFT_MARGIN, 0)
+    r""":math:`M = \max(a - 700, 0)` for :math:`a < 2^{57}`, :math:`M = a` above: 0 wherever :math:`e^a` cannot
+    overflow, so that nothing changes there (no t rounded into :math:`t e^{-M}`, whose error a cancellation in
+    :math:`e^{a - M} - t e^{-M}` would amplify); :math:`a - M` is computed exactly in floating point (Sterbenz: M
+    is 700 below a or at least a/2) and is :math:`700 + \delta` with :math:`|\delta| \le \operatorname{ulp}(a)/2
+    \le 8` M's rounding below :math:`2^{57}`, so :math:`e^{a - M} \le e^{708}`; above, where the rounding of
+    :math:`a - 700` reaches 16 (:math:`e^{716}` overflows) or swallows the 700, :math:`a - M = 0`."""
+    return sp.Piecewise((a_, a_ >= SHIFT_WHOLE), (sp.Max(a_ - SHIFT_MARGIN, 0), True))
 
 
 def _linear_in_exp(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:

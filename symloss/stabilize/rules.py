@@ -95,6 +95,8 @@ for the shifted sums):
 ``difference_with_log_product`` :math:`a - b\log c = (a - p) - (p' + b\,l)`, :math:`\log c = h + l` and
                                 :math:`b h = p + p'` in two floats, a − p by TwoSum: no cancellation of a
                                 rounded :math:`b\log c` against a
+``difference_with_log_ratio``   :math:`a - b\log(u/v) = a - b(\log u - \log v)` for exact sums u, v > 0 of two
+                                floats, each log in two floats, their difference by TwoSum, then as above
 ``one_minus_exp_square_ratio``  :math:`c^2(1 - e^{-q}) = (x + y)^2\operatorname{exprel}(-q)` for
                                 :math:`q = ((x + y)/c)^2 < 1` (q may underflow there); elsewhere
                                 :math:`-c^2\operatorname{expm1}(-q)`
@@ -221,6 +223,7 @@ ORDER: tuple[str, ...] = (  # the order the engine applies the rules in, on ever
     "log_sum_minus_exponent",  # before log_of_constant_plus_exp, which would hide its log(c + e^a)
     "log_of_constant_plus_exp",  # before log1p, which would hide log(1 + e^a) as log1p(e^a)
     "exp_over_constant_plus_exp",
+    "difference_with_log_ratio",  # before log1p and log1p_difference, which split a + log(1 + x) - log(1 + y)
     "log1p",
     "log1p_remainder_series",  # after log1p, whose log1p(t) it matches
     "log1p_difference",  # after log1p, whose log1p(a) - log1p(b) it matches

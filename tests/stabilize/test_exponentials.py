@@ -89,7 +89,7 @@ def _proved_family() -> tuple[ProvedRule, ...]:
         (theta * sp.exp(z) / (theta + sp.exp(z)) ** 2,
          theta * sp.exp(z - 2 * M) / (theta * sp.exp(-M) + sp.exp(z - M)) ** 2),
         ((y + theta) * sp.log(theta + sp.exp(z)) - y * z,
-         theta * THETA_LOG_SUM + y * log1p_of_exp_scaled(theta, z)),
+         theta * THETA_LOG_SUM + log1p_of_exp_scaled(theta, z, y)),
         (sp.log(1 + sp.exp(z)) - z, sp.Max(-z, 0) + log1p(sp.exp(-sp.Abs(z)))),
     ],
 )

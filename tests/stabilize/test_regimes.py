@@ -98,7 +98,8 @@ def test_a_function_without_regimes_has_no_regimes_section(proved: tuple[ProvedR
 # ---------------------------------------------------------------- the switches inside the primitives' helpers
 
 
-OFFERED_ELSEWHERE = (exact_sum_primitives.abs_of_sum_plus, log_products.minus_log_product)  # helpers, not re-exported
+OFFERED_ELSEWHERE = (exact_sum_primitives.abs_of_sum_plus, log_products.minus_log_product,  # helpers, not re-exported
+                    log_products.minus_log_ratio)
 
 
 def _concrete(kind: type = Primitive) -> list[type]:
