@@ -22,7 +22,7 @@ from symloss.emit.blocks import (
 )
 from symloss.emit.codegen import Variant, kernel_for, render_module, render_package
 from symloss.emit.printer import KernelPrinter
-from symloss.stabilize import exact_sum_primitives, log_products, primitives
+from symloss.stabilize import exact_sum_primitives, exponentials, log_products, primitives
 from symloss.stabilize.engine import ProvedRule, stabilize
 from symloss.stabilize.primitives import Primitive, log1p
 from symloss.stabilize.regimes import DEFAULT, regimes_of
@@ -99,7 +99,7 @@ def test_a_function_without_regimes_has_no_regimes_section(proved: tuple[ProvedR
 
 
 OFFERED_ELSEWHERE = (exact_sum_primitives.abs_of_sum_plus, log_products.minus_log_product,  # helpers, not re-exported
-                    log_products.minus_log_ratio)
+                    log_products.minus_log_ratio, exponentials.times_log1p_exp)
 
 
 def _concrete(kind: type = Primitive) -> list[type]:
