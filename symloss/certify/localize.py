@@ -74,7 +74,7 @@ class NodeError:
     mean_bits: float
     losing: int
     points: int
-    worst: Mapping[str, float | None]
+    worst: Mapping[str, object]
 
     def to_json(self) -> dict[str, object]:
         return {"subexpression": self.text, "max_bits": self.max_bits, "mean_bits": self.mean_bits,
@@ -199,7 +199,7 @@ def _bound(expr: sp.Expr) -> set[sp.Basic]:
     return found
 
 
-def _node(expr: sp.Expr) -> _Node:
+def _node(expr: sp.Expr, count: Mapping[sp.Symbol, sp.Integer]) -> _Node:
     children = _operands(expr)
     placeholders: list[sp.Basic] = []
     replace: dict[sp.Expr, sp.Expr] = {}
@@ -217,6 +217,7 @@ def _node(expr: sp.Expr) -> _Node:
         template = expr.func(replace[expr.function], *expr.limits)
     else:
         template = expr.func(*(replace.get(a, a) for a in expr.args))
+    template = template.xreplace(count)
     helpers = {"np": np, **{k: v for k, v in vars(numerics()).items() if k.startswith("_")}}
     floating = sp.lambdify(placeholders, share_softmax_parts(template), modules=[helpers],
                            printer=_OperationPrinter())
@@ -226,8 +227,9 @@ def _node(expr: sp.Expr) -> _Node:
     return _Node(expr, children, IntervalExpression(template, index, scalars), tuple(placeholders), index, floating)
 
 
-def _nodes(expr: sp.Expr) -> list[_Node]:
-    """Every distinct non-leaf subexpression, children before parents."""
+def _nodes(expr: sp.Expr, count: Mapping[sp.Symbol, sp.Integer]) -> list[_Node]:
+    """Every distinct non-leaf subexpression, children before parents, each operation at the class count
+    ``count`` (the class-count symbol → its value; empty for an elementwise loss)."""
     order: dict[sp.Expr, None] = {}
 
     def visit(e: sp.Expr) -> None:
@@ -239,7 +241,7 @@ def _nodes(expr: sp.Expr) -> list[_Node]:
         order[e] = None
 
     visit(expr)
-    return [_node(e) for e in order]
+    return [_node(e, count) for e in order]
 
 
 Values = Mapping[sp.Basic, float | Sequence[float]]  # a point: scalar symbol → value, class vector → its entries
@@ -301,11 +303,12 @@ def _ordinal(x: np.ndarray) -> np.ndarray:
     return np.where(integers < 0, -magnitude, magnitude)
 
 
-def _measure(expr: sp.Expr, envs: Sequence[Values]) -> tuple[dict[sp.Expr, np.ndarray], np.ndarray]:
-    """Per node, its local error in bits at each point, the worst of its classes' for a vector node (NaN:
-    not measured); and the error of the whole expression evaluated node by node in float64.  Every class
-    vector of ``envs`` has the same number of classes."""
-    nodes = _nodes(expr)
+def _measure(expr: sp.Expr, envs: Sequence[Values], count: Mapping[sp.Symbol, sp.Integer]
+             ) -> tuple[dict[sp.Expr, np.ndarray], np.ndarray]:
+    """Per node, its local error in bits at each point, per class for a vector node (NaN: not measured);
+    and the error of the whole expression evaluated node by node in float64, at each point its worst
+    class's.  Every class vector of ``envs`` has the number of classes ``count`` gives."""
+    nodes = _nodes(expr, count)
     leaves = sorted({c for n in nodes for c in n.children if _leaf(c)} | ({expr} if _leaf(expr) else set()), key=str)
     width = max((len(v) for v in envs[0].values() if isinstance(v, Sequence)), default=1)
     exact = [_exact(nodes, leaves, env, width) for env in envs]
@@ -317,7 +320,7 @@ def _measure(expr: sp.Expr, envs: Sequence[Values]) -> tuple[dict[sp.Expr, np.nd
             truth = np.array([e[node.expr] for e in exact], dtype=np.float64)
             truth = truth[:, 0] if node.index is None else truth
             rounded[node.expr] = truth
-            local[node.expr] = _worst(bits(_apply(node, [rounded[c] for c in node.children], len(envs), width), truth))
+            local[node.expr] = bits(_apply(node, [rounded[c] for c in node.children], len(envs), width), truth)
             values[node.expr] = _apply(node, [values[c] for c in node.children], len(envs), width)
     if expr.is_number:  # a constant form: as exact as its rounding
         return local, np.zeros(len(envs))
@@ -327,6 +330,14 @@ def _measure(expr: sp.Expr, envs: Sequence[Values]) -> tuple[dict[sp.Expr, np.nd
 def _worst(errors: np.ndarray) -> np.ndarray:
     """Per point, the largest error over the classes of a vector (NaN only where none is measured)."""
     return errors if errors.ndim == 1 else np.fmax.reduce(errors, axis=1)
+
+
+def _worst_classes(errors: np.ndarray) -> list[dict[str, int]]:
+    """Per point, the class (1-based) of a vector's largest error, as shown with the point: {"class": k}
+    ({} for a scalar or where no class is measured)."""
+    if errors.ndim == 1:
+        return [{}] * len(errors)
+    return [{} if np.isnan(row).all() else {"class": int(np.nanargmax(row)) + 1} for row in errors]
 
 
 def _apply(node: _Node, arguments: Sequence[np.ndarray], count: int, width: int) -> np.ndarray:
@@ -347,33 +358,35 @@ def _apply(node: _Node, arguments: Sequence[np.ndarray], count: int, width: int)
 
 def localize_expression(expr: sp.Expr, envs: Sequence[Mapping[sp.Symbol, float]], function: str = "") -> Localization:
     """The local errors of ``expr``'s subexpressions at the points ``envs`` (symbol → float64 value)."""
-    return _summary(function, [(expr, envs, [{s.name: v for s, v in env.items()} for env in envs])])
+    return _summary(function, [(expr, envs, [{s.name: v for s, v in env.items()} for env in envs], {})])
 
 
-_Group = tuple[sp.Expr, Sequence[Mapping[sp.Symbol, float]], Sequence[Mapping[str, float | None]]]
+_Group = tuple[sp.Expr, Sequence[Values], Sequence[Mapping[str, object]], Mapping[sp.Symbol, sp.Integer]]
 
 
 def _summary(function: str, groups: Sequence[_Group]) -> Localization:
     """One localization of the expressions of ``groups``: a branch each, with its points (symbol → value)
-    and the same points as shown (variable name → value, None for an option given as None)."""
-    per_node: dict[sp.Expr, list[tuple[float, Mapping[str, float | None]]]] = {}
+    and the same points as shown (variable name → value, None for an option given as None), and its class
+    count (symbol → value, empty for an elementwise loss)."""
+    per_node: dict[sp.Expr, list[tuple[float, Mapping[str, object]]]] = {}
     worst_total, measured = 0.0, 0
-    for expr, envs, shown in groups:
+    for expr, envs, shown, count in groups:
         if not envs:
             continue
-        local, total = _measure(expr, envs)
+        local, total = _measure(expr, envs, count)
         finite = total[~np.isnan(total)]
         measured += len(finite)
         worst_total = max(worst_total, float(finite.max(initial=0.0)))
         for node, errors in local.items():
-            per_node.setdefault(node, []).extend((float(b), point) for b, point in zip(errors, shown, strict=True)
-                                                 if not math.isnan(b))
+            per_node.setdefault(node, []).extend(
+                (float(b), {**point, **worst}) for b, point, worst in zip(_worst(errors), shown, _worst_classes(errors),
+                                                                         strict=True) if not math.isnan(b))
     nodes = [_node_error(node, found) for node, found in per_node.items() if found]
     nodes.sort(key=lambda n: (-n.max_bits, -n.mean_bits, n.text))
     return Localization(function, worst_total, measured, tuple(nodes))
 
 
-def _node_error(expr: sp.Expr, found: Sequence[tuple[float, Mapping[str, float | None]]]) -> NodeError:
+def _node_error(expr: sp.Expr, found: Sequence[tuple[float, Mapping[str, object]]]) -> NodeError:
     errors = [b for b, _ in found]
     worst = max(range(len(found)), key=errors.__getitem__)
     text = sp.sstr(expr)
@@ -400,8 +413,8 @@ def localize(derivation: Derivation, *, dense: int = DENSE_POINTS,
         for function, form in zip(FUNCTIONS, forms_of(derivation, rules, switches), strict=True):
             for branch in form.branches:
                 chosen = [p for p in points if branch.label is None or float(p[1]) == float(branch.label)]
-                per_function[function].append((branch.expr.xreplace(count), [_env(loss, p) for p in chosen],
-                                               [dict(zip(names, p, strict=True)) for p in chosen]))
+                per_function[function].append((branch.expr, [_env(loss, p) for p in chosen],
+                                               [dict(zip(names, p, strict=True)) for p in chosen], count))
     return tuple(_summary(f, per_function[f]) for f in FUNCTIONS)
 
 
