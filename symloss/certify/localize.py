@@ -59,6 +59,7 @@ from symloss.stabilize.rules import proved_rules
 LOSING_BITS = 2.0  # a node "loses bits" at a point where its local error exceeds this
 TOP = 3  # nodes reported per function
 SHOWN_CHARACTERS = 80  # a longer subexpression is shown truncated
+SHOWN_ENTRIES = 10  # a longer class vector of a worst point is shown truncated in the table
 FUNCTIONS = ("value", "grad", "hess")
 _OPAQUE = (sp.Piecewise, sp.Rel, sp.logic.boolalg.Boolean)
 
@@ -384,6 +385,14 @@ def _summary(function: str, groups: Sequence[_Group]) -> Localization:
     nodes = [_node_error(node, found) for node, found in per_node.items() if found]
     nodes.sort(key=lambda n: (-n.max_bits, -n.mean_bits, n.text))
     return Localization(function, worst_total, measured, tuple(nodes))
+
+
+def shown(value: object, entries: int = SHOWN_ENTRIES) -> str:
+    """A worst point's value as the table prints it: a class vector of more than ``entries`` classes as its
+    first ones and its length."""
+    if isinstance(value, tuple) and len(value) > entries:
+        return f"({', '.join(map(repr, value[:entries]))}, … {len(value)} classes)"
+    return repr(value)
 
 
 def _node_error(expr: sp.Expr, found: Sequence[tuple[float, Mapping[str, object]]]) -> NodeError:
