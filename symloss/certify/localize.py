@@ -17,14 +17,24 @@ reference's precisions (:func:`symloss.certify.reference.precisions`) until ever
 that sits on a kink, is not measured at that point.  The float64 operation is the kernel's: the node
 printed by the kernels' printer (:class:`symloss.emit.printer.KernelPrinter`), calling the helpers of
 the generated numerics module for the stable primitives; a numeric child (a constant) stays inside
-the operation, as the kernel prints it.  A Piecewise, a relation or a class reduction is measured
-as one opaque operation of its free symbols.
+the operation, as the kernel prints it.  A Piecewise or a relation is measured as one opaque operation
+of its variables.
+
+Class-vector losses.  A node whose value depends on a class index (an entry :math:`z_k`, a class-axis
+primitive such as :math:`\operatorname{softmax}(z)_i`, an expression of them) is a vector of one value
+per class, and each class's local error is measured; the node's error at a point is its worst class's
+(shown with the worst point as ``class``, 1-based).  The float64 operation is the kernel's on its rows
+of classes (a class-axis primitive from the shared max-shifted parts, :func:`symloss.emit.arrays.share_softmax_parts`).
+A class reduction (a sum, a max over the classes) is one operation over its summands: its float64
+version sums (or takes the largest of) the correctly rounded exact summands, as the kernel's
+``np.sum`` does, so a cancellation inside a class sum is found at the sum.  A node depending on two
+class indices is not measured.  The class count is fixed per point (the points are grouped by it).
 
 The expressions localized are the kernel's stable forms (:func:`symloss.emit.forms.forms_of`: the
 value, gradient and Hessian, per label branch, per switched option) at the certification points
 (:func:`symloss.certify.stress_grid.stress_points`).  The function's own error is the form evaluated
-node by node in float64 against its exact value (the kernel's code may order a sum differently).
-Class-vector losses are not localized in this step.  This module reports; it changes nothing.
+node by node in float64 against its exact value (the kernel's code may order a sum differently), for
+a gradient or Hessian of a class-vector loss its worst entry's.  This module reports; it changes nothing.
 """
 
 from __future__ import annotations
@@ -173,14 +183,17 @@ def _index(expr: sp.Expr) -> sp.Symbol | None:
 
 
 def _operands(expr: sp.Expr) -> tuple[sp.Expr, ...]:
-    """The children whose values ``expr``'s operation takes: its summand for a class reduction, else its
-    non-numeric arguments other than class indices (for an opaque node: its leaves)."""
+    """The children whose values ``expr``'s operation takes: its summand for a class reduction, its entry
+    expressions for a class-axis primitive, else its non-numeric arguments other than class indices (for an
+    opaque node: its leaves)."""
     if _opaque(expr):
         entries = expr.atoms(sp.Indexed)
         labels = {e.base.label for e in entries}
         return tuple(sorted(entries | (expr.free_symbols - labels - _bound(expr)), key=str))
     if isinstance(expr, sp.Sum | ClassMax):
         return (expr.function,)
+    if isinstance(expr, ClassAxisPrimitive | SumOthers | OtherClassesSum):  # the rest: indices, the class count
+        return expr.args[:2] if isinstance(expr, OtherClassesSum) else expr.args[:1]
     bound = _bound(expr)
     return tuple(a for a in expr.args if isinstance(a, sp.Expr) and not a.is_number and a not in bound)
 
@@ -213,7 +226,7 @@ def _node(expr: sp.Expr, count: Mapping[sp.Symbol, sp.Integer]) -> _Node:
             placeholders.append(sp.IndexedBase(f"_v{n}"))
             replace[child] = placeholders[-1][index]
     if _opaque(expr):
-        template = expr.xreplace(replace)
+        template = expr.xreplace(count).xreplace(replace)
     elif isinstance(expr, sp.Sum | ClassMax):
         template = expr.func(replace[expr.function], *expr.limits)
     else:
@@ -229,20 +242,24 @@ def _node(expr: sp.Expr, count: Mapping[sp.Symbol, sp.Integer]) -> _Node:
 
 
 def _nodes(expr: sp.Expr, count: Mapping[sp.Symbol, sp.Integer]) -> list[_Node]:
-    """Every distinct non-leaf subexpression, children before parents, each operation at the class count
-    ``count`` (the class-count symbol → its value; empty for an elementwise loss)."""
-    order: dict[sp.Expr, None] = {}
+    """Every distinct non-leaf subexpression that can be measured, children before parents, each operation
+    at the class count ``count`` (the class-count symbol → its value; empty for an elementwise loss).  A
+    subexpression depending on two class indices cannot, nor can any expression containing it."""
+    order: dict[sp.Expr, bool] = {}
 
-    def visit(e: sp.Expr) -> None:
-        if e in order or _leaf(e) or e.is_number:
-            return
+    def visit(e: sp.Expr) -> bool:
+        if e in order:
+            return order[e]
+        if _leaf(e) or e.is_number:
+            return True
+        measurable = len(_free_indices(e)) <= 1
         if not _opaque(e):
-            for child in _operands(e):
-                visit(child)
-        order[e] = None
+            measurable = all([visit(child) for child in _operands(e)]) and measurable
+        order[e] = measurable
+        return measurable
 
     visit(expr)
-    return [_node(e, count) for e in order]
+    return [_node(e, count) for e, measurable in order.items() if measurable]
 
 
 Values = Mapping[sp.Basic, float | Sequence[float]]  # a point: scalar symbol → value, class vector → its entries
@@ -325,6 +342,8 @@ def _measure(expr: sp.Expr, envs: Sequence[Values], count: Mapping[sp.Symbol, sp
             values[node.expr] = _apply(node, [values[c] for c in node.children], len(envs), width)
     if expr.is_number:  # a constant form: as exact as its rounding
         return local, np.zeros(len(envs))
+    if expr not in values:  # not measurable
+        return local, np.full(len(envs), math.nan)
     return local, _worst(bits(values[expr], rounded[expr]))
 
 
@@ -445,5 +464,8 @@ def _switched(loss: Loss, point: Point) -> tuple[Switch, ...]:
 
 
 def _env(loss: Loss, point: Point) -> dict[sp.Basic, float | tuple[float, ...]]:
-    return {v.symbol: tuple(map(float, x)) if v.is_vector else float(x)
-            for v, x in zip(_arguments(loss), point, strict=True) if x is not None}
+    """The point's values by symbol (a class vector's by its base, the class count's too)."""
+    size = _classes(loss, point)
+    return {**({} if size is None else {loss.classes.symbol: float(size)}),
+            **{v.symbol: tuple(map(float, x)) if v.is_vector else float(x)
+               for v, x in zip(_arguments(loss), point, strict=True) if x is not None}}

@@ -84,6 +84,13 @@ def test_a_textbook_cross_entropy_loses_its_bits_at_the_log_and_the_stable_one_k
     assert "LogSoftmax(z[k], k, 3)" in {n.text for n in stable.nodes}
 
 
+def test_a_subexpression_of_two_class_indices_is_not_measured_nor_what_contains_it() -> None:
+    expr = sp.exp(z[i]) + sp.Sum(z[i] * z[k], (k, 1, 3))
+    result = localize_expression(expr, [{z: (1.0, 2.0, 3.0)}], "grad")
+    assert [n.text for n in result.nodes] == ["exp(z[i])"] and result.nodes[0].points == 1
+    assert result.points == 0
+
+
 def test_a_vector_of_many_classes_is_shown_truncated() -> None:
     assert shown((1.0, 2.0)) == "(1.0, 2.0)"
     assert shown(tuple(float(n) for n in range(1000)), entries=2) == "(0.0, 1.0, … 1000 classes)"
