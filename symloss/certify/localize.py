@@ -225,13 +225,12 @@ def _node(expr: sp.Expr, count: Mapping[sp.Symbol, sp.Integer]) -> _Node:
         else:
             placeholders.append(sp.IndexedBase(f"_v{n}"))
             replace[child] = placeholders[-1][index]
-    if _opaque(expr):
+    if _opaque(expr):  # the class count first: inside, it may be a primitive's argument, not a leaf
         template = expr.xreplace(count).xreplace(replace)
     elif isinstance(expr, sp.Sum | ClassMax):
-        template = expr.func(replace[expr.function], *expr.limits)
+        template = expr.func(replace[expr.function], *expr.limits).xreplace(count)
     else:
-        template = expr.func(*(replace.get(a, a) for a in expr.args))
-    template = template.xreplace(count)
+        template = expr.func(*(replace.get(a, a) for a in expr.args)).xreplace(count)
     helpers = {"np": np, **{k: v for k, v in vars(numerics()).items() if k.startswith("_")}}
     floating = sp.lambdify(placeholders, share_softmax_parts(template), modules=[helpers],
                            printer=_OperationPrinter())
