@@ -49,7 +49,8 @@ import numpy as np
 import sympy as sp
 
 from symloss.certify.balls import ball, working_precision
-from symloss.certify.interval_evaluation import IntervalExpression
+from symloss.certify.interval_evaluation import IntervalExpression, NoIntervalFormError
+from symloss.certify.interval_primitives import SUPPORTED_PRIMITIVES
 from symloss.certify.reference import correctly_rounded, precisions, resolved
 from symloss.certify.stress_grid import DENSE_POINTS, Point, is_class_vector, json_value, stress_points
 from symloss.declare.likelihood import ClassMax
@@ -63,6 +64,7 @@ from symloss.emit.forms import Switch, forms_of, switches_of
 from symloss.emit.printer import KernelPrinter
 from symloss.stabilize.class_axis_primitives import ClassAxisPrimitive, LogSumExp
 from symloss.stabilize.engine import ProvedRule
+from symloss.stabilize.primitive_base import Primitive
 from symloss.stabilize.primitives import OtherClassesSum, SumOthers, sigmoid_powers
 from symloss.stabilize.rules import proved_rules
 
@@ -150,7 +152,7 @@ def _opaque(expr: sp.Expr) -> bool:
 
 def _leaf(expr: sp.Expr) -> bool:
     """A variable: a scalar symbol or a class vector's entry ``z[k]``."""
-    return isinstance(expr, sp.Indexed) or expr.is_Atom
+    return isinstance(expr, sp.Indexed) or (expr.is_Atom and not expr.is_number)
 
 
 @cache
@@ -237,28 +239,44 @@ def _node(expr: sp.Expr, count: Mapping[sp.Symbol, sp.Integer]) -> _Node:
     floating.__globals__.update(helpers)  # lambdify binds the helper names of FromParts as symbols
     scalars = frozenset(p for p in placeholders if isinstance(p, sp.Dummy))
     index = _index(expr)
-    return _Node(expr, children, IntervalExpression(template, index, scalars), tuple(placeholders), index, floating)
+    exact = IntervalExpression(_textbook_where_unsupported(template), index, scalars)
+    return _Node(expr, children, exact, tuple(placeholders), index, floating)
+
+
+def _textbook_where_unsupported(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with each primitive that has no interval implementation as its textbook expression (the
+    same exact value: the rule that introduced it proved so)."""
+    def unsupported(e: sp.Basic) -> bool:
+        return isinstance(e, Primitive) and type(e) not in SUPPORTED_PRIMITIVES
+
+    while any(unsupported(e) for e in sp.preorder_traversal(expr)):
+        expr = expr.replace(unsupported, lambda e: e.textbook())
+    return expr
 
 
 def _nodes(expr: sp.Expr, count: Mapping[sp.Symbol, sp.Integer]) -> list[_Node]:
     """Every distinct non-leaf subexpression that can be measured, children before parents, each operation
     at the class count ``count`` (the class-count symbol → its value; empty for an elementwise loss).  A
-    subexpression depending on two class indices cannot, nor can any expression containing it."""
-    order: dict[sp.Expr, bool] = {}
+    subexpression depending on two class indices cannot, nor one the interval evaluator refuses, nor any
+    expression containing one."""
+    built: dict[sp.Expr, _Node | None] = {}
 
     def visit(e: sp.Expr) -> bool:
-        if e in order:
-            return order[e]
+        if e in built:
+            return built[e] is not None
         if _leaf(e) or e.is_number:
             return True
         measurable = len(_free_indices(e)) <= 1
         if not _opaque(e):
             measurable = all([visit(child) for child in _operands(e)]) and measurable
-        order[e] = measurable
-        return measurable
+        try:
+            built[e] = _node(e, count) if measurable else None
+        except NoIntervalFormError:
+            built[e] = None
+        return built[e] is not None
 
     visit(expr)
-    return [_node(e, count) for e, measurable in order.items() if measurable]
+    return [node for node in built.values() if node is not None]
 
 
 Values = Mapping[sp.Basic, float | Sequence[float]]  # a point: scalar symbol → value, class vector → its entries
