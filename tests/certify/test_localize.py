@@ -12,6 +12,7 @@ import sympy as sp
 
 from symloss.certify.localize import bits, localize_expression, shown
 from symloss.stabilize.class_axis_primitives import LogSoftmax
+from symloss.stabilize.exact_sum_primitives import abs_of_sum_plus
 
 ROOT = Path(__file__).resolve().parents[2]
 x, y = sp.symbols("x y", real=True)
@@ -89,6 +90,14 @@ def test_a_subexpression_of_two_class_indices_is_not_measured_nor_what_contains_
     result = localize_expression(expr, [{z: (1.0, 2.0, 3.0)}], "grad")
     assert [n.text for n in result.nodes] == ["exp(z[i])"] and result.nodes[0].points == 1
     assert result.points == 0
+
+
+def test_a_primitive_without_an_interval_implementation_is_measured_against_its_textbook_value() -> None:
+    # |x + y| + c carried exactly (TwoSum): at x = 1, y = 2^-60, c = -1 the plain sum would keep no digit
+    c = sp.Symbol("c", real=True)
+    result = localize_expression(abs_of_sum_plus(x, y, c), [{x: 1.0, y: 2.0**-60, c: -1.0}, {x: 3.0, y: -0.5, c: 2.0}])
+    assert [n.text for n in result.nodes] == ["abs_of_sum_plus(x, y, c)"]
+    assert result.nodes[0].points == 2 and result.nodes[0].max_bits <= 1 and result.max_bits <= 1
 
 
 def test_a_vector_of_many_classes_is_shown_truncated() -> None:
