@@ -269,7 +269,7 @@ def run_prove(args: argparse.Namespace) -> int:
 
 def run_localize(args: argparse.Namespace) -> int:
     """Each kernel function's float64 error and its top subexpressions by local error (a report: exit 0)."""
-    from symloss.certify.localize import TOP, localize
+    from symloss.certify.localize import TOP, localize, shown
     from symloss.certify.stress_grid import DENSE_POINTS
     from symloss.derive.chain import derive
 
@@ -287,7 +287,7 @@ def run_localize(args: argparse.Namespace) -> int:
                 continue
             print(f"{name}.{f.function}: max error {f.max_bits:.1f} bits over {f.points} points")
             for n in f.nodes[:TOP]:
-                worst = ", ".join(f"{k}={v!r}" for k, v in n.worst.items())
+                worst = ", ".join(f"{k}={shown(v)}" for k, v in n.worst.items())
                 print(f"  {n.max_bits:5.1f} max {n.mean_bits:5.2f} mean bits, {n.losing} points > 2 bits: "
                       f"{n.text}   worst at {worst}")
     return EXIT_OK
