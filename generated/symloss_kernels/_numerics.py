@@ -724,6 +724,24 @@ def _exp_minus(a, t):
         return np.where(near, np.ldexp((s - scaled) + s_low, k), np.exp(a) - t)
 
 
+def _exp_minus_parts(a, t):
+    """e^a - t as (m, e), m 2^e with e an integer (a co-factor of _times_scaled, which adds e to the power's scale):
+    np.frexp(_exp_minus(a, t)) where a > -700 (or not finite); for -10^6 <= a <= -700, where e^a underflows,
+    e^a = 2^k (1 + r + r_low) (Cody and Waite's reduction, _exp_parts: k _LN2_HIGH exact for |k| < 2^21) and
+    e^a - t = 2^k ((1 + r + r_low) - t 2^-k), or -t where t 2^-k overflows (t beyond e^a by a factor 2^1024), so
+    that e^{2500} (e^{-10000} - 0) is e^{-7500} (0 once applied), not inf 0 = NaN."""
+    a, t = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(t, dtype=np.float64))
+    m, e = np.frexp(_exp_minus(a, t))
+    low = (a <= -700.0) & (a >= -1e6)
+    k, r, r_low = _exp_parts(np.where(low, a, 0.0), 0.0)
+    k = k.astype(np.int32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = np.ldexp(t, -k)
+        low_m, low_e = np.frexp(np.where(np.isfinite(scaled), (1.0 + (r + r_low)) - scaled, -t))
+    low_e = np.where(np.isfinite(scaled), low_e + k, low_e)
+    return np.where(low, low_m, m), np.where(low, low_e, e).astype(np.int32)
+
+
 def _exprel(x):
     """(e^x - 1)/x, 1 at x = 0: expm1(x)/x (relative accuracy for every x, 1 where x is 0 or subnormal),
     e^(x/2) (e^(x/2)/x) from x > 700 on (finite while e^x/x is, up to x = 716), inf at x = inf."""
@@ -940,8 +958,13 @@ def _log_softmax_complement(parts, out=None):
 
 def _exp_bound(times, over, weights=()):
     """The |exponent| beyond which e^p c_1 ... c_n / (d_1 ... d_m) is 0 or inf whatever the co-factors and divisors
-    (each of magnitude within [2^-1074, 2^1024) = [e^-745, e^710); a weight is a co-factor): 800 + 745 (n + m)."""
-    return 800.0 + 745.0 * (len(times) + len(weights) + len(over))
+    (each of magnitude within [2^-1074, 2^1024) = [e^-745, e^710); a weight is a co-factor): 800 + 745 (n + m),
+    and |e| log 2 more for each co-factor given as (m, e) (_sum_parts, _exp_minus_parts), m 2^e reaching 2^|e|."""
+    bound = 800.0 + 745.0 * (len(times) + len(weights) + len(over))
+    for factor in times:
+        if isinstance(factor, tuple):
+            bound = bound + np.abs(factor[1]) * 0.6931471805599453
+    return bound
 
 
 def _exp_factor(p, p_low, bound):
@@ -987,6 +1010,15 @@ def _exp_scaled(a, times=(), over=(), weights=()):
     """e^a c_1 ... c_n / (d_1 ... d_m) (_exp_times): e^{-1164} 3.2e271 = 9.8e-235, not 0 (np.exp(-1164) = 0);
     e^{-2000} inf = 0, not NaN; ``weights``: co-factors that win when 0 (_times_scaled)."""
     return _exp_times(np.asarray(a, dtype=np.float64), 0.0, times, over, weights=weights)
+
+
+def _exp_product_scaled(u, v, times=(), over=(), weights=()):
+    """e^{u v} c_1 ... c_n / (d_1 ... d_m) with u v in two floats (_product_dd), so that only the exponential rounds
+    (_exp_times): the rounded (2 - p) z, an error of 2^-53 |(2 - p) z| relative in e^{(2 - p) z}, was 59.5 ulp at
+    z = 460.4, p = 1 + 2^-52; ``weights``: co-factors that win when 0 (_times_scaled)."""
+    u, v = np.broadcast_arrays(np.asarray(u, dtype=np.float64), np.asarray(v, dtype=np.float64))
+    p, p_low = _product_dd(u, v, 0.0, _exp_bound(times, over, weights))
+    return _exp_times(p, p_low, times, over, weights=weights)
 
 
 def _log_parts(x):
@@ -1133,3 +1165,118 @@ def _sum_parts(plain, terms):
         m[where] = s_m + 0.0 * largest
         e[where] = s_e + np.clip(np.nan_to_num(largest), -10000, 10000).astype(np.int32)
     return m, e
+
+
+def _square_ratio_parts(x, y, c, y_low=0.0):
+    """((x + y)/c)^2 for c > 0 as a double-double (q, q_low): x + y = (h + l)/s exactly (TwoSum; s = 1/2 where |x|
+    or |y| >= 2^1020), h, l and c = m 2^e scaled by 2^-e (exact), rho = h/m and its remainder h - rho m exact
+    (TwoProduct), so rho + rho_low = (x + y)/c to about 2^-104, and q = rho^2 by TwoProduct plus 2 rho rho_low: its
+    rounding, 2^-53 q, would be multiplied by q in e^-q (770 ulp at q = 770) and cancel in 1 - 2q.  Where
+    rho^2 is outside (2^-400, 2^400) the plain _square_ratio_of_sum and a low part 0."""
+    big = np.maximum(np.abs(x), np.abs(y)) >= 2.0**1020
+    s = np.where(big, 0.5, 1.0)
+    h, low = _two_sum(x * s, y * s)
+    _, e = np.frexp(c)
+    m = np.ldexp(c, -e)
+    h, low = np.ldexp(h, -e), np.ldexp(low + y_low * s, -e)
+    rho = h / m
+    p, p_low = _two_prod(rho, m)
+    rho_low = (((h - p) - p_low) + low) / m
+    rho, rho_low = rho / s, rho_low / s
+    square, square_low = _two_prod(rho, rho)
+    high = square + (square_low + 2.0 * rho * rho_low)
+    plain = _square_ratio_of_sum(x, y, c, y_low)
+    inside = (plain > 2.0**-400) & (plain < 2.0**400)
+    return np.where(inside, high, plain), np.where(inside, ((square - high) + square_low) + 2.0 * rho * rho_low, 0.0)
+
+
+def _exp_square_ratio(x, y, c, k, k_low=0.0, y_low=0.0, times=(), over=(), weights=()):
+    """e^{K q} c_1 ... c_n / (d_1 ... d_m) for q = ((x + y)/c)^2 (_square_ratio_parts, two floats) and a constant
+    K = k + k_low (two floats): the exponent K q in two floats (q clipped at 2^900 for TwoProduct, where e^{K q} is
+    0 or inf already), then _exp_times, so that e^-q at q = 770 keeps its digits and is not 0 before a co-factor
+    r = 2.7e217 scales it back."""
+    q, q_low = _square_ratio_parts(x, y, c, y_low)
+    clipped = np.minimum(q, 2.0**900)
+    p, p_low = _two_prod(k, clipped)
+    return _exp_times(p, p_low + (k * q_low + k_low * clipped), times, over, weights=weights)
+
+
+def _affine_square_ratio(x, y, c, a, b, a_low=0.0, b_low=0.0, y_low=0.0):
+    """A + B q for q = ((x + y)/c)^2 (_square_ratio_parts, two floats) and constants A = a + a_low, B = b + b_low
+    (two floats): b q by TwoProduct (q clipped at 2^900 for it; beyond, its error is far below b q), a + b q by
+    TwoSum, the low parts added last, so that 1 - 2q keeps its digits at q = 1/2 (1 ulp of q there is 2^52 ulp of
+    the difference)."""
+    q, q_low = _square_ratio_parts(x, y, c, y_low)
+    clipped = np.minimum(q, 2.0**900)
+    p = b * q
+    p_low = _two_prod(b, clipped)[1]
+    total, total_low = _two_sum(a, p)
+    return total + (total_low + (p_low + (b * q_low + (b_low * clipped + a_low))))
+
+
+def _abs_of_sum_plus(x, y, c):
+    """|x + y| + c = (|h| + c) + sign(h) l with h + l = x s + y s exactly (TwoSum), divided by s last: s = 1 where
+    fl(x + y) and fl(|x + y| + c) are finite, s = 1/2 elsewhere (the halves' sum and its difference with c/2
+    finite); |h| + c is exact where it cancels (Sterbenz), so the low part l survives there."""
+    plain = np.abs(x + y) + c
+    s = np.where(np.isfinite(plain), 1.0, 0.5)
+    h, low = _two_sum(x * s, y * s)
+    return ((np.abs(h) + c * s) + np.sign(h) * low) / s
+
+
+def _minus_log_product(a, b, c):
+    """a - b log(c) for c > 0 with log(c) (_log_parts) and its product by b (_product_dd) in two floats,
+    p + p_low, and a - p by TwoSum: (h + l) - p_low, so that a difference of two nearly equal terms (mu - y log mu
+    near its root mu = y log mu) keeps the low parts: within 2 ulp where the difference is at least 2^-10 of b log c
+    (log c is good to about 2^-64 relative); a where b = 0 (0 log 0 = 0), the plain difference where the
+    product is not finite."""
+    high, low = _log_parts(c)
+    p, p_low = _product_dd(b, high, low, np.inf)
+    h, h_low = _two_sum(a, -p)
+    difference = np.where(np.isfinite(h), h + (h_low - p_low), h)
+    return np.where(b == 0, a, difference)
+
+
+def _log_ratio_parts(x_u, y_u, x_v, y_v):
+    """log(u/v) for u = x_u + y_u > 0, v = x_v + y_v > 0 as a double-double (high, low), within about 2^-64 of
+    itself plus 2^-64 |log 2 (e_u - e_v)|: each sum split exactly (TwoSum, h + l), h = 2^e m with m in [1/2, 1)
+    (np.frexp, exact; l scaled alike), the quotient of the mantissas in two floats (q + q_low: the remainder
+    m_u - q m_v exact by TwoProduct), log(q) (_log_parts) + q_low/q (log1p(q_low/q) to within 2^-105) and
+    (e_u - e_v) log 2 in two floats (exact product by _LN2_HIGH), so that log(u/v) near 1 keeps 2^-64 absolute
+    where log u - log v would keep 2^-64 |log u|.  np.log(u/v) where a sum is 0 or not finite."""
+    u, u_low = _two_sum(x_u, y_u)
+    v, v_low = _two_sum(x_v, y_v)
+    regular = np.isfinite(u) & np.isfinite(v) & (u > 0.0) & (v > 0.0)
+    m_u, e_u = np.frexp(np.where(regular, u, 1.0))
+    m_v, e_v = np.frexp(np.where(regular, v, 1.0))
+    l_u, l_v = np.ldexp(np.where(regular, u_low, 0.0), -e_u), np.ldexp(np.where(regular, v_low, 0.0), -e_v)
+    q = m_u / m_v
+    p, p_low = _two_prod(q, m_v)
+    q_low = (((m_u - p) - p_low) + (l_u - q * l_v)) / m_v
+    high, low = _log_parts(q)
+    e = (e_u - e_v).astype(np.float64)
+    high, low2 = _two_sum(e * _LN2_HIGH, high)
+    high, low = _two_sum(high, low2 + (low + q_low / q) + e * _LN2_LOW)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.where(regular, high, np.log(u / v)), np.where(regular, low, 0.0)
+
+
+def _minus_log_ratio(a, b, x_u, y_u, x_v, y_v):
+    """a - b log(u/v) for u = x_u + y_u > 0, v = x_v + y_v > 0: log(u/v) in two floats (_log_ratio_parts), its
+    product by b (_product_dd) in two floats p + p_low and a - p by TwoSum: (h + l) - p_low, so that
+    1 - log((1 + yhat)/(1 + y)) near 1 + yhat = e (1 + y) keeps its digits (within 2 ulp where the difference is at
+    least 2^-10 of b log(u/v)); a where b = 0, the plain difference where the product is not finite."""
+    high, low = _log_ratio_parts(x_u, y_u, x_v, y_v)
+    p, p_low = _product_dd(b, high, low, np.inf)
+    h, h_low = _two_sum(a, -p)
+    difference = np.where(np.isfinite(h), h + (h_low - p_low), h)
+    return np.where(b == 0, a, difference)
+
+def _times_log1p_exp(k, c, a):
+    """k log1p(c e^-a) for c > 0: x = c e^-a one scaled exponential (_exp_scaled); where x < 2^-1000 (it may be
+    subnormal), k x/exprel(log1p(x)) with k x one scaled exponential (log(1 + x) = x/exprel(log(1 + x)) and that
+    exprel is 1 to the last bit there), so that x's rounding to a subnormal does not reach k x; 0 where k is 0."""
+    x = _exp_scaled(-np.asarray(a, dtype=np.float64), times=(c,))
+    t = np.log1p(x)
+    tiny = _exp_scaled(-np.asarray(a, dtype=np.float64), times=(c,), over=(_exprel(t),), weights=(k,))
+    return np.where(x < 2.0**-1000, tiny, _zero_weighted(k, t))

@@ -22,6 +22,7 @@ from ._numerics import (
     _check_reduction,
     _class_labels,
     _classes_last,
+    _exp_product_scaled,
     _exp_scaled,
     _full,
     _label_rows,
@@ -63,11 +64,10 @@ def _value(z, y, gamma, scratch):
         shifted_z = _shifted(z, out=(entries[0], entries[1]))
         # loss = -sum(Scaled(exp(gamma*log_softmax_complement(shifted_z)), log_softmax(shifted_z), Weight(y)))
         log_softmax_complement_z = _log_softmax_complement(shifted_z, out=entries[2])
-        u0 = np.multiply(log_softmax_complement_z, gamma, out=entries[2])
         log_softmax_z = _log_softmax(shifted_z, out=entries[3])
-        u1 = _exp_scaled(u0, times=(log_softmax_z, ), over=(), weights=(y, ))
-        u2 = np.sum(u1, axis=-1, keepdims=True, out=samples[0])
-        loss = np.negative(u2, out=samples[0])
+        u0 = _exp_product_scaled(gamma, log_softmax_complement_z, times=(log_softmax_z, ), over=(), weights=(y, ))
+        u1 = np.sum(u0, axis=-1, keepdims=True, out=samples[0])
+        loss = np.negative(u1, out=samples[0])
     return _full(loss, z.shape[:-1] + (1,))[..., 0]
 
 
@@ -80,19 +80,18 @@ def _gradient(z, y, gamma, scratch):
         shifted_z = _shifted(z, out=(entries[0], entries[1]))
         # t0 = Scaled(exp(gamma*log_softmax_complement(shifted_z)), gamma*softmax_xlogx_ratio(shifted_z) - 1)
         log_softmax_complement_z = _log_softmax_complement(shifted_z, out=entries[2])
-        u0 = np.multiply(log_softmax_complement_z, gamma, out=entries[2])
         softmax_xlogx_ratio_z = _softmax_xlogx_ratio(shifted_z, out=entries[3])
-        u1 = np.multiply(softmax_xlogx_ratio_z, gamma, out=entries[4])
-        u2 = np.add(u1, -1, out=entries[4])
-        t0 = _exp_scaled(u0, times=(_sum_parts(u2, (((-1, ), (), (), ()), ((gamma, softmax_xlogx_ratio_z, ), (), (), ()), )), ), over=())
+        u0 = np.multiply(softmax_xlogx_ratio_z, gamma, out=entries[4])
+        u1 = np.add(u0, -1, out=entries[4])
+        t0 = _exp_product_scaled(gamma, log_softmax_complement_z, times=(_sum_parts(u1, (((-1, ), (), (), ()), ((gamma, softmax_xlogx_ratio_z, ), (), (), ()), )), ), over=())
         # grad = SoftmaxTimes(shifted_z, -SumOthers(zero_weighted(y, t0), k, K)) + zero_weighted(y, t0* ...
-        u3 = _sum_others(_zero_weighted(y, t0))
-        u4 = np.negative(u3, out=entries[2])
-        u5 = _softmax_times(shifted_z, u4)
+        u2 = _sum_others(_zero_weighted(y, t0))
+        u3 = np.negative(u2, out=entries[2])
+        u4 = _softmax_times(shifted_z, u3)
         softmax_complement_z = _softmax_complement(shifted_z, out=entries[2])
-        u6 = np.multiply(t0, softmax_complement_z, out=entries[0])
-        u7 = _zero_weighted(y, u6, out=entries[1])
-        grad = np.add(u5, u7, out=entries[0])
+        u5 = np.multiply(t0, softmax_complement_z, out=entries[0])
+        u6 = _zero_weighted(y, u5, out=entries[1])
+        grad = np.add(u4, u6, out=entries[0])
     return _full(grad, z.shape)
 
 
@@ -111,29 +110,28 @@ def _hessian(z, y, gamma, scratch):
         softmax_z = _softmax(shifted_z, out=entries[4])
         # t0 = Scaled(exp(gamma*log_softmax_complement(shifted_z)), softmax_xlogx_ratio_z*(gamma* ...
         log_softmax_complement_z = _log_softmax_complement(shifted_z, out=entries[5])
-        u0 = np.multiply(log_softmax_complement_z, gamma, out=entries[5])
-        u1 = np.multiply(softmax_z, gamma, out=entries[6])
-        u2 = np.add(u1, -1, out=entries[6])
-        u3 = np.multiply(softmax_xlogx_ratio_z, u2, out=entries[7])
-        u4 = np.multiply(softmax_z, 2, out=entries[8])
-        u5 = np.subtract(u3, u4, out=entries[7])
-        t0 = _exp_scaled(u0, times=(_sum_parts(u5, (((-2, softmax_z, ), (), (), ()), ((softmax_xlogx_ratio_z, u2, ), (), (), ()), )), ), over=())
+        u0 = np.multiply(softmax_z, gamma, out=entries[6])
+        u1 = np.add(u0, -1, out=entries[6])
+        u2 = np.multiply(softmax_xlogx_ratio_z, u1, out=entries[7])
+        u3 = np.multiply(softmax_z, 2, out=entries[8])
+        u4 = np.subtract(u2, u3, out=entries[7])
+        t0 = _exp_product_scaled(gamma, log_softmax_complement_z, times=(_sum_parts(u4, (((-2, softmax_z, ), (), (), ()), ((softmax_xlogx_ratio_z, u1, ), (), (), ()), )), ), over=())
         # hess = SoftmaxTimes(shifted_z, -softmax_complement_z*sum(Scaled(exp(gamma* ...
-        u6 = np.multiply(softmax_xlogx_ratio_z, gamma, out=entries[6])
-        u7 = np.add(u6, -1, out=entries[6])
-        u8 = _exp_scaled(u0, times=(_sum_parts(u7, (((-1, ), (), (), ()), ((softmax_xlogx_ratio_z, gamma, ), (), (), ()), )), ), over=(), weights=(y, ))
-        u9 = np.sum(u8, axis=-1, keepdims=True, out=samples[0])
-        u10 = np.multiply(softmax_complement_z, u9, out=entries[3])
-        u11 = np.negative(u10, out=entries[3])
-        u12 = _softmax_times(shifted_z, u11)
-        u13 = _other_classes_sum(softmax_z, _zero_weighted(y, _zero_weighted(gamma, -t0/softmax_complement_z)))
-        u14 = _softmax_times(shifted_z, u13)
-        u15 = np.add(u12, u14, out=entries[0])
-        u16 = np.multiply(softmax_complement_z, t0, out=entries[1])
-        u17 = _zero_weighted(gamma, u16, out=entries[2])
-        neg_u17 = np.negative(u17, out=entries[1])
-        u18 = _zero_weighted(y, neg_u17, out=entries[2])
-        hess = np.add(u15, u18, out=entries[0])
+        u5 = np.multiply(softmax_xlogx_ratio_z, gamma, out=entries[6])
+        u6 = np.add(u5, -1, out=entries[6])
+        u7 = _exp_product_scaled(gamma, log_softmax_complement_z, times=(_sum_parts(u6, (((-1, ), (), (), ()), ((softmax_xlogx_ratio_z, gamma, ), (), (), ()), )), ), over=(), weights=(y, ))
+        u8 = np.sum(u7, axis=-1, keepdims=True, out=samples[0])
+        u9 = np.multiply(softmax_complement_z, u8, out=entries[3])
+        u10 = np.negative(u9, out=entries[3])
+        u11 = _softmax_times(shifted_z, u10)
+        u12 = _other_classes_sum(softmax_z, _zero_weighted(y, _zero_weighted(gamma, -t0/softmax_complement_z)))
+        u13 = _softmax_times(shifted_z, u12)
+        u14 = np.add(u11, u13, out=entries[0])
+        u15 = np.multiply(softmax_complement_z, t0, out=entries[1])
+        u16 = _zero_weighted(gamma, u15, out=entries[2])
+        neg_u16 = np.negative(u16, out=entries[1])
+        u17 = _zero_weighted(y, neg_u16, out=entries[2])
+        hess = np.add(u14, u17, out=entries[0])
     return _full(hess, z.shape)
 
 
@@ -147,24 +145,23 @@ def _value_and_gradient(z, y, gamma, scratch):
         shifted_z = _shifted(z, out=(entries[0], entries[1]))
         # t0 = Scaled(exp(gamma*log_softmax_complement(shifted_z)), gamma*softmax_xlogx_ratio(shifted_z) - 1)
         log_softmax_complement_z = _log_softmax_complement(shifted_z, out=entries[2])
-        u0 = np.multiply(log_softmax_complement_z, gamma, out=entries[2])
         softmax_xlogx_ratio_z = _softmax_xlogx_ratio(shifted_z, out=entries[3])
-        u1 = np.multiply(softmax_xlogx_ratio_z, gamma, out=entries[4])
-        u2 = np.add(u1, -1, out=entries[4])
-        t0 = _exp_scaled(u0, times=(_sum_parts(u2, (((-1, ), (), (), ()), ((gamma, softmax_xlogx_ratio_z, ), (), (), ()), )), ), over=())
+        u0 = np.multiply(softmax_xlogx_ratio_z, gamma, out=entries[4])
+        u1 = np.add(u0, -1, out=entries[4])
+        t0 = _exp_product_scaled(gamma, log_softmax_complement_z, times=(_sum_parts(u1, (((-1, ), (), (), ()), ((gamma, softmax_xlogx_ratio_z, ), (), (), ()), )), ), over=())
         # loss = -sum(Scaled(exp(gamma*log_softmax_complement(shifted_z)), log_softmax(shifted_z), Weight(y)))
         log_softmax_z = _log_softmax(shifted_z, out=entries[3])
-        u3 = _exp_scaled(u0, times=(log_softmax_z, ), over=(), weights=(y, ))
-        u4 = np.sum(u3, axis=-1, keepdims=True, out=samples[0])
-        loss = np.negative(u4, out=samples[0])
+        u2 = _exp_product_scaled(gamma, log_softmax_complement_z, times=(log_softmax_z, ), over=(), weights=(y, ))
+        u3 = np.sum(u2, axis=-1, keepdims=True, out=samples[0])
+        loss = np.negative(u3, out=samples[0])
         # grad = SoftmaxTimes(shifted_z, -SumOthers(zero_weighted(y, t0), k, K)) + zero_weighted(y, t0* ...
-        u5 = _sum_others(_zero_weighted(y, t0))
-        u6 = np.negative(u5, out=entries[2])
-        u7 = _softmax_times(shifted_z, u6)
+        u4 = _sum_others(_zero_weighted(y, t0))
+        u5 = np.negative(u4, out=entries[2])
+        u6 = _softmax_times(shifted_z, u5)
         softmax_complement_z = _softmax_complement(shifted_z, out=entries[2])
-        u8 = np.multiply(t0, softmax_complement_z, out=entries[0])
-        u9 = _zero_weighted(y, u8, out=entries[1])
-        grad = np.add(u7, u9, out=entries[0])
+        u7 = np.multiply(t0, softmax_complement_z, out=entries[0])
+        u8 = _zero_weighted(y, u7, out=entries[1])
+        grad = np.add(u6, u8, out=entries[0])
     loss = _full(loss, z.shape[:-1] + (1,))[..., 0]
     return loss, _full(grad, z.shape)
 
@@ -183,7 +180,7 @@ def softmax_focal(z, y, *, gamma=2.0, axis=-1, reduction="mean", weight=None):
             2. o == 0 (the other classes underflow): -DBL_MAX (a finite log 0: exp(0 * it) = 1)
             3. otherwise: log(o) - log1p(r) (p_k > 1/2)
         primitive _exp_scaled(a, times=(c...), over=(d...)) = exp(a)*c/d, in its NumPy helper:
-            1. |a| <= 800 + 745 (n + m), n co-factors and m divisors: 2^k (1 + r) by Cody and Waite's reduction, the co-factors' mantissas multiplied in, every power of two applied last
+            1. |a| <= 800 + 745 (n + m), n co-factors and m divisors: 2^k (1 + r) by Cody and Waite's reduction (a = u v, _exp_product_scaled: u v in two floats by TwoProduct), the co-factors' mantissas multiplied in, every power of two applied last
             2. otherwise: exp(a) times the co-factors: 0 or inf whatever they are (a 0 times an infinite co-factor is 0)
     Certificate: within budget: max 4.2e+02 ulp, max rel. error 5.7e-14 over 8362 points; no inf/NaN where the truth is finite; 40176 function values compared against the proved stable form (the declared form could not resolve them); sampled: 8362 points (170 on the stress grid, 8192 random by binade (4096 on each path: general, integer labels), seed 0) over z ∈ real vectors of K ∈ {2, 3, 10, 1000} entries (standard normal entries times a scale by binade in [2^-1074, 2^1020]), y ∈ distribution vectors of K ∈ {2, 3, 10, 1000} entries, gamma ∈ [0, 1.8e+308]; worst: softmax_focal_hess, rel. error 5.7e-14 at z=(951.6374666216165, 258.26088531526403), y=(0.8760032653808594, 0.12399673461914062), gamma=5.045915060845268e+63: entry 0 of 2: truth -3.209531974062902e-236, kernel -3.209531974063085e-236
     """
@@ -207,7 +204,7 @@ def softmax_focal_grad(z, y, *, gamma=2.0, axis=-1, reduction="mean", weight=Non
             2. o == 0 (the other classes underflow): -DBL_MAX (a finite log 0: exp(0 * it) = 1)
             3. otherwise: log(o) - log1p(r) (p_k > 1/2)
         primitive _exp_scaled(a, times=(c...), over=(d...)) = exp(a)*c/d, in its NumPy helper:
-            1. |a| <= 800 + 745 (n + m), n co-factors and m divisors: 2^k (1 + r) by Cody and Waite's reduction, the co-factors' mantissas multiplied in, every power of two applied last
+            1. |a| <= 800 + 745 (n + m), n co-factors and m divisors: 2^k (1 + r) by Cody and Waite's reduction (a = u v, _exp_product_scaled: u v in two floats by TwoProduct), the co-factors' mantissas multiplied in, every power of two applied last
             2. otherwise: exp(a) times the co-factors: 0 or inf whatever they are (a 0 times an infinite co-factor is 0)
         primitive _scaled_sum(t_1, ..., t_n) = t_1 + ... + t_n, in its NumPy helper:
             1. the plain sum is finite: the plain sum
@@ -236,7 +233,7 @@ def softmax_focal_hess(z, y, *, gamma=2.0, axis=-1, reduction="mean", weight=Non
             2. o == 0 (the other classes underflow): -DBL_MAX (a finite log 0: exp(0 * it) = 1)
             3. otherwise: log(o) - log1p(r) (p_k > 1/2)
         primitive _exp_scaled(a, times=(c...), over=(d...)) = exp(a)*c/d, in its NumPy helper:
-            1. |a| <= 800 + 745 (n + m), n co-factors and m divisors: 2^k (1 + r) by Cody and Waite's reduction, the co-factors' mantissas multiplied in, every power of two applied last
+            1. |a| <= 800 + 745 (n + m), n co-factors and m divisors: 2^k (1 + r) by Cody and Waite's reduction (a = u v, _exp_product_scaled: u v in two floats by TwoProduct), the co-factors' mantissas multiplied in, every power of two applied last
             2. otherwise: exp(a) times the co-factors: 0 or inf whatever they are (a 0 times an infinite co-factor is 0)
         primitive _scaled_sum(t_1, ..., t_n) = t_1 + ... + t_n, in its NumPy helper:
             1. the plain sum is finite: the plain sum
