@@ -266,12 +266,13 @@ def _agree(a: mpmath.mpf, b: mpmath.mpf) -> bool:
 
 def precisions(numbers: Sequence[float]) -> list[tuple[int, int]]:
     r"""The pairs of digits to compare, in order: (50, 100), (100, 400), (400, 800), and (n, n + 200) with n
-    the digits that hold the inputs' sums exactly (the span of their binary exponents, and 1's) and
-    resolve :math:`e^{\pm x}` against 1 (60 + max|x| / ln 10), when that is above 800 and at most
-    :data:`MAX_DIGITS`."""
+    the digits that hold the inputs' sums and the squares of their ratios exactly (twice the span of their
+    binary exponents, and 1's: welsch's :math:`1 - e^{-(r/c)^2}` at r = 7e-115, c = 5e307 is 2e-844, which
+    every precision below 844 digits cancels to 0) and resolve :math:`e^{\pm x}` against 1
+    (60 + max|x| / ln 10), when that is above 800 and at most :data:`MAX_DIGITS`."""
     finite = [abs(x) for x in numbers if math.isfinite(x) and x != 0.0]
     exponents = [0, *(math.frexp(x)[1] for x in finite)]
-    span = 60 + math.ceil((max(exponents) - min(exponents) + 53) * math.log10(2))
+    span = 60 + math.ceil((2 * (max(exponents) - min(exponents)) + 53) * math.log10(2))
     needed = max(span, 60 + math.ceil(max(finite, default=0.0) / math.log(10)))
     if needed > MAX_DIGITS:
         needed = span  # e^{±x} is out of reach; the exact sums still are
