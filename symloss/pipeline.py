@@ -19,7 +19,7 @@ from symloss.certify.certificate import KernelCertificate
 from symloss.certify.certificate import certify as certify_kernel
 from symloss.certify.gate import OverBudget, over_budget
 from symloss.declare.loss import Loss
-from symloss.derive.chain import Derivation, derive
+from symloss.derive.chain import DERIVATION_BUDGET, Derivation, derive
 from symloss.emit.arrays import UnsupportedExpressionError
 from symloss.emit.codegen import (
     Kernel,
@@ -64,7 +64,7 @@ def parallel_map(function: Callable[[T], R], items: Sequence[T], workers: int) -
     return list(map_in_workers(function, items, workers))
 
 
-def derive_all(losses: Sequence[Loss], *, budget: float = 20.0, workers: int = 2) -> list[Derivation]:
+def derive_all(losses: Sequence[Loss], *, budget: float = DERIVATION_BUDGET, workers: int = 2) -> list[Derivation]:
     """Derivations of ``losses`` in order, losses in parallel worker processes."""
     return parallel_map(partial(derive, budget=budget), losses, workers)
 
@@ -73,7 +73,7 @@ def analyse(
     losses: Sequence[Loss], *, budget: float = 20.0, workers: int = 2, progress: Progress = None
 ) -> list[Analysis]:
     """Derive every loss, prove every claim, reproduce every worked example."""
-    derivations = derive_all(losses, budget=budget, workers=workers)
+    derivations = derive_all(losses, workers=workers)  # the claims' budget is not the derivation's
     results = prove_catalog(losses, budget=budget, workers=workers, progress=progress)
     return [
         Analysis(

@@ -45,7 +45,12 @@ from symloss.prove.class_sums import drop_index_range, use_given
 from symloss.prove.prover import prove
 from symloss.prove.verdict import Verdict
 
-SIMPLIFY_SHARE = 0.25  # of the budget, for one bounded sp.simplify
+# Seconds for each check and each bounded sp.simplify of a derivation.  The derivation's form is part of
+# generated/, so it must not depend on the machine's load: a step that runs out of time is replaced by a
+# longer one (an untidied form, another candidate).  Every step of the catalogs' derivations takes a small
+# fraction of these budgets on an idle machine; they bound only a user's pathological expression.
+DERIVATION_BUDGET = 60.0
+SIMPLIFY_SHARE = 0.5  # of the derivation budget, for one bounded sp.simplify
 SIMPLIFY_MAX_OPS = 80  # larger expressions are not given to simplify: its result would depend on the clock
 SUMS_TO_ONE = ("simplex", "distribution", "onehot")  # vector domains whose entries sum to 1
 
@@ -90,7 +95,7 @@ class Derivation:
         return all(v.status == "proved" for v in self.checks)
 
 
-def derive(loss: Loss, *, budget: float = 20.0) -> Derivation:
+def derive(loss: Loss, *, budget: float = DERIVATION_BUDGET) -> Derivation:
     """Derive ``loss``: its chain, gradient and Hessian, each step checked by the prover.
 
     ``budget`` bounds each proof and each simplification (seconds).  When the
