@@ -77,7 +77,9 @@ def as_square_ratio(monomial: sp.Expr, *, split: bool = False) -> sp.Expr:
     neither :math:`N^2` nor :math:`D^2` is formed (an identity wherever :math:`D \ne 0`); with no numerator and
     ``split``, :math:`\rho/D^2` is :class:`~symloss.stabilize.scale_ratios.over_square`, :math:`(\rho/D)/D`
     (a quotient's own monomial, :math:`r/c^2`; not a term of an expanded square, :math:`-2\alpha y\hat y/r^2`,
-    whose sum cancels to a ratio that the textbook division keeps: Barron's Hessian)."""
+    whose sum cancels to a ratio that the textbook division keeps: Barron's Hessian).  A power of a root in
+    D is divided out one factor at a time, :math:`c^2/r^4 = ((c/r)/r)^2`: :math:`r^2` alone may underflow
+    where the quotient does not."""
     numerator, denominator, rest = [], [], []
     for factor in sp.Mul.make_args(monomial):
         found = _half_power(factor)
@@ -98,6 +100,9 @@ def as_square_ratio(monomial: sp.Expr, *, split: bool = False) -> sp.Expr:
         return over_square(sp.Mul(*rest), sp.Mul(*denominator))
     if not numerator or not denominator:  # no quotient of squares: a square alone is computed as it was
         return sp.Mul(*(g**2 for g in numerator), *(g**-2 for g in denominator), *rest)
+    last = next((g.base for g in denominator if g.is_Pow and g.exp > 1), None)
+    if last is not None:  # (N/g^m)^2 as ((N/g^(m-1))/g)^2: c/r^2 as (c/r)/r, r^2 may underflow (r = 1e-170)
+        return square_ratio(sp.Mul(*numerator) / (sp.Mul(*denominator) / last), last) * sp.Mul(*rest)
     return square_ratio(sp.Mul(*numerator), sp.Mul(*denominator)) * sp.Mul(*rest)
 
 
@@ -174,14 +179,27 @@ def _power_rewrite(expr: sp.Expr) -> sp.Expr:
     return _outside_piecewise(expr, matches, rewrite)
 
 
+def _bounds(n: int) -> tuple[sp.Float, sp.Float]:
+    r"""(:math:`\mathrm{HUGE}^{1/n}`, :math:`\mathrm{TINY}^{1/n}`): the boundaries for a sum :math:`d + S k`
+    taken to the power n in the textbook form, :math:`(d + S k)^n` finite and normal only where d and S are
+    within them (:math:`(c^2 + r^2)^2` underflows at :math:`c = r = 10^{-104}`, overflows at
+    :math:`r = 10^{100}`); :data:`HUGE` and :data:`TINY` themselves for n = 1."""
+    return sp.Float(HUGE ** sp.Rational(1, n), 3), sp.Float(TINY ** sp.Rational(1, n), 3)
+
+
 def _scale_regimes(by_square: sp.Expr, by_rest: sp.Expr, square: sp.Expr, k: sp.Expr,
-                   d: sp.Expr) -> list[tuple[sp.Expr, sp.Basic]]:
-    r"""The regimes after the first (a huge S k) for a square scale :math:`d = c^2`: ``by_rest`` (divided
-    through by d) where :math:`d > \mathrm{HUGE}`; where d or S is below :data:`TINY`, ``by_square``
-    (divided through by S k) if :math:`S k/d > 1` and ``by_rest`` otherwise, so that the ratio of the
-    smaller to the larger, at most 1, is the only square formed of the two."""
-    tiny = smaller_of(d, square) < TINY  # one comparison: d alone may be a scalar, S an array
-    return [(by_rest, d > HUGE), (by_square, sp.And(tiny, as_square_ratio(square * k / d) > 1)), (by_rest, tiny)]
+                   d: sp.Expr, n: int = 1) -> list[tuple[sp.Expr, sp.Basic]]:
+    r"""The regimes after the first (a huge S k) for a square scale :math:`d = c^2` whose textbook sum is taken
+    to the power n: ``by_rest`` (divided through by d) where :math:`d > \mathrm{HUGE}^{1/n}`, then for n > 1
+    ``by_square`` where :math:`S > \mathrm{HUGE}^{1/n}`; where d or S is
+    below :math:`\mathrm{TINY}^{1/n}` (:func:`_bounds`), ``by_square`` (divided through by S k) if
+    :math:`S k/d > 1` and ``by_rest`` otherwise, so that the ratio of the smaller to the larger, at most 1, is
+    the only square formed of the two."""
+    huge, tiny_bound = _bounds(n)
+    tiny = smaller_of(d, square) < tiny_bound  # one comparison: d alone may be a scalar, S an array
+    square_huge = [(by_square, square > huge)] if n > 1 else []  # n = 1: the first regime's S > HUGE
+    return [(by_rest, d > huge), *square_huge, (by_square, sp.And(tiny, as_square_ratio(square * k / d) > 1)),
+            (by_rest, tiny)]
 
 
 def _divided(numerator: sp.Expr, square: sp.Expr, root: sp.Expr, k: sp.Expr, d: sp.Expr | None, n: int) -> sp.Expr:
@@ -230,7 +248,7 @@ def _quotient_rewrite(expr: sp.Expr) -> sp.Expr:
         by_rest = _divided(numerator, square, root, k, d, n) / (1 + as_square_ratio(square * k / d)) ** n
         regimes = [(by_square, sp.Or(square > HUGE, as_square_ratio(square * k / d) > HUGE))]
         if _half_power(d) is not None:
-            regimes += _scale_regimes(by_square, by_rest, square, k, d)
+            regimes += _scale_regimes(by_square, by_rest, square, k, d, n)
         return outside * sp.Piecewise(*regimes, (e, True))
 
     return _outside_piecewise(expr, lambda e: quotient(e) is not None, rewrite)
