@@ -157,7 +157,8 @@ def _power_rewrite(expr: sp.Expr) -> sp.Expr:
     of a sum is left to the quotient it stands in); the ratios d/(S k) and S k/d, and S k itself where
     k holds a square (:math:`c^{-2}`), computed as squares of ratios (:func:`as_square_ratio`).  The
     second regime only where d is a square (:math:`c^2`): a product such as :math:`\nu\sigma^2` may
-    overflow in :math:`\sigma^2` although d itself is moderate, and would then be taken for huge."""
+    overflow in :math:`\sigma^2` although d itself is moderate, and would then be taken for huge.  For a square
+    d the second form comes first where d dominates a huge S k (:func:`_huge_scale`)."""
 
     def matches(e: sp.Basic) -> bool:
         return (isinstance(e, sp.Pow) and e.exp.is_Rational and not e.exp.is_Integer
@@ -170,7 +171,8 @@ def _power_rewrite(expr: sp.Expr) -> sp.Expr:
         by_rest = d ** abs(p) * (1 + as_square_ratio(square * k / d)) ** abs(p)
         textbook = (d + as_square_ratio(square * k)) ** p if _has_square(k) else e
         dominant = sp.Or(square > HUGE, as_square_ratio(square * k / d) > HUGE)
-        regimes = [(by_square if p > 0 else 1 / by_square, dominant)]
+        regimes = [*_huge_scale(by_rest if p > 0 else 1 / by_rest, square, k, d),
+                   (by_square if p > 0 else 1 / by_square, dominant)]
         if _half_power(d) is not None:
             regimes += _scale_regimes(by_square if p > 0 else 1 / by_square, by_rest if p > 0 else 1 / by_rest,
                                       square, k, d)
@@ -185,6 +187,19 @@ def _bounds(n: int) -> tuple[sp.Float, sp.Float]:
     within them (:math:`(c^2 + r^2)^2` underflows at :math:`c = r = 10^{-104}`, overflows at
     :math:`r = 10^{100}`); :data:`HUGE` and :data:`TINY` themselves for n = 1."""
     return sp.Float(HUGE ** sp.Rational(1, n), 3), sp.Float(TINY ** sp.Rational(1, n), 3)
+
+
+def _huge_scale(by_rest: sp.Expr, square: sp.Expr, k: sp.Expr, d: sp.Expr,
+                n: int = 1) -> list[tuple[sp.Expr, sp.Basic]]:
+    r"""The regime before that of a huge S k, for a square scale :math:`d = c^2` (none otherwise): ``by_rest``
+    (divided through by d) where :math:`d \ge \mathrm{HUGE}^{1/n}` and :math:`d \ge S k`.  A huge S k's regime
+    divides by S k and forms :math:`d/(S k) = (c/r)^2`, which overflows where c is huger still
+    (:math:`r = 1.6\cdot10^{153}`, :math:`c = 8.6\cdot10^{307}`: :math:`(c/r)^2 = \infty`, and
+    :math:`\infty/\infty` is NaN), while :math:`S k/d \le 1` here."""
+    if _half_power(d) is None:
+        return []
+    huge, _ = _bounds(n)  # one comparison, min(d, H d/(S k)) >= H: d alone may be a scalar, S an array
+    return [(by_rest, smaller_of(d, huge * as_square_ratio(d / (square * k))) >= huge)]
 
 
 def _scale_regimes(by_square: sp.Expr, by_rest: sp.Expr, square: sp.Expr, k: sp.Expr,
@@ -222,7 +237,7 @@ def _quotient_rewrite(expr: sp.Expr) -> sp.Expr:
     only where d is a square, :math:`c^2`, see :func:`_power_rewrite`): numerator and
     denominator divided through by the larger of d and S k, so that neither overflows (:math:`r/(c^2 + r^2)`
     at :math:`r = 10^{200}`), S written :math:`r^2` with r oriented as the numerator's factor so that SymPy
-    cancels it."""
+    cancels it; for a square d the second form comes first where d dominates a huge S k (:func:`_huge_scale`)."""
 
     def quotient(e: sp.Basic) -> tuple[sp.Expr, sp.Expr, int] | None:
         if not isinstance(e, sp.Mul):
@@ -246,7 +261,8 @@ def _quotient_rewrite(expr: sp.Expr) -> sp.Expr:
         root = next((f for f in sp.Mul.make_args(numerator) if sp.expand(f + root) == 0), root)
         by_square = _divided(numerator, square, root, k, None, n) / (1 + as_square_ratio(d / (square * k))) ** n
         by_rest = _divided(numerator, square, root, k, d, n) / (1 + as_square_ratio(square * k / d)) ** n
-        regimes = [(by_square, sp.Or(square > HUGE, as_square_ratio(square * k / d) > HUGE))]
+        regimes = [*_huge_scale(by_rest, square, k, d, n),
+                   (by_square, sp.Or(square > HUGE, as_square_ratio(square * k / d) > HUGE))]
         if _half_power(d) is not None:
             regimes += _scale_regimes(by_square, by_rest, square, k, d, n)
         return outside * sp.Piecewise(*regimes, (e, True))

@@ -34,10 +34,10 @@ def test_every_claim_is_proved(rule) -> None:
 def test_each_rewrite_changes_its_sample_into_regimes_whose_last_is_the_textbook_form(rule) -> None:
     rewritten = rule.rewrite(rule.sample)
     assert isinstance(rewritten, sp.Piecewise)
-    (scaled, boundary), *_, (textbook, otherwise) = rewritten.args
-    assert otherwise == sp.true and scaled != textbook
+    *regimes, (textbook, otherwise) = rewritten.args
+    assert otherwise == sp.true and all(scaled != textbook for scaled, _ in regimes)
     assert expand_primitives(textbook) == expand_primitives(rule.sample)
-    assert HUGE in boundary.atoms(sp.Float)
+    assert any(HUGE in boundary.atoms(sp.Float) for _, boundary in regimes)
     assert rule.rewrite(rewritten) == rewritten  # the regimes are not rewritten again
 
 
@@ -278,3 +278,27 @@ def test_the_redescending_hessian_is_within_4_ulp_where_the_residuals_square_und
         truths = [2 * s**2 * (s**2 - 3 * r**2) / (s**2 + r**2) ** 3 for r, s in
                   ((mpmath.mpf(a) - mpmath.mpf(b), mpmath.mpf(c)) for a, b, c in points)]
     _within_4_ulp(hess, truths)
+
+
+def test_a_huge_scale_that_dominates_a_huge_square_is_divided_out_first(redescending_module) -> None:
+    """r = 1.6e153, c = 8.6e307: r² > 1e300, but (c/r)² overflows, so dividing by r² gives inf/inf; the regime
+    dividing by c² comes first (truth 2c²r/(c² + r²)² ≈ 2r/c², which underflows to 0)."""
+    points = ((1.6e153, 1e-300, 8.6e307), (1e160, 0.0, 1e306), (1e200, 0.0, 1e300))
+    grad = np.array([redescending_module.scaled_redescending_grad(np.array([a]), np.array([b]), c=s,
+                                                                  reduction="none")[0] for a, b, s in points])
+    value = np.array([redescending_module.scaled_redescending(np.array([a]), np.array([b]), c=s,
+                                                              reduction="none")[0] for a, b, s in points])
+    with mpmath.workdps(80):
+        residuals = [(mpmath.mpf(a) - mpmath.mpf(b), mpmath.mpf(c)) for a, b, c in points]
+        _within_4_ulp(grad, [2 * r * s**2 / (s**2 + r**2) ** 2 for r, s in residuals])
+        _within_4_ulp(value, [r**2 / (s**2 + r**2) for r, s in residuals])
+
+
+def test_a_huge_scale_that_dominates_a_huge_square_is_divided_out_first_in_a_power(charbonnier_module) -> None:
+    """c r/sqrt(c² + r²) at r = 2e151, c = 1e307: r² > 1e300 but (c/r)² overflows; truth ≈ r."""
+    points = ((2e151, 0.0, 1e307), (-3e160, 1e150, 1.7976931348623157e308))
+    got = np.array([charbonnier_module.scaled_charbonnier_grad(np.array([a]), np.array([b]), c=s)[0]
+                    for a, b, s in points])
+    with mpmath.workdps(60):
+        residuals = [(mpmath.mpf(a) - mpmath.mpf(b), mpmath.mpf(c)) for a, b, c in points]
+        _within_4_ulp(got, [r / mpmath.sqrt(1 + (r / s) ** 2) for r, s in residuals])
