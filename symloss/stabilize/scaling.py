@@ -77,7 +77,9 @@ def as_square_ratio(monomial: sp.Expr, *, split: bool = False) -> sp.Expr:
     neither :math:`N^2` nor :math:`D^2` is formed (an identity wherever :math:`D \ne 0`); with no numerator and
     ``split``, :math:`\rho/D^2` is :class:`~symloss.stabilize.scale_ratios.over_square`, :math:`(\rho/D)/D`
     (a quotient's own monomial, :math:`r/c^2`; not a term of an expanded square, :math:`-2\alpha y\hat y/r^2`,
-    whose sum cancels to a ratio that the textbook division keeps: Barron's Hessian)."""
+    whose sum cancels to a ratio that the textbook division keeps: Barron's Hessian).  A power of a root in
+    D is divided out one factor at a time, :math:`c^2/r^4 = ((c/r)/r)^2`: :math:`r^2` alone may underflow
+    where the quotient does not."""
     numerator, denominator, rest = [], [], []
     for factor in sp.Mul.make_args(monomial):
         found = _half_power(factor)
@@ -98,6 +100,9 @@ def as_square_ratio(monomial: sp.Expr, *, split: bool = False) -> sp.Expr:
         return over_square(sp.Mul(*rest), sp.Mul(*denominator))
     if not numerator or not denominator:  # no quotient of squares: a square alone is computed as it was
         return sp.Mul(*(g**2 for g in numerator), *(g**-2 for g in denominator), *rest)
+    last = next((g.base for g in denominator if g.is_Pow and g.exp > 1), None)
+    if last is not None:  # (N/g^m)^2 as ((N/g^(m-1))/g)^2: c/r^2 as (c/r)/r, r^2 may underflow (r = 1e-170)
+        return square_ratio(sp.Mul(*numerator) / (sp.Mul(*denominator) / last), last) * sp.Mul(*rest)
     return square_ratio(sp.Mul(*numerator), sp.Mul(*denominator)) * sp.Mul(*rest)
 
 
@@ -152,7 +157,8 @@ def _power_rewrite(expr: sp.Expr) -> sp.Expr:
     of a sum is left to the quotient it stands in); the ratios d/(S k) and S k/d, and S k itself where
     k holds a square (:math:`c^{-2}`), computed as squares of ratios (:func:`as_square_ratio`).  The
     second regime only where d is a square (:math:`c^2`): a product such as :math:`\nu\sigma^2` may
-    overflow in :math:`\sigma^2` although d itself is moderate, and would then be taken for huge."""
+    overflow in :math:`\sigma^2` although d itself is moderate, and would then be taken for huge.  For a square
+    d the second form comes first where d dominates a huge S k (:func:`_huge_scale`)."""
 
     def matches(e: sp.Basic) -> bool:
         return (isinstance(e, sp.Pow) and e.exp.is_Rational and not e.exp.is_Integer
@@ -165,7 +171,8 @@ def _power_rewrite(expr: sp.Expr) -> sp.Expr:
         by_rest = d ** abs(p) * (1 + as_square_ratio(square * k / d)) ** abs(p)
         textbook = (d + as_square_ratio(square * k)) ** p if _has_square(k) else e
         dominant = sp.Or(square > HUGE, as_square_ratio(square * k / d) > HUGE)
-        regimes = [(by_square if p > 0 else 1 / by_square, dominant)]
+        regimes = [*_huge_scale(by_rest if p > 0 else 1 / by_rest, square, k, d),
+                   (by_square if p > 0 else 1 / by_square, dominant)]
         if _half_power(d) is not None:
             regimes += _scale_regimes(by_square if p > 0 else 1 / by_square, by_rest if p > 0 else 1 / by_rest,
                                       square, k, d)
@@ -174,14 +181,40 @@ def _power_rewrite(expr: sp.Expr) -> sp.Expr:
     return _outside_piecewise(expr, matches, rewrite)
 
 
+def _bounds(n: int) -> tuple[sp.Float, sp.Float]:
+    r"""(:math:`\mathrm{HUGE}^{1/n}`, :math:`\mathrm{TINY}^{1/n}`): the boundaries for a sum :math:`d + S k`
+    taken to the power n in the textbook form, :math:`(d + S k)^n` finite and normal only where d and S are
+    within them (:math:`(c^2 + r^2)^2` underflows at :math:`c = r = 10^{-104}`, overflows at
+    :math:`r = 10^{100}`); :data:`HUGE` and :data:`TINY` themselves for n = 1."""
+    return sp.Float(HUGE ** sp.Rational(1, n), 3), sp.Float(TINY ** sp.Rational(1, n), 3)
+
+
+def _huge_scale(by_rest: sp.Expr, square: sp.Expr, k: sp.Expr, d: sp.Expr,
+                n: int = 1) -> list[tuple[sp.Expr, sp.Basic]]:
+    r"""The regime before that of a huge S k, for a square scale :math:`d = c^2` (none otherwise): ``by_rest``
+    (divided through by d) where :math:`d \ge \mathrm{HUGE}^{1/n}` and :math:`d \ge S k`.  A huge S k's regime
+    divides by S k and forms :math:`d/(S k) = (c/r)^2`, which overflows where c is huger still
+    (:math:`r = 1.6\cdot10^{153}`, :math:`c = 8.6\cdot10^{307}`: :math:`(c/r)^2 = \infty`, and
+    :math:`\infty/\infty` is NaN), while :math:`S k/d \le 1` here."""
+    if _half_power(d) is None:
+        return []
+    huge, _ = _bounds(n)  # one comparison, min(d, H d/(S k)) >= H: d alone may be a scalar, S an array
+    return [(by_rest, smaller_of(d, huge * as_square_ratio(d / (square * k))) >= huge)]
+
+
 def _scale_regimes(by_square: sp.Expr, by_rest: sp.Expr, square: sp.Expr, k: sp.Expr,
-                   d: sp.Expr) -> list[tuple[sp.Expr, sp.Basic]]:
-    r"""The regimes after the first (a huge S k) for a square scale :math:`d = c^2`: ``by_rest`` (divided
-    through by d) where :math:`d > \mathrm{HUGE}`; where d or S is below :data:`TINY`, ``by_square``
-    (divided through by S k) if :math:`S k/d > 1` and ``by_rest`` otherwise, so that the ratio of the
-    smaller to the larger, at most 1, is the only square formed of the two."""
-    tiny = smaller_of(d, square) < TINY  # one comparison: d alone may be a scalar, S an array
-    return [(by_rest, d > HUGE), (by_square, sp.And(tiny, as_square_ratio(square * k / d) > 1)), (by_rest, tiny)]
+                   d: sp.Expr, n: int = 1) -> list[tuple[sp.Expr, sp.Basic]]:
+    r"""The regimes after the first (a huge S k) for a square scale :math:`d = c^2` whose textbook sum is taken
+    to the power n: ``by_rest`` (divided through by d) where :math:`d > \mathrm{HUGE}^{1/n}`, then for n > 1
+    ``by_square`` where :math:`S > \mathrm{HUGE}^{1/n}`; where d or S is
+    below :math:`\mathrm{TINY}^{1/n}` (:func:`_bounds`), ``by_square`` (divided through by S k) if
+    :math:`S k/d > 1` and ``by_rest`` otherwise, so that the ratio of the smaller to the larger, at most 1, is
+    the only square formed of the two."""
+    huge, tiny_bound = _bounds(n)
+    tiny = smaller_of(d, square) < tiny_bound  # one comparison: d alone may be a scalar, S an array
+    square_huge = [(by_square, square > huge)] if n > 1 else []  # n = 1: the first regime's S > HUGE
+    return [(by_rest, d > huge), *square_huge, (by_square, sp.And(tiny, as_square_ratio(square * k / d) > 1)),
+            (by_rest, tiny)]
 
 
 def _divided(numerator: sp.Expr, square: sp.Expr, root: sp.Expr, k: sp.Expr, d: sp.Expr | None, n: int) -> sp.Expr:
@@ -204,7 +237,7 @@ def _quotient_rewrite(expr: sp.Expr) -> sp.Expr:
     only where d is a square, :math:`c^2`, see :func:`_power_rewrite`): numerator and
     denominator divided through by the larger of d and S k, so that neither overflows (:math:`r/(c^2 + r^2)`
     at :math:`r = 10^{200}`), S written :math:`r^2` with r oriented as the numerator's factor so that SymPy
-    cancels it."""
+    cancels it; for a square d the second form comes first where d dominates a huge S k (:func:`_huge_scale`)."""
 
     def quotient(e: sp.Basic) -> tuple[sp.Expr, sp.Expr, int] | None:
         if not isinstance(e, sp.Mul):
@@ -228,9 +261,10 @@ def _quotient_rewrite(expr: sp.Expr) -> sp.Expr:
         root = next((f for f in sp.Mul.make_args(numerator) if sp.expand(f + root) == 0), root)
         by_square = _divided(numerator, square, root, k, None, n) / (1 + as_square_ratio(d / (square * k))) ** n
         by_rest = _divided(numerator, square, root, k, d, n) / (1 + as_square_ratio(square * k / d)) ** n
-        regimes = [(by_square, sp.Or(square > HUGE, as_square_ratio(square * k / d) > HUGE))]
+        regimes = [*_huge_scale(by_rest, square, k, d, n),
+                   (by_square, sp.Or(square > HUGE, as_square_ratio(square * k / d) > HUGE))]
         if _half_power(d) is not None:
-            regimes += _scale_regimes(by_square, by_rest, square, k, d)
+            regimes += _scale_regimes(by_square, by_rest, square, k, d, n)
         return outside * sp.Piecewise(*regimes, (e, True))
 
     return _outside_piecewise(expr, lambda e: quotient(e) is not None, rewrite)

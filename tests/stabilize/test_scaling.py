@@ -34,10 +34,10 @@ def test_every_claim_is_proved(rule) -> None:
 def test_each_rewrite_changes_its_sample_into_regimes_whose_last_is_the_textbook_form(rule) -> None:
     rewritten = rule.rewrite(rule.sample)
     assert isinstance(rewritten, sp.Piecewise)
-    (scaled, boundary), *_, (textbook, otherwise) = rewritten.args
-    assert otherwise == sp.true and scaled != textbook
+    *regimes, (textbook, otherwise) = rewritten.args
+    assert otherwise == sp.true and all(scaled != textbook for scaled, _ in regimes)
     assert expand_primitives(textbook) == expand_primitives(rule.sample)
-    assert HUGE in boundary.atoms(sp.Float)
+    assert any(HUGE in boundary.atoms(sp.Float) for _, boundary in regimes)
     assert rule.rewrite(rewritten) == rewritten  # the regimes are not rewritten again
 
 
@@ -230,3 +230,75 @@ def test_the_redescending_kernel_is_within_4_ulp_where_the_squares_underflow(red
         _within_4_ulp(value, values)
         finite = [i for i, g in enumerate(grads) if abs(g) < mpmath.mpf(np.finfo(float).max)]
         _within_4_ulp(grad[finite], [grads[i] for i in finite])
+
+
+# (yhat, y, c) where the gradient's (c² + r²)² underflows (c ≈ r ≈ 1.6e-104) or overflows (c² ≈ 1e200, r² ≈ 1e220),
+# though c² and r² do not; and c² = inf where r² > 1e150 (the huge scale's regime comes first)
+SQUARED_SUM_POINTS = ((-2.5419981181669243e-284, 1.5774155250142506e-104, 1.5774155250142135e-104),
+                      (1e100, 0.0, 1e100), (1e110, 0.0, 1e100), (1e100, 0.0, 1e110),
+                      (3.3117823611665205e+110, 3.371945127990887e+110, 1.7976931348623157e+308))
+
+
+def test_the_redescending_gradient_is_within_4_ulp_where_the_squared_sum_underflows_or_overflows(
+        redescending_module) -> None:
+    grad = np.array([redescending_module.scaled_redescending_grad(np.array([a]), np.array([b]), c=s,
+                                                                  reduction="none")[0]
+                     for a, b, s in SQUARED_SUM_POINTS])
+    with mpmath.workdps(80):
+        truths = [2 * r * s**2 / (s**2 + r**2) ** 2 for r, s in
+                  ((mpmath.mpf(a) - mpmath.mpf(b), mpmath.mpf(c)) for a, b, c in SQUARED_SUM_POINTS)]
+    _within_4_ulp(grad, truths)
+
+
+def test_the_bounds_of_a_quotient_by_a_power_are_its_nth_roots() -> None:
+    """The regimes of c²/(c² + r²)² compare c² and r² with HUGE^(1/2) and TINY^(1/2); those of n = 1 with HUGE and
+    TINY alone."""
+    x, y, c = sp.symbols("x y c", positive=True)
+    quotient = BY_NAME["quotient_of_huge_square"].rewrite
+    (squared,) = quotient(c**2 / (c**2 + square_of_sum(x, -y)) ** 2).atoms(sp.Piecewise)
+    (single,) = quotient(c**2 / (c**2 + square_of_sum(x, -y))).atoms(sp.Piecewise)
+    bounds = {f for _, condition in squared.args for f in condition.atoms(sp.Float)}
+    assert {sp.Float("1e150", 3), sp.Float("1e-145", 3)} <= bounds
+    assert {f for _, cond in single.args for f in cond.atoms(sp.Float)} == {HUGE, TINY}
+
+
+def test_a_power_in_the_denominator_of_a_square_ratio_is_divided_out_one_factor_at_a_time() -> None:
+    """c²/r⁴ = ((c/r)/r)²: no r² formed, which underflows at r = 1e-170 where the quotient does not."""
+    x, y, c = sp.symbols("x y c", positive=True)
+    assert as_square_ratio(c**2 / (x - y) ** 4) == square_ratio(c / (x - y), x - y)
+    assert as_square_ratio(c**2 / (x - y) ** 2) == square_ratio(c, x - y)
+
+
+def test_the_redescending_hessian_is_within_4_ulp_where_the_residuals_square_underflows(redescending_module) -> None:
+    """−2c²(c² − 3r²)/(c² + r²)³ at c = 5e-324, r = 3.5e-170: 6c²/r⁴ ≈ 9.6e31 though c² = 0 and r² = 1e-339."""
+    points = ((-1.8127112698470348e-263, -3.5150512632013785e-170, 5e-324), (1e-150, 0.0, 1e-160))
+    hess = np.array([redescending_module.scaled_redescending_hess(np.array([a]), np.array([b]), c=s,
+                                                                  reduction="none")[0] for a, b, s in points])
+    with mpmath.workdps(80):
+        truths = [2 * s**2 * (s**2 - 3 * r**2) / (s**2 + r**2) ** 3 for r, s in
+                  ((mpmath.mpf(a) - mpmath.mpf(b), mpmath.mpf(c)) for a, b, c in points)]
+    _within_4_ulp(hess, truths)
+
+
+def test_a_huge_scale_that_dominates_a_huge_square_is_divided_out_first(redescending_module) -> None:
+    """r = 1.6e153, c = 8.6e307: r² > 1e300, but (c/r)² overflows, so dividing by r² gives inf/inf; the regime
+    dividing by c² comes first (truth 2c²r/(c² + r²)² ≈ 2r/c², which underflows to 0)."""
+    points = ((1.6e153, 1e-300, 8.6e307), (1e160, 0.0, 1e306), (1e200, 0.0, 1e300))
+    grad = np.array([redescending_module.scaled_redescending_grad(np.array([a]), np.array([b]), c=s,
+                                                                  reduction="none")[0] for a, b, s in points])
+    value = np.array([redescending_module.scaled_redescending(np.array([a]), np.array([b]), c=s,
+                                                              reduction="none")[0] for a, b, s in points])
+    with mpmath.workdps(80):
+        residuals = [(mpmath.mpf(a) - mpmath.mpf(b), mpmath.mpf(c)) for a, b, c in points]
+        _within_4_ulp(grad, [2 * r * s**2 / (s**2 + r**2) ** 2 for r, s in residuals])
+        _within_4_ulp(value, [r**2 / (s**2 + r**2) for r, s in residuals])
+
+
+def test_a_huge_scale_that_dominates_a_huge_square_is_divided_out_first_in_a_power(charbonnier_module) -> None:
+    """c r/sqrt(c² + r²) at r = 2e151, c = 1e307: r² > 1e300 but (c/r)² overflows; truth ≈ r."""
+    points = ((2e151, 0.0, 1e307), (-3e160, 1e150, 1.7976931348623157e308))
+    got = np.array([charbonnier_module.scaled_charbonnier_grad(np.array([a]), np.array([b]), c=s)[0]
+                    for a, b, s in points])
+    with mpmath.workdps(60):
+        residuals = [(mpmath.mpf(a) - mpmath.mpf(b), mpmath.mpf(c)) for a, b, c in points]
+        _within_4_ulp(got, [r / mpmath.sqrt(1 + (r / s) ** 2) for r, s in residuals])
