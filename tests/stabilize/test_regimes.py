@@ -82,9 +82,11 @@ def test_a_kernels_docstring_lists_each_functions_regimes(examples_modules: dict
             "            1. (-y + yhat)**2/c**2 > 1.0e+300\n"
             "            2. otherwise (default)\n") in value
     gradient = _docstring(cauchy, "cauchy_grad")
-    assert "rule quotient_of_huge_square:" in gradient and "2. c**2 > 1.0e+300" in gradient
-    assert "4. Min(c**2, (y - yhat)**2) < 1.0e-290" in gradient  # the tiny regime: divided by the larger square
-    assert "5. otherwise (default)" in gradient
+    assert "rule quotient_of_huge_square:" in gradient
+    assert "1. Min(c**2, 1.0e+300*c**2/(y - yhat)**2) >= 1.0e+300" in gradient  # a huge scale: divided by c² first
+    assert "3. c**2 > 1.0e+300" in gradient
+    assert "5. Min(c**2, (y - yhat)**2) < 1.0e-290" in gradient  # the tiny regime: divided by the larger square
+    assert "6. otherwise (default)" in gradient
     tukey = _docstring(examples_modules["tukey_biweight"], "tukey_biweight")
     assert "        definition:\n            1. c >= Abs(y - yhat)\n" in tukey
     assert "rule " not in tukey.split("Regimes")[1]
