@@ -22,8 +22,8 @@ from symloss.emit.naming import KernelNaming
 from symloss.emit.onehot import AtLabel
 from symloss.emit.printer import KernelPrinter, two_floats
 from symloss.emit.program import ENTRY, MAX_PARAMETER_POWER, POOLS, SAMPLE, SCALAR, Program, Value, parameter_power
+from symloss.emit.scaled_regimes import EXP_MINUS_SCALED_REGIMES, SCALED_EXPONENTIAL_REGIMES, SCALED_SUM_REGIMES
 from symloss.emit.scaled_regimes import OTHER_CLASSES_SOFTMAX_SUM_REGIMES as OTHER_CLASSES_SOFTMAX_SUM_REGIMES
-from symloss.emit.scaled_regimes import SCALED_EXPONENTIAL_REGIMES, SCALED_SUM_REGIMES
 from symloss.emit.square_ratios import AffineSquareRatio, ExpSquareRatio, square_ratios_in_two_floats
 from symloss.stabilize.primitives import OtherClassesSum, exp_minus, logcosh, pow1p, sigmoid_pow, sigmoid_powers
 from symloss.stabilize.regimes import PrimitiveRegimes
@@ -144,6 +144,13 @@ class Scaled(sp.Function):
         divisors: a co-factor :math:`1/d` is divided by d; the weights)."""
         primitive, *factors = self.args
         call, operands = _primitive_call(primitive)
+        difference = _weighted_difference(primitive, factors)
+        if difference is not None:  # e^p (e^a - w v): e^{p + a} where w = 0 (_exp_minus_scaled)
+            factors.remove(difference)
+            a, t = difference.args
+            zeros = _weights_of(t)
+            listed = "".join(f"{{a{3 + i}}}, " for i in range(len(zeros)))
+            call, operands = f"_exp_minus_scaled({{a0}}, {{a1}}, {{a2}}, ({listed}))", [*operands, a, t, *zeros]
         weights = [f.args[0] for f in factors if isinstance(f, Weight)]
         times = [f for f in factors if not _reciprocal(f) and not isinstance(f, Weight)]
         over = [f.base for f in factors if _reciprocal(f)]
@@ -161,6 +168,27 @@ class Scaled(sp.Function):
     def _numpycode(self, printer: KernelPrinter) -> str:
         """The call printed whole, its operands as expressions (a product inside a printed ``Piecewise``)."""
         return _printed(self.call(), printer)
+
+
+def _weights_of(expr: sp.Expr) -> list[sp.Expr]:
+    r"""The weights w of a product :math:`w \cdot v` that is 0 exactly where w is: a mark
+    (:class:`~symloss.emit.arrays.ZeroWeighted`) or a :class:`Scaled` product's :class:`Weight` co-factors."""
+    if isinstance(expr, ZeroWeighted):
+        return [expr.args[0]]
+    if isinstance(expr, Scaled):
+        return [f.args[0] for f in expr.args[1:] if isinstance(f, Weight)]
+    return []
+
+
+def _weighted_difference(primitive: sp.Expr, factors: Sequence[sp.Expr]) -> exp_minus | None:
+    r"""The co-factor :math:`e^a - t` of a plain :math:`e^p` (``_exp_scaled``) whose t is 0 exactly where a
+    weight of it is (:func:`_weights_of`), or None: ``_exp_minus_scaled`` takes :math:`e^p e^a = e^{p + a}` there,
+    beyond the reach of a co-factor's mantissa and power of two (Tweedie's gradient
+    :math:`e^{(1 - p) z}(e^z - y)` at :math:`z = -10^{300}`, y = 0: :math:`e^{2.5 \cdot 10^{299}} \cdot 0`
+    was NaN)."""
+    if not isinstance(primitive, sp.exp) or not plain_exponential(primitive) or _exponent_factors(primitive.args[0]):
+        return None
+    return next((f for f in factors if isinstance(f, exp_minus) and _weights_of(f.args[1])), None)
 
 
 def _cofactor_call(factor: sp.Expr, first: int) -> tuple[str, list[sp.Expr]]:
@@ -395,8 +423,10 @@ def scaled_exponential_regimes(expr: sp.Expr) -> tuple[PrimitiveRegimes, ...]:
         kinds.add(ScaledSum)
     if any(isinstance(f, exp_minus) for s in scaled for f in s.args[1:]):
         kinds.add(exp_minus)
-    return tuple(regimes for kind, regimes in {**SCALED_EXPONENTIAL_REGIMES, ScaledSum: SCALED_SUM_REGIMES}.items()
-                 if kind in kinds)
+    recorded = tuple(regimes for kind, regimes in {**SCALED_EXPONENTIAL_REGIMES, ScaledSum: SCALED_SUM_REGIMES}.items()
+                     if kind in kinds)
+    joined = any(_weighted_difference(s.args[0], s.args[1:]) is not None for s in scaled)
+    return (*recorded, EXP_MINUS_SCALED_REGIMES) if joined else recorded
 
 
 def _scalable(expr: sp.Basic) -> bool:

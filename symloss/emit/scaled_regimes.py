@@ -41,6 +41,10 @@ SCALED_EXPONENTIAL_REGIMES = {
                               "to e; -t as m 2^e where t 2^-k overflows")), "exp(a) - t as m*2**e"),
 }
 
+EXP_MINUS_SCALED_REGIMES = PrimitiveRegimes("_exp_minus_scaled(p, a, t, (w...), times=(c...), over=(d...))", (
+    ("a weight w of t = w v is 0", "e^(p + a) times the co-factors, p + a in two floats"),
+    ("otherwise", "_exp_scaled(p) with the co-factor _exp_minus_parts(a, t)")), "exp(p)*(exp(a) - t)*c/d")
+
 SCALED_SUM_REGIMES = PrimitiveRegimes("_scaled_sum(t_1, ..., t_n)", (
     ("the plain sum is finite", "the plain sum"),
     ("otherwise", "each term c_1...c_n exp(z_1 + ...)/(d_1...d_m) as m 2^e (np.frexp; exp(z) by Cody and Waite's "

@@ -13,7 +13,8 @@ import sympy as sp
 from ulps import ulps
 
 from symloss.certify.localize import numerics
-from symloss.emit.blocks import Scaled, scaled_exponential_regimes, scaled_primitives
+from symloss.emit.arrays import ZeroWeighted
+from symloss.emit.blocks import Scaled, Weight, scaled_exponential_regimes, scaled_primitives
 from symloss.stabilize.primitives import exp_minus
 
 ULP_BUDGET = 4.0
@@ -87,3 +88,36 @@ def test_exp_minus_co_factor_is_called_as_parts_and_recorded() -> None:
     assert "times=(_exp_minus_parts({a1}, {a2}), )" in scaled.call()[0]
     calls = [r.call for r in scaled_exponential_regimes(sp.exp(x) * exp_minus(a, t))]
     assert "_exp_minus_parts(a, t)" in calls
+
+
+@pytest.mark.parametrize(("p", "a", "w"), [(2.5e299, -1e300, 0.0), (1000.0, -1700.0, 0.0), (2500.0, -10000.0, 0.0),
+                                           (2.5e299, -1e300, 1.0), (3.0, 1.0, 2.0)])
+def test_exp_minus_scaled_takes_the_joint_exponent_where_t_vanishes(p: float, a: float, w: float) -> None:
+    """e^p (e^a - w) 3: e^{p + a} 3 where the weight w (t = w) is 0 (0 at p = 2.5e299, a = -1e300, not inf 0 =
+    NaN: Tweedie's gradient at z = -1e300, y = 0), within 4 ulp of mpmath; as _exp_scaled with _exp_minus_parts
+    elsewhere."""
+    helpers = numerics()
+    with np.errstate(all="ignore"):
+        got = helpers._exp_minus_scaled(np.array([p]), np.array([a]), np.array([w]), (np.array([w]),),
+                                        times=(np.array([3.0]),))[0]
+        split = helpers._exp_scaled(np.array([p]), times=(helpers._exp_minus_parts(a, w), np.array([3.0])))[0]
+    with mpmath.workprec(200):
+        truth = mpmath.exp(mpmath.mpf(p)) * (mpmath.exp(mpmath.mpf(a)) - w) * 3
+    if w == 0.0:
+        assert not np.isnan(got)
+        assert ulps(got, truth) <= ULP_BUDGET, (p, a, got)
+    else:
+        assert got == split or (np.isnan(got) and np.isnan(split))
+
+
+def test_weighted_exp_minus_co_factor_calls_exp_minus_scaled_and_is_recorded() -> None:
+    """Scaled(e^x, exp_minus(a, w e^b)) with w a weight of its t calls ``_exp_minus_scaled`` with (w,), and its
+    regimes are recorded; an unweighted t keeps ``_exp_minus_parts``."""
+    x, a, b, w = sp.symbols("x a b w")
+    weighted = Scaled(sp.exp(x), exp_minus(a, Scaled(sp.exp(b), Weight(w))))
+    assert weighted.call()[0].startswith("_exp_minus_scaled({a0}, {a1}, {a2}, ({a3}, )")
+    assert weighted.call()[1][3] == w
+    assert "_exp_minus_parts" in Scaled(sp.exp(x), exp_minus(a, sp.exp(b))).call()[0]
+    calls = [r.call for r in scaled_exponential_regimes(
+        sp.exp(x) * exp_minus(a, ZeroWeighted(w, sp.exp(b))))]
+    assert any(c.startswith("_exp_minus_scaled") for c in calls)
