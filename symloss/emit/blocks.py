@@ -16,14 +16,20 @@ from symloss.emit.arrays import (
     LabelParts,
     SoftmaxParts,
     ZeroWeighted,
+    mark_exact_zeros,
     shared_exponentials,
 )
 from symloss.emit.naming import KernelNaming
 from symloss.emit.onehot import AtLabel
 from symloss.emit.printer import KernelPrinter, two_floats
 from symloss.emit.program import ENTRY, MAX_PARAMETER_POWER, POOLS, SAMPLE, SCALAR, Program, Value, parameter_power
-from symloss.emit.scaled_regimes import EXP_MINUS_SCALED_REGIMES, SCALED_EXPONENTIAL_REGIMES, SCALED_SUM_REGIMES
 from symloss.emit.scaled_regimes import OTHER_CLASSES_SOFTMAX_SUM_REGIMES as OTHER_CLASSES_SOFTMAX_SUM_REGIMES
+from symloss.emit.scaled_regimes import (
+    SCALED_EXPONENTIAL_REGIMES,
+    SCALED_SUM_REGIMES,
+    ExpMinusScaled,
+    ExpSumScaled,
+)
 from symloss.emit.square_ratios import AffineSquareRatio, ExpSquareRatio, square_ratios_in_two_floats
 from symloss.stabilize.primitives import OtherClassesSum, exp_minus, logcosh, pow1p, sigmoid_pow, sigmoid_powers
 from symloss.stabilize.regimes import PrimitiveRegimes
@@ -145,12 +151,17 @@ class Scaled(sp.Function):
         primitive, *factors = self.args
         call, operands = _primitive_call(primitive)
         difference = _weighted_difference(primitive, factors)
+        total = _spread_sum(primitive, factors)
         if difference is not None:  # e^p (e^a - w v): e^{p + a} where w = 0 (_exp_minus_scaled)
             factors.remove(difference)
             a, t = difference.args
             zeros = _weights_of(t)
             listed = "".join(f"{{a{3 + i}}}, " for i in range(len(zeros)))
             call, operands = f"_exp_minus_scaled({{a0}}, {{a1}}, {{a2}}, ({listed}))", [*operands, a, t, *zeros]
+        elif total is not None:  # e^p (t_1 + ... + t_n): the terms e^p t_i where the sum is not normal
+            factors.remove(total)
+            text, more = sum_call(total, 1, "_exp_sum_scaled")
+            call, operands = text.replace("_exp_sum_scaled(", "_exp_sum_scaled({a0}, ", 1), [*operands, *more]
         weights = [f.args[0] for f in factors if isinstance(f, Weight)]
         times = [f for f in factors if not _reciprocal(f) and not isinstance(f, Weight)]
         over = [f.base for f in factors if _reciprocal(f)]
@@ -186,9 +197,28 @@ def _weighted_difference(primitive: sp.Expr, factors: Sequence[sp.Expr]) -> exp_
     beyond the reach of a co-factor's mantissa and power of two (Tweedie's gradient
     :math:`e^{(1 - p) z}(e^z - y)` at :math:`z = -10^{300}`, y = 0: :math:`e^{2.5 \cdot 10^{299}} \cdot 0`
     was NaN)."""
-    if not isinstance(primitive, sp.exp) or not plain_exponential(primitive) or _exponent_factors(primitive.args[0]):
+    if not _plain_exp_scaled(primitive):
         return None
     return next((f for f in factors if isinstance(f, exp_minus) and _weights_of(f.args[1])), None)
+
+
+def _plain_exp_scaled(primitive: sp.Expr) -> bool:
+    """Whether ``primitive`` is a plain :math:`e^p` that ``_exp_scaled`` computes (not :math:`e^{u v}`)."""
+    return isinstance(primitive, sp.exp) and plain_exponential(primitive) and not _exponent_factors(primitive.args[0])
+
+
+def _spread_sum(primitive: sp.Expr, factors: Sequence[sp.Expr]) -> sp.Expr | None:
+    r"""The one co-factor sum of a plain :math:`e^p` (``_exp_scaled``) whose other co-factors are values (no sum,
+    no :math:`e^a - t`), or None: ``_exp_sum_scaled`` takes the terms :math:`e^p t_i` each as a mantissa and a
+    power of two where the plain sum is 0, subnormal or not finite, so that a term's underflow is not multiplied
+    by :math:`e^p`'s overflow (Tweedie's Hessian :math:`e^{(1 - p) z}((2 - p) e^z + (p - 1) y)` at
+    :math:`z = -10^4`, y = 0: :math:`e^{2500} \cdot 0` was NaN)."""
+    if not _plain_exp_scaled(primitive):
+        return None
+    sums = [f for f in factors if _summed(f)]
+    if len(sums) != 1 or any(isinstance(f, exp_minus) for f in factors):
+        return None
+    return sums[0]
 
 
 def _cofactor_call(factor: sp.Expr, first: int) -> tuple[str, list[sp.Expr]]:
@@ -307,7 +337,9 @@ def _term(term: sp.Expr) -> tuple[list[sp.Expr], list[sp.Expr], list[sp.Expr], l
     r"""A term of a :class:`ScaledSum` as (factors, exponents, divisors, weights), :math:`c_1 \cdots c_n
     e^{z_1 + \dots} / (d_1 \cdots d_m)`, 0 where a weight is 0: an integer power :math:`b^{\pm n}`
     (:math:`n \le 4`) as n factors or divisors b, :math:`e^z` as its exponent, a mark :math:`w \cdot v`
-    (:class:`~symloss.emit.arrays.ZeroWeighted`) as w, a weight, and v's factors."""
+    (:class:`~symloss.emit.arrays.ZeroWeighted`) as w, a weight, and v's factors, a :class:`Scaled`
+    :math:`e^z c/d` (its co-factors values) as its exponent, co-factors, divisors and weights (not its value,
+    which may have underflowed where the term times another power does not)."""
     parts: tuple[list[sp.Expr], list[sp.Expr], list[sp.Expr], list[sp.Expr]] = ([], [], [], [])
     for factor in sp.Mul.make_args(term):
         if isinstance(factor, ZeroWeighted):
@@ -316,6 +348,14 @@ def _term(term: sp.Expr) -> tuple[list[sp.Expr], list[sp.Expr], list[sp.Expr], l
             parts[3].append(weight)
             for group, more in zip(parts, _term(value), strict=True):
                 group.extend(more)
+        elif isinstance(factor, Scaled) and _plain_exp_scaled(factor.args[0]) \
+                and not any(_summed(f) or isinstance(f, exp_minus) for f in factor.args[1:]):
+            parts[1].append(factor.args[0].args[0])  # a Scaled e^z c/d, weighted by w: its exponent and co-factors
+            for cofactor in factor.args[1:]:
+                weight = cofactor.args[0] if isinstance(cofactor, Weight) else None
+                parts[2 if _reciprocal(cofactor) else 0].append(
+                    cofactor.base if _reciprocal(cofactor) else cofactor if weight is None else weight)
+                parts[3].extend([] if weight is None else [weight])
         elif isinstance(factor, sp.exp):
             parts[1].append(factor.args[0])
         elif isinstance(factor, sp.Pow) and factor.exp.is_Integer and 0 < abs(factor.exp) <= MAX_PARAMETER_POWER:
@@ -423,10 +463,13 @@ def scaled_exponential_regimes(expr: sp.Expr) -> tuple[PrimitiveRegimes, ...]:
         kinds.add(ScaledSum)
     if any(isinstance(f, exp_minus) for s in scaled for f in s.args[1:]):
         kinds.add(exp_minus)
-    recorded = tuple(regimes for kind, regimes in {**SCALED_EXPONENTIAL_REGIMES, ScaledSum: SCALED_SUM_REGIMES}.items()
-                     if kind in kinds)
-    joined = any(_weighted_difference(s.args[0], s.args[1:]) is not None for s in scaled)
-    return (*recorded, EXP_MINUS_SCALED_REGIMES) if joined else recorded
+    marked = scaled_sums(scaled_primitives(square_ratios_in_two_floats(mark_exact_zeros(expr)))).atoms(Scaled)
+    if any(_weighted_difference(s.args[0], s.args[1:]) is not None for s in marked):
+        kinds.add(ExpMinusScaled)
+    if any(_spread_sum(s.args[0], s.args[1:]) is not None for s in scaled):
+        kinds.add(ExpSumScaled)
+    return tuple(regimes for kind, regimes in {**SCALED_EXPONENTIAL_REGIMES, ScaledSum: SCALED_SUM_REGIMES}.items()
+                 if kind in kinds)
 
 
 def _scalable(expr: sp.Basic) -> bool:

@@ -121,3 +121,30 @@ def test_weighted_exp_minus_co_factor_calls_exp_minus_scaled_and_is_recorded() -
     calls = [r.call for r in scaled_exponential_regimes(
         sp.exp(x) * exp_minus(a, ZeroWeighted(w, sp.exp(b))))]
     assert any(c.startswith("_exp_minus_scaled") for c in calls)
+
+
+@pytest.mark.parametrize(("p", "a", "w"), [(2500.0, -10000.0, 0.0), (200.0, -800.0, 0.0), (900.0, -1000.0, 0.0),
+                                           (3.0, 1.0, 2.0), (200.0, -800.0, 1e-300)])
+def test_exp_sum_scaled_spreads_e_p_over_terms_where_the_sum_is_not_normal(p: float, a: float, w: float) -> None:
+    """e^p (0.75 e^a + w e^0) within 4 ulp of mpmath, not NaN: the plain sum 0 (0.75 e^{-800} underflowed) or
+    subnormal, the terms e^p t_i each as a mantissa and a power of two (Tweedie's Hessian at z = -800, y = 0 was 0,
+    at z = -10^4 NaN); a 0 term (w = 0, its exponent p larger than the other's) does not drop the other."""
+    helpers = numerics()
+    terms = (((0.75,), (np.array([a]),), (), ()), ((np.array([w]),), (np.array([0.0]),), (), (np.array([w]),)))
+    with np.errstate(all="ignore"):
+        plain = 0.75 * np.exp(np.array([a])) + w
+        got = helpers._exp_sum_scaled(np.array([p]), plain, terms, times=(np.array([3.0]),))[0]
+    with mpmath.workprec(200):
+        truth = mpmath.exp(mpmath.mpf(p)) * (mpmath.mpf(0.75) * mpmath.exp(mpmath.mpf(a)) + w) * 3
+    assert ulps(got, truth) <= ULP_BUDGET, (p, a, w, got, truth)
+
+
+def test_co_factor_sum_of_a_plain_exponential_calls_exp_sum_scaled_and_is_recorded() -> None:
+    """Scaled(e^x, e^a + b) calls ``_exp_sum_scaled`` and its regimes are recorded; a Scaled term is given by its
+    exponent and co-factors, not its value."""
+    x, a, b, w = sp.symbols("x a b w")
+    call, operands = Scaled(sp.exp(x), Scaled(sp.exp(a), Weight(w)) + b).call()
+    assert call.startswith("_exp_sum_scaled({a0}, {a1}, (((")
+    assert a in operands and w in operands
+    calls = [r.call for r in scaled_exponential_regimes(sp.exp(x) * (sp.exp(a) + b))]
+    assert any(c.startswith("_exp_sum_scaled") for c in calls)
