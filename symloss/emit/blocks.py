@@ -27,6 +27,7 @@ from symloss.emit.scaled import (
     SCALED_PRIMITIVES,
     Scaled,
     ScaledSum,
+    exponent_factors,
     integer_shift,
     plain_exponential,
     primitive_call,
@@ -248,12 +249,20 @@ def _shifted_exponents_inlined(shared: Sequence[tuple[sp.Symbol, sp.Expr]], redu
     r"""The common subexpressions and results with each :func:`plain_exponential` power :math:`x^t` (and
     :math:`\operatorname{pow1p}(x, t)`) whose exponent is a shared :math:`t = a + k` (k an integer,
     :func:`integer_shift`) written :math:`x^{a + k}`, so that ``_pow_scaled`` (``_pow1p``) takes :math:`a + k`
-    in two floats (t stays shared for its other uses)."""
+    in two floats, and each plain :math:`e^{\pm t}` of a shared product :math:`t = u v`
+    (:func:`exponent_factors`) written :math:`e^{\pm u v}`, so that ``_exp_product_scaled`` takes :math:`u v` in
+    two floats (Tweedie's loss :math:`e^{-(p - 1) z}` beside its gradient's exponent :math:`-(p - 1) z - M`,
+    which shares :math:`(p - 1) z`); t stays shared for its other uses."""
     shifts = {symbol: expr for symbol, expr in shared if integer_shift(expr)}
+    products = {symbol: expr for symbol, expr in shared if isinstance(expr, sp.Mul) and exponent_factors(expr)}
+
+    def shared_product(e: sp.Basic) -> bool:
+        return isinstance(e, sp.exp) and plain_exponential(e) and e.args[0].as_coeff_Mul()[1] in products
 
     def inlined(expr: sp.Expr) -> sp.Expr:
         expr = expr.replace(lambda e: isinstance(e, pow1p) and e.args[1] in shifts,
                             lambda e: pow1p(e.args[0], shifts[e.args[1]]))
+        expr = expr.replace(shared_product, lambda e: sp.exp(e.args[0].xreplace(products)))
         return expr.replace(lambda e: isinstance(e, sp.Pow) and e.exp in shifts and plain_exponential(e),
                             lambda e: sp.Pow(e.base, shifts[e.exp]))
 

@@ -43,7 +43,7 @@ def primitive_call(expr: sp.Expr) -> tuple[str, list[sp.Expr]]:
     if isinstance(expr, ExpSquareRatio):
         return expr.call()
     if isinstance(expr, sp.exp):
-        factors = _exponent_factors(expr.args[0])
+        factors = exponent_factors(expr.args[0])
         if factors:  # e^(u v): u v in two floats (TwoProduct)
             return "_exp_product_scaled({a0}, {a1})", factors
         return "_exp_scaled({a0})", [expr.args[0]]
@@ -58,7 +58,7 @@ def primitive_call(expr: sp.Expr) -> tuple[str, list[sp.Expr]]:
     return "_pow1p({a0}, {a1})", list(expr.args)
 
 
-def _exponent_factors(exponent: sp.Expr) -> list[sp.Expr]:
+def exponent_factors(exponent: sp.Expr) -> list[sp.Expr]:
     r"""[u, v] when ``exponent`` is a product :math:`\pm u v` of two factors that are not numbers (the sign in u),
     else []: ``_exp_product_scaled`` takes :math:`u v` in two floats, exact where its rounding,
     :math:`2^{-53} |u v|`, is multiplied into :math:`e^{u v}` (:math:`e^{(2 - p) z}` at :math:`z = 460.4`,
@@ -171,7 +171,7 @@ def _weighted_difference(primitive: sp.Expr, factors: Sequence[sp.Expr]) -> exp_
 
 def _plain_exp_scaled(primitive: sp.Expr) -> bool:
     """Whether ``primitive`` is a plain :math:`e^p` that ``_exp_scaled`` computes (not :math:`e^{u v}`)."""
-    return isinstance(primitive, sp.exp) and plain_exponential(primitive) and not _exponent_factors(primitive.args[0])
+    return isinstance(primitive, sp.exp) and plain_exponential(primitive) and not exponent_factors(primitive.args[0])
 
 
 def _spread_sum(primitive: sp.Expr, factors: Sequence[sp.Expr]) -> sp.Expr | None:

@@ -148,3 +148,19 @@ def test_co_factor_sum_of_a_plain_exponential_calls_exp_sum_scaled_and_is_record
     assert a in operands and w in operands
     calls = [r.call for r in scaled_exponential_regimes(sp.exp(x) * (sp.exp(a) + b))]
     assert any(c.startswith("_exp_sum_scaled") for c in calls)
+
+
+def test_a_shared_exponent_product_is_still_taken_in_two_floats() -> None:
+    """:math:`w e^{-t z}` beside :math:`y e^{-t z - m}`: the common :math:`t z` is shared (the second exponent
+    computes it once), but the first exponential still calls ``_exp_product_scaled(-t, z, …)`` (the shared
+    product written back in), not ``_exp_scaled`` of the rounded :math:`-t z`."""
+    from symloss.emit.blocks import kernel_code
+    from symloss.emit.printer import KernelPrinter
+    from symloss.emit.program import ENTRY
+
+    t, m, w, y, z = sp.symbols("t m w y z")
+    results = [("loss", w * sp.exp(-t * z)), ("grad", y * sp.exp(-t * z - m))]
+    code = "\n".join(kernel_code(results, KernelPrinter({s: s.name for s in (t, m, w, y, z)}),
+                                 {w: ENTRY, y: ENTRY, z: ENTRY, m: ENTRY}, "z", False))
+    assert "_exp_product_scaled((-t), z" in code, code
+    assert code.count("np.multiply(z, t") + code.count("np.multiply(t, z") == 1, code  # t z computed once

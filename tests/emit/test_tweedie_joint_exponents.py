@@ -27,13 +27,16 @@ def tweedie(tmp_path_factory: pytest.TempPathFactory) -> object:
 
 POINTS = [(-1e300, 0.0, 1.25), (-2e6, 0.0, 1.25), (-1e4, 0.0, 1.25), (-800.0, 0.0, 1.25),
           (-1.7976931348623157e308, 0.0, 2.0 - 2.0**-52),
+          (1.7976931348623157e308, 0.0, 1.0 + 2.0**-52), (1.7976931348623157e308, 1.0, 1.0 + 2.0**-52),
           (3.0, 2.0, 1.5), (-1e300, 1.0, 1.25)]
 
 
 @pytest.mark.parametrize(("zv", "yv", "pv"), POINTS)
 def test_tweedie_derivatives_at_joint_exponents(tweedie: object, zv: float, yv: float, pv: float) -> None:
     """e^{(2-p)z} - y e^{(1-p)z} and its derivative within 4 ulp of mpmath (0, inf where the truth is beyond
-    the floats), not NaN: the gradient at z = -1e300, y = 0 was e^{2.5e299} 0, the Hessian at z = -1e4 too."""
+    the floats), not NaN: the gradient at z = -1e300, y = 0 was e^{2.5e299} 0, the Hessian at z = -1e4 too; the
+    gradient's exponent (1 - p) z + M as z - p z + M overflowed (p z) at z = -1.8e308, p = 2 - 2^-52 (inf for
+    e^{-4e292}) and was inf - inf = NaN at z = 1.8e308, p = 1 + 2^-52."""
     with mpmath.workprec(3000):
         zm, ym, pm = mpmath.mpf(zv), mpmath.mpf(yv), mpmath.mpf(pv)
         truths = (mpmath.exp((2 - pm) * zm) - ym * mpmath.exp((1 - pm) * zm),
