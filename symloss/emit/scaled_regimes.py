@@ -15,6 +15,16 @@ _EXPONENT_BOUND = "800 + 745 (n + m), n co-factors and m divisors"  # _exp_bound
 _SQUARE_RATIO_IN_TWO_FLOATS = ("2**-400 < q < 2**400", "q = ((x + y)/c)**2 in two floats: TwoSum of x + y, the "
                                                         "ratio's remainder and its square by TwoProduct")
 _SQUARE_RATIO_ROUNDED = ("otherwise", "q = square_ratio_of_sum(x, y, c), its low part 0")
+class ExpMinusScaled:
+    r"""The kind of a plain :math:`e^p` times a co-factor :math:`e^a - w v` whose t has a weight w
+    (``_exp_minus_scaled``: :math:`e^{p + a}` where w = 0)."""
+
+
+class ExpSumScaled:
+    r"""The kind of a plain :math:`e^p` times one co-factor sum (``_exp_sum_scaled``: the terms :math:`e^p t_i`
+    where the plain sum is not a normal float)."""
+
+
 SCALED_EXPONENTIAL_REGIMES = {
     ExpSquareRatio: PrimitiveRegimes("_exp_square_ratio(x, y, c, K, times=(c...), over=(d...))", (
         _SQUARE_RATIO_IN_TWO_FLOATS, _SQUARE_RATIO_ROUNDED), "exp(K*((x + y)/c)**2)*c/d; K q in two floats, then "
@@ -35,6 +45,13 @@ SCALED_EXPONENTIAL_REGIMES = {
                                             "integer, as a + k in two floats), as _exp_scaled"),
         ("otherwise (x = 0 or not finite included)", "exp(a log x) times the co-factors: 0 or inf whatever they "
                                                      "are")), "x**a*c/d"),
+    ExpMinusScaled: PrimitiveRegimes("_exp_minus_scaled(p, a, t, (w...), times=(c...), over=(d...))", (
+        ("a weight w of t = w v is 0", "e^(p + a) times the co-factors, p + a in two floats"),
+        ("otherwise", "_exp_scaled(p) with the co-factor _exp_minus_parts(a, t)")), "exp(p)*(exp(a) - t)*c/d"),
+    ExpSumScaled: PrimitiveRegimes("_exp_sum_scaled(p, t_1 + ... + t_n, times=(c...), over=(d...))", (
+        ("the plain sum is a normal float", "_exp_scaled(p) with the co-factor _sum_parts(t_1 + ... + t_n)"),
+        ("otherwise", "the terms exp(p) t_i c/d each as m 2^e with p among its exponents (_scaled_sum), a term 0 "
+                      "below the others")), "exp(p)*(t_1 + ... + t_n)*c/d"),
     exp_minus: PrimitiveRegimes("_exp_minus_parts(a, t)", (  # a co-factor e^a - t of a scaled product
         ("a > -700 or a not finite", "np.frexp(_exp_minus(a, t))"),
         ("-1e6 <= a <= -700", "e^a = 2^k (1 + r) by Cody and Waite's reduction, (1 + r) - t 2^-k as m 2^e, k added "

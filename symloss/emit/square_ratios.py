@@ -24,7 +24,7 @@ class ExpSquareRatio(sp.Function):
     (K, x, y, c).  ``_exp_square_ratio`` carries q and :math:`K q` in two floats (``_square_ratio_parts``): the
     rounding of q, :math:`2^{-53} q`, is multiplied by :math:`|K| q` in :math:`e^{K q}` (770 ulp at
     :math:`q = 770`, where :math:`r e^{-q}` is :math:`2.3\cdot10^{-117}` for :math:`r = 2.7\cdot10^{217}`).
-    A product with co-factors is :class:`Scaled` (a primitive of :data:`~symloss.emit.blocks.SCALED_PRIMITIVES`)."""
+    A product with co-factors is :class:`Scaled` (a primitive of :data:`~symloss.emit.scaled.SCALED_PRIMITIVES`)."""
 
     nargs = 4
 

@@ -340,8 +340,12 @@ def _exp_times_sum(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr] 
 
 def _merged(rest: sp.Expr, b_: sp.Expr, top: sp.Expr, factor: sp.Expr) -> sp.Expr:
     r""":math:`e^b S = e^{b + M} F`: the factor's overflow moved into one exponent with b's, so that
-    :math:`e^{-1420} (y - 2 e^{710})` is :math:`e^{-1410}(y e^{-10} - 2 e^{700})`, not :math:`0 \cdot \infty`."""
-    return rest * sp.exp(b_ + top) * factor
+    :math:`e^{-1420} (y - 2 e^{710})` is :math:`e^{-1410}(y e^{-10} - 2 e^{700})`, not :math:`0 \cdot \infty`; b's
+    common factors taken out (:math:`z - p z = (1 - p) z`), so that :math:`b + M` at :math:`M = z = 1.8 \cdot 10^{308}`,
+    p = 1 + 2^-52 is :math:`z - 4 \cdot 10^{292}`, not :math:`(M + z) - p z = \infty - \infty`, and at
+    :math:`z = -1.8 \cdot 10^{308}`, p = 2 - 2^-52 it is finite, not :math:`z - p z = z + \infty` (the emitter takes
+    the exponent's shared product :math:`(p - 1) z` back into a lone :math:`e^{-(p - 1) z}`, in two floats)."""
+    return rest * sp.exp(sp.factor_terms(b_) + top) * factor
 
 
 EXP_TIMES_SHIFTED_SUM = Rule(

@@ -13,7 +13,8 @@ import sympy as sp
 from ulps import ulps
 
 from symloss.certify.localize import numerics
-from symloss.emit.blocks import Scaled, scaled_exponential_regimes, scaled_primitives
+from symloss.emit.arrays import ZeroWeighted
+from symloss.emit.blocks import Scaled, Weight, scaled_exponential_regimes, scaled_primitives
 from symloss.stabilize.primitives import exp_minus
 
 ULP_BUDGET = 4.0
@@ -87,3 +88,79 @@ def test_exp_minus_co_factor_is_called_as_parts_and_recorded() -> None:
     assert "times=(_exp_minus_parts({a1}, {a2}), )" in scaled.call()[0]
     calls = [r.call for r in scaled_exponential_regimes(sp.exp(x) * exp_minus(a, t))]
     assert "_exp_minus_parts(a, t)" in calls
+
+
+@pytest.mark.parametrize(("p", "a", "w"), [(2.5e299, -1e300, 0.0), (1000.0, -1700.0, 0.0), (2500.0, -10000.0, 0.0),
+                                           (2.5e299, -1e300, 1.0), (3.0, 1.0, 2.0)])
+def test_exp_minus_scaled_takes_the_joint_exponent_where_t_vanishes(p: float, a: float, w: float) -> None:
+    """e^p (e^a - w) 3: e^{p + a} 3 where the weight w (t = w) is 0 (0 at p = 2.5e299, a = -1e300, not inf 0 =
+    NaN: Tweedie's gradient at z = -1e300, y = 0), within 4 ulp of mpmath; as _exp_scaled with _exp_minus_parts
+    elsewhere."""
+    helpers = numerics()
+    with np.errstate(all="ignore"):
+        got = helpers._exp_minus_scaled(np.array([p]), np.array([a]), np.array([w]), (np.array([w]),),
+                                        times=(np.array([3.0]),))[0]
+        split = helpers._exp_scaled(np.array([p]), times=(helpers._exp_minus_parts(a, w), np.array([3.0])))[0]
+    with mpmath.workprec(200):
+        truth = mpmath.exp(mpmath.mpf(p)) * (mpmath.exp(mpmath.mpf(a)) - w) * 3
+    if w == 0.0:
+        assert not np.isnan(got)
+        assert ulps(got, truth) <= ULP_BUDGET, (p, a, got)
+    else:
+        assert got == split or (np.isnan(got) and np.isnan(split))
+
+
+def test_weighted_exp_minus_co_factor_calls_exp_minus_scaled_and_is_recorded() -> None:
+    """Scaled(e^x, exp_minus(a, w e^b)) with w a weight of its t calls ``_exp_minus_scaled`` with (w,), and its
+    regimes are recorded; an unweighted t keeps ``_exp_minus_parts``."""
+    x, a, b, w = sp.symbols("x a b w")
+    weighted = Scaled(sp.exp(x), exp_minus(a, Scaled(sp.exp(b), Weight(w))))
+    assert weighted.call()[0].startswith("_exp_minus_scaled({a0}, {a1}, {a2}, ({a3}, )")
+    assert weighted.call()[1][3] == w
+    assert "_exp_minus_parts" in Scaled(sp.exp(x), exp_minus(a, sp.exp(b))).call()[0]
+    calls = [r.call for r in scaled_exponential_regimes(
+        sp.exp(x) * exp_minus(a, ZeroWeighted(w, sp.exp(b))))]
+    assert any(c.startswith("_exp_minus_scaled") for c in calls)
+
+
+@pytest.mark.parametrize(("p", "a", "w"), [(2500.0, -10000.0, 0.0), (200.0, -800.0, 0.0), (900.0, -1000.0, 0.0),
+                                           (3.0, 1.0, 2.0), (200.0, -800.0, 1e-300)])
+def test_exp_sum_scaled_spreads_e_p_over_terms_where_the_sum_is_not_normal(p: float, a: float, w: float) -> None:
+    """e^p (0.75 e^a + w e^0) within 4 ulp of mpmath, not NaN: the plain sum 0 (0.75 e^{-800} underflowed) or
+    subnormal, the terms e^p t_i each as a mantissa and a power of two (Tweedie's Hessian at z = -800, y = 0 was 0,
+    at z = -10^4 NaN); a 0 term (w = 0, its exponent p larger than the other's) does not drop the other."""
+    helpers = numerics()
+    terms = (((0.75,), (np.array([a]),), (), ()), ((np.array([w]),), (np.array([0.0]),), (), (np.array([w]),)))
+    with np.errstate(all="ignore"):
+        plain = 0.75 * np.exp(np.array([a])) + w
+        got = helpers._exp_sum_scaled(np.array([p]), plain, terms, times=(np.array([3.0]),))[0]
+    with mpmath.workprec(200):
+        truth = mpmath.exp(mpmath.mpf(p)) * (mpmath.mpf(0.75) * mpmath.exp(mpmath.mpf(a)) + w) * 3
+    assert ulps(got, truth) <= ULP_BUDGET, (p, a, w, got, truth)
+
+
+def test_co_factor_sum_of_a_plain_exponential_calls_exp_sum_scaled_and_is_recorded() -> None:
+    """Scaled(e^x, e^a + b) calls ``_exp_sum_scaled`` and its regimes are recorded; a Scaled term is given by its
+    exponent and co-factors, not its value."""
+    x, a, b, w = sp.symbols("x a b w")
+    call, operands = Scaled(sp.exp(x), Scaled(sp.exp(a), Weight(w)) + b).call()
+    assert call.startswith("_exp_sum_scaled({a0}, {a1}, (((")
+    assert a in operands and w in operands
+    calls = [r.call for r in scaled_exponential_regimes(sp.exp(x) * (sp.exp(a) + b))]
+    assert any(c.startswith("_exp_sum_scaled") for c in calls)
+
+
+def test_a_shared_exponent_product_is_still_taken_in_two_floats() -> None:
+    """:math:`w e^{-t z}` beside :math:`y e^{-t z - m}`: the common :math:`t z` is shared (the second exponent
+    computes it once), but the first exponential still calls ``_exp_product_scaled(-t, z, …)`` (the shared
+    product written back in), not ``_exp_scaled`` of the rounded :math:`-t z`."""
+    from symloss.emit.blocks import kernel_code
+    from symloss.emit.printer import KernelPrinter
+    from symloss.emit.program import ENTRY
+
+    t, m, w, y, z = sp.symbols("t m w y z")
+    results = [("loss", w * sp.exp(-t * z)), ("grad", y * sp.exp(-t * z - m))]
+    code = "\n".join(kernel_code(results, KernelPrinter({s: s.name for s in (t, m, w, y, z)}),
+                                 {w: ENTRY, y: ENTRY, z: ENTRY, m: ENTRY}, "z", False))
+    assert "_exp_product_scaled((-t), z" in code, code
+    assert code.count("np.multiply(z, t") + code.count("np.multiply(t, z") == 1, code  # t z computed once
