@@ -1280,3 +1280,54 @@ def _times_log1p_exp(k, c, a):
     t = np.log1p(x)
     tiny = _exp_scaled(-np.asarray(a, dtype=np.float64), times=(c,), over=(_exprel(t),), weights=(k,))
     return np.where(x < 2.0**-1000, tiny, _zero_weighted(k, t))
+
+
+def _exp_minus_scaled(p, a, t, t_weights, times=(), over=(), weights=()):
+    """e^p (e^a - t) c_1 ... c_n / (d_1 ... d_m) for t = w_1 ... w_k v, 0 exactly where a weight w_i is 0: there
+    e^{p + a} c/d with p + a in two floats (_two_sum, _exp_times), so that e^{2.5e299} (e^{-1e300} - 0) is
+    e^{-7.5e299} = 0, not inf 0 = NaN (e^{-1e300} is beyond every co-factor's (m, e)); elsewhere _exp_scaled of e^p
+    with the co-factor _exp_minus_parts(a, t)."""
+    p, a = np.broadcast_arrays(np.asarray(p, dtype=np.float64), np.asarray(a, dtype=np.float64))
+    split = _exp_scaled(p, times=(_exp_minus_parts(a, t), *times), over=over, weights=weights)
+    vanished = np.zeros(np.shape(split), dtype=bool)
+    for weight in t_weights:
+        vanished = vanished | (np.asarray(weight) == 0.0)
+    if not vanished.any():
+        return split
+    high, low = _two_sum(p, a)
+    return np.where(vanished, _exp_times(high, low, times, over, weights=weights), split)
+
+
+def _exp_sum_scaled(p, plain, terms, times=(), over=(), weights=()):
+    """e^p (t_1 + ... + t_n) c_1 ... c_n / (d_1 ... d_m): _exp_scaled with the co-factor _sum_parts(plain, terms)
+    where the plain sum is a normal float; elsewhere (0, subnormal or not finite: a term's underflow or overflow
+    may have rounded it away) the sum of the terms e^p t_i c/d, each a mantissa and a power of two with p among
+    its exponents (_joined) and the co-factors among its factors (_scaled_sum; a term 0 set below the others,
+    _vanishing), so that e^{2500} ((2 - p) e^{-10^4} + 0) is 0, not inf 0 = NaN, and e^{900} (0.1 e^{-1000}) is
+    0.1 e^{-100}, not e^{900} 0 = 0."""
+    product = _exp_scaled(p, times=(_sum_parts(plain, terms), *times), over=over, weights=weights)
+    plain = np.asarray(plain, dtype=np.float64)
+    normal = np.isfinite(plain) & (np.abs(plain) >= np.finfo(np.float64).tiny)
+    spread = tuple(((*f, *times), (*_joined(p, z), _vanishing(f, w)), (*d, *over), (*w, *weights))
+                   for f, z, d, w in terms)
+    return _scaled_sum(np.where(normal, product, np.nan), spread)
+
+
+def _joined(p, exponents):
+    """The exponents of e^p e^{z_1} e^{z_2} ...: p + z_1 by TwoSum (its high and low parts), z_2 ...; (p,) alone for
+    none, so that e^{1.8e308 (1 - 2^-52)} e^{-1.8e308} is e^{-4e292} = 0, not 1 (each exponent beyond 1e300 is
+    clipped there, _term_parts)."""
+    if not exponents:
+        return (p,)
+    high, low = _two_sum(np.asarray(exponents[0], dtype=np.float64), p)
+    return (high, low, *exponents[1:])
+
+
+def _vanishing(factors, weights):
+    """An exponent -inf where a factor or a weight of a term is 0, 0 elsewhere: the term's power of two then lies
+    below every other (_term_parts clips it to -2^30), so that a 0 term (y e^{2500} at y = 0) does not set the
+    largest exponent of a sum (_sum_of_parts) and drop the terms that are not 0."""
+    zero = False
+    for value in (*factors, *weights):
+        zero = zero | (np.asarray(value) == 0.0)
+    return np.where(zero, -np.inf, 0.0)
